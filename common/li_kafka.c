@@ -1,0 +1,145 @@
+#include "li_kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "li_log.h"
+
+typedef struct conf_ctx {
+    rd_kafka_conf_t *conf;
+    char *errstr;
+    size_t errstr_size;
+} conf_ctx;
+
+static li_err set_one(void *arg, const char *key, const char *value)
+{
+    conf_ctx *c = arg;
+    if (rd_kafka_conf_set(c->conf, key, value, c->errstr, c->errstr_size) != RD_KAFKA_CONF_OK)
+        return LI_ERR_INVAL;
+    return LI_OK;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
+    li_log_level l = level <= 3 ? LI_LOG_ERROR : level == 4 ? LI_LOG_WARN
+                   : level <= 6 ? LI_LOG_INFO : LI_LOG_DEBUG;
+    li_log(l, "kafka %s: %s", fac, buf);
+}
+
+static rd_kafka_conf_t *build_conf(const li_config *cfg, const char *const *extra, char *errstr,
+                                   size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_ctx c = { conf, errstr, errstr_size };
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    if (li_config_each(cfg, "kafka.", set_one, &c) != LI_OK)
+        goto fail;
+    for (size_t i = 0; extra && extra[i]; i += 2)
+        if (set_one(&c, extra[i], extra[i + 1]) != LI_OK)
+            goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra,
+                                  void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                    void *),
+                                  void *dr_opaque, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = build_conf(cfg, extra, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    if (dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_opaque(conf, dr_opaque);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
+                                  const char *const *extra, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = build_conf(cfg, extra, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    if (group_id && rd_kafka_conf_set(conf, "group.id", group_id, errstr, errstr_size) !=
+                        RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t out_size)
+{
+    snprintf(out, out_size, "%s%s", li_config_get(cfg, "topics.prefix", ""), base);
+}
+
+li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                             int timeout_ms, char *errstr, size_t errstr_size)
+{
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr,
+                                                    errstr_size);
+    if (!nt)
+        return LI_ERR_INVAL;
+    if (compacted)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, NULL, 0);
+    rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, NULL, 0);
+    rd_kafka_CreateTopics(rk, &nt, 1, opt, q);
+    li_err err = LI_ERR_TIMEOUT;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+    if (ev) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        if (rd_kafka_event_error(ev)) {
+            snprintf(errstr, errstr_size, "%s", rd_kafka_event_error_string(ev));
+            err = LI_ERR_KAFKA;
+        } else if (res) {
+            size_t n;
+            const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+            rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(tr[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                err = LI_OK;
+            } else {
+                snprintf(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(e));
+                err = LI_ERR_KAFKA;
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    } else {
+        snprintf(errstr, errstr_size, "%s: create timed out", topic);
+    }
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    return err;
+}
+
+int li_kafka_destroy(rd_kafka_t *rk, int flush_ms)
+{
+    if (!rk)
+        return 0;
+    int left = 0;
+    if (rd_kafka_type(rk) == RD_KAFKA_PRODUCER) {
+        rd_kafka_flush(rk, flush_ms);
+        left = rd_kafka_outq_len(rk);
+    } else {
+        rd_kafka_consumer_close(rk);
+    }
+    rd_kafka_destroy(rk);
+    return left;
+}

@@ -1,0 +1,41 @@
+/* Kafka clients configured from a daemon's configuration: every `kafka.<property>` key is
+ * passed to librdkafka as `<property>` (so `kafka.security.protocol = ssl` and
+ * `kafka.ssl.certificate.location = ...` give TLS to the broker). Topic names get the
+ * optional `topics.prefix`, which lets tests and several deployments share a broker. */
+#ifndef LI_KAFKA_H
+#define LI_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "li_config.h"
+#include "li_err.h"
+
+/* Extra properties: NULL-terminated list of key, value pairs applied after the
+ * configuration's (the caller's requirements win, e.g. enable.idempotence). */
+
+/* A producer; its delivery reports go to dr_msg_cb when given (opaque = dr_opaque).
+ * The caller destroys it with li_kafka_destroy(). NULL with a reason in errstr. */
+rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra,
+                                  void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                    void *),
+                                  void *dr_opaque, char *errstr, size_t errstr_size);
+
+/* A consumer in group `group_id` (NULL: no group, for assign()-only readers), with the
+ * poll queue redirected to the consumer queue. */
+rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
+                                  const char *const *extra, char *errstr, size_t errstr_size);
+
+/* Writes `topics.prefix` + base into out. */
+void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t out_size);
+
+/* Creates a topic unless it exists (partitions, and cleanup.policy=compact when
+ * `compacted`); waits up to timeout_ms. */
+li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                             int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Flushes (up to flush_ms) and destroys; NULL is a no-op. Returns the number of
+ * messages still undelivered. */
+int li_kafka_destroy(rd_kafka_t *rk, int flush_ms);
+
+#endif

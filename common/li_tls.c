@@ -1,0 +1,267 @@
+#include "li_tls.h"
+
+#include <pthread.h>
+#include <openssl/pem.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "li_bytes.h"
+
+#define MAX_PINS 64
+
+typedef struct pin_set {
+    size_t count;
+    uint8_t fp[MAX_PINS][32];
+    int have_ca;
+} pin_set;
+
+static int pin_index = -1;
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+static void pin_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    OPENSSL_free(ptr);
+}
+
+static void pin_index_init(void)
+{
+    pin_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, pin_free);
+}
+
+void li_tls_error_string(char *out, size_t out_size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    unsigned long e;
+    while ((e = ERR_get_error()) != 0 && n + 2 < out_size) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        n += (size_t)snprintf(out + n, out_size - n, "%s%s", n ? "; " : "", buf);
+    }
+}
+
+void li_tls_opts_from_config(const li_config *cfg, const char *prefix, li_tls_opts *opts)
+{
+    char key[256];
+#define GET(field, name)                                   \
+    snprintf(key, sizeof key, "%s.%s", prefix, name);      \
+    opts->field = li_config_get(cfg, key, NULL)
+    GET(cert_file, "cert");
+    GET(key_file, "key");
+    GET(ca_file, "ca");
+    GET(pins, "pins");
+    GET(peer_name, "peer_name");
+    GET(keylog_file, "keylog");
+#undef GET
+}
+
+static li_err cert_fingerprint(X509 *cert, uint8_t out[32])
+{
+    unsigned int len = 32;
+    return X509_digest(cert, EVP_sha256(), out, &len) == 1 && len == 32 ? LI_OK : LI_ERR_TLS;
+}
+
+/* Accepts a chain when its leaf is pinned, otherwise when it verifies against the CA. */
+static int verify_chain(X509_STORE_CTX *store_ctx, void *arg)
+{
+    const pin_set *pins = arg;
+    X509 *leaf = X509_STORE_CTX_get0_cert(store_ctx);
+    uint8_t fp[32];
+    if (leaf && pins->count && cert_fingerprint(leaf, fp) == LI_OK) {
+        for (size_t i = 0; i < pins->count; i++) {
+            if (memcmp(fp, pins->fp[i], 32) == 0) {
+                X509_STORE_CTX_set_error(store_ctx, X509_V_OK);
+                return 1;
+            }
+        }
+    }
+    if (!pins->have_ca) {
+        X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_CERT_UNTRUSTED);
+        return 0;
+    }
+    return X509_verify_cert(store_ctx);
+}
+
+static li_err parse_pins(const char *text, pin_set *pins, char *errstr, size_t errstr_size)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        size_t got;
+        if (pins->count == MAX_PINS ||
+            li_hex_decode(p, (size_t)(end - p), 1, pins->fp[pins->count], 32, &got) != LI_OK ||
+            got != 32) {
+            snprintf(errstr, errstr_size, "bad SHA-256 pin '%.*s'", (int)(end - p), p);
+            return LI_ERR_INVAL;
+        }
+        pins->count++;
+        p = end;
+    }
+    return LI_OK;
+}
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    const char *path = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (!f)
+        return;
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_size)
+{
+    char ossl[512];
+    pthread_once(&pin_once, pin_index_init);
+    if (!opts->cert_file || !opts->key_file) {
+        snprintf(errstr, errstr_size, "a certificate and a key are required (mutual TLS)");
+        return NULL;
+    }
+    if (!opts->ca_file && !(opts->pins && *opts->pins)) {
+        snprintf(errstr, errstr_size, "a CA file or certificate pins are required");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(opts->key_file, &st) != 0) {
+        snprintf(errstr, errstr_size, "%s: cannot stat key file", opts->key_file);
+        return NULL;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(errstr, errstr_size, "%s: key file must not be accessible to group or others",
+                 opts->key_file);
+        return NULL;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(opts->server ? TLS_server_method() : TLS_client_method());
+    pin_set *pins = OPENSSL_zalloc(sizeof *pins);
+    if (!ctx || !pins) {
+        snprintf(errstr, errstr_size, "out of memory");
+        SSL_CTX_free(ctx);
+        OPENSSL_free(pins);
+        return NULL;
+    }
+    SSL_CTX_set_ex_data(ctx, pin_index, pins);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    if (SSL_CTX_use_certificate_chain_file(ctx, opts->cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, opts->key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        li_tls_error_string(ossl, sizeof ossl);
+        snprintf(errstr, errstr_size, "certificate %s / key %s: %s", opts->cert_file,
+                 opts->key_file, ossl);
+        goto fail;
+    }
+    if (opts->ca_file) {
+        if (SSL_CTX_load_verify_locations(ctx, opts->ca_file, NULL) != 1) {
+            li_tls_error_string(ossl, sizeof ossl);
+            snprintf(errstr, errstr_size, "CA %s: %s", opts->ca_file, ossl);
+            goto fail;
+        }
+        pins->have_ca = 1;
+        if (opts->server) {
+            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(opts->ca_file);
+            if (names)
+                SSL_CTX_set_client_CA_list(ctx, names);
+        }
+    }
+    if (opts->pins && parse_pins(opts->pins, pins, errstr, errstr_size) != LI_OK)
+        goto fail;
+    if (!opts->server && opts->peer_name && *opts->peer_name) {
+        X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        /* An IP literal is checked against IP SANs, anything else against DNS names. */
+        if (X509_VERIFY_PARAM_set1_ip_asc(param, opts->peer_name) != 1 &&
+            X509_VERIFY_PARAM_set1_host(param, opts->peer_name, 0) != 1) {
+            snprintf(errstr, errstr_size, "bad peer name '%s'", opts->peer_name);
+            goto fail;
+        }
+    }
+    int mode = SSL_VERIFY_PEER;
+    if (opts->server && !opts->optional_peer_cert)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, verify_chain, pins);
+    if (opts->server) {
+        static const unsigned char sid_ctx[] = "limf";
+        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    }
+    if (opts->keylog_file && *opts->keylog_file) {
+        SSL_CTX_set_app_data(ctx, (void *)opts->keylog_file);
+        SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+li_err li_tls_peer_fingerprint(SSL *ssl, uint8_t out[32])
+{
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (!cert)
+        return LI_ERR_NOT_FOUND;
+    li_err err = cert_fingerprint(cert, out);
+    X509_free(cert);
+    return err;
+}
+
+li_err li_tls_peer_name(SSL *ssl, char *out, size_t out_size)
+{
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (!cert)
+        return LI_ERR_NOT_FOUND;
+    li_err err = LI_ERR_NOT_FOUND;
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, out,
+                                  (int)out_size) > 0) {
+        err = LI_OK;
+    } else {
+        GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+        for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+            GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+            if (gn->type == GEN_DNS) {
+                snprintf(out, out_size, "%s", (const char *)ASN1_STRING_get0_data(gn->d.dNSName));
+                err = LI_OK;
+                break;
+            }
+        }
+        GENERAL_NAMES_free(sans);
+    }
+    X509_free(cert);
+    return err;
+}
+
+li_err li_tls_file_fingerprint(const char *pem_file, uint8_t out[32])
+{
+    FILE *f = fopen(pem_file, "r");
+    if (!f)
+        return LI_ERR_IO;
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!cert)
+        return LI_ERR_PROTO;
+    li_err err = cert_fingerprint(cert, out);
+    X509_free(cert);
+    return err;
+}
+
+void li_tls_fingerprint_format(const uint8_t fp[32], char out[96])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (int i = 0; i < 32; i++) {
+        out[3 * i] = digits[fp[i] >> 4];
+        out[3 * i + 1] = digits[fp[i] & 15];
+        out[3 * i + 2] = i == 31 ? '\0' : ':';
+    }
+}

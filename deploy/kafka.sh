@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# A real Apache Kafka 3.9 single KRaft node on 127.0.0.1 for tests and the quickstart.
+#   deploy/kafka.sh fetch               download the jars from Maven Central (cached)
+#   deploy/kafka.sh start DIR PKI_DIR   format and start a broker in DIR; writes DIR/env
+#   deploy/kafka.sh stop DIR            stop it cleanly (SIGTERM, then wait)
+#   deploy/kafka.sh restart DIR         stop and start again on the same ports and data
+# DIR/env holds LIMF_KAFKA_BOOTSTRAP (PLAINTEXT) and LIMF_KAFKA_TLS_BOOTSTRAP (mutual TLS).
+# Kafka 4.x is deliberately not used: it refuses consumer groups to librdkafka 2.0.
+set -euo pipefail
+
+KAFKA_VERSION=3.9.1
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${LIMF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/limf}
+jars=$cache/kafka-$KAFKA_VERSION
+
+fetch() {
+  if [ -f "$jars/.complete" ]; then
+    return 0
+  fi
+  mkdir -p "$jars"
+  echo "kafka: fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $jars"
+  (cd "$here/kafka" && mvn -B -q dependency:copy-dependencies \
+      -DoutputDirectory="$jars" -DincludeScope=runtime) || {
+    echo "kafka: cannot fetch the jars from Maven Central" >&2
+    return 1
+  }
+  ls "$jars"/kafka_2.13-$KAFKA_VERSION.jar >/dev/null
+  touch "$jars/.complete"
+}
+
+port_free() {
+  ! (ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$1\$")
+}
+
+pick_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    if port_free "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+wait_ready() {
+  local dir=$1 port=$2 pid=$3
+  for _ in $(seq 1 240); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "kafka: broker exited; last log lines:" >&2
+      tail -n 30 "$dir/kafka.log" >&2
+      return 1
+    fi
+    if kcat -b "127.0.0.1:$port" -L -m 2 2>/dev/null | grep -q "1 brokers"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "kafka: broker not ready after 120 s" >&2
+  return 1
+}
+
+launch() {
+  local dir=$1
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+                   -Dlog4j.configuration="file:$dir/log4j.properties"
+                   -DZstdTempFolder="$dir/tmp" -Dorg.xerial.snappy.tempdir="$dir/tmp")
+  mkdir -p "$dir/tmp"
+  nohup java "${java_opts[@]}" -cp "$jars/*" kafka.Kafka "$dir/server.properties" \
+    >>"$dir/kafka.log" 2>&1 </dev/null &
+  echo $! >"$dir/kafka.pid"
+  wait_ready "$dir" "${LIMF_KAFKA_BOOTSTRAP##*:}" "$(cat "$dir/kafka.pid")"
+  echo "kafka: Apache Kafka $LIMF_KAFKA_VERSION ready at $LIMF_KAFKA_BOOTSTRAP (tls $LIMF_KAFKA_TLS_BOOTSTRAP), pid $(cat "$dir/kafka.pid")"
+}
+
+start() {
+  local dir=$1 pki=$2
+  fetch
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  pki=$(cd "$pki" && pwd)
+  if [ -f "$dir/kafka.pid" ] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; then
+    echo "kafka: already running in $dir"
+    return 0
+  fi
+  rm -rf "$dir/data"
+  local port tls_port ctl_port
+  port=$(pick_port)
+  tls_port=$(pick_port)
+  ctl_port=$(pick_port)
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$ctl_port
+listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$tls_port,CONTROLLER://127.0.0.1:$ctl_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+log.cleaner.backoff.ms=1000
+ssl.keystore.type=PEM
+ssl.keystore.location=$pki/kafka-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$pki/ca.pem
+ssl.client.auth=required
+PROPS
+  cat >"$dir/log4j.properties" <<LOG
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+LOG
+  cat >"$dir/env" <<ENV
+LIMF_KAFKA_BOOTSTRAP=127.0.0.1:$port
+LIMF_KAFKA_TLS_BOOTSTRAP=127.0.0.1:$tls_port
+LIMF_KAFKA_DIR=$dir
+LIMF_PKI_DIR=$pki
+LIMF_KAFKA_VERSION=$(unzip -p "$jars/kafka-clients-$KAFKA_VERSION.jar" kafka/kafka-version.properties \
+                     2>/dev/null | sed -n 's/^version=//p')
+ENV
+  local id
+  id=$(java -cp "$jars/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
+       kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  java -cp "$jars/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
+    kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1
+  launch "$dir"
+}
+
+stop() {
+  local dir=$1
+  [ -f "$dir/kafka.pid" ] || return 0
+  local pid
+  pid=$(cat "$dir/kafka.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 120); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$dir/kafka.pid"
+  echo "kafka: stopped"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start "${2:?DIR}" "${3:?PKI_DIR}" ;;
+  stop) stop "${2:?DIR}" ;;
+  restart) stop "${2:?DIR}"; launch "$(cd "${2}" && pwd)" ;;
+  *) echo "usage: $0 fetch | start DIR PKI_DIR | stop DIR | restart DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test of limf from a clean checkout on Debian 12:
+#   dependencies, Kafka jars, a normal build (all tests, against a real Kafka broker),
+#   a sanitizer build (ASan+UBSan: unit tests and fuzz-corpus replays), and a short
+#   libFuzzer run of every decoder (clang).
+# Environment: LIMF_JOBS (parallel build jobs), LIMF_SKIP_DEPS=1 (packages already there),
+# LIMF_FUZZ_SECONDS (per fuzzer, default 10; 0 skips the libFuzzer build).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=${LIMF_JOBS:-$(nproc)}
+fuzz_seconds=${LIMF_FUZZ_SECONDS:-10}
+
+[ "${LIMF_SKIP_DEPS:-0}" = 1 ] || deploy/deps.sh
+deploy/kafka.sh fetch
+
+status=0
+summary=()
+
+step() {
+  local name=$1
+  shift
+  echo "=== $name"
+  if "$@"; then
+    summary+=("PASS  $name")
+  else
+    summary+=("FAIL  $name")
+    status=1
+  fi
+}
+
+build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null &&
+    cmake --build "$dir" -j "$jobs"
+}
+
+step "build (normal)" build build
+step "tests (normal: unit, fuzz replay, integration, e2e on real Kafka)" \
+  ctest --test-dir build --output-on-failure -j 1 --timeout 900
+
+step "build (ASan+UBSan)" build build-san -DLIMF_SANITIZE=ON
+step "tests (ASan+UBSan: unit, fuzz replay)" \
+  env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-san --output-on-failure -j "$jobs" -L 'unit|fuzz'
+
+if [ "$fuzz_seconds" != 0 ]; then
+  step "build (libFuzzer, clang)" env CC=clang build build-fuzz -DLIMF_FUZZ=ON
+  step "fuzz (${fuzz_seconds}s per decoder)" \
+    env LIMF_FUZZ_SECONDS="$fuzz_seconds" ctest --test-dir build-fuzz --output-on-failure \
+    -L fuzzrun
+fi
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+exit $status

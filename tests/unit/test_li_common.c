@@ -1,0 +1,217 @@
+/* Configuration, redaction and TLS contexts (a real handshake over a socketpair). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_log.h"
+#include "li_tls.h"
+
+static char tmpdir[256];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config_file_and_overrides(void **state)
+{
+    (void)state;
+    write_file("a.conf", "# comment\nname = top\n[kafka]\nbootstrap.servers = 127.0.0.1:9\n"
+                         "[x2x3]\n  max_pdu = 65536  \n");
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/a.conf", tmpdir);
+    li_config *cfg = li_config_new();
+    assert_int_equal(li_config_load_file(cfg, path, err, sizeof err), LI_OK);
+    assert_string_equal(li_config_get(cfg, "name", NULL), "top");
+    assert_string_equal(li_config_get(cfg, "kafka.bootstrap.servers", NULL), "127.0.0.1:9");
+    assert_int_equal(li_config_set_arg(cfg, "x2x3.max_pdu=1024", err, sizeof err), LI_OK);
+    int64_t v;
+    assert_int_equal(li_config_get_int(cfg, "x2x3.max_pdu", 0, 0, 1 << 30, &v, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(v, 1024);
+    assert_int_equal(li_config_get_int(cfg, "missing", 7, 0, 10, &v, err, sizeof err), LI_OK);
+    assert_int_equal(v, 7);
+    assert_int_equal(li_config_set_arg(cfg, "bad", err, sizeof err), LI_ERR_INVAL);
+    li_config_set(cfg, "n", "12x");
+    assert_int_equal(li_config_get_int(cfg, "n", 0, 0, 100, &v, err, sizeof err), LI_ERR_INVAL);
+    int b;
+    li_config_set(cfg, "flag", "yes");
+    assert_int_equal(li_config_get_bool(cfg, "flag", 0, &b, err, sizeof err), LI_OK);
+    assert_int_equal(b, 1);
+    li_config_free(cfg);
+
+    write_file("bad.conf", "[kafka\nx=1\n");
+    snprintf(path, sizeof path, "%s/bad.conf", tmpdir);
+    cfg = li_config_new();
+    assert_int_equal(li_config_load_file(cfg, path, err, sizeof err), LI_ERR_INVAL);
+    assert_non_null(strstr(err, ":1:"));
+    li_config_free(cfg);
+    li_config_free(NULL);
+}
+
+static void test_redact_hides_identity(void **state)
+{
+    (void)state;
+    char a[LI_REDACT_LEN], b[LI_REDACT_LEN], c[LI_REDACT_LEN];
+    li_redact("sip:alice@example.com", a);
+    li_redact("sip:alice@example.com", b);
+    li_redact("sip:bob@example.com", c);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_null(strstr(a, "alice"));
+    assert_int_equal(strlen(a), LI_REDACT_LEN - 1);
+}
+
+/* --- TLS: a handshake between two contexts over a socketpair --- */
+
+typedef struct side {
+    SSL_CTX *ctx;
+    int fd;
+    int server;
+    int ok;
+} side;
+
+static void *handshake(void *arg)
+{
+    side *s = arg;
+    SSL *ssl = SSL_new(s->ctx);
+    SSL_set_fd(ssl, s->fd);
+    int rc = s->server ? SSL_accept(ssl) : SSL_connect(ssl);
+    s->ok = rc == 1;
+    if (s->ok) {
+        char c = 'x';
+        if (s->server)
+            s->ok = SSL_write(ssl, &c, 1) == 1;
+        else
+            s->ok = SSL_read(ssl, &c, 1) == 1 && c == 'x';
+    }
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    shutdown(s->fd, SHUT_RDWR);
+    return NULL;
+}
+
+static int try_handshake(SSL_CTX *server, SSL_CTX *client)
+{
+    int fds[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    side a = { server, fds[0], 1, 0 }, b = { client, fds[1], 0, 0 };
+    pthread_t t;
+    pthread_create(&t, NULL, handshake, &a);
+    handshake(&b);
+    pthread_join(t, NULL);
+    close(fds[0]);
+    close(fds[1]);
+    return a.ok && b.ok;
+}
+
+static void run(const char *cmd)
+{
+    assert_int_equal(system(cmd), 0);
+}
+
+static SSL_CTX *make_ctx(int server, const char *cert, const char *ca, const char *pins,
+                         const char *peer_name)
+{
+    char c[512], k[512], a[512], err[512];
+    snprintf(c, sizeof c, "%s/%s.pem", tmpdir, cert);
+    snprintf(k, sizeof k, "%s/%s.key", tmpdir, cert);
+    snprintf(a, sizeof a, "%s/%s.pem", tmpdir, ca ? ca : "");
+    li_tls_opts o = { .server = server, .cert_file = c, .key_file = k,
+                      .ca_file = ca ? a : NULL, .pins = pins, .peer_name = peer_name };
+    SSL_CTX *ctx = li_tls_ctx_new(&o, err, sizeof err);
+    if (!ctx)
+        print_message("li_tls_ctx_new: %s\n", err);
+    return ctx;
+}
+
+static void test_tls_ca_and_pins(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", getenv("LIMF_SOURCE_DIR") ?
+             getenv("LIMF_SOURCE_DIR") : SOURCE_DIR, tmpdir);
+    run(cmd);
+    /* A self-signed certificate outside the CA, as a UE would present. */
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-nodes -keyout self.key -out self.pem -days 1 -subj /CN=self 2>/dev/null && "
+             "chmod 600 self.key", tmpdir);
+    run(cmd);
+
+    SSL_CTX *srv = make_ctx(1, "ingest", "ca", NULL, NULL);
+    SSL_CTX *cli = make_ctx(0, "poi-test", "ca", NULL, "127.0.0.1");
+    assert_non_null(srv);
+    assert_non_null(cli);
+    assert_true(try_handshake(srv, cli));
+
+    /* Wrong server name: the client refuses. */
+    SSL_CTX *cli_badname = make_ctx(0, "poi-test", "ca", NULL, "10.9.9.9");
+    assert_false(try_handshake(srv, cli_badname));
+
+    /* A self-signed client is refused by CA, accepted when pinned. */
+    SSL_CTX *cli_self = make_ctx(0, "self", "ca", NULL, NULL);
+    assert_false(try_handshake(srv, cli_self));
+    char path[512], pin[96];
+    uint8_t fp[32];
+    snprintf(path, sizeof path, "%s/self.pem", tmpdir);
+    assert_int_equal(li_tls_file_fingerprint(path, fp), LI_OK);
+    li_tls_fingerprint_format(fp, pin);
+    SSL_CTX *srv_pinned = make_ctx(1, "ingest", NULL, pin, NULL);
+    assert_true(try_handshake(srv_pinned, cli_self));
+    /* The pinned server refuses a CA-signed client it has not pinned. */
+    assert_false(try_handshake(srv_pinned, cli));
+
+    /* Missing trust configuration and world-readable keys are refused up front. */
+    assert_null(make_ctx(1, "ingest", NULL, NULL, NULL));
+    snprintf(cmd, sizeof cmd, "chmod 644 %s/self.key", tmpdir);
+    run(cmd);
+    assert_null(make_ctx(0, "self", "ca", NULL, NULL));
+
+    SSL_CTX *all[] = { srv, cli, cli_badname, cli_self, srv_pinned };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        SSL_CTX_free(all[i]);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/limf-test-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* a refused handshake closes the pair under a writer */
+    li_log_init("test", LI_LOG_WARN, 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_file_and_overrides),
+        cmocka_unit_test(test_redact_hides_identity),
+        cmocka_unit_test(test_tls_ca_and_pins),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
