@@ -1,0 +1,282 @@
+#include "li_ident.h"
+
+#include <string.h>
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_visual_separator(int c)
+{
+    return c == '-' || c == '.' || c == '(' || c == ')'; /* RFC 3966 5.1.1 */
+}
+
+static int starts_with_ci(const char *p, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (len < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)p[i]) != prefix[i])
+            return 0;
+    return 1;
+}
+
+static int hex_value(int c)
+{
+    c = lower(c);
+    if (is_digit(c))
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Appends "tel:" and the number in p[0..len) without separators. The number is global
+ * ('+' then at least one digit) or, for tel URIs only, a local number of digits. */
+static li_err put_tel(const char *p, size_t len, int allow_local, char *out, size_t out_size)
+{
+    size_t n = 0;
+    size_t digits = 0;
+    if (out_size < 5)
+        return LI_ERR_TOO_BIG;
+    memcpy(out, "tel:", 4);
+    n = 4;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)p[i];
+        if (is_visual_separator(c))
+            continue;
+        if (c == '+' && digits == 0 && n == 4) {
+            /* leading '+' only */
+        } else if (is_digit(c) || (allow_local && (c == '*' || c == '#' ||
+                                                   hex_value(c) >= 0))) {
+            digits++;
+            c = lower(c);
+        } else {
+            return LI_ERR_PROTO;
+        }
+        if (n + 1 >= out_size)
+            return LI_ERR_TOO_BIG;
+        out[n++] = (char)c;
+    }
+    if (digits == 0 || (!allow_local && out[4] != '+'))
+        return LI_ERR_PROTO;
+    out[n] = '\0';
+    return LI_OK;
+}
+
+/* A user part that is a telephone number: '+' followed by digits and separators. */
+static int is_global_number(const char *p, size_t len)
+{
+    if (len < 2 || p[0] != '+')
+        return 0;
+    int digits = 0;
+    for (size_t i = 1; i < len; i++) {
+        if (is_digit((unsigned char)p[i]))
+            digits++;
+        else if (!is_visual_separator((unsigned char)p[i]))
+            return 0;
+    }
+    return digits > 0;
+}
+
+/* Looks for the URI parameter user=phone in p[0..len) (';'-separated). */
+static int has_user_phone(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == ';' && starts_with_ci(p + i + 1, len - i - 1, "user=phone"))
+            return 1;
+    return 0;
+}
+
+static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
+{
+    /* p points after "sip:" or "sips:"; headers ('?') end the URI proper. */
+    const char *q = memchr(p, '?', len);
+    if (q)
+        len = (size_t)(q - p);
+    const char *at = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '@')
+            at = p + i; /* the last '@' separates userinfo from the host */
+    const char *host = at ? at + 1 : p;
+    size_t host_len = len - (size_t)(host - p);
+    size_t params_at = host_len;
+    for (size_t i = 0; i < host_len; i++) {
+        if (host[i] == ';') {
+            params_at = i;
+            break;
+        }
+    }
+    int phone = has_user_phone(host + params_at, host_len - params_at);
+    size_t hlen = params_at;
+    /* Drop the port, keeping IPv6 references intact. */
+    if (hlen && host[0] == '[') {
+        const char *close = memchr(host, ']', hlen);
+        if (!close)
+            return LI_ERR_PROTO;
+        hlen = (size_t)(close - host) + 1;
+    } else {
+        const char *colon = memchr(host, ':', hlen);
+        if (colon)
+            hlen = (size_t)(colon - host);
+    }
+    if (hlen == 0)
+        return LI_ERR_PROTO;
+
+    /* The user part: up to ':' (password) and, for telephone-subscribers, ';'. */
+    const char *user = at ? p : NULL;
+    size_t ulen = 0;
+    if (user) {
+        size_t end = (size_t)(at - p);
+        for (size_t i = 0; i < end; i++) {
+            if (p[i] == ':' || (p[i] == ';')) {
+                if (p[i] == ';' && !phone)
+                    continue; /* ';' is legal in a user part; only numbers stop there */
+                end = i;
+                break;
+            }
+        }
+        ulen = end;
+        if (ulen == 0)
+            return LI_ERR_PROTO;
+        if (phone || is_global_number(user, ulen)) {
+            li_err err = put_tel(user, ulen, 0, out, out_size);
+            if (err != LI_ERR_PROTO || !phone)
+                return err;
+            /* user=phone on a local number: keep the SIP form. */
+        }
+    }
+
+    size_t n = 0;
+    if (out_size < 5)
+        return LI_ERR_TOO_BIG;
+    memcpy(out, "sip:", 4);
+    n = 4;
+    for (size_t i = 0; i < ulen; i++) {
+        int c = (unsigned char)user[i];
+        if (c == '%' && ulen - i >= 3 && hex_value(user[i + 1]) >= 0 &&
+            hex_value(user[i + 2]) >= 0) {
+            c = hex_value(user[i + 1]) * 16 + hex_value(user[i + 2]);
+            i += 2;
+        }
+        if (c <= ' ' || c == '<' || c == '>' || c == '"')
+            return LI_ERR_PROTO;
+        if (n + 1 >= out_size)
+            return LI_ERR_TOO_BIG;
+        out[n++] = (char)lower(c);
+    }
+    if (ulen) {
+        if (n + 1 >= out_size)
+            return LI_ERR_TOO_BIG;
+        out[n++] = '@';
+    }
+    for (size_t i = 0; i < hlen; i++) {
+        int c = (unsigned char)host[i];
+        if (c <= ' ' || c == '<' || c == '>' || c == '@' || c == '"')
+            return LI_ERR_PROTO;
+        if (n + 1 >= out_size)
+            return LI_ERR_TOO_BIG;
+        out[n++] = (char)lower(c);
+    }
+    out[n] = '\0';
+    return LI_OK;
+}
+
+li_err li_ident_canon(const char *text, size_t len, char *out, size_t out_size)
+{
+    const char *p = text;
+    /* Trim, then take the URI out of a name-addr ("Name" <uri>;params). */
+    while (len && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' ||
+                   p[len - 1] == '\n'))
+        len--;
+    const char *lt = NULL;
+    int quoted = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '"' && (i == 0 || p[i - 1] != '\\'))
+            quoted = !quoted;
+        else if (p[i] == '<' && !quoted) {
+            lt = p + i;
+            break;
+        }
+    }
+    if (lt) {
+        const char *gt = memchr(lt, '>', len - (size_t)(lt - p));
+        if (!gt)
+            return LI_ERR_PROTO;
+        len = (size_t)(gt - lt - 1);
+        p = lt + 1;
+    }
+    /* Without brackets, what follows ';' may be header parameters (RFC 3261 20.10);
+     * the parsers below drop every parameter but look at user=phone either way. */
+    if (len == 0)
+        return LI_ERR_PROTO;
+    if (starts_with_ci(p, len, "sips:"))
+        return canon_sip(p + 5, len - 5, out, out_size);
+    if (starts_with_ci(p, len, "sip:"))
+        return canon_sip(p + 4, len - 4, out, out_size);
+    if (starts_with_ci(p, len, "tel:")) {
+        const char *semi = memchr(p, ';', len);
+        size_t nlen = semi ? (size_t)(semi - p) : len;
+        return put_tel(p + 4, nlen - 4, 1, out, out_size);
+    }
+    /* A bare number: E.164, with or without '+'. */
+    if (p[0] == '+' || is_digit((unsigned char)p[0])) {
+        char tmp[LI_IDENT_MAX];
+        if (len + 1 >= sizeof tmp)
+            return LI_ERR_TOO_BIG;
+        size_t n = 0;
+        if (p[0] != '+')
+            tmp[n++] = '+';
+        memcpy(tmp + n, p, len);
+        return put_tel(tmp, n + len, 0, out, out_size);
+    }
+    return LI_ERR_PROTO;
+}
+
+li_err li_ident_canon_target(const char *type, const char *value, char *out, size_t out_size)
+{
+    size_t len = strlen(value);
+    if (len == 0 || len >= LI_IDENT_MAX)
+        return LI_ERR_PROTO;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)value[i] <= ' ' || value[i] == '<' || value[i] == '>' ||
+            value[i] == '"')
+            return LI_ERR_PROTO;
+    if (strcmp(type, "sip-uri") == 0) {
+        if (!starts_with_ci(value, len, "sip:") && !starts_with_ci(value, len, "sips:"))
+            return LI_ERR_PROTO;
+    } else if (strcmp(type, "tel-uri") == 0) {
+        if (!starts_with_ci(value, len, "tel:"))
+            return LI_ERR_PROTO;
+    } else if (strcmp(type, "impu") == 0) {
+        if (!starts_with_ci(value, len, "sip:") && !starts_with_ci(value, len, "sips:") &&
+            !starts_with_ci(value, len, "tel:"))
+            return LI_ERR_PROTO;
+    } else if (strcmp(type, "e164") == 0) {
+        size_t start = value[0] == '+';
+        if (len - start < 1 || len - start > 15)
+            return LI_ERR_PROTO;
+        for (size_t i = start; i < len; i++)
+            if (!is_digit((unsigned char)value[i]))
+                return LI_ERR_PROTO;
+    } else {
+        return LI_ERR_INVAL;
+    }
+    li_err err = li_ident_canon(value, len, out, out_size);
+    /* A sip: target must name a user at a host. */
+    if (err == LI_OK && strcmp(type, "sip-uri") == 0 && strncmp(out, "sip:", 4) == 0 &&
+        !strchr(out, '@'))
+        return LI_ERR_PROTO;
+    return err;
+}
