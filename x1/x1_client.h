@@ -1,0 +1,81 @@
+/* X1 client (the ADMF side of ETSI TS 103 221-1): each call sends one X1Request over
+ * HTTPS POST with mutual TLS to an NE and waits for its X1Response.
+ *
+ * ne_url is "https://host:port/path" (the path is /X1/NE for limf's POIs; IPv6 hosts in
+ * brackets); ne_id is the neIdentifier the request names. A client may be shared by
+ * threads: each call opens its own connection.
+ *
+ * Every call returns:
+ *   LI_OK             the NE answered OK (or with the details asked for);
+ *   LI_ERR_IO, LI_ERR_TLS, LI_ERR_TIMEOUT, LI_ERR_CLOSED
+ *                     the NE was not reachable or did not answer in time: retry later;
+ *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named;
+ *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (ActivateTask of an
+ *                     existing XID, ...): a ModifyTask brings it in line;
+ *   LI_ERR_PROTO      any other ErrorResponse, or an answer that is not X1;
+ *   LI_ERR_INVAL      a bad argument (malformed URL, task without targets, ...).
+ * errstr receives a human-readable reason on failure; for an ErrorResponse it holds
+ * "X1 error <errorCode>: <errorDescription>". */
+#ifndef X1_CLIENT_H
+#define X1_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "li_config.h"
+#include "li_err.h"
+#include "x1_msg.h"
+
+typedef struct x1_client x1_client;
+
+/* Creates a client from configuration:
+ *   <prefix>.tls.cert/.key/.ca/.pins/.peer_name  own certificate (role admf) and the
+ *       trust for the NEs (li_tls_opts_from_config); without .peer_name the NE's
+ *       certificate must name the URL's host when it is verified by the CA;
+ *   <prefix>.admf_id     admfIdentifier sent in every request (default "limf-admf");
+ *   <prefix>.timeout_ms  connect + TLS + request + answer budget (default 5000);
+ *   <prefix>.max_response_bytes  largest answer accepted (default 16 MiB).
+ * Returns NULL with a reason in errstr. The caller frees it with x1_client_free(). */
+x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
+                         size_t errstr_size);
+/* NULL is a no-op. */
+void x1_client_free(x1_client *c);
+
+/* ActivateTaskRequest / ModifyTaskRequest with the task (read only). */
+li_err x1_client_activate(x1_client *c, const char *ne_url, const char *ne_id,
+                          const x1_task *task, char *errstr, size_t errstr_size);
+li_err x1_client_modify(x1_client *c, const char *ne_url, const char *ne_id,
+                        const x1_task *task, char *errstr, size_t errstr_size);
+/* DeactivateTaskRequest. */
+li_err x1_client_deactivate(x1_client *c, const char *ne_url, const char *ne_id,
+                            const uint8_t xid[16], char *errstr, size_t errstr_size);
+/* GetAllDetailsRequest: the XIDs of every task the NE holds. Up to max XIDs are written
+ * to xids (caller-owned); *n receives the number the NE listed, which may exceed max
+ * (then only the first max are stored). */
+li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
+                            uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
+                            size_t errstr_size);
+/* GetTaskDetailsRequest: the task as the NE holds it, into *out (caller-owned). */
+li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
+                          const uint8_t xid[16], x1_task *out, char *errstr,
+                          size_t errstr_size);
+/* CreateDestinationRequest for X2andX3 delivery to address ("host:port" of limf-ingest). */
+li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], const char *address,
+                                    char *errstr, size_t errstr_size);
+/* RemoveDestinationRequest. */
+li_err x1_client_remove_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], char *errstr, size_t errstr_size);
+/* CreateObjectRequest / DeleteObjectRequest for a certificate exception. */
+li_err x1_client_create_exception(x1_client *c, const char *ne_url, const char *ne_id,
+                                  const x1_cert_exception *exc, char *errstr,
+                                  size_t errstr_size);
+li_err x1_client_delete_exception(x1_client *c, const char *ne_url, const char *ne_id,
+                                  const char *id, char *errstr, size_t errstr_size);
+/* KeepaliveRequest / PingRequest. */
+li_err x1_client_keepalive(x1_client *c, const char *ne_url, const char *ne_id,
+                           char *errstr, size_t errstr_size);
+li_err x1_client_ping(x1_client *c, const char *ne_url, const char *ne_id, char *errstr,
+                      size_t errstr_size);
+
+#endif

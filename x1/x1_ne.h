@@ -1,0 +1,76 @@
+/* X1 network-element library (the POI side of ETSI TS 103 221-1): an HTTPS server with
+ * mutual TLS that answers X1Requests from the ADMF and keeps the NE's table of tasks,
+ * destinations and certificate exceptions. The POI asks it which tasks match an identity
+ * and whether a certificate exception covers a peer; every function is thread-safe.
+ *
+ * Requests are validated whole before anything changes (TS 103 221-1 clause 6.3: an
+ * ActivateTask naming an unknown DID, an existing XID, or a target that is not an
+ * identity is refused with an ErrorResponse; see docs/X1.md for the codes). */
+#ifndef X1_NE_H
+#define X1_NE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "li_config.h"
+#include "li_err.h"
+#include "x1_msg.h"
+
+typedef struct x1_ne x1_ne;
+
+/* One task that matched an identity. target is the task's target that matched, as
+ * "type:value" text (for X2/X3 attribute 17), e.g. "sip-uri:sip:alice@example.com". */
+typedef struct x1_ne_match {
+    uint8_t xid[16];
+    x1_delivery delivery;
+    char target[272];
+} x1_ne_match;
+
+/* Starts the server. Keys:
+ *   <prefix>.listen   host:port to listen on (port 0: any free port; default
+ *                     127.0.0.1:0; IPv6 hosts in brackets);
+ *   <prefix>.tls.cert/.key/.ca/.pins  own certificate (roles relay-agw, siptap,
+ *                     poi-test) and the trust for the ADMF's client certificate, which
+ *                     is demanded (li_tls_opts_from_config);
+ *   <prefix>.ne_id    this NE's neIdentifier (default "limf-ne"); requests naming
+ *                     another NE are refused;
+ *   <prefix>.admf_id  the admfIdentifier accepted (default: any);
+ *   <prefix>.max_request_bytes  largest request body (default 1 MiB);
+ *   <prefix>.max_tasks, .max_destinations, .max_exceptions  table sizes (default 65536,
+ *                     1024, 65536);
+ *   <prefix>.max_connections  concurrent connections (default 16);
+ *   <prefix>.idle_timeout_ms  a connection silent this long is closed (default 30000).
+ * Returns NULL with a reason in errstr. The caller frees it with x1_ne_free(). */
+x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t errstr_size);
+/* Stops the server (closes every connection) and frees the tables. NULL is a no-op. */
+void x1_ne_free(x1_ne *ne);
+
+/* The TCP port the server listens on. */
+uint16_t x1_ne_port(x1_ne *ne);
+
+/* Writes up to max tasks whose targets match canon_identity (a canonical identity from
+ * li_ident_canon()) into out (caller-owned); returns how many matched, which may exceed
+ * max. Each task is reported once, with the first target that matched. */
+size_t x1_ne_match_identity(x1_ne *ne, const char *canon_identity, x1_ne_match *out,
+                            size_t max);
+
+/* 1 when an unexpired certificate exception covers the peer certificate fingerprint
+ * and the peer (host or URI, compared case-insensitively). A NULL argument is not
+ * compared, every other one must match; both NULL never match; an exception with an
+ * empty peer covers any peer with its fingerprint. The exception is copied into *out when out is not
+ * NULL. Expired exceptions are dropped by themselves. */
+int x1_ne_find_exception(x1_ne *ne, const uint8_t fingerprint[32], const char *peer,
+                         x1_cert_exception *out);
+
+/* A counter that changes whenever a task, destination or exception is added, changed,
+ * removed or expires: POIs cache their matches and look again when it moves. */
+uint64_t x1_ne_generation(x1_ne *ne);
+
+/* Copies the task with this XID into *out; LI_ERR_NOT_FOUND when there is none. */
+li_err x1_ne_get_task(x1_ne *ne, const uint8_t xid[16], x1_task *out);
+/* Copies the destination with this DID into *out; LI_ERR_NOT_FOUND when there is none. */
+li_err x1_ne_get_destination(x1_ne *ne, const uint8_t did[16], x1_destination *out);
+/* Number of tasks held. */
+size_t x1_ne_task_count(x1_ne *ne);
+
+#endif
