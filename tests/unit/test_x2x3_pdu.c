@@ -1,0 +1,439 @@
+/* X2/X3 PDU codec (TS 103 221-2): a table of good and bad PDUs with the expected
+ * fields or error and offset, PDUs from other implementations (reference/interop),
+ * every prefix of a PDU (LI_AGAIN), and encode -> decode round trips. Every input is
+ * placed right before an unreadable page, so an over-read crashes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "x2x3_pdu.h"
+
+/* --- inputs before a guard page --- */
+
+static uint8_t *guard_base;
+static size_t guard_size;
+
+static const uint8_t *guarded(const uint8_t *p, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (guard_base)
+        munmap(guard_base, guard_size);
+    guard_size = ((n + page - 1) / page + 1) * page;
+    guard_base = mmap(NULL, guard_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    assert_true(guard_base != MAP_FAILED);
+    assert_int_equal(mprotect(guard_base + guard_size - page, page, PROT_NONE), 0);
+    uint8_t *at = guard_base + guard_size - page - n;
+    memcpy(at, p, n);
+    return at;
+}
+
+static size_t unhex(const char *hex, uint8_t *out, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = hex; *p;) {
+        if (*p == ' ' || *p == '\n') {
+            p++;
+            continue;
+        }
+        unsigned v;
+        assert_int_equal(sscanf(p, "%2x", &v), 1);
+        assert_true(n < max);
+        out[n++] = (uint8_t)v;
+        p += 2;
+    }
+    return n;
+}
+
+/* Header fields as hex: version type hlen plen format dir, then XID and correlation. */
+#define XID "00112233445566778899aabbccddeeff"
+#define CORR "0000000000000001"
+
+typedef struct bad_vector {
+    const char *name;
+    const char *hex;
+    li_err err;
+    size_t offset;
+} bad_vector;
+
+static const bad_vector bad[] = {
+    { "header length 0", "0005 0001 00000000 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
+    { "header length 39", "0005 0001 00000027 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
+    { "unknown PDU type", "0005 0007 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
+    { "PDU type 0", "0005 0000 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
+    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000000 000d 0002" XID CORR,
+      LI_ERR_PROTO, 12 },
+    { "X3 with SIP (X2 only)", "0005 0002 00000028 00000000 0009 0002" XID CORR,
+      LI_ERR_PROTO, 12 },
+    { "X2 with format 0", "0005 0001 00000028 00000000 0000 0002" XID CORR, LI_ERR_PROTO, 12 },
+    { "X3 with format 17", "0005 0002 00000028 00000000 0011 0002" XID CORR, LI_ERR_PROTO, 12 },
+    { "direction 6", "0005 0001 00000028 00000000 0009 0006" XID CORR, LI_ERR_PROTO, 14 },
+    { "keepalive with payload", "0005 0003 00000028 00000001 0000 0000" XID CORR "00",
+      LI_ERR_PROTO, 8 },
+    { "4 GiB payload", "0005 0001 00000028 ffffffff 0009 0002" XID CORR, LI_ERR_TOO_BIG, 8 },
+    { "4 GiB header", "0005 0001 ffffffff 00000000 0009 0002" XID CORR, LI_ERR_TOO_BIG, 4 },
+    { "sum wraps 32 bits", "0005 0001 00000100 ffffff00 0009 0002" XID CORR, LI_ERR_TOO_BIG,
+      8 },
+    { "attribute header overrun", "0005 0001 0000002a 00000000 0009 0002" XID CORR "0008",
+      LI_ERR_PROTO, 40 },
+    { "attribute value overrun", "0005 0001 00000030 00000000 0009 0002" XID CORR
+      "0007000a41424344", LI_ERR_PROTO, 40 },
+    { "second attribute overrun", "0005 0001 00000034 00000000 0009 0002" XID CORR
+      "0008000400000001 0016ffff", LI_ERR_PROTO, 48 },
+    { "sequence number of 2 octets", "0005 0001 0000002e 00000000 0009 0002" XID CORR
+      "000800020001", LI_ERR_PROTO, 40 },
+    { "IPv4 address of 16 octets", "0005 0001 0000003c 00000000 0009 0002" XID CORR
+      "000a0010 00000000000000000000000000000000", LI_ERR_PROTO, 40 },
+    { "port of 1 octet", "0005 0001 0000002d 00000000 0009 0002" XID CORR "000e000105",
+      LI_ERR_PROTO, 40 },
+    { "timestamp of 10 octets", "0005 0001 00000032 00000000 0009 0002" XID CORR
+      "0009000a 00000001000000010000", LI_ERR_PROTO, 40 },
+    { "timestamp ns 10^9", "0005 0001 00000030 00000000 0009 0002" XID CORR
+      "00090008 000000013b9aca00", LI_ERR_PROTO, 40 },
+};
+
+static void test_bad_vectors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t raw[256];
+        size_t n = unhex(bad[i].hex, raw, sizeof raw);
+        x2x3_pdu pdu;
+        size_t used = 0;
+        x2x3_decode_error err = { NULL, 0 };
+        li_err rc = x2x3_pdu_decode(guarded(raw, n), n, 1u << 20, &pdu, &used, &err);
+        if (rc != bad[i].err || err.offset != bad[i].offset || !err.reason)
+            fail_msg("%s: rc %d offset %zu (%s), want %d at %zu", bad[i].name, rc, err.offset,
+                     err.reason ? err.reason : "-", bad[i].err, bad[i].offset);
+    }
+}
+
+/* The size limit is checked from the header alone, before the payload is there. */
+static void test_max_pdu_from_header(void **state)
+{
+    (void)state;
+    uint8_t raw[64];
+    size_t n = unhex("0005 0002 00000028 00001000 000d 0002" XID CORR, raw, sizeof raw);
+    x2x3_pdu pdu;
+    size_t used;
+    x2x3_decode_error err;
+    assert_int_equal(x2x3_pdu_decode(guarded(raw, n), n, 4096, &pdu, &used, &err),
+                     LI_ERR_TOO_BIG);
+    assert_int_equal(err.offset, 8);
+    assert_int_equal(x2x3_pdu_decode(guarded(raw, n), n, 4096 + 40, &pdu, &used, &err),
+                     LI_AGAIN);
+    assert_int_equal(used, 4096 + 40);
+}
+
+/* --- PDUs of other implementations --- */
+
+static size_t read_hex_file(const char *name, uint8_t *out, size_t max)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/interop/%s", REFERENCE_DIR, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        line[strcspn(line, "\r\n")] = '\0';
+        n += unhex(line, out + n, max - n);
+    }
+    fclose(f);
+    return n;
+}
+
+static void decode_ok(const uint8_t *raw, size_t n, x2x3_pdu *pdu)
+{
+    size_t used = 0;
+    x2x3_decode_error err = { NULL, 0 };
+    li_err rc = x2x3_pdu_decode(raw, n, 0, pdu, &used, &err);
+    if (rc != LI_OK)
+        fail_msg("decode: %d %s at %zu", rc, err.reason ? err.reason : "-", err.offset);
+    assert_int_equal(used, n);
+}
+
+static void assert_slice(li_slice s, const char *text)
+{
+    assert_int_equal(s.len, strlen(text));
+    assert_memory_equal(s.p, text, s.len);
+}
+
+static void test_lippycat_sip_invite(void **state)
+{
+    (void)state;
+    static uint8_t raw[4096];
+    size_t n = read_hex_file("lippycat-x2_sip_invite.hex", raw, sizeof raw);
+    if (n == 0)
+        skip();
+    static const uint8_t xid[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                     0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+    x2x3_pdu p;
+    decode_ok(guarded(raw, n), n, &p);
+    assert_int_equal(p.version, 0x0500);
+    assert_true(p.flags & X2X3_FLAG_VERSION_SWAPPED);
+    assert_int_equal(p.pdu_type, X2X3_PDU_X2);
+    assert_int_equal(p.header_length, 141);
+    assert_int_equal(p.payload_length, 155);
+    assert_int_equal(p.payload_format, X2X3_FORMAT_SIP);
+    assert_int_equal(p.payload_direction, X2X3_DIR_FROM_TARGET);
+    assert_memory_equal(p.xid, xid, 16);
+    assert_true(p.correlation_id == 0x1111111111111111ull);
+    assert_true(p.flags & X2X3_FLAG_TIMESTAMP_12);
+    assert_true(p.ts_sec == 1700000000u);
+    assert_int_equal(p.ts_nsec, 0);
+    assert_true(x2x3_pdu_timestamp_ns(&p) == 1700000000000000000ull);
+    assert_int_equal(p.seq, 1);
+    assert_int_equal(p.src_addr_len, 4);
+    assert_memory_equal(p.src_addr, "\xc0\xa8\x01\x0a", 4);
+    assert_int_equal(p.dst_addr_len, 4);
+    assert_memory_equal(p.dst_addr, "\x0a\x00\x00\x05", 4);
+    assert_int_equal(p.src_port, 5060);
+    assert_int_equal(p.dst_port, 5060);
+    assert_false(x2x3_pdu_has(&p, X2X3_ATTR_IP_PROTOCOL));
+    assert_slice(p.nfid, "proc-01");
+    assert_slice(p.ipid, "hunter-01");
+    assert_int_equal(p.n_matched_targets, 1);
+    li_slice t;
+    assert_int_equal(x2x3_pdu_matched_target(&p, 0, &t), LI_OK);
+    assert_slice(t, "sip:alice@example.com");
+    assert_false(p.flags & X2X3_FLAG_TARGET_XML);
+    assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_ERR_NOT_FOUND);
+    assert_int_equal(p.payload_len, 155);
+    assert_memory_equal(p.payload, "INVITE sip:bob@example.com SIP/2.0\r\n", 36);
+}
+
+static void test_lippycat_rtp_and_keepalive(void **state)
+{
+    (void)state;
+    static uint8_t raw[4096];
+    size_t n = read_hex_file("lippycat-x3_rtp.hex", raw, sizeof raw);
+    if (n == 0)
+        skip();
+    x2x3_pdu p;
+    decode_ok(guarded(raw, n), n, &p);
+    assert_int_equal(p.pdu_type, X2X3_PDU_X3);
+    assert_int_equal(p.payload_format, X2X3_FORMAT_RTP);
+    assert_int_equal(p.seq, 4);
+    assert_int_equal(p.payload_len, 16);
+    assert_memory_equal(p.payload, "\x80\x00\x00\x01", 4);
+
+    n = read_hex_file("lippycat-keepalive.hex", raw, sizeof raw);
+    decode_ok(guarded(raw, n), n, &p);
+    assert_int_equal(p.pdu_type, X2X3_PDU_KEEPALIVE);
+    assert_int_equal(p.header_length, 40);
+    assert_true(p.flags & X2X3_FLAG_KEEPALIVE_NO_SEQ);
+    /* Answered without a sequence number: header length 40. */
+    li_buf b;
+    li_buf_init(&b, 0);
+    assert_int_equal(x2x3_keepalive_ack_encode(&b, &p), LI_OK);
+    assert_int_equal(b.len, 40);
+    assert_int_equal(li_get_be16(b.data + 2), X2X3_PDU_KEEPALIVE_ACK);
+    li_buf_free(&b);
+}
+
+/* sipgate's capture: the TCP payload of the only packet of a classic pcap file. */
+static size_t sipgate_payload(uint8_t *out, size_t max)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/interop/sipgate-x2-demo-01.pcap", REFERENCE_DIR);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static uint8_t file[4096];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    assert_true(n > 24 + 16 + 14 + 20);
+    assert_int_equal(li_get_be32(file), 0xd4c3b2a1);   /* little-endian pcap */
+    size_t incl = (size_t)file[32] | (size_t)file[33] << 8;
+    const uint8_t *pkt = file + 40;
+    assert_true(incl <= n - 40);
+    const uint8_t *ip = pkt + 14;                    /* Ethernet II */
+    size_t ihl = (size_t)(ip[0] & 15) * 4;
+    const uint8_t *tcp = ip + ihl;
+    size_t doff = (size_t)(tcp[12] >> 4) * 4;
+    size_t hdrs = 14 + ihl + doff;
+    assert_true(hdrs < incl && incl - hdrs <= max);
+    memcpy(out, tcp + doff, incl - hdrs);
+    return incl - hdrs;
+}
+
+static void test_sipgate_register(void **state)
+{
+    (void)state;
+    static uint8_t raw[4096];
+    size_t n = sipgate_payload(raw, sizeof raw);
+    if (n == 0)
+        skip();
+    x2x3_pdu p;
+    decode_ok(guarded(raw, n), n, &p);
+    assert_int_equal(p.version, X2X3_VERSION);
+    assert_int_equal(p.flags, X2X3_FLAG_TARGET_XML);
+    assert_int_equal(p.pdu_type, X2X3_PDU_X2);
+    assert_int_equal(p.header_length, 81);
+    assert_int_equal(p.payload_length, 539);
+    assert_int_equal(p.payload_format, X2X3_FORMAT_SIP);
+    assert_int_equal(p.payload_direction, X2X3_DIR_FROM_TARGET);
+    assert_true(p.correlation_id == 1);
+    assert_int_equal(p.n_matched_targets, 1);
+    li_slice t;
+    assert_int_equal(x2x3_pdu_matched_target(&p, 0, &t), LI_OK);
+    assert_slice(t, "<E164Number>494012345678</E164Number>");
+    assert_memory_equal(p.payload, "REGISTER sip:sipgate.de SIP/2.0\n", 32);
+}
+
+/* --- streaming: every prefix of two back-to-back PDUs --- */
+
+static void test_every_prefix_is_again(void **state)
+{
+    (void)state;
+    static uint8_t raw[8192];
+    size_t n1 = read_hex_file("lippycat-x2_sip_invite.hex", raw, sizeof raw);
+    if (n1 == 0)
+        skip();
+    size_t n2 = read_hex_file("lippycat-keepalive.hex", raw + n1, sizeof raw - n1);
+    for (size_t len = 0; len < n1; len++) {
+        x2x3_pdu p;
+        size_t used = 0;
+        assert_int_equal(x2x3_pdu_decode(guarded(raw, len), len, 0, &p, &used, NULL), LI_AGAIN);
+        assert_int_equal(used, len < 40 ? 40 : n1);
+    }
+    x2x3_pdu p;
+    size_t used;
+    const uint8_t *both = guarded(raw, n1 + n2);
+    assert_int_equal(x2x3_pdu_decode(both, n1 + n2, 0, &p, &used, NULL), LI_OK);
+    assert_int_equal(used, n1);
+    assert_int_equal(x2x3_pdu_decode(both + used, n2, 0, &p, &used, NULL), LI_OK);
+    assert_int_equal(p.pdu_type, X2X3_PDU_KEEPALIVE);
+}
+
+/* --- encoder --- */
+
+static void test_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    li_buf attrs, out;
+    li_buf_init(&attrs, 0);
+    li_buf_init(&out, 0);
+    static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_IPID, "poi-7", 5), LI_OK);
+    assert_int_equal(x2x3_attr_put_u32(&attrs, X2X3_ATTR_SEQ, 0xfffffffe), LI_OK);
+    assert_int_equal(x2x3_attr_put_timestamp(&attrs, 1700000001123456789ull), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_SRC_IPV6, v6, 16), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_DST_IPV6, v6, 16), LI_OK);
+    assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_SRC_PORT, 2855), LI_OK);
+    assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_DST_PORT, 443), LI_OK);
+    assert_int_equal(x2x3_attr_put_u8(&attrs, X2X3_ATTR_IP_PROTOCOL, 6), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "sip:a@x", 7), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "tel:+49301", 10), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_SDP, "v=0\r\n", 5), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, 4242, "\x01\x02", 2), LI_OK);   /* unknown */
+    static uint8_t big[70000];
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_SDP, big, sizeof big), LI_ERR_TOO_BIG);
+
+    x2x3_pdu in;
+    memset(&in, 0, sizeof in);
+    in.version = X2X3_VERSION;
+    in.pdu_type = X2X3_PDU_X3;
+    in.payload_format = X2X3_FORMAT_MSRP;
+    in.payload_direction = X2X3_DIR_TO_TARGET;
+    memset(in.xid, 0xab, 16);
+    in.correlation_id = 0x0102030405060708ull;
+    in.attrs = attrs.data;
+    in.attrs_len = attrs.len;
+    in.payload = (const uint8_t *)"MSRP a SEND\r\n";
+    in.payload_len = 13;
+    assert_int_equal(x2x3_pdu_encode(&out, &in), LI_OK);
+    assert_int_equal(out.len, 40 + attrs.len + 13);
+
+    x2x3_pdu p;
+    decode_ok(guarded(out.data, out.len), out.len, &p);
+    assert_int_equal(p.flags, 0);
+    assert_int_equal(p.header_length, 40 + attrs.len);
+    assert_memory_equal(p.xid, in.xid, 16);
+    assert_true(p.correlation_id == in.correlation_id);
+    assert_slice(p.ipid, "poi-7");
+    assert_true(p.seq == 0xfffffffe);
+    assert_true(x2x3_pdu_timestamp_ns(&p) == 1700000001123456789ull);
+    assert_int_equal(p.src_addr_len, 16);
+    assert_memory_equal(p.dst_addr, v6, 16);
+    assert_int_equal(p.src_port, 2855);
+    assert_int_equal(p.dst_port, 443);
+    assert_int_equal(p.ip_protocol, 6);
+    assert_int_equal(p.n_matched_targets, 2);
+    li_slice t;
+    assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_OK);
+    assert_slice(t, "tel:+49301");
+    assert_slice(p.sdp, "v=0\r\n");
+    assert_memory_equal(p.attrs, attrs.data, attrs.len);   /* unknown kept as received */
+    size_t pos = 0, count = 0;
+    x2x3_attr a;
+    while (x2x3_pdu_attr_next(&p, &pos, &a) == LI_OK)
+        count++;
+    assert_int_equal(count, 12);
+    assert_memory_equal(p.payload, "MSRP a SEND\r\n", 13);
+    li_buf_free(&attrs);
+    li_buf_free(&out);
+}
+
+static void test_keepalive_and_ack(void **state)
+{
+    (void)state;
+    li_buf b;
+    li_buf_init(&b, 0);
+    assert_int_equal(x2x3_keepalive_encode(&b, 77), LI_OK);
+    x2x3_pdu ka;
+    decode_ok(guarded(b.data, b.len), b.len, &ka);
+    assert_int_equal(ka.pdu_type, X2X3_PDU_KEEPALIVE);
+    assert_int_equal(ka.header_length, 48);
+    assert_int_equal(ka.seq, 77);
+    li_buf ack;
+    li_buf_init(&ack, 0);
+    assert_int_equal(x2x3_keepalive_ack_encode(&ack, &ka), LI_OK);
+    uint8_t want[48];
+    size_t n = unhex("0005 0004 00000030 00000000 0000 0000"
+                     "00000000000000000000000000000000 0000000000000000 0008 0004 0000004d",
+                     want, sizeof want);
+    assert_int_equal(ack.len, n);
+    assert_memory_equal(ack.data, want, n);
+    li_buf_free(&b);
+    li_buf_free(&ack);
+}
+
+static void test_duplicate_attribute_first_wins(void **state)
+{
+    (void)state;
+    uint8_t raw[128];
+    size_t n = unhex("0005 0001 00000038 00000000 0009 0002" XID CORR
+                     "0008000400000001 0008000400000002", raw, sizeof raw);
+    x2x3_pdu p;
+    decode_ok(guarded(raw, n), n, &p);
+    assert_int_equal(p.seq, 1);
+    assert_true(p.flags & X2X3_FLAG_DUPLICATE_ATTR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_vectors),
+        cmocka_unit_test(test_max_pdu_from_header),
+        cmocka_unit_test(test_lippycat_sip_invite),
+        cmocka_unit_test(test_lippycat_rtp_and_keepalive),
+        cmocka_unit_test(test_sipgate_register),
+        cmocka_unit_test(test_every_prefix_is_again),
+        cmocka_unit_test(test_encode_decode_round_trip),
+        cmocka_unit_test(test_keepalive_and_ack),
+        cmocka_unit_test(test_duplicate_attribute_first_wins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
