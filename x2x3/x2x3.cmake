@@ -14,3 +14,8 @@ li_add_unit_test(test_x2x3_event SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_event.
                  LIBS x2x3_pdu PkgConfig::JANSSON)
 li_add_fuzzer(fuzz_x2x3_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu.c LIBS x2x3_pdu
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu)
+
+# The POI sender library (linked by limf-msrp-relay, limf-siptap and limf-x2x3).
+add_library(x2x3_sender STATIC ${X2X3_DIR}/x2x3_sender.c)
+target_include_directories(x2x3_sender PUBLIC ${X2X3_DIR})
+target_link_libraries(x2x3_sender PUBLIC x2x3_pdu li_common)

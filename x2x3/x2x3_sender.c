@@ -1,0 +1,732 @@
+/* POI sender: producers encode records into a byte ring under a mutex; one I/O thread
+ * owns the TLS connection, streams the ring, and releases ring space only when the
+ * ingest answers a keepalive sent after those bytes (contracts.md, delivery rule).
+ *
+ * Positions in the ring are absolute byte counts (uint64, never wrap in practice):
+ *   tail <= copied <= head
+ *   [tail, copied): handed to the connection, waiting for an acknowledgement
+ *   [copied, head): queued, not yet handed to the connection
+ * After a reconnect, copied = tail: everything unacknowledged is resent as it was. */
+#include "x2x3_sender.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "li_log.h"
+#include "li_time.h"
+#include "li_tls.h"
+#include "x2x3_event.h"
+
+#define MAX_MARKERS 64            /* keepalives in flight */
+#define WRITE_BATCH (256 * 1024)  /* bytes handed to SSL_write at once */
+#define CONNECT_TIMEOUT_MS 5000
+#define MAX_GAP_TARGETS 4
+
+typedef struct marker {           /* a keepalive in flight and what it acknowledges */
+    uint32_t seq;
+    uint64_t pos;                 /* ring position the keepalive follows */
+    uint64_t pdus;                /* PDU count the keepalive follows */
+    uint64_t sent_ns;
+} marker;
+
+typedef struct gap {              /* records dropped for one XID, not yet reported */
+    uint8_t xid[16];
+    uint64_t correlation_id;
+    uint64_t dropped;
+    char *targets[MAX_GAP_TARGETS];
+    size_t n_targets;
+} gap;
+
+struct x2x3_sender {
+    pthread_mutex_t mu;
+    pthread_cond_t acked_cond;
+    pthread_t thread;
+    int thread_started;
+    int wake_fd;
+
+    /* configuration (read-only after _new) */
+    char host[256];
+    char port[16];
+    char poi_id[256];
+    uint64_t cap;
+    uint64_t keepalive_ns;
+    uint64_t ack_interval_ns;
+    uint64_t reconnect_max_ns;
+    SSL_CTX *ctx;
+
+    /* under mu */
+    int stop;
+    int sleeping;                 /* the I/O thread waits in poll() for a wake-up */
+    int flush_waiters;
+    uint8_t *ring;
+    uint64_t head, tail;
+    uint64_t queued_pdus, acked_pdus;
+    uint32_t next_seq;
+    li_buf attrs, scratch;
+    gap *gaps;
+    size_t n_gaps, gaps_cap;
+    x2x3_sender_stats stats;
+
+    /* I/O thread only */
+    int fd;
+    SSL *ssl;
+    uint64_t copied, copied_pdus;
+    li_buf wbuf, rbuf;
+    size_t wbuf_off;
+    marker markers[MAX_MARKERS];
+    size_t n_markers;
+    uint32_t ka_seq;
+    uint64_t last_ka_ns;
+    uint64_t last_ka_pos;
+    int ever_connected;
+};
+
+/* --- the ring --- */
+
+static void ring_write(x2x3_sender *s, uint64_t pos, const uint8_t *p, size_t n)
+{
+    size_t at = (size_t)(pos % s->cap);
+    size_t first = (size_t)s->cap - at < n ? (size_t)s->cap - at : n;
+    memcpy(s->ring + at, p, first);
+    memcpy(s->ring, p + first, n - first);
+}
+
+static void ring_read(const x2x3_sender *s, uint64_t pos, uint8_t *p, size_t n)
+{
+    size_t at = (size_t)(pos % s->cap);
+    size_t first = (size_t)s->cap - at < n ? (size_t)s->cap - at : n;
+    memcpy(p, s->ring + at, first);
+    memcpy(p + first, s->ring, n - first);
+}
+
+/* Encodes rec into s->scratch (under mu) with the next sequence number. */
+static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq)
+{
+    li_buf *a = &s->attrs;
+    li_buf_reset(a);
+    li_buf_reset(&s->scratch);
+    li_err e = LI_OK;
+    /* Attributes in type order (TS 103 221-2 clause 5.3 table 5). */
+    if (s->poi_id[0])
+        e = x2x3_attr_put(a, X2X3_ATTR_IPID, s->poi_id, strlen(s->poi_id));
+    if (e == LI_OK)
+        e = x2x3_attr_put_u32(a, X2X3_ATTR_SEQ, seq);
+    if (e == LI_OK)
+        e = x2x3_attr_put_timestamp(a, rec->timestamp_ns ? rec->timestamp_ns : li_now_ns());
+    const x2x3_addr *ends[2] = { &rec->src, &rec->dst };
+    for (int i = 0; i < 2 && e == LI_OK; i++) {
+        if (ends[i]->family == AF_INET)
+            e = x2x3_attr_put(a, (uint16_t)(X2X3_ATTR_SRC_IPV4 + i), ends[i]->addr, 4);
+        else if (ends[i]->family == AF_INET6)
+            e = x2x3_attr_put(a, (uint16_t)(X2X3_ATTR_SRC_IPV6 + i), ends[i]->addr, 16);
+    }
+    for (int i = 0; i < 2 && e == LI_OK; i++)
+        if (ends[i]->family && ends[i]->port)
+            e = x2x3_attr_put_u16(a, (uint16_t)(X2X3_ATTR_SRC_PORT + i), ends[i]->port);
+    if (e == LI_OK && rec->ip_protocol)
+        e = x2x3_attr_put_u8(a, X2X3_ATTR_IP_PROTOCOL, rec->ip_protocol);
+    for (size_t i = 0; i < rec->n_matched_targets && e == LI_OK; i++)
+        e = x2x3_attr_put(a, X2X3_ATTR_MATCHED_TARGET, rec->matched_targets[i],
+                          strlen(rec->matched_targets[i]));
+    if (e == LI_OK && rec->sdp)
+        e = x2x3_attr_put(a, X2X3_ATTR_SDP, rec->sdp, strlen(rec->sdp));
+    if (e != LI_OK)
+        return e == LI_ERR_TOO_BIG ? LI_ERR_INVAL : e;
+    x2x3_pdu p;
+    memset(&p, 0, sizeof p);
+    p.version = X2X3_VERSION;
+    p.pdu_type = rec->pdu_type;
+    p.payload_format = rec->payload_format;
+    p.payload_direction = rec->payload_direction;
+    memcpy(p.xid, rec->xid, 16);
+    p.correlation_id = rec->correlation_id;
+    p.attrs = a->data;
+    p.attrs_len = a->len;
+    p.payload = rec->payload;
+    p.payload_len = rec->payload_len;
+    return x2x3_pdu_encode(&s->scratch, &p);
+}
+
+/* Appends s->scratch to the ring when it fits (under mu). */
+static int ring_push(x2x3_sender *s)
+{
+    if (s->scratch.len > s->cap - (s->head - s->tail))
+        return 0;
+    ring_write(s, s->head, s->scratch.data, s->scratch.len);
+    s->head += s->scratch.len;
+    s->queued_pdus++;
+    s->next_seq++;
+    return 1;
+}
+
+static void gap_free(gap *g)
+{
+    for (size_t i = 0; i < g->n_targets; i++)
+        free(g->targets[i]);
+    g->n_targets = 0;
+}
+
+/* Queues a gap event for every XID with drops, while room lasts (under mu). The event
+ * goes before any later record, so the LEA learns of a gap where it happened. */
+static void push_gaps(x2x3_sender *s)
+{
+    while (s->n_gaps > 0) {
+        gap *g = &s->gaps[0];
+        char json[96];
+        size_t len;
+        x2x3_event_gap(json, sizeof json, &len, g->dropped);
+        x2x3_record r;
+        memset(&r, 0, sizeof r);
+        r.pdu_type = X2X3_PDU_X2;
+        r.payload_format = X2X3_FORMAT_PROPRIETARY;
+        r.payload_direction = X2X3_DIR_NA;
+        memcpy(r.xid, g->xid, 16);
+        r.correlation_id = g->correlation_id;
+        r.matched_targets = (const char *const *)g->targets;
+        r.n_matched_targets = g->n_targets;
+        r.payload = (const uint8_t *)json;
+        r.payload_len = len;
+        if (encode_record(s, &r, s->next_seq) != LI_OK || !ring_push(s))
+            return;
+        li_log_warn("x2x3 sender: reported a gap of %llu PDUs", (unsigned long long)g->dropped);
+        gap_free(g);
+        memmove(s->gaps, s->gaps + 1, (s->n_gaps - 1) * sizeof *s->gaps);
+        s->n_gaps--;
+    }
+}
+
+static void count_drop(x2x3_sender *s, const x2x3_record *rec)
+{
+    s->stats.dropped_pdus++;
+    for (size_t i = 0; i < s->n_gaps; i++) {
+        if (memcmp(s->gaps[i].xid, rec->xid, 16) == 0) {
+            s->gaps[i].dropped++;
+            return;
+        }
+    }
+    if (s->n_gaps == s->gaps_cap) {
+        size_t cap = s->gaps_cap ? s->gaps_cap * 2 : 8;
+        gap *g = realloc(s->gaps, cap * sizeof *g);
+        if (!g)
+            return;   /* still counted in stats.dropped_pdus */
+        s->gaps = g;
+        s->gaps_cap = cap;
+    }
+    gap *g = &s->gaps[s->n_gaps++];
+    memset(g, 0, sizeof *g);
+    memcpy(g->xid, rec->xid, 16);
+    g->correlation_id = rec->correlation_id;
+    g->dropped = 1;
+    for (size_t i = 0; i < rec->n_matched_targets && g->n_targets < MAX_GAP_TARGETS; i++)
+        if ((g->targets[g->n_targets] = strdup(rec->matched_targets[i])) != NULL)
+            g->n_targets++;
+    li_log_warn("x2x3 sender: buffer full, dropping PDUs");
+}
+
+static void wake(x2x3_sender *s)
+{
+    uint64_t one = 1;
+    if (write(s->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        li_log_error("x2x3 sender: eventfd: %s", strerror(errno));
+}
+
+li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec)
+{
+    if ((rec->pdu_type != X2X3_PDU_X2 && rec->pdu_type != X2X3_PDU_X3) ||
+        !x2x3_format_allowed(rec->pdu_type, rec->payload_format) ||
+        rec->payload_direction < X2X3_DIR_UNKNOWN || rec->payload_direction > X2X3_DIR_NA ||
+        (rec->payload_len && !rec->payload))
+        return LI_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    push_gaps(s);
+    li_err e = encode_record(s, rec, s->next_seq);
+    if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s))) {
+        /* While a gap is unreported, later records of any XID wait behind it. */
+        count_drop(s, rec);
+        e = LI_ERR_FULL;
+    }
+    int need_wake = e == LI_OK && s->sleeping;
+    if (need_wake)
+        s->sleeping = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (need_wake)
+        wake(s);
+    return e;
+}
+
+li_err x2x3_sender_flush(x2x3_sender *s, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    uint64_t target = s->head;
+    li_err e = LI_OK;
+    s->flush_waiters++;
+    s->sleeping = 0;
+    wake(s);
+    while (s->tail < target && e == LI_OK)
+        if (pthread_cond_timedwait(&s->acked_cond, &s->mu, &until) == ETIMEDOUT)
+            e = s->tail < target ? LI_ERR_TIMEOUT : LI_OK;
+    s->flush_waiters--;
+    pthread_mutex_unlock(&s->mu);
+    return e;
+}
+
+void x2x3_sender_stats_get(x2x3_sender *s, x2x3_sender_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    out->buffered_bytes = s->head - s->tail;
+    out->acked_pdus = s->acked_pdus;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* --- the I/O thread --- */
+
+static void disconnect(x2x3_sender *s, const char *why)
+{
+    if (s->ssl) {
+        li_log_warn("x2x3 sender: connection to %s:%s lost: %s", s->host, s->port, why);
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    pthread_mutex_lock(&s->mu);
+    s->stats.connected = 0;
+    s->copied = s->tail;                /* resend everything unacknowledged */
+    s->copied_pdus = s->acked_pdus;
+    pthread_mutex_unlock(&s->mu);
+    li_buf_reset(&s->wbuf);
+    li_buf_reset(&s->rbuf);
+    s->wbuf_off = 0;
+    s->n_markers = 0;
+}
+
+/* Waits for fd to become ready for `events`, or the wake-up fd, up to timeout_ms.
+ * Returns >0 when fd is ready, 0 on timeout or wake-up. */
+static int wait_fd(x2x3_sender *s, int fd, short events, int timeout_ms)
+{
+    struct pollfd p[2] = { { fd, events, 0 }, { s->wake_fd, POLLIN, 0 } };
+    int n = poll(p, 2, timeout_ms);
+    if (n > 0 && (p[1].revents & POLLIN)) {
+        uint64_t v;
+        if (read(s->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+            return -1;
+    }
+    return n > 0 ? (p[0].revents != 0) : n;
+}
+
+static int stopping(x2x3_sender *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+static li_err try_connect(x2x3_sender *s, char *why, size_t why_size)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(s->host, s->port, &hints, &res);
+    if (gai != 0) {
+        snprintf(why, why_size, "resolve: %s", gai_strerror(gai));
+        return LI_ERR_IO;
+    }
+    li_err e = LI_ERR_IO;
+    snprintf(why, why_size, "no address");
+    for (struct addrinfo *ai = res; ai && e != LI_OK; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            snprintf(why, why_size, "connect: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (wait_fd(s, fd, POLLOUT, CONNECT_TIMEOUT_MS) <= 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+            snprintf(why, why_size, "connect: %s", err ? strerror(err) : "timed out");
+            close(fd);
+            continue;
+        }
+        s->fd = fd;
+        e = LI_OK;
+    }
+    freeaddrinfo(res);
+    if (e != LI_OK)
+        return e;
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s->ssl = SSL_new(s->ctx);
+    if (!s->ssl) {
+        snprintf(why, why_size, "SSL_new failed");
+        return LI_ERR_TLS;
+    }
+    SSL_set_fd(s->ssl, s->fd);
+    struct in6_addr ignored;
+    if (inet_pton(AF_INET, s->host, &ignored) != 1 && inet_pton(AF_INET6, s->host, &ignored) != 1)
+        SSL_set_tlsext_host_name(s->ssl, s->host);
+    uint64_t deadline = li_mono_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000u;
+    for (;;) {
+        int rc = SSL_connect(s->ssl);
+        if (rc == 1)
+            return LI_OK;
+        int se = SSL_get_error(s->ssl, rc);
+        uint64_t now = li_mono_ns();
+        if ((se != SSL_ERROR_WANT_READ && se != SSL_ERROR_WANT_WRITE) || now >= deadline ||
+            stopping(s)) {
+            char ossl[256];
+            li_tls_error_string(ossl, sizeof ossl);
+            snprintf(why, why_size, "TLS handshake: %s", now >= deadline ? "timed out" : ossl);
+            return LI_ERR_TLS;
+        }
+        wait_fd(s, s->fd, se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                (int)((deadline - now) / 1000000u) + 1);
+    }
+}
+
+/* Moves whole PDUs from the ring into wbuf, up to WRITE_BATCH bytes. */
+static void fill_wbuf(x2x3_sender *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->copied < s->head && s->wbuf.len < WRITE_BATCH) {
+        uint8_t h[12];
+        ring_read(s, s->copied, h, sizeof h);
+        size_t n = (size_t)li_get_be32(h + 4) + li_get_be32(h + 8);
+        if (li_buf_reserve(&s->wbuf, n) != LI_OK)
+            break;
+        ring_read(s, s->copied, s->wbuf.data + s->wbuf.len, n);
+        s->wbuf.len += n;
+        s->copied += n;
+        s->copied_pdus++;
+        s->stats.sent_pdus++;
+        s->stats.sent_bytes += n;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Appends a keepalive when one is due: after new data once ack_interval has passed (or
+ * at once for a flush), and every keepalive interval on an idle link. */
+static void maybe_keepalive(x2x3_sender *s, uint64_t now)
+{
+    if (s->n_markers == MAX_MARKERS)
+        return;
+    pthread_mutex_lock(&s->mu);
+    int flush = s->flush_waiters > 0;
+    pthread_mutex_unlock(&s->mu);
+    int new_data = s->copied > s->last_ka_pos;
+    if (!(new_data && (flush || now - s->last_ka_ns >= s->ack_interval_ns)) &&
+        now - s->last_ka_ns < s->keepalive_ns)
+        return;
+    if (x2x3_keepalive_encode(&s->wbuf, ++s->ka_seq) != LI_OK)
+        return;
+    marker *m = &s->markers[s->n_markers++];
+    m->seq = s->ka_seq;
+    m->pos = s->copied;
+    m->pdus = s->copied_pdus;
+    m->sent_ns = now;
+    s->last_ka_ns = now;
+    s->last_ka_pos = s->copied;
+}
+
+static void on_ack(x2x3_sender *s, const x2x3_pdu *p)
+{
+    if (!x2x3_pdu_has(p, X2X3_ATTR_SEQ))
+        return;
+    for (size_t i = 0; i < s->n_markers; i++) {
+        if (s->markers[i].seq != p->seq)
+            continue;
+        /* TCP keeps order: this answer acknowledges every earlier keepalive too. */
+        pthread_mutex_lock(&s->mu);
+        if (s->markers[i].pos > s->tail) {
+            s->tail = s->markers[i].pos;
+            s->acked_pdus = s->markers[i].pdus;
+        }
+        push_gaps(s);
+        pthread_cond_broadcast(&s->acked_cond);
+        pthread_mutex_unlock(&s->mu);
+        memmove(s->markers, s->markers + i + 1, (s->n_markers - i - 1) * sizeof *s->markers);
+        s->n_markers -= i + 1;
+        return;
+    }
+}
+
+/* Reads what the ingest sent: keepalive answers, and keepalives (answered). */
+static li_err do_read(x2x3_sender *s)
+{
+    for (;;) {
+        if (li_buf_reserve(&s->rbuf, 16384) != LI_OK)
+            return LI_ERR_NOMEM;
+        int n = SSL_read(s->ssl, s->rbuf.data + s->rbuf.len, 16384);
+        if (n <= 0) {
+            int se = SSL_get_error(s->ssl, n);
+            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+                return LI_OK;
+            return se == SSL_ERROR_ZERO_RETURN ? LI_ERR_CLOSED : LI_ERR_IO;
+        }
+        s->rbuf.len += (size_t)n;
+        size_t off = 0;
+        for (;;) {
+            x2x3_pdu p;
+            size_t used;
+            x2x3_decode_error err;
+            li_err e = x2x3_pdu_decode(s->rbuf.data + off, s->rbuf.len - off, 65536, &p, &used,
+                                       &err);
+            if (e == LI_AGAIN)
+                break;
+            if (e != LI_OK) {
+                li_log_warn("x2x3 sender: bad PDU from the ingest: %s at %zu", err.reason,
+                            err.offset);
+                return LI_ERR_PROTO;
+            }
+            if (p.pdu_type == X2X3_PDU_KEEPALIVE_ACK)
+                on_ack(s, &p);
+            else if (p.pdu_type == X2X3_PDU_KEEPALIVE)
+                x2x3_keepalive_ack_encode(&s->wbuf, &p);
+            off += used;
+        }
+        li_buf_consume(&s->rbuf, off);
+    }
+}
+
+static li_err do_write(x2x3_sender *s, int *want_out)
+{
+    *want_out = 0;
+    for (;;) {
+        if (s->wbuf_off == s->wbuf.len) {
+            li_buf_reset(&s->wbuf);
+            s->wbuf_off = 0;
+            fill_wbuf(s);
+        }
+        maybe_keepalive(s, li_mono_ns());
+        if (s->wbuf_off == s->wbuf.len)
+            return LI_OK;
+        int n = SSL_write(s->ssl, s->wbuf.data + s->wbuf_off, (int)(s->wbuf.len - s->wbuf_off));
+        if (n <= 0) {
+            int se = SSL_get_error(s->ssl, n);
+            if (se == SSL_ERROR_WANT_WRITE) {
+                *want_out = 1;
+                return LI_OK;
+            }
+            if (se == SSL_ERROR_WANT_READ)
+                return LI_OK;
+            return LI_ERR_IO;
+        }
+        s->wbuf_off += (size_t)n;
+    }
+}
+
+static void *io_thread(void *arg)
+{
+    x2x3_sender *s = arg;
+    uint64_t backoff = 100000000u;   /* 100 ms, doubling to reconnect_max */
+    char why[512];
+    int logged_down = 0;
+    while (!stopping(s)) {
+        if (!s->ssl) {
+            if (try_connect(s, why, sizeof why) != LI_OK) {
+                if (!logged_down)
+                    li_log_warn("x2x3 sender: cannot connect to %s:%s: %s", s->host, s->port,
+                                why);
+                logged_down = 1;
+                disconnect(s, why);
+                wait_fd(s, -1, 0, (int)(backoff / 1000000u));
+                backoff = backoff * 2 > s->reconnect_max_ns ? s->reconnect_max_ns : backoff * 2;
+                continue;
+            }
+            li_log_info("x2x3 sender: connected to %s:%s", s->host, s->port);
+            logged_down = 0;
+            backoff = 100000000u;
+            pthread_mutex_lock(&s->mu);
+            s->stats.connected = 1;
+            if (s->ever_connected)
+                s->stats.reconnects++;
+            pthread_mutex_unlock(&s->mu);
+            s->ever_connected = 1;
+            s->last_ka_ns = li_mono_ns();
+            s->last_ka_pos = s->copied;
+        }
+        int want_out = 0;
+        li_err e = do_write(s, &want_out);
+        if (e == LI_OK)
+            e = do_read(s);
+        if (e == LI_OK && want_out == 0)
+            e = do_write(s, &want_out);   /* answers written by do_read */
+        uint64_t now = li_mono_ns();
+        /* An unanswered keepalive means the link or the ingest is dead. */
+        if (e == LI_OK && s->n_markers && now - s->markers[0].sent_ns > 3 * s->keepalive_ns)
+            e = LI_ERR_TIMEOUT;
+        if (e != LI_OK) {
+            disconnect(s, e == LI_ERR_TIMEOUT ? "keepalive unanswered" : li_err_str(e));
+            continue;
+        }
+        /* Sleep until the socket, new data (wake-up) or the next keepalive. */
+        uint64_t due = s->last_ka_ns + s->keepalive_ns;
+        if (s->copied > s->last_ka_pos && s->last_ka_ns + s->ack_interval_ns < due)
+            due = s->last_ka_ns + s->ack_interval_ns;
+        int timeout = due > now ? (int)((due - now) / 1000000u) + 1 : 0;
+        pthread_mutex_lock(&s->mu);
+        int idle = s->copied == s->head && !s->stop;
+        s->sleeping = idle;
+        pthread_mutex_unlock(&s->mu);
+        if (idle || want_out)
+            wait_fd(s, s->fd, (short)(POLLIN | (want_out ? POLLOUT : 0)), timeout);
+        pthread_mutex_lock(&s->mu);
+        s->sleeping = 0;
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (s->ssl)
+        SSL_shutdown(s->ssl);
+    disconnect(s, "stopped");
+    return NULL;
+}
+
+/* --- life cycle --- */
+
+static li_err parse_host_port(const char *text, char *host, size_t host_size, char *port,
+                              size_t port_size)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text || !colon[1])
+        return LI_ERR_INVAL;
+    const char *h = text;
+    size_t hl = (size_t)(colon - text);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {   /* [v6]:port */
+        h++;
+        hl -= 2;
+    }
+    if (hl >= host_size || strlen(colon + 1) >= port_size)
+        return LI_ERR_INVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    snprintf(port, port_size, "%s", colon + 1);
+    return LI_OK;
+}
+
+x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *errstr,
+                             size_t errstr_size)
+{
+    char key[256];
+    x2x3_sender *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    s->fd = -1;
+    s->wake_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->acked_cond, NULL);
+    li_buf_init(&s->attrs, 0);
+    li_buf_init(&s->scratch, 0);
+    li_buf_init(&s->wbuf, 0);
+    li_buf_init(&s->rbuf, 0);
+
+    snprintf(key, sizeof key, "%s.address", prefix);
+    const char *addr = li_config_get(cfg, key, NULL);
+    if (!addr || parse_host_port(addr, s->host, sizeof s->host, s->port, sizeof s->port)) {
+        snprintf(errstr, errstr_size, "%s must be host:port of limf-ingest", key);
+        goto fail;
+    }
+    snprintf(key, sizeof key, "%s.poi_id", prefix);
+    snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
+    int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms;
+    snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
+    if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
+                          errstr_size) != LI_OK)
+        goto fail;
+    snprintf(key, sizeof key, "%s.keepalive_s", prefix);
+    if (li_config_get_int(cfg, key, 5, 1, 3600, &keepalive_s, errstr, errstr_size) != LI_OK)
+        goto fail;
+    snprintf(key, sizeof key, "%s.reconnect_max_s", prefix);
+    if (li_config_get_int(cfg, key, 5, 1, 3600, &reconnect_max_s, errstr, errstr_size) !=
+        LI_OK)
+        goto fail;
+    snprintf(key, sizeof key, "%s.ack_interval_ms", prefix);
+    if (li_config_get_int(cfg, key, 20, 1, 60000, &ack_ms, errstr, errstr_size) != LI_OK)
+        goto fail;
+    s->cap = (uint64_t)buffer_bytes;
+    s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
+    s->reconnect_max_ns = (uint64_t)reconnect_max_s * 1000000000u;
+    s->ack_interval_ns = (uint64_t)ack_ms * 1000000u;
+
+    li_tls_opts opts;
+    memset(&opts, 0, sizeof opts);
+    snprintf(key, sizeof key, "%s.tls", prefix);
+    li_tls_opts_from_config(cfg, key, &opts);
+    opts.server = 0;
+    if (!(s->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
+        goto fail;
+    /* Pages are touched only as the buffer fills. */
+    if (!(s->ring = malloc((size_t)s->cap))) {
+        snprintf(errstr, errstr_size, "cannot allocate %llu buffer bytes",
+                 (unsigned long long)s->cap);
+        goto fail;
+    }
+    if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        snprintf(errstr, errstr_size, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&s->thread, NULL, io_thread, s) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the sender thread");
+        goto fail;
+    }
+    s->thread_started = 1;
+    return s;
+fail:
+    x2x3_sender_free(s);
+    return NULL;
+}
+
+void x2x3_sender_free(x2x3_sender *s)
+{
+    if (!s)
+        return;
+    if (s->thread_started) {
+        if (x2x3_sender_flush(s, 2000) != LI_OK)
+            li_log_warn("x2x3 sender: closing with %llu bytes unacknowledged",
+                        (unsigned long long)(s->head - s->tail));
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_mutex_unlock(&s->mu);
+        wake(s);
+        pthread_join(s->thread, NULL);
+    }
+    for (size_t i = 0; i < s->n_gaps; i++)
+        gap_free(&s->gaps[i]);
+    free(s->gaps);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    SSL_CTX_free(s->ctx);
+    free(s->ring);
+    li_buf_free(&s->attrs);
+    li_buf_free(&s->scratch);
+    li_buf_free(&s->wbuf);
+    li_buf_free(&s->rbuf);
+    pthread_cond_destroy(&s->acked_cond);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
