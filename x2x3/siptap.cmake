@@ -1,0 +1,14 @@
+# limf-siptap, the SIP point of interception (DESIGN.md 2): frame decoding and TCP
+# reassembly (pure, fuzzed), the tap engine, the daemon, its tests and benchmark.
+
+# Frame decoding and bounded TCP reassembly: no I/O, links only li_bytes.
+add_library(x2x3_pkt STATIC x2x3_pkt.c x2x3_tcpreasm.c)
+target_include_directories(x2x3_pkt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(x2x3_pkt PUBLIC li_bytes)
+
+li_add_unit_test(test_x2x3_pkt SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt.c
+                 ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c LIBS x2x3_pkt)
+li_add_unit_test(test_x2x3_tcpreasm SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_tcpreasm.c
+                 LIBS x2x3_pkt)
+li_add_fuzzer(fuzz_x2x3_pkt SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt.c LIBS x2x3_pkt
+              CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt)
