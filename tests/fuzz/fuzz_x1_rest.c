@@ -1,0 +1,60 @@
+/* Fuzzes the REST body path of limf-admf: JSON parsing as the daemon does it (duplicate
+ * keys refused) and validation of the result as each of the four kinds of object, then
+ * the packed record (what would go to limf.admin) must unpack again. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x1_validate.h"
+
+static int yes(void *ctx, const char *id)
+{
+    (void)ctx;
+    return id[0] != 'x';
+}
+
+static int taken(void *ctx, const char *liid, const char *country, const char *self)
+{
+    (void)ctx, (void)country, (void)self;
+    return liid[0] == 'T';
+}
+
+static void roundtrip(const ProtobufCMessage *m)
+{
+    static uint8_t buf[1 << 20];
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (n > sizeof buf)
+        __builtin_trap();
+    protobuf_c_message_pack(m, buf);
+    ProtobufCMessage *u = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+    if (!u)
+        __builtin_trap();
+    protobuf_c_message_free_unpacked(u, NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    x1_validate_env env = { NULL, yes, taken, yes, 1790000000000LL, 1, NULL };
+    json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    if (!body)
+        return 0;
+    x1_verr err;
+    Limf__Warrant w;
+    x1_warrant_scratch ws;
+    if (x1_validate_warrant(body, &env, &w, &ws, &err) == LI_OK)
+        roundtrip(&w.base);
+    Limf__Destination d;
+    x1_destination_scratch ds;
+    if (x1_validate_destination(body, &env, &d, &ds, &err) == LI_OK)
+        roundtrip(&d.base);
+    Limf__CertException x;
+    x1_exception_scratch xs;
+    if (x1_validate_exception(body, &env, &x, &xs, &err) == LI_OK)
+        roundtrip(&x.base);
+    Limf__InterceptPoint p;
+    x1_poi_scratch ps;
+    if (x1_validate_poi(body, &env, &p, &ps, &err) == LI_OK)
+        roundtrip(&p.base);
+    json_decref(body);
+    return 0;
+}
