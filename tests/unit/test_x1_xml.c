@@ -1,0 +1,455 @@
+/* X1 XML codec: round trips of every message limf sends, and a table of hand-written
+ * documents (foreign prefixes, 3-digit timestamps, hostile and malformed input). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "x1_xml.h"
+
+static const uint8_t XID[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
+                                 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01 };
+static const uint8_t DID[16] = { 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0x47, 0xd8,
+                                 0x89, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xd0 };
+
+static void sample_task(x1_task *t)
+{
+    memset(t, 0, sizeof *t);
+    memcpy(t->xid, XID, 16);
+    memcpy(t->did, DID, 16);
+    t->delivery = X1_DELIVERY_X2_AND_X3;
+    t->n_targets = 3;
+    strcpy(t->targets[0].type, "sip-uri");
+    strcpy(t->targets[0].value, "sip:Alice@Example.COM;user=phone&x=<y>");
+    strcpy(t->targets[1].type, "tel-uri");
+    strcpy(t->targets[1].value, "tel:+49-30-1234");
+    strcpy(t->targets[2].type, "e164");
+    strcpy(t->targets[2].value, "+49301234");
+}
+
+static void sample_exception(x1_cert_exception *o)
+{
+    memset(o, 0, sizeof *o);
+    strcpy(o->id, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    for (int i = 0; i < 32; i++)
+        o->fingerprint[i] = (uint8_t)(i * 7);
+    strcpy(o->peer, "conf.example.net");
+    o->expires_ms = 1900000000123;
+}
+
+static void assert_task_equal(const x1_task *a, const x1_task *b)
+{
+    assert_memory_equal(a->xid, b->xid, 16);
+    assert_memory_equal(a->did, b->did, 16);
+    assert_int_equal(a->delivery, b->delivery);
+    assert_int_equal(a->n_targets, b->n_targets);
+    for (size_t i = 0; i < a->n_targets; i++) {
+        assert_string_equal(a->targets[i].type, b->targets[i].type);
+        assert_string_equal(a->targets[i].value, b->targets[i].value);
+    }
+}
+
+static void assert_exception_equal(const x1_cert_exception *a, const x1_cert_exception *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_memory_equal(a->fingerprint, b->fingerprint, 32);
+    assert_string_equal(a->peer, b->peer);
+    assert_int_equal(a->expires_ms, b->expires_ms);
+}
+
+/* Encodes one request, decodes it, and checks the header survived. */
+static void request_round_trip(const x1_request *in, x1_request *out)
+{
+    li_buf b;
+    size_t n;
+    li_buf_init(&b, 0);
+    assert_int_equal(x1_xml_request_encode(in, 1, &b), LI_OK);
+    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, 1, &n), LI_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out->error_code, 0);
+    assert_int_equal(out->type, in->type);
+    assert_string_equal(out->hdr.admf_id, in->hdr.admf_id);
+    assert_string_equal(out->hdr.ne_id, in->hdr.ne_id);
+    assert_string_equal(out->hdr.version, X1_VERSION);
+    assert_memory_equal(out->hdr.transaction_id, in->hdr.transaction_id, 16);
+    /* Sent with 6 fraction digits: microseconds survive, nanoseconds do not. */
+    assert_int_equal(out->hdr.timestamp_ns / 1000, in->hdr.timestamp_ns / 1000);
+    assert_non_null(strstr((const char *)b.data, "<messageTimestamp>"));
+    li_buf_free(&b);
+}
+
+static void test_request_round_trips(void **state)
+{
+    (void)state;
+    static x1_request in, out;
+    for (int t = X1_MSG_UNKNOWN + 1; t < X1_MSG_COUNT; t++) {
+        memset(&in, 0, sizeof in);
+        assert_int_equal(x1_header_init(&in.hdr, "admf & co", "ne<1>"), LI_OK);
+        in.type = (x1_msg_type)t;
+        sample_task(&in.task);
+        memcpy(in.id, XID, 16);
+        memcpy(in.dest.did, DID, 16);
+        in.dest.delivery = X1_DELIVERY_X2_ONLY;
+        strcpy(in.dest.address, t % 2 ? "192.0.2.7:4443" : "[2001:db8::1]:4443");
+        sample_exception(&in.object);
+        request_round_trip(&in, &out);
+        switch (in.type) {
+        case X1_MSG_ACTIVATE_TASK:
+        case X1_MSG_MODIFY_TASK:
+            assert_task_equal(&in.task, &out.task);
+            break;
+        case X1_MSG_DEACTIVATE_TASK:
+        case X1_MSG_GET_TASK_DETAILS:
+        case X1_MSG_REMOVE_DESTINATION:
+        case X1_MSG_GET_DESTINATION_DETAILS:
+            assert_memory_equal(in.id, out.id, 16);
+            break;
+        case X1_MSG_CREATE_DESTINATION:
+        case X1_MSG_MODIFY_DESTINATION:
+            assert_memory_equal(in.dest.did, out.dest.did, 16);
+            assert_int_equal(in.dest.delivery, out.dest.delivery);
+            assert_string_equal(in.dest.address, out.dest.address);
+            break;
+        case X1_MSG_CREATE_OBJECT:
+        case X1_MSG_MODIFY_OBJECT:
+            assert_exception_equal(&in.object, &out.object);
+            break;
+        case X1_MSG_DELETE_OBJECT:
+        case X1_MSG_GET_OBJECT:
+            assert_string_equal(in.object.id, out.object.id);
+            break;
+        default:
+            break;
+        }
+    }
+    /* A host name travels as a tls:// URI. */
+    memset(&in, 0, sizeof in);
+    x1_header_init(&in.hdr, "a", "n");
+    in.type = X1_MSG_CREATE_DESTINATION;
+    in.dest.delivery = X1_DELIVERY_X2_AND_X3;
+    strcpy(in.dest.address, "ingest.example.net:4443");
+    request_round_trip(&in, &out);
+    assert_string_equal(out.dest.address, "ingest.example.net:4443");
+}
+
+static void test_encode_refuses_bad_input(void **state)
+{
+    (void)state;
+    static x1_request r;
+    li_buf b;
+    li_buf_init(&b, 0);
+    memset(&r, 0, sizeof r);
+    x1_header_init(&r.hdr, "a", "n");
+    r.type = X1_MSG_ACTIVATE_TASK;
+    sample_task(&r.task);
+    r.task.n_targets = 0;
+    assert_int_equal(x1_xml_request_encode(&r, 1, &b), LI_ERR_INVAL);
+    sample_task(&r.task);
+    strcpy(r.task.targets[1].type, "imsi");
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&r, 1, &b), LI_ERR_INVAL);
+    r.type = X1_MSG_CREATE_DESTINATION;
+    strcpy(r.dest.address, "no-port");
+    r.dest.delivery = X1_DELIVERY_X2_ONLY;
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&r, 1, &b), LI_ERR_INVAL);
+    r.type = X1_MSG_UNKNOWN;
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&r, 1, &b), LI_ERR_INVAL);
+    assert_int_equal(x1_header_init(&r.hdr, "", "n"), LI_OK);
+    r.type = X1_MSG_PING;
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&r, 1, &b), LI_ERR_INVAL);
+    li_buf_free(&b);
+}
+
+static void test_response_round_trips(void **state)
+{
+    (void)state;
+    static x1_response in[6], out;
+    static x1_task tasks[2], got_tasks[1];
+    static x1_destination dests[1];
+    static x1_cert_exception objs[1], got_objs[2];
+    uint8_t xids[4][16];
+    li_buf b;
+    li_buf_init(&b, 0);
+
+    memset(in, 0, sizeof in);
+    for (int i = 0; i < 6; i++)
+        x1_header_init(&in[i].hdr, "admf", "ne");
+    in[0].type = X1_MSG_ACTIVATE_TASK;
+    in[1].type = X1_MSG_DEACTIVATE_TASK;
+    in[1].error_code = X1_ERR_XID_NOT_FOUND;
+    strcpy(in[1].error_desc, "no such XID <here>");
+    sample_task(&tasks[0]);
+    sample_task(&tasks[1]);
+    tasks[1].xid[0] = 0x77;
+    tasks[1].n_targets = 1;
+    sample_exception(&objs[0]);
+    memcpy(dests[0].did, DID, 16);
+    dests[0].delivery = X1_DELIVERY_X2_AND_X3;
+    strcpy(dests[0].address, "127.0.0.1:9");
+    in[2].type = X1_MSG_GET_ALL_DETAILS;
+    in[2].tasks = tasks;
+    in[2].n_tasks = 2;
+    in[2].dests = dests;
+    in[2].n_dests = 1;
+    in[2].objects = objs;
+    in[2].n_objects = 1;
+    in[3] = in[2];
+    in[3].type = X1_MSG_LIST_ALL_DETAILS;
+    in[4].type = X1_MSG_GET_TASK_DETAILS;
+    in[4].task = tasks[1];
+    in[5].type = X1_MSG_UNKNOWN;
+    in[5].error_code = X1_ERR_GENERIC;
+    strcpy(in[5].type_name, "DeleteAllObjectsRequest");
+
+    for (int i = 0; i < 6; i++) {
+        li_buf_reset(&b);
+        assert_int_equal(x1_xml_response_encode(&in[i], 1, &b), LI_OK);
+        memset(&out, 0, sizeof out);
+        out.tasks = got_tasks;
+        out.tasks_cap = 1;
+        out.xids = xids;
+        out.xids_cap = 4;
+        out.objects = got_objs;
+        out.objects_cap = 2;
+        assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_OK);
+        assert_int_equal(out.error_code, in[i].error_code);
+        assert_memory_equal(out.hdr.transaction_id, in[i].hdr.transaction_id, 16);
+        switch (i) {
+        case 0:
+            assert_int_equal(out.type, X1_MSG_ACTIVATE_TASK);
+            break;
+        case 1:
+            assert_int_equal(out.type, X1_MSG_DEACTIVATE_TASK);
+            assert_string_equal(out.error_desc, "no such XID <here>");
+            break;
+        case 2:
+            assert_int_equal(out.n_tasks, 2);
+            assert_task_equal(&got_tasks[0], &tasks[0]); /* only one stored: cap 1 */
+            assert_memory_equal(xids[1], tasks[1].xid, 16);
+            assert_int_equal(out.n_dests, 1);
+            assert_int_equal(out.n_objects, 1);
+            assert_exception_equal(&got_objs[0], &objs[0]);
+            break;
+        case 3:
+            assert_int_equal(out.type, X1_MSG_LIST_ALL_DETAILS);
+            assert_int_equal(out.n_tasks, 2);
+            assert_memory_equal(xids[0], tasks[0].xid, 16);
+            assert_memory_equal(xids[1], tasks[1].xid, 16);
+            assert_int_equal(out.n_objects, 1);
+            assert_string_equal(got_objs[0].id, objs[0].id);
+            break;
+        case 4:
+            assert_task_equal(&out.task, &tasks[1]);
+            break;
+        case 5:
+            assert_int_equal(out.type, X1_MSG_UNKNOWN);
+            assert_non_null(strstr((const char *)b.data,
+                                   "<requestMessageType>DeleteAllObjects<"));
+            break;
+        }
+    }
+    /* A top-level error is not an answer to the request. */
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_top_error_encode(&in[0].hdr, &b), LI_OK);
+    assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_ERR_PROTO);
+    li_buf_free(&b);
+}
+
+/* ---- hand-written request documents ---- */
+
+#define HDR(ts)                                                                        \
+    "<admfIdentifier>admf</admfIdentifier><neIdentifier>ne</neIdentifier>"             \
+    "<messageTimestamp>" ts "</messageTimestamp><version>v1.6.1</version>"             \
+    "<x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</x1TransactionId>"
+#define TASK(targets, delivery, dids)                                                  \
+    "<taskDetails><xId>11223344-5566-4788-99aa-bbccddeeff01</xId>"                     \
+    "<targetIdentifiers>" targets "</targetIdentifiers>"                               \
+    "<deliveryType>" delivery "</deliveryType><listOfDIDs>" dids "</listOfDIDs>"       \
+    "</taskDetails>"
+#define ONE_DID "<dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>"
+#define SIP "<targetIdentifier><sipUri>sip:alice@example.com</sipUri></targetIdentifier>"
+#define DOC(msgs)                                                                      \
+    "<?xml version=\"1.0\"?><X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI      \
+    "\" xmlns:x=\"" X1_NS "\">" msgs "</X1Request>"
+#define MSG(type, body) "<x1RequestMessage xsi:type=\"x:" type "\">" HDR(                 \
+        "2026-11-27T10:00:00.123Z") body "</x1RequestMessage>"
+
+typedef struct req_vector {
+    const char *name;
+    const char *xml;
+    li_err err;           /* of the document */
+    size_t n;             /* messages */
+    x1_msg_type type;     /* of the first */
+    int code;             /* error_code of the first */
+} req_vector;
+
+static const req_vector req_vectors[] = {
+    { "plain activate", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2andX3", ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
+    { "foreign prefixes everywhere",
+      "<p:X1Request xmlns:p=\"" X1_NS "\" xmlns:i=\"" X1_NS_XSI "\">"
+      "<p:x1RequestMessage i:type=\"p:ActivateTaskRequest\">"
+      "<p:admfIdentifier>admf</p:admfIdentifier><p:neIdentifier>ne</p:neIdentifier>"
+      "<p:messageTimestamp>2026-11-27T10:00:00.123456Z</p:messageTimestamp>"
+      "<p:version>v1</p:version>"
+      "<p:x1TransactionId> 3fa85f64-5717-4562-b3fc-2c963f66afa6 </p:x1TransactionId>"
+      "<p:taskDetails><p:xId>11223344-5566-4788-99aa-bbccddeeff01</p:xId>"
+      "<p:targetIdentifiers><p:targetIdentifier><p:telUri><![CDATA[tel:+4930]]></p:telUri>"
+      "</p:targetIdentifier></p:targetIdentifiers><p:deliveryType>X2Only</p:deliveryType>"
+      "<p:listOfDIDs><p:dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</p:dId></p:listOfDIDs>"
+      "<ext:foo xmlns:ext=\"urn:other\">ignored</ext:foo>"
+      "</p:taskDetails></p:x1RequestMessage></p:X1Request>",
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
+    { "unprefixed xsi:type in the default namespace",
+      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\">"
+      "<x1RequestMessage xsi:type=\"PingRequest\">" HDR("2026-11-27T10:00:00Z")
+      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_PING, 0 },
+    { "two messages", DOC(MSG("PingRequest", "") MSG("KeepaliveRequest", "")), LI_OK, 2,
+      X1_MSG_PING, 0 },
+    { "not implemented type", DOC(MSG("DeactivateAllTasksRequest", "")), LI_OK, 1,
+      X1_MSG_UNKNOWN, X1_ERR_GENERIC },
+    { "type in a foreign namespace",
+      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:o=\"urn:o\">"
+      "<x1RequestMessage xsi:type=\"o:PingRequest\">" HDR("2026-11-27T10:00:00Z")
+      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_GENERIC },
+    { "no xsi:type", DOC("<x1RequestMessage>" HDR("2026-11-27T10:00:00Z") "</x1RequestMessage>"),
+      LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_SYNTAX },
+    { "imsi target",
+      DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><imsi>262011234567890</imsi>"
+                                          "</targetIdentifier>", "X2Only", ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
+    { "no target", DOC(MSG("ActivateTaskRequest", TASK("", "X2Only", ONE_DID))), LI_OK, 1,
+      X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
+    { "target in no namespace",
+      DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><sipUri xmlns=\"\">sip:a@b"
+                                          "</sipUri></targetIdentifier>", "X2Only", ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
+    { "bad delivery type", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X4Only", ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED },
+    { "two DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_GENERIC },
+    { "no DID", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ""))), LI_OK, 1,
+      X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
+    { "bad xId", DOC(MSG("DeactivateTaskRequest", "<xId>not-a-uuid</xId>")), LI_OK, 1,
+      X1_MSG_DEACTIVATE_TASK, X1_ERR_SYNTAX },
+    { "bad timestamp",
+      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("yesterday")
+          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
+    { "missing transaction id",
+      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\"><admfIdentifier>a</admfIdentifier>"
+          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
+    { "object of a foreign type",
+      DOC(MSG("CreateObjectRequest", "<createObject xsi:type=\"x:HashContext\"><objectId>"
+                                     "abc</objectId></createObject>")),
+      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_GENERIC },
+    { "object with a short fingerprint",
+      DOC(MSG("CreateObjectRequest",
+              "<createObject xmlns:l=\"" X1_NS_LIMF "\" xsi:type=\"l:CertificateException\">"
+              "<objectId>abc</objectId><l:fingerprint>AB:CD</l:fingerprint><l:peer>p</l:peer>"
+              "<l:expiry>2030-01-01T00:00:00Z</l:expiry></createObject>")),
+      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_SYNTAX },
+    { "empty document", "", LI_ERR_PROTO, 0, 0, 0 },
+    { "not XML", "X1Request please", LI_ERR_PROTO, 0, 0, 0 },
+    { "truncated", DOC("<x1RequestMessage"), LI_ERR_PROTO, 0, 0, 0 },
+    { "wrong root namespace",
+      "<X1Request xmlns=\"http://uri.etsi.org/03221/X1/2016/01\"><x1RequestMessage/>"
+      "</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
+    { "response instead of request", "<X1Response xmlns=\"" X1_NS "\"/>", LI_ERR_PROTO, 0, 0,
+      0 },
+    { "no message", DOC(""), LI_ERR_PROTO, 0, 0, 0 },
+    { "entity expansion",
+      "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY a \"aaaaaaaaaa\">"
+      "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+      "<X1Request xmlns=\"" X1_NS "\">&b;</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
+    { "external entity",
+      "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+      "<X1Request xmlns=\"" X1_NS "\">&e;</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
+};
+
+static void test_request_vectors(void **state)
+{
+    (void)state;
+    static x1_request out[3];
+    for (size_t i = 0; i < sizeof req_vectors / sizeof req_vectors[0]; i++) {
+        const req_vector *v = &req_vectors[i];
+        size_t n = 99;
+        print_message("vector: %s\n", v->name);
+        li_err err = x1_xml_request_decode((const uint8_t *)v->xml, strlen(v->xml), out, 3, &n);
+        assert_int_equal(err, v->err);
+        if (err != LI_OK)
+            continue;
+        assert_int_equal(n, v->n);
+        assert_int_equal(out[0].type, v->type);
+        assert_int_equal(out[0].error_code, v->code);
+        if (v->code == 0 && v->type != X1_MSG_UNKNOWN) {
+            assert_string_equal(out[0].hdr.admf_id, "admf");
+            assert_int_equal(out[0].hdr.transaction_id[0], 0x3f);
+        }
+    }
+    /* More messages than the caller has room for. */
+    const char *two = DOC(MSG("PingRequest", "") MSG("PingRequest", ""));
+    size_t n;
+    assert_int_equal(x1_xml_request_decode((const uint8_t *)two, strlen(two), out, 1, &n),
+                     LI_ERR_PROTO);
+    /* 3 fraction digits are accepted. */
+    const char *ping = DOC(MSG("PingRequest", ""));
+    assert_int_equal(x1_xml_request_decode((const uint8_t *)ping, strlen(ping), out, 1, &n),
+                     LI_OK);
+    assert_int_equal(out[0].hdr.timestamp_ns % 1000000000, 123000000);
+}
+
+static void test_response_vectors(void **state)
+{
+    (void)state;
+    static x1_response r;
+    const char *err =
+        "<R:X1Response xmlns:R=\"" X1_NS "\" xmlns:s=\"" X1_NS_XSI "\">"
+        "<R:x1ResponseMessage s:type=\"R:ErrorResponse\">"
+        "<R:admfIdentifier>a</R:admfIdentifier><R:neIdentifier>n</R:neIdentifier>"
+        "<R:messageTimestamp>2026-01-01T00:00:00.000Z</R:messageTimestamp>"
+        "<R:version>v1</R:version>"
+        "<R:x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</R:x1TransactionId>"
+        "<R:requestMessageType>ActivateTask</R:requestMessageType>"
+        "<R:errorInformation><R:errorCode>303</R:errorCode>"
+        "<R:errorDescription>unknown DID</R:errorDescription></R:errorInformation>"
+        "</R:x1ResponseMessage></R:X1Response>";
+    memset(&r, 0, sizeof r);
+    assert_int_equal(x1_xml_response_decode((const uint8_t *)err, strlen(err), &r), LI_OK);
+    assert_int_equal(r.error_code, 303);
+    assert_int_equal(r.type, X1_MSG_ACTIVATE_TASK);
+    assert_string_equal(r.error_desc, "unknown DID");
+
+    const char *bad[] = {
+        "<X1Response xmlns=\"" X1_NS "\"/>",
+        "<X1Response xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\"><x1ResponseMessage "
+        "xsi:type=\"PingResponse\">" HDR("2026-11-27T10:00:00Z") "<oK>Maybe</oK>"
+        "</x1ResponseMessage></X1Response>",
+        "<X1Response xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\"><x1ResponseMessage "
+        "xsi:type=\"ErrorResponse\">" HDR("2026-11-27T10:00:00Z")
+        "<requestMessageType>Ping</requestMessageType><errorInformation><errorCode>x"
+        "</errorCode><errorDescription/></errorInformation></x1ResponseMessage></X1Response>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(x1_xml_response_decode((const uint8_t *)bad[i], strlen(bad[i]), &r),
+                         LI_ERR_PROTO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_round_trips),
+        cmocka_unit_test(test_encode_refuses_bad_input),
+        cmocka_unit_test(test_response_round_trips),
+        cmocka_unit_test(test_request_vectors),
+        cmocka_unit_test(test_response_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
