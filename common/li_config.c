@@ -229,8 +229,9 @@ li_err li_config_each(const li_config *cfg, const char *prefix,
 static void usage(const char *program, const char *extra)
 {
     fprintf(stderr,
-            "usage: %s [-c FILE] [-o key=value]...\n"
-            "  -c FILE        configuration file (key = value, [section] prefixes)\n"
+            "usage: %s [-c FILE]... [-o key=value]...\n"
+            "  -c FILE        configuration file (key = value, [section] prefixes);\n"
+            "                 several files load in order, later keys win\n"
             "  -o key=value   override one key after the file (repeatable)\n"
             "  -h             this help\n%s",
             program, extra ? extra : "");
@@ -240,34 +241,41 @@ li_err li_config_from_args(li_config *cfg, const char *program, int argc, char *
                            const char *usage_extra)
 {
     char errstr[512];
-    const char *file = NULL;
-    /* Overrides are applied after the file whatever their order on the line. */
+    /* Files load in order (later keys win); overrides apply after every file, whatever
+     * their order on the line. */
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
-    if (!overrides)
+    if (!files || !overrides) {
+        free(files);
+        free(overrides);
         return LI_ERR_NOMEM;
-    size_t n_overrides = 0;
+    }
+    size_t n_files = 0, n_overrides = 0;
     int opt;
     optind = 1;
     while ((opt = getopt(argc, argv, "c:o:h")) != -1) {
         switch (opt) {
         case 'c':
-            file = optarg;
+            files[n_files++] = optarg;
             break;
         case 'o':
             overrides[n_overrides++] = optarg;
             break;
         default:
             usage(program, usage_extra);
+            free(files);
             free(overrides);
             return LI_ERR_INVAL;
         }
     }
     li_err err = LI_OK;
-    if (file && (err = li_config_load_file(cfg, file, errstr, sizeof errstr)) != LI_OK)
-        fprintf(stderr, "%s: %s\n", program, errstr);
+    for (size_t i = 0; err == LI_OK && i < n_files; i++)
+        if ((err = li_config_load_file(cfg, files[i], errstr, sizeof errstr)) != LI_OK)
+            fprintf(stderr, "%s: %s\n", program, errstr);
     for (size_t i = 0; err == LI_OK && i < n_overrides; i++)
         if ((err = li_config_set_arg(cfg, overrides[i], errstr, sizeof errstr)) != LI_OK)
             fprintf(stderr, "%s: %s\n", program, errstr);
+    free(files);
     free(overrides);
     if (err != LI_OK)
         return err;

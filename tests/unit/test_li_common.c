@@ -65,6 +65,30 @@ static void test_config_file_and_overrides(void **state)
     li_config_free(NULL);
 }
 
+static void test_config_from_args(void **state)
+{
+    (void)state;
+    write_file("one.conf", "a = 1\nb = 1\n[log]\nlevel = warn\n");
+    write_file("two.conf", "b = 2\nc = 2\n");
+    char one[512], two[512];
+    snprintf(one, sizeof one, "%s/one.conf", tmpdir);
+    snprintf(two, sizeof two, "%s/two.conf", tmpdir);
+    /* The override comes first on the line but applies after both files. */
+    char *argv[] = { "prog", "-o", "c=3", "-c", one, "-c", two, NULL };
+    li_config *cfg = li_config_new();
+    assert_int_equal(li_config_from_args(cfg, "prog", 7, argv, NULL), LI_OK);
+    assert_string_equal(li_config_get(cfg, "a", NULL), "1");
+    assert_string_equal(li_config_get(cfg, "b", NULL), "2");
+    assert_string_equal(li_config_get(cfg, "c", NULL), "3");
+    assert_false(li_log_enabled(LI_LOG_INFO));
+    li_config_free(cfg);
+
+    char *bad[] = { "prog", "-c", "/nonexistent/limf.conf", NULL };
+    cfg = li_config_new();
+    assert_int_equal(li_config_from_args(cfg, "prog", 3, bad, NULL), LI_ERR_IO);
+    li_config_free(cfg);
+}
+
 static void test_redact_hides_identity(void **state)
 {
     (void)state;
@@ -210,6 +234,7 @@ int main(void)
     li_log_init("test", LI_LOG_WARN, 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_file_and_overrides),
+        cmocka_unit_test(test_config_from_args),
         cmocka_unit_test(test_redact_hides_identity),
         cmocka_unit_test(test_tls_ca_and_pins),
     };
