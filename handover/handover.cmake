@@ -14,3 +14,10 @@ add_test(NAME ho_oracle COMMAND ${LIMF_TESTS_DIR}/integration/ho_oracle.sh
          $<TARGET_FILE:ho_oracle_dump>)
 set_tests_properties(ho_oracle PROPERTIES LABELS integration TIMEOUT 240 SKIP_RETURN_CODE 77
   ENVIRONMENT "LIMF_BUILD_DIR=${PROJECT_BINARY_DIR};LIMF_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+
+# I/O shared by both daemons (sockets, TLS, PDU stream reader) and the LEMF's core.
+add_library(ho_io STATIC ${CMAKE_CURRENT_LIST_DIR}/ho_io.c ${CMAKE_CURRENT_LIST_DIR}/ho_lemf.c)
+target_link_libraries(ho_io PUBLIC ho_codec li_common PkgConfig::JANSSON)
+
+add_executable(limf-lemf ${CMAKE_CURRENT_LIST_DIR}/main_lemf.c)
+target_link_libraries(limf-lemf PRIVATE ho_io)

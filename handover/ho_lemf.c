@@ -1,0 +1,331 @@
+#include "ho_lemf.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "li_time.h"
+
+#define BUCKETS 4096
+/* A stream's record of which sequence numbers arrived, and a hash of each PDU's bytes
+ * (so that a repeat can be told from a conflicting reuse of a number). */
+typedef struct stream {
+    struct stream *next;
+    uint32_t cin;
+    char liid[26];
+    uint32_t base;      /* first sequence number seen */
+    uint32_t expected;  /* one past the highest seen */
+    uint64_t *hash;     /* by seq - base; 0 = not received */
+    size_t cap;
+    uint64_t distinct;
+} stream;
+
+struct ho_lemf {
+    pthread_mutex_t mu;
+    FILE *out, *raw;
+    stream *buckets[BUCKETS];
+    uint64_t pdus, iri, cc, keepalives, streams, gaps, late, duplicates, conflicts, errors;
+    li_buf line;
+};
+
+/* Window of sequence numbers a stream remembers; a jump beyond it is a gap whose numbers
+ * are counted missing without being tracked. */
+#define MAX_WINDOW (1u << 24)
+
+static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+ho_lemf *ho_lemf_new(FILE *out, FILE *raw)
+{
+    ho_lemf *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    pthread_mutex_init(&l->mu, NULL);
+    l->out = out;
+    l->raw = raw;
+    li_buf_init(&l->line, 0);
+    return l;
+}
+
+void ho_lemf_free(ho_lemf *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < BUCKETS; i++) {
+        for (stream *s = l->buckets[i], *n; s; s = n) {
+            n = s->next;
+            free(s->hash);
+            free(s);
+        }
+    }
+    li_buf_free(&l->line);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static stream *find_stream(ho_lemf *l, li_slice liid, uint32_t cin, uint32_t seq)
+{
+    uint64_t h = fnv1a(liid.p, liid.len, 0xcbf29ce484222325ull) ^ cin;
+    stream **b = &l->buckets[h % BUCKETS];
+    for (stream *s = *b; s; s = s->next)
+        if (s->cin == cin && strlen(s->liid) == liid.len && memcmp(s->liid, liid.p, liid.len) == 0)
+            return s;
+    stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    memcpy(s->liid, liid.p, liid.len);
+    s->cin = cin;
+    s->base = s->expected = seq;
+    s->next = *b;
+    *b = s;
+    l->streams++;
+    return s;
+}
+
+/* Classifies one PDU of a stream: "new", "gap" (numbers were skipped), "late" (fills a
+ * gap), "duplicate" (identical repeat) or "conflict" (a number reused for other bytes). */
+static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, uint32_t *missing_from)
+{
+    h |= 1;
+    if (seq < s->base) {
+        /* Before the first one seen: grow the window downwards only if small. */
+        l->late++;
+        return "late";
+    }
+    uint64_t idx = (uint64_t)seq - s->base;
+    if (idx >= MAX_WINDOW) {
+        l->gaps++;
+        *missing_from = s->expected;
+        s->expected = seq + 1;
+        return "gap";
+    }
+    if (idx >= s->cap) {
+        size_t cap = s->cap ? s->cap : 1024;
+        while (cap <= idx)
+            cap *= 2;
+        uint64_t *n = realloc(s->hash, cap * sizeof *n);
+        if (!n)
+            return "error";
+        memset(n + s->cap, 0, (cap - s->cap) * sizeof *n);
+        s->hash = n;
+        s->cap = cap;
+    }
+    const char *verdict = "new";
+    if (s->hash[idx]) {
+        if (s->hash[idx] == h) {
+            l->duplicates++;
+            return "duplicate";
+        }
+        l->conflicts++;
+        return "conflict";
+    }
+    s->hash[idx] = h;
+    s->distinct++;
+    if (seq > s->expected) {
+        l->gaps++;
+        *missing_from = s->expected;
+        verdict = "gap";
+    } else if (seq < s->expected) {
+        l->late++;
+        verdict = "late";
+    }
+    if (seq >= s->expected)
+        s->expected = seq + 1;
+    return verdict;
+}
+
+static void set_text(json_t *o, const char *key, li_slice v)
+{
+    json_t *s = json_stringn((const char *)v.p, v.len);
+    if (s) {
+        json_object_set_new(o, key, s);
+        return;
+    }
+    /* Not UTF-8: the octets in hex under "<key>_hex". */
+    char *hex = malloc(v.len * 2 + 1);
+    char name[32];
+    if (!hex)
+        return;
+    li_hex_encode(v.p, v.len, hex);
+    snprintf(name, sizeof name, "%s_hex", key);
+    json_object_set_new(o, name, json_string(hex));
+    free(hex);
+}
+
+static void set_addr(json_t *o, const char *key, const ho_addr *a)
+{
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->addr, text, sizeof text);
+    json_object_set_new(o, key, json_string(text));
+}
+
+static const char *const iri_names[] = { "", "begin", "end", "continue", "report" };
+static const char *const dir_names[] = { "fromTarget", "toTarget", "indeterminate", "combined",
+                                         "notApplicable" };
+
+static json_t *to_json(const ho_pdu *p, uint64_t rx_ns)
+{
+    json_t *o = json_object();
+    char ts[48];
+    json_object_set_new(o, "hi", json_integer(p->payload == HO_PAYLOAD_IRI ? 2 : 3));
+    set_text(o, "liid", p->liid);
+    if (p->auth_cc.len)
+        set_text(o, "auth_cc", p->auth_cc);
+    set_text(o, "operator_id", p->operator_id);
+    if (p->ne_id.len)
+        set_text(o, "ne_id", p->ne_id);
+    if (p->delivery_cc.len)
+        set_text(o, "delivery_cc", p->delivery_cc);
+    json_object_set_new(o, "cin", json_integer(p->cin));
+    json_object_set_new(o, "seq", json_integer(p->seq));
+    if (p->timestamp_ns) {
+        li_time_format_rfc3339(p->timestamp_ns, 6, ts, sizeof ts);
+        json_object_set_new(o, "timestamp", json_string(ts));
+    }
+    if (p->payload == HO_PAYLOAD_IRI) {
+        json_object_set_new(o, "iri_type", json_string(iri_names[p->iri_type]));
+        if (p->iri_content == HO_IRI_SIP) {
+            set_addr(o, "src", &p->src);
+            set_addr(o, "dst", &p->dst);
+            set_text(o, "sip", p->content);
+        } else {
+            set_text(o, "report", p->content);
+        }
+    } else {
+        json_object_set_new(o, "direction", p->direction <= 4
+                                                ? json_string(dir_names[p->direction])
+                                                : json_integer(p->direction));
+        if (p->stream_id.len)
+            set_text(o, "stream_id", p->stream_id);
+        set_text(o, "msrp", p->content);
+    }
+    if (rx_ns)
+        json_object_set_new(o, "rx_ns", json_integer((json_int_t)rx_ns));
+    return o;
+}
+
+li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, ho_pdu *p)
+{
+    size_t used;
+    li_err e = ho_pdu_decode(buf, len, p, &used);
+    pthread_mutex_lock(&l->mu);
+    if (l->raw)
+        fwrite(buf, 1, len, l->raw);
+    if (e != LI_OK || used != len) {
+        l->errors++;
+        fprintf(stderr, "limf-lemf: undecodable PDU of %zu octets\n", len);
+        pthread_mutex_unlock(&l->mu);
+        return LI_ERR_PROTO;
+    }
+    if (p->payload == HO_PAYLOAD_KEEPALIVE || p->payload == HO_PAYLOAD_KEEPALIVE_RESPONSE) {
+        l->keepalives++;
+        pthread_mutex_unlock(&l->mu);
+        return LI_OK;
+    }
+    l->pdus++;
+    if (p->payload == HO_PAYLOAD_IRI)
+        l->iri++;
+    else
+        l->cc++;
+    json_t *o = to_json(p, rx_ns);
+    stream *s = find_stream(l, p->liid, p->cin, p->seq);
+    uint32_t missing_from = 0;
+    const char *verdict = s ? check_seq(l, s, p->seq, fnv1a(buf, len, 0xcbf29ce484222325ull),
+                                        &missing_from)
+                            : "error";
+    if (strcmp(verdict, "new") != 0) {
+        json_object_set_new(o, "check", json_string(verdict));
+        /* Gaps and repeats also go to stderr for the operator watching the run. */
+        if (!strcmp(verdict, "gap"))
+            fprintf(stderr, "limf-lemf: gap on LIID %s CIN %u: %u..%u missing\n", s->liid,
+                    p->cin, missing_from, p->seq - 1);
+        else
+            fprintf(stderr, "limf-lemf: %s on LIID %s CIN %u seq %u\n", verdict,
+                    s ? s->liid : "?", p->cin, p->seq);
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text) {
+        fputs(text, l->out);
+        fputc('\n', l->out);
+        fflush(l->out);
+        free(text);
+    }
+    json_decref(o);
+    pthread_mutex_unlock(&l->mu);
+    return LI_OK;
+}
+
+li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pdu,
+                     volatile int *stop)
+{
+    li_buf answer;
+    li_buf_init(&answer, 0);
+    li_err e = LI_OK;
+    while (!*stop) {
+        const uint8_t *buf;
+        size_t len;
+        e = ho_conn_next_pdu(c, max_pdu, 200, &buf, &len);
+        if (e == LI_AGAIN)
+            continue;
+        if (e != LI_OK)
+            break;
+        ho_pdu p;
+        if (ho_lemf_pdu(l, buf, len, li_now_ns(), &p) != LI_OK) {
+            e = LI_ERR_PROTO;
+            break;
+        }
+        if (p.payload != HO_PAYLOAD_KEEPALIVE || !answer_keepalive)
+            continue;
+        /* The response echoes the keep-alive's header, sequenceNumber included, so that the
+         * sender knows which keep-alive (and so which PDUs) it acknowledges. */
+        p.payload = HO_PAYLOAD_KEEPALIVE_RESPONSE;
+        li_buf_reset(&answer);
+        if (ho_pdu_encode(&p, &answer) != LI_OK ||
+            (e = ho_conn_write(c, answer.data, answer.len, 5000)) != LI_OK)
+            break;
+    }
+    li_buf_free(&answer);
+    return e;
+}
+
+/* Sequence numbers never received, between each stream's first and highest (mu held). */
+static uint64_t missing_locked(ho_lemf *l)
+{
+    uint64_t missing = 0;
+    for (size_t i = 0; i < BUCKETS; i++)
+        for (stream *s = l->buckets[i]; s; s = s->next)
+            missing += (uint64_t)(s->expected - s->base) - s->distinct;
+    return missing;
+}
+
+void ho_lemf_summary(ho_lemf *l, li_buf *out)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t missing = missing_locked(l);
+    li_buf_printf(out,
+                  "{\"summary\":true,\"pdus\":%llu,\"iri\":%llu,\"cc\":%llu,\"keepalives\":%llu,"
+                  "\"streams\":%llu,\"gaps\":%llu,\"missing\":%llu,\"late\":%llu,"
+                  "\"duplicates\":%llu,\"conflicts\":%llu,\"errors\":%llu}",
+                  (unsigned long long)l->pdus, (unsigned long long)l->iri,
+                  (unsigned long long)l->cc, (unsigned long long)l->keepalives,
+                  (unsigned long long)l->streams, (unsigned long long)l->gaps,
+                  (unsigned long long)missing, (unsigned long long)l->late,
+                  (unsigned long long)l->duplicates, (unsigned long long)l->conflicts,
+                  (unsigned long long)l->errors);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int ho_lemf_clean(ho_lemf *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t missing = missing_locked(l);
+    int clean = missing == 0 && l->conflicts == 0 && l->errors == 0;
+    pthread_mutex_unlock(&l->mu);
+    return clean;
+}
