@@ -12,3 +12,14 @@ li_add_unit_test(test_x2x3_tcpreasm SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_tcp
                  LIBS x2x3_pkt)
 li_add_fuzzer(fuzz_x2x3_pkt SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt.c LIBS x2x3_pkt
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt)
+
+# The tap engine: frames in, X2 records out (x2x3_record from the sender's header, task
+# matches from the NE's header; the daemon links those libraries, the engine does not).
+add_library(x2x3_siptap STATIC x2x3_siptap.c x2x3_siptap_frag.c)
+target_include_directories(x2x3_siptap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}
+                           ${PROJECT_SOURCE_DIR}/x1)
+target_link_libraries(x2x3_siptap PUBLIC x2x3_pkt li_sip li_bytes)
+li_add_unit_test(test_x2x3_siptap SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_siptap.c
+                 ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c LIBS x2x3_siptap)
+li_add_fuzzer(fuzz_x2x3_pkt_siptap SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap.c
+              LIBS x2x3_siptap CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap)
