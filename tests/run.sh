@@ -46,7 +46,7 @@ step "tests (ASan+UBSan: unit, fuzz replay)" \
   ctest --test-dir build-san --output-on-failure -j "$jobs" -L 'unit|fuzz'
 
 if [ "$fuzz_seconds" != 0 ]; then
-  step "build (libFuzzer, clang)" env CC=clang build build-fuzz -DLIMF_FUZZ=ON
+  step "build (libFuzzer, clang)" build build-fuzz -DCMAKE_C_COMPILER=clang -DLIMF_FUZZ=ON
   step "fuzz (${fuzz_seconds}s per decoder)" \
     env LIMF_FUZZ_SECONDS="$fuzz_seconds" ctest --test-dir build-fuzz --output-on-failure \
     -L fuzzrun
