@@ -23,3 +23,8 @@ li_add_unit_test(test_x2x3_siptap SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sipta
                  ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c LIBS x2x3_siptap)
 li_add_fuzzer(fuzz_x2x3_pkt_siptap SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap.c
               LIBS x2x3_siptap CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap)
+
+# The daemon: libpcap capture, the X1 NE and the X2/X3 sender around the engine.
+add_executable(limf-siptap main_siptap.c x2x3_siptap_io.c)
+target_link_libraries(limf-siptap PRIVATE x2x3_siptap x2x3_sender x1_lib li_common
+                      PkgConfig::PCAP)

@@ -1,0 +1,197 @@
+/* limf-siptap: the SIP point of interception (DESIGN.md 2). Captures SIP with libpcap
+ * (live or from a file), exports the messages of tasked targets as X2 (ETSI TS 103 221-2
+ * format 9) to limf-ingest, and is tasked over X1 (an NE). docs/POI-SIPTAP.md. */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_log.h"
+#include "x1_ne.h"
+#include "x2x3_sender.h"
+#include "x2x3_siptap.h"
+#include "x2x3_siptap_io.h"
+
+#define NS 1000000000ll
+
+typedef struct daemon_ctx {
+    x1_ne *ne;
+    x2x3_sender *sender;
+    x2x3_siptap *tap;
+    x2x3_siptap_capture *cap;
+    int64_t stats_interval_s;
+    int64_t seconds;
+} daemon_ctx;
+
+static size_t match(void *ctx, const char *canon, x1_ne_match *out, size_t max)
+{
+    return x1_ne_match_identity(((daemon_ctx *)ctx)->ne, canon, out, max);
+}
+
+static uint64_t generation(void *ctx)
+{
+    return x1_ne_generation(((daemon_ctx *)ctx)->ne);
+}
+
+static void export_record(void *ctx, const x2x3_record *rec)
+{
+    /* LI_ERR_FULL is counted per XID by the sender and reported as a gap event. */
+    (void)x2x3_sender_send(((daemon_ctx *)ctx)->sender, rec);
+}
+
+static void log_stats(daemon_ctx *d)
+{
+    x2x3_siptap_stats st;
+    x2x3_sender_stats ss;
+    uint64_t recv, drop;
+    x2x3_siptap_stats_get(d->tap, &st);
+    x2x3_sender_stats_get(d->sender, &ss);
+    x2x3_siptap_capture_drops(d->cap, &recv, &drop);
+    li_log_info("packets=%llu decode_errors=%llu sip=%llu parse_errors=%llu matched=%llu "
+                "exported=%llu dialogs=%zu tcp_flows=%zu tcp_gaps=%llu fragments=%llu "
+                "kernel_drops=%llu x2_sent=%llu x2_acked=%llu x2_dropped=%llu connected=%d",
+                (unsigned long long)st.packets, (unsigned long long)st.decode_errors,
+                (unsigned long long)st.sip_messages, (unsigned long long)st.parse_errors,
+                (unsigned long long)st.matched, (unsigned long long)st.exported, st.dialogs,
+                st.tcp.flows, (unsigned long long)st.tcp.gaps,
+                (unsigned long long)st.fragments, (unsigned long long)drop,
+                (unsigned long long)ss.sent_pdus, (unsigned long long)ss.acked_pdus,
+                (unsigned long long)ss.dropped_pdus, ss.connected);
+}
+
+static void on_second(void *ctx)
+{
+    daemon_ctx *d = ctx;
+    if (d->stats_interval_s && ++d->seconds % d->stats_interval_s == 0)
+        log_stats(d);
+}
+
+/* Engine bounds from siptap.* keys (docs/POI-SIPTAP.md). */
+static li_err engine_opts(const li_config *cfg, daemon_ctx *d, x2x3_siptap_opts *o,
+                          char *err, size_t n)
+{
+    int64_t v[10];
+    const struct { const char *key; int64_t def, min, max; } keys[10] = {
+        { "siptap.max_dialogs", 16384, 16, 1 << 24 },
+        { "siptap.dialog_idle_s", 7200, 1, 7 * 86400 },
+        { "siptap.dialog_linger_s", 32, 1, 3600 },
+        { "siptap.max_fragment_bytes", 4 << 20, 65536, 1 << 30 },
+        { "siptap.fragment_timeout_s", 30, 1, 600 },
+        { "siptap.tcp.max_flows", 16384, 16, 1 << 24 },
+        { "siptap.tcp.max_flow_bytes", 256 << 10, 4096, 64 << 20 },
+        { "siptap.tcp.max_total_bytes", 64 << 20, 65536, (int64_t)1 << 34 },
+        { "siptap.tcp.idle_timeout_s", 300, 1, 86400 },
+        { "siptap.tcp.hole_timeout_ms", 2000, 1, 600000 },
+    };
+    for (size_t i = 0; i < 10; i++)
+        if (li_config_get_int(cfg, keys[i].key, keys[i].def, keys[i].min, keys[i].max, &v[i],
+                              err, n) != LI_OK)
+            return LI_ERR_INVAL;
+    *o = (x2x3_siptap_opts){
+        .match = match, .generation = generation, .match_ctx = d,
+        .export_record = export_record, .export_ctx = d,
+        .max_dialogs = (size_t)v[0], .dialog_idle_ns = (uint64_t)(v[1] * NS),
+        .dialog_linger_ns = (uint64_t)(v[2] * NS), .max_fragment_bytes = (size_t)v[3],
+        .fragment_timeout_ns = (uint64_t)(v[4] * NS),
+        .tcp = { .max_flows = (size_t)v[5], .max_flow_bytes = (size_t)v[6],
+                 .max_total_bytes = (size_t)v[7], .idle_timeout_ns = (uint64_t)(v[8] * NS),
+                 .hole_timeout_ns = (uint64_t)v[9] * 1000000u },
+    };
+    return li_config_get_int(cfg, "siptap.stats_interval_s", 60, 0, 86400,
+                             &d->stats_interval_s, err, n);
+}
+
+/* Written once X1 listens and the capture is open: "<X1 port>\n", for orchestration. */
+static li_err write_ready_file(const char *path, uint16_t x1_port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return LI_ERR_IO;
+    fprintf(f, "%u\n", x1_port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return LI_ERR_IO;
+    return LI_OK;
+}
+
+/* File mode: replaying before the tasks arrive would find nothing to match. */
+static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
+{
+    while ((int64_t)x1_ne_task_count(d->ne) < want) {
+        struct pollfd pfd = { sfd, POLLIN, 0 };
+        if (poll(&pfd, 1, 100) > 0)
+            return 0;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    li_config *cfg = li_config_new();
+    if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv, "") != LI_OK)
+        return 2;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);  /* before any thread starts */
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+    daemon_ctx d = { 0 };
+    x2x3_siptap_opts opts;
+    char err[512] = "";
+    int64_t wait_tasks = 0, flush_ms = 10000;
+    int rc = 1;
+    if (engine_opts(cfg, &d, &opts, err, sizeof err) != LI_OK ||
+        li_config_get_int(cfg, "siptap.pcap_wait_tasks", 0, 0, 1 << 20, &wait_tasks, err,
+                          sizeof err) != LI_OK ||
+        li_config_get_int(cfg, "siptap.flush_timeout_ms", 10000, 0, 3600000, &flush_ms, err,
+                          sizeof err) != LI_OK)
+        goto out;
+    d.tap = x2x3_siptap_new(&opts);
+    if (!d.tap) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
+    if (!(d.sender = x2x3_sender_new(cfg, "x2x3", err, sizeof err)) ||
+        !(d.ne = x1_ne_new(cfg, "x1", err, sizeof err)) ||
+        !(d.cap = x2x3_siptap_capture_open(cfg, err, sizeof err)))
+        goto out;
+    const char *ready = li_config_get(cfg, "siptap.ready_file", NULL);
+    if (ready && write_ready_file(ready, x1_ne_port(d.ne)) != LI_OK) {
+        snprintf(err, sizeof err, "siptap.ready_file %s: cannot write", ready);
+        goto out;
+    }
+    li_log_info("X1 on port %u, capturing %s", x1_ne_port(d.ne),
+                x2x3_siptap_capture_is_file(d.cap) ? "from a file" : "live");
+    if (x2x3_siptap_capture_is_file(d.cap) && !wait_for_tasks(&d, wait_tasks, sfd)) {
+        rc = 0;
+        goto out;
+    }
+    if (x2x3_siptap_capture_run(d.cap, d.tap, sfd, on_second, &d, err, sizeof err) != LI_OK)
+        goto out;
+    rc = 0;
+    if (x2x3_sender_flush(d.sender, (int)flush_ms) != LI_OK) {
+        snprintf(err, sizeof err, "X2 not all acknowledged within %lld ms",
+                 (long long)flush_ms);
+        rc = 1;
+    }
+out:
+    if (rc)
+        li_log_error("%s", err);
+    if (d.tap && d.sender && d.cap)
+        log_stats(&d);
+    x2x3_siptap_capture_close(d.cap);
+    x1_ne_free(d.ne);
+    x2x3_sender_free(d.sender);
+    x2x3_siptap_free(d.tap);
+    li_config_free(cfg);
+    close(sfd);
+    return rc;
+}

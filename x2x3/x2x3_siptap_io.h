@@ -1,0 +1,43 @@
+/* limf-siptap's capture (libpcap): live from an interface or from a pcap file, feeding
+ * every frame to the engine (x2x3_siptap.h). */
+#ifndef X2X3_SIPTAP_IO_H
+#define X2X3_SIPTAP_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "li_config.h"
+#include "li_err.h"
+#include "x2x3_siptap.h"
+
+typedef struct x2x3_siptap_capture x2x3_siptap_capture;
+
+/* Opens the capture. Keys:
+ *   siptap.pcap          a pcap or pcapng file to read instead of a live capture;
+ *   siptap.interface     interface to capture on (default "lo");
+ *   siptap.filter        BPF filter (default "port 5060"), applied in both modes;
+ *   siptap.snaplen       bytes kept per frame (default 262144);
+ *   siptap.promisc       promiscuous mode (default false);
+ *   siptap.buffer_bytes  kernel capture buffer (default 16 MiB);
+ *   siptap.pace          file mode: replay at the capture's own pace instead of as fast
+ *                        as possible (default false).
+ * Needs CAP_NET_RAW for a live capture. NULL with a reason in errstr. */
+x2x3_siptap_capture *x2x3_siptap_capture_open(const li_config *cfg, char *errstr,
+                                              size_t errstr_size);
+/* NULL is a no-op. */
+void x2x3_siptap_capture_close(x2x3_siptap_capture *c);
+/* 1 when reading a file. */
+int x2x3_siptap_capture_is_file(const x2x3_siptap_capture *c);
+
+/* Captures into the engine until stop_fd becomes readable (a signalfd) or, for a file,
+ * its end. Calls x2x3_siptap_tick about once a second (capture time for a file, wall
+ * time live) and on_second(ctx) once a second of wall time (statistics). LI_OK at the
+ * end or on stop; LI_ERR_IO when the capture fails (errstr). */
+li_err x2x3_siptap_capture_run(x2x3_siptap_capture *c, x2x3_siptap *tap, int stop_fd,
+                               void (*on_second)(void *ctx), void *ctx, char *errstr,
+                               size_t errstr_size);
+
+/* Frames received and dropped by the kernel (live capture), 0 for a file. */
+void x2x3_siptap_capture_drops(x2x3_siptap_capture *c, uint64_t *received, uint64_t *dropped);
+
+#endif
