@@ -1,10 +1,19 @@
 # X1 (ETSI TS 103 221-1): the XML codec, the client (limf-admf) and the NE library (the
 # POIs), in one library x1_lib. Included by x1/CMakeLists.txt.
 add_library(x1_lib STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/x1_xml.c)
+  ${CMAKE_CURRENT_LIST_DIR}/x1_xml.c
+  ${CMAKE_CURRENT_LIST_DIR}/x1_http.c
+  ${CMAKE_CURRENT_LIST_DIR}/x1_io.c
+  ${CMAKE_CURRENT_LIST_DIR}/x1_client.c
+  ${CMAKE_CURRENT_LIST_DIR}/x1_ne.c)
 target_include_directories(x1_lib PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(x1_lib PUBLIC li_common li_bytes PkgConfig::LIBXML2 Threads::Threads)
 
 li_add_unit_test(test_x1_xml SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_xml.c LIBS x1_lib)
 li_add_fuzzer(fuzz_x1_xml SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_xml.c LIBS x1_lib
               CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_xml)
+# The round trip runs the real client against the real NE over mutual TLS on loopback;
+# it makes its own test PKI with deploy/pki.sh, so it needs no fixture.
+li_add_unit_test(test_x1_roundtrip SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_roundtrip.c
+                 LIBS x1_lib)
+target_compile_definitions(test_x1_roundtrip PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")

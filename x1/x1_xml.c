@@ -824,6 +824,11 @@ out:
     r->error_code = e.code;
 }
 
+void x1_xml_init(void)
+{
+    xmlInitParser();
+}
+
 /* Parses a document whose root must be `root` in the X1 namespace. */
 static xmlDoc *read_doc(const uint8_t *buf, size_t len, const char *root, const xmlNode **out)
 {

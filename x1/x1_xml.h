@@ -117,6 +117,10 @@ typedef struct x1_response {
     size_t n_objects, objects_cap;
 } x1_response;
 
+/* Initialises libxml2. Call once from the main thread before threads decode
+ * (x1_client_new() and x1_ne_new() do); harmless to repeat. */
+void x1_xml_init(void);
+
 /* "ActivateTask", ... (the RequestMessageType enumeration value); "" for unknown. */
 const char *x1_msg_type_name(x1_msg_type type);
 

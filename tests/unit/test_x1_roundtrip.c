@@ -1,0 +1,481 @@
+/* X1 round trip: the real client against the real NE library over mutual TLS on
+ * loopback, with the test PKI (deploy/pki.sh): tasks, destinations, certificate
+ * exceptions with expiry, ErrorResponses, refused certificates, raw HTTP misuse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_ident.h"
+#include "li_time.h"
+#include "li_tls.h"
+#include "x1_client.h"
+#include "x1_io.h"
+#include "x1_ne.h"
+#include "x1_xml.h"
+
+static char dir[256];
+static x1_ne *ne;
+static x1_client *admf;
+static char url[128];
+static li_config *ne_cfg;
+
+static void path_of(char *out, size_t n, const char *file)
+{
+    snprintf(out, n, "%s/%s", dir, file);
+}
+
+static x1_client *client_as(const char *role, const char *ca)
+{
+    char cert[512], key[512], cafile[512], err[512];
+    path_of(cert, sizeof cert, role);
+    strcat(cert, ".pem");
+    path_of(key, sizeof key, role);
+    strcat(key, ".key");
+    path_of(cafile, sizeof cafile, ca);
+    li_config *cfg = li_config_new();
+    li_config_set(cfg, "x1.tls.cert", cert);
+    li_config_set(cfg, "x1.tls.key", key);
+    li_config_set(cfg, "x1.tls.ca", cafile);
+    li_config_set(cfg, "x1.admf_id", "limf-admf");
+    li_config_set(cfg, "x1.timeout_ms", "3000");
+    x1_client *c = x1_client_new(cfg, "x1", err, sizeof err);
+    if (!c)
+        print_message("x1_client_new: %s\n", err);
+    li_config_free(cfg);
+    return c;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char cmd[1024], p[512], err[512];
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(dir, sizeof dir, "/tmp/limf-x1-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    const char *src = getenv("LIMF_SOURCE_DIR") ? getenv("LIMF_SOURCE_DIR") : SOURCE_DIR;
+    snprintf(cmd, sizeof cmd,
+             "%s/deploy/pki.sh %s >/dev/null && cd %s && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout rogue.key -out rogue.pem -days 1 -subj /CN=admf "
+             "-addext subjectAltName=IP:127.0.0.1 2>/dev/null && chmod 600 rogue.key",
+             src, dir, dir);
+    if (system(cmd) != 0)
+        return -1;
+    ne_cfg = li_config_new();
+    li_config_set(ne_cfg, "poi.x1.listen", "127.0.0.1:0");
+    path_of(p, sizeof p, "poi-test.pem");
+    li_config_set(ne_cfg, "poi.x1.tls.cert", p);
+    path_of(p, sizeof p, "poi-test.key");
+    li_config_set(ne_cfg, "poi.x1.tls.key", p);
+    path_of(p, sizeof p, "ca.pem");
+    li_config_set(ne_cfg, "poi.x1.tls.ca", p);
+    li_config_set(ne_cfg, "poi.x1.ne_id", "poi-1");
+    li_config_set(ne_cfg, "poi.x1.admf_id", "limf-admf");
+    li_config_set(ne_cfg, "poi.x1.allowed_clients", "admf");
+    li_config_set(ne_cfg, "poi.x1.idle_timeout_ms", "2000");
+    ne = x1_ne_new(ne_cfg, "poi.x1", err, sizeof err);
+    if (!ne) {
+        print_message("x1_ne_new: %s\n", err);
+        return -1;
+    }
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
+    admf = client_as("admf", "ca.pem");
+    return admf ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    x1_client_free(admf);
+    x1_ne_free(ne);
+    li_config_free(ne_cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const uint8_t DID[16] = { 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0x47, 0xd8,
+                                 0x89, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xd0 };
+
+static void make_task(x1_task *t, uint8_t tag, const char *sip, const char *tel)
+{
+    memset(t, 0, sizeof *t);
+    li_uuid_random(t->xid);
+    t->xid[15] = tag;
+    memcpy(t->did, DID, 16);
+    t->delivery = X1_DELIVERY_X2_AND_X3;
+    strcpy(t->targets[0].type, "sip-uri");
+    strcpy(t->targets[0].value, sip);
+    t->n_targets = 1;
+    if (tel) {
+        strcpy(t->targets[1].type, "tel-uri");
+        strcpy(t->targets[1].value, tel);
+        t->n_targets = 2;
+    }
+}
+
+static size_t matches(const char *identity, x1_ne_match *out, size_t max)
+{
+    char canon[LI_IDENT_MAX];
+    assert_int_equal(li_ident_canon(identity, strlen(identity), canon, sizeof canon), LI_OK);
+    return x1_ne_match_identity(ne, canon, out, max);
+}
+
+static void test_tasks(void **state)
+{
+    (void)state;
+    char err[512];
+    x1_task a, b, got;
+    x1_ne_match m[4];
+
+    assert_int_equal(x1_client_ping(admf, url, "poi-1", err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_keepalive(admf, url, "poi-1", err, sizeof err), LI_OK);
+
+    /* A task naming a destination the NE does not know is refused (TS 103 221-1). */
+    make_task(&a, 1, "sip:Alice@Example.COM;transport=tcp", "tel:+49-30-1234");
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &a, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "303"));
+    assert_int_equal(x1_ne_task_count(ne), 0);
+
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "127.0.0.1:4443",
+                                                  err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "127.0.0.1:4443",
+                                                  err, sizeof err), LI_ERR_CONFLICT);
+    x1_destination d;
+    assert_int_equal(x1_ne_get_destination(ne, DID, &d), LI_OK);
+    assert_string_equal(d.address, "127.0.0.1:4443");
+
+    uint64_t gen = x1_ne_generation(ne);
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &a, err, sizeof err), LI_OK);
+    assert_true(x1_ne_generation(ne) > gen);
+    assert_int_equal(matches("\"Alice\" <sip:alice@example.com>;tag=9", m, 4), 1);
+    assert_memory_equal(m[0].xid, a.xid, 16);
+    assert_int_equal(m[0].delivery, X1_DELIVERY_X2_AND_X3);
+    assert_string_equal(m[0].target, "sip-uri:sip:Alice@Example.COM;transport=tcp");
+    assert_int_equal(matches("tel:+49301234", m, 4), 1);
+    assert_string_equal(m[0].target, "tel-uri:tel:+49-30-1234");
+    assert_int_equal(matches("sip:bob@example.com", m, 4), 0);
+
+    /* Duplicate XID, malformed target, target type limf does not intercept. */
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &a, err, sizeof err),
+                     LI_ERR_CONFLICT);
+    assert_non_null(strstr(err, "300"));
+    make_task(&b, 2, "not an identity", NULL);
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &b, err, sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "101"));
+    assert_int_equal(x1_ne_task_count(ne), 1);
+
+    assert_int_equal(x1_client_get_task(admf, url, "poi-1", a.xid, &got, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(got.n_targets, 2);
+    assert_string_equal(got.targets[0].value, a.targets[0].value);
+    assert_string_equal(got.targets[1].type, "tel-uri");
+
+    /* ModifyTask replaces the targets. */
+    a.n_targets = 1;
+    strcpy(a.targets[0].value, "sip:bob@example.com");
+    a.delivery = X1_DELIVERY_X2_ONLY;
+    gen = x1_ne_generation(ne);
+    assert_int_equal(x1_client_modify(admf, url, "poi-1", &a, err, sizeof err), LI_OK);
+    assert_true(x1_ne_generation(ne) > gen);
+    assert_int_equal(matches("sip:alice@example.com", m, 4), 0);
+    assert_int_equal(matches("tel:+49301234", m, 4), 0);
+    assert_int_equal(matches("sip:BOB@example.com", m, 4), 1);
+    assert_int_equal(m[0].delivery, X1_DELIVERY_X2_ONLY);
+    make_task(&b, 3, "sip:carol@example.com", NULL);
+    assert_int_equal(x1_client_modify(admf, url, "poi-1", &b, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+
+    /* A second task on the same person: both are reported. */
+    make_task(&b, 4, "sip:bob@example.com", "tel:+4930999");
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &b, err, sizeof err), LI_OK);
+    assert_int_equal(matches("sip:bob@example.com", m, 4), 2);
+    assert_int_equal(matches("sip:bob@example.com", m, 1), 2);
+
+    uint8_t xids[4][16];
+    size_t n = 0;
+    assert_int_equal(x1_client_list_tasks(admf, url, "poi-1", xids, 4, &n, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(n, 2);
+    assert_true((memcmp(xids[0], a.xid, 16) == 0 && memcmp(xids[1], b.xid, 16) == 0) ||
+                (memcmp(xids[0], b.xid, 16) == 0 && memcmp(xids[1], a.xid, 16) == 0));
+    assert_int_equal(x1_client_list_tasks(admf, url, "poi-1", xids, 1, &n, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(n, 2);
+
+    /* The destination cannot go while tasks use it. */
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID, err, sizeof err),
+                     LI_ERR_PROTO);
+    assert_non_null(strstr(err, "304"));
+
+    assert_int_equal(x1_client_deactivate(admf, url, "poi-1", a.xid, err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_deactivate(admf, url, "poi-1", a.xid, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "301"));
+    assert_int_equal(x1_client_get_task(admf, url, "poi-1", a.xid, &got, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+    assert_int_equal(matches("sip:bob@example.com", m, 4), 1);
+    assert_memory_equal(m[0].xid, b.xid, 16);
+    assert_int_equal(x1_client_deactivate(admf, url, "poi-1", b.xid, err, sizeof err), LI_OK);
+    assert_int_equal(matches("sip:bob@example.com", m, 4), 0);
+    assert_int_equal(x1_client_list_tasks(admf, url, "poi-1", xids, 4, &n, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+
+    /* A request for another NE, or from an unexpected ADMF identifier. */
+    assert_int_equal(x1_client_ping(admf, url, "poi-2", err, sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "another NE"));
+}
+
+static void test_exceptions_expire(void **state)
+{
+    (void)state;
+    char err[512];
+    x1_cert_exception e, got;
+    memset(&e, 0, sizeof e);
+    strcpy(e.id, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    for (int i = 0; i < 32; i++)
+        e.fingerprint[i] = (uint8_t)(0xa0 + i);
+    strcpy(e.peer, "conf.example.net");
+    e.expires_ms = (int64_t)(li_now_ns() / 1000000) + 1500;
+    uint8_t other[32] = { 1 };
+
+    /* Already expired: refused. */
+    x1_cert_exception old = e;
+    old.expires_ms -= 10000;
+    assert_int_equal(x1_client_create_exception(admf, url, "poi-1", &old, err, sizeof err),
+                     LI_ERR_PROTO);
+
+    assert_int_equal(x1_client_create_exception(admf, url, "poi-1", &e, err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_create_exception(admf, url, "poi-1", &e, err, sizeof err),
+                     LI_ERR_CONFLICT);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, "Conf.Example.NET", &got), 1);
+    assert_string_equal(got.id, e.id);
+    assert_int_equal(got.expires_ms, e.expires_ms);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, NULL, NULL), 1);
+    assert_int_equal(x1_ne_find_exception(ne, NULL, "conf.example.net", NULL), 1);
+    assert_int_equal(x1_ne_find_exception(ne, other, "conf.example.net", NULL), 0);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, "evil.example.net", NULL), 0);
+    assert_int_equal(x1_ne_find_exception(ne, NULL, NULL, NULL), 0);
+
+    /* It expires by itself: no request needed, and the generation moves. */
+    uint64_t gen = x1_ne_generation(ne);
+    uint64_t give_up = li_mono_ns() + 5000000000ull;
+    while (x1_ne_generation(ne) == gen && li_mono_ns() < give_up)
+        usleep(50000);
+    assert_true(x1_ne_generation(ne) > gen);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, "conf.example.net", NULL), 0);
+    assert_int_equal(x1_client_delete_exception(admf, url, "poi-1", e.id, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+
+    /* Delete before expiry. */
+    e.expires_ms = (int64_t)(li_now_ns() / 1000000) + 600000;
+    assert_int_equal(x1_client_create_exception(admf, url, "poi-1", &e, err, sizeof err), LI_OK);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, NULL, NULL), 1);
+    assert_int_equal(x1_client_delete_exception(admf, url, "poi-1", e.id, err, sizeof err), LI_OK);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, NULL, NULL), 0);
+}
+
+static void test_refused_peers(void **state)
+{
+    (void)state;
+    char err[512];
+    /* A certificate of the CA but not of the ADMF (allowed_clients = admf). */
+    x1_client *poi = client_as("siptap", "ca.pem");
+    assert_non_null(poi);
+    li_err r = x1_client_ping(poi, url, "poi-1", err, sizeof err);
+    print_message("siptap as ADMF: %s (%s)\n", li_err_str(r), err);
+    assert_true(r == LI_ERR_TLS || r == LI_ERR_CLOSED || r == LI_ERR_IO);
+    x1_client_free(poi);
+
+    /* A self-signed certificate claiming to be the ADMF. */
+    x1_client *rogue = client_as("rogue", "ca.pem");
+    assert_non_null(rogue);
+    r = x1_client_ping(rogue, url, "poi-1", err, sizeof err);
+    print_message("rogue: %s (%s)\n", li_err_str(r), err);
+    assert_true(r == LI_ERR_TLS || r == LI_ERR_CLOSED || r == LI_ERR_IO);
+    x1_client_free(rogue);
+
+    /* The ADMF refuses an NE its CA did not sign. */
+    x1_client *strict = client_as("admf", "rogue.pem");
+    assert_non_null(strict);
+    r = x1_client_ping(strict, url, "poi-1", err, sizeof err);
+    assert_int_equal(r, LI_ERR_TLS);
+    assert_non_null(strstr(err, "TLS handshake"));
+    x1_client_free(strict);
+
+    /* Nobody listening: retry later. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    char dead[128];
+    snprintf(dead, sizeof dead, "https://127.0.0.1:%u/X1/NE", ntohs(sa.sin_port));
+    assert_int_equal(x1_client_ping(admf, dead, "poi-1", err, sizeof err), LI_ERR_IO);
+    close(fd);
+    assert_int_equal(x1_client_ping(admf, "http://127.0.0.1/X1/NE", "poi-1", err, sizeof err),
+                     LI_ERR_INVAL);
+
+    /* The ADMF still works after all that. */
+    assert_int_equal(x1_client_ping(admf, url, "poi-1", err, sizeof err), LI_OK);
+}
+
+/* Sends one raw HTTP request over mutual TLS as the ADMF; returns the status. */
+static int raw_request(const char *request, li_buf *answer)
+{
+    char cert[512], key[512], ca[512], err[256];
+    path_of(cert, sizeof cert, "admf.pem");
+    path_of(key, sizeof key, "admf.key");
+    path_of(ca, sizeof ca, "ca.pem");
+    li_tls_opts o = { .cert_file = cert, .key_file = key, .ca_file = ca };
+    SSL_CTX *ctx = li_tls_ctx_new(&o, err, sizeof err);
+    assert_non_null(ctx);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(x1_ne_port(ne)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    x1_conn c;
+    uint64_t deadline = li_mono_ns() + 3000000000ull;
+    assert_int_equal(x1_conn_init(&c, fd, ctx, NULL), LI_OK);
+    assert_int_equal(x1_conn_handshake(&c, 0, deadline), LI_OK);
+    assert_int_equal(x1_conn_write(&c, request, strlen(request), deadline), LI_OK);
+    x1_http_head h;
+    size_t len;
+    li_buf_reset(answer);
+    assert_int_equal(x1_conn_read_message(&c, answer, 1, 1 << 20, &h, &len, deadline), LI_OK);
+    li_buf_append_u8(answer, 0);
+    x1_conn_close(&c);
+    SSL_CTX_free(ctx);
+    return h.status;
+}
+
+static void test_raw_http(void **state)
+{
+    (void)state;
+    li_buf a;
+    li_buf_init(&a, 0);
+    assert_int_equal(raw_request("GET /X1/NE HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                                 "Connection: close\r\n\r\n", &a), 405);
+    assert_int_equal(raw_request("POST /other HTTP/1.1\r\nContent-Length: 0\r\n"
+                                 "Connection: close\r\n\r\n", &a), 404);
+    assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nContent-Length: 5\r\n"
+                                 "Connection: close\r\n\r\nhello", &a), 400);
+    assert_non_null(strstr((const char *)a.data, "TopLevelErrorResponse"));
+    assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", &a),
+                     413);
+    assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                 &a), 400);
+
+    /* A message type limf does not implement gets an ErrorResponse naming it, and the
+     * Ping in the same document is still answered. */
+    char req[2048];
+    const char *hdr = "<admfIdentifier>limf-admf</admfIdentifier><neIdentifier>poi-1"
+                      "</neIdentifier><messageTimestamp>2026-11-27T10:00:00.123Z"
+                      "</messageTimestamp><version>v1</version><x1TransactionId>"
+                      "3fa85f64-5717-4562-b3fc-2c963f66afa6</x1TransactionId>";
+    char body[1536];
+    snprintf(body, sizeof body,
+             "<q:X1Request xmlns=\"" X1_NS "\" xmlns:q=\"" X1_NS "\" xmlns:i=\"" X1_NS_XSI "\">"
+             "<q:x1RequestMessage i:type=\"q:DeactivateAllTasksRequest\">%s"
+             "</q:x1RequestMessage><q:x1RequestMessage i:type=\"q:PingRequest\">%s"
+             "</q:x1RequestMessage></q:X1Request>",
+             hdr, hdr);
+    snprintf(req, sizeof req, "POST /X1/NE HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    assert_int_equal(raw_request(req, &a), 200);
+    const char *text = (const char *)a.data;
+    assert_non_null(strstr(text, "<requestMessageType>DeactivateAllTasks</requestMessageType>"));
+    assert_non_null(strstr(text, "<errorCode>100</errorCode>"));
+    assert_non_null(strstr(text, "x1:PingResponse"));
+    assert_non_null(strstr(text, "3fa85f64-5717-4562-b3fc-2c963f66afa6"));
+    li_buf_free(&a);
+}
+
+/* Several ADMF threads at once, while POI threads match. */
+typedef struct worker {
+    int id;
+    int ok;
+} worker;
+
+static void *activator(void *arg)
+{
+    worker *w = arg;
+    char err[256];
+    x1_task t;
+    char sip[64];
+    snprintf(sip, sizeof sip, "sip:user%d@example.com", w->id);
+    make_task(&t, (uint8_t)(0x40 + w->id), sip, NULL);
+    w->ok = x1_client_activate(admf, url, "poi-1", &t, err, sizeof err) == LI_OK &&
+            x1_client_deactivate(admf, url, "poi-1", t.xid, err, sizeof err) == LI_OK &&
+            x1_client_activate(admf, url, "poi-1", &t, err, sizeof err) == LI_OK;
+    return NULL;
+}
+
+static atomic_int stop_matching;
+
+static void *matcher(void *arg)
+{
+    (void)arg;
+    x1_ne_match m[2];
+    while (!atomic_load(&stop_matching))
+        x1_ne_match_identity(ne, "sip:user1@example.com", m, 2);
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "[::1]:4443", err,
+                                                  sizeof err), LI_OK);
+    enum { N = 6 };
+    pthread_t t[N], mt;
+    worker w[N];
+    pthread_create(&mt, NULL, matcher, NULL);
+    for (int i = 0; i < N; i++) {
+        w[i].id = i;
+        pthread_create(&t[i], NULL, activator, &w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(w[i].ok);
+    }
+    atomic_store(&stop_matching, 1);
+    pthread_join(mt, NULL);
+    assert_int_equal(x1_ne_task_count(ne), N);
+    x1_ne_match m[2];
+    assert_int_equal(x1_ne_match_identity(ne, "sip:user3@example.com", m, 2), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tasks),
+        cmocka_unit_test(test_exceptions_expire),
+        cmocka_unit_test(test_refused_peers),
+        cmocka_unit_test(test_raw_http),
+        cmocka_unit_test(test_concurrent),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,472 @@
+#include "x1_client.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+
+#include "li_time.h"
+#include "li_tls.h"
+#include "x1_io.h"
+#include "x1_xml.h"
+
+struct x1_client {
+    SSL_CTX *ctx;
+    int check_url_host; /* no tls.peer_name: the NE certificate must name the URL's host */
+    char admf_id[256];
+    int timeout_ms;
+    size_t max_response;
+};
+
+x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
+                         size_t errstr_size)
+{
+    char key[256];
+    int64_t v;
+    x1_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    snprintf(key, sizeof key, "%s.timeout_ms", prefix);
+    if (li_config_get_int(cfg, key, 5000, 1, 3600000, &v, errstr, errstr_size) != LI_OK)
+        goto fail;
+    c->timeout_ms = (int)v;
+    snprintf(key, sizeof key, "%s.max_response_bytes", prefix);
+    if (li_config_get_int(cfg, key, 16 << 20, 1024, 1LL << 32, &v, errstr, errstr_size) != LI_OK)
+        goto fail;
+    c->max_response = (size_t)v;
+    snprintf(key, sizeof key, "%s.admf_id", prefix);
+    snprintf(c->admf_id, sizeof c->admf_id, "%s", li_config_get(cfg, key, "limf-admf"));
+    li_tls_opts opts;
+    snprintf(key, sizeof key, "%s.tls", prefix);
+    li_tls_opts_from_config(cfg, key, &opts);
+    opts.server = 0;
+    c->check_url_host = !(opts.peer_name && *opts.peer_name);
+    if (!(c->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
+        goto fail;
+    x1_xml_init();
+    return c;
+fail:
+    free(c);
+    return NULL;
+}
+
+void x1_client_free(x1_client *c)
+{
+    if (!c)
+        return;
+    SSL_CTX_free(c->ctx);
+    free(c);
+}
+
+typedef struct url_parts {
+    char host[256];
+    char port[8];
+    char path[256];
+    char authority[272]; /* for the Host header */
+} url_parts;
+
+static li_err parse_url(const char *url, url_parts *u)
+{
+    if (strncmp(url, "https://", 8) != 0)
+        return LI_ERR_INVAL;
+    const char *p = url + 8;
+    const char *slash = strchr(p, '/');
+    size_t alen = slash ? (size_t)(slash - p) : strlen(p);
+    if (alen == 0 || alen >= sizeof u->authority)
+        return LI_ERR_INVAL;
+    memcpy(u->authority, p, alen);
+    u->authority[alen] = '\0';
+    snprintf(u->path, sizeof u->path, "%s", slash ? slash : "/");
+    const char *host = u->authority, *port = NULL;
+    size_t hlen;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (!close)
+            return LI_ERR_INVAL;
+        host++;
+        hlen = (size_t)(close - host);
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1])
+            return LI_ERR_INVAL;
+    } else {
+        const char *colon = strchr(host, ':');
+        hlen = colon ? (size_t)(colon - host) : alen;
+        port = colon ? colon + 1 : NULL;
+    }
+    if (hlen == 0 || hlen >= sizeof u->host)
+        return LI_ERR_INVAL;
+    memcpy(u->host, host, hlen);
+    u->host[hlen] = '\0';
+    snprintf(u->port, sizeof u->port, "%s", port && *port ? port : "443");
+    for (const char *q = u->port; *q; q++) {
+        if (*q < '0' || *q > '9')
+            return LI_ERR_INVAL;
+    }
+    for (const char *q = u->path; *q; q++) {
+        if ((unsigned char)*q <= ' ')
+            return LI_ERR_INVAL;
+    }
+    return LI_OK;
+}
+
+/* A TCP connection to host:port within the deadline, trying each address in turn. */
+static li_err tcp_connect(const url_parts *u, uint64_t deadline, int *fd_out, char *errstr,
+                          size_t errstr_size)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(u->host, u->port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "resolve %s: %s", u->host, gai_strerror(rc));
+        return LI_ERR_IO;
+    }
+    li_err err = LI_ERR_IO;
+    int saved = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            for (;;) {
+                uint64_t now = li_mono_ns();
+                if (now >= deadline) {
+                    err = LI_ERR_TIMEOUT;
+                    break;
+                }
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                int n = poll(&p, 1, (int)((deadline - now) / 1000000 + 1));
+                if (n < 0 && errno == EINTR)
+                    continue;
+                int soerr = 0;
+                socklen_t sl = sizeof soerr;
+                if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr) {
+                    freeaddrinfo(ai);
+                    *fd_out = fd;
+                    return LI_OK;
+                }
+                saved = n > 0 ? soerr : errno;
+                break;
+            }
+        } else {
+            saved = errno;
+        }
+        close(fd);
+        if (err == LI_ERR_TIMEOUT)
+            break;
+    }
+    freeaddrinfo(ai);
+    if (err == LI_ERR_TIMEOUT)
+        snprintf(errstr, errstr_size, "connect to %s:%s: timed out", u->host, u->port);
+    else
+        snprintf(errstr, errstr_size, "connect to %s:%s: %s", u->host, u->port,
+                 saved ? strerror(saved) : "no address");
+    return err;
+}
+
+/* Demands that the NE's certificate names the host of the URL (unless pinned). */
+static li_err expect_host(SSL *ssl, const char *host)
+{
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1)
+        return LI_OK;
+    if (SSL_set1_host(ssl, host) != 1 || SSL_set_tlsext_host_name(ssl, host) != 1)
+        return LI_ERR_INVAL;
+    return LI_OK;
+}
+
+/* One HTTPS POST: sends body, returns the status and the answer's body in resp_buf
+ * (body at resp_buf->data[*body_off ..]). */
+static li_err post(x1_client *c, const char *ne_url, const li_buf *body, li_buf *resp_buf,
+                   int *status, size_t *body_off, char *errstr, size_t errstr_size)
+{
+    url_parts u;
+    if (parse_url(ne_url, &u) != LI_OK) {
+        snprintf(errstr, errstr_size, "bad NE URL '%s' (https://host:port/path)", ne_url);
+        return LI_ERR_INVAL;
+    }
+    uint64_t deadline = li_mono_ns() + (uint64_t)c->timeout_ms * 1000000;
+    int fd;
+    li_err err = tcp_connect(&u, deadline, &fd, errstr, errstr_size);
+    if (err != LI_OK)
+        return err;
+    x1_conn conn;
+    if ((err = x1_conn_init(&conn, fd, c->ctx, NULL)) != LI_OK) {
+        snprintf(errstr, errstr_size, "TLS setup: %s", li_err_str(err));
+        return err;
+    }
+    if (c->check_url_host && expect_host(conn.ssl, u.host) != LI_OK) {
+        snprintf(errstr, errstr_size, "cannot check the NE certificate against '%s'", u.host);
+        err = LI_ERR_INVAL;
+        goto out;
+    }
+    if ((err = x1_conn_handshake(&conn, 0, deadline)) != LI_OK) {
+        long v = SSL_get_verify_result(conn.ssl);
+        snprintf(errstr, errstr_size, "TLS handshake with %s:%s: %s%s%s", u.host, u.port,
+                 li_err_str(err), v != X509_V_OK ? ": " : "",
+                 v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+        goto out;
+    }
+    char head[600];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/xml; "
+                     "charset=utf-8\r\nAccept: application/xml\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     u.path, u.authority, body->len);
+    if ((err = x1_conn_write(&conn, head, (size_t)n, deadline)) != LI_OK ||
+        (err = x1_conn_write(&conn, body->data, body->len, deadline)) != LI_OK) {
+        snprintf(errstr, errstr_size, "send to %s:%s: %s", u.host, u.port, li_err_str(err));
+        goto out;
+    }
+    x1_http_head h;
+    size_t msg_len;
+    err = x1_conn_read_message(&conn, resp_buf, 1, c->max_response, &h, &msg_len, deadline);
+    if (err != LI_OK) {
+        if (err == LI_ERR_PROTO || err == LI_ERR_TOO_BIG)
+            err = LI_ERR_PROTO;
+        snprintf(errstr, errstr_size, "answer from %s:%s: %s", u.host, u.port,
+                 err == LI_ERR_PROTO ? "not a usable HTTP response" : li_err_str(err));
+        goto out;
+    }
+    *status = h.status;
+    *body_off = msg_len - h.content_length;
+    resp_buf->len = msg_len;
+out:
+    x1_conn_close(&conn);
+    return err;
+}
+
+/* Maps an ErrorResponse's errorCode to limf's error (x1_client.h). */
+static li_err error_of(int code)
+{
+    switch (code) {
+    case X1_ERR_XID_NOT_FOUND:
+    case X1_ERR_DID_NOT_FOUND:
+    case X1_ERR_OBJECT_NOT_FOUND:
+        return LI_ERR_NOT_FOUND;
+    case X1_ERR_XID_EXISTS:
+    case X1_ERR_DID_EXISTS:
+    case X1_ERR_OBJECT_EXISTS:
+        return LI_ERR_CONFLICT;
+    default:
+        return LI_ERR_PROTO;
+    }
+}
+
+/* Sends req (type and body set by the caller; the header is filled here) and decodes
+ * the answer into resp (list storage set by the caller). */
+static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_request *req,
+                   x1_response *resp, char *errstr, size_t errstr_size)
+{
+    char scratch[8];
+    if (!errstr || !errstr_size) {
+        errstr = scratch;
+        errstr_size = sizeof scratch;
+    }
+    errstr[0] = '\0';
+    if (!ne_id || x1_header_init(&req->hdr, c->admf_id, ne_id) != LI_OK) {
+        snprintf(errstr, errstr_size, "bad NE identifier");
+        return LI_ERR_INVAL;
+    }
+    li_buf body, answer;
+    li_buf_init(&body, 0);
+    li_buf_init(&answer, c->max_response + X1_HTTP_MAX_HEAD);
+    li_err err = x1_xml_request_encode(req, 1, &body);
+    if (err != LI_OK) {
+        snprintf(errstr, errstr_size, "cannot encode the %s request: %s",
+                 x1_msg_type_name(req->type), li_err_str(err));
+        goto out;
+    }
+    int status = 0;
+    size_t off = 0;
+    if ((err = post(c, ne_url, &body, &answer, &status, &off, errstr, errstr_size)) != LI_OK)
+        goto out;
+    err = x1_xml_response_decode(answer.data + off, answer.len - off, resp);
+    if (err != LI_OK) {
+        snprintf(errstr, errstr_size, "NE answered HTTP %d without a usable X1Response%s",
+                 status, status == 400 ? " (it could not parse the request)" : "");
+        err = LI_ERR_PROTO;
+        goto out;
+    }
+    if (memcmp(resp->hdr.transaction_id, req->hdr.transaction_id, 16) != 0) {
+        snprintf(errstr, errstr_size, "X1Response answers another x1TransactionId");
+        err = LI_ERR_PROTO;
+    } else if (resp->error_code) {
+        snprintf(errstr, errstr_size, "X1 error %d: %s", resp->error_code, resp->error_desc);
+        err = error_of(resp->error_code);
+    } else if (resp->type != req->type) {
+        snprintf(errstr, errstr_size, "X1Response of another type (%s)", resp->type_name);
+        err = LI_ERR_PROTO;
+    } else if (status != 200) {
+        snprintf(errstr, errstr_size, "NE answered HTTP %d", status);
+        err = LI_ERR_PROTO;
+    }
+out:
+    li_buf_free(&body);
+    li_buf_free(&answer);
+    return err;
+}
+
+/* One request with a heap-allocated request/response pair (a task is ~4 KiB). */
+typedef struct exchange {
+    x1_request req;
+    x1_response resp;
+} exchange;
+
+static exchange *exchange_new(x1_msg_type type, char *errstr, size_t errstr_size)
+{
+    exchange *x = calloc(1, sizeof *x);
+    if (x)
+        x->req.type = type;
+    else if (errstr && errstr_size)
+        snprintf(errstr, errstr_size, "out of memory");
+    return x;
+}
+
+static li_err simple(x1_client *c, const char *url, const char *ne_id, x1_msg_type type,
+                     const uint8_t id[16], const x1_task *task, char *errstr,
+                     size_t errstr_size)
+{
+    exchange *x = exchange_new(type, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    if (id)
+        memcpy(x->req.id, id, 16);
+    if (task)
+        x->req.task = *task;
+    li_err err = call(c, url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    free(x);
+    return err;
+}
+
+li_err x1_client_activate(x1_client *c, const char *ne_url, const char *ne_id,
+                          const x1_task *task, char *errstr, size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_ACTIVATE_TASK, NULL, task, errstr, errstr_size);
+}
+
+li_err x1_client_modify(x1_client *c, const char *ne_url, const char *ne_id,
+                        const x1_task *task, char *errstr, size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_MODIFY_TASK, NULL, task, errstr, errstr_size);
+}
+
+li_err x1_client_deactivate(x1_client *c, const char *ne_url, const char *ne_id,
+                            const uint8_t xid[16], char *errstr, size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_DEACTIVATE_TASK, xid, NULL, errstr, errstr_size);
+}
+
+li_err x1_client_remove_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], char *errstr, size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_REMOVE_DESTINATION, did, NULL, errstr,
+                  errstr_size);
+}
+
+li_err x1_client_keepalive(x1_client *c, const char *ne_url, const char *ne_id,
+                           char *errstr, size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_KEEPALIVE, NULL, NULL, errstr, errstr_size);
+}
+
+li_err x1_client_ping(x1_client *c, const char *ne_url, const char *ne_id, char *errstr,
+                      size_t errstr_size)
+{
+    return simple(c, ne_url, ne_id, X1_MSG_PING, NULL, NULL, errstr, errstr_size);
+}
+
+li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
+                            uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
+                            size_t errstr_size)
+{
+    exchange *x = exchange_new(X1_MSG_GET_ALL_DETAILS, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    x->resp.xids = xids;
+    x->resp.xids_cap = max;
+    li_err err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    *n = err == LI_OK ? x->resp.n_tasks : 0;
+    free(x);
+    return err;
+}
+
+li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
+                          const uint8_t xid[16], x1_task *out, char *errstr,
+                          size_t errstr_size)
+{
+    exchange *x = exchange_new(X1_MSG_GET_TASK_DETAILS, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    memcpy(x->req.id, xid, 16);
+    li_err err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    if (err == LI_OK && memcmp(x->resp.task.xid, xid, 16) != 0) {
+        if (errstr && errstr_size)
+            snprintf(errstr, errstr_size, "NE answered with another task");
+        err = LI_ERR_PROTO;
+    }
+    if (err == LI_OK)
+        *out = x->resp.task;
+    free(x);
+    return err;
+}
+
+li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], const char *address,
+                                    char *errstr, size_t errstr_size)
+{
+    exchange *x = exchange_new(X1_MSG_CREATE_DESTINATION, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    memcpy(x->req.dest.did, did, 16);
+    x->req.dest.delivery = X1_DELIVERY_X2_AND_X3;
+    li_err err = LI_ERR_INVAL;
+    if (strlen(address) < sizeof x->req.dest.address) {
+        strcpy(x->req.dest.address, address);
+        err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    } else if (errstr && errstr_size) {
+        snprintf(errstr, errstr_size, "destination address too long");
+    }
+    free(x);
+    return err;
+}
+
+li_err x1_client_create_exception(x1_client *c, const char *ne_url, const char *ne_id,
+                                  const x1_cert_exception *exc, char *errstr,
+                                  size_t errstr_size)
+{
+    exchange *x = exchange_new(X1_MSG_CREATE_OBJECT, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    x->req.object = *exc;
+    li_err err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    free(x);
+    return err;
+}
+
+li_err x1_client_delete_exception(x1_client *c, const char *ne_url, const char *ne_id,
+                                  const char *id, char *errstr, size_t errstr_size)
+{
+    exchange *x = exchange_new(X1_MSG_DELETE_OBJECT, errstr, errstr_size);
+    if (!x)
+        return LI_ERR_NOMEM;
+    li_err err = LI_ERR_INVAL;
+    if (strlen(id) < sizeof x->req.object.id) {
+        strcpy(x->req.object.id, id);
+        err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+    } else if (errstr && errstr_size) {
+        snprintf(errstr, errstr_size, "exception id too long");
+    }
+    free(x);
+    return err;
+}

@@ -1,0 +1,958 @@
+#include "x1_ne.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "li_ident.h"
+#include "li_log.h"
+#include "li_time.h"
+#include "li_tls.h"
+#include "x1_io.h"
+#include "x1_xml.h"
+
+#define XID_BUCKETS 4096
+#define IDENT_BUCKETS 16384
+/* How often the acceptor wakes to drop expired exceptions and reap connections. */
+#define SWEEP_MS 250
+
+typedef struct task_entry {
+    x1_task task;
+    /* Canonical form of each target (li_ident_canon_target). */
+    char canon[X1_MAX_TARGETS][LI_IDENT_MAX];
+    struct task_entry *next; /* XID bucket chain */
+} task_entry;
+
+/* Identity index: one node per task and distinct canonical target. */
+typedef struct ident_node {
+    struct ident_node *next;
+    task_entry *task;
+    size_t target;
+    uint32_t hash;
+} ident_node;
+
+typedef struct conn_slot {
+    pthread_t thread;
+    int fd;    /* handed to the connection thread, which owns it */
+    int state; /* 0 free, 1 running, 2 finished (to be joined) */
+    struct x1_ne *ne;
+} conn_slot;
+
+struct x1_ne {
+    SSL_CTX *ctx;
+    int listen_fd;
+    uint16_t port;
+    char ne_id[256];
+    char admf_id[256];
+    char path[256];
+    char *allowed_clients; /* comma-separated certificate names, or NULL for any */
+    size_t max_request;
+    size_t max_tasks, max_dests, max_exceptions;
+    int idle_timeout_ms;
+
+    pthread_rwlock_t lock; /* the tables below */
+    task_entry *xid_buckets[XID_BUCKETS];
+    ident_node *ident_buckets[IDENT_BUCKETS];
+    size_t n_tasks;
+    x1_destination *dests;
+    size_t n_dests;
+    x1_cert_exception *exceptions;
+    size_t n_exceptions;
+    atomic_uint_fast64_t generation;
+
+    pthread_t acceptor;
+    atomic_int stop;
+    pthread_mutex_t conn_lock;
+    conn_slot *slots;
+    size_t n_slots;
+};
+
+static uint32_t fnv1a(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static int64_t now_ms(void)
+{
+    return (int64_t)(li_now_ns() / 1000000);
+}
+
+static void bump(x1_ne *ne)
+{
+    atomic_fetch_add(&ne->generation, 1);
+}
+
+/* ---- tables (callers hold the lock) ---- */
+
+static task_entry **xid_slot(x1_ne *ne, const uint8_t xid[16])
+{
+    task_entry **pp = &ne->xid_buckets[fnv1a(xid, 16) % XID_BUCKETS];
+    while (*pp && memcmp((*pp)->task.xid, xid, 16) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static x1_destination *find_dest(x1_ne *ne, const uint8_t did[16])
+{
+    for (size_t i = 0; i < ne->n_dests; i++) {
+        if (memcmp(ne->dests[i].did, did, 16) == 0)
+            return &ne->dests[i];
+    }
+    return NULL;
+}
+
+static x1_cert_exception *find_object(x1_ne *ne, const char *id)
+{
+    for (size_t i = 0; i < ne->n_exceptions; i++) {
+        if (strcmp(ne->exceptions[i].id, id) == 0)
+            return &ne->exceptions[i];
+    }
+    return NULL;
+}
+
+/* 1 when target i repeats the canonical form of an earlier target of the task. */
+static int canon_repeats(const task_entry *e, size_t i)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(e->canon[j], e->canon[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void index_task(x1_ne *ne, task_entry *e)
+{
+    for (size_t i = 0; i < e->task.n_targets; i++) {
+        if (canon_repeats(e, i))
+            continue;
+        ident_node *n = malloc(sizeof *n);
+        if (!n)
+            abort(); /* a task half indexed would silently miss interceptions */
+        n->hash = fnv1a(e->canon[i], strlen(e->canon[i]));
+        n->task = e;
+        n->target = i;
+        ident_node **head = &ne->ident_buckets[n->hash % IDENT_BUCKETS];
+        n->next = *head;
+        *head = n;
+    }
+}
+
+static void unindex_task(x1_ne *ne, task_entry *e)
+{
+    for (size_t i = 0; i < e->task.n_targets; i++) {
+        if (canon_repeats(e, i))
+            continue;
+        uint32_t h = fnv1a(e->canon[i], strlen(e->canon[i]));
+        ident_node **pp = &ne->ident_buckets[h % IDENT_BUCKETS];
+        while (*pp) {
+            if ((*pp)->task == e) {
+                ident_node *dead = *pp;
+                *pp = dead->next;
+                free(dead);
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+    }
+}
+
+/* Validates a task's targets and DID into canon; 0 or an X1 error code. */
+static int check_task(x1_ne *ne, const x1_task *t, char canon[][LI_IDENT_MAX], char *desc,
+                      size_t desc_size)
+{
+    for (size_t i = 0; i < t->n_targets; i++) {
+        if (li_ident_canon_target(t->targets[i].type, t->targets[i].value, canon[i],
+                                  LI_IDENT_MAX) != LI_OK) {
+            snprintf(desc, desc_size, "target identifier %zu is not a valid %s", i + 1,
+                     t->targets[i].type);
+            return X1_ERR_SYNTAX;
+        }
+    }
+    if (!find_dest(ne, t->did)) {
+        snprintf(desc, desc_size, "unknown dId");
+        return X1_ERR_DID_NOT_FOUND;
+    }
+    return 0;
+}
+
+/* ---- request handling ---- */
+
+static void set_error(x1_response *r, int code, const char *desc)
+{
+    r->error_code = code;
+    snprintf(r->error_desc, sizeof r->error_desc, "%s", desc);
+}
+
+static void handle_task(x1_ne *ne, const x1_request *q, x1_response *r)
+{
+    task_entry *fresh = calloc(1, sizeof *fresh);
+    if (!fresh) {
+        set_error(r, X1_ERR_GENERIC, "out of memory");
+        return;
+    }
+    fresh->task = q->task;
+    char desc[128];
+    int code = check_task(ne, &q->task, fresh->canon, desc, sizeof desc);
+    if (code) {
+        set_error(r, code, desc);
+        free(fresh);
+        return;
+    }
+    task_entry **slot = xid_slot(ne, q->task.xid);
+    if (q->type == X1_MSG_ACTIVATE_TASK) {
+        if (*slot) {
+            set_error(r, X1_ERR_XID_EXISTS, "xId already exists");
+        } else if (ne->n_tasks >= ne->max_tasks) {
+            set_error(r, X1_ERR_GENERIC, "task table full");
+        } else {
+            *slot = fresh;
+            index_task(ne, fresh);
+            ne->n_tasks++;
+            bump(ne);
+            return;
+        }
+        free(fresh);
+        return;
+    }
+    if (!*slot) {
+        set_error(r, X1_ERR_XID_NOT_FOUND, "unknown xId");
+        free(fresh);
+        return;
+    }
+    /* ModifyTask: replace the entry whole, so matching never sees half a change. */
+    task_entry *old = *slot;
+    unindex_task(ne, old);
+    fresh->next = old->next;
+    *slot = fresh;
+    index_task(ne, fresh);
+    free(old);
+    bump(ne);
+}
+
+static void handle_deactivate(x1_ne *ne, const x1_request *q, x1_response *r)
+{
+    task_entry **slot = xid_slot(ne, q->id);
+    if (!*slot) {
+        set_error(r, X1_ERR_XID_NOT_FOUND, "unknown xId");
+        return;
+    }
+    task_entry *e = *slot;
+    unindex_task(ne, e);
+    *slot = e->next;
+    free(e);
+    ne->n_tasks--;
+    bump(ne);
+}
+
+static int dest_in_use(x1_ne *ne, const uint8_t did[16])
+{
+    for (size_t b = 0; b < XID_BUCKETS; b++) {
+        for (task_entry *e = ne->xid_buckets[b]; e; e = e->next) {
+            if (memcmp(e->task.did, did, 16) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void handle_destination(x1_ne *ne, const x1_request *q, x1_response *r)
+{
+    x1_destination *d = find_dest(ne, q->type == X1_MSG_CREATE_DESTINATION ||
+                                              q->type == X1_MSG_MODIFY_DESTINATION
+                                          ? q->dest.did
+                                          : q->id);
+    switch (q->type) {
+    case X1_MSG_CREATE_DESTINATION:
+        if (d) {
+            set_error(r, X1_ERR_DID_EXISTS, "dId already exists");
+        } else if (ne->n_dests >= ne->max_dests) {
+            set_error(r, X1_ERR_GENERIC, "destination table full");
+        } else {
+            x1_destination *grown = realloc(ne->dests, (ne->n_dests + 1) * sizeof *grown);
+            if (!grown) {
+                set_error(r, X1_ERR_GENERIC, "out of memory");
+                return;
+            }
+            ne->dests = grown;
+            ne->dests[ne->n_dests++] = q->dest;
+            bump(ne);
+        }
+        return;
+    case X1_MSG_MODIFY_DESTINATION:
+        if (!d) {
+            set_error(r, X1_ERR_DID_NOT_FOUND, "unknown dId");
+            return;
+        }
+        *d = q->dest;
+        bump(ne);
+        return;
+    case X1_MSG_REMOVE_DESTINATION:
+        if (!d) {
+            set_error(r, X1_ERR_DID_NOT_FOUND, "unknown dId");
+        } else if (dest_in_use(ne, q->id)) {
+            set_error(r, X1_ERR_DID_IN_USE, "dId is used by a task");
+        } else {
+            *d = ne->dests[--ne->n_dests];
+            bump(ne);
+        }
+        return;
+    default: /* GetDestinationDetails */
+        if (!d)
+            set_error(r, X1_ERR_DID_NOT_FOUND, "unknown dId");
+        else
+            r->dest = *d;
+        return;
+    }
+}
+
+static void handle_object(x1_ne *ne, const x1_request *q, x1_response *r)
+{
+    x1_cert_exception *o = find_object(ne, q->object.id);
+    if ((q->type == X1_MSG_CREATE_OBJECT || q->type == X1_MSG_MODIFY_OBJECT) &&
+        q->object.expires_ms <= now_ms()) {
+        set_error(r, X1_ERR_SYNTAX, "expiry is in the past");
+        return;
+    }
+    switch (q->type) {
+    case X1_MSG_CREATE_OBJECT:
+        if (o) {
+            set_error(r, X1_ERR_OBJECT_EXISTS, "objectId already exists");
+        } else if (ne->n_exceptions >= ne->max_exceptions) {
+            set_error(r, X1_ERR_GENERIC, "exception table full");
+        } else {
+            x1_cert_exception *grown =
+                realloc(ne->exceptions, (ne->n_exceptions + 1) * sizeof *grown);
+            if (!grown) {
+                set_error(r, X1_ERR_GENERIC, "out of memory");
+                return;
+            }
+            ne->exceptions = grown;
+            ne->exceptions[ne->n_exceptions++] = q->object;
+            bump(ne);
+        }
+        return;
+    case X1_MSG_MODIFY_OBJECT:
+        if (!o) {
+            set_error(r, X1_ERR_OBJECT_NOT_FOUND, "unknown objectId");
+            return;
+        }
+        *o = q->object;
+        bump(ne);
+        return;
+    case X1_MSG_DELETE_OBJECT:
+        if (!o) {
+            set_error(r, X1_ERR_OBJECT_NOT_FOUND, "unknown objectId");
+            return;
+        }
+        *o = ne->exceptions[--ne->n_exceptions];
+        bump(ne);
+        return;
+    default: /* GetObject */
+        if (!o)
+            set_error(r, X1_ERR_OBJECT_NOT_FOUND, "unknown objectId");
+        else
+            r->object = *o;
+        return;
+    }
+}
+
+/* GetAllDetails / ListAllDetails: snapshot the tables into arrays owned by r. */
+static void handle_all(x1_ne *ne, x1_response *r)
+{
+    r->tasks = malloc((ne->n_tasks ? ne->n_tasks : 1) * sizeof *r->tasks);
+    r->dests = malloc((ne->n_dests ? ne->n_dests : 1) * sizeof *r->dests);
+    r->objects = malloc((ne->n_exceptions ? ne->n_exceptions : 1) * sizeof *r->objects);
+    if (!r->tasks || !r->dests || !r->objects) {
+        set_error(r, X1_ERR_GENERIC, "out of memory");
+        return;
+    }
+    for (size_t b = 0; b < XID_BUCKETS; b++) {
+        for (task_entry *e = ne->xid_buckets[b]; e; e = e->next)
+            r->tasks[r->n_tasks++] = e->task;
+    }
+    memcpy(r->dests, ne->dests, ne->n_dests * sizeof *r->dests);
+    r->n_dests = ne->n_dests;
+    memcpy(r->objects, ne->exceptions, ne->n_exceptions * sizeof *r->objects);
+    r->n_objects = ne->n_exceptions;
+}
+
+static int is_read_only(x1_msg_type t)
+{
+    switch (t) {
+    case X1_MSG_GET_TASK_DETAILS:
+    case X1_MSG_GET_ALL_DETAILS:
+    case X1_MSG_LIST_ALL_DETAILS:
+    case X1_MSG_GET_DESTINATION_DETAILS:
+    case X1_MSG_GET_OBJECT:
+    case X1_MSG_PING:
+    case X1_MSG_KEEPALIVE:
+    case X1_MSG_GET_NE_STATUS:
+    case X1_MSG_UNKNOWN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Answers one request message into r (its list arrays are freed by the caller). */
+static void handle_message(x1_ne *ne, const x1_request *q, x1_response *r)
+{
+    memset(r, 0, sizeof *r);
+    r->hdr = q->hdr;
+    r->hdr.timestamp_ns = (int64_t)li_now_ns();
+    snprintf(r->hdr.version, sizeof r->hdr.version, "%s", X1_VERSION);
+    r->type = q->type;
+    snprintf(r->type_name, sizeof r->type_name, "%s", q->type_name);
+    if (!r->hdr.admf_id[0])
+        snprintf(r->hdr.admf_id, sizeof r->hdr.admf_id, "%s", ne->admf_id[0] ? ne->admf_id : "-");
+    snprintf(r->hdr.ne_id, sizeof r->hdr.ne_id, "%s", ne->ne_id);
+    if (q->error_code) {
+        set_error(r, q->error_code, q->error_desc);
+        return;
+    }
+    if (strcmp(q->hdr.ne_id, ne->ne_id) != 0) {
+        set_error(r, X1_ERR_GENERIC, "neIdentifier names another NE");
+        return;
+    }
+    if (ne->admf_id[0] && strcmp(q->hdr.admf_id, ne->admf_id) != 0) {
+        set_error(r, X1_ERR_GENERIC, "admfIdentifier not accepted");
+        return;
+    }
+    int ro = is_read_only(q->type);
+    if (ro)
+        pthread_rwlock_rdlock(&ne->lock);
+    else
+        pthread_rwlock_wrlock(&ne->lock);
+    switch (q->type) {
+    case X1_MSG_ACTIVATE_TASK:
+    case X1_MSG_MODIFY_TASK:
+        handle_task(ne, q, r);
+        break;
+    case X1_MSG_DEACTIVATE_TASK:
+        handle_deactivate(ne, q, r);
+        break;
+    case X1_MSG_GET_TASK_DETAILS: {
+        task_entry *e = *xid_slot(ne, q->id);
+        if (e)
+            r->task = e->task;
+        else
+            set_error(r, X1_ERR_XID_NOT_FOUND, "unknown xId");
+        break;
+    }
+    case X1_MSG_GET_ALL_DETAILS:
+    case X1_MSG_LIST_ALL_DETAILS:
+        handle_all(ne, r);
+        break;
+    case X1_MSG_CREATE_DESTINATION:
+    case X1_MSG_MODIFY_DESTINATION:
+    case X1_MSG_REMOVE_DESTINATION:
+    case X1_MSG_GET_DESTINATION_DETAILS:
+        handle_destination(ne, q, r);
+        break;
+    case X1_MSG_CREATE_OBJECT:
+    case X1_MSG_MODIFY_OBJECT:
+    case X1_MSG_DELETE_OBJECT:
+    case X1_MSG_GET_OBJECT:
+        handle_object(ne, q, r);
+        break;
+    case X1_MSG_UNKNOWN:
+        set_error(r, X1_ERR_GENERIC, "request message type not supported");
+        break;
+    default: /* Ping, Keepalive, GetNEStatus: nothing to change */
+        break;
+    }
+    pthread_rwlock_unlock(&ne->lock);
+}
+
+static void log_message(const x1_request *q, const x1_response *r)
+{
+    char xid[37] = "-";
+    if (q->type == X1_MSG_ACTIVATE_TASK || q->type == X1_MSG_MODIFY_TASK)
+        li_uuid_format(q->task.xid, xid);
+    else if (q->type == X1_MSG_DEACTIVATE_TASK || q->type == X1_MSG_GET_TASK_DETAILS)
+        li_uuid_format(q->id, xid);
+    if (r->error_code)
+        li_log_warn("X1 %s xid=%s: error %d (%s)",
+                    q->type ? x1_msg_type_name(q->type) : q->type_name, xid, r->error_code,
+                    r->error_desc);
+    else if (!is_read_only(q->type))
+        li_log_info("X1 %s xid=%s: ok", x1_msg_type_name(q->type), xid);
+}
+
+/* Answers one request document; *status is the HTTP status. */
+static li_err handle_document(x1_ne *ne, const uint8_t *body, size_t len, li_buf *out,
+                              int *status)
+{
+    x1_request *reqs = malloc(X1_MAX_MESSAGES * sizeof *reqs);
+    x1_response *resps = calloc(X1_MAX_MESSAGES, sizeof *resps);
+    size_t n = 0;
+    li_err err = LI_ERR_NOMEM;
+    if (!reqs || !resps)
+        goto out;
+    if (x1_xml_request_decode(body, len, reqs, X1_MAX_MESSAGES, &n) != LI_OK) {
+        /* Nothing to answer message by message: a TopLevelErrorResponse. */
+        x1_header hdr;
+        li_log_warn("X1: request document refused (not an X1Request limf can parse)");
+        *status = 400;
+        if (x1_header_init(&hdr, ne->admf_id[0] ? ne->admf_id : "-", ne->ne_id) == LI_OK)
+            err = x1_xml_top_error_encode(&hdr, out);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        handle_message(ne, &reqs[i], &resps[i]);
+        log_message(&reqs[i], &resps[i]);
+    }
+    *status = 200;
+    err = x1_xml_response_encode(resps, n, out);
+out:
+    for (size_t i = 0; resps && i < n; i++) {
+        free(resps[i].tasks);
+        free(resps[i].dests);
+        free(resps[i].objects);
+    }
+    free(reqs);
+    free(resps);
+    return err;
+}
+
+/* ---- HTTPS server ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    default: return "Internal Server Error";
+    }
+}
+
+static li_err send_response(x1_conn *c, int status, const li_buf *body, int close_after,
+                            uint64_t deadline)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/xml; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     status, reason(status), body ? body->len : 0,
+                     close_after ? "Connection: close\r\n" : "");
+    li_err err = x1_conn_write(c, head, (size_t)n, deadline);
+    if (err == LI_OK && body && body->len)
+        err = x1_conn_write(c, body->data, body->len, deadline);
+    return err;
+}
+
+/* 1 when the client certificate's name is in allowed (comma-separated). */
+static int client_allowed(const char *allowed, SSL *ssl)
+{
+    char name[256];
+    if (li_tls_peer_name(ssl, name, sizeof name) != LI_OK)
+        return 0;
+    size_t nlen = strlen(name);
+    for (const char *p = allowed; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        if ((size_t)(end - p) == nlen && nlen && memcmp(p, name, nlen) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+static void serve(x1_ne *ne, int fd)
+{
+    x1_conn c;
+    if (x1_conn_init(&c, fd, ne->ctx, &ne->stop) != LI_OK)
+        return;
+    uint64_t idle_ns = (uint64_t)ne->idle_timeout_ms * 1000000;
+    li_err err = x1_conn_handshake(&c, 1, li_mono_ns() + idle_ns);
+    if (err != LI_OK) {
+        li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
+        x1_conn_close(&c);
+        return;
+    }
+    if (ne->allowed_clients && !client_allowed(ne->allowed_clients, c.ssl)) {
+        li_log_warn("X1: client certificate not among x1 allowed_clients; closing");
+        x1_conn_close(&c);
+        return;
+    }
+    li_buf in, out;
+    li_buf_init(&in, ne->max_request + X1_HTTP_MAX_HEAD);
+    li_buf_init(&out, 0);
+    while (!atomic_load(&ne->stop)) {
+        x1_http_head head;
+        size_t msg_len;
+        uint64_t deadline = li_mono_ns() + idle_ns;
+        err = x1_conn_read_message(&c, &in, 0, ne->max_request, &head, &msg_len, deadline);
+        if (err != LI_OK) {
+            if (err == LI_ERR_TOO_BIG || err == LI_ERR_PROTO)
+                send_response(&c, err == LI_ERR_TOO_BIG ? 413 : 400, NULL, 1, deadline);
+            break;
+        }
+        int status;
+        li_buf_reset(&out);
+        if (strcmp(head.method, "POST") != 0) {
+            status = 405;
+        } else if (strcmp(head.path, ne->path) != 0) {
+            status = 404;
+        } else if (handle_document(ne, in.data + msg_len - head.content_length,
+                                   head.content_length, &out, &status) != LI_OK) {
+            status = 500;
+            li_buf_reset(&out);
+        }
+        li_buf_consume(&in, msg_len);
+        if (send_response(&c, status, &out, head.close, deadline) != LI_OK || head.close)
+            break;
+    }
+    li_buf_free(&in);
+    li_buf_free(&out);
+    x1_conn_close(&c);
+}
+
+static void *conn_main(void *arg)
+{
+    conn_slot *s = arg;
+    serve(s->ne, s->fd);
+    pthread_mutex_lock(&s->ne->conn_lock);
+    s->state = 2;
+    pthread_mutex_unlock(&s->ne->conn_lock);
+    return NULL;
+}
+
+static void reap_connections(x1_ne *ne)
+{
+    pthread_mutex_lock(&ne->conn_lock);
+    for (size_t i = 0; i < ne->n_slots; i++) {
+        if (ne->slots[i].state == 2) {
+            pthread_join(ne->slots[i].thread, NULL);
+            ne->slots[i].state = 0;
+        }
+    }
+    pthread_mutex_unlock(&ne->conn_lock);
+}
+
+static void sweep_exceptions(x1_ne *ne)
+{
+    int64_t now = now_ms();
+    int expired = 0;
+    pthread_rwlock_rdlock(&ne->lock);
+    for (size_t i = 0; i < ne->n_exceptions && !expired; i++)
+        expired = ne->exceptions[i].expires_ms <= now;
+    pthread_rwlock_unlock(&ne->lock);
+    if (!expired)
+        return;
+    pthread_rwlock_wrlock(&ne->lock);
+    for (size_t i = 0; i < ne->n_exceptions;) {
+        if (ne->exceptions[i].expires_ms <= now) {
+            li_log_info("X1: certificate exception %s expired", ne->exceptions[i].id);
+            ne->exceptions[i] = ne->exceptions[--ne->n_exceptions];
+            bump(ne);
+        } else {
+            i++;
+        }
+    }
+    pthread_rwlock_unlock(&ne->lock);
+}
+
+static void accept_one(x1_ne *ne)
+{
+    int fd = accept(ne->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return;
+    pthread_mutex_lock(&ne->conn_lock);
+    conn_slot *s = NULL;
+    for (size_t i = 0; i < ne->n_slots && !s; i++) {
+        if (ne->slots[i].state == 0)
+            s = &ne->slots[i];
+    }
+    if (s) {
+        s->fd = fd;
+        s->ne = ne;
+        s->state = 1;
+        if (pthread_create(&s->thread, NULL, conn_main, s) != 0) {
+            s->state = 0;
+            s = NULL;
+        }
+    }
+    pthread_mutex_unlock(&ne->conn_lock);
+    if (!s) {
+        li_log_warn("X1: too many connections; refusing one");
+        close(fd);
+    }
+}
+
+static void *acceptor_main(void *arg)
+{
+    x1_ne *ne = arg;
+    while (!atomic_load(&ne->stop)) {
+        struct pollfd p = { .fd = ne->listen_fd, .events = POLLIN };
+        if (poll(&p, 1, SWEEP_MS) > 0)
+            accept_one(ne);
+        reap_connections(ne);
+        sweep_exceptions(ne);
+    }
+    return NULL;
+}
+
+static int open_listener(const char *listen_addr, uint16_t *port, char *errstr,
+                         size_t errstr_size)
+{
+    char host[256];
+    const char *colon = strrchr(listen_addr, ':');
+    const char *h = listen_addr;
+    size_t hlen = colon ? (size_t)(colon - listen_addr) : 0;
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (!colon || hlen == 0 || hlen >= sizeof host) {
+        snprintf(errstr, errstr_size, "bad listen address '%s' (host:port)", listen_addr);
+        return -1;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "listen address '%s': %s", listen_addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+        snprintf(errstr, errstr_size, "listen on '%s': %s", listen_addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static li_err read_size(const li_config *cfg, const char *prefix, const char *name,
+                        int64_t def, int64_t max, size_t *out, char *errstr, size_t errstr_size)
+{
+    char key[256];
+    int64_t v;
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    li_err err = li_config_get_int(cfg, key, def, 1, max, &v, errstr, errstr_size);
+    *out = (size_t)v;
+    return err;
+}
+
+x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t errstr_size)
+{
+    char key[256];
+    size_t idle, conns;
+    x1_ne *ne = calloc(1, sizeof *ne);
+    if (!ne) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    ne->listen_fd = -1;
+    pthread_rwlock_init(&ne->lock, NULL);
+    pthread_mutex_init(&ne->conn_lock, NULL);
+    if (read_size(cfg, prefix, "max_request_bytes", 1 << 20, 64 << 20, &ne->max_request, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_tasks", 65536, 1 << 24, &ne->max_tasks, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_destinations", 1024, 1 << 20, &ne->max_dests, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_exceptions", 65536, 1 << 24, &ne->max_exceptions, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_connections", 16, 1024, &conns, errstr, errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "idle_timeout_ms", 30000, 3600000, &idle, errstr, errstr_size) !=
+            LI_OK)
+        goto fail;
+    ne->idle_timeout_ms = (int)idle;
+    snprintf(key, sizeof key, "%s.ne_id", prefix);
+    snprintf(ne->ne_id, sizeof ne->ne_id, "%s", li_config_get(cfg, key, "limf-ne"));
+    snprintf(key, sizeof key, "%s.admf_id", prefix);
+    snprintf(ne->admf_id, sizeof ne->admf_id, "%s", li_config_get(cfg, key, ""));
+    snprintf(key, sizeof key, "%s.path", prefix);
+    snprintf(ne->path, sizeof ne->path, "%s", li_config_get(cfg, key, "/X1/NE"));
+    snprintf(key, sizeof key, "%s.allowed_clients", prefix);
+    const char *allowed = li_config_get(cfg, key, NULL);
+    if (allowed && *allowed && !(ne->allowed_clients = strdup(allowed))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    li_tls_opts opts;
+    snprintf(key, sizeof key, "%s.tls", prefix);
+    li_tls_opts_from_config(cfg, key, &opts);
+    opts.server = 1;
+    if (!(ne->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
+        goto fail;
+    ne->n_slots = conns;
+    if (!(ne->slots = calloc(conns, sizeof *ne->slots))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    snprintf(key, sizeof key, "%s.listen", prefix);
+    ne->listen_fd = open_listener(li_config_get(cfg, key, "127.0.0.1:0"), &ne->port, errstr,
+                                  errstr_size);
+    if (ne->listen_fd < 0)
+        goto fail;
+    x1_xml_init();
+    if (pthread_create(&ne->acceptor, NULL, acceptor_main, ne) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the X1 server thread");
+        close(ne->listen_fd);
+        ne->listen_fd = -1;
+        goto fail;
+    }
+    li_log_info("X1 NE %s listening on port %u", ne->ne_id, ne->port);
+    return ne;
+fail:
+    SSL_CTX_free(ne->ctx);
+    free(ne->slots);
+    free(ne->allowed_clients);
+    pthread_rwlock_destroy(&ne->lock);
+    pthread_mutex_destroy(&ne->conn_lock);
+    free(ne);
+    return NULL;
+}
+
+void x1_ne_free(x1_ne *ne)
+{
+    if (!ne)
+        return;
+    atomic_store(&ne->stop, 1);
+    pthread_join(ne->acceptor, NULL);
+    close(ne->listen_fd);
+    /* Connection threads see stop within 250 ms (x1_conn cancel). */
+    for (size_t i = 0; i < ne->n_slots; i++) {
+        if (ne->slots[i].state != 0)
+            pthread_join(ne->slots[i].thread, NULL);
+    }
+    for (size_t b = 0; b < XID_BUCKETS; b++) {
+        for (task_entry *e = ne->xid_buckets[b], *next; e; e = next) {
+            next = e->next;
+            unindex_task(ne, e);
+            free(e);
+        }
+    }
+    free(ne->dests);
+    free(ne->exceptions);
+    free(ne->slots);
+    free(ne->allowed_clients);
+    SSL_CTX_free(ne->ctx);
+    pthread_rwlock_destroy(&ne->lock);
+    pthread_mutex_destroy(&ne->conn_lock);
+    free(ne);
+}
+
+uint16_t x1_ne_port(x1_ne *ne)
+{
+    return ne->port;
+}
+
+size_t x1_ne_match_identity(x1_ne *ne, const char *canon_identity, x1_ne_match *out,
+                            size_t max)
+{
+    size_t n = 0;
+    uint32_t h = fnv1a(canon_identity, strlen(canon_identity));
+    pthread_rwlock_rdlock(&ne->lock);
+    for (ident_node *node = ne->ident_buckets[h % IDENT_BUCKETS]; node; node = node->next) {
+        const task_entry *e = node->task;
+        if (node->hash != h || strcmp(e->canon[node->target], canon_identity) != 0)
+            continue;
+        if (n < max) {
+            memcpy(out[n].xid, e->task.xid, 16);
+            out[n].delivery = e->task.delivery;
+            snprintf(out[n].target, sizeof out[n].target, "%s:%s",
+                     e->task.targets[node->target].type, e->task.targets[node->target].value);
+        }
+        n++;
+    }
+    pthread_rwlock_unlock(&ne->lock);
+    return n;
+}
+
+int x1_ne_find_exception(x1_ne *ne, const uint8_t fingerprint[32], const char *peer,
+                         x1_cert_exception *out)
+{
+    if (!fingerprint && !peer)
+        return 0;
+    int64_t now = now_ms();
+    int found = 0;
+    pthread_rwlock_rdlock(&ne->lock);
+    for (size_t i = 0; i < ne->n_exceptions && !found; i++) {
+        const x1_cert_exception *x = &ne->exceptions[i];
+        /* Expired ones no longer count even before the sweeper removes them. */
+        if (x->expires_ms <= now)
+            continue;
+        if (fingerprint && memcmp(x->fingerprint, fingerprint, 32) != 0)
+            continue;
+        if (peer && x->peer[0] && strcasecmp(x->peer, peer) != 0)
+            continue;
+        if (!fingerprint && !x->peer[0])
+            continue; /* a fingerprint-only exception says nothing about a bare peer */
+        found = 1;
+        if (out)
+            *out = *x;
+    }
+    pthread_rwlock_unlock(&ne->lock);
+    return found;
+}
+
+uint64_t x1_ne_generation(x1_ne *ne)
+{
+    return atomic_load(&ne->generation);
+}
+
+li_err x1_ne_get_task(x1_ne *ne, const uint8_t xid[16], x1_task *out)
+{
+    pthread_rwlock_rdlock(&ne->lock);
+    task_entry *e = *xid_slot(ne, xid);
+    if (e)
+        *out = e->task;
+    pthread_rwlock_unlock(&ne->lock);
+    return e ? LI_OK : LI_ERR_NOT_FOUND;
+}
+
+li_err x1_ne_get_destination(x1_ne *ne, const uint8_t did[16], x1_destination *out)
+{
+    pthread_rwlock_rdlock(&ne->lock);
+    x1_destination *d = find_dest(ne, did);
+    if (d)
+        *out = *d;
+    pthread_rwlock_unlock(&ne->lock);
+    return d ? LI_OK : LI_ERR_NOT_FOUND;
+}
+
+size_t x1_ne_task_count(x1_ne *ne)
+{
+    pthread_rwlock_rdlock(&ne->lock);
+    size_t n = ne->n_tasks;
+    pthread_rwlock_unlock(&ne->lock);
+    return n;
+}
