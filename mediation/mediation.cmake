@@ -13,3 +13,20 @@ li_add_fuzzer(fuzz_li_sip SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_li_sip.c LIBS li_s
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_li_sip)
 li_add_fuzzer(fuzz_li_sdp SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_li_sdp.c LIBS li_sip
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_li_sdp)
+
+# med_core: the correlation engine and task table, pure of Kafka (table-testable).
+li_protobuf_c(MED_PROTO_SRCS med_state.proto)
+add_library(med_proto STATIC ${MED_PROTO_SRCS})
+target_include_directories(med_proto PUBLIC ${CMAKE_CURRENT_BINARY_DIR}/proto)
+target_link_libraries(med_proto PUBLIC PkgConfig::PROTOBUFC)
+target_compile_options(med_proto PRIVATE -Wno-error -w)
+
+add_library(med_core STATIC ${CMAKE_CURRENT_SOURCE_DIR}/med_map.c
+                            ${CMAKE_CURRENT_SOURCE_DIR}/med_tasks.c
+                            ${CMAKE_CURRENT_SOURCE_DIR}/med_engine.c)
+target_include_directories(med_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(med_core PUBLIC li_sip li_msrp li_proto med_proto li_bytes
+                      PkgConfig::JANSSON)
+
+li_add_unit_test(test_med_engine SOURCES ${LIMF_TESTS_DIR}/unit/test_med_engine.c
+                 LIBS med_core)

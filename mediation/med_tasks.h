@@ -1,0 +1,52 @@
+/* The task table: XID -> warrants, materialized from limf.admin Warrant records
+ * (common/proto/admin.proto). DESIGN.md 5: one warrant is one task (one XID); the map
+ * still allows several warrants (LIIDs) per XID, each with its own copy of the records.
+ * Not thread-safe: the mediator applies admin records and looks tasks up from one
+ * thread. */
+#ifndef MED_TASKS_H
+#define MED_TASKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "li_err.h"
+#include "li_ident.h"
+
+typedef struct med_warrant {
+    char *id;
+    char *liid;
+    char *auth_country;
+    int deliver_cc;              /* delivery "iri+cc"; "iri" gets no CC */
+    char **destinations;         /* destination ids */
+    size_t n_destinations;
+    int64_t start_ms;            /* 0: no start bound */
+    int64_t end_ms;              /* 0: no end bound */
+    int deactivated;             /* state "deactivated": nothing is delivered */
+    uint8_t xid[16];
+    char (*targets)[LI_IDENT_MAX];  /* canonical identities (li_ident_canon_target) */
+    size_t n_targets;
+} med_warrant;
+
+typedef struct med_tasks med_tasks;
+
+med_tasks *med_tasks_new(void);
+void med_tasks_free(med_tasks *t);   /* NULL is a no-op */
+
+/* Applies one limf.admin record: key "warrant/<id>" with a Warrant value, or an empty
+ * value (tombstone) that removes it; other keys are ignored (LI_OK). LI_ERR_PROTO when
+ * the value does not decode or its xid is not 16 octets (the record is then ignored). */
+li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
+                       size_t value_len);
+
+/* The warrants of an XID: *out points at an array owned by the table, valid until the
+ * next med_tasks_apply. Returns the count (0 when none). */
+size_t med_tasks_find(const med_tasks *t, const uint8_t xid[16], med_warrant *const **out);
+
+/* Whether the warrant covers an event at ts_ns (window and state; DESIGN.md 4: the
+ * mediator drops anything outside the window). */
+int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns);
+
+/* Number of warrants. */
+size_t med_tasks_count(const med_tasks *t);
+
+#endif

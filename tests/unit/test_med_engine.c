@@ -1,0 +1,534 @@
+/* Correlation scenarios, table-driven: a sequence of X2/X3 PDUs (and clock ticks) in,
+ * the exact list of HI records out, one line per record and destination:
+ *   "<destination> <liid> <cin>/<seq> <type> d<direction> <payload kind>[ <reason>]"
+ * with type begin / continue / end / report (IRI) or cc. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "admin.pb-c.h"
+#include "med_engine.h"
+#include "med_map.h"
+
+#define SEC 1000000000ULL
+#define T0 (1700000000ULL * SEC)      /* event and processing times of the scenarios */
+
+/* ---- SIP and MSRP texts ---- */
+
+#define ALICE "<sip:alice@ims.example.net>"
+#define BOB "<sip:bob@ims.example.net>"
+#define SDP(sid)                                                                         \
+    "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"             \
+    "m=message 7394 TCP/MSRP *\r\na=accept-types:text/plain\r\n"                          \
+    "a=path:msrp://10.0.0.1:7394/" sid ";tcp\r\n"
+#define INVITE(cid, sid)                                                                 \
+    "INVITE sip:bob@ims.example.net SIP/2.0\r\n"                                          \
+    "Via: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bK" cid "\r\n"                                \
+    "f: Alice " ALICE ";tag=a" cid "\r\nt: " BOB "\r\ni: " cid "\r\n"                     \
+    "CSeq: 1 INVITE\r\nc: application/sdp\r\n\r\n" SDP(sid)
+#define RESP(code, cid, totag, cseq)                                                     \
+    "SIP/2.0 " code "\r\nFrom: " ALICE ";tag=a" cid "\r\nTo: " BOB ";tag=" totag "\r\n"   \
+    "Call-ID: " cid "\r\nCSeq: " cseq "\r\n\r\n"
+#define RESP_SDP(code, cid, totag, sid)                                                  \
+    "SIP/2.0 " code "\r\nFrom: " ALICE ";tag=a" cid "\r\nTo: " BOB ";tag=" totag "\r\n"   \
+    "Call-ID: " cid "\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\n" SDP(sid)
+#define REQ(method, cseq, cid, totag)                                                    \
+    method " sip:bob@10.0.0.2 SIP/2.0\r\nFrom: " ALICE ";tag=a" cid "\r\n"                \
+    "To: " BOB ";tag=" totag "\r\nCall-ID: " cid "\r\nCSeq: " cseq " " method "\r\n\r\n"
+#define BYE_FROM_BOB(cid, totag)                                                         \
+    "BYE sip:alice@10.0.0.1 SIP/2.0\r\nFrom: " BOB ";tag=" totag "\r\n"                   \
+    "To: " ALICE ";tag=a" cid "\r\nCall-ID: " cid "\r\nCSeq: 1 BYE\r\n\r\n"
+#define RESP_TO_BOB(code, cid, totag, cseq)                                              \
+    "SIP/2.0 " code "\r\nFrom: " BOB ";tag=" totag "\r\nTo: " ALICE ";tag=a" cid "\r\n"   \
+    "Call-ID: " cid "\r\nCSeq: " cseq "\r\n\r\n"
+#define MESSAGE(cid)                                                                     \
+    "MESSAGE sip:bob@ims.example.net SIP/2.0\r\nFrom: " ALICE ";tag=m" cid "\r\n"         \
+    "To: " BOB "\r\nCall-ID: " cid "\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"  \
+    "\r\nhello pager"
+#define REGISTER(cid)                                                                    \
+    "REGISTER sip:ims.example.net SIP/2.0\r\nFrom: " ALICE ";tag=r" cid "\r\n"            \
+    "To: " ALICE "\r\nCall-ID: " cid "\r\nCSeq: 1 REGISTER\r\n\r\n"
+#define MSRP(tid, to, from, body)                                                        \
+    "MSRP " tid " SEND\r\nTo-Path: msrp://10.0.0.2:7394/" to ";tcp\r\n"                  \
+    "From-Path: msrp://10.0.0.1:7394/" from ";tcp\r\nMessage-ID: m" tid "\r\n"            \
+    "Content-Type: text/plain\r\n\r\n" body "\r\n-------" tid "$\r\n"
+
+/* ---- warrants ---- */
+
+static const uint8_t XID_A[16] = { 0xa1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+static const uint8_t XID_B[16] = { 0xb2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+static const uint8_t XID_OLD[16] = { 0xc3, 1, 2, 3 };
+static const uint8_t XID_NONE[16] = { 0xd4, 9 };
+
+typedef struct warrant_def {
+    const char *id, *liid, *delivery, *dest1, *dest2;
+    const uint8_t *xid;
+    const char *ttype, *tvalue;
+    int64_t start_ms, end_ms;
+} warrant_def;
+
+static void put_warrant(med_tasks *t, const warrant_def *d)
+{
+    Limf__Warrant w = LIMF__WARRANT__INIT;
+    Limf__Target tg = LIMF__TARGET__INIT, *tgp = &tg;
+    char *dests[2] = { (char *)d->dest1, (char *)d->dest2 };
+    w.id = (char *)d->id;
+    w.liid = (char *)d->liid;
+    w.auth_country = "DE";
+    w.delivery = (char *)d->delivery;
+    w.state = "active";
+    tg.type = (char *)d->ttype;
+    tg.value = (char *)d->tvalue;
+    w.targets = &tgp;
+    w.n_targets = 1;
+    w.destination_ids = dests;
+    w.n_destination_ids = d->dest2 ? 2 : 1;
+    w.start_ms = d->start_ms;
+    w.end_ms = d->end_ms;
+    w.xid.data = (uint8_t *)d->xid;
+    w.xid.len = 16;
+    uint8_t buf[1024];
+    size_t n = limf__warrant__pack(&w, buf);
+    char key[64];
+    snprintf(key, sizeof key, "warrant/%s", d->id);
+    assert_int_equal(med_tasks_apply(t, key, strlen(key), buf, n), LI_OK);
+}
+
+static med_tasks *make_tasks(void)
+{
+    static const warrant_def defs[] = {
+        /* Two LIIDs on one task: one with content, one IRI-only with two LEAs. */
+        { "w1", "LIID-A", "iri+cc", "lea1", NULL, XID_A, "sip-uri",
+          "sip:Alice@IMS.example.net", 0, 0 },
+        { "w2", "LIID-B", "iri", "lea2", "lea3", XID_A, "impu", "sip:alice@ims.example.net",
+          0, 0 },
+        /* A tel target matched through a SIP URI with user=phone. */
+        { "w3", "LIID-C", "iri+cc", "lea1", NULL, XID_B, "e164", "+49301234", 0, 0 },
+        /* A warrant whose window ended before the scenarios' time. */
+        { "w4", "LIID-OLD", "iri+cc", "lea1", NULL, XID_OLD, "sip-uri",
+          "sip:alice@ims.example.net", 1000, 2000 },
+    };
+    med_tasks *t = med_tasks_new();
+    assert_non_null(t);
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        put_warrant(t, &defs[i]);
+    return t;
+}
+
+/* ---- scenario machinery ---- */
+
+enum { X2_SIP = 1, X3_MSRP, X2_EVENT, TICK, X2_OTHER };
+
+typedef struct step {
+    int what;
+    const uint8_t *xid;
+    uint64_t at_s;            /* seconds after T0: event and processing time */
+    const char *text;         /* payload */
+    uint32_t pdu_dir;         /* TS 103 221-2 payload direction (0: absent) */
+    uint64_t corr;            /* correlation ID */
+} step;
+
+#define MAX_STEPS 16
+#define MAX_LINES 48
+
+typedef struct scenario {
+    const char *name;
+    step steps[MAX_STEPS];
+    const char *want[MAX_LINES];
+} scenario;
+
+typedef struct out {
+    char lines[256][160];
+    size_t n;
+} out;
+
+static const char *type_name(const Limf__HiRecord *r)
+{
+    static const char *const iri[] = { "?", "begin", "end", "continue", "report" };
+    if (r->kind == LIMF__HI_RECORD__KIND__CC)
+        return "cc";
+    return r->iri_type <= 4 ? iri[r->iri_type] : "?";
+}
+
+static void on_record(void *ctx, const char *dest, const Limf__HiRecord *r)
+{
+    out *o = ctx;
+    assert_true(o->n < 256);
+    assert_string_equal(dest, r->destination_id);
+    snprintf(o->lines[o->n++], sizeof o->lines[0], "%s %s %llu/%llu %s d%u %s%s%s", dest,
+             r->liid, (unsigned long long)r->cin, (unsigned long long)r->seq, type_name(r),
+             r->direction, r->payload_kind, *r->report_reason ? " " : "",
+             *r->report_reason ? r->report_reason : "");
+}
+
+static void run_step(med_engine *e, const step *s)
+{
+    uint64_t now = T0 + s->at_s * SEC;
+    if (s->what == TICK) {
+        assert_int_equal(med_engine_tick(e, now), LI_OK);
+        return;
+    }
+    Limf__XPdu p = LIMF__XPDU__INIT;
+    uint8_t corr[8];
+    for (int i = 0; i < 8; i++)
+        corr[i] = (uint8_t)(s->corr >> (56 - 8 * i));
+    p.poi_id = "poi-test";
+    p.received_ns = now;
+    p.timestamp_ns = now;
+    p.pdu_type = s->what == X3_MSRP ? 2 : 1;
+    p.payload_format = s->what == X2_SIP ? 9 : s->what == X3_MSRP ? 13
+                     : s->what == X2_EVENT ? 4 : 15;
+    p.payload_direction = s->pdu_dir;
+    p.xid.data = (uint8_t *)s->xid;
+    p.xid.len = 16;
+    p.correlation_id.data = corr;
+    p.correlation_id.len = 8;
+    p.payload.data = (uint8_t *)s->text;
+    p.payload.len = strlen(s->text);
+    assert_int_equal(med_engine_process(e, &p, now), LI_OK);
+}
+
+static void check(const char *name, const out *o, const char *const *want)
+{
+    size_t nw = 0;
+    while (nw < MAX_LINES && want[nw])
+        nw++;
+    for (size_t i = 0; i < o->n || i < nw; i++) {
+        const char *got = i < o->n ? o->lines[i] : "(none)";
+        const char *exp = i < nw ? want[i] : "(none)";
+        if (strcmp(got, exp) != 0) {
+            for (size_t k = 0; k < o->n; k++)
+                print_message("  got[%zu] %s\n", k, o->lines[k]);
+            fail_msg("%s: record %zu: got \"%s\" want \"%s\"", name, i, got, exp);
+        }
+    }
+}
+
+static med_config test_config(void)
+{
+    med_config c;
+    med_config_defaults(&c);
+    c.session_timeout_ns = 60 * SEC;
+    c.linger_ns = 10 * SEC;
+    c.x3_wait_ns = 5 * SEC;
+    c.x3_wait_bytes = 4096;
+    return c;
+}
+
+/* ---- the scenarios ---- */
+
+static const scenario scenarios[] = {
+    { "dialog with content both ways, BYE, late 200",
+      { { X2_SIP, XID_A, 0, INVITE("c1", "sa"), 0, 1 },
+        { X2_SIP, XID_A, 1, RESP("180 Ringing", "c1", "b1", "1 INVITE"), 0, 1 },
+        { X2_SIP, XID_A, 2, RESP_SDP("200 OK", "c1", "b1", "sb"), 0, 1 },
+        { X2_SIP, XID_A, 2, REQ("ACK", "1", "c1", "b1"), 0, 1 },
+        { X3_MSRP, XID_A, 3, MSRP("tx001", "sb", "sa", "hi bob"), 0, 9 },
+        { X3_MSRP, XID_A, 4, MSRP("tx002", "sa", "sb", "hi alice -------tx002+ not the end"), 0, 9 },
+        { X2_SIP, XID_A, 5, BYE_FROM_BOB("c1", "b1"), 0, 1 },
+        { X2_SIP, XID_A, 5, RESP_TO_BOB("200 OK", "c1", "b1", "1 BYE"), 0, 1 } },
+      { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
+        "lea3 LIID-B 1/0 begin d0 sip",
+        "lea1 LIID-A 1/1 continue d1 sip", "lea2 LIID-B 1/1 continue d1 sip",
+        "lea3 LIID-B 1/1 continue d1 sip",
+        "lea1 LIID-A 1/2 continue d1 sip", "lea2 LIID-B 1/2 continue d1 sip",
+        "lea3 LIID-B 1/2 continue d1 sip",
+        "lea1 LIID-A 1/3 continue d0 sip", "lea2 LIID-B 1/3 continue d0 sip",
+        "lea3 LIID-B 1/3 continue d0 sip",
+        "lea1 LIID-A 1/4 cc d0 msrp",
+        "lea1 LIID-A 1/5 cc d1 msrp",
+        "lea1 LIID-A 1/6 end d1 sip", "lea2 LIID-B 1/4 end d1 sip",
+        "lea3 LIID-B 1/4 end d1 sip",
+        "lea1 LIID-A 1/7 report d0 sip", "lea2 LIID-B 1/5 report d0 sip",
+        "lea3 LIID-B 1/5 report d0 sip", NULL } },
+
+    { "retransmissions give one record each",
+      { { X2_SIP, XID_B, 0, INVITE("r1", "s1"), 0, 1 },
+        { X2_SIP, XID_B, 0, INVITE("r1", "s1"), 0, 1 },
+        { X2_SIP, XID_B, 1, RESP_SDP("200 OK", "r1", "x", "s2"), 0, 1 },
+        { X2_SIP, XID_B, 2, RESP_SDP("200 OK", "r1", "x", "s2"), 0, 1 },
+        { X2_SIP, XID_B, 2, REQ("ACK", "1", "r1", "x"), 0, 1 },
+        { X2_SIP, XID_B, 3, INVITE("r1", "s1"), 0, 1 } },
+      { "lea1 LIID-C 1/0 begin d2 sip", "lea1 LIID-C 1/1 continue d2 sip",
+        "lea1 LIID-C 1/2 continue d2 sip", NULL } },
+
+    { "content before its signalling waits, then follows BEGIN",
+      { { X3_MSRP, XID_A, 0, MSRP("tx001", "sb", "sa", "early"), 0, 7 },
+        { X3_MSRP, XID_A, 1, MSRP("tx002", "sb", "sa", "early 2"), 0, 7 },
+        { X2_SIP, XID_A, 2, INVITE("c2", "sa"), 0, 1 },
+        { TICK, NULL, 20, NULL, 0, 0 },
+        { X3_MSRP, XID_A, 21, MSRP("tx003", "sb", "sa", "later"), 3, 7 } },
+      { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
+        "lea3 LIID-B 1/0 begin d0 sip",
+        "lea1 LIID-A 1/1 cc d0 msrp", "lea1 LIID-A 1/2 cc d0 msrp",
+        "lea1 LIID-A 1/3 cc d0 msrp", NULL } },
+
+    { "content without signalling goes under its own CIN after the wait",
+      { { X3_MSRP, XID_A, 0, MSRP("tx001", "zz", "yy", "orphan"), 2, 7 },
+        { TICK, NULL, 4, NULL, 0, 0 },
+        { TICK, NULL, 6, NULL, 0, 0 },
+        { X3_MSRP, XID_A, 7, MSRP("tx002", "yy", "zz", "orphan 2"), 0, 7 },
+        { X2_SIP, XID_A, 8, INVITE("c3", "zz"), 0, 1 } },
+      { "lea1 LIID-A 1/0 report d2 report content-without-signalling",
+        "lea2 LIID-B 1/0 report d2 report content-without-signalling",
+        "lea3 LIID-B 1/0 report d2 report content-without-signalling",
+        "lea1 LIID-A 1/1 cc d1 msrp",
+        "lea1 LIID-A 1/2 cc d2 msrp",
+        "lea1 LIID-A 2/0 begin d0 sip", "lea2 LIID-B 2/0 begin d0 sip",
+        "lea3 LIID-B 2/0 begin d0 sip", NULL } },
+
+    { "pager MESSAGE and REGISTER are reports, retransmission once",
+      { { X2_SIP, XID_A, 0, MESSAGE("p1"), 0, 1 },
+        { X2_SIP, XID_A, 0, MESSAGE("p1"), 0, 1 },
+        { X2_SIP, XID_A, 1, RESP("200 OK", "p1", "q", "1 MESSAGE"), 0, 1 },
+        { X2_SIP, XID_A, 2, REGISTER("g1"), 0, 1 } },
+      { "lea1 LIID-A 1/0 report d0 sip", "lea2 LIID-B 1/0 report d0 sip",
+        "lea3 LIID-B 1/0 report d0 sip",
+        "lea1 LIID-A 1/1 report d1 sip", "lea2 LIID-B 1/1 report d1 sip",
+        "lea3 LIID-B 1/1 report d1 sip",
+        "lea1 LIID-A 2/0 report d0 sip", "lea2 LIID-B 2/0 report d0 sip",
+        "lea3 LIID-B 2/0 report d0 sip", NULL } },
+
+    { "final failure ends the attempt",
+      { { X2_SIP, XID_B, 0, INVITE("f1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP("486 Busy Here", "f1", "x", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 1, REQ("ACK", "1", "f1", "x"), 3, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 end d1 sip",
+        "lea1 LIID-C 1/2 report d0 sip", NULL } },
+
+    { "forked early dialogs share the CIN; timeout ends it",
+      { { X2_SIP, XID_B, 0, INVITE("k1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP("180 Ringing", "k1", "f1", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 1, RESP("180 Ringing", "k1", "f2", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 2, RESP("200 OK", "k1", "f2", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 2, RESP("487 Request Terminated", "k1", "f1", "1 INVITE"), 2, 1 },
+        { TICK, NULL, 30, NULL, 0, 0 },
+        { TICK, NULL, 63, NULL, 0, 0 },
+        { X2_SIP, XID_B, 64, REQ("ACK", "1", "k1", "f2"), 3, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d1 sip", "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/4 continue d1 sip",
+        "lea1 LIID-C 1/5 end d2 report session-timeout",
+        "lea1 LIID-C 2/0 begin d0 sip", NULL } },
+
+    { "interleaved communications get their own CINs",
+      { { X2_SIP, XID_B, 0, INVITE("i1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 0, INVITE("i2", "s2"), 3, 2 },
+        { X3_MSRP, XID_B, 1, MSRP("tx001", "x", "s2", "two"), 0, 3 },
+        { X3_MSRP, XID_B, 1, MSRP("tx002", "x", "s1", "one"), 0, 3 },
+        { X2_SIP, XID_B, 2, REQ("BYE", "2", "i1", "b"), 3, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 2/1 cc d0 msrp", "lea1 LIID-C 1/1 cc d0 msrp",
+        "lea1 LIID-C 1/2 end d0 sip", NULL } },
+
+    { "outside the window and unknown tasks give nothing",
+      { { X2_SIP, XID_OLD, 0, INVITE("o1", "s1"), 0, 1 },
+        { X3_MSRP, XID_OLD, 0, MSRP("tx001", "x", "s1", "x"), 0, 1 },
+        { X2_SIP, XID_NONE, 0, INVITE("o2", "s1"), 0, 1 },
+        { X2_SIP, XID_B, 0, "this is not SIP", 0, 1 } },
+      { "lea1 LIID-C 1/0 report d2 report malformed-signalling", NULL } },
+
+    { "POI events: gap and passthrough reports, linked to the session",
+      { { X2_SIP, XID_B, 0, INVITE("e1", "s1"), 3, 1 },
+        { X2_EVENT, XID_B, 1, "{\"limf_event\":\"session-reserved\",\"session\":\"s1\"}", 5,
+          42 },
+        { X2_EVENT, XID_B, 1, "{\"limf_event\":\"tls-established\",\"leg\":\"ue\"}", 5, 42 },
+        { X2_EVENT, XID_B, 2,
+          "{\"limf_event\":\"passthrough\",\"exception_id\":\"x1\",\"fingerprint\":\"AB\","
+          "\"peer\":\"conf.example\"}", 5, 42 },
+        { X2_EVENT, XID_B, 3, "{\"limf_event\":\"gap\",\"dropped\":7}", 5, 0 },
+        { X2_EVENT, XID_B, 4, "{\"limf_event\":\"passthrough\",\"exception_id\":\"x2\"}", 5,
+          43 },
+        { X2_EVENT, XID_B, 4, "{not json", 5, 43 } },
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 report d2 report content-not-available: cert-exception",
+        "lea1 LIID-C 2/0 report d2 report poi-gap: PDUs dropped at the point of interception",
+        "lea1 LIID-C 3/0 report d2 report content-not-available: cert-exception",
+        "lea1 LIID-C 4/0 report d2 report malformed-poi-event", NULL } },
+
+    { "unsupported payload format is reported, never dropped silently",
+      { { X2_OTHER, XID_B, 0, "MIME-Version: 1.0\r\n\r\n", 0, 1 } },
+      { "lea1 LIID-C 1/0 report d2 report unsupported-payload-format", NULL } },
+};
+
+static void test_scenarios(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+        const scenario *sc = &scenarios[i];
+        static out o;
+        o.n = 0;
+        med_config cfg = test_config();
+        med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+        assert_non_null(e);
+        for (size_t k = 0; k < MAX_STEPS && sc->steps[k].what; k++)
+            run_step(e, &sc->steps[k]);
+        check(sc->name, &o, sc->want);
+        med_engine_free(e);
+    }
+    med_tasks_free(tasks);
+}
+
+/* ---- restore: the changelog rebuilds an engine that continues the numbering ---- */
+
+typedef struct kv {
+    med_map m;   /* key -> heap copy (len-prefixed) */
+} kv;
+
+typedef struct blob {
+    size_t len;
+    uint8_t data[];
+} blob;
+
+static void on_state(void *ctx, const char *key, const uint8_t *value, size_t len)
+{
+    kv *s = ctx;
+    free(med_map_del(&s->m, key));
+    if (!value)
+        return;
+    blob *b = malloc(sizeof *b + len);
+    assert_non_null(b);
+    b->len = len;
+    memcpy(b->data, value, len);
+    assert_int_equal(med_map_put(&s->m, key, b), LI_OK);
+}
+
+static void restore_into(med_engine *e, kv *s)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (med_map_next(&s->m, &it, &k, &v)) {
+        blob *b = v;
+        assert_int_equal(med_engine_restore(e, k, b->data, b->len), LI_OK);
+    }
+}
+
+static void test_restore(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    med_config cfg = test_config();
+    static out o;
+    o.n = 0;
+    kv st;
+    med_map_init(&st.m);
+    static const step first[] = {
+        { X2_SIP, XID_B, 0, INVITE("r1", "s1"), 3, 1 },
+        { X3_MSRP, XID_B, 1, MSRP("tx000", "nn", "mm", "orphan waits"), 2, 5 },
+        { X2_SIP, XID_B, 1, RESP_SDP("200 OK", "r1", "x", "s2"), 2, 1 },
+        { X3_MSRP, XID_B, 2, MSRP("tx001", "s2", "s1", "one"), 0, 3 },
+    };
+    static const step second[] = {
+        { X2_SIP, XID_B, 3, RESP_SDP("200 OK", "r1", "x", "s2"), 2, 1 }, /* retransmission */
+        { X3_MSRP, XID_B, 3, MSRP("tx002", "s1", "s2", "two"), 0, 3 },
+        { X2_SIP, XID_B, 4, INVITE("r2", "s9"), 3, 2 },
+        { TICK, NULL, 7, NULL, 0, 0 },
+        { X2_SIP, XID_B, 8, REQ("BYE", "2", "r1", "x"), 3, 1 },
+    };
+    med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+    for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+        run_step(e, &first[i]);
+    assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
+    med_stats before;
+    med_engine_stats(e, &before);
+    /* A crash after the commit: the new owner starts from the changelog alone. */
+    med_engine_free(e);
+    e = med_engine_new(&cfg, tasks, on_record, &o);
+    restore_into(e, &st);
+    med_stats after;
+    med_engine_stats(e, &after);
+    assert_int_equal(after.sessions, before.sessions);
+    assert_int_equal(after.pending_bytes, before.pending_bytes);
+    for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
+        run_step(e, &second[i]);
+    assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
+    static const char *const want[] = {
+        "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 cc d0 msrp",
+        /* after the restore */
+        "lea1 LIID-C 1/3 cc d1 msrp", "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 3/0 report d2 report content-without-signalling",
+        "lea1 LIID-C 3/1 cc d1 msrp", "lea1 LIID-C 1/4 end d0 sip", NULL };
+    check("restore", &o, want);
+    med_engine_free(e);
+
+    /* Restoring the final changelog again gives the same live state. */
+    e = med_engine_new(&cfg, tasks, on_record, &o);
+    restore_into(e, &st);
+    med_stats again;
+    med_engine_stats(e, &again);
+    assert_int_equal(again.sessions, 3);   /* r1 lingering, r2, the released orphan */
+    med_engine_free(e);
+
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (med_map_next(&st.m, &it, &k, &v))
+        free(v);
+    med_map_free(&st.m);
+    med_tasks_free(tasks);
+}
+
+/* Warrant updates and tombstones change what is delivered. */
+static void test_tasks(void **state)
+{
+    (void)state;
+    med_tasks *t = make_tasks();
+    med_warrant *const *ws;
+    assert_int_equal(med_tasks_count(t), 4);
+    assert_int_equal(med_tasks_find(t, XID_A, &ws), 2);
+    assert_string_equal(ws[0]->targets[0], "sip:alice@ims.example.net");
+    assert_int_equal(med_tasks_apply(t, "warrant/w2", 10, NULL, 0), LI_OK);
+    assert_int_equal(med_tasks_find(t, XID_A, &ws), 1);
+    assert_string_equal(ws[0]->liid, "LIID-A");
+    assert_int_equal(med_tasks_apply(t, "warrant/w9", 10, (const uint8_t *)"\xff\xff", 2),
+                     LI_ERR_PROTO);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, (const uint8_t *)"x", 1), LI_OK);
+    assert_int_equal(med_tasks_find(t, XID_NONE, &ws), 0);
+    assert_int_equal(med_tasks_find(t, XID_B, &ws), 1);
+    assert_true(med_warrant_in_window(ws[0], T0));
+    assert_int_equal(med_tasks_find(t, XID_OLD, &ws), 1);
+    assert_false(med_warrant_in_window(ws[0], T0));
+    assert_true(med_warrant_in_window(ws[0], 1500 * 1000000ULL));
+    assert_false(med_warrant_in_window(ws[0], 2000 * 1000000ULL));
+    med_tasks_free(t);
+}
+
+static void test_map(void **state)
+{
+    (void)state;
+    med_map m;
+    med_map_init(&m);
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        assert_int_equal(med_map_put(&m, k, (void *)(intptr_t)(i + 1)), LI_OK);
+    }
+    for (int i = 0; i < 5000; i += 2) {
+        snprintf(k, sizeof k, "k%d", i);
+        assert_int_equal((intptr_t)med_map_del(&m, k), i + 1);
+    }
+    assert_int_equal(m.len, 2500);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        intptr_t v = (intptr_t)med_map_get(&m, k);
+        assert_int_equal(v, i % 2 ? i + 1 : 0);
+    }
+    med_map_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
