@@ -106,6 +106,11 @@ li_err li_time_parse_rfc3339(const char *text, int64_t *ns)
     gmtime_r(&t, &check);
     if (check.tm_mday != day && sec != 60)
         return LI_ERR_PROTO;
-    *ns = ((int64_t)t - (int64_t)offset_min * 60) * 1000000000 + frac_ns;
+    /* Nanoseconds in an int64 reach the year 2262: refuse what does not fit. */
+    int64_t secs = (int64_t)t - (int64_t)offset_min * 60;
+    int64_t whole;
+    if (__builtin_mul_overflow(secs, (int64_t)1000000000, &whole) ||
+        __builtin_add_overflow(whole, frac_ns, ns))
+        return LI_ERR_PROTO;
     return LI_OK;
 }

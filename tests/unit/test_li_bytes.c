@@ -126,6 +126,8 @@ static const struct {
     { "2026-11-27 20:57:02Zx", LI_ERR_PROTO, 0 },
     { "2026-13-01T00:00:00Z", LI_ERR_PROTO, 0 },
     { "", LI_ERR_PROTO, 0 },
+    { "9999-12-31T23:59:59Z", LI_ERR_PROTO, 0 }, /* beyond int64 nanoseconds */
+    { "2262-04-11T23:47:16Z", LI_OK, 9223372036000000000 },
 };
 
 static void test_rfc3339(void **state)
