@@ -19,3 +19,25 @@ li_add_fuzzer(fuzz_x2x3_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu.c LIBS 
 add_library(x2x3_sender STATIC ${X2X3_DIR}/x2x3_sender.c)
 target_include_directories(x2x3_sender PUBLIC ${X2X3_DIR})
 target_link_libraries(x2x3_sender PUBLIC x2x3_pdu li_common)
+
+# limf-ingest: the X2/X3 receiver that publishes to Kafka.
+add_library(x2x3_ingest STATIC ${X2X3_DIR}/x2x3_ingest.c)
+target_include_directories(x2x3_ingest PUBLIC ${X2X3_DIR})
+target_link_libraries(x2x3_ingest PUBLIC x2x3_pdu li_common li_proto PkgConfig::MHD)
+add_executable(limf-ingest ${X2X3_DIR}/main_ingest.c)
+target_link_libraries(limf-ingest PRIVATE x2x3_ingest)
+
+# Integration tests: a real limf-ingest process, real TLS, the real Kafka broker.
+add_library(x2x3_testutil STATIC ${LIMF_TESTS_DIR}/integration/x2x3_util.c)
+target_include_directories(x2x3_testutil PUBLIC ${LIMF_TESTS_DIR}/integration)
+target_link_libraries(x2x3_testutil PUBLIC x2x3_sender li_common li_proto)
+foreach(t x2x3_roundtrip)
+  add_executable(${t} ${LIMF_TESTS_DIR}/integration/${t}.c)
+  target_link_libraries(${t} PRIVATE x2x3_testutil)
+  add_dependencies(${t} limf-ingest)
+  li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 120)
+endforeach()
+
+# limf-x2x3: decode / encode / send for operators.
+add_executable(limf-x2x3 ${X2X3_DIR}/main_x2x3.c)
+target_link_libraries(limf-x2x3 PRIVATE x2x3_sender PkgConfig::JANSSON)

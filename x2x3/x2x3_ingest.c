@@ -1,0 +1,1004 @@
+#include "x2x3_ingest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "li_kafka.h"
+#include "li_log.h"
+#include "li_time.h"
+#include "li_tls.h"
+#include "x2x3_pdu.h"
+#include "xpdu.pb-c.h"
+
+#define READ_CHUNK 16384
+#define WINDOW 65536              /* PDUs per connection in flight to Kafka */
+#define MAX_ERROR_KINDS 48
+#define HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
+
+enum { CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
+enum { PAUSE_NONE, PAUSE_KAFKA, PAUSE_WINDOW };
+
+typedef struct ka_wait {          /* a keepalive waiting for Kafka */
+    uint32_t seq;
+    int has_seq;
+    uint64_t after;               /* answer once every PDU below this index is delivered */
+} ka_wait;
+
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    SSL *ssl;
+    int state;
+    int paused;
+    int failed;                   /* a Kafka delivery failed: close, the POI resends */
+    uint32_t events;              /* registered epoll events */
+    unsigned refs;                /* messages in flight to Kafka */
+    char poi_id[256];
+    uint8_t fp[32];
+    char addr[64];
+    li_buf rbuf, wbuf;
+    size_t need;                  /* bytes the decoder asked for */
+    uint64_t last_rx_ns;
+    uint64_t next_idx, done_low;  /* PDU indexes: produced, all delivered below */
+    uint64_t *done_bits;          /* WINDOW bits, allocated at the first PDU */
+    ka_wait *kas;
+    size_t n_kas, kas_cap;
+} conn;
+
+typedef struct msg_ref {          /* Kafka message opaque: which PDU of which connection */
+    conn *c;
+    uint64_t idx;
+    struct msg_ref *next_free;
+} msg_ref;
+
+typedef struct error_count {
+    const char *kind;
+    const char *reason;           /* static text, or NULL */
+    uint64_t n;
+} error_count;
+
+struct x2x3_ingest {
+    const li_config *cfg;
+    SSL_CTX *ctx;
+    rd_kafka_t *rk;
+    char topic[256];
+    char ingest_id[128];
+    char allow[1024];             /* ",cn1,cn2," or empty: any authenticated POI */
+    size_t max_pdu;
+    uint64_t idle_ns;
+    int flush_ms;
+    int listen_fd;
+    uint16_t port;
+    int epfd;
+    int kafka_pipe[2];            /* librdkafka writes here when reports are ready */
+    struct MHD_Daemon *mhd;
+    uint16_t metrics_port;
+    conn *conns;
+    msg_ref *free_refs;
+    int kafka_blocked;
+    li_buf pack, strs;
+    char **target_ptrs;
+    size_t target_ptrs_cap;
+
+    /* counters: written by the loop thread, read by the metrics thread (relaxed) */
+    uint64_t pdus_x2, pdus_x3, bytes_in, keepalives, keepalives_answered;
+    uint64_t conns_accepted, conns_open, delivered, backpressure;
+    uint64_t variants[6];
+    pthread_mutex_t errors_mu;
+    error_count errors[MAX_ERROR_KINDS];
+    size_t n_errors;
+};
+
+#define COUNT(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+#define READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+static void count_error(x2x3_ingest *ing, const char *kind, const char *reason)
+{
+    pthread_mutex_lock(&ing->errors_mu);
+    size_t i = 0;
+    while (i < ing->n_errors && !(ing->errors[i].kind == kind && ing->errors[i].reason == reason))
+        i++;
+    if (i == ing->n_errors && i < MAX_ERROR_KINDS) {
+        ing->errors[i].kind = kind;
+        ing->errors[i].reason = reason;
+        ing->n_errors++;
+    }
+    if (i < ing->n_errors)
+        ing->errors[i].n++;
+    pthread_mutex_unlock(&ing->errors_mu);
+}
+
+/* --- connections --- */
+
+static void conn_set_events(x2x3_ingest *ing, conn *c, uint32_t events)
+{
+    if (c->state == CONN_CLOSED || events == c->events)
+        return;
+    struct epoll_event ev = { .events = events, .data.ptr = c };
+    epoll_ctl(ing->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = events;
+}
+
+static void conn_release(x2x3_ingest *ing, conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ing->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    li_buf_free(&c->rbuf);
+    li_buf_free(&c->wbuf);
+    free(c->done_bits);
+    free(c->kas);
+    free(c);
+}
+
+/* Closes the socket. The structure lives on until reap() frees it once Kafka has
+ * reported on all of its PDUs, so callers up the stack may still look at it. */
+static void conn_close(x2x3_ingest *ing, conn *c, const char *kind, const char *reason)
+{
+    if (c->state != CONN_CLOSED) {
+        if (kind) {
+            count_error(ing, kind, reason);
+            li_log_warn("ingest: closing connection of %s from %s: %s%s%s",
+                        c->poi_id[0] ? c->poi_id : "(unauthenticated)", c->addr, kind,
+                        reason ? ": " : "", reason ? reason : "");
+        } else {
+            li_log_info("ingest: %s from %s disconnected", c->poi_id, c->addr);
+        }
+        epoll_ctl(ing->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        close(c->fd);
+        c->fd = -1;
+        c->state = CONN_CLOSED;
+        COUNT(ing->conns_open, (uint64_t)-1);
+        li_buf_free(&c->rbuf);
+        li_buf_free(&c->wbuf);
+    }
+}
+
+static void reap(x2x3_ingest *ing)
+{
+    for (conn *c = ing->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_CLOSED && c->refs == 0)
+            conn_release(ing, c);
+    }
+}
+
+static void conn_flush(x2x3_ingest *ing, conn *c)
+{
+    while (c->wbuf.len > 0) {
+        int n = SSL_write(c->ssl, c->wbuf.data, (int)c->wbuf.len);
+        if (n <= 0) {
+            int se = SSL_get_error(c->ssl, n);
+            if (se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ)
+                break;
+            conn_close(ing, c, "io", "write failed");
+            return;
+        }
+        li_buf_consume(&c->wbuf, (size_t)n);
+    }
+    uint32_t ev = (c->paused ? 0 : EPOLLIN) | (c->wbuf.len ? EPOLLOUT : 0);
+    conn_set_events(ing, c, ev);
+}
+
+/* Answers the keepalives whose earlier PDUs are all in Kafka (contracts.md). */
+static void answer_keepalives(x2x3_ingest *ing, conn *c)
+{
+    size_t i = 0;
+    while (i < c->n_kas && c->kas[i].after <= c->done_low) {
+        x2x3_pdu ka;
+        memset(&ka, 0, sizeof ka);
+        ka.seq = c->kas[i].seq;
+        ka.present = c->kas[i].has_seq ? 1u << X2X3_ATTR_SEQ : 0;
+        if (x2x3_keepalive_ack_encode(&c->wbuf, &ka) != LI_OK) {
+            conn_close(ing, c, "io", "out of memory");
+            return;
+        }
+        COUNT(ing->keepalives_answered, 1);
+        i++;
+    }
+    if (i == 0)
+        return;
+    memmove(c->kas, c->kas + i, (c->n_kas - i) * sizeof *c->kas);
+    c->n_kas -= i;
+    conn_flush(ing, c);
+}
+
+static li_err queue_keepalive(conn *c, const x2x3_pdu *p)
+{
+    if (c->n_kas == c->kas_cap) {
+        size_t cap = c->kas_cap ? c->kas_cap * 2 : 4;
+        if (cap > 4096)
+            return LI_ERR_FULL;   /* a POI that never waits for answers */
+        ka_wait *k = realloc(c->kas, cap * sizeof *k);
+        if (!k)
+            return LI_ERR_NOMEM;
+        c->kas = k;
+        c->kas_cap = cap;
+    }
+    ka_wait *k = &c->kas[c->n_kas++];
+    k->seq = p->seq;
+    k->has_seq = x2x3_pdu_has(p, X2X3_ATTR_SEQ);
+    k->after = c->next_idx;
+    return LI_OK;
+}
+
+/* Builds the limf.XPdu record (common/proto/xpdu.proto) into ing->pack. */
+static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p)
+{
+    Limf__XPdu x = LIMF__XPDU__INIT;
+    uint8_t corr[8];
+    li_put_be64(corr, p->correlation_id);
+    x.poi_id = (char *)c->poi_id;
+    x.poi_cert_sha256.data = (uint8_t *)c->fp;
+    x.poi_cert_sha256.len = 32;
+    x.received_ns = li_now_ns();
+    x.version = p->version;
+    x.pdu_type = p->pdu_type;
+    x.payload_format = p->payload_format;
+    x.payload_direction = p->payload_direction;
+    x.xid.data = (uint8_t *)p->xid;
+    x.xid.len = 16;
+    x.correlation_id.data = corr;
+    x.correlation_id.len = 8;
+    x.has_seq = x2x3_pdu_has(p, X2X3_ATTR_SEQ);
+    x.seq = p->seq;
+    x.timestamp_ns = x2x3_pdu_timestamp_ns(p);
+    x.src_addr.data = (uint8_t *)p->src_addr;
+    x.src_addr.len = p->src_addr_len;
+    x.dst_addr.data = (uint8_t *)p->dst_addr;
+    x.dst_addr.len = p->dst_addr_len;
+    x.src_port = p->src_port;
+    x.dst_port = p->dst_port;
+    x.ip_protocol = p->ip_protocol;
+    x.attributes.data = (uint8_t *)p->attrs;
+    x.attributes.len = p->attrs_len;
+    x.payload.data = (uint8_t *)p->payload;
+    x.payload.len = p->payload_len;
+    x.ingest_id = ing->ingest_id;
+    x.poi_address = (char *)c->addr;
+
+    /* Strings of the record need a NUL: copied into ing->strs (SDP first, then the
+     * matched targets), pointers taken once the buffer no longer moves. */
+    li_buf_reset(&ing->strs);
+    if (p->n_matched_targets > ing->target_ptrs_cap) {
+        char **t = realloc(ing->target_ptrs, p->n_matched_targets * sizeof *t);
+        if (!t)
+            return LI_ERR_NOMEM;
+        ing->target_ptrs = t;
+        ing->target_ptrs_cap = p->n_matched_targets;
+    }
+    li_err e = li_buf_append(&ing->strs, p->sdp.p, p->sdp.len);
+    if (e == LI_OK)
+        e = li_buf_append_u8(&ing->strs, 0);
+    for (size_t i = 0; i < p->n_matched_targets && e == LI_OK; i++) {
+        li_slice t;
+        x2x3_pdu_matched_target(p, i, &t);
+        e = li_buf_append(&ing->strs, t.p, t.len);
+        if (e == LI_OK)
+            e = li_buf_append_u8(&ing->strs, 0);
+    }
+    if (e != LI_OK)
+        return e;
+    char *s = (char *)ing->strs.data;
+    x.sdp = s;
+    s += strlen(s) + 1;
+    for (size_t i = 0; i < p->n_matched_targets; i++) {
+        ing->target_ptrs[i] = s;
+        s += strlen(s) + 1;
+    }
+    x.matched_targets = ing->target_ptrs;
+    x.n_matched_targets = p->n_matched_targets;
+
+    li_buf_reset(&ing->pack);
+    size_t n = limf__xpdu__get_packed_size(&x);
+    if ((e = li_buf_reserve(&ing->pack, n)) != LI_OK)
+        return e;
+    ing->pack.len = limf__xpdu__pack(&x, ing->pack.data);
+    return LI_OK;
+}
+
+/* Produces one X2/X3 PDU. LI_ERR_FULL when the producer queue is full (nothing done). */
+static li_err publish(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
+{
+    li_err e = pack_xpdu(ing, c, p);
+    if (e != LI_OK)
+        return e;
+    msg_ref *r = ing->free_refs;
+    if (r)
+        ing->free_refs = r->next_free;
+    else if (!(r = malloc(sizeof *r)))
+        return LI_ERR_NOMEM;
+    r->c = c;
+    r->idx = c->next_idx;
+    rd_kafka_resp_err_t ke = rd_kafka_producev(
+        ing->rk, RD_KAFKA_V_TOPIC(ing->topic), RD_KAFKA_V_KEY(p->xid, 16),
+        RD_KAFKA_V_VALUE(ing->pack.data, ing->pack.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
+    if (ke != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r->next_free = ing->free_refs;
+        ing->free_refs = r;
+        if (ke == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return LI_ERR_FULL;
+        li_log_error("ingest: produce: %s", rd_kafka_err2str(ke));
+        return LI_ERR_KAFKA;
+    }
+    c->refs++;
+    c->next_idx++;
+    return LI_OK;
+}
+
+static void pause_conn(x2x3_ingest *ing, conn *c, int why)
+{
+    if (!c->paused)
+        COUNT(ing->backpressure, 1);
+    c->paused = why;
+    if (why == PAUSE_KAFKA)
+        ing->kafka_blocked = 1;
+    conn_set_events(ing, c, c->wbuf.len ? EPOLLOUT : 0);
+}
+
+static void count_variants(x2x3_ingest *ing, uint32_t flags)
+{
+    for (int i = 0; i < 6; i++)
+        if (flags >> i & 1u)
+            COUNT(ing->variants[i], 1);
+}
+
+/* Handles every complete PDU in c->rbuf. Returns 0 when the connection was closed. */
+static int process(x2x3_ingest *ing, conn *c)
+{
+    size_t off = 0;
+    int open = 1;
+    while (!c->paused) {
+        x2x3_pdu p;
+        size_t used;
+        x2x3_decode_error err;
+        li_err e = x2x3_pdu_decode(c->rbuf.data + off, c->rbuf.len - off, ing->max_pdu, &p,
+                                   &used, &err);
+        if (e == LI_AGAIN) {
+            c->need = used;
+            break;
+        }
+        if (e != LI_OK) {
+            /* The reason and offset only: never the payload (DESIGN.md 7). */
+            li_log_warn("ingest: malformed PDU from %s at stream offset +%zu: %s (PDU offset %zu)",
+                        c->poi_id, off, err.reason, err.offset);
+            conn_close(ing, c, e == LI_ERR_TOO_BIG ? "too_big" : "malformed", err.reason);
+            return 0;
+        }
+        count_variants(ing, p.flags);
+        if (p.pdu_type == X2X3_PDU_KEEPALIVE) {
+            COUNT(ing->keepalives, 1);
+            if (queue_keepalive(c, &p) != LI_OK) {
+                conn_close(ing, c, "keepalive_flood", NULL);
+                return 0;
+            }
+        } else if (p.pdu_type == X2X3_PDU_X2 || p.pdu_type == X2X3_PDU_X3) {
+            if (c->next_idx - c->done_low >= WINDOW) {
+                pause_conn(ing, c, PAUSE_WINDOW);
+                break;
+            }
+            e = publish(ing, c, &p);
+            if (e == LI_ERR_FULL) {
+                pause_conn(ing, c, PAUSE_KAFKA);
+                break;
+            }
+            if (e != LI_OK) {
+                conn_close(ing, c, "kafka_produce", li_err_str(e));
+                return 0;
+            }
+            COUNT(*(p.pdu_type == X2X3_PDU_X2 ? &ing->pdus_x2 : &ing->pdus_x3), 1);
+        }   /* keepalive answers from a POI: nothing to do */
+        off += used;
+        c->need = 0;
+    }
+    li_buf_consume(&c->rbuf, off);
+    answer_keepalives(ing, c);
+    open = c->state != CONN_CLOSED;
+    return open;
+}
+
+static void on_readable(x2x3_ingest *ing, conn *c)
+{
+    for (;;) {
+        if (!process(ing, c) || c->paused)
+            return;
+        size_t want = READ_CHUNK;
+        if (c->need > c->rbuf.len && c->need - c->rbuf.len > want)
+            want = c->need - c->rbuf.len;
+        if (li_buf_reserve(&c->rbuf, want) != LI_OK) {
+            conn_close(ing, c, "io", "out of memory");
+            return;
+        }
+        int n = SSL_read(c->ssl, c->rbuf.data + c->rbuf.len, (int)want);
+        if (n <= 0) {
+            int se = SSL_get_error(c->ssl, n);
+            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+                return;
+            conn_close(ing, c, se == SSL_ERROR_ZERO_RETURN ? NULL : "io",
+                       se == SSL_ERROR_ZERO_RETURN ? NULL : "read failed or peer reset");
+            return;
+        }
+        c->rbuf.len += (size_t)n;
+        c->last_rx_ns = li_mono_ns();
+        COUNT(ing->bytes_in, (uint64_t)n);
+    }
+}
+
+static void on_handshake(x2x3_ingest *ing, conn *c)
+{
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc != 1) {
+        int se = SSL_get_error(c->ssl, rc);
+        if (se == SSL_ERROR_WANT_READ) {
+            conn_set_events(ing, c, EPOLLIN);
+            return;
+        }
+        if (se == SSL_ERROR_WANT_WRITE) {
+            conn_set_events(ing, c, EPOLLOUT);
+            return;
+        }
+        char ossl[256];
+        li_tls_error_string(ossl, sizeof ossl);
+        li_log_debug("ingest: handshake with %s failed: %s", c->addr, ossl);
+        conn_close(ing, c, "tls_handshake", NULL);
+        return;
+    }
+    if (li_tls_peer_name(c->ssl, c->poi_id, sizeof c->poi_id) != LI_OK ||
+        li_tls_peer_fingerprint(c->ssl, c->fp) != LI_OK) {
+        conn_close(ing, c, "not_allowed", "no client certificate");
+        return;
+    }
+    if (ing->allow[0]) {
+        char item[300];
+        snprintf(item, sizeof item, ",%s,", c->poi_id);
+        if (!strstr(ing->allow, item)) {
+            conn_close(ing, c, "not_allowed", "POI not in ingest.allow");
+            return;
+        }
+    }
+    c->state = CONN_OPEN;
+    li_log_info("ingest: POI %s connected from %s", c->poi_id, c->addr);
+    conn_set_events(ing, c, EPOLLIN);
+    on_readable(ing, c);
+}
+
+static void on_accept(x2x3_ingest *ing)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(ing->listen_fd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                count_error(ing, "accept", NULL);
+            return;
+        }
+        conn *c = calloc(1, sizeof *c);
+        SSL *ssl = c ? SSL_new(ing->ctx) : NULL;
+        if (!ssl) {
+            free(c);
+            close(fd);
+            count_error(ing, "accept", "out of memory");
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = fd;
+        c->ssl = ssl;
+        SSL_set_fd(ssl, fd);
+        SSL_set_accept_state(ssl);
+        li_buf_init(&c->rbuf, ing->max_pdu + READ_CHUNK);
+        li_buf_init(&c->wbuf, 1 << 20);
+        char host[INET6_ADDRSTRLEN] = "?";
+        uint16_t port = 0;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            port = ntohs(in->sin_port);
+            snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+            snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
+        }
+        c->last_rx_ns = li_mono_ns();
+        c->events = EPOLLIN;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(ing->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            SSL_free(ssl);
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = ing->conns;
+        if (ing->conns)
+            ing->conns->prev = c;
+        ing->conns = c;
+        COUNT(ing->conns_accepted, 1);
+        COUNT(ing->conns_open, 1);
+    }
+}
+
+/* --- Kafka delivery reports (served by rd_kafka_poll in the loop thread) --- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    x2x3_ingest *ing = opaque;
+    msg_ref *r = m->_private;
+    conn *c = r->c;
+    uint64_t idx = r->idx;
+    r->next_free = ing->free_refs;
+    ing->free_refs = r;
+    c->refs--;
+    if (m->err) {
+        li_log_error("ingest: Kafka delivery failed: %s", rd_kafka_err2str(m->err));
+        c->failed = 1;
+    } else {
+        COUNT(ing->delivered, 1);
+        if (c->done_bits || (c->done_bits = calloc(WINDOW / 64, sizeof(uint64_t)))) {
+            size_t bit = (size_t)(idx % WINDOW);
+            c->done_bits[bit / 64] |= 1ull << (bit % 64);
+            for (;;) {
+                size_t b = (size_t)(c->done_low % WINDOW);
+                if (!(c->done_bits[b / 64] >> (b % 64) & 1u))
+                    break;
+                c->done_bits[b / 64] &= ~(1ull << (b % 64));
+                c->done_low++;
+            }
+        } else {
+            c->failed = 1;
+        }
+    }
+    if (c->state == CONN_CLOSED)
+        return;
+    if (c->failed) {
+        /* Never acknowledge past a lost PDU: the POI resends after reconnecting. */
+        conn_close(ing, c, "kafka_delivery", NULL);
+        return;
+    }
+    answer_keepalives(ing, c);
+    if (c->state != CONN_CLOSED && c->paused == PAUSE_WINDOW &&
+        c->next_idx - c->done_low < WINDOW / 2) {
+        c->paused = PAUSE_NONE;
+        conn_set_events(ing, c, EPOLLIN | (c->wbuf.len ? EPOLLOUT : 0));
+        on_readable(ing, c);
+    }
+}
+
+static void resume_kafka_paused(x2x3_ingest *ing)
+{
+    ing->kafka_blocked = 0;
+    for (conn *c = ing->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_OPEN && c->paused == PAUSE_KAFKA) {
+            c->paused = PAUSE_NONE;
+            conn_set_events(ing, c, EPOLLIN | (c->wbuf.len ? EPOLLOUT : 0));
+            on_readable(ing, c);
+            if (ing->kafka_blocked)
+                return;   /* still full: the others wait their turn */
+        }
+    }
+}
+
+static void expire_idle(x2x3_ingest *ing, uint64_t now)
+{
+    for (conn *c = ing->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_HANDSHAKE && now - c->last_rx_ns > HANDSHAKE_TIMEOUT_NS)
+            conn_close(ing, c, "handshake_timeout", NULL);
+        else if (c->state == CONN_OPEN && ing->idle_ns && !c->paused &&
+                 now - c->last_rx_ns > ing->idle_ns)
+            conn_close(ing, c, "idle_timeout", NULL);
+    }
+}
+
+li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ing->listen_fd };
+    epoll_ctl(ing->epfd, EPOLL_CTL_ADD, ing->listen_fd, &ev);
+    ev.data.ptr = &ing->kafka_pipe[0];
+    epoll_ctl(ing->epfd, EPOLL_CTL_ADD, ing->kafka_pipe[0], &ev);
+    ev.data.ptr = &stop_fd;
+    if (stop_fd >= 0)
+        epoll_ctl(ing->epfd, EPOLL_CTL_ADD, stop_fd, &ev);
+    li_log_info("ingest: serving X2/X3 on port %u, metrics on port %u, topic %s", ing->port,
+                ing->metrics_port, ing->topic);
+    uint64_t last_scan = li_mono_ns();
+    int stop = 0;
+    while (!stop) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(ing->epfd, evs, 64, ing->kafka_blocked ? 5 : 500);
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &ing->listen_fd) {
+                on_accept(ing);
+            } else if (p == &ing->kafka_pipe[0]) {
+                char drain[256];
+                while (read(ing->kafka_pipe[0], drain, sizeof drain) > 0) {
+                }
+            } else if (p == &stop_fd) {
+                stop = 1;
+            } else {
+                conn *c = p;
+                if (c->state == CONN_HANDSHAKE)
+                    on_handshake(ing, c);
+                else if (c->state == CONN_OPEN && c->paused &&
+                         (evs[i].events & (EPOLLERR | EPOLLHUP)))
+                    conn_close(ing, c, "io", "connection reset");   /* nothing acked */
+                else if (c->state == CONN_OPEN) {
+                    if (evs[i].events & EPOLLOUT)
+                        conn_flush(ing, c);
+                    if (c->state == CONN_OPEN && !c->paused &&
+                        (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                        on_readable(ing, c);
+                }
+            }
+        }
+        rd_kafka_poll(ing->rk, 0);
+        if (ing->kafka_blocked)
+            resume_kafka_paused(ing);
+        uint64_t now = li_mono_ns();
+        if (now - last_scan > 1000000000u) {
+            expire_idle(ing, now);
+            last_scan = now;
+        }
+        reap(ing);
+    }
+    /* SIGTERM: no new connections or PDUs; what Kafka accepted is flushed and the
+     * keepalives it makes answerable are answered, so POIs resend as little as possible. */
+    li_log_info("ingest: stopping, flushing Kafka");
+    epoll_ctl(ing->epfd, EPOLL_CTL_DEL, ing->listen_fd, NULL);
+    close(ing->listen_fd);
+    ing->listen_fd = -1;
+    uint64_t deadline = li_mono_ns() + (uint64_t)ing->flush_ms * 1000000u;
+    while (rd_kafka_outq_len(ing->rk) > 0 && li_mono_ns() < deadline)
+        rd_kafka_poll(ing->rk, 50);
+    for (conn *c = ing->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_OPEN)
+            conn_flush(ing, c);
+        if (c->state == CONN_OPEN)
+            SSL_shutdown(c->ssl);
+        conn_close(ing, c, NULL, NULL);
+    }
+    reap(ing);
+    return rd_kafka_outq_len(ing->rk) == 0 ? LI_OK : LI_ERR_TIMEOUT;
+}
+
+/* --- metrics --- */
+
+static const char *const variant_names[6] = { "version_swapped", "version_other",
+                                              "timestamp_12", "target_xml",
+                                              "keepalive_no_seq", "duplicate_attribute" };
+
+void x2x3_ingest_metrics_text(x2x3_ingest *ing, char *out, size_t out_size)
+{
+    li_buf b;
+    li_buf_init(&b, out_size > 1 ? out_size - 1 : 1);
+#define P(...) (void)li_buf_printf(&b, __VA_ARGS__)
+    P("# TYPE limf_ingest_pdus_total counter\n");
+    P("limf_ingest_pdus_total{type=\"x2\"} %llu\n", (unsigned long long)READ(ing->pdus_x2));
+    P("limf_ingest_pdus_total{type=\"x3\"} %llu\n", (unsigned long long)READ(ing->pdus_x3));
+    P("limf_ingest_pdus_total{type=\"keepalive\"} %llu\n",
+      (unsigned long long)READ(ing->keepalives));
+    P("# TYPE limf_ingest_bytes_total counter\nlimf_ingest_bytes_total %llu\n",
+      (unsigned long long)READ(ing->bytes_in));
+    P("# TYPE limf_ingest_keepalives_answered_total counter\n"
+      "limf_ingest_keepalives_answered_total %llu\n",
+      (unsigned long long)READ(ing->keepalives_answered));
+    P("# TYPE limf_ingest_kafka_delivered_total counter\nlimf_ingest_kafka_delivered_total %llu\n",
+      (unsigned long long)READ(ing->delivered));
+    P("# TYPE limf_ingest_connections_total counter\nlimf_ingest_connections_total %llu\n",
+      (unsigned long long)READ(ing->conns_accepted));
+    P("# TYPE limf_ingest_connections gauge\nlimf_ingest_connections %llu\n",
+      (unsigned long long)READ(ing->conns_open));
+    P("# TYPE limf_ingest_backpressure_pauses_total counter\n"
+      "limf_ingest_backpressure_pauses_total %llu\n", (unsigned long long)READ(ing->backpressure));
+    P("# TYPE limf_ingest_producer_queue gauge\nlimf_ingest_producer_queue %d\n",
+      rd_kafka_outq_len(ing->rk));
+    P("# TYPE limf_ingest_variants_total counter\n");
+    for (int i = 0; i < 6; i++)
+        P("limf_ingest_variants_total{variant=\"%s\"} %llu\n", variant_names[i],
+          (unsigned long long)READ(ing->variants[i]));
+    P("# TYPE limf_ingest_errors_total counter\n");
+    pthread_mutex_lock(&ing->errors_mu);
+    for (size_t i = 0; i < ing->n_errors; i++) {
+        if (ing->errors[i].reason)
+            P("limf_ingest_errors_total{kind=\"%s\",reason=\"%s\"} %llu\n", ing->errors[i].kind,
+              ing->errors[i].reason, (unsigned long long)ing->errors[i].n);
+        else
+            P("limf_ingest_errors_total{kind=\"%s\"} %llu\n", ing->errors[i].kind,
+              (unsigned long long)ing->errors[i].n);
+    }
+    pthread_mutex_unlock(&ing->errors_mu);
+#undef P
+    size_t n = b.len < out_size ? b.len : (out_size ? out_size - 1 : 0);
+    if (out_size) {
+        memcpy(out, b.data ? (const char *)b.data : "", n);
+        out[n] = '\0';
+    }
+    li_buf_free(&b);
+}
+
+static enum MHD_Result on_http(void *cls, struct MHD_Connection *http, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **state)
+{
+    (void)version, (void)upload, (void)upload_size, (void)state;
+    x2x3_ingest *ing = cls;
+    static char text[16384];   /* MHD serves one request at a time (internal thread) */
+    unsigned code = MHD_HTTP_OK;
+    if (strcmp(method, "GET") != 0) {
+        snprintf(text, sizeof text, "method not allowed\n");
+        code = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (strcmp(url, "/metrics") == 0) {
+        x2x3_ingest_metrics_text(ing, text, sizeof text);
+    } else if (strcmp(url, "/healthz") == 0) {
+        snprintf(text, sizeof text, "ok\n");
+    } else {
+        snprintf(text, sizeof text, "not found\n");
+        code = MHD_HTTP_NOT_FOUND;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
+                                                             MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    enum MHD_Result ret = MHD_queue_response(http, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* --- life cycle --- */
+
+static li_err resolve(const char *text, struct sockaddr_storage *ss, socklen_t *sl,
+                      char *errstr, size_t errstr_size)
+{
+    char host[256];
+    const char *colon = strrchr(text, ':');
+    if (!colon) {
+        snprintf(errstr, errstr_size, "'%s' is not host:port", text);
+        return LI_ERR_INVAL;
+    }
+    size_t hl = (size_t)(colon - text);
+    const char *h = text;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host) {
+        snprintf(errstr, errstr_size, "'%s': host too long", text);
+        return LI_ERR_INVAL;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints, *res;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "'%s': %s", text, gai_strerror(rc));
+        return LI_ERR_INVAL;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sl = res->ai_addrlen;
+    freeaddrinfo(res);
+    return LI_OK;
+}
+
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                          : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static li_err open_listener(x2x3_ingest *ing, const char *where, char *errstr,
+                            size_t errstr_size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (resolve(where, &ss, &sl, errstr, errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+        snprintf(errstr, errstr_size, "listen on %s: %s", where, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return LI_ERR_IO;
+    }
+    sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    ing->listen_fd = fd;
+    ing->port = sockaddr_port(&ss);
+    return LI_OK;
+}
+
+static li_err start_metrics(x2x3_ingest *ing, const char *where, char *errstr,
+                            size_t errstr_size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (resolve(where, &ss, &sl, errstr, errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    ing->mhd = MHD_start_daemon(flags, sockaddr_port(&ss), NULL, NULL, on_http, ing,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                MHD_OPTION_CONNECTION_LIMIT, 16U,
+                                MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+    if (!ing->mhd) {
+        snprintf(errstr, errstr_size, "metrics: cannot listen on %s", where);
+        return LI_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(ing->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    ing->metrics_port = info ? info->port : sockaddr_port(&ss);
+    return LI_OK;
+}
+
+static li_err write_port_file(x2x3_ingest *ing, const char *path, char *errstr,
+                              size_t errstr_size)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "x2x3 %u\nmetrics %u\n", ing->port, ing->metrics_port) < 0 ||
+        fclose(f) != 0 || rename(tmp, path) != 0) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return LI_ERR_IO;
+    }
+    return LI_OK;
+}
+
+x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_size)
+{
+    x2x3_ingest *ing = calloc(1, sizeof *ing);
+    if (!ing) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    ing->cfg = cfg;
+    ing->listen_fd = -1;
+    ing->kafka_pipe[0] = ing->kafka_pipe[1] = -1;
+    pthread_mutex_init(&ing->errors_mu, NULL);
+    li_buf_init(&ing->pack, 0);
+    li_buf_init(&ing->strs, 0);
+    if ((ing->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
+        goto fail;
+    }
+    int64_t max_pdu, idle_s, flush_ms, partitions;
+    if (li_config_get_int(cfg, "ingest.max_pdu", 4 << 20, 1024, 1 << 30, &max_pdu, errstr,
+                          errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.idle_timeout_s", 60, 0, 86400, &idle_s, errstr,
+                          errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.flush_timeout_ms", 10000, 0, 600000, &flush_ms, errstr,
+                          errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.partitions", 8, 0, 10000, &partitions, errstr,
+                          errstr_size) != LI_OK)
+        goto fail;
+    ing->max_pdu = (size_t)max_pdu;
+    ing->idle_ns = (uint64_t)idle_s * 1000000000u;
+    ing->flush_ms = (int)flush_ms;
+    char host[100] = "ingest";
+    gethostname(host, sizeof host - 1);
+    snprintf(ing->ingest_id, sizeof ing->ingest_id, "%s", li_config_get(cfg, "ingest.id", host));
+    const char *allow = li_config_get(cfg, "ingest.allow", "");
+    if (*allow)
+        snprintf(ing->allow, sizeof ing->allow, ",%s,", allow);
+    for (char *p = ing->allow; *p; p++)   /* "a, b" is "a,b" */
+        if (*p == ' ')
+            memmove(p, p + 1, strlen(p)), p--;
+
+    li_tls_opts opts;
+    memset(&opts, 0, sizeof opts);
+    li_tls_opts_from_config(cfg, "ingest.tls", &opts);
+    opts.server = 1;
+    if (!(ing->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
+        goto fail;
+
+    /* Nothing lost (DESIGN.md 4): idempotent, acks=all. A short linger batches PDUs
+     * without adding much latency to keepalive answers, unless configured otherwise. */
+    const char *props[] = { "enable.idempotence", "true", "acks", "all", NULL, NULL, NULL };
+    if (!li_config_get(cfg, "kafka.linger.ms", NULL)) {
+        props[4] = "linger.ms";
+        props[5] = "2";
+    }
+    if (!(ing->rk = li_kafka_producer_new(cfg, props, on_delivery, ing, errstr, errstr_size)))
+        goto fail;
+    li_kafka_topic(cfg, "limf.xpdu", ing->topic, sizeof ing->topic);
+    if (partitions > 0 && li_kafka_ensure_topic(ing->rk, ing->topic, (int)partitions, 0, 10000,
+                                                errstr, errstr_size) != LI_OK)
+        li_log_warn("ingest: cannot ensure topic %s: %s", ing->topic, errstr);
+    if (pipe2(ing->kafka_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_get_main(ing->rk);
+    rd_kafka_queue_io_event_enable(q, ing->kafka_pipe[1], "1", 1);
+    rd_kafka_queue_destroy(q);
+
+    if (open_listener(ing, li_config_get(cfg, "ingest.listen", "0.0.0.0:7443"), errstr,
+                      errstr_size) != LI_OK)
+        goto fail;
+    const char *metrics = li_config_get(cfg, "ingest.metrics_listen", "127.0.0.1:9464");
+    if (*metrics && start_metrics(ing, metrics, errstr, errstr_size) != LI_OK)
+        goto fail;
+    const char *port_file = li_config_get(cfg, "ingest.port_file", NULL);
+    if (port_file && write_port_file(ing, port_file, errstr, errstr_size) != LI_OK)
+        goto fail;
+    return ing;
+fail:
+    x2x3_ingest_free(ing);
+    return NULL;
+}
+
+uint16_t x2x3_ingest_port(const x2x3_ingest *ing)
+{
+    return ing->port;
+}
+
+uint16_t x2x3_ingest_metrics_port(const x2x3_ingest *ing)
+{
+    return ing->metrics_port;
+}
+
+void x2x3_ingest_free(x2x3_ingest *ing)
+{
+    if (!ing)
+        return;
+    if (ing->mhd)
+        MHD_stop_daemon(ing->mhd);
+    /* Kafka first: its last delivery reports still refer to the connections. */
+    if (ing->rk) {
+        int left = li_kafka_destroy(ing->rk, ing->flush_ms);
+        if (left)
+            li_log_error("ingest: %d PDUs not confirmed by Kafka at exit (the POIs resend them)",
+                         left);
+    }
+    while (ing->conns) {
+        conn *c = ing->conns;
+        conn_close(ing, c, NULL, NULL);
+        conn_release(ing, c);
+    }
+    while (ing->free_refs) {
+        msg_ref *r = ing->free_refs;
+        ing->free_refs = r->next_free;
+        free(r);
+    }
+    if (ing->listen_fd >= 0)
+        close(ing->listen_fd);
+    for (int i = 0; i < 2; i++)
+        if (ing->kafka_pipe[i] >= 0)
+            close(ing->kafka_pipe[i]);
+    if (ing->epfd >= 0)
+        close(ing->epfd);
+    SSL_CTX_free(ing->ctx);
+    li_buf_free(&ing->pack);
+    li_buf_free(&ing->strs);
+    free(ing->target_ptrs);
+    pthread_mutex_destroy(&ing->errors_mu);
+    free(ing);
+}
