@@ -384,10 +384,10 @@ static void handle_all(x1_ne *ne, x1_response *r)
         for (task_entry *e = ne->xid_buckets[b]; e; e = e->next)
             r->tasks[r->n_tasks++] = e->task;
     }
-    memcpy(r->dests, ne->dests, ne->n_dests * sizeof *r->dests);
-    r->n_dests = ne->n_dests;
-    memcpy(r->objects, ne->exceptions, ne->n_exceptions * sizeof *r->objects);
-    r->n_objects = ne->n_exceptions;
+    for (size_t i = 0; i < ne->n_dests; i++)
+        r->dests[r->n_dests++] = ne->dests[i];
+    for (size_t i = 0; i < ne->n_exceptions; i++)
+        r->objects[r->n_objects++] = ne->exceptions[i];
 }
 
 static int is_read_only(x1_msg_type t)
