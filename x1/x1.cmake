@@ -10,6 +10,7 @@ target_include_directories(x1_lib PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(x1_lib PUBLIC li_common li_bytes PkgConfig::LIBXML2 Threads::Threads)
 
 li_add_unit_test(test_x1_xml SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_xml.c LIBS x1_lib)
+target_compile_definitions(test_x1_xml PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 li_add_fuzzer(fuzz_x1_xml SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_xml.c LIBS x1_lib
               CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_xml)
 # The round trip runs the real client against the real NE over mutual TLS on loopback;
@@ -17,3 +18,6 @@ li_add_fuzzer(fuzz_x1_xml SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_xml.c LIBS x1_l
 li_add_unit_test(test_x1_roundtrip SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_roundtrip.c
                  LIBS x1_lib)
 target_compile_definitions(test_x1_roundtrip PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+li_add_unit_test(test_x1_http SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_http.c LIBS x1_lib)
+li_add_fuzzer(fuzz_x1_http SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_http.c LIBS x1_lib
+              CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_http)

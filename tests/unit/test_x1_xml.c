@@ -442,6 +442,41 @@ static void test_response_vectors(void **state)
                          LI_ERR_PROTO);
 }
 
+static size_t read_seed(const char *name, char *buf, size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fuzz/x1_xml/%s", SOURCE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, size, f);
+    fclose(f);
+    return n;
+}
+
+/* The fuzzer's seeds are valid messages, so that fuzzing starts deep in the decoder. */
+static void test_seeds_are_valid(void **state)
+{
+    (void)state;
+    static char buf[16384];
+    static x1_request req[4];
+    static x1_response resp;
+    const char *requests[] = { "activate.xml", "modify_deactivate.xml", "destination.xml",
+                               "object.xml", "ping_prefixes.xml" };
+    const char *responses[] = { "resp_all.xml", "resp_error.xml", "resp_ok.xml" };
+    for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
+        size_t len = read_seed(requests[i], buf, sizeof buf), n;
+        assert_int_equal(x1_xml_request_decode((uint8_t *)buf, len, req, 4, &n), LI_OK);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(req[k].error_code, 0);
+    }
+    for (size_t i = 0; i < sizeof responses / sizeof responses[0]; i++) {
+        size_t len = read_seed(responses[i], buf, sizeof buf);
+        memset(&resp, 0, sizeof resp);
+        assert_int_equal(x1_xml_response_decode((uint8_t *)buf, len, &resp), LI_OK);
+    }
+    assert_int_equal(resp.type, X1_MSG_ACTIVATE_TASK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_response_round_trips),
         cmocka_unit_test(test_request_vectors),
         cmocka_unit_test(test_response_vectors),
+        cmocka_unit_test(test_seeds_are_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
