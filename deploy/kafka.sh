@@ -10,6 +10,8 @@ set -euo pipefail
 
 KAFKA_VERSION=3.9.1
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=deploy/lib.sh
+. "$here/lib.sh"
 cache=${LIMF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/limf}
 jars=$cache/kafka-$KAFKA_VERSION
 
@@ -26,22 +28,6 @@ fetch() {
   }
   ls "$jars"/kafka_2.13-$KAFKA_VERSION.jar >/dev/null
   touch "$jars/.complete"
-}
-
-port_free() {
-  ! (ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$1\$")
-}
-
-pick_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    if port_free "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
 }
 
 wait_ready() {
@@ -88,9 +74,9 @@ start() {
   fi
   rm -rf "$dir/data"
   local port tls_port ctl_port
-  port=$(pick_port)
-  tls_port=$(pick_port)
-  ctl_port=$(pick_port)
+  port=$(li_pick_port)
+  tls_port=$(li_pick_port)
+  ctl_port=$(li_pick_port)
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -140,19 +126,8 @@ ENV
 }
 
 stop() {
-  local dir=$1
-  [ -f "$dir/kafka.pid" ] || return 0
-  local pid
-  pid=$(cat "$dir/kafka.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 120); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  fi
-  rm -f "$dir/kafka.pid"
+  [ -f "$1/kafka.pid" ] || return 0
+  li_stop_pid "$1/kafka.pid"
   echo "kafka: stopped"
 }
 
