@@ -21,3 +21,7 @@ target_compile_definitions(test_x1_roundtrip PRIVATE SOURCE_DIR="${PROJECT_SOURC
 li_add_unit_test(test_x1_http SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_http.c LIBS x1_lib)
 li_add_fuzzer(fuzz_x1_http SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_http.c LIBS x1_lib
               CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_http)
+
+# A stand-alone X1 NE for testing an ADMF (limf-admf's integration tests use it).
+add_executable(limf-x1-test-ne ${CMAKE_CURRENT_LIST_DIR}/main_x1_test_ne.c)
+target_link_libraries(limf-x1-test-ne PRIVATE x1_lib)
