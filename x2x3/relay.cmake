@@ -7,3 +7,17 @@ target_link_libraries(li_msrp PUBLIC li_bytes)
 li_add_unit_test(test_li_msrp SOURCES ${LIMF_TESTS_DIR}/unit/test_li_msrp.c LIBS li_msrp)
 li_add_fuzzer(fuzz_li_msrp SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_li_msrp.c LIBS li_msrp
               CORPUS ${LIMF_TESTS_DIR}/fuzz/li_msrp)
+
+# The relay engine (sockets, TLS, control API, tap) and the daemon.
+add_library(x2x3_relay STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay.c
+  ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_ctl.c
+  ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_path.c
+  ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_req.c
+  ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_tap.c)
+target_include_directories(x2x3_relay PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(x2x3_relay PUBLIC li_msrp x2x3_sender x1_lib li_common
+                      PkgConfig::MHD PkgConfig::JANSSON)
+
+add_executable(limf-msrp-relay ${CMAKE_CURRENT_LIST_DIR}/main_relay.c)
+target_link_libraries(limf-msrp-relay PRIVATE x2x3_relay)

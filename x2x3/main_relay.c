@@ -1,0 +1,88 @@
+/* limf-msrp-relay: the MSRP relay point of interception (x2x3_relay.h,
+ * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to limf-ingest. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_log.h"
+#include "x1_ne.h"
+#include "x2x3_relay.h"
+#include "x2x3_sender.h"
+
+/* Tells a supervisor (or a test) the ports bound to port 0, once everything is up. */
+static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u}\n", control_port, x1_port);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    li_config *cfg = li_config_new();
+    if (!cfg || li_config_from_args(cfg, "limf-msrp-relay", argc, argv, "") != LI_OK) {
+        li_config_free(cfg);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);   /* before the X1 and X2/X3 threads start */
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    char errstr[512] = "signalfd failed";
+    x1_ne *ne = NULL;
+    x2x3_sender *sender = NULL;
+    x2x3_relay *relay = NULL;
+    int rc = 1;
+    if (sfd < 0)
+        goto out;
+    /* Without X1 or X2/X3 the relay still relays, and taps nothing. */
+    if (li_config_get(cfg, "x1.tls.cert", NULL)) {
+        ne = x1_ne_new(cfg, "x1", errstr, sizeof errstr);
+        if (!ne)
+            goto out;
+    } else {
+        li_log_warn("no x1.tls.cert: not an X1 network element, nothing will be tapped");
+    }
+    if (li_config_get(cfg, "x2x3.address", NULL)) {
+        sender = x2x3_sender_new(cfg, "x2x3", errstr, sizeof errstr);
+        if (!sender)
+            goto out;
+    } else {
+        li_log_warn("no x2x3.address: nothing will be tapped");
+    }
+    relay = x2x3_relay_new(cfg, ne, sender, errstr, sizeof errstr);
+    if (!relay)
+        goto out;
+    const char *ready = li_config_get(cfg, "relay.ready_file", NULL);
+    if (ready && write_ready_file(ready, x2x3_relay_control_port(relay),
+                                  ne ? x1_ne_port(ne) : 0) != 0) {
+        snprintf(errstr, sizeof errstr, "cannot write relay.ready_file %s", ready);
+        goto out;
+    }
+    li_log_info("limf-msrp-relay: running");
+    rc = x2x3_relay_run(relay, sfd) == LI_OK ? 0 : 1;
+    errstr[0] = '\0';
+out:
+    if (rc != 0 && errstr[0])
+        li_log_error("limf-msrp-relay: %s", errstr);
+    x2x3_relay_free(relay);      /* reports every session released ... */
+    x2x3_sender_free(sender);    /* ... and flushes those events */
+    x1_ne_free(ne);
+    if (sfd >= 0)
+        close(sfd);
+    li_config_free(cfg);
+    return rc;
+}
