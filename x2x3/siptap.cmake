@@ -28,3 +28,11 @@ li_add_fuzzer(fuzz_x2x3_pkt_siptap SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_
 add_executable(limf-siptap main_siptap.c x2x3_siptap_io.c)
 target_link_libraries(limf-siptap PRIVATE x2x3_siptap x2x3_sender x1_lib li_common
                       PkgConfig::PCAP)
+
+# End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS
+# (tests/integration/siptap_test.c); skipped (77) without CAP_NET_RAW, sipp or dumpcap.
+add_executable(siptap_test ${LIMF_TESTS_DIR}/integration/siptap_test.c)
+target_link_libraries(siptap_test PRIVATE x1_lib x2x3_pdu li_common PkgConfig::PCAP)
+add_dependencies(siptap_test limf-siptap)
+li_add_integration_test(siptap_sipp COMMAND $<TARGET_FILE:siptap_test> TIMEOUT 180)
+set_tests_properties(siptap_sipp PROPERTIES SKIP_RETURN_CODE 77)

@@ -1,0 +1,605 @@
+/* limf-siptap end to end on loopback: real sipp calls (UDP and TCP), a real libpcap
+ * capture on lo, tasking over real X1 (mutual TLS, x1_client), X2 over real mutual TLS
+ * to a receiver built on the x2x3_pdu codec that answers keepalives as limf-ingest does.
+ *
+ *   1. live: alice (tasked) calls bob over UDP and over TCP; mallory (untasked) calls bob
+ *      over UDP and TCP. Every SIP message of alice's calls - INVITE, 200, ACK, BYE and
+ *      the 200 to the BYE, exactly the bytes sipp says it sent - arrives as X2 format 9
+ *      with the task's XID, the matched target, addresses, ports, protocol, a capture
+ *      timestamp and one correlation ID per dialog; nothing of mallory's calls arrives.
+ *   2. file: the same calls, written to a pcap by dumpcap during step 1, replayed by a
+ *      second limf-siptap (siptap.pcap) give the same X2.
+ * Needs root or CAP_NET_RAW (live capture on lo), sipp and dumpcap: exits 77 (skipped)
+ * with the reason otherwise. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "li_bytes.h"
+#include "li_config.h"
+#include "li_log.h"
+#include "li_time.h"
+#include "li_tls.h"
+#include "x1_client.h"
+#include "x2x3_pdu.h"
+
+#define MAX_PDUS 256
+
+static char work[256];
+static const char *pki, *build, *src;
+/* Every process started, so that a failing test leaves none behind. */
+static pid_t children[32];
+static size_t n_children;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "siptap_sipp: FAIL: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (work directory %s kept)\n", work);
+    va_end(ap);
+    for (size_t i = 0; i < n_children; i++)
+        if (children[i] > 0 && kill(children[i], SIGKILL) == 0)
+            waitpid(children[i], NULL, 0);
+    exit(1);
+}
+
+static void skip(const char *why)
+{
+    printf("siptap_sipp: SKIP: %s\n", why);
+    exit(77);
+}
+
+/* ---- the X2 receiver: TLS server, x2x3_pdu decode, keepalive answers ---- */
+
+typedef struct got {
+    uint8_t *raw;
+    x2x3_pdu pdu;   /* points into raw */
+} got;
+
+typedef struct receiver {
+    int lfd;
+    uint16_t port;
+    SSL_CTX *ctx;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    got pdus[MAX_PDUS];
+    size_t n;
+    volatile int stop;
+} receiver;
+
+static void receiver_store(receiver *r, const uint8_t *p, size_t len)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->n < MAX_PDUS) {
+        got *g = &r->pdus[r->n];
+        g->raw = malloc(len);
+        memcpy(g->raw, p, len);
+        size_t used;
+        if (x2x3_pdu_decode(g->raw, len, 0, &g->pdu, &used, NULL) == LI_OK)
+            r->n++;
+        else
+            free(g->raw);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void serve(receiver *r, SSL *ssl)
+{
+    li_buf in;
+    li_buf_init(&in, 64u << 20);
+    uint8_t chunk[16384];
+    while (!r->stop) {
+        int n = SSL_read(ssl, chunk, sizeof chunk);
+        if (n <= 0) {
+            int e = SSL_get_error(ssl, n);
+            if (e == SSL_ERROR_WANT_READ || (e == SSL_ERROR_SYSCALL && errno == EAGAIN))
+                continue;
+            break;
+        }
+        li_buf_append(&in, chunk, (size_t)n);
+        for (;;) {
+            x2x3_pdu pdu;
+            size_t used;
+            li_err err = x2x3_pdu_decode(in.data, in.len, 0, &pdu, &used, NULL);
+            if (err == LI_AGAIN)
+                break;
+            if (err != LI_OK) {
+                fprintf(stderr, "receiver: undecodable PDU\n");
+                li_buf_free(&in);
+                return;
+            }
+            if (pdu.pdu_type == X2X3_PDU_KEEPALIVE) {
+                li_buf ack;
+                li_buf_init(&ack, 0);
+                x2x3_keepalive_ack_encode(&ack, &pdu);
+                SSL_write(ssl, ack.data, (int)ack.len);
+                li_buf_free(&ack);
+            } else {
+                receiver_store(r, in.data, used);
+            }
+            li_buf_consume(&in, used);
+        }
+    }
+    li_buf_free(&in);
+}
+
+static void *receiver_main(void *arg)
+{
+    receiver *r = arg;
+    while (!r->stop) {
+        struct pollfd pfd = { r->lfd, POLLIN, 0 };
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        int fd = accept(r->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        struct timeval tv = { 0, 100000 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        SSL *ssl = SSL_new(r->ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1)
+            serve(r, ssl);
+        SSL_free(ssl);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void receiver_start(receiver *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    char cert[512], key[512], ca[512], err[256];
+    snprintf(cert, sizeof cert, "%s/ingest.pem", pki);
+    snprintf(key, sizeof key, "%s/ingest.key", pki);
+    snprintf(ca, sizeof ca, "%s/ca.pem", pki);
+    li_tls_opts o = { .server = 1, .cert_file = cert, .key_file = key, .ca_file = ca };
+    r->ctx = li_tls_ctx_new(&o, err, sizeof err);
+    if (!r->ctx)
+        die("receiver TLS: %s", err);
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    if (bind(r->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(r->lfd, 8) != 0 ||
+        getsockname(r->lfd, (struct sockaddr *)&a, &alen) != 0)
+        die("receiver listen: %s", strerror(errno));
+    r->port = ntohs(a.sin_port);
+    pthread_create(&r->thread, NULL, receiver_main, r);
+}
+
+static void receiver_clear(receiver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n; i++)
+        free(r->pdus[i].raw);
+    r->n = 0;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static size_t receiver_count(receiver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* ---- processes ---- */
+
+static void forget(pid_t pid)
+{
+    for (size_t i = 0; i < n_children; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+static pid_t spawn(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setpgid(0, 0);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (n_children < sizeof children / sizeof children[0])
+        children[n_children++] = pid;
+    return pid;
+}
+
+/* Waits for pid up to timeout_ms; returns its exit status, or -1 on timeout (then it is
+ * killed). */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || waited >= timeout_ms) {
+            if (w != pid) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+            }
+            forget(pid);
+            if (w != pid)
+                return -1;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(20000);
+    }
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    *len = fread(*out, 1, (size_t)n, f);
+    (*out)[*len] = 0;
+    fclose(f);
+    return 0;
+}
+
+/* A port free for both UDP and TCP on 127.0.0.1 (sipp binds both kinds). */
+static uint16_t free_port(void)
+{
+    for (;;) {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t alen = sizeof a;
+        bind(u, (struct sockaddr *)&a, sizeof a);
+        getsockname(u, (struct sockaddr *)&a, &alen);
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = bind(t, (struct sockaddr *)&a, sizeof a) == 0;
+        close(t);
+        close(u);
+        if (ok)
+            return ntohs(a.sin_port);
+    }
+}
+
+/* ---- limf-siptap and X1 ---- */
+
+typedef struct siptap_proc {
+    pid_t pid;
+    uint16_t x1_port;
+    char log[512];
+} siptap_proc;
+
+static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
+                         const char *filter, const char *pcap_file)
+{
+    char conf[512], ready[512];
+    snprintf(conf, sizeof conf, "%s/%s.conf", work, name);
+    snprintf(ready, sizeof ready, "%s/%s.ready", work, name);
+    snprintf(p->log, sizeof p->log, "%s/%s.log", work, name);
+    FILE *f = fopen(conf, "w");
+    fprintf(f,
+            "[x1]\nlisten = 127.0.0.1:0\nne_id = siptap-test\nadmf_id = admf-test\n"
+            "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
+            "[x2x3]\naddress = 127.0.0.1:%u\npoi_id = siptap-test\nkeepalive_s = 1\n"
+            "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
+            "tls.peer_name = ingest\n"
+            "[siptap]\ninterface = lo\nfilter = %s\nready_file = %s\nstats_interval_s = 0\n"
+            "pcap_wait_tasks = 1\n%s%s\n[log]\nlevel = debug\n",
+            pki, pki, pki, x2_port, pki, pki, pki, filter, ready,
+            pcap_file ? "pcap = " : "", pcap_file ? pcap_file : "");
+    fclose(f);
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/x2x3/limf-siptap", build);
+    char *argv[] = { bin, "-c", conf, NULL };
+    p->pid = spawn(p->log, argv);
+    for (int i = 0; i < 200; i++) {
+        char *text;
+        size_t len;
+        if (read_file(ready, &text, &len) == 0) {
+            p->x1_port = (uint16_t)atoi(text);
+            free(text);
+            return;
+        }
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+            forget(p->pid);
+            break;
+        }
+        usleep(50000);
+    }
+    die("limf-siptap %s did not become ready (see %s)", name, p->log);
+}
+
+static const uint8_t XID[16] = { 0x51, 0x7a, 0x90, 0x01, 0x22, 0x33, 0x44, 0x55,
+                                 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd };
+static const uint8_t DID[16] = { 0xd1, 0xd1, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1 };
+
+/* Tasks the NE over X1 as the ADMF would: the destination, then alice's task. */
+static void task_alice(const siptap_proc *p, uint16_t x2_port)
+{
+    li_config *cfg = li_config_new();
+    char v[512], err[512], url[128], addr[64];
+    snprintf(v, sizeof v, "%s/admf.pem", pki);
+    li_config_set(cfg, "x1c.tls.cert", v);
+    snprintf(v, sizeof v, "%s/admf.key", pki);
+    li_config_set(cfg, "x1c.tls.key", v);
+    snprintf(v, sizeof v, "%s/ca.pem", pki);
+    li_config_set(cfg, "x1c.tls.ca", v);
+    li_config_set(cfg, "x1c.admf_id", "admf-test");
+    x1_client *c = x1_client_new(cfg, "x1c", err, sizeof err);
+    if (!c)
+        die("x1 client: %s", err);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", p->x1_port);
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", x2_port);
+    if (x1_client_create_destination(c, url, "siptap-test", DID, addr, err, sizeof err) != LI_OK)
+        die("CreateDestination: %s", err);
+    x1_task t;
+    memset(&t, 0, sizeof t);
+    memcpy(t.xid, XID, 16);
+    snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
+    snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:Alice@LIMF.test");
+    t.n_targets = 1;
+    t.delivery = X1_DELIVERY_X2_AND_X3;
+    memcpy(t.did, DID, 16);
+    if (x1_client_activate(c, url, "siptap-test", &t, err, sizeof err) != LI_OK)
+        die("ActivateTask: %s", err);
+    x1_client_free(c);
+    li_config_free(cfg);
+}
+
+/* ---- sipp calls ---- */
+
+typedef struct call {
+    const char *caller;
+    const char *transport;   /* sipp -t: u1 or t1 */
+    int tasked;
+    uint16_t uas_port, uac_port;
+    char call_id[128];
+    /* What sipp says it sent, both sides: the oracle for byte-exactness. */
+    char *sent[16];
+    size_t sent_len[16];
+    size_t n_sent;
+} call;
+
+static void run_call(call *c, int index)
+{
+    char scen_uas[512], scen_uac[512], log_uas[512], log_uac[512], out_uas[512], out_uac[512];
+    char port_uas[16], port_uac[16], remote[64];
+    snprintf(scen_uas, sizeof scen_uas, "%s/tests/integration/siptap/uas.xml", src);
+    snprintf(scen_uac, sizeof scen_uac, "%s/tests/integration/siptap/uac.xml", src);
+    snprintf(log_uas, sizeof log_uas, "%s/call%d-uas-messages.log", work, index);
+    snprintf(log_uac, sizeof log_uac, "%s/call%d-uac-messages.log", work, index);
+    snprintf(out_uas, sizeof out_uas, "%s/call%d-uas.out", work, index);
+    snprintf(out_uac, sizeof out_uac, "%s/call%d-uac.out", work, index);
+    snprintf(port_uas, sizeof port_uas, "%u", c->uas_port);
+    snprintf(port_uac, sizeof port_uac, "%u", c->uac_port);
+    snprintf(remote, sizeof remote, "127.0.0.1:%u", c->uas_port);
+    char *uas[] = { "sipp", "-sf", scen_uas, "-i", "127.0.0.1", "-p", port_uas, "-t",
+                    (char *)c->transport, "-m", "1", "-nostdin", "-trace_msg", "-message_file",
+                    log_uas, "-timeout", "20s", NULL };
+    pid_t ps = spawn(out_uas, uas);
+    /* The UAS is ready when its port is taken. */
+    for (int i = 0; i < 100; i++) {
+        int s = socket(AF_INET, c->transport[0] == 't' ? SOCK_STREAM : SOCK_DGRAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->uas_port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int busy = bind(s, (struct sockaddr *)&a, sizeof a) != 0;
+        close(s);
+        if (busy)
+            break;
+        usleep(50000);
+    }
+    char *uac[] = { "sipp", "-sf", scen_uac, "-i", "127.0.0.1", "-p", port_uac, "-t",
+                    (char *)c->transport, "-s", "bob", "-key", "caller", (char *)c->caller,
+                    "-m", "1", "-nostdin", "-trace_msg", "-message_file", log_uac,
+                    "-timeout", "20s", remote, NULL };
+    pid_t pc = spawn(out_uac, uac);
+    int rc_uac = wait_exit(pc, 30000);
+    int rc_uas = wait_exit(ps, 10000);
+    if (rc_uac != 0 || rc_uas != 0)
+        die("sipp call %d (%s over %s): uac %d uas %d (see %s, %s)", index, c->caller,
+            c->transport, rc_uac, rc_uas, out_uac, out_uas);
+    /* "<UDP|TCP> message sent (N bytes):\n\n" then exactly the N bytes sipp wrote. */
+    const char *logs[2] = { log_uac, log_uas };
+    for (int l = 0; l < 2; l++) {
+        char *text;
+        size_t len;
+        if (read_file(logs[l], &text, &len) != 0)
+            die("no sipp message log %s", logs[l]);
+        for (char *p = text; (p = strstr(p, " message sent (")) != NULL;) {
+            size_t n = strtoul(p + 15, &p, 10);
+            p = strstr(p, "):\n\n");
+            if (!p || c->n_sent == 16)
+                die("sipp message log %s not understood", logs[l]);
+            p += 4;
+            c->sent[c->n_sent] = malloc(n);
+            memcpy(c->sent[c->n_sent], p, n);
+            c->sent_len[c->n_sent++] = n;
+            p += n;
+        }
+        free(text);
+    }
+    /* The Call-ID of the call, from the INVITE sipp sent. */
+    const char *cid = strstr(c->sent[0], "Call-ID: ");
+    if (!cid)
+        die("no Call-ID in the INVITE of call %d", index);
+    cid += 9;
+    size_t n = strcspn(cid, "\r\n");
+    snprintf(c->call_id, sizeof c->call_id, "%.*s", (int)n, cid);
+}
+
+static int starts_with(const uint8_t *p, size_t len, const char *lit)
+{
+    return len >= strlen(lit) && memcmp(p, lit, strlen(lit)) == 0;
+}
+
+/* The assertions of the test, over what the receiver holds. */
+static void check(receiver *r, call *calls, size_t n_calls, uint64_t t0, const char *mode)
+{
+    size_t want = 0;
+    for (size_t i = 0; i < n_calls; i++)
+        if (calls[i].tasked)
+            want += calls[i].n_sent;
+    /* Wait for everything expected, then a little longer for anything unexpected. */
+    for (int i = 0; i < 150 && receiver_count(r) < want; i++)
+        usleep(100000);
+    usleep(500000);
+    pthread_mutex_lock(&r->mu);
+    if (r->n != want)
+        die("%s: %zu X2 PDUs received, %zu expected", mode, r->n, want);
+    for (size_t i = 0; i < n_calls; i++) {
+        call *c = &calls[i];
+        int seen_invite = 0, seen_200 = 0, seen_ack = 0, seen_bye = 0;
+        uint64_t corr = 0;
+        for (size_t k = 0; k < r->n; k++) {
+            const x2x3_pdu *p = &r->pdus[k].pdu;
+            int mine = memmem(p->payload, p->payload_len, c->call_id, strlen(c->call_id)) != NULL;
+            if (!mine)
+                continue;
+            if (!c->tasked)
+                die("%s: a message of untasked %s's call was exported", mode, c->caller);
+            /* Byte-exact: the payload is one of the messages sipp sent, whole. */
+            size_t j;
+            for (j = 0; j < c->n_sent; j++)
+                if (c->sent_len[j] == p->payload_len &&
+                    memcmp(c->sent[j], p->payload, p->payload_len) == 0)
+                    break;
+            if (j == c->n_sent)
+                die("%s: exported payload is not a message sipp sent:\n%.*s", mode,
+                    (int)p->payload_len, (const char *)p->payload);
+            if (p->pdu_type != X2X3_PDU_X2 || p->payload_format != X2X3_FORMAT_SIP ||
+                memcmp(p->xid, XID, 16) != 0)
+                die("%s: wrong PDU type, format or XID", mode);
+            li_slice target;
+            if (p->n_matched_targets != 1 || x2x3_pdu_matched_target(p, 0, &target) != LI_OK ||
+                target.len != strlen("sip-uri:sip:Alice@LIMF.test") ||
+                memcmp(target.p, "sip-uri:sip:Alice@LIMF.test", target.len) != 0)
+                die("%s: matched target attribute missing or wrong", mode);
+            uint8_t lo[4] = { 127, 0, 0, 1 };
+            int tcp = c->transport[0] == 't';
+            if (p->src_addr_len != 4 || memcmp(p->src_addr, lo, 4) != 0 ||
+                p->dst_addr_len != 4 || memcmp(p->dst_addr, lo, 4) != 0 ||
+                p->ip_protocol != (tcp ? 6 : 17) ||
+                (p->src_port != c->uas_port && p->dst_port != c->uas_port))
+                die("%s: address, port or protocol attributes wrong", mode);
+            uint64_t ts = x2x3_pdu_timestamp_ns(p);
+            if (ts < t0 || ts > li_now_ns())
+                die("%s: timestamp is not the capture time", mode);
+            if (corr && p->correlation_id != corr)
+                die("%s: correlation ID changes within a dialog", mode);
+            corr = p->correlation_id;
+            seen_invite |= starts_with(p->payload, p->payload_len, "INVITE ");
+            seen_ack |= starts_with(p->payload, p->payload_len, "ACK ");
+            seen_bye |= starts_with(p->payload, p->payload_len, "BYE ");
+            seen_200 |= starts_with(p->payload, p->payload_len, "SIP/2.0 200 ") &&
+                        memmem(p->payload, p->payload_len, "1 INVITE", 8) != NULL;
+        }
+        if (c->tasked && !(seen_invite && seen_200 && seen_ack && seen_bye))
+            die("%s: %s's call over %s: INVITE %d, 200 %d, ACK %d, BYE %d", mode, c->caller,
+                c->transport, seen_invite, seen_200, seen_ack, seen_bye);
+    }
+    pthread_mutex_unlock(&r->mu);
+    printf("siptap_sipp: %s: %zu X2 PDUs, byte-exact, nothing of the untasked calls\n", mode,
+           want);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    li_log_init("siptap_sipp", LI_LOG_WARN, 0);
+    pki = getenv("LIMF_PKI_DIR");
+    build = getenv("LIMF_BUILD_DIR");
+    src = getenv("LIMF_SOURCE_DIR");
+    if (!pki || !build || !src)
+        skip("run through ctest (LIMF_PKI_DIR, LIMF_BUILD_DIR, LIMF_SOURCE_DIR)");
+    char ebuf[PCAP_ERRBUF_SIZE];
+    pcap_t *probe = pcap_open_live("lo", 128, 0, 10, ebuf);
+    if (!probe)
+        skip("no live capture on lo (needs root or CAP_NET_RAW)");
+    pcap_close(probe);
+    if (system("command -v sipp >/dev/null 2>&1") != 0)
+        skip("sipp (Debian package sip-tester) is not installed");
+    if (system("command -v dumpcap >/dev/null 2>&1") != 0)
+        skip("dumpcap (Debian package wireshark-common) is not installed");
+    snprintf(work, sizeof work, "/tmp/limf-siptap-test-XXXXXX");
+    if (!mkdtemp(work))
+        die("mkdtemp");
+
+    receiver rx;
+    receiver_start(&rx);
+    call calls[4] = {
+        { .caller = "alice", .transport = "u1", .tasked = 1 },
+        { .caller = "mallory", .transport = "u1", .tasked = 0 },
+        { .caller = "alice", .transport = "t1", .tasked = 1 },
+        { .caller = "mallory", .transport = "t1", .tasked = 0 },
+    };
+    char filter[512] = "";
+    for (size_t i = 0; i < 4; i++) {
+        calls[i].uas_port = free_port();
+        calls[i].uac_port = free_port();
+        snprintf(filter + strlen(filter), sizeof filter - strlen(filter), "%sport %u",
+                 i ? " or " : "", calls[i].uas_port);
+    }
+
+    /* 1. Live capture, with dumpcap writing the same traffic to a file for step 2. */
+    uint64_t t0 = li_now_ns();
+    siptap_proc live;
+    siptap_start(&live, "live", rx.port, filter, NULL);
+    task_alice(&live, rx.port);
+    char pcap_file[512], dumpcap_out[512];
+    snprintf(pcap_file, sizeof pcap_file, "%s/calls.pcap", work);
+    snprintf(dumpcap_out, sizeof dumpcap_out, "%s/dumpcap.out", work);
+    char *dc[] = { "dumpcap", "-q", "-P", "-i", "lo", "-f", filter, "-w", pcap_file, NULL };
+    pid_t dpid = spawn(dumpcap_out, dc);
+    struct stat st;
+    for (int i = 0; i < 100 && (stat(pcap_file, &st) != 0 || st.st_size < 24); i++)
+        usleep(50000);
+    usleep(300000);
+    for (int i = 0; i < 4; i++)
+        run_call(&calls[i], i);
+    check(&rx, calls, 4, t0, "live");
+    kill(live.pid, SIGTERM);
+    if (wait_exit(live.pid, 15000) != 0)
+        die("limf-siptap did not exit cleanly on SIGTERM (see %s)", live.log);
+    kill(dpid, SIGTERM);
+    wait_exit(dpid, 10000);
+
+    /* 2. The same calls from the pcap file. */
+    receiver_clear(&rx);
+    siptap_proc file;
+    siptap_start(&file, "file", rx.port, filter, pcap_file);
+    task_alice(&file, rx.port);
+    int rc = wait_exit(file.pid, 30000);
+    if (rc != 0)
+        die("limf-siptap on a file exited with %d (see %s)", rc, file.log);
+    check(&rx, calls, 4, t0, "file");
+
+    rx.stop = 1;
+    pthread_join(rx.thread, NULL);
+    receiver_clear(&rx);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+    if (system(cmd) != 0)
+        return 1;
+    printf("siptap_sipp: PASS\n");
+    return 0;
+}
