@@ -14,7 +14,8 @@ static size_t put_l4(uint8_t *o, const pb_spec *s)
     if (s->proto == 17) {
         li_put_be16(o + 4, (uint16_t)(8 + s->len));
         li_put_be16(o + 6, 0);
-        memcpy(o + 8, s->payload, s->len);
+        if (s->len)
+            memcpy(o + 8, s->payload, s->len);
         return 8 + s->len;
     }
     li_put_be32(o + 4, s->seq);
@@ -24,7 +25,8 @@ static size_t put_l4(uint8_t *o, const pb_spec *s)
     li_put_be16(o + 14, 65535);
     li_put_be32(o + 16, 0);
     memset(o + 20, 1, 4);
-    memcpy(o + 24, s->payload, s->len);
+    if (s->len)
+        memcpy(o + 24, s->payload, s->len);
     return 24 + s->len;
 }
 
