@@ -231,11 +231,16 @@ static li_err post(x1_client *c, const char *ne_url, const li_buf *body, li_buf 
     x1_http_head h;
     size_t msg_len;
     err = x1_conn_read_message(&conn, resp_buf, 1, c->max_response, &h, &msg_len, deadline);
+    /* A closed connection is an unreachable NE too (x1_client.h): retry later. */
+    if (err == LI_ERR_CLOSED)
+        err = LI_ERR_IO;
     if (err != LI_OK) {
         if (err == LI_ERR_PROTO || err == LI_ERR_TOO_BIG)
             err = LI_ERR_PROTO;
         snprintf(errstr, errstr_size, "answer from %s:%s: %s", u.host, u.port,
-                 err == LI_ERR_PROTO ? "not a usable HTTP response" : li_err_str(err));
+                 err == LI_ERR_PROTO ? "not a usable HTTP response"
+                 : err == LI_ERR_IO  ? "connection closed without an answer"
+                                     : li_err_str(err));
         goto out;
     }
     *status = h.status;
@@ -243,7 +248,7 @@ static li_err post(x1_client *c, const char *ne_url, const li_buf *body, li_buf 
     resp_buf->len = msg_len;
 out:
     x1_conn_close(&conn);
-    return err;
+    return err == LI_ERR_CLOSED ? LI_ERR_IO : err;
 }
 
 /* Maps an ErrorResponse's errorCode to limf's error (x1_client.h). */

@@ -7,8 +7,9 @@
  *
  * Every call returns:
  *   LI_OK             the NE answered OK (or with the details asked for);
- *   LI_ERR_IO, LI_ERR_TLS, LI_ERR_TIMEOUT, LI_ERR_CLOSED
- *                     the NE was not reachable or did not answer in time: retry later;
+ *   LI_ERR_IO, LI_ERR_TLS, LI_ERR_TIMEOUT
+ *                     the NE was not reachable, refused the TLS session (certificates),
+ *                     closed the connection or did not answer in time: retry later;
  *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named;
  *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (ActivateTask of an
  *                     existing XID, ...): a ModifyTask brings it in line;

@@ -69,6 +69,8 @@ struct x1_ne {
     x1_cert_exception *exceptions;
     size_t n_exceptions;
     atomic_uint_fast64_t generation;
+    void (*change_fn)(void *ctx, const x1_ne_change *change); /* under lock */
+    void *change_ctx;
 
     pthread_t acceptor;
     atomic_int stop;
@@ -94,6 +96,31 @@ static int64_t now_ms(void)
 static void bump(x1_ne *ne)
 {
     atomic_fetch_add(&ne->generation, 1);
+}
+
+/* Calls the change callback; the caller holds no lock. */
+static void notify(x1_ne *ne, x1_ne_change_kind kind, const uint8_t id[16], const char *object_id)
+{
+    pthread_rwlock_rdlock(&ne->lock);
+    void (*fn)(void *, const x1_ne_change *) = ne->change_fn;
+    void *ctx = ne->change_ctx;
+    pthread_rwlock_unlock(&ne->lock);
+    if (!fn)
+        return;
+    x1_ne_change c = { .kind = kind, .generation = atomic_load(&ne->generation) };
+    if (id)
+        memcpy(c.id, id, 16);
+    if (object_id)
+        snprintf(c.object_id, sizeof c.object_id, "%s", object_id);
+    fn(ctx, &c);
+}
+
+void x1_ne_on_change(x1_ne *ne, void (*fn)(void *ctx, const x1_ne_change *change), void *ctx)
+{
+    pthread_rwlock_wrlock(&ne->lock);
+    ne->change_fn = fn;
+    ne->change_ctx = ctx;
+    pthread_rwlock_unlock(&ne->lock);
 }
 
 /* ---- tables (callers hold the lock) ---- */
@@ -390,6 +417,40 @@ static void handle_all(x1_ne *ne, x1_response *r)
         r->objects[r->n_objects++] = ne->exceptions[i];
 }
 
+/* The change a successful modifying request made. */
+static void notify_request(x1_ne *ne, const x1_request *q)
+{
+    switch (q->type) {
+    case X1_MSG_ACTIVATE_TASK:
+        notify(ne, X1_NE_TASK_ACTIVATED, q->task.xid, NULL);
+        break;
+    case X1_MSG_MODIFY_TASK:
+        notify(ne, X1_NE_TASK_MODIFIED, q->task.xid, NULL);
+        break;
+    case X1_MSG_DEACTIVATE_TASK:
+        notify(ne, X1_NE_TASK_DEACTIVATED, q->id, NULL);
+        break;
+    case X1_MSG_CREATE_DESTINATION:
+    case X1_MSG_MODIFY_DESTINATION:
+        notify(ne, X1_NE_DESTINATION_CHANGED, q->dest.did, NULL);
+        break;
+    case X1_MSG_REMOVE_DESTINATION:
+        notify(ne, X1_NE_DESTINATION_CHANGED, q->id, NULL);
+        break;
+    case X1_MSG_CREATE_OBJECT:
+        notify(ne, X1_NE_EXCEPTION_CREATED, NULL, q->object.id);
+        break;
+    case X1_MSG_MODIFY_OBJECT:
+        notify(ne, X1_NE_EXCEPTION_MODIFIED, NULL, q->object.id);
+        break;
+    case X1_MSG_DELETE_OBJECT:
+        notify(ne, X1_NE_EXCEPTION_DELETED, NULL, q->object.id);
+        break;
+    default:
+        break;
+    }
+}
+
 static int is_read_only(x1_msg_type t)
 {
     switch (t) {
@@ -476,6 +537,8 @@ static void handle_message(x1_ne *ne, const x1_request *q, x1_response *r)
         break;
     }
     pthread_rwlock_unlock(&ne->lock);
+    if (!ro && !r->error_code)
+        notify_request(ne, q);
 }
 
 static void log_message(const x1_request *q, const x1_response *r)
@@ -661,10 +724,15 @@ static void sweep_exceptions(x1_ne *ne)
     pthread_rwlock_unlock(&ne->lock);
     if (!expired)
         return;
+    char (*gone)[64] = NULL;
+    size_t n_gone = 0;
     pthread_rwlock_wrlock(&ne->lock);
+    gone = malloc(ne->n_exceptions * sizeof *gone);
     for (size_t i = 0; i < ne->n_exceptions;) {
         if (ne->exceptions[i].expires_ms <= now) {
             li_log_info("X1: certificate exception %s expired", ne->exceptions[i].id);
+            if (gone)
+                memcpy(gone[n_gone++], ne->exceptions[i].id, 64);
             ne->exceptions[i] = ne->exceptions[--ne->n_exceptions];
             bump(ne);
         } else {
@@ -672,6 +740,9 @@ static void sweep_exceptions(x1_ne *ne)
         }
     }
     pthread_rwlock_unlock(&ne->lock);
+    for (size_t i = 0; i < n_gone; i++)
+        notify(ne, X1_NE_EXCEPTION_EXPIRED, NULL, gone[i]);
+    free(gone);
 }
 
 static void accept_one(x1_ne *ne)

@@ -66,6 +66,31 @@ int x1_ne_find_exception(x1_ne *ne, const uint8_t fingerprint[32], const char *p
  * removed or expires: POIs cache their matches and look again when it moves. */
 uint64_t x1_ne_generation(x1_ne *ne);
 
+/* What changed, for the optional change callback. */
+typedef enum x1_ne_change_kind {
+    X1_NE_TASK_ACTIVATED = 1,
+    X1_NE_TASK_MODIFIED,
+    X1_NE_TASK_DEACTIVATED,
+    X1_NE_DESTINATION_CHANGED, /* created, modified or removed */
+    X1_NE_EXCEPTION_CREATED,
+    X1_NE_EXCEPTION_MODIFIED,
+    X1_NE_EXCEPTION_DELETED,
+    X1_NE_EXCEPTION_EXPIRED
+} x1_ne_change_kind;
+
+typedef struct x1_ne_change {
+    x1_ne_change_kind kind;
+    uint8_t id[16];          /* the XID of a task change, the DID of a destination change */
+    char object_id[64];      /* the exception's id of an exception change */
+    uint64_t generation;     /* x1_ne_generation() after the change */
+} x1_ne_change;
+
+/* Registers fn (NULL: none) to be called after every change, from the X1 server's
+ * threads and outside its locks, so fn may call the functions above; ctx is passed
+ * through. Polling x1_ne_generation() is the alternative. */
+void x1_ne_on_change(x1_ne *ne, void (*fn)(void *ctx, const x1_ne_change *change),
+                     void *ctx);
+
 /* Copies the task with this XID into *out; LI_ERR_NOT_FOUND when there is none. */
 li_err x1_ne_get_task(x1_ne *ne, const uint8_t xid[16], x1_task *out);
 /* Copies the destination with this DID into *out; LI_ERR_NOT_FOUND when there is none. */

@@ -445,7 +445,8 @@ static void test_response_vectors(void **state)
 static size_t read_seed(const char *name, char *buf, size_t size)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/fuzz/x1_xml/%s", SOURCE_DIR, name);
+    const char *src = getenv("LIMF_SOURCE_DIR") ? getenv("LIMF_SOURCE_DIR") : SOURCE_DIR;
+    snprintf(path, sizeof path, "%s/tests/fuzz/x1_xml/%s", src, name);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     size_t n = fread(buf, 1, size, f);
