@@ -15,3 +15,23 @@ li_add_unit_test(test_x1_audit SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_audit.c
                  LIBS x1_admf_core)
 li_add_fuzzer(fuzz_x1_rest SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_rest.c LIBS x1_admf_core
               CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_rest)
+
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
+
+# The OpenAPI document is served from memory: embedded at configure time.
+set(X1_OPENAPI ${CMAKE_CURRENT_SOURCE_DIR}/openapi.json)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${X1_OPENAPI})
+file(READ ${X1_OPENAPI} x1_openapi_hex HEX)
+string(LENGTH "${x1_openapi_hex}" x1_openapi_hexlen)
+math(EXPR x1_openapi_len "${x1_openapi_hexlen} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," x1_openapi_bytes "${x1_openapi_hex}")
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.h
+     "/* Generated from x1/openapi.json by x1/admf.cmake. */\n#include <stddef.h>\nextern const unsigned char x1_rest_openapi_json[];\nextern const size_t x1_rest_openapi_json_len;\n")
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.c
+     "#include \"x1_rest_openapi.h\"\nconst unsigned char x1_rest_openapi_json[] = {${x1_openapi_bytes}0};\nconst size_t x1_rest_openapi_json_len = ${x1_openapi_len};\n")
+
+add_executable(limf-admf main_admf.c x1_admf.c x1_rest.c x1_reconcile.c
+               ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.c)
+target_include_directories(limf-admf PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
+target_link_libraries(limf-admf PRIVATE x1_admf_core x1_lib li_common PkgConfig::MHD
+                      PkgConfig::GNUTLS)

@@ -1,5 +1,6 @@
 #include "x1_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,18 @@ typedef struct table {
     int dirty;
 } table;
 
+/* (authorization country, LIID) -> warrant id. */
+typedef struct liid_entry {
+    struct liid_entry *next;
+    char *owner;
+    char key[];                /* "<country>/<liid>" */
+} liid_entry;
+
+#define LIID_BUCKETS 65536
+
 struct x1_store {
     table t[X1_KIND_COUNT];
+    liid_entry **liids;
 };
 
 static const char *const kind_names[X1_KIND_COUNT] = { "warrant", "destination", "exception",
@@ -63,11 +74,65 @@ static size_t hash_id(const char *id, size_t len)
     return (size_t)h;
 }
 
+static size_t liid_bucket(const char *country, const char *liid)
+{
+    return (hash_id(country, strlen(country)) ^ hash_id(liid, strlen(liid))) &
+           (LIID_BUCKETS - 1);
+}
+
+static liid_entry **liid_find(const x1_store *st, const char *country, const char *liid)
+{
+    liid_entry **pp = &st->liids[liid_bucket(country, liid)];
+    size_t cl = strlen(country);
+    for (; *pp; pp = &(*pp)->next)
+        if (strncmp((*pp)->key, country, cl) == 0 && (*pp)->key[cl] == '/' &&
+            strcmp((*pp)->key + cl + 1, liid) == 0)
+            return pp;
+    return pp;
+}
+
+const char *x1_store_liid_owner(const x1_store *st, const char *country, const char *liid)
+{
+    liid_entry **pp = liid_find(st, country, liid);
+    return *pp ? (*pp)->owner : NULL;
+}
+
+static void liid_index(x1_store *st, const Limf__Warrant *w, int add, const char *id)
+{
+    if (!w || !w->auth_country || !w->liid)
+        return;
+    liid_entry **pp = liid_find(st, w->auth_country, w->liid);
+    if (!add) {
+        if (*pp && strcmp((*pp)->owner, id) == 0) {
+            liid_entry *e = *pp;
+            *pp = e->next;
+            free(e->owner);
+            free(e);
+        }
+        return;
+    }
+    if (*pp)
+        return; /* validation keeps pairs unique; the first holder stays the owner */
+    size_t n = strlen(w->auth_country) + 1 + strlen(w->liid) + 1;
+    liid_entry *e = malloc(sizeof *e + n);
+    if (!e || !(e->owner = strdup(id))) {
+        free(e);
+        return;
+    }
+    snprintf(e->key, n, "%s/%s", w->auth_country, w->liid);
+    e->next = NULL;
+    *pp = e;
+}
+
 x1_store *x1_store_new(void)
 {
     x1_store *st = calloc(1, sizeof *st);
     if (!st)
         return NULL;
+    if (!(st->liids = calloc(LIID_BUCKETS, sizeof *st->liids))) {
+        free(st);
+        return NULL;
+    }
     for (int k = 0; k < X1_KIND_COUNT; k++) {
         st->t[k].n_buckets = 64;
         st->t[k].buckets = calloc(64, sizeof(entry *));
@@ -95,6 +160,14 @@ void x1_store_free(x1_store *st)
         free(t->buckets);
         free(t->sorted);
     }
+    for (size_t b = 0; st->liids && b < LIID_BUCKETS; b++) {
+        for (liid_entry *e = st->liids[b], *next; e; e = next) {
+            next = e->next;
+            free(e->owner);
+            free(e);
+        }
+    }
+    free(st->liids);
     free(st);
 }
 
@@ -145,6 +218,10 @@ li_err x1_store_apply(x1_store *st, const char *key, size_t key_len, const uint8
     entry **pp = find(t, id, id_len);
     if (*pp) {
         entry *e = *pp;
+        if (kind == X1_KIND_WARRANT) {
+            liid_index(st, (const Limf__Warrant *)e->msg, 0, e->id);
+            liid_index(st, (const Limf__Warrant *)msg, 1, e->id);
+        }
         protobuf_c_message_free_unpacked(e->msg, NULL);
         if (msg) {
             e->msg = msg;
@@ -170,6 +247,8 @@ li_err x1_store_apply(x1_store *st, const char *key, size_t key_len, const uint8
     e->msg = msg;
     e->next = NULL;
     *pp = e;
+    if (kind == X1_KIND_WARRANT)
+        liid_index(st, (const Limf__Warrant *)msg, 1, e->id);
     t->count++;
     t->dirty = 1;
     return LI_OK;

@@ -44,6 +44,10 @@ li_err x1_store_apply(x1_store *st, const char *key, size_t key_len, const uint8
 const ProtobufCMessage *x1_store_get(const x1_store *st, x1_kind kind, const char *id);
 size_t x1_store_count(const x1_store *st, x1_kind kind);
 
+/* The id of the warrant that holds this LIID for this authorization country, or NULL
+ * (DESIGN.md 6: one LIID per authorization country). Owned by the store. */
+const char *x1_store_liid_owner(const x1_store *st, const char *country, const char *liid);
+
 /* Calls fn for every object of a kind in ascending id order starting after `after`
  * (NULL: from the first); stops when fn returns non-zero. */
 void x1_store_each(x1_store *st, x1_kind kind, const char *after,

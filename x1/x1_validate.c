@@ -128,8 +128,12 @@ static li_err get_text_ml(const json_t *body, const char *key, int required, siz
         return x1_verr_set(err, 400, "invalid_type", key, "must be a string");
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (n == 0 && required)
-        return x1_verr_set(err, 400, "missing_field", key, "must not be empty");
+    if (n == 0) {
+        /* An empty optional string is the same as an absent one (what GET shows). */
+        if (required)
+            return x1_verr_set(err, 400, "missing_field", key, "must not be empty");
+        return LI_OK;
+    }
     if (n > max)
         return x1_verr_set(err, 400, "too_long", key, "longer than %zu bytes", max);
     for (size_t i = 0; i < n; i++)
