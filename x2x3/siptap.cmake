@@ -24,10 +24,13 @@ li_add_unit_test(test_x2x3_siptap SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sipta
 li_add_fuzzer(fuzz_x2x3_pkt_siptap SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap.c
               LIBS x2x3_siptap CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap)
 
-# The daemon: libpcap capture, the X1 NE and the X2/X3 sender around the engine.
-add_executable(limf-siptap main_siptap.c x2x3_siptap_io.c)
-target_link_libraries(limf-siptap PRIVATE x2x3_siptap x2x3_sender x1_lib li_common
-                      PkgConfig::PCAP)
+# The libpcap capture (live or file) feeding the engine.
+add_library(x2x3_siptap_io STATIC x2x3_siptap_io.c)
+target_link_libraries(x2x3_siptap_io PUBLIC x2x3_siptap li_common PkgConfig::PCAP)
+
+# The daemon: the capture, the X1 NE and the X2/X3 sender around the engine.
+add_executable(limf-siptap main_siptap.c)
+target_link_libraries(limf-siptap PRIVATE x2x3_siptap_io x2x3_sender x1_lib li_common)
 
 # End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS
 # (tests/integration/siptap_test.c); skipped (77) without CAP_NET_RAW, sipp or dumpcap.
@@ -36,3 +39,8 @@ target_link_libraries(siptap_test PRIVATE x1_lib x2x3_pdu li_common PkgConfig::P
 add_dependencies(siptap_test limf-siptap)
 li_add_integration_test(siptap_sipp COMMAND $<TARGET_FILE:siptap_test> TIMEOUT 180)
 set_tests_properties(siptap_sipp PROPERTIES SKIP_RETURN_CODE 77)
+
+# Packets/s and SIP messages/s from a generated pcap through the capture and the engine.
+li_add_bench(bench_siptap SOURCES ${LIMF_TESTS_DIR}/bench/bench_siptap.c
+             ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c LIBS x2x3_siptap_io x2x3_pdu)
+target_include_directories(bench_siptap PRIVATE ${LIMF_TESTS_DIR}/unit)
