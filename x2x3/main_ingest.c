@@ -2,6 +2,7 @@
  * (x2x3_ingest.h, docs/X2X3.md). */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -15,6 +16,12 @@ int main(int argc, char **argv)
     if (!cfg || li_config_from_args(cfg, "limf-ingest", argc, argv, "") != LI_OK) {
         li_config_free(cfg);
         return 2;
+    }
+    /* One descriptor per POI: allow as many as the hard limit does. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     /* A POI that vanishes mid-write must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);

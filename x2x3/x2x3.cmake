@@ -31,13 +31,19 @@ target_link_libraries(limf-ingest PRIVATE x2x3_ingest)
 add_library(x2x3_testutil STATIC ${LIMF_TESTS_DIR}/integration/x2x3_util.c)
 target_include_directories(x2x3_testutil PUBLIC ${LIMF_TESTS_DIR}/integration)
 target_link_libraries(x2x3_testutil PUBLIC x2x3_sender li_common li_proto)
-foreach(t x2x3_roundtrip)
+foreach(t x2x3_roundtrip x2x3_kill9 x2x3_hostile)
   add_executable(${t} ${LIMF_TESTS_DIR}/integration/${t}.c)
   target_link_libraries(${t} PRIVATE x2x3_testutil)
   add_dependencies(${t} limf-ingest)
-  li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 120)
+  li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 240)
 endforeach()
 
 # limf-x2x3: decode / encode / send for operators.
 add_executable(limf-x2x3 ${X2X3_DIR}/main_x2x3.c)
 target_link_libraries(limf-x2x3 PRIVATE x2x3_sender PkgConfig::JANSSON)
+
+# Oracle: Wireshark's 5gli dissector decodes our encoder's PDUs (no broker needed).
+add_executable(x2x3_oracle ${LIMF_TESTS_DIR}/integration/x2x3_oracle.c)
+target_link_libraries(x2x3_oracle PRIVATE x2x3_pdu)
+add_test(NAME x2x3_oracle COMMAND x2x3_oracle)
+set_tests_properties(x2x3_oracle PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)

@@ -25,7 +25,6 @@
 #define READ_CHUNK 16384
 #define WINDOW 65536              /* PDUs per connection in flight to Kafka */
 #define MAX_ERROR_KINDS 48
-#define HANDSHAKE_TIMEOUT_NS (10ull * 1000000000u)
 
 enum { CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 enum { PAUSE_NONE, PAUSE_KAFKA, PAUSE_WINDOW };
@@ -78,6 +77,7 @@ struct x2x3_ingest {
     char allow[1024];             /* ",cn1,cn2," or empty: any authenticated POI */
     size_t max_pdu;
     uint64_t idle_ns;
+    uint64_t handshake_ns;
     int flush_ms;
     int listen_fd;
     uint16_t port;
@@ -432,8 +432,11 @@ static void on_readable(x2x3_ingest *ing, conn *c)
             int se = SSL_get_error(c->ssl, n);
             if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
                 return;
-            conn_close(ing, c, se == SSL_ERROR_ZERO_RETURN ? NULL : "io",
-                       se == SSL_ERROR_ZERO_RETURN ? NULL : "read failed or peer reset");
+            if (c->rbuf.len > 0)   /* the POI left in the middle of a PDU */
+                conn_close(ing, c, "truncated", "connection closed inside a PDU");
+            else
+                conn_close(ing, c, se == SSL_ERROR_ZERO_RETURN ? NULL : "io",
+                           se == SSL_ERROR_ZERO_RETURN ? NULL : "read failed or peer reset");
             return;
         }
         c->rbuf.len += (size_t)n;
@@ -605,7 +608,7 @@ static void expire_idle(x2x3_ingest *ing, uint64_t now)
 {
     for (conn *c = ing->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == CONN_HANDSHAKE && now - c->last_rx_ns > HANDSHAKE_TIMEOUT_NS)
+        if (c->state == CONN_HANDSHAKE && now - c->last_rx_ns > ing->handshake_ns)
             conn_close(ing, c, "handshake_timeout", NULL);
         else if (c->state == CONN_OPEN && ing->idle_ns && !c->paused &&
                  now - c->last_rx_ns > ing->idle_ns)
@@ -889,18 +892,21 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
         goto fail;
     }
-    int64_t max_pdu, idle_s, flush_ms, partitions;
+    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s;
     if (li_config_get_int(cfg, "ingest.max_pdu", 4 << 20, 1024, 1 << 30, &max_pdu, errstr,
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.idle_timeout_s", 60, 0, 86400, &idle_s, errstr,
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.flush_timeout_ms", 10000, 0, 600000, &flush_ms, errstr,
                           errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.handshake_timeout_s", 10, 1, 3600, &handshake_s, errstr,
+                          errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.partitions", 8, 0, 10000, &partitions, errstr,
                           errstr_size) != LI_OK)
         goto fail;
     ing->max_pdu = (size_t)max_pdu;
     ing->idle_ns = (uint64_t)idle_s * 1000000000u;
+    ing->handshake_ns = (uint64_t)handshake_s * 1000000000u;
     ing->flush_ms = (int)flush_ms;
     char host[100] = "ingest";
     gethostname(host, sizeof host - 1);

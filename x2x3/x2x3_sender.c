@@ -300,10 +300,12 @@ void x2x3_sender_stats_get(x2x3_sender *s, x2x3_sender_stats *out)
 
 /* --- the I/O thread --- */
 
+/* Drops the connection (why: logged when an established one is lost, else NULL). */
 static void disconnect(x2x3_sender *s, const char *why)
 {
-    if (s->ssl) {
+    if (s->ssl && s->stats.connected && why)
         li_log_warn("x2x3 sender: connection to %s:%s lost: %s", s->host, s->port, why);
+    if (s->ssl) {
         SSL_free(s->ssl);
         s->ssl = NULL;
     }
@@ -401,7 +403,8 @@ static li_err try_connect(x2x3_sender *s, char *why, size_t why_size)
             stopping(s)) {
             char ossl[256];
             li_tls_error_string(ossl, sizeof ossl);
-            snprintf(why, why_size, "TLS handshake: %s", now >= deadline ? "timed out" : ossl);
+            snprintf(why, why_size, "TLS handshake: %s", now >= deadline ? "timed out"
+                     : *ossl ? ossl : "connection closed by the peer");
             return LI_ERR_TLS;
         }
         wait_fd(s, s->fd, se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
@@ -553,7 +556,7 @@ static void *io_thread(void *arg)
                     li_log_warn("x2x3 sender: cannot connect to %s:%s: %s", s->host, s->port,
                                 why);
                 logged_down = 1;
-                disconnect(s, why);
+                disconnect(s, NULL);
                 wait_fd(s, -1, 0, (int)(backoff / 1000000u));
                 backoff = backoff * 2 > s->reconnect_max_ns ? s->reconnect_max_ns : backoff * 2;
                 continue;
@@ -601,7 +604,7 @@ static void *io_thread(void *arg)
     }
     if (s->ssl)
         SSL_shutdown(s->ssl);
-    disconnect(s, "stopped");
+    disconnect(s, NULL);
     return NULL;
 }
 
