@@ -32,11 +32,13 @@ target_link_libraries(x2x3_siptap_io PUBLIC x2x3_siptap li_common PkgConfig::PCA
 add_executable(limf-siptap main_siptap.c)
 target_link_libraries(limf-siptap PRIVATE x2x3_siptap_io x2x3_sender x1_lib li_common)
 
-# End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS
-# (tests/integration/siptap_test.c); skipped (77) without CAP_NET_RAW, sipp or dumpcap.
+# End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS, a real
+# limf-ingest and Kafka (tests/integration/siptap_test.c); skipped (77) without
+# CAP_NET_RAW, sipp or dumpcap.
 add_executable(siptap_test ${LIMF_TESTS_DIR}/integration/siptap_test.c)
-target_link_libraries(siptap_test PRIVATE x1_lib x2x3_pdu li_common PkgConfig::PCAP)
-add_dependencies(siptap_test limf-siptap)
+target_link_libraries(siptap_test PRIVATE x1_lib x2x3_testutil x2x3_pdu li_common
+                      PkgConfig::PCAP)
+add_dependencies(siptap_test limf-siptap limf-ingest)
 li_add_integration_test(siptap_sipp COMMAND $<TARGET_FILE:siptap_test> TIMEOUT 180)
 set_tests_properties(siptap_sipp PROPERTIES SKIP_RETURN_CODE 77)
 

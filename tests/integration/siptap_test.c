@@ -1,6 +1,7 @@
 /* limf-siptap end to end on loopback: real sipp calls (UDP and TCP), a real libpcap
  * capture on lo, tasking over real X1 (mutual TLS, x1_client), X2 over real mutual TLS
- * to a receiver built on the x2x3_pdu codec that answers keepalives as limf-ingest does.
+ * to a real limf-ingest, which writes each PDU to the real Kafka broker (limf.xpdu);
+ * the test reads the records back from Kafka.
  *
  *   1. live: alice (tasked) calls bob over UDP and over TCP; mallory (untasked) calls bob
  *      over UDP and TCP. Every SIP message of alice's calls - INVITE, 200, ACK, BYE and
@@ -17,7 +18,6 @@
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@
 #include "li_time.h"
 #include "li_tls.h"
 #include "x1_client.h"
-#include "x2x3_pdu.h"
+#include "x2x3_util.h"
 
 #define MAX_PDUS 256
 
@@ -66,139 +66,35 @@ static void skip(const char *why)
     exit(77);
 }
 
-/* ---- the X2 receiver: TLS server, x2x3_pdu decode, keepalive answers ---- */
+/* ---- what arrived in Kafka (limf.xpdu), one entry per XPdu ---- */
 
 typedef struct got {
-    uint8_t *raw;
-    x2x3_pdu pdu;   /* points into raw */
+    Limf__XPdu *x;
 } got;
 
-typedef struct receiver {
-    int lfd;
-    uint16_t port;
-    SSL_CTX *ctx;
-    pthread_t thread;
-    pthread_mutex_t mu;
+typedef struct received {
     got pdus[MAX_PDUS];
     size_t n;
-    volatile int stop;
-} receiver;
+} received;
 
-static void receiver_store(receiver *r, const uint8_t *p, size_t len)
+static void keep_xpdu(const Limf__XPdu *x, void *ctx)
 {
-    pthread_mutex_lock(&r->mu);
-    if (r->n < MAX_PDUS) {
-        got *g = &r->pdus[r->n];
-        g->raw = malloc(len);
-        memcpy(g->raw, p, len);
-        size_t used;
-        if (x2x3_pdu_decode(g->raw, len, 0, &g->pdu, &used, NULL) == LI_OK)
-            r->n++;
-        else
-            free(g->raw);
-    }
-    pthread_mutex_unlock(&r->mu);
+    received *r = ctx;
+    if (r->n == MAX_PDUS)
+        return;
+    /* x is freed by the reader after this call: keep a copy. */
+    size_t len = limf__xpdu__get_packed_size(x);
+    uint8_t *buf = malloc(len);
+    limf__xpdu__pack(x, buf);
+    r->pdus[r->n++].x = limf__xpdu__unpack(NULL, len, buf);
+    free(buf);
 }
 
-static void serve(receiver *r, SSL *ssl)
+static void received_free(received *r)
 {
-    li_buf in;
-    li_buf_init(&in, 64u << 20);
-    uint8_t chunk[16384];
-    while (!r->stop) {
-        int n = SSL_read(ssl, chunk, sizeof chunk);
-        if (n <= 0) {
-            int e = SSL_get_error(ssl, n);
-            if (e == SSL_ERROR_WANT_READ || (e == SSL_ERROR_SYSCALL && errno == EAGAIN))
-                continue;
-            break;
-        }
-        li_buf_append(&in, chunk, (size_t)n);
-        for (;;) {
-            x2x3_pdu pdu;
-            size_t used;
-            li_err err = x2x3_pdu_decode(in.data, in.len, 0, &pdu, &used, NULL);
-            if (err == LI_AGAIN)
-                break;
-            if (err != LI_OK) {
-                fprintf(stderr, "receiver: undecodable PDU\n");
-                li_buf_free(&in);
-                return;
-            }
-            if (pdu.pdu_type == X2X3_PDU_KEEPALIVE) {
-                li_buf ack;
-                li_buf_init(&ack, 0);
-                x2x3_keepalive_ack_encode(&ack, &pdu);
-                SSL_write(ssl, ack.data, (int)ack.len);
-                li_buf_free(&ack);
-            } else {
-                receiver_store(r, in.data, used);
-            }
-            li_buf_consume(&in, used);
-        }
-    }
-    li_buf_free(&in);
-}
-
-static void *receiver_main(void *arg)
-{
-    receiver *r = arg;
-    while (!r->stop) {
-        struct pollfd pfd = { r->lfd, POLLIN, 0 };
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        int fd = accept(r->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        struct timeval tv = { 0, 100000 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        SSL *ssl = SSL_new(r->ctx);
-        SSL_set_fd(ssl, fd);
-        if (SSL_accept(ssl) == 1)
-            serve(r, ssl);
-        SSL_free(ssl);
-        close(fd);
-    }
-    return NULL;
-}
-
-static void receiver_start(receiver *r)
-{
-    memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->mu, NULL);
-    char cert[512], key[512], ca[512], err[256];
-    snprintf(cert, sizeof cert, "%s/ingest.pem", pki);
-    snprintf(key, sizeof key, "%s/ingest.key", pki);
-    snprintf(ca, sizeof ca, "%s/ca.pem", pki);
-    li_tls_opts o = { .server = 1, .cert_file = cert, .key_file = key, .ca_file = ca };
-    r->ctx = li_tls_ctx_new(&o, err, sizeof err);
-    if (!r->ctx)
-        die("receiver TLS: %s", err);
-    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof a;
-    if (bind(r->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(r->lfd, 8) != 0 ||
-        getsockname(r->lfd, (struct sockaddr *)&a, &alen) != 0)
-        die("receiver listen: %s", strerror(errno));
-    r->port = ntohs(a.sin_port);
-    pthread_create(&r->thread, NULL, receiver_main, r);
-}
-
-static void receiver_clear(receiver *r)
-{
-    pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->n; i++)
-        free(r->pdus[i].raw);
+        limf__xpdu__free_unpacked(r->pdus[i].x, NULL);
     r->n = 0;
-    pthread_mutex_unlock(&r->mu);
-}
-
-static size_t receiver_count(receiver *r)
-{
-    pthread_mutex_lock(&r->mu);
-    size_t n = r->n;
-    pthread_mutex_unlock(&r->mu);
-    return n;
 }
 
 /* ---- processes ---- */
@@ -452,74 +348,88 @@ static int starts_with(const uint8_t *p, size_t len, const char *lit)
     return len >= strlen(lit) && memcmp(p, lit, strlen(lit)) == 0;
 }
 
-/* The assertions of the test, over what the receiver holds. */
-static void check(receiver *r, call *calls, size_t n_calls, uint64_t t0, const char *mode)
+/* Reads limf.xpdu of this step and asserts what the user would check. */
+static void check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
 {
     size_t want = 0;
     for (size_t i = 0; i < n_calls; i++)
         if (calls[i].tasked)
             want += calls[i].n_sent;
-    /* Wait for everything expected, then a little longer for anything unexpected. */
-    for (int i = 0; i < 150 && receiver_count(r) < want; i++)
-        usleep(100000);
-    usleep(500000);
-    pthread_mutex_lock(&r->mu);
-    if (r->n != want)
-        die("%s: %zu X2 PDUs received, %zu expected", mode, r->n, want);
+    /* Everything expected, then 2 s more for anything unexpected. */
+    received r = { .n = 0 };
+    x2x3t_consume(want, 60, 2000, keep_xpdu, &r);
+    if (r.n != want)
+        die("%s: %zu records in Kafka, %zu expected", mode, r.n, want);
     for (size_t i = 0; i < n_calls; i++) {
         call *c = &calls[i];
         int seen_invite = 0, seen_200 = 0, seen_ack = 0, seen_bye = 0;
         uint64_t corr = 0;
-        for (size_t k = 0; k < r->n; k++) {
-            const x2x3_pdu *p = &r->pdus[k].pdu;
-            int mine = memmem(p->payload, p->payload_len, c->call_id, strlen(c->call_id)) != NULL;
-            if (!mine)
+        for (size_t k = 0; k < r.n; k++) {
+            const Limf__XPdu *x = r.pdus[k].x;
+            const uint8_t *pl = x->payload.data;
+            size_t plen = x->payload.len;
+            if (!memmem(pl, plen, c->call_id, strlen(c->call_id)))
                 continue;
             if (!c->tasked)
                 die("%s: a message of untasked %s's call was exported", mode, c->caller);
             /* Byte-exact: the payload is one of the messages sipp sent, whole. */
             size_t j;
             for (j = 0; j < c->n_sent; j++)
-                if (c->sent_len[j] == p->payload_len &&
-                    memcmp(c->sent[j], p->payload, p->payload_len) == 0)
+                if (c->sent_len[j] == plen && memcmp(c->sent[j], pl, plen) == 0)
                     break;
             if (j == c->n_sent)
-                die("%s: exported payload is not a message sipp sent:\n%.*s", mode,
-                    (int)p->payload_len, (const char *)p->payload);
-            if (p->pdu_type != X2X3_PDU_X2 || p->payload_format != X2X3_FORMAT_SIP ||
-                memcmp(p->xid, XID, 16) != 0)
+                die("%s: exported payload is not a message sipp sent:\n%.*s", mode, (int)plen,
+                    (const char *)pl);
+            if (x->pdu_type != X2X3_PDU_X2 || x->payload_format != X2X3_FORMAT_SIP ||
+                x->xid.len != 16 || memcmp(x->xid.data, XID, 16) != 0)
                 die("%s: wrong PDU type, format or XID", mode);
-            li_slice target;
-            if (p->n_matched_targets != 1 || x2x3_pdu_matched_target(p, 0, &target) != LI_OK ||
-                target.len != strlen("sip-uri:sip:Alice@LIMF.test") ||
-                memcmp(target.p, "sip-uri:sip:Alice@LIMF.test", target.len) != 0)
+            if (strcmp(x->poi_id, "siptap") != 0)
+                die("%s: POI identity %s, not the siptap certificate's", mode, x->poi_id);
+            if (x->n_matched_targets != 1 ||
+                strcmp(x->matched_targets[0], "sip-uri:sip:Alice@LIMF.test") != 0)
                 die("%s: matched target attribute missing or wrong", mode);
             uint8_t lo[4] = { 127, 0, 0, 1 };
             int tcp = c->transport[0] == 't';
-            if (p->src_addr_len != 4 || memcmp(p->src_addr, lo, 4) != 0 ||
-                p->dst_addr_len != 4 || memcmp(p->dst_addr, lo, 4) != 0 ||
-                p->ip_protocol != (tcp ? 6 : 17) ||
-                (p->src_port != c->uas_port && p->dst_port != c->uas_port))
+            if (x->src_addr.len != 4 || memcmp(x->src_addr.data, lo, 4) != 0 ||
+                x->dst_addr.len != 4 || memcmp(x->dst_addr.data, lo, 4) != 0 ||
+                x->ip_protocol != (tcp ? 6u : 17u) ||
+                (x->src_port != c->uas_port && x->dst_port != c->uas_port))
                 die("%s: address, port or protocol attributes wrong", mode);
-            uint64_t ts = x2x3_pdu_timestamp_ns(p);
-            if (ts < t0 || ts > li_now_ns())
+            if (x->timestamp_ns < t0 || x->timestamp_ns > x->received_ns)
                 die("%s: timestamp is not the capture time", mode);
-            if (corr && p->correlation_id != corr)
+            if (x->correlation_id.len != 8)
+                die("%s: correlation ID missing", mode);
+            uint64_t cid = li_get_be64(x->correlation_id.data);
+            if (corr && cid != corr)
                 die("%s: correlation ID changes within a dialog", mode);
-            corr = p->correlation_id;
-            seen_invite |= starts_with(p->payload, p->payload_len, "INVITE ");
-            seen_ack |= starts_with(p->payload, p->payload_len, "ACK ");
-            seen_bye |= starts_with(p->payload, p->payload_len, "BYE ");
-            seen_200 |= starts_with(p->payload, p->payload_len, "SIP/2.0 200 ") &&
-                        memmem(p->payload, p->payload_len, "1 INVITE", 8) != NULL;
+            corr = cid;
+            seen_invite |= starts_with(pl, plen, "INVITE ");
+            seen_ack |= starts_with(pl, plen, "ACK ");
+            seen_bye |= starts_with(pl, plen, "BYE ");
+            seen_200 |= starts_with(pl, plen, "SIP/2.0 200 ") &&
+                        memmem(pl, plen, "1 INVITE", 8) != NULL;
         }
         if (c->tasked && !(seen_invite && seen_200 && seen_ack && seen_bye))
             die("%s: %s's call over %s: INVITE %d, 200 %d, ACK %d, BYE %d", mode, c->caller,
                 c->transport, seen_invite, seen_200, seen_ack, seen_bye);
     }
-    pthread_mutex_unlock(&r->mu);
-    printf("siptap_sipp: %s: %zu X2 PDUs, byte-exact, nothing of the untasked calls\n", mode,
-           want);
+    received_free(&r);
+    printf("siptap_sipp: %s: %zu X2 PDUs in Kafka, byte-exact, nothing of the untasked "
+           "calls\n", mode, want);
+}
+
+/* limf-ingest for one step, writing under its own topic prefix. */
+static void ingest_start(x2x3t_ingest *ing, const char *base_prefix, const char *step)
+{
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s%s-", base_prefix, step);
+    setenv("LIMF_TOPIC_PREFIX", prefix, 1);
+    memset(ing, 0, sizeof *ing);
+    snprintf(ing->dir, sizeof ing->dir, "%s/ingest-%s", work, step);
+    mkdir(ing->dir, 0700);
+    x2x3t_ingest_start(ing, 0, NULL);
+    if (n_children < sizeof children / sizeof children[0])
+        children[n_children++] = ing->pid;
 }
 
 int main(void)
@@ -529,8 +439,11 @@ int main(void)
     pki = getenv("LIMF_PKI_DIR");
     build = getenv("LIMF_BUILD_DIR");
     src = getenv("LIMF_SOURCE_DIR");
-    if (!pki || !build || !src)
-        skip("run through ctest (LIMF_PKI_DIR, LIMF_BUILD_DIR, LIMF_SOURCE_DIR)");
+    const char *base_prefix = getenv("LIMF_TOPIC_PREFIX");
+    if (!pki || !build || !src || !base_prefix || !getenv("LIMF_KAFKA_BOOTSTRAP"))
+        skip("run through ctest (the Kafka and PKI fixtures)");
+    char base[200];
+    snprintf(base, sizeof base, "%s", base_prefix);
     char ebuf[PCAP_ERRBUF_SIZE];
     pcap_t *probe = pcap_open_live("lo", 128, 0, 10, ebuf);
     if (!probe)
@@ -544,8 +457,7 @@ int main(void)
     if (!mkdtemp(work))
         die("mkdtemp");
 
-    receiver rx;
-    receiver_start(&rx);
+    x2x3t_ingest ing;
     call calls[4] = {
         { .caller = "alice", .transport = "u1", .tasked = 1 },
         { .caller = "mallory", .transport = "u1", .tasked = 0 },
@@ -562,9 +474,10 @@ int main(void)
 
     /* 1. Live capture, with dumpcap writing the same traffic to a file for step 2. */
     uint64_t t0 = li_now_ns();
+    ingest_start(&ing, base, "live");
     siptap_proc live;
-    siptap_start(&live, "live", rx.port, filter, NULL);
-    task_alice(&live, rx.port);
+    siptap_start(&live, "live", ing.port, filter, NULL);
+    task_alice(&live, ing.port);
     char pcap_file[512], dumpcap_out[512];
     snprintf(pcap_file, sizeof pcap_file, "%s/calls.pcap", work);
     snprintf(dumpcap_out, sizeof dumpcap_out, "%s/dumpcap.out", work);
@@ -576,7 +489,7 @@ int main(void)
     usleep(300000);
     for (int i = 0; i < 4; i++)
         run_call(&calls[i], i);
-    check(&rx, calls, 4, t0, "live");
+    check(calls, 4, t0, "live");
     kill(live.pid, SIGTERM);
     if (wait_exit(live.pid, 15000) != 0)
         die("limf-siptap did not exit cleanly on SIGTERM (see %s)", live.log);
@@ -584,18 +497,19 @@ int main(void)
     wait_exit(dpid, 10000);
 
     /* 2. The same calls from the pcap file. */
-    receiver_clear(&rx);
+    forget(ing.pid);
+    if (x2x3t_ingest_stop(&ing, SIGTERM) != 0)
+        die("limf-ingest did not exit cleanly");
+    ingest_start(&ing, base, "file");
     siptap_proc file;
-    siptap_start(&file, "file", rx.port, filter, pcap_file);
-    task_alice(&file, rx.port);
+    siptap_start(&file, "file", ing.port, filter, pcap_file);
+    task_alice(&file, ing.port);
     int rc = wait_exit(file.pid, 30000);
     if (rc != 0)
         die("limf-siptap on a file exited with %d (see %s)", rc, file.log);
-    check(&rx, calls, 4, t0, "file");
-
-    rx.stop = 1;
-    pthread_join(rx.thread, NULL);
-    receiver_clear(&rx);
+    check(calls, 4, t0, "file");
+    forget(ing.pid);
+    x2x3t_ingest_stop(&ing, SIGTERM);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", work);
     if (system(cmd) != 0)
