@@ -21,3 +21,17 @@ target_link_libraries(ho_io PUBLIC ho_codec li_common PkgConfig::JANSSON)
 
 add_executable(limf-lemf ${CMAKE_CURRENT_LIST_DIR}/main_lemf.c)
 target_link_libraries(limf-lemf PRIVATE ho_io)
+
+add_library(ho_daemon STATIC ${CMAKE_CURRENT_LIST_DIR}/ho_dest.c ${CMAKE_CURRENT_LIST_DIR}/ho_service.c)
+target_link_libraries(ho_daemon PUBLIC ho_io li_common PkgConfig::MHD)
+add_executable(limf-handover ${CMAKE_CURRENT_LIST_DIR}/main_handover.c)
+target_link_libraries(limf-handover PRIVATE ho_daemon)
+
+# Delivery on the real broker with real limf-lemf processes over mutual TLS.
+add_executable(ho_delivery ${LIMF_TESTS_DIR}/integration/ho_delivery.c)
+target_link_libraries(ho_delivery PRIVATE ho_codec li_common)
+add_dependencies(ho_delivery limf-handover limf-lemf)
+foreach(scenario outage kill9 silent two)
+  li_add_integration_test(ho_delivery_${scenario} COMMAND $<TARGET_FILE:ho_delivery> ${scenario}
+                          TIMEOUT 150)
+endforeach()

@@ -215,8 +215,11 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     size_t used;
     li_err e = ho_pdu_decode(buf, len, p, &used);
     pthread_mutex_lock(&l->mu);
-    if (l->raw)
+    if (l->raw) {
+        /* Flushed per PDU: what was answered must survive a crash of the LEMF. */
         fwrite(buf, 1, len, l->raw);
+        fflush(l->raw);
+    }
     if (e != LI_OK || used != len) {
         l->errors++;
         fprintf(stderr, "limf-lemf: undecodable PDU of %zu octets\n", len);

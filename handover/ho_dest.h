@@ -1,0 +1,51 @@
+/* One LEA destination of limf-handover: a thread that consumes limf.hi.<id> (read
+ * committed, manual commits), delivers each HiRecord as a PS-PDU on HI2 (IRI) or HI3 (CC),
+ * sends keep-alives and commits offsets only when a keep-alive sent after those PDUs has
+ * been answered on every connection (DESIGN.md 4). After any failure it reconnects with
+ * backoff and resends from the committed offsets, so the LEMF sees every record at least
+ * once, in order, a repeat always byte-identical. */
+#ifndef HO_DEST_H
+#define HO_DEST_H
+
+#include <stdint.h>
+
+#include "admin.pb-c.h"
+#include "hi.pb-c.h"
+#include "ho_pdu.h"
+#include "li_bytes.h"
+#include "li_config.h"
+#include "li_err.h"
+
+typedef struct ho_dest ho_dest;
+
+/* Counters shown at /metrics. */
+typedef struct ho_dest_stats {
+    int connected;
+    uint64_t delivered;          /* PDUs written (a resent one counts again) */
+    uint64_t acknowledged;       /* PDUs covered by answered keep-alives */
+    uint64_t reconnects;         /* successful connections after the first */
+    uint64_t keepalive_timeouts;
+    uint64_t record_errors;      /* records that cannot be a PS-PDU (skipped, logged) */
+    int64_t lag;                 /* records in limf.hi.<id> not yet acknowledged; -1 unknown */
+    uint64_t last_ack_ns;        /* wall clock of the last acknowledgement, 0 never */
+} ho_dest_stats;
+
+/* Starts delivering to destination d (copied). cfg (kafka.*, topics.prefix, handover.*)
+ * must outlive the destination. NULL with a reason when d is unusable (no address, no
+ * trust for TLS, bad identifiers). */
+ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *d, char *errstr,
+                       size_t errstr_size);
+/* Stops the thread (waits for it), closes the connections and the consumer without
+ * committing anything not acknowledged. NULL is a no-op. */
+void ho_dest_stop(ho_dest *dst);
+const char *ho_dest_id(const ho_dest *dst);
+void ho_dest_stats_get(ho_dest *dst, ho_dest_stats *out);
+
+/* The PS-PDU of one HiRecord with the destination's identifiers (operator, network
+ * element, delivery country). Views point into r, the identifier strings, and scratch
+ * (reused; holds a composed REPORT text). LI_ERR_INVAL when r cannot be expressed (CIN or
+ * sequence number above 2^32-1, LIID of more than 25 octets, empty content). */
+li_err ho_record_to_pdu(const Limf__HiRecord *r, const char *operator_id, const char *ne_id,
+                        const char *delivery_cc, li_buf *scratch, ho_pdu *out);
+
+#endif

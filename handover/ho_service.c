@@ -1,0 +1,259 @@
+#include "ho_service.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ho_dest.h"
+#include "ho_io.h"
+#include "li_kafka.h"
+#include "li_log.h"
+#include "li_time.h"
+
+typedef struct entry {
+    struct entry *next;
+    char id[128];
+    uint8_t *record;   /* the Destination as last seen, to ignore unchanged rewrites */
+    size_t record_len;
+    ho_dest *dest;     /* NULL when the record is unusable */
+} entry;
+
+struct ho_service {
+    const li_config *cfg;
+    rd_kafka_t *rk;
+    char topic[256];
+    pthread_mutex_t mu;   /* guards the list against the metrics thread */
+    entry *list;
+    struct MHD_Daemon *mhd;
+};
+
+static void entry_free(entry *e)
+{
+    ho_dest_stop(e->dest);
+    free(e->record);
+    free(e);
+}
+
+static void apply(ho_service *s, const char *id, const uint8_t *value, size_t len)
+{
+    entry **pp = &s->list, *e;
+    for (; (e = *pp); pp = &e->next)
+        if (!strcmp(e->id, id))
+            break;
+    if (e && len && e->record_len == len && memcmp(e->record, value, len) == 0)
+        return; /* unchanged */
+    if (e) {
+        pthread_mutex_lock(&s->mu);
+        *pp = e->next;
+        pthread_mutex_unlock(&s->mu);
+        li_log_info("destination %s: %s", id, len ? "changed, restarting" : "removed");
+        entry_free(e);
+    }
+    if (!len)
+        return;
+    Limf__Destination *d = limf__destination__unpack(NULL, len, value);
+    e = calloc(1, sizeof *e);
+    if (!d || !e || !(e->record = malloc(len))) {
+        li_log_error("destination %s: unreadable record", id);
+        limf__destination__free_unpacked(d, NULL);
+        free(e);
+        return;
+    }
+    snprintf(e->id, sizeof e->id, "%s", id);
+    memcpy(e->record, value, len);
+    e->record_len = len;
+    char err[512];
+    if (strcmp(d->id, id) != 0)
+        li_log_error("destination %s: record id '%s' differs from its key", id, d->id);
+    else if (!(e->dest = ho_dest_start(s->cfg, d, err, sizeof err)))
+        li_log_error("destination %s: not started: %s", id, err);
+    limf__destination__free_unpacked(d, NULL);
+    pthread_mutex_lock(&s->mu);
+    e->next = s->list;
+    s->list = e;
+    pthread_mutex_unlock(&s->mu);
+}
+
+li_err ho_service_poll(ho_service *s, int timeout_ms)
+{
+    uint64_t deadline = li_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    do {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout_ms);
+        if (!m)
+            break;
+        static const char prefix[] = "destination/";
+        if (!m->err && m->key && m->key_len > sizeof prefix - 1 && m->key_len < 128 &&
+            memcmp(m->key, prefix, sizeof prefix - 1) == 0) {
+            char id[128];
+            size_t n = m->key_len - (sizeof prefix - 1);
+            memcpy(id, (const char *)m->key + sizeof prefix - 1, n);
+            id[n] = 0;
+            apply(s, id, m->payload, m->payload ? m->len : 0);
+        }
+        rd_kafka_message_destroy(m);
+        timeout_ms = 0;
+    } while (li_mono_ns() < deadline);
+    return LI_OK;
+}
+
+static enum MHD_Result metrics(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **state)
+{
+    (void)version, (void)upload, (void)upload_size, (void)state;
+    ho_service *s = cls;
+    if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(10, (void *)"not found\n",
+                                                                 MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    li_buf b;
+    li_buf_init(&b, 0);
+    li_buf_printf(&b,
+                  "# HELP limf_handover_lag_records Records of limf.hi.<id> not yet acknowledged by the LEMF.\n"
+                  "# TYPE limf_handover_lag_records gauge\n"
+                  "# HELP limf_handover_last_ack_seconds Unix time of the last keep-alive answer that acknowledged PDUs.\n"
+                  "# TYPE limf_handover_last_ack_seconds gauge\n"
+                  "# TYPE limf_handover_connected gauge\n"
+                  "# TYPE limf_handover_reconnects_total counter\n"
+                  "# TYPE limf_handover_delivered_total counter\n"
+                  "# TYPE limf_handover_acknowledged_total counter\n"
+                  "# TYPE limf_handover_keepalive_timeouts_total counter\n"
+                  "# TYPE limf_handover_record_errors_total counter\n");
+    pthread_mutex_lock(&s->mu);
+    for (entry *e = s->list; e; e = e->next) {
+        ho_dest_stats st = { .lag = -1 };
+        if (e->dest)
+            ho_dest_stats_get(e->dest, &st);
+        const char *id = e->id;
+        li_buf_printf(&b,
+                      "limf_handover_lag_records{destination=\"%s\"} %lld\n"
+                      "limf_handover_last_ack_seconds{destination=\"%s\"} %.3f\n"
+                      "limf_handover_connected{destination=\"%s\"} %d\n"
+                      "limf_handover_reconnects_total{destination=\"%s\"} %llu\n"
+                      "limf_handover_delivered_total{destination=\"%s\"} %llu\n"
+                      "limf_handover_acknowledged_total{destination=\"%s\"} %llu\n"
+                      "limf_handover_keepalive_timeouts_total{destination=\"%s\"} %llu\n"
+                      "limf_handover_record_errors_total{destination=\"%s\"} %llu\n",
+                      id, (long long)st.lag, id, st.last_ack_ns / 1e9, id, st.connected, id,
+                      (unsigned long long)st.reconnects, id, (unsigned long long)st.delivered, id,
+                      (unsigned long long)st.acknowledged, id,
+                      (unsigned long long)st.keepalive_timeouts, id,
+                      (unsigned long long)st.record_errors);
+    }
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    li_buf_free(&b);
+    return ret;
+}
+
+static li_err start_metrics(ho_service *s, const char *listen, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (ho_sockaddr(listen, &ss, &len) != LI_OK) {
+        snprintf(errstr, errstr_size, "bad handover.metrics.listen '%s'", listen);
+        return LI_ERR_INVAL;
+    }
+    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+                                  (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                              0, NULL, NULL, metrics, s, MHD_OPTION_SOCK_ADDR, &ss,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        snprintf(errstr, errstr_size, "cannot serve metrics on %s", listen);
+        return LI_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    li_log_info("metrics on port %u", port);
+    const char *port_file = li_config_get(s->cfg, "handover.metrics.port_file", NULL);
+    FILE *f = port_file ? fopen(port_file, "w") : NULL;
+    if (f) {
+        fprintf(f, "%u\n", port);
+        fclose(f);
+    }
+    return LI_OK;
+}
+
+ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_size)
+{
+    char err[512];
+    ho_service *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    li_kafka_topic(cfg, "limf.admin", s->topic, sizeof s->topic);
+    /* librdkafka's assign() needs a group id although nothing joins or commits. */
+    static const char *const props[] = { "enable.partition.eof", "false",
+                                         "enable.auto.commit", "false", NULL };
+    char group[256];
+    snprintf(group, sizeof group, "%s.admin-reader",
+             li_config_get(cfg, "handover.group", "limf-handover"));
+    s->rk = li_kafka_consumer_new(cfg, group, props, err, sizeof err);
+    if (!s->rk) {
+        snprintf(errstr, errstr_size, "admin consumer: %s", err);
+        goto fail;
+    }
+    if (li_kafka_ensure_topic(s->rk, s->topic, 1, 1, 15000, err, sizeof err) != LI_OK)
+        li_log_warn("%s: %s", s->topic, err);
+    /* Read every partition of the compacted store from its beginning (no group). */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, s->topic, NULL);
+    rd_kafka_resp_err_t me = rd_kafka_metadata(s->rk, 0, t, &md, 10000);
+    if (me || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
+        snprintf(errstr, errstr_size, "%s: no metadata: %s", s->topic,
+                 rd_kafka_err2str(me ? me : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(t);
+        goto fail;
+    }
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, s->topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    rd_kafka_resp_err_t ae = rd_kafka_assign(s->rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (ae) {
+        snprintf(errstr, errstr_size, "%s: assign: %s", s->topic, rd_kafka_err2str(ae));
+        goto fail;
+    }
+    const char *listen = li_config_get(cfg, "handover.metrics.listen", NULL);
+    if (listen && *listen && start_metrics(s, listen, errstr, errstr_size) != LI_OK)
+        goto fail;
+    return s;
+fail:
+    ho_service_free(s);
+    return NULL;
+}
+
+void ho_service_free(ho_service *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    while (s->list) {
+        entry *e = s->list;
+        s->list = e->next;
+        entry_free(e);
+    }
+    if (s->rk)
+        li_kafka_destroy(s->rk, 0);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

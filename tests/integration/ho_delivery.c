@@ -1,0 +1,631 @@
+/* limf-handover against the real broker, real limf-lemf processes and mutual TLS:
+ *   ho_delivery outage   LEMF killed mid-stream, down 10 s (CI-shortened from 30 s), back:
+ *                        every record delivered, in order
+ *   ho_delivery kill9    limf-handover killed with SIGKILL mid-stream and restarted:
+ *                        nothing lost, a repeat only with identical seq and bytes
+ *   ho_delivery silent   a LEMF that never answers keep-alives is dropped and retried,
+ *                        nothing is acknowledged until one answers
+ *   ho_delivery two      two destinations, one down: the other keeps flowing; the down one
+ *                        catches up when its LEMF appears; removal via tombstone
+ * The test produces HiRecords and Destination records itself, and checks the LEMFs' raw
+ * byte streams with the PS-PDU decoder: for every (LIID, CIN), sequence numbers 0..n-1 all
+ * present, first arrivals in order, repeats byte-identical, contents as produced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "admin.pb-c.h"
+#include "hi.pb-c.h"
+#include "ho_pdu.h"
+#include "li_kafka.h"
+#include "li_log.h"
+#include "li_time.h"
+#include "li_tls.h"
+
+#define STREAMS 3
+#define MAX_SEQ 1000
+
+static char dir[256], bin[512], pki[512];
+static const char *prefix;
+static li_config *cfg;
+static rd_kafka_t *producer;
+
+/* Children still running, killed when the test fails so that nothing is left behind. */
+static pid_t children[16];
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGKILL);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FAIL: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static void msleep(int ms)
+{
+    usleep((useconds_t)ms * 1000);
+}
+
+/* ---- processes ---- */
+
+static pid_t spawn(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, log);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i] <= 0) {
+            children[i] = pid;
+            break;
+        }
+    return pid;
+}
+
+static void stop(pid_t pid, int sig)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    waitpid(pid, NULL, 0);
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* A LEMF on a fixed port (so that it can come back where it was), raw bytes to raw_name. */
+static pid_t start_lemf(const char *role, int port, const char *raw_name, int answer)
+{
+    char listen[64], raw[512], cert[600], key[600], ca[600], ans[64], log[128];
+    snprintf(listen, sizeof listen, "lemf.listen=127.0.0.1:%d", port);
+    snprintf(raw, sizeof raw, "lemf.raw=%s/%s", dir, raw_name);
+    snprintf(cert, sizeof cert, "lemf.tls.cert=%s/%s.pem", pki, role);
+    snprintf(key, sizeof key, "lemf.tls.key=%s/%s.key", pki, role);
+    snprintf(ca, sizeof ca, "lemf.tls.ca=%s/ca.pem", pki);
+    snprintf(ans, sizeof ans, "lemf.answer_keepalive=%s", answer ? "true" : "false");
+    snprintf(log, sizeof log, "%s.log", raw_name);
+    char path[600];
+    snprintf(path, sizeof path, "%s/handover/limf-lemf", bin);
+    char *argv[] = { path, "-o", listen, "-o", raw, "-o", cert, "-o", key, "-o", ca, "-o", ans,
+                     "-o", "lemf.out=/dev/null", NULL };
+    pid_t pid = spawn(log, argv);
+    /* Ready when the port accepts. */
+    for (int i = 0; i < 100; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+        close(s);
+        if (ok)
+            return pid;
+        msleep(50);
+    }
+    die("limf-lemf did not start on port %d", port);
+}
+
+static int metrics_port;
+
+static pid_t start_handover(const char *log)
+{
+    char conf[512], path[600];
+    snprintf(conf, sizeof conf, "%s/handover.conf", dir);
+    snprintf(path, sizeof path, "%s/handover/limf-handover", bin);
+    char *argv[] = { path, "-c", conf, NULL };
+    char port_file[600];
+    snprintf(port_file, sizeof port_file, "%s/metrics.port", dir);
+    unlink(port_file);
+    pid_t pid = spawn(log, argv);
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f && fscanf(f, "%d", &metrics_port) == 1) {
+            fclose(f);
+            return pid;
+        }
+        if (f)
+            fclose(f);
+        msleep(50);
+    }
+    die("limf-handover did not start (see %s/%s)", dir, log);
+}
+
+/* One metric of one destination from /metrics; -1 when absent. */
+static double metric(const char *name, const char *dest)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(s);
+        return -1;
+    }
+    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (write(s, req, sizeof req - 1) < 0) {
+        close(s);
+        return -1;
+    }
+    static char resp[65536];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof resp - 1 && (r = read(s, resp + n, sizeof resp - 1 - n)) > 0)
+        n += (size_t)r;
+    resp[n] = 0;
+    close(s);
+    char needle[256];
+    snprintf(needle, sizeof needle, "\n%s{destination=\"%s\"} ", name, dest);
+    const char *p = strstr(resp, needle);
+    return p ? atof(p + strlen(needle)) : -1;
+}
+
+/* ---- Kafka ---- */
+
+static void produce(const char *base, const char *key, const void *value, size_t len)
+{
+    char topic[256];
+    li_kafka_topic(cfg, base, topic, sizeof topic);
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(producer, 10);
+    if (e)
+        die("produce: %s", rd_kafka_err2str(e));
+    rd_kafka_poll(producer, 0);
+}
+
+static void flush(void)
+{
+    if (rd_kafka_flush(producer, 10000))
+        die("producer flush timed out");
+}
+
+/* Destination <id> to the LEMF on port: pinned by fingerprint, or by CA and name. */
+static void put_destination(const char *id, int port, const char *role, int by_ca)
+{
+    Limf__Destination d = LIMF__DESTINATION__INIT;
+    char addr[64], pin[65], path[600], *pins[1] = { pin };
+    static char ca_pem[16384];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    d.id = (char *)id;
+    d.hi2_address = addr;
+    d.hi3_address = addr;
+    d.transport = "tls";
+    d.operator_id = "OPERATOR-1";
+    d.network_element_id = "limf-ho-test";
+    d.delivery_country = "FR";
+    if (by_ca) {
+        snprintf(path, sizeof path, "%s/ca.pem", pki);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(ca_pem, 1, sizeof ca_pem - 1, f) : 0;
+        if (f)
+            fclose(f);
+        ca_pem[n] = 0;
+        d.ca_pem = ca_pem;
+        d.peer_name = (char *)role;
+    } else {
+        uint8_t fp[32];
+        snprintf(path, sizeof path, "%s/%s.pem", pki, role);
+        if (li_tls_file_fingerprint(path, fp) != LI_OK)
+            die("fingerprint of %s", path);
+        li_hex_encode(fp, 32, pin);
+        d.n_pinned_sha256 = 1;
+        d.pinned_sha256 = pins;
+    }
+    uint8_t buf[32768];
+    size_t len = limf__destination__pack(&d, buf);
+    char key[160];
+    snprintf(key, sizeof key, "destination/%s", id);
+    produce("limf.admin", key, buf, len);
+    flush();
+}
+
+static void remove_destination(const char *id)
+{
+    char key[160];
+    snprintf(key, sizeof key, "destination/%s", id);
+    produce("limf.admin", key, NULL, 0);
+    flush();
+}
+
+static void expected_content(const char *dest, int stream, uint32_t seq, char *out, size_t n)
+{
+    if (seq % 2 == 0)
+        snprintf(out, n, "MESSAGE sip:target@example.com SIP/2.0\r\nX-Test: %s/%d/%u\r\n\r\n",
+                 dest, stream, seq);
+    else
+        snprintf(out, n, "MSRP tr%u SEND\r\nMessage-ID: %s/%d/%u\r\n-------tr%u$\r\n", seq, dest,
+                 stream, seq, seq);
+}
+
+static uint32_t next_seq[8][STREAMS];
+
+/* n records for destination slot/id: IRI (SIP) on even, CC (MSRP) on odd sequence numbers,
+ * spread over STREAMS (LIID, CIN) pairs. */
+static void produce_records(int slot, const char *dest, int n, int gap_ms)
+{
+    char base[200];
+    snprintf(base, sizeof base, "limf.hi.%s", dest);
+    for (int i = 0; i < n; i++) {
+        int stream = i % STREAMS;
+        uint32_t seq = next_seq[slot][stream]++;
+        char liid[32], key[64], content[256];
+        snprintf(liid, sizeof liid, "LIID-%s", dest);
+        snprintf(key, sizeof key, "%s/%d", liid, 100 + stream);
+        expected_content(dest, stream, seq, content, sizeof content);
+        Limf__HiRecord r = LIMF__HI_RECORD__INIT;
+        r.liid = liid;
+        r.auth_country = "DE";
+        r.cin = 100 + (uint64_t)stream;
+        r.seq = seq;
+        r.kind = seq % 2 ? LIMF__HI_RECORD__KIND__CC : LIMF__HI_RECORD__KIND__IRI;
+        r.iri_type = seq == 0 ? 1 : 3;
+        r.direction = 1;
+        r.timestamp_ns = li_now_ns();
+        r.payload_kind = seq % 2 ? "msrp" : "sip";
+        r.payload.data = (uint8_t *)content;
+        r.payload.len = strlen(content);
+        uint8_t src[4] = { 192, 0, 2, 1 }, dst[4] = { 198, 51, 100, 7 };
+        r.src_addr.data = src;
+        r.src_addr.len = 4;
+        r.dst_addr.data = dst;
+        r.dst_addr.len = 4;
+        r.stream_id = "sess-1";
+        r.destination_id = (char *)dest;
+        uint8_t buf[1024];
+        produce(base, key, buf, limf__hi_record__pack(&r, buf));
+        if (gap_ms)
+            msleep(gap_ms);
+    }
+    flush();
+}
+
+/* ---- checking what the LEMFs received ---- */
+
+typedef struct seen {
+    uint8_t *bytes[STREAMS][MAX_SEQ];
+    size_t len[STREAMS][MAX_SEQ];
+    uint32_t next[STREAMS];
+    int repeats, pdus;
+} seen;
+
+static void seen_free(seen *s)
+{
+    for (int i = 0; i < STREAMS; i++)
+        for (int k = 0; k < MAX_SEQ; k++)
+            free(s->bytes[i][k]);
+    memset(s, 0, sizeof *s);
+}
+
+/* Reads raw files in order; dies on any violation. Returns the PDUs seen per stream. */
+static void check_raw(const char *dest, const char *const *files, size_t n_files, seen *s)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t f = 0; f < n_files; f++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        FILE *fp = fopen(path, "rb");
+        if (!fp)
+            continue;
+        static uint8_t data[8 << 20];
+        size_t len = fread(data, 1, sizeof data, fp), at = 0, pl;
+        fclose(fp);
+        while (at < len && ho_pdu_frame(data + at, len - at, len, &pl) == LI_OK) {
+            ho_pdu p;
+            size_t used;
+            if (ho_pdu_decode(data + at, pl, &p, &used) != LI_OK)
+                die("%s: undecodable PDU at %zu", files[f], at);
+            if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
+                int stream = (int)p.cin - 100;
+                char liid[32], want[256];
+                snprintf(liid, sizeof liid, "LIID-%s", dest);
+                if (stream < 0 || stream >= STREAMS || p.seq >= MAX_SEQ ||
+                    p.liid.len != strlen(liid) || memcmp(p.liid.p, liid, p.liid.len))
+                    die("%s: unexpected LIID/CIN %u", files[f], p.cin);
+                expected_content(dest, stream, p.seq, want, sizeof want);
+                if (p.content.len != strlen(want) || memcmp(p.content.p, want, p.content.len) ||
+                    (p.payload == HO_PAYLOAD_CC) != (p.seq % 2 == 1) ||
+                    p.operator_id.len != 10 || memcmp(p.operator_id.p, "OPERATOR-1", 10) ||
+                    p.delivery_cc.len != 2 || memcmp(p.delivery_cc.p, "FR", 2))
+                    die("%s: CIN %u seq %u: content or identifiers differ from the record",
+                        files[f], p.cin, p.seq);
+                s->pdus++;
+                if (s->bytes[stream][p.seq]) {
+                    if (s->len[stream][p.seq] != pl ||
+                        memcmp(s->bytes[stream][p.seq], data + at, pl) != 0)
+                        die("%s: CIN %u seq %u repeated with different bytes", files[f], p.cin,
+                            p.seq);
+                    s->repeats++;
+                } else {
+                    if (p.seq != s->next[stream])
+                        die("%s: CIN %u: seq %u arrived when %u was due (out of order or lost)",
+                            files[f], p.cin, p.seq, s->next[stream]);
+                    s->next[stream]++;
+                    s->bytes[stream][p.seq] = malloc(pl);
+                    memcpy(s->bytes[stream][p.seq], data + at, pl);
+                    s->len[stream][p.seq] = pl;
+                }
+            }
+            at += pl;
+        }
+    }
+}
+
+static int delivered(const seen *s)
+{
+    int n = 0;
+    for (int i = 0; i < STREAMS; i++)
+        n += (int)s->next[i];
+    return n;
+}
+
+/* Waits until `want` distinct records of dest are in the raw files, checking them. */
+static void wait_delivered(const char *dest, const char *const *files, size_t n_files, int want,
+                           int timeout_s, seen *s)
+{
+    uint64_t deadline = li_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    for (;;) {
+        check_raw(dest, files, n_files, s);
+        if (delivered(s) >= want)
+            return;
+        if (li_mono_ns() > deadline)
+            die("%s: %d of %d records delivered after %d s", dest, delivered(s), want, timeout_s);
+        seen_free(s);
+        msleep(200);
+    }
+}
+
+/* ---- set-up ---- */
+
+static void write_config(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/handover.conf", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "log.level = %s\n"
+            "topics.prefix = %s\n"
+            "[kafka]\nbootstrap.servers = %s\n"
+            "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
+            "[handover]\n"
+            "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n"
+            "keepalive_interval_s = 1\nkeepalive_timeout_s = 2\nack_interval_ms = 100\n"
+            "reconnect_min_ms = 200\nreconnect_max_ms = 1000\nconnect_timeout_ms = 1000\n"
+            "hi_partitions = 2\n"
+            "metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s/metrics.port\n",
+            getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", prefix,
+            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, dir);
+    fclose(f);
+}
+
+static void setup(void)
+{
+    const char *p = getenv("LIMF_PKI_DIR"), *b = getenv("LIMF_BUILD_DIR");
+    prefix = getenv("LIMF_TOPIC_PREFIX");
+    if (!p || !b || !prefix || !getenv("LIMF_KAFKA_BOOTSTRAP"))
+        die("run through ctest (LIMF_PKI_DIR, LIMF_BUILD_DIR, LIMF_TOPIC_PREFIX unset)");
+    snprintf(pki, sizeof pki, "%s", p);
+    snprintf(bin, sizeof bin, "%s", b);
+    snprintf(dir, sizeof dir, "%s/ho-test-%s", b, prefix);
+    mkdir(dir, 0700);
+    cfg = li_config_new();
+    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_BOOTSTRAP"));
+    li_config_set(cfg, "topics.prefix", prefix);
+    char err[512];
+    static const char *const props[] = { "enable.idempotence", "true", "acks", "all",
+                                         "linger.ms", "1", NULL };
+    producer = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);
+    if (!producer)
+        die("producer: %s", err);
+    char topic[256];
+    li_kafka_topic(cfg, "limf.admin", topic, sizeof topic);
+    if (li_kafka_ensure_topic(producer, topic, 1, 1, 15000, err, sizeof err) != LI_OK)
+        die("%s: %s", topic, err);
+    write_config();
+    signal(SIGPIPE, SIG_IGN);
+    printf("work directory %s\n", dir);
+}
+
+/* ---- scenarios ---- */
+
+static int scenario_outage(void)
+{
+    int port = free_port();
+    pid_t lemf = start_lemf("lemf", port, "a1.raw", 1);
+    pid_t ho = start_handover("handover.log");
+    put_destination("A", port, "lemf", 0);
+    const char *files[] = { "a1.raw", "a2.raw" };
+    seen s;
+    produce_records(0, "A", 90, 10);
+    wait_delivered("A", files, 1, 90, 30, &s);
+    seen_free(&s);
+    stop(lemf, SIGKILL);
+    uint64_t down = li_mono_ns();
+    printf("LEMF down after 90 records; producing 150 more during the outage\n");
+    produce_records(0, "A", 150, 20);
+    double lag = metric("limf_handover_lag_records", "A");
+    double connected = metric("limf_handover_connected", "A");
+    printf("during the outage: lag %.0f, connected %.0f\n", lag, connected);
+    if (connected != 0 || lag < 100)
+        die("expected a disconnected destination with a backlog");
+    while (li_mono_ns() - down < 10000000000ull)
+        msleep(100);
+    lemf = start_lemf("lemf", port, "a2.raw", 1);
+    produce_records(0, "A", 60, 5);
+    wait_delivered("A", files, 2, 300, 40, &s);
+    printf("all 300 records delivered in order after a 10 s outage; %d repeats (identical)\n",
+           s.repeats);
+    uint64_t t0 = li_mono_ns();
+    while (metric("limf_handover_lag_records", "A") != 0 && li_mono_ns() - t0 < 10000000000ull)
+        msleep(200);
+    printf("reconnects %.0f, lag %.0f\n", metric("limf_handover_reconnects_total", "A"),
+           metric("limf_handover_lag_records", "A"));
+    if (metric("limf_handover_lag_records", "A") != 0 ||
+        metric("limf_handover_reconnects_total", "A") < 1)
+        die("lag did not drain or no reconnect counted");
+    seen_free(&s);
+    stop(ho, SIGTERM);
+    stop(lemf, SIGTERM);
+    return 0;
+}
+
+static int scenario_kill9(void)
+{
+    int port = free_port();
+    pid_t lemf = start_lemf("lemf", port, "k.raw", 1);
+    pid_t ho = start_handover("handover1.log");
+    put_destination("K", port, "lemf", 0);
+    const char *files[] = { "k.raw" };
+    seen s;
+    produce_records(1, "K", 60, 10);
+    wait_delivered("K", files, 1, 60, 30, &s);
+    seen_free(&s);
+    /* Kill it while records keep flowing. */
+    produce_records(1, "K", 30, 10);
+    stop(ho, SIGKILL);
+    printf("limf-handover killed with SIGKILL mid-stream\n");
+    produce_records(1, "K", 60, 10);
+    ho = start_handover("handover2.log");
+    produce_records(1, "K", 50, 5);
+    wait_delivered("K", files, 1, 200, 45, &s);
+    printf("all 200 records delivered after SIGKILL; %d repeats, all byte-identical\n", s.repeats);
+    seen_free(&s);
+    stop(ho, SIGTERM);
+    stop(lemf, SIGTERM);
+    return 0;
+}
+
+static int scenario_silent(void)
+{
+    int port = free_port();
+    pid_t lemf = start_lemf("lemf", port, "s1.raw", 0);
+    pid_t ho = start_handover("handover.log");
+    put_destination("S", port, "lemf", 0);
+    produce_records(2, "S", 30, 0);
+    const char *files[] = { "s1.raw", "s2.raw" };
+    seen s;
+    wait_delivered("S", files, 1, 30, 30, &s);
+    seen_free(&s);
+    /* Keep-alive timeout 2 s: within 8 s it must have given up at least twice. */
+    uint64_t t0 = li_mono_ns();
+    while (metric("limf_handover_keepalive_timeouts_total", "S") < 2 &&
+           li_mono_ns() - t0 < 15000000000ull)
+        msleep(200);
+    double timeouts = metric("limf_handover_keepalive_timeouts_total", "S");
+    double reconnects = metric("limf_handover_reconnects_total", "S");
+    double acked = metric("limf_handover_acknowledged_total", "S");
+    double lag = metric("limf_handover_lag_records", "S");
+    check_raw("S", files, 1, &s);
+    printf("silent LEMF: %.0f keep-alive timeouts, %.0f reconnects, %.0f acknowledged, lag %.0f, "
+           "%d repeats received\n",
+           timeouts, reconnects, acked, lag, s.repeats);
+    if (timeouts < 2 || reconnects < 1 || acked != 0 || lag != 30 || s.repeats < 30)
+        die("a LEMF that never answers must be dropped, retried, and nothing acknowledged");
+    seen_free(&s);
+    stop(lemf, SIGKILL);
+    lemf = start_lemf("lemf", port, "s2.raw", 1);
+    t0 = li_mono_ns();
+    while (metric("limf_handover_lag_records", "S") != 0 && li_mono_ns() - t0 < 20000000000ull)
+        msleep(200);
+    wait_delivered("S", files, 2, 30, 5, &s);
+    printf("answering LEMF: lag %.0f, acknowledged %.0f\n",
+           metric("limf_handover_lag_records", "S"), metric("limf_handover_acknowledged_total", "S"));
+    if (metric("limf_handover_lag_records", "S") != 0)
+        die("records not acknowledged once the LEMF answers");
+    seen_free(&s);
+    stop(ho, SIGTERM);
+    stop(lemf, SIGTERM);
+    return 0;
+}
+
+static int scenario_two(void)
+{
+    int port_a = free_port(), port_b = free_port();
+    pid_t lemf_a = start_lemf("lemf", port_a, "two-a.raw", 1);
+    pid_t ho = start_handover("handover.log");
+    put_destination("TA", port_a, "lemf", 0);   /* pinned */
+    put_destination("TB", port_b, "lemf2", 1);  /* CA + name; nobody listening yet */
+    const char *fa[] = { "two-a.raw" }, *fb[] = { "two-b.raw" };
+    seen s;
+    produce_records(3, "TB", 100, 0);
+    produce_records(4, "TA", 100, 10);
+    wait_delivered("TA", fa, 1, 100, 30, &s);
+    seen_free(&s);
+    double b_connected = metric("limf_handover_connected", "TB");
+    double b_lag = metric("limf_handover_lag_records", "TB");
+    printf("A delivered 100 while B is down (B connected %.0f, lag %.0f)\n", b_connected, b_lag);
+    if (b_connected != 0 || b_lag != 100)
+        die("destination B should be down with 100 records waiting");
+    pid_t lemf_b = start_lemf("lemf2", port_b, "two-b.raw", 1);
+    wait_delivered("TB", fb, 1, 100, 30, &s);
+    seen_free(&s);
+    printf("B caught up once its LEMF appeared\n");
+    remove_destination("TB");
+    uint64_t t0 = li_mono_ns();
+    while (metric("limf_handover_connected", "TB") != -1 && li_mono_ns() - t0 < 10000000000ull)
+        msleep(200);
+    if (metric("limf_handover_connected", "TB") != -1)
+        die("removed destination still present");
+    printf("B removed by tombstone; A still served: connected %.0f\n",
+           metric("limf_handover_connected", "TA"));
+    stop(ho, SIGTERM);
+    stop(lemf_a, SIGTERM);
+    stop(lemf_b, SIGTERM);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2)
+        die("usage: ho_delivery outage|kill9|silent|two");
+    li_log_init("ho_delivery", LI_LOG_WARN, 0);
+    setup();
+    int rc;
+    if (!strcmp(argv[1], "outage"))
+        rc = scenario_outage();
+    else if (!strcmp(argv[1], "kill9"))
+        rc = scenario_kill9();
+    else if (!strcmp(argv[1], "silent"))
+        rc = scenario_silent();
+    else if (!strcmp(argv[1], "two"))
+        rc = scenario_two();
+    else
+        die("unknown scenario %s", argv[1]);
+    li_kafka_destroy(producer, 5000);
+    li_config_free(cfg);
+    printf("PASS %s\n", argv[1]);
+    return rc;
+}
