@@ -425,7 +425,7 @@ static void ingest_start(x2x3t_ingest *ing, const char *base_prefix, const char 
     snprintf(prefix, sizeof prefix, "%s%s-", base_prefix, step);
     setenv("LIMF_TOPIC_PREFIX", prefix, 1);
     memset(ing, 0, sizeof *ing);
-    snprintf(ing->dir, sizeof ing->dir, "%s/ingest-%s", work, step);
+    snprintf(ing->dir, sizeof ing->dir, "%.200s/ingest-%.8s", work, step);
     mkdir(ing->dir, 0700);
     x2x3t_ingest_start(ing, 0, NULL);
     if (n_children < sizeof children / sizeof children[0])
