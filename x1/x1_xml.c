@@ -294,7 +294,7 @@ static li_err put_destination(li_buf *b, const x1_destination *d)
 static li_err put_object(li_buf *b, const char *name, const x1_cert_exception *o)
 {
     char fp[65];
-    if (!o->id[0] || o->expires_ms < 0)
+    if (!o->id[0] || o->expires_ms < 0 || o->expires_ms > INT64_MAX / 1000000)
         return LI_ERR_INVAL;
     li_hex_encode(o->fingerprint, 32, fp);
     TRY(li_buf_printf(b, "<%s xsi:type=\"limf:CertificateException\">", name));
@@ -576,8 +576,12 @@ static int uuid_of(const xmlNode *n, uint8_t out[16])
 static int time_of(const xmlNode *n, int64_t *ns)
 {
     char text[64];
-    return text_of(n, text, sizeof text) == 0 && li_time_parse_rfc3339(text, ns) == LI_OK ? 0
-                                                                                        : -1;
+    /* Times before 1970 cannot be written back (li_time_format_rfc3339) and mean nothing
+     * in X1. */
+    return text_of(n, text, sizeof text) == 0 && li_time_parse_rfc3339(text, ns) == LI_OK &&
+                   *ns >= 0
+               ? 0
+               : -1;
 }
 
 enum { NS_OTHER = 0, NS_X1 = 1, NS_LIMF = 2 };

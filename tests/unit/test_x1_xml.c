@@ -343,6 +343,12 @@ static const req_vector req_vectors[] = {
     { "bad timestamp",
       DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("yesterday")
           "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
+    { "timestamp before 1970",
+      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("1728-11-27T10:00:00Z")
+          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
+    { "timestamp beyond int64 nanoseconds",
+      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("9999-12-31T23:59:59Z")
+          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
     { "missing transaction id",
       DOC("<x1RequestMessage xsi:type=\"x:PingRequest\"><admfIdentifier>a</admfIdentifier>"
           "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
