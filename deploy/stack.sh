@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Runs the whole limf chain on 127.0.0.1 for the quickstart and the end-to-end tests:
+# a test PKI, a real Kafka 3.9 broker, limf-admf, limf-ingest, limf-mediator,
+# limf-handover, two reference LEMFs (limf-lemf), limf-msrp-relay (agw mode) and
+# limf-siptap (capturing SIP on lo).
+#
+#   deploy/stack.sh up RUN_DIR       start everything (idempotent per daemon)
+#   deploy/stack.sh down RUN_DIR     stop everything cleanly (SIGTERM, Kafka last)
+#   deploy/stack.sh kill NAME RUN_DIR    kill -9 one daemon (chaos tests)
+#   deploy/stack.sh start NAME RUN_DIR   (re)start one daemon
+#   deploy/stack.sh status RUN_DIR
+#
+# RUN_DIR holds pki/, kafka/, conf/, logs/, pids/ and state/ (ports, LEMF output).
+# Binaries come from LIMF_BUILD_DIR (default: build/ beside this script).
+# Sourcing this file (with STACK_SOURCED=1) gives the stack_* functions to test scripts.
+set -euo pipefail
+
+STACK_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib.sh
+. "$STACK_HERE/lib.sh"
+LIMF_BUILD_DIR=${LIMF_BUILD_DIR:-$STACK_HERE/../build}
+LIMF_BUILD_DIR=$(cd "$LIMF_BUILD_DIR" && pwd)
+
+# The X2/X3 destination identifier the ADMF gives every POI over X1.
+STACK_INGEST_DID=6c696d66-0000-4000-8000-000000000001
+
+stack_bin() {
+  local name=$1 path
+  path=$(find "$LIMF_BUILD_DIR" -maxdepth 3 -type f -name "$name" -perm -u+x | head -n 1)
+  if [ -z "$path" ]; then
+    echo "stack: $name not built in $LIMF_BUILD_DIR" >&2
+    return 1
+  fi
+  echo "$path"
+}
+
+stack_conf_common() {
+  local run=$1
+  # shellcheck disable=SC1091
+  . "$run/kafka/env"
+  cat >"$run/conf/common.conf" <<EOF
+# Shared by every Kafka client of the stack: mutual TLS to the broker.
+[kafka]
+bootstrap.servers = $LIMF_KAFKA_TLS_BOOTSTRAP
+security.protocol = ssl
+ssl.ca.location = $run/pki/ca.pem
+ssl.certificate.location = $run/pki/client.pem
+ssl.key.location = $run/pki/client.key
+[topics]
+prefix = ${STACK_TOPIC_PREFIX:-}
+EOF
+}
+
+# stack_tls_keys PREFIX ROLE RUN: the TLS key group of one endpoint.
+stack_tls_keys() {
+  local prefix=$1 role=$2 run=$3
+  cat <<EOF
+$prefix.cert = $run/pki/$role.pem
+$prefix.key = $run/pki/$role.key
+$prefix.ca = $run/pki/ca.pem
+EOF
+}
+
+stack_write_confs() {
+  local run=$1
+  mkdir -p "$run/conf" "$run/logs" "$run/pids" "$run/state"
+  stack_conf_common "$run"
+  {
+    echo "[rest]"
+    echo "listen = 127.0.0.1:0"
+    echo "port_file = $run/state/admf.port"
+    stack_tls_keys tls admf "$run"
+    echo "[x1]"
+    echo "admf_id = limf-admf"
+    echo "ingest_address = 127.0.0.1:$(stack_port "$run" ingest)"
+    echo "ingest_did = $STACK_INGEST_DID"
+    echo "reconcile_interval_s = 60"
+    echo "retry_max_s = 5"
+    stack_tls_keys tls admf "$run"
+  } >"$run/conf/admf.conf"
+  {
+    echo "[ingest]"
+    echo "listen = 127.0.0.1:$(stack_port "$run" ingest)"
+    echo "metrics_listen = 127.0.0.1:0"
+    echo "port_file = $run/state/ingest.ports"
+    stack_tls_keys tls ingest "$run"
+  } >"$run/conf/ingest.conf"
+  {
+    echo "[mediator]"
+    echo "instance_id = mediator-1"
+    echo "partitions = 8"
+    echo "session_timeout_s = 300"
+    echo "x3_wait_ms = 5000"
+  } >"$run/conf/mediator.conf"
+  {
+    echo "[handover]"
+    echo "metrics.listen = 127.0.0.1:0"
+    stack_tls_keys tls handover "$run"
+  } >"$run/conf/handover.conf"
+  for lemf in lemf lemf2; do
+    {
+      echo "[lemf]"
+      echo "listen = 127.0.0.1:0"
+      echo "port_file = $run/state/$lemf.port"
+      echo "out = $run/state/$lemf.jsonl"
+      echo "raw = $run/state/$lemf.raw"
+      echo "summary = $run/state/$lemf.summary"
+      stack_tls_keys tls "$lemf" "$run"
+    } >"$run/conf/$lemf.conf"
+  done
+  {
+    echo "[relay]"
+    echo "control.listen = 127.0.0.1:0"
+    echo "ready_file = $run/state/relay.ready"
+    echo "ue.listen_host = 127.0.0.1"
+    stack_tls_keys ue.tls relay-agw "$run"
+    echo "[x1]"
+    echo "listen = 127.0.0.1:0"
+    echo "ne_id = relay-agw"
+    echo "admf_id = limf-admf"
+    stack_tls_keys tls relay-agw "$run"
+    echo "[x2x3]"
+    echo "address = 127.0.0.1:$(stack_port "$run" ingest)"
+    echo "poi_id = relay-agw"
+    echo "keepalive_s = 1"
+    stack_tls_keys tls relay-agw "$run"
+    echo "tls.peer_name = 127.0.0.1"
+  } >"$run/conf/relay.conf"
+  {
+    echo "[siptap]"
+    echo "interface = lo"
+    echo "filter = udp port $(stack_port "$run" sip_uas) or udp port $(stack_port "$run" sip_uac)"
+    echo "ready_file = $run/state/siptap.ready"
+    echo "[x1]"
+    echo "listen = 127.0.0.1:0"
+    echo "ne_id = siptap"
+    echo "admf_id = limf-admf"
+    stack_tls_keys tls siptap "$run"
+    echo "[x2x3]"
+    echo "address = 127.0.0.1:$(stack_port "$run" ingest)"
+    echo "poi_id = siptap"
+    echo "keepalive_s = 1"
+    stack_tls_keys tls siptap "$run"
+    echo "tls.peer_name = 127.0.0.1"
+  } >"$run/conf/siptap.conf"
+}
+
+# stack_port RUN NAME: a port chosen once per run directory and kept across restarts,
+# so that POIs reconnect to a restarted ingest at the same address.
+stack_port() {
+  local run=$1 name=$2 file="$1/state/port.$2"
+  if [ ! -s "$file" ]; then
+    li_pick_port >"$file"
+  fi
+  cat "$file"
+}
+
+# stack_daemon_cmd NAME RUN: the command line of one daemon.
+stack_daemon_cmd() {
+  local name=$1 run=$2
+  case $name in
+    admf) echo "$(stack_bin limf-admf) -c $run/conf/common.conf -c $run/conf/admf.conf" ;;
+    ingest) echo "$(stack_bin limf-ingest) -c $run/conf/common.conf -c $run/conf/ingest.conf" ;;
+    mediator) echo "$(stack_bin limf-mediator) -c $run/conf/common.conf -c $run/conf/mediator.conf" ;;
+    handover) echo "$(stack_bin limf-handover) -c $run/conf/common.conf -c $run/conf/handover.conf" ;;
+    lemf | lemf2) echo "$(stack_bin limf-lemf) -c $run/conf/$name.conf" ;;
+    relay) echo "$(stack_bin limf-msrp-relay) -c $run/conf/relay.conf" ;;
+    siptap) echo "$(stack_bin limf-siptap) -c $run/conf/siptap.conf" ;;
+    *) echo "stack: unknown daemon $name" >&2; return 1 ;;
+  esac
+}
+
+# The file a daemon writes once it serves, which start waits for.
+stack_ready_file() {
+  case $1 in
+    admf) echo "$2/state/admf.port" ;;
+    ingest) echo "$2/state/ingest.ports" ;;
+    lemf | lemf2) echo "$2/state/$1.port" ;;
+    relay) echo "$2/state/relay.ready" ;;
+    siptap) echo "$2/state/siptap.ready" ;;
+    *) echo "" ;;
+  esac
+}
+
+stack_start() {
+  local name=$1 run=$2 pidfile="$2/pids/$1.pid" cmd ready
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    return 0
+  fi
+  cmd=$(stack_daemon_cmd "$name" "$run")
+  ready=$(stack_ready_file "$name" "$run")
+  [ -z "$ready" ] || rm -f "$ready"
+  # shellcheck disable=SC2086
+  nohup $cmd >>"$run/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  if [ -n "$ready" ] && ! li_wait_file "$ready" 60; then
+    echo "stack: $name did not start; its log:" >&2
+    tail -n 20 "$run/logs/$name.log" >&2
+    return 1
+  fi
+  sleep 0.2
+  if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "stack: $name exited; its log:" >&2
+    tail -n 20 "$run/logs/$name.log" >&2
+    return 1
+  fi
+}
+
+stack_kill9() {
+  local pidfile="$2/pids/$1.pid"
+  [ -f "$pidfile" ] || return 0
+  kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+  wait "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+STACK_DAEMONS=(lemf lemf2 ingest mediator handover admf relay siptap)
+
+stack_up() {
+  local run=$1
+  mkdir -p "$run"
+  run=$(cd "$run" && pwd)
+  mkdir -p "$run/state" "$run/conf" "$run/logs" "$run/pids"
+  "$STACK_HERE/pki.sh" "$run/pki" >/dev/null
+  "$STACK_HERE/kafka.sh" start "$run/kafka" "$run/pki"
+  stack_write_confs "$run"
+  for d in "${STACK_DAEMONS[@]}"; do
+    stack_start "$d" "$run"
+    echo "stack: $d running (pid $(cat "$run/pids/$d.pid"), log $run/logs/$d.log)"
+  done
+}
+
+stack_down() {
+  local run=$1
+  local i
+  for ((i = ${#STACK_DAEMONS[@]} - 1; i >= 0; i--)); do
+    li_stop_pid "$run/pids/${STACK_DAEMONS[$i]}.pid" 30
+  done
+  "$STACK_HERE/kafka.sh" stop "$run/kafka"
+}
+
+# stack_rest RUN ROLE METHOD PATH [BODY]: one call to the ADMF's REST API with the
+# client certificate of ROLE (operator, auditor, admin). Prints the body; fails on 4xx/5xx.
+stack_rest() {
+  local run=$1 role=$2 method=$3 path=$4 body=${5:-}
+  local args=(-sS --fail-with-body --cacert "$run/pki/ca.pem" --cert "$run/pki/$role.pem"
+              --key "$run/pki/$role.key" -X "$method"
+              "https://127.0.0.1:$(cat "$run/state/admf.port")$path")
+  if [ -n "$body" ]; then
+    args+=(-H 'Content-Type: application/json' --data "$body")
+  fi
+  curl "${args[@]}"
+}
+
+# stack_cert_sha256 PEM: the certificate's SHA-256 fingerprint as hex pairs.
+stack_cert_sha256() {
+  openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'
+}
+
+# stack_provision_pois RUN: registers the relay and the SIP tap as intercept points.
+stack_provision_pois() {
+  local run=$1 x1_relay x1_siptap
+  x1_relay=$(jq -r .x1_port "$run/state/relay.ready")
+  x1_siptap=$(head -n 1 "$run/state/siptap.ready")
+  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"relay-agw\",\"role\":\"agw\",
+    \"x1_url\":\"https://127.0.0.1:$x1_relay/X1/NE\",
+    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/relay-agw.pem")\"}" >/dev/null
+  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"siptap\",\"role\":\"sip\",
+    \"x1_url\":\"https://127.0.0.1:$x1_siptap/X1/NE\",
+    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/siptap.pem")\"}" >/dev/null
+}
+
+# stack_provision_destination RUN ID LEMF: an LEA destination served by one of the LEMFs.
+stack_provision_destination() {
+  local run=$1 id=$2 lemf=$3 port
+  port=$(cat "$run/state/$lemf.port")
+  stack_rest "$run" operator POST /v1/destinations "{\"id\":\"$id\",\"name\":\"LEA $id\",
+    \"hi2_address\":\"127.0.0.1:$port\",\"hi3_address\":\"127.0.0.1:$port\",
+    \"transport\":\"tls\",\"pinned_sha256\":[\"$(stack_cert_sha256 "$run/pki/$lemf.pem")\"],
+    \"operator_id\":\"LIMF-OP\",\"network_element_id\":\"limf-demo\",
+    \"delivery_country\":\"DE\",\"keepalive_interval_s\":2,\"keepalive_timeout_s\":5}" >/dev/null
+}
+
+# stack_provision_warrant RUN ID LIID TARGET DESTINATION [END_OFFSET_S]: a warrant for one
+# SIP URI target, IRI and CC, valid from now for END_OFFSET_S seconds (default 1 day).
+# Prints the warrant's JSON.
+stack_provision_warrant() {
+  local run=$1 id=$2 liid=$3 target=$4 dest=$5 end_s=${6:-86400}
+  local start end
+  start=$(date -u -d '-5 seconds' +%Y-%m-%dT%H:%M:%SZ)
+  end=$(date -u -d "+$end_s seconds" +%Y-%m-%dT%H:%M:%SZ)
+  stack_rest "$run" operator POST /v1/warrants "{\"id\":\"$id\",\"liid\":\"$liid\",
+    \"auth_country\":\"DE\",\"legal_reference\":\"demo order $id\",
+    \"targets\":[{\"type\":\"sip-uri\",\"value\":\"$target\"}],\"delivery\":\"iri+cc\",
+    \"destination_ids\":[\"$dest\"],\"start\":\"$start\",\"end\":\"$end\"}"
+}
+
+if [ "${STACK_SOURCED:-0}" != 1 ]; then
+  case "${1:-}" in
+    up) stack_up "${2:?RUN_DIR}" ;;
+    down) stack_down "${2:?RUN_DIR}" ;;
+    kill) stack_kill9 "${2:?NAME}" "${3:?RUN_DIR}" ;;
+    start) stack_start "${2:?NAME}" "$(cd "${3:?RUN_DIR}" && pwd)" ;;
+    status)
+      for d in "${STACK_DAEMONS[@]}"; do
+        if [ -f "$2/pids/$d.pid" ] && kill -0 "$(cat "$2/pids/$d.pid")" 2>/dev/null; then
+          echo "$d: running (pid $(cat "$2/pids/$d.pid"))"
+        else
+          echo "$d: stopped"
+        fi
+      done ;;
+    *) echo "usage: $0 up|down|status RUN_DIR | kill|start NAME RUN_DIR" >&2; exit 2 ;;
+  esac
+fi
