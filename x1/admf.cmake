@@ -35,3 +35,8 @@ add_executable(limf-admf main_admf.c x1_admf.c x1_rest.c x1_reconcile.c
 target_include_directories(limf-admf PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
 target_link_libraries(limf-admf PRIVATE x1_admf_core x1_lib li_common PkgConfig::MHD
                       PkgConfig::GNUTLS)
+
+# Contract, role, concurrency, tamper, restart and validity-window tests against the real
+# daemon, the real broker (mutual TLS) and the test PKI.
+li_add_integration_test(admf_api COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_api.py
+                        TIMEOUT 180)

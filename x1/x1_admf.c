@@ -255,7 +255,10 @@ static li_err read_topic(const li_config *cfg, const char *topic, record_fn fn, 
 {
     static const char *const props[] = { "enable.partition.eof", "true",
                                          "enable.auto.commit", "false", NULL };
-    rd_kafka_t *c = li_kafka_consumer_new(cfg, NULL, props, errstr, errstr_size);
+    /* librdkafka 2.0 wants a group.id even for assign(); nothing is ever committed. */
+    char group[300];
+    snprintf(group, sizeof group, "%s.reader", topic);
+    rd_kafka_t *c = li_kafka_consumer_new(cfg, group, props, errstr, errstr_size);
     if (!c)
         return LI_ERR_KAFKA;
     li_err rc = LI_ERR_KAFKA;
