@@ -177,10 +177,13 @@ static void gap_free(gap *g)
     g->n_targets = 0;
 }
 
-/* Queues a gap event for every XID with drops, while room lasts (under mu). The event
- * goes before any later record, so the LEA learns of a gap where it happened. */
+/* Queues a gap event for every XID with drops (under mu) once a quarter of the buffer is
+ * free again, so that one period of overflow gives one event per XID. The event goes
+ * before any later record, so the LEA learns of the gap where it happened. */
 static void push_gaps(x2x3_sender *s)
 {
+    if (s->n_gaps > 0 && s->cap - (s->head - s->tail) < s->cap / 4)
+        return;
     while (s->n_gaps > 0) {
         gap *g = &s->gaps[0];
         char json[96];
