@@ -35,3 +35,8 @@ foreach(scenario outage kill9 silent two)
   li_add_integration_test(ho_delivery_${scenario} COMMAND $<TARGET_FILE:ho_delivery> ${scenario}
                           TIMEOUT 150)
 endforeach()
+
+li_add_unit_test(test_ho_record SOURCES ${LIMF_TESTS_DIR}/unit/test_ho_record.c LIBS ho_daemon)
+
+li_add_bench(bench_ho SOURCES ${LIMF_TESTS_DIR}/bench/bench_ho.c LIBS ho_io li_common)
+add_dependencies(bench_ho limf-handover limf-lemf)
