@@ -15,6 +15,7 @@
 #include "x2x3_sender.h"
 #include "x2x3_siptap.h"
 #include "x2x3_siptap_io.h"
+#include "x2x3_siptap_metrics.h"
 
 #define NS 1000000000ll
 
@@ -23,6 +24,7 @@ typedef struct daemon_ctx {
     x2x3_sender *sender;
     x2x3_siptap *tap;
     x2x3_siptap_capture *cap;
+    x2x3_siptap_metrics *metrics;   /* NULL without siptap.metrics_listen */
     int64_t stats_interval_s;
     int64_t seconds;
 } daemon_ctx;
@@ -43,31 +45,39 @@ static void export_record(void *ctx, const x2x3_record *rec)
     (void)x2x3_sender_send(((daemon_ctx *)ctx)->sender, rec);
 }
 
-static void log_stats(daemon_ctx *d)
+static void snapshot(daemon_ctx *d, x2x3_siptap_snapshot *s)
 {
-    x2x3_siptap_stats st;
-    x2x3_sender_stats ss;
-    uint64_t recv, drop;
-    x2x3_siptap_stats_get(d->tap, &st);
-    x2x3_sender_stats_get(d->sender, &ss);
-    x2x3_siptap_capture_drops(d->cap, &recv, &drop);
+    x2x3_siptap_stats_get(d->tap, &s->tap);
+    x2x3_sender_stats_get(d->sender, &s->x2);
+    x2x3_siptap_capture_drops(d->cap, &s->kernel_received, &s->kernel_dropped);
+    s->tasks = x1_ne_task_count(d->ne);
+}
+
+static void log_stats(const x2x3_siptap_snapshot *s)
+{
     li_log_info("packets=%llu decode_errors=%llu sip=%llu parse_errors=%llu matched=%llu "
                 "exported=%llu dialogs=%zu tcp_flows=%zu tcp_gaps=%llu fragments=%llu "
-                "kernel_drops=%llu x2_sent=%llu x2_acked=%llu x2_dropped=%llu connected=%d",
-                (unsigned long long)st.packets, (unsigned long long)st.decode_errors,
-                (unsigned long long)st.sip_messages, (unsigned long long)st.parse_errors,
-                (unsigned long long)st.matched, (unsigned long long)st.exported, st.dialogs,
-                st.tcp.flows, (unsigned long long)st.tcp.gaps,
-                (unsigned long long)st.fragments, (unsigned long long)drop,
-                (unsigned long long)ss.sent_pdus, (unsigned long long)ss.acked_pdus,
-                (unsigned long long)ss.dropped_pdus, ss.connected);
+                "kernel_drops=%llu tasks=%zu x2_sent=%llu x2_acked=%llu x2_dropped=%llu "
+                "connected=%d",
+                (unsigned long long)s->tap.packets, (unsigned long long)s->tap.decode_errors,
+                (unsigned long long)s->tap.sip_messages,
+                (unsigned long long)s->tap.parse_errors, (unsigned long long)s->tap.matched,
+                (unsigned long long)s->tap.exported, s->tap.dialogs, s->tap.tcp.flows,
+                (unsigned long long)s->tap.tcp.gaps, (unsigned long long)s->tap.fragments,
+                (unsigned long long)s->kernel_dropped, s->tasks,
+                (unsigned long long)s->x2.sent_pdus, (unsigned long long)s->x2.acked_pdus,
+                (unsigned long long)s->x2.dropped_pdus, s->x2.connected);
 }
 
 static void on_second(void *ctx)
 {
     daemon_ctx *d = ctx;
+    x2x3_siptap_snapshot s;
+    snapshot(d, &s);
+    if (d->metrics)
+        x2x3_siptap_metrics_publish(d->metrics, &s);
     if (d->stats_interval_s && ++d->seconds % d->stats_interval_s == 0)
-        log_stats(d);
+        log_stats(&s);
 }
 
 /* Engine bounds from siptap.* keys (docs/POI-SIPTAP.md). */
@@ -105,15 +115,16 @@ static li_err engine_opts(const li_config *cfg, daemon_ctx *d, x2x3_siptap_opts 
                              &d->stats_interval_s, err, n);
 }
 
-/* Written once X1 listens and the capture is open: "<X1 port>\n", for orchestration. */
-static li_err write_ready_file(const char *path, uint16_t x1_port)
+/* Written once X1 listens and the capture is open, for orchestration:
+ * "x1 <port> metrics <port>\n" (metrics 0 when disabled). */
+static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metrics_port)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return LI_ERR_IO;
-    fprintf(f, "%u\n", x1_port);
+    fprintf(f, "x1 %u metrics %u\n", x1_port, metrics_port);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return LI_ERR_IO;
     return LI_OK;
@@ -163,8 +174,13 @@ int main(int argc, char **argv)
         !(d.ne = x1_ne_new(cfg, "x1", err, sizeof err)) ||
         !(d.cap = x2x3_siptap_capture_open(cfg, err, sizeof err)))
         goto out;
+    const char *metrics = li_config_get(cfg, "siptap.metrics_listen", NULL);
+    if (metrics && *metrics && !(d.metrics = x2x3_siptap_metrics_new(metrics, err, sizeof err)))
+        goto out;
+    on_second(&d);  /* a first snapshot for /metrics */
     const char *ready = li_config_get(cfg, "siptap.ready_file", NULL);
-    if (ready && write_ready_file(ready, x1_ne_port(d.ne)) != LI_OK) {
+    if (ready && write_ready_file(ready, x1_ne_port(d.ne),
+                                  d.metrics ? x2x3_siptap_metrics_port(d.metrics) : 0) != LI_OK) {
         snprintf(err, sizeof err, "siptap.ready_file %s: cannot write", ready);
         goto out;
     }
@@ -185,8 +201,12 @@ int main(int argc, char **argv)
 out:
     if (rc)
         li_log_error("%s", err);
-    if (d.tap && d.sender && d.cap)
-        log_stats(&d);
+    if (d.tap && d.sender && d.ne && d.cap) {
+        x2x3_siptap_snapshot s;
+        snapshot(&d, &s);
+        log_stats(&s);
+    }
+    x2x3_siptap_metrics_free(d.metrics);
     x2x3_siptap_capture_close(d.cap);
     x1_ne_free(d.ne);
     x2x3_sender_free(d.sender);

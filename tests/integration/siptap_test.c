@@ -182,6 +182,7 @@ static uint16_t free_port(void)
 typedef struct siptap_proc {
     pid_t pid;
     uint16_t x1_port;
+    uint16_t metrics_port;
     char log[512];
 } siptap_proc;
 
@@ -200,7 +201,7 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "tls.peer_name = ingest\n"
             "[siptap]\ninterface = lo\nfilter = %s\nready_file = %s\nstats_interval_s = 0\n"
-            "pcap_wait_tasks = 1\n%s%s\n[log]\nlevel = debug\n",
+            "pcap_wait_tasks = 1\nmetrics_listen = 127.0.0.1:0\n%s%s\n[log]\nlevel = debug\n",
             pki, pki, pki, x2_port, pki, pki, pki, filter, ready,
             pcap_file ? "pcap = " : "", pcap_file ? pcap_file : "");
     fclose(f);
@@ -211,8 +212,12 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
     for (int i = 0; i < 200; i++) {
         char *text;
         size_t len;
+        unsigned x1, metrics;
         if (read_file(ready, &text, &len) == 0) {
-            p->x1_port = (uint16_t)atoi(text);
+            if (sscanf(text, "x1 %u metrics %u", &x1, &metrics) != 2)
+                die("ready file %s: %s", ready, text);
+            p->x1_port = (uint16_t)x1;
+            p->metrics_port = (uint16_t)metrics;
             free(text);
             return;
         }
@@ -349,7 +354,7 @@ static int starts_with(const uint8_t *p, size_t len, const char *lit)
 }
 
 /* Reads limf.xpdu of this step and asserts what the user would check. */
-static void check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
+static size_t check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
 {
     size_t want = 0;
     for (size_t i = 0; i < n_calls; i++)
@@ -416,6 +421,7 @@ static void check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
     received_free(&r);
     printf("siptap_sipp: %s: %zu X2 PDUs in Kafka, byte-exact, nothing of the untasked "
            "calls\n", mode, want);
+    return want;
 }
 
 /* limf-ingest for one step, writing under its own topic prefix. */
@@ -489,7 +495,18 @@ int main(void)
     usleep(300000);
     for (int i = 0; i < 4; i++)
         run_call(&calls[i], i);
-    check(calls, 4, t0, "live");
+    long long want = (long long)check(calls, 4, t0, "live");
+    /* /metrics counts what happened (published once a second). */
+    usleep(1200000);
+    char text[16384];
+    if (x2x3t_http_get(live.metrics_port, "/metrics", text, sizeof text) != 200)
+        die("GET /metrics failed");
+    long long exported = x2x3t_metric(text, "limf_siptap_exported_total");
+    long long sip = x2x3t_metric(text, "limf_siptap_sip_messages_total");
+    long long acked = x2x3t_metric(text, "limf_siptap_x2_acked_pdus_total");
+    if (exported != want || sip < 2 * want || acked != want ||
+        x2x3t_metric(text, "limf_siptap_tasks") != 1)
+        die("metrics: exported %lld, sip %lld, acked %lld\n%s", exported, sip, acked, text);
     kill(live.pid, SIGTERM);
     if (wait_exit(live.pid, 15000) != 0)
         die("limf-siptap did not exit cleanly on SIGTERM (see %s)", live.log);

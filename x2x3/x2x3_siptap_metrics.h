@@ -1,0 +1,33 @@
+/* limf-siptap's Prometheus endpoint: GET /metrics on its own HTTP port (libmicrohttpd,
+ * its own thread). The capture thread publishes a snapshot of the counters about once a
+ * second; the HTTP thread only reads the snapshot, under a mutex. */
+#ifndef X2X3_SIPTAP_METRICS_H
+#define X2X3_SIPTAP_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x2x3_sender.h"
+#include "x2x3_siptap.h"
+
+typedef struct x2x3_siptap_metrics x2x3_siptap_metrics;
+
+/* What one scrape shows. */
+typedef struct x2x3_siptap_snapshot {
+    x2x3_siptap_stats tap;
+    x2x3_sender_stats x2;
+    uint64_t kernel_received, kernel_dropped;
+    size_t tasks;
+} x2x3_siptap_snapshot;
+
+/* Listens on listen ("host:port", numeric host, IPv6 in brackets, port 0: any).
+ * NULL with a reason in errstr. */
+x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, char *errstr,
+                                             size_t errstr_size);
+/* NULL is a no-op. */
+void x2x3_siptap_metrics_free(x2x3_siptap_metrics *m);
+uint16_t x2x3_siptap_metrics_port(x2x3_siptap_metrics *m);
+/* Copies the snapshot (thread-safe). */
+void x2x3_siptap_metrics_publish(x2x3_siptap_metrics *m, const x2x3_siptap_snapshot *s);
+
+#endif
