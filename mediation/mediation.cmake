@@ -30,3 +30,15 @@ target_link_libraries(med_core PUBLIC li_sip li_msrp li_proto med_proto li_bytes
 
 li_add_unit_test(test_med_engine SOURCES ${LIMF_TESTS_DIR}/unit/test_med_engine.c
                  LIBS med_core)
+
+# limf-mediator: the daemon (Kafka transactions; docs/MEDIATION.md).
+add_executable(limf-mediator ${CMAKE_CURRENT_SOURCE_DIR}/main_mediator.c
+                             ${CMAKE_CURRENT_SOURCE_DIR}/med_service.c)
+target_link_libraries(limf-mediator PRIVATE med_core li_common)
+
+# Exactly once on the real broker: 3 instances, 200 sessions, kill -9, a 4th joins.
+add_executable(test_med_exactly_once ${LIMF_TESTS_DIR}/integration/med_exactly_once.c)
+target_link_libraries(test_med_exactly_once PRIVATE li_common)
+li_add_integration_test(med_exactly_once
+                        COMMAND $<TARGET_FILE:test_med_exactly_once> $<TARGET_FILE:limf-mediator>
+                        TIMEOUT 180)

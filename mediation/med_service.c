@@ -1,0 +1,699 @@
+/* limf-mediator's Kafka loop: see med_service.h. */
+#include "med_service.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "li_kafka.h"
+#include "li_log.h"
+#include "li_time.h"
+#include "med_engine.h"
+#include "med_map.h"
+#include "med_tasks.h"
+
+#define MAX_PARTITIONS 256
+
+struct med_service {
+    const li_config *cfg;
+    rd_kafka_t *consumer;        /* limf.xpdu, group, read_committed */
+    rd_kafka_t *producer;        /* transactional */
+    rd_kafka_t *admin_reader;    /* limf.admin, no group */
+    rd_kafka_t *state_reader;    /* limf.mediator.state, no group, read_committed */
+    char t_xpdu[256], t_state[256], t_admin[256];
+    int32_t partitions;          /* of limf.xpdu (and limf.mediator.state) */
+    int hi_partitions;
+    int group_session_timeout_ms;
+    med_tasks *tasks;
+    med_config mcfg;
+    med_engine *engines[MAX_PARTITIONS];
+    int64_t next_offset[MAX_PARTITIONS];   /* in the open batch; -1: none */
+    rd_kafka_message_t **batch;
+    size_t n_batch, max_batch;
+    uint64_t batch_started_ns;
+    uint64_t batch_ns, tick_ns, last_tick_ns, stats_ns, last_stats_ns;
+    med_map hi_topics;           /* destination topics known to exist */
+    int fatal;
+    int produce_failed;          /* a produce call in this transaction failed */
+    uint64_t txns, aborts, records_out, pdus_in;
+};
+
+/* ---- Kafka client configuration ---- */
+
+typedef struct conf_ctx {
+    rd_kafka_conf_t *conf;
+    char *errstr;
+    size_t errstr_size;
+} conf_ctx;
+
+static li_err conf_set(void *arg, const char *key, const char *value)
+{
+    conf_ctx *c = arg;
+    return rd_kafka_conf_set(c->conf, key, value, c->errstr, c->errstr_size) ==
+                   RD_KAFKA_CONF_OK ? LI_OK : LI_ERR_INVAL;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* The group consumer needs a rebalance callback, which li_kafka_consumer_new cannot
+ * take: this builds its configuration from the same `kafka.*` keys. */
+static rd_kafka_t *group_consumer_new(med_service *s, const char *group, char *errstr,
+                                      size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_ctx c = { conf, errstr, errstr_size };
+    static const char *const props[] = { "enable.auto.commit", "false",
+                                         "enable.auto.offset.store", "false",
+                                         "isolation.level", "read_committed",
+                                         "auto.offset.reset", "earliest", NULL };
+    if (li_config_each(s->cfg, "kafka.", conf_set, &c) != LI_OK)
+        goto fail;
+    for (size_t i = 0; props[i]; i += 2)
+        if (conf_set(&c, props[i], props[i + 1]) != LI_OK)
+            goto fail;
+    if (conf_set(&c, "group.id", group) != LI_OK)
+        goto fail;
+    /* How fast the group notices a dead instance (it then waits for its transaction to
+     * time out too: mediator.transaction_timeout_ms). */
+    char st[32], hb[32];
+    snprintf(st, sizeof st, "%d", s->group_session_timeout_ms);
+    snprintf(hb, sizeof hb, "%d", s->group_session_timeout_ms / 5);
+    if (conf_set(&c, "session.timeout.ms", st) != LI_OK ||
+        conf_set(&c, "heartbeat.interval.ms", hb) != LI_OK)
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk)
+        goto fail;
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int32_t partition_count(rd_kafka_t *rk, const char *topic)
+{
+    const rd_kafka_metadata_t *md;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    int32_t n = -1;
+    if (t && rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    if (t)
+        rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/* Reads partitions of a topic from the beginning up to their end (the last stable
+ * offset for a read_committed reader), handing each record to fn. */
+static li_err read_to_end(rd_kafka_t *rk, const char *topic, const int32_t *parts, int n,
+                          void (*fn)(void *ctx, const rd_kafka_message_t *m), void *ctx,
+                          int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, topic, parts[i])->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return LI_ERR_KAFKA;
+    int left = n;
+    uint64_t deadline = li_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+    while (left > 0 && li_mono_ns() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            left--;
+        else if (!m->err)
+            fn(ctx, m);
+        else
+            li_log_warn("mediator: reading %s: %s", topic, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+    }
+    return left == 0 ? LI_OK : LI_ERR_TIMEOUT;
+}
+
+/* ---- limf.admin ---- */
+
+static void apply_admin(void *ctx, const rd_kafka_message_t *m)
+{
+    med_service *s = ctx;
+    if (!m->key)
+        return;
+    if (med_tasks_apply(s->tasks, m->key, m->key_len, m->payload, m->len) != LI_OK)
+        li_log_warn("mediator: limf.admin offset %" PRId64 ": undecodable record ignored",
+                    m->offset);
+}
+
+static void follow_admin(med_service *s)
+{
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(s->admin_reader, 0))) {
+        if (!m->err)
+            apply_admin(s, m);
+        rd_kafka_message_destroy(m);
+    }
+}
+
+/* ---- output ---- */
+
+static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
+{
+    med_service *s = ctx;
+    char base[300], topic[400], key[400];
+    snprintf(base, sizeof base, "limf.hi.%s", dest);
+    li_kafka_topic(s->cfg, base, topic, sizeof topic);
+    if (!med_map_get(&s->hi_topics, topic)) {
+        char err[256];
+        if (li_kafka_ensure_topic(s->producer, topic, s->hi_partitions, 0, 10000, err,
+                                  sizeof err) != LI_OK) {
+            li_log_error("mediator: %s", err);
+            s->produce_failed = 1;
+            return;
+        }
+        med_map_put(&s->hi_topics, topic, s);
+    }
+    snprintf(key, sizeof key, "%s/%" PRIu64, r->liid, r->cin);
+    size_t n = limf__hi_record__get_packed_size(r);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        s->produce_failed = 1;
+        return;
+    }
+    limf__hi_record__pack(r, buf);
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, n),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(s->producer, 10);
+    if (e) {
+        free(buf);
+        li_log_error("mediator: produce to %s: %s", topic, rd_kafka_err2str(e));
+        s->produce_failed = 1;
+        return;
+    }
+    s->records_out++;
+}
+
+typedef struct state_ctx {
+    med_service *s;
+    int32_t partition;
+} state_ctx;
+
+static void on_state(void *ctx, const char *key, const uint8_t *value, size_t len)
+{
+    state_ctx *c = ctx;
+    med_service *s = c->s;
+    rd_kafka_resp_err_t e;
+    /* The changelog is co-partitioned by partition number with limf.xpdu (DESIGN.md 3). */
+    while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(s->t_state),
+                                  RD_KAFKA_V_PARTITION(c->partition),
+                                  RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(s->producer, 10);
+    if (e) {
+        li_log_error("mediator: produce state: %s", rd_kafka_err2str(e));
+        s->produce_failed = 1;
+    }
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err) {
+        med_service *s = opaque;
+        li_log_warn("mediator: delivery failed: %s", rd_kafka_err2str(m->err));
+        s->produce_failed = 1;
+    }
+}
+
+/* ---- engines and their state ---- */
+
+typedef struct restore_ctx {
+    med_service *s;
+    size_t records;
+    int failed;
+} restore_ctx;
+
+static void apply_state(void *ctx, const rd_kafka_message_t *m)
+{
+    restore_ctx *r = ctx;
+    char key[1024];
+    med_engine *e = m->partition >= 0 && m->partition < r->s->partitions
+                  ? r->s->engines[m->partition] : NULL;
+    if (!e || !m->key || m->key_len >= sizeof key)
+        return;
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = 0;
+    if (med_engine_restore(e, key, m->payload, m->len) != LI_OK)
+        r->failed = 1;
+    r->records++;
+}
+
+static void engine_drop(med_service *s, int32_t p)
+{
+    med_engine_free(s->engines[p]);
+    s->engines[p] = NULL;
+    s->next_offset[p] = -1;
+}
+
+/* Rebuilds the engines of these partitions from limf.mediator.state, all partitions
+ * read at once. */
+static li_err engines_restore(med_service *s, const int32_t *parts, int n)
+{
+    for (int i = 0; i < n; i++) {
+        engine_drop(s, parts[i]);
+        if (!(s->engines[parts[i]] = med_engine_new(&s->mcfg, s->tasks, on_hi, s)))
+            return LI_ERR_NOMEM;
+    }
+    restore_ctx r = { s, 0, 0 };
+    uint64_t t0 = li_mono_ns();
+    li_err err = read_to_end(s->state_reader, s->t_state, parts, n, apply_state, &r, 120000);
+    rd_kafka_assign(s->state_reader, NULL);
+    if (err != LI_OK || r.failed) {
+        for (int i = 0; i < n; i++)
+            engine_drop(s, parts[i]);
+        li_log_error("mediator: state restore failed");
+        return err != LI_OK ? err : LI_ERR_PROTO;
+    }
+    uint64_t sessions = 0;
+    for (int i = 0; i < n; i++) {
+        med_stats st;
+        med_engine_stats(s->engines[parts[i]], &st);
+        sessions += st.sessions;
+    }
+    li_log_info("mediator: %d partitions: restored %zu state records, %" PRIu64
+                " sessions in %" PRIu64 " ms", n, r.records, sessions,
+                (li_mono_ns() - t0) / 1000000);
+    return LI_OK;
+}
+
+/* The committed input offsets of parts, once stable: with read_committed the group
+ * coordinator holds them back while a transaction that carries offsets for them is
+ * undecided (KIP-447), so afterwards that transaction's state records are decided too
+ * and the changelog read next matches the offsets. */
+static li_err committed_offsets(med_service *s, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_resp_err_t e = rd_kafka_committed(s->consumer, parts, 120000);
+    if (e) {
+        li_log_error("mediator: committed offsets: %s", rd_kafka_err2str(e));
+        return LI_ERR_KAFKA;
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    return LI_OK;
+}
+
+/* Offsets first, then the engines rebuilt from the changelog. */
+static li_err take_over(med_service *s, rd_kafka_topic_partition_list_t *parts)
+{
+    li_err err = committed_offsets(s, parts);
+    int32_t ps[MAX_PARTITIONS];
+    int n = 0;
+    for (int i = 0; i < parts->cnt && err == LI_OK; i++) {
+        ps[n] = parts->elems[i].partition;
+        if (ps[n] < 0 || ps[n] >= s->partitions)
+            err = LI_ERR_INVAL;
+        n++;
+    }
+    return err == LI_OK && n ? engines_restore(s, ps, n) : err;
+}
+
+/* After an aborted transaction every engine is ahead of what Kafka holds: rebuild them
+ * from the changelog and rewind the input to the committed offsets. */
+static li_err rewind_all(med_service *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(s->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return LI_ERR_KAFKA;
+    li_err err = a->cnt ? take_over(s, a) : LI_OK;
+    if (err == LI_OK && a->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, a, 30000);
+        if (e) {
+            li_log_error("mediator: rewind: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            err = LI_ERR_KAFKA;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    if (err != LI_OK)
+        s->fatal = 1;
+    return err;
+}
+
+/* ---- the transaction ---- */
+
+static void batch_clear(med_service *s)
+{
+    for (size_t i = 0; i < s->n_batch; i++)
+        rd_kafka_message_destroy(s->batch[i]);
+    s->n_batch = 0;
+    for (int32_t p = 0; p < s->partitions; p++)
+        s->next_offset[p] = -1;
+}
+
+static int txn_check(med_service *s, rd_kafka_error_t *e, const char *what)
+{
+    if (!e)
+        return 0;
+    li_log_warn("mediator: %s: %s", what, rd_kafka_error_string(e));
+    if (rd_kafka_error_is_fatal(e))
+        s->fatal = 1;
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+/* Processes the batch and runs the timers in one transaction with the HI records, the
+ * state changes and the input offsets (DESIGN.md 4). */
+static li_err run_txn(med_service *s, int tick)
+{
+    if (s->n_batch == 0 && !tick)
+        return LI_OK;
+    if (s->fatal)
+        return LI_ERR_KAFKA;
+    uint64_t now = li_now_ns();
+    s->produce_failed = 0;
+    if (txn_check(s, rd_kafka_begin_transaction(s->producer), "begin transaction"))
+        return LI_ERR_KAFKA;
+    for (size_t i = 0; i < s->n_batch; i++) {
+        rd_kafka_message_t *m = s->batch[i];
+        med_engine *e = m->partition < s->partitions ? s->engines[m->partition] : NULL;
+        if (!e)
+            continue;            /* revoked meanwhile: the new owner reprocesses it */
+        Limf__XPdu *pdu = limf__xpdu__unpack(NULL, m->len, m->payload);
+        if (pdu) {
+            if (med_engine_process(e, pdu, now) != LI_OK)
+                s->produce_failed = 1;
+            limf__xpdu__free_unpacked(pdu, NULL);
+        } else {
+            li_log_warn("mediator: limf.xpdu %" PRId32 "/%" PRId64 ": undecodable, skipped",
+                        m->partition, m->offset);
+        }
+        s->next_offset[m->partition] = m->offset + 1;
+        s->pdus_in++;
+    }
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (int32_t p = 0; p < s->partitions; p++) {
+        if (!s->engines[p])
+            continue;
+        if (tick && med_engine_tick(s->engines[p], now) != LI_OK)
+            s->produce_failed = 1;
+        state_ctx c = { s, p };
+        if (med_engine_state_flush(s->engines[p], on_state, &c) != LI_OK)
+            s->produce_failed = 1;
+        if (s->next_offset[p] >= 0)
+            rd_kafka_topic_partition_list_add(offs, s->t_xpdu, p)->offset = s->next_offset[p];
+    }
+    batch_clear(s);
+    int failed = s->produce_failed;
+    if (!failed && offs->cnt) {
+        rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(s->consumer);
+        failed = txn_check(s, rd_kafka_send_offsets_to_transaction(s->producer, offs, md, -1),
+                           "send offsets");
+        rd_kafka_consumer_group_metadata_destroy(md);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    if (!failed) {
+        for (;;) {
+            rd_kafka_error_t *e = rd_kafka_commit_transaction(s->producer, -1);
+            if (!e)
+                break;
+            int retry = rd_kafka_error_is_retriable(e);
+            failed = txn_check(s, e, "commit");
+            if (!retry)
+                break;
+            failed = 0;
+        }
+    }
+    if (s->fatal)
+        return LI_ERR_KAFKA;
+    if (failed || s->produce_failed) {
+        s->aborts++;
+        if (txn_check(s, rd_kafka_abort_transaction(s->producer, -1), "abort"))
+            return LI_ERR_KAFKA;
+        return LI_ERR;           /* aborted: the caller rewinds */
+    }
+    s->txns++;
+    return LI_OK;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    med_service *s = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* Without its state a partition must not be processed: on failure stop, so
+         * that another instance takes it over. */
+        if (take_over(s, parts) != LI_OK)
+            s->fatal = 1;
+        li_log_info("mediator: assigned %d partitions", parts->cnt);
+        rd_kafka_assign(rk, parts);
+    } else {
+        /* Commit what was read from these partitions while they are still ours; if
+         * that fails the next owner reprocesses it from the committed offsets. */
+        if (run_txn(s, 0) != LI_OK)
+            batch_clear(s);
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].partition >= 0 && parts->elems[i].partition < s->partitions)
+                engine_drop(s, parts->elems[i].partition);
+        li_log_info("mediator: revoked %d partitions", parts->cnt);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* ---- life cycle ---- */
+
+static li_err get_uint(const li_config *cfg, const char *key, int64_t def, int64_t max,
+                       int64_t *out, char *errstr, size_t n)
+{
+    return li_config_get_int(cfg, key, def, 0, max, out, errstr, n);
+}
+
+static li_err read_config(med_service *s, char *errstr, size_t n)
+{
+    int64_t v;
+    med_config_defaults(&s->mcfg);
+#define GET(key, def, max) \
+    if (get_uint(s->cfg, key, def, max, &v, errstr, n) != LI_OK) return LI_ERR_INVAL
+    GET("mediator.session_timeout_s", 1800, 7 * 86400);
+    s->mcfg.session_timeout_ns = (uint64_t)v * 1000000000ULL;
+    GET("mediator.linger_s", 32, 3600);
+    s->mcfg.linger_ns = (uint64_t)v * 1000000000ULL;
+    GET("mediator.x3_wait_ms", 5000, 3600000);
+    s->mcfg.x3_wait_ns = (uint64_t)v * 1000000ULL;
+    GET("mediator.x3_wait_bytes", 1 << 20, (int64_t)1 << 32);
+    s->mcfg.x3_wait_bytes = (size_t)v;
+    GET("mediator.x3_wait_total_bytes", 64 << 20, (int64_t)1 << 40);
+    s->mcfg.x3_wait_total_bytes = (size_t)v;
+    GET("mediator.batch_max", 1000, 100000);
+    s->max_batch = v ? (size_t)v : 1;
+    GET("mediator.batch_ms", 50, 60000);
+    s->batch_ns = (uint64_t)v * 1000000ULL;
+    GET("mediator.tick_ms", 1000, 60000);
+    s->tick_ns = (uint64_t)(v ? v : 1) * 1000000ULL;
+    GET("mediator.stats_s", 30, 86400);
+    s->stats_ns = (uint64_t)v * 1000000000ULL;
+    GET("mediator.group_session_timeout_ms", 10000, 3600000);
+    s->group_session_timeout_ms = v < 1000 ? 1000 : (int)v;
+    GET("mediator.hi_partitions", 4, 1024);
+    s->hi_partitions = v ? (int)v : 1;
+#undef GET
+    return LI_OK;
+}
+
+med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_size)
+{
+    med_service *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    med_map_init(&s->hi_topics);
+    for (int i = 0; i < MAX_PARTITIONS; i++)
+        s->next_offset[i] = -1;
+    if (read_config(s, errstr, errstr_size) != LI_OK)
+        goto fail;
+    s->batch = calloc(s->max_batch, sizeof *s->batch);
+    s->tasks = med_tasks_new();
+    if (!s->batch || !s->tasks) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    li_kafka_topic(cfg, "limf.xpdu", s->t_xpdu, sizeof s->t_xpdu);
+    li_kafka_topic(cfg, "limf.mediator.state", s->t_state, sizeof s->t_state);
+    li_kafka_topic(cfg, "limf.admin", s->t_admin, sizeof s->t_admin);
+
+    /* One transactional id per instance: a restarted instance fences its predecessor;
+     * zombies of a rebalance are fenced by the group generation in
+     * send_offsets_to_transaction (KIP-447). */
+    char host[128], tid[400];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    char def_id[160];
+    snprintf(def_id, sizeof def_id, "%s-%d", host, (int)getpid());
+    snprintf(tid, sizeof tid, "%s-%s", li_config_get(cfg, "mediator.group_id", "limf-mediator"),
+             li_config_get(cfg, "mediator.instance_id", def_id));
+    const char *ttimeout = li_config_get(cfg, "mediator.transaction_timeout_ms", "10000");
+    const char *pprops[] = { "transactional.id", tid, "transaction.timeout.ms", ttimeout,
+                             "enable.idempotence", "true", "acks", "all", "linger.ms", "5",
+                             NULL };
+    s->producer = li_kafka_producer_new(cfg, pprops, on_delivery, s, errstr, errstr_size);
+    if (!s->producer)
+        goto fail;
+
+    static const char *const rprops[] = { "enable.partition.eof", "true",
+                                          "enable.auto.commit", "false",
+                                          "fetch.wait.max.ms", "10",
+                                          "isolation.level", "read_committed", NULL };
+    /* librdkafka's assign() needs a group id; these readers never join or commit. */
+    char rgroup[440];
+    snprintf(rgroup, sizeof rgroup, "%s-reader", tid);
+    s->admin_reader = li_kafka_consumer_new(cfg, rgroup, rprops, errstr, errstr_size);
+    s->state_reader = s->admin_reader ? li_kafka_consumer_new(cfg, rgroup, rprops, errstr,
+                                                              errstr_size) : NULL;
+    if (!s->state_reader)
+        goto fail;
+
+    int64_t nparts;
+    if (li_config_get_int(cfg, "mediator.partitions", 6, 1, MAX_PARTITIONS, &nparts, errstr,
+                          errstr_size) != LI_OK)
+        goto fail;
+    if (li_kafka_ensure_topic(s->producer, s->t_xpdu, (int)nparts, 0, 15000, errstr,
+                              errstr_size) != LI_OK ||
+        li_kafka_ensure_topic(s->producer, s->t_admin, 1, 1, 15000, errstr, errstr_size) !=
+            LI_OK)
+        goto fail;
+    s->partitions = partition_count(s->producer, s->t_xpdu);
+    if (s->partitions <= 0 || s->partitions > MAX_PARTITIONS) {
+        snprintf(errstr, errstr_size, "%s: no usable partition count", s->t_xpdu);
+        goto fail;
+    }
+    if (li_kafka_ensure_topic(s->producer, s->t_state, s->partitions, 1, 15000, errstr,
+                              errstr_size) != LI_OK)
+        goto fail;
+    if (partition_count(s->producer, s->t_state) != s->partitions) {
+        snprintf(errstr, errstr_size, "%s must have the %" PRId32 " partitions of %s",
+                 s->t_state, s->partitions, s->t_xpdu);
+        goto fail;
+    }
+
+    /* The task table before the first PDU (DESIGN.md 3: materialize, then follow). */
+    int32_t nadmin = partition_count(s->producer, s->t_admin);
+    int32_t aparts[MAX_PARTITIONS];
+    for (int32_t i = 0; i < nadmin && i < MAX_PARTITIONS; i++)
+        aparts[i] = i;
+    if (nadmin <= 0 || read_to_end(s->admin_reader, s->t_admin, aparts,
+                                   nadmin < MAX_PARTITIONS ? nadmin : MAX_PARTITIONS,
+                                   apply_admin, s, 60000) != LI_OK) {
+        snprintf(errstr, errstr_size, "%s: could not be read to its end", s->t_admin);
+        goto fail;
+    }
+    li_log_info("mediator: %zu warrants loaded; %" PRId32 " input partitions",
+                med_tasks_count(s->tasks), s->partitions);
+
+    rd_kafka_error_t *e = rd_kafka_init_transactions(s->producer, 60000);
+    if (e) {
+        snprintf(errstr, errstr_size, "init transactions: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        goto fail;
+    }
+    s->consumer = group_consumer_new(s, li_config_get(cfg, "mediator.group_id", "limf-mediator"),
+                                     errstr, errstr_size);
+    if (!s->consumer)
+        goto fail;
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, s->t_xpdu, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(s->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+        snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(se));
+        goto fail;
+    }
+    s->last_tick_ns = s->last_stats_ns = li_mono_ns();
+    return s;
+fail:
+    med_service_free(s);
+    return NULL;
+}
+
+li_err med_service_poll(med_service *s, int timeout_ms)
+{
+    uint64_t end = li_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+    do {
+        follow_admin(s);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 20);
+        if (s->fatal) {
+            if (m)
+                rd_kafka_message_destroy(m);
+            return LI_ERR_KAFKA;
+        }
+        if (m && m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                li_log_warn("mediator: consume: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        } else if (m) {
+            if (s->n_batch == 0)
+                s->batch_started_ns = li_mono_ns();
+            s->batch[s->n_batch++] = m;
+        }
+        uint64_t mono = li_mono_ns();
+        int tick = mono - s->last_tick_ns >= s->tick_ns;
+        if (s->n_batch == s->max_batch || tick ||
+            (s->n_batch && mono - s->batch_started_ns >= s->batch_ns)) {
+            if (tick)
+                s->last_tick_ns = mono;
+            if (run_txn(s, tick) != LI_OK && (s->fatal || rewind_all(s) != LI_OK))
+                return LI_ERR_KAFKA;
+        }
+        if (s->stats_ns && mono - s->last_stats_ns >= s->stats_ns) {
+            s->last_stats_ns = mono;
+            uint64_t sessions = 0;
+            for (int32_t p = 0; p < s->partitions; p++) {
+                med_stats st;
+                if (s->engines[p]) {
+                    med_engine_stats(s->engines[p], &st);
+                    sessions += st.sessions;
+                }
+            }
+            li_log_info("mediator: pdus %" PRIu64 " records %" PRIu64 " transactions %" PRIu64
+                        " aborts %" PRIu64 " sessions %" PRIu64, s->pdus_in, s->records_out,
+                        s->txns, s->aborts, sessions);
+        }
+    } while (li_mono_ns() < end);
+    return LI_OK;
+}
+
+void med_service_free(med_service *s)
+{
+    if (!s)
+        return;
+    if (s->consumer) {
+        if (!s->fatal && run_txn(s, 0) != LI_OK)
+            li_log_warn("mediator: final commit failed; the next owner reprocesses");
+        rd_kafka_consumer_close(s->consumer);   /* revokes: the callback commits */
+        rd_kafka_destroy(s->consumer);
+    }
+    batch_clear(s);
+    for (int32_t p = 0; p < MAX_PARTITIONS; p++)
+        med_engine_free(s->engines[p]);
+    li_kafka_destroy(s->admin_reader, 0);
+    li_kafka_destroy(s->state_reader, 0);
+    li_kafka_destroy(s->producer, 5000);
+    med_tasks_free(s->tasks);
+    med_map_free(&s->hi_topics);
+    free(s->batch);
+    free(s);
+}
