@@ -3,8 +3,8 @@
  * to a real limf-ingest, which writes each PDU to the real Kafka broker (limf.xpdu);
  * the test reads the records back from Kafka.
  *
- *   1. live: alice (tasked) calls bob over UDP and over TCP; mallory (untasked) calls bob
- *      over UDP and TCP. Every SIP message of alice's calls - INVITE, 200, ACK, BYE and
+ *   1. live: alice (tasked) calls bob over UDP/IPv4, TCP/IPv4 and TCP/IPv6; mallory
+ *      (untasked) calls bob over UDP and TCP on IPv4 and UDP on IPv6. Every SIP message of alice's calls - INVITE, 200, ACK, BYE and
  *      the 200 to the BYE, exactly the bytes sipp says it sent - arrives as X2 format 9
  *      with the task's XID, the matched target, addresses, ports, protocol, a capture
  *      timestamp and one correlation ID per dialog; nothing of mallory's calls arrives.
@@ -158,22 +158,50 @@ static int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-/* A port free for both UDP and TCP on 127.0.0.1 (sipp binds both kinds). */
-static uint16_t free_port(void)
+/* A loopback socket address (127.0.0.1 or ::1) with this port. */
+static socklen_t loopback(int v6, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        a->sin6_addr = in6addr_loopback;
+        return sizeof *a;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof *a;
+}
+
+/* 1 when the port can be bound (for this socket type) on loopback. */
+static int port_free(int v6, int type, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = loopback(v6, port, &ss);
+    int s = socket(v6 ? AF_INET6 : AF_INET, type, 0);
+    int ok = bind(s, (struct sockaddr *)&ss, len) == 0;
+    close(s);
+    return ok;
+}
+
+/* A port free for both UDP and TCP on loopback (sipp binds both kinds). */
+static uint16_t free_port(int v6)
 {
     for (;;) {
-        int u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = { .sin_family = AF_INET,
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t alen = sizeof a;
-        bind(u, (struct sockaddr *)&a, sizeof a);
-        getsockname(u, (struct sockaddr *)&a, &alen);
-        int t = socket(AF_INET, SOCK_STREAM, 0);
-        int ok = bind(t, (struct sockaddr *)&a, sizeof a) == 0;
-        close(t);
+        struct sockaddr_storage ss;
+        socklen_t len = loopback(v6, 0, &ss);
+        int u = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+        bind(u, (struct sockaddr *)&ss, len);
+        getsockname(u, (struct sockaddr *)&ss, &len);
+        uint16_t port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                 : ((struct sockaddr_in *)&ss)->sin_port);
+        int ok = port_free(v6, SOCK_STREAM, port);
         close(u);
         if (ok)
-            return ntohs(a.sin_port);
+            return port;
     }
 }
 
@@ -272,6 +300,7 @@ static void task_alice(const siptap_proc *p, uint16_t x2_port)
 typedef struct call {
     const char *caller;
     const char *transport;   /* sipp -t: u1 or t1 */
+    int v6;                  /* over ::1 instead of 127.0.0.1 */
     int tasked;
     uint16_t uas_port, uac_port;
     char call_id[128];
@@ -293,23 +322,17 @@ static void run_call(call *c, int index)
     snprintf(out_uac, sizeof out_uac, "%s/call%d-uac.out", work, index);
     snprintf(port_uas, sizeof port_uas, "%u", c->uas_port);
     snprintf(port_uac, sizeof port_uac, "%u", c->uac_port);
-    snprintf(remote, sizeof remote, "127.0.0.1:%u", c->uas_port);
-    char *uas[] = { "sipp", "-sf", scen_uas, "-i", "127.0.0.1", "-p", port_uas, "-t",
+    snprintf(remote, sizeof remote, c->v6 ? "[::1]:%u" : "127.0.0.1:%u", c->uas_port);
+    char *ip = c->v6 ? "::1" : "127.0.0.1";
+    char *uas[] = { "sipp", "-sf", scen_uas, "-i", ip, "-p", port_uas, "-t",
                     (char *)c->transport, "-m", "1", "-nostdin", "-trace_msg", "-message_file",
                     log_uas, "-timeout", "20s", NULL };
     pid_t ps = spawn(out_uas, uas);
     /* The UAS is ready when its port is taken. */
-    for (int i = 0; i < 100; i++) {
-        int s = socket(AF_INET, c->transport[0] == 't' ? SOCK_STREAM : SOCK_DGRAM, 0);
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->uas_port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int busy = bind(s, (struct sockaddr *)&a, sizeof a) != 0;
-        close(s);
-        if (busy)
-            break;
+    int type = c->transport[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
+    for (int i = 0; i < 100 && port_free(c->v6, type, c->uas_port); i++)
         usleep(50000);
-    }
-    char *uac[] = { "sipp", "-sf", scen_uac, "-i", "127.0.0.1", "-p", port_uac, "-t",
+    char *uac[] = { "sipp", "-sf", scen_uac, "-i", ip, "-p", port_uac, "-t",
                     (char *)c->transport, "-s", "bob", "-key", "caller", (char *)c->caller,
                     "-m", "1", "-nostdin", "-trace_msg", "-message_file", log_uac,
                     "-timeout", "20s", remote, NULL };
@@ -393,10 +416,13 @@ static size_t check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
             if (x->n_matched_targets != 1 ||
                 strcmp(x->matched_targets[0], "sip-uri:sip:Alice@LIMF.test") != 0)
                 die("%s: matched target attribute missing or wrong", mode);
-            uint8_t lo[4] = { 127, 0, 0, 1 };
+            uint8_t lo[16] = { 127, 0, 0, 1 };
+            size_t alen = c->v6 ? 16 : 4;
+            if (c->v6)
+                memcpy(lo, &in6addr_loopback, 16);
             int tcp = c->transport[0] == 't';
-            if (x->src_addr.len != 4 || memcmp(x->src_addr.data, lo, 4) != 0 ||
-                x->dst_addr.len != 4 || memcmp(x->dst_addr.data, lo, 4) != 0 ||
+            if (x->src_addr.len != alen || memcmp(x->src_addr.data, lo, alen) != 0 ||
+                x->dst_addr.len != alen || memcmp(x->dst_addr.data, lo, alen) != 0 ||
                 x->ip_protocol != (tcp ? 6u : 17u) ||
                 (x->src_port != c->uas_port && x->dst_port != c->uas_port))
                 die("%s: address, port or protocol attributes wrong", mode);
@@ -464,16 +490,19 @@ int main(void)
         die("mkdtemp");
 
     x2x3t_ingest ing;
-    call calls[4] = {
+    call calls[] = {
         { .caller = "alice", .transport = "u1", .tasked = 1 },
         { .caller = "mallory", .transport = "u1", .tasked = 0 },
         { .caller = "alice", .transport = "t1", .tasked = 1 },
         { .caller = "mallory", .transport = "t1", .tasked = 0 },
+        { .caller = "alice", .transport = "t1", .v6 = 1, .tasked = 1 },
+        { .caller = "mallory", .transport = "u1", .v6 = 1, .tasked = 0 },
     };
-    char filter[512] = "";
-    for (size_t i = 0; i < 4; i++) {
-        calls[i].uas_port = free_port();
-        calls[i].uac_port = free_port();
+    const size_t n_calls = sizeof calls / sizeof calls[0];
+    char filter[1024] = "";
+    for (size_t i = 0; i < n_calls; i++) {
+        calls[i].uas_port = free_port(calls[i].v6);
+        calls[i].uac_port = free_port(calls[i].v6);
         snprintf(filter + strlen(filter), sizeof filter - strlen(filter), "%sport %u",
                  i ? " or " : "", calls[i].uas_port);
     }
@@ -493,9 +522,9 @@ int main(void)
     for (int i = 0; i < 100 && (stat(pcap_file, &st) != 0 || st.st_size < 24); i++)
         usleep(50000);
     usleep(300000);
-    for (int i = 0; i < 4; i++)
-        run_call(&calls[i], i);
-    long long want = (long long)check(calls, 4, t0, "live");
+    for (size_t i = 0; i < n_calls; i++)
+        run_call(&calls[i], (int)i);
+    long long want = (long long)check(calls, n_calls, t0, "live");
     /* /metrics counts what happened (published once a second). */
     usleep(1200000);
     char text[16384];
@@ -524,7 +553,7 @@ int main(void)
     int rc = wait_exit(file.pid, 30000);
     if (rc != 0)
         die("limf-siptap on a file exited with %d (see %s)", rc, file.log);
-    check(calls, 4, t0, "file");
+    check(calls, n_calls, t0, "file");
     forget(ing.pid);
     x2x3t_ingest_stop(&ing, SIGTERM);
     char cmd[600];
