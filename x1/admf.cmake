@@ -40,3 +40,9 @@ target_link_libraries(limf-admf PRIVATE x1_admf_core x1_lib li_common PkgConfig:
 # daemon, the real broker (mutual TLS) and the test PKI.
 li_add_integration_test(admf_api COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_api.py
                         TIMEOUT 180)
+
+# X1 round trip: the daemon against test POIs built on the real NE library.
+add_executable(admf_test_ne ${LIMF_TESTS_DIR}/integration/admf_test_ne.c)
+target_link_libraries(admf_test_ne PRIVATE x1_lib)
+li_add_integration_test(admf_x1 COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_x1.py
+                        TIMEOUT 180)

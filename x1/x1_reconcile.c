@@ -491,8 +491,11 @@ static void record_reconcile(x1_reconciler *r, poi_state *poi, const x1_principa
                 poi->id, result, o->missing, o->extra, o->modified, o->failed);
 }
 
-static void mark_unreachable(x1_reconciler *r, poi_state *poi, uint64_t now_ns)
+static void mark_unreachable(x1_reconciler *r, poi_state *poi, uint64_t now_ns,
+                             const char *why)
 {
+    if (!poi->backoff_s)
+        li_log_warn("intercept point %s unreachable over X1: %s", poi->id, why);
     poi->backoff_s = poi->backoff_s ? poi->backoff_s * 2 : 1;
     if (poi->backoff_s > (unsigned)r->retry_max_s)
         poi->backoff_s = (unsigned)r->retry_max_s;
@@ -535,6 +538,7 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
         e = sync_exceptions(r, poi, &excs);
     if (e == LI_OK && now_ns >= poi->next_keepalive_ns) {
         e = x1_client_keepalive(r->client, poi->url, poi->id, err, sizeof err);
+        li_log_debug("X1 keepalive to %s: %s %s", poi->id, li_err_str(e), err);
         if (!unreachable(e))
             e = LI_OK;
         poi->next_keepalive_ns = now_ns + (uint64_t)r->keepalive_s * 1000000000u;
@@ -543,7 +547,7 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
         o->unreachable = 1;
         if (!o->detail[0])
             snprintf(o->detail, sizeof o->detail, "unreachable: %s", err[0] ? err : li_err_str(e));
-        mark_unreachable(r, poi, now_ns);
+        mark_unreachable(r, poi, now_ns, o->detail);
         if (reconcile)
             result = "unreachable";
     } else {

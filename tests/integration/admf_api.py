@@ -47,8 +47,10 @@ class Daemon:
         os.chmod(tokens, 0o600)
         self.conf = os.path.join(workdir, "admf.conf")
         with open(self.conf, "w") as f:
+            # extra keys first: below a [section] they would get its prefix
+            for line in extra:
+                f.write(line + "\n")
             f.write(f"""topics.prefix = {os.environ['LIMF_TOPIC_PREFIX']}
-log.level = info
 [kafka]
 bootstrap.servers = {os.environ['LIMF_KAFKA_TLS_BOOTSTRAP']}
 security.protocol = ssl
@@ -69,8 +71,6 @@ tls.ca = {PKI}/ca.pem
 ingest_address = 127.0.0.1:9
 timeout_ms = 1000
 """)
-            for line in extra:
-                f.write(line + "\n")
         self.proc = None
 
     def start(self):
