@@ -25,3 +25,5 @@ li_add_fuzzer(fuzz_x1_http SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_http.c LIBS x1
 # A stand-alone X1 NE for testing an ADMF (limf-admf's integration tests use it).
 add_executable(limf-x1-test-ne ${CMAKE_CURRENT_LIST_DIR}/main_x1_test_ne.c)
 target_link_libraries(limf-x1-test-ne PRIVATE x1_lib)
+li_add_bench(bench_x1 SOURCES ${LIMF_TESTS_DIR}/bench/bench_x1.c LIBS x1_lib)
+target_compile_definitions(bench_x1 PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +22,9 @@ li_err x1_conn_init(x1_conn *c, int fd, SSL_CTX *ctx, const atomic_int *cancel)
         x1_conn_close(c);
         return LI_ERR_IO;
     }
+    /* Requests and answers are single small writes: do not let Nagle hold them back. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->ssl = SSL_new(ctx);
     if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
         x1_conn_close(c);

@@ -610,15 +610,19 @@ static const char *reason(int status)
 static li_err send_response(x1_conn *c, int status, const li_buf *body, int close_after,
                             uint64_t deadline)
 {
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/xml; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     status, reason(status), body ? body->len : 0,
-                     close_after ? "Connection: close\r\n" : "");
-    li_err err = x1_conn_write(c, head, (size_t)n, deadline);
+    /* Head and body in one write, like the client. */
+    li_buf msg;
+    li_buf_init(&msg, 0);
+    li_err err = li_buf_printf(&msg,
+                               "HTTP/1.1 %d %s\r\nContent-Type: application/xml; "
+                               "charset=utf-8\r\nContent-Length: %zu\r\n%s\r\n",
+                               status, reason(status), body ? body->len : 0,
+                               close_after ? "Connection: close\r\n" : "");
     if (err == LI_OK && body && body->len)
-        err = x1_conn_write(c, body->data, body->len, deadline);
+        err = li_buf_append(&msg, body->data, body->len);
+    if (err == LI_OK)
+        err = x1_conn_write(c, msg.data, msg.len, deadline);
+    li_buf_free(&msg);
     return err;
 }
 
@@ -883,6 +887,8 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
     opts.server = 1;
     if (!(ne->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
         goto fail;
+    /* The ADMF opens a connection per request and never resumes: no session tickets. */
+    SSL_CTX_set_num_tickets(ne->ctx, 0);
     ne->n_slots = conns;
     if (!(ne->slots = calloc(conns, sizeof *ne->slots))) {
         snprintf(errstr, errstr_size, "out of memory");
