@@ -19,6 +19,8 @@ add_library(x2x3_siptap STATIC x2x3_siptap.c x2x3_siptap_frag.c)
 target_include_directories(x2x3_siptap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}
                            ${PROJECT_SOURCE_DIR}/x1)
 target_link_libraries(x2x3_siptap PUBLIC x2x3_pkt li_sip li_bytes)
+li_add_unit_test(test_x2x3_pkt_frag SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_frag.c
+                 LIBS x2x3_siptap)
 li_add_unit_test(test_x2x3_siptap SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_siptap.c
                  ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c LIBS x2x3_siptap)
 li_add_fuzzer(fuzz_x2x3_pkt_siptap SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pkt_siptap.c
