@@ -285,8 +285,10 @@ static li_err ooo_insert(x2x3_tcpreasm *r, flow *f, uint32_t seq, const uint8_t 
         deliver(r, f, ts_ns);
         if (!seq_before(f->next_seq, seq)) {
             uint32_t skip = f->next_seq - seq;
-            if (skip < len)
+            if (skip < len) {
                 inorder_append(r, f, p + skip, len - skip);
+                ooo_drain(r, f);
+            }
             return LI_OK;
         }
         pp = &f->ooo;
@@ -323,7 +325,14 @@ li_err x2x3_tcpreasm_segment(x2x3_tcpreasm *r, const x2x3_flow_key *key, uint32_
     if (!len && !(tcp_flags & (X2X3_TCP_SYN | X2X3_TCP_FIN)))
         return LI_OK;  /* a bare ACK says nothing about this direction's bytes */
     r->st.segments++;
-    if (tcp_flags & X2X3_TCP_SYN) {
+    if ((tcp_flags & X2X3_TCP_SYN) && f && !seq_before(f->next_seq, seq + 1) &&
+        f->next_seq - (seq + 1) < (1u << 30)) {
+        /* A retransmitted SYN of the stream already known: its ISN lies just behind what
+         * was received. A new connection on the same ports has an unrelated ISN
+         * (RFC 9293 3.4.1). */
+        flow_touch(r, f, ts_ns);
+        seq++;
+    } else if (tcp_flags & X2X3_TCP_SYN) {
         /* A SYN starts a new stream: the first data octet is ISN + 1 (RFC 9293 3.4). */
         if (f)
             flow_free(r, f);

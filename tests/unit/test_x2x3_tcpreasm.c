@@ -232,9 +232,15 @@ static void test_fin_and_rst(void **state)
     x2x3_tcpreasm_stats st;
     x2x3_tcpreasm_stats_get(r, &st);
     assert_int_equal(st.buffered_bytes, 0);   /* the unfinished tail is gone */
-    /* A retransmission after the FIN is not a new stream. */
+    /* A retransmission after the FIN is not a new stream, nor is a late SYN. */
     seg(r, 1, 1, X2X3_TCP_FIN, "last\npartial", 3);
+    seg(r, 1, 0, X2X3_TCP_SYN, "", 3);
+    seg(r, 1, 1, 0, "last\n", 3);
     expect(&s, 0, "last\n");
+    /* A new connection on the same ports (another ISN) is a new stream. */
+    seg(r, 1, 900000, X2X3_TCP_SYN, "", 4);
+    seg(r, 1, 900001, 0, "again\n", 4);
+    expect(&s, 0, "last\nagain\n");
     /* RST forgets the flow. */
     seg(r, 2, 7, 0, "abc", 4);
     seg(r, 2, 10, X2X3_TCP_RST, "", 5);
