@@ -45,7 +45,7 @@ struct x1_admf {
     size_t n_audit, cap_audit;
     uint8_t audit_head[32];
 
-    void (*on_change)(void *ctx);
+    void (*on_change)(void *ctx, x1_kind kind, const ProtobufCMessage *msg);
     void *on_change_ctx;
 
     atomic_uint_fast64_t writes_ok, writes_refused, writes_failed, audit_events;
@@ -651,7 +651,7 @@ static void commit(x1_admf *a, x1_kind kind, const char *key, const ProtobufCMes
     out->body = view;
     out->etag = msg ? version : 0;
     if (a->on_change)
-        a->on_change(a->on_change_ctx);
+        a->on_change(a->on_change_ctx, kind, msg);
 }
 
 static int parse_if_match(const char *h, uint64_t *version, int *any)
@@ -941,7 +941,9 @@ li_err x1_admf_poi_status(x1_admf *a, const char *poi_id, const x1_poi_status *s
     return e;
 }
 
-void x1_admf_on_change(x1_admf *a, void (*fn)(void *ctx), void *ctx)
+void x1_admf_on_change(x1_admf *a,
+                       void (*fn)(void *ctx, x1_kind kind, const ProtobufCMessage *msg),
+                       void *ctx)
 {
     a->on_change = fn;
     a->on_change_ctx = ctx;

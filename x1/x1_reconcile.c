@@ -50,9 +50,11 @@ struct x1_reconciler {
     int64_t reconcile_s, keepalive_s, retry_max_s, tick_ms;
 
     pthread_t thread;
-    pthread_mutex_t mu;        /* kicked, stop */
+    pthread_mutex_t mu;        /* kicked, stop, next_boundary */
     pthread_cond_t cv;
     int kicked, stop, started;
+    int64_t next_boundary;     /* earliest start or end time still ahead (ms) */
+    int64_t min_pass_ms;
 
     pthread_mutex_t x1_mu;     /* one X1 conversation at a time; guards pois */
     poi_state *pois;
@@ -677,11 +679,33 @@ static int64_t transitions(x1_reconciler *r)
     return c.next;
 }
 
+/* Lowers the next wake-up to the start or end of a warrant that was just written. */
+static void note_boundary(x1_reconciler *r, const Limf__Warrant *w)
+{
+    int64_t now = now_ms();
+    if (w->start_ms > now && w->start_ms < r->next_boundary)
+        r->next_boundary = w->start_ms;
+    if (w->end_ms > now && w->end_ms < r->next_boundary)
+        r->next_boundary = w->end_ms;
+}
+
 static void *worker(void *arg)
 {
     x1_reconciler *r = arg;
     for (;;) {
-        int64_t next = transitions(r);
+        /* The whole-store scan for starts and ends runs only when one is due. */
+        pthread_mutex_lock(&r->mu);
+        int due = now_ms() >= r->next_boundary;
+        if (due)
+            r->next_boundary = INT64_MAX; /* writes during the scan lower it again */
+        pthread_mutex_unlock(&r->mu);
+        if (due) {
+            int64_t next = transitions(r);
+            pthread_mutex_lock(&r->mu);
+            if (next < r->next_boundary)
+                r->next_boundary = next;
+            pthread_mutex_unlock(&r->mu);
+        }
         pthread_mutex_lock(&r->x1_mu);
         refresh_pois(r);
         for (size_t i = 0; i < r->n_pois; i++) {
@@ -690,10 +714,14 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&r->x1_mu);
 
+        /* Changes come in bursts: a pass at most every min_pass_ms. */
+        struct timespec gap = { 0, (long)r->min_pass_ms * 1000000L };
+        nanosleep(&gap, NULL);
         /* Sleep a tick, or until the next start/end, or until a change. */
-        int64_t wait_ms = r->tick_ms, now = now_ms();
-        if (next != INT64_MAX && next - now < wait_ms)
-            wait_ms = next - now > 0 ? next - now : 1;
+        pthread_mutex_lock(&r->mu);
+        int64_t now = now_ms(), wait_ms = r->tick_ms;
+        if (r->next_boundary != INT64_MAX && r->next_boundary - now < wait_ms)
+            wait_ms = r->next_boundary > now ? r->next_boundary - now : 0;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += wait_ms / 1000;
@@ -702,8 +730,7 @@ static void *worker(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        pthread_mutex_lock(&r->mu);
-        while (!r->kicked && !r->stop &&
+        while (wait_ms > 0 && !r->kicked && !r->stop &&
                pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
             ;
         int stop = r->stop;
@@ -714,10 +741,12 @@ static void *worker(void *arg)
     }
 }
 
-static void kick(void *ctx)
+static void kick(void *ctx, x1_kind kind, const ProtobufCMessage *msg)
 {
     x1_reconciler *r = ctx;
     pthread_mutex_lock(&r->mu);
+    if (kind == X1_KIND_WARRANT && msg)
+        note_boundary(r, (const Limf__Warrant *)msg);
     r->kicked = 1;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
@@ -770,6 +799,8 @@ x1_reconciler *x1_reconciler_new(const li_config *cfg, x1_admf *admf, char *errs
         li_config_get_int(cfg, "x1.retry_max_s", 60, 1, 3600, &r->retry_max_s, errstr,
                           errstr_size) ||
         li_config_get_int(cfg, "x1.tick_ms", 1000, 10, 60000, &r->tick_ms, errstr,
+                          errstr_size) ||
+        li_config_get_int(cfg, "x1.min_pass_ms", 100, 0, 10000, &r->min_pass_ms, errstr,
                           errstr_size))
         goto fail;
     if (li_uuid_parse(did, r->did) != LI_OK) {
@@ -784,6 +815,7 @@ x1_reconciler *x1_reconciler_new(const li_config *cfg, x1_admf *admf, char *errs
     if (!(r->client = x1_client_new(cfg, "x1", errstr, errstr_size)))
         goto fail;
     r->prev_now_ms = now_ms();
+    r->next_boundary = 0; /* the first round scans */
     if (pthread_create(&r->thread, NULL, worker, r) != 0) {
         snprintf(errstr, errstr_size, "cannot start the X1 worker");
         goto fail;

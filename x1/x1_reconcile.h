@@ -19,7 +19,8 @@ typedef struct x1_reconciler x1_reconciler;
 /* Keys: x1.tls.* (the ADMF's client certificate and the POIs' trust), x1.admf_id,
  * x1.timeout_ms (x1_client.h); x1.ingest_address (host:port of limf-ingest; without it
  * no task is pushed), x1.ingest_did (UUID), x1.reconcile_interval_s (300),
- * x1.keepalive_interval_s (30), x1.retry_max_s (60), x1.tick_ms (1000).
+ * x1.keepalive_interval_s (30), x1.retry_max_s (60), x1.tick_ms (1000), x1.min_pass_ms
+ * (100).
  * Registers itself for admf's change notifications. NULL with a reason in errstr. */
 x1_reconciler *x1_reconciler_new(const li_config *cfg, x1_admf *admf, char *errstr,
                                  size_t errstr_size);
