@@ -87,6 +87,38 @@ void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t ou
     snprintf(out, out_size, "%s%s", li_config_get(cfg, "topics.prefix", ""), base);
 }
 
+/* A topic just created is not served until its partitions have leaders; callers read or
+ * write it right away, so wait for that in the metadata. */
+static li_err wait_for_leaders(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                               size_t errstr_size)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt) {
+        snprintf(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return LI_ERR_KAFKA;
+    }
+    li_err err = LI_ERR_TIMEOUT;
+    for (int waited = 0; waited <= timeout_ms && err != LI_OK; waited += 100) {
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                md->topics[0].partition_cnt > 0) {
+                err = LI_OK;
+                for (int i = 0; i < md->topics[0].partition_cnt; i++)
+                    if (md->topics[0].partitions[i].leader < 0)
+                        err = LI_ERR_TIMEOUT;
+            }
+            rd_kafka_metadata_destroy(md);
+        }
+        if (err != LI_OK)
+            rd_kafka_poll(rk, 100);
+    }
+    rd_kafka_topic_destroy(rkt);
+    if (err != LI_OK)
+        snprintf(errstr, errstr_size, "%s: no partition leaders after %d ms", topic, timeout_ms);
+    return err;
+}
+
 li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
                              int timeout_ms, char *errstr, size_t errstr_size)
 {
@@ -126,6 +158,8 @@ li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, 
     rd_kafka_AdminOptions_destroy(opt);
     rd_kafka_NewTopic_destroy(nt);
     rd_kafka_queue_destroy(q);
+    if (err == LI_OK)
+        err = wait_for_leaders(rk, topic, timeout_ms, errstr, errstr_size);
     return err;
 }
 

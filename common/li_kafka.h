@@ -30,7 +30,7 @@ rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
 void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t out_size);
 
 /* Creates a topic unless it exists (partitions, and cleanup.policy=compact when
- * `compacted`); waits up to timeout_ms. */
+ * `compacted`) and waits, up to timeout_ms, until every partition has a leader. */
 li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
                              int timeout_ms, char *errstr, size_t errstr_size);
 
