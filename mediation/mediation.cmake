@@ -42,3 +42,5 @@ target_link_libraries(test_med_exactly_once PRIVATE li_common)
 li_add_integration_test(med_exactly_once
                         COMMAND $<TARGET_FILE:test_med_exactly_once> $<TARGET_FILE:limf-mediator>
                         TIMEOUT 180)
+li_add_fuzzer(fuzz_med_engine SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine.c LIBS med_core
+              CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine)
