@@ -115,8 +115,8 @@ static li_err engine_opts(const li_config *cfg, daemon_ctx *d, x2x3_siptap_opts 
                              &d->stats_interval_s, err, n);
 }
 
-/* Written once X1 listens and the capture is open, for orchestration:
- * "x1 <port> metrics <port>\n" (metrics 0 when disabled). */
+/* Written once X1 listens and the capture is open, for orchestration: the X1 port on
+ * the first line, the metrics port (0 when disabled) on the second. */
 static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metrics_port)
 {
     char tmp[4096];
@@ -124,7 +124,7 @@ static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metr
     FILE *f = fopen(tmp, "w");
     if (!f)
         return LI_ERR_IO;
-    fprintf(f, "x1 %u metrics %u\n", x1_port, metrics_port);
+    fprintf(f, "%u\n%u\n", x1_port, metrics_port);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return LI_ERR_IO;
     return LI_OK;

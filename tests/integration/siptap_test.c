@@ -242,7 +242,7 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
         size_t len;
         unsigned x1, metrics;
         if (read_file(ready, &text, &len) == 0) {
-            if (sscanf(text, "x1 %u metrics %u", &x1, &metrics) != 2)
+            if (sscanf(text, "%u %u", &x1, &metrics) != 2)
                 die("ready file %s: %s", ready, text);
             p->x1_port = (uint16_t)x1;
             p->metrics_port = (uint16_t)metrics;
