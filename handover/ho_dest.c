@@ -222,7 +222,10 @@ static void acknowledge(ho_dest *d, const pending_ka *k)
         if (k->offsets[i] > d->committed[i])
             rd_kafka_topic_partition_list_add(l, d->topic, i)->offset = k->offsets[i];
     if (l->cnt) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(d->rk, l, 0);
+        /* Asynchronous: delivery goes on during the broker round trip. A commit that fails
+         * is covered by the next one; until then the offsets stay where they were, which
+         * only means a larger repeat after a crash, never a loss. */
+        rd_kafka_resp_err_t err = rd_kafka_commit(d->rk, l, 1);
         if (err)
             li_log_warn("destination %s: commit: %s", d->id, rd_kafka_err2str(err));
         else

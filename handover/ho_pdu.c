@@ -27,17 +27,25 @@ static char *digits(char *out, unsigned v, int n)
 
 void ho_generalized_time(uint64_t ns, char out[20])
 {
+    /* The calendar part changes once a second: each thread keeps the last one. */
+    static _Thread_local time_t cached_secs = -1;
+    static _Thread_local char cached[14];
     time_t secs = (time_t)(ns / 1000000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    /* X.680 46.3 b): UTC, "Z", milliseconds (microseconds go in microSecondTimeStamp). */
-    int year = tm.tm_year + 1900;
-    char *o = digits(out, (unsigned)(year > 9999 ? 9999 : year), 4);
-    o = digits(o, (unsigned)tm.tm_mon + 1, 2);
-    o = digits(o, (unsigned)tm.tm_mday, 2);
-    o = digits(o, (unsigned)tm.tm_hour, 2);
-    o = digits(o, (unsigned)tm.tm_min, 2);
-    o = digits(o, (unsigned)tm.tm_sec, 2);
+    if (secs != cached_secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        /* X.680 46.3 b): UTC, "Z", milliseconds (microseconds go in microSecondTimeStamp). */
+        int year = tm.tm_year + 1900;
+        char *c = digits(cached, (unsigned)(year > 9999 ? 9999 : year), 4);
+        c = digits(c, (unsigned)tm.tm_mon + 1, 2);
+        c = digits(c, (unsigned)tm.tm_mday, 2);
+        c = digits(c, (unsigned)tm.tm_hour, 2);
+        c = digits(c, (unsigned)tm.tm_min, 2);
+        digits(c, (unsigned)tm.tm_sec, 2);
+        cached_secs = secs;
+    }
+    memcpy(out, cached, 14);
+    char *o = out + 14;
     *o++ = '.';
     o = digits(o, (unsigned)(ns / 1000000u % 1000u), 3);
     *o++ = 'Z';
