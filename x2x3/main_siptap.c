@@ -145,7 +145,10 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     li_config *cfg = li_config_new();
-    if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv, "") != LI_OK)
+    if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv,
+                                    "main keys: siptap.interface or siptap.pcap, "
+                                    "siptap.filter, x1.listen, x1.tls.*, x2x3.address, "
+                                    "x2x3.tls.* (docs/POI-SIPTAP.md)\n") != LI_OK)
         return 2;
     sigset_t mask;
     sigemptyset(&mask);
