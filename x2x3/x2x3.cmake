@@ -53,3 +53,6 @@ target_link_libraries(x2x3_gap PRIVATE x2x3_testutil PkgConfig::JANSSON)
 add_dependencies(x2x3_gap limf-ingest)
 li_add_integration_test(x2x3_gap COMMAND $<TARGET_FILE:x2x3_gap> TIMEOUT 120)
 li_add_integration_test(x2x3_cli COMMAND ${LIMF_TESTS_DIR}/integration/x2x3_cli.sh TIMEOUT 120)
+
+li_add_bench(bench_x2x3 SOURCES ${LIMF_TESTS_DIR}/bench/bench_x2x3.c LIBS x2x3_testutil)
+add_dependencies(bench_x2x3 limf-ingest)

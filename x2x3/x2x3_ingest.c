@@ -430,8 +430,14 @@ static void on_readable(x2x3_ingest *ing, conn *c)
         int n = SSL_read(c->ssl, c->rbuf.data + c->rbuf.len, (int)want);
         if (n <= 0) {
             int se = SSL_get_error(c->ssl, n);
-            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE) {
+                if (c->rbuf.len == 0) {   /* idle: give the buffer back */
+                    size_t max = c->rbuf.max;
+                    li_buf_free(&c->rbuf);
+                    li_buf_init(&c->rbuf, max);
+                }
                 return;
+            }
             if (c->rbuf.len > 0)   /* the POI left in the middle of a PDU */
                 conn_close(ing, c, "truncated", "connection closed inside a PDU");
             else
@@ -509,6 +515,8 @@ static void on_accept(x2x3_ingest *ing)
         c->ssl = ssl;
         SSL_set_fd(ssl, fd);
         SSL_set_accept_state(ssl);
+        /* Thousands of mostly idle POIs: OpenSSL's record buffers only while busy. */
+        SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
         li_buf_init(&c->rbuf, ing->max_pdu + READ_CHUNK);
         li_buf_init(&c->wbuf, 1 << 20);
         char host[INET6_ADDRSTRLEN] = "?";
