@@ -19,6 +19,7 @@ struct x2x3_siptap_capture {
     int is_file;
     int pace;
     int linktype;
+    int nano;                   /* timestamps in ns (else us: no kernel support) */
     x2x3_siptap *tap;
     uint64_t last_tick_ns;      /* capture time of the last engine tick */
     uint64_t pace_first_ts;     /* pacing: first frame's capture time */
@@ -91,6 +92,7 @@ x2x3_siptap_capture *x2x3_siptap_capture_open(const li_config *cfg, char *errstr
     }
     pcap_freecode(&prog);
     c->linktype = pcap_datalink(c->p);
+    c->nano = pcap_get_tstamp_precision(c->p) == PCAP_TSTAMP_PRECISION_NANO;
     return c;
 }
 
@@ -108,10 +110,10 @@ int x2x3_siptap_capture_is_file(const x2x3_siptap_capture *c)
     return c->is_file;
 }
 
-/* With nanosecond precision requested, tv_usec holds nanoseconds. */
-static uint64_t frame_ns(const struct pcap_pkthdr *h)
+/* With nanosecond precision granted, tv_usec holds nanoseconds. */
+static uint64_t frame_ns(const x2x3_siptap_capture *c, const struct pcap_pkthdr *h)
 {
-    return (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec;
+    return (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * (c->nano ? 1u : 1000u);
 }
 
 static void pace_wait(x2x3_siptap_capture *c, uint64_t ts)
@@ -134,7 +136,7 @@ static void pace_wait(x2x3_siptap_capture *c, uint64_t ts)
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     x2x3_siptap_capture *c = (x2x3_siptap_capture *)user;
-    uint64_t ts = frame_ns(h);
+    uint64_t ts = frame_ns(c, h);
     if (c->is_file) {
         if (c->pace)
             pace_wait(c, ts);
