@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "li_tls.h"
 
 static volatile int stopping;
+static atomic_int active; /* connection threads still running */
 
 typedef struct conn_job {
     ho_lemf *lemf;
@@ -42,6 +44,7 @@ static void *conn_main(void *arg)
                     li_err_str(ho_lemf_serve(j->lemf, &c, j->answer, j->max_pdu, &stopping)));
     ho_conn_close(&c);
     free(j);
+    atomic_fetch_sub(&active, 1);
     return NULL;
 }
 
@@ -79,23 +82,29 @@ static int decode_file(const char *path)
     return rc;
 }
 
-/* Turns the long options into -o overrides for li_config_from_args. */
-static char **rewrite_args(int argc, char **argv, int *out_argc)
+/* Turns the long options into -o overrides for li_config_from_args. The strings made
+ * here are listed in owned[] (argc entries at most) for the caller to free. */
+static char **rewrite_args(int argc, char **argv, int *out_argc, char **owned)
 {
     static const struct { const char *opt, *key; } map[] = {
         { "--listen", "lemf.listen" }, { "--out", "lemf.out" }, { "--raw", "lemf.raw" },
         { "--summary", "lemf.summary" }, { "--port-file", "lemf.port_file" },
     };
     char **v = calloc((size_t)argc * 2 + 1, sizeof *v);
-    int n = 0;
+    int n = 0, n_owned = 0;
+    if (!v)
+        exit(1);
     for (int i = 0; i < argc; i++) {
         int done = 0;
         for (size_t k = 0; k < sizeof map / sizeof map[0] && !done; k++) {
             if (!strcmp(argv[i], map[k].opt) && i + 1 < argc) {
-                v[n++] = "-o";
                 size_t sz = strlen(map[k].key) + strlen(argv[i + 1]) + 2;
-                v[n] = malloc(sz);
-                snprintf(v[n++], sz, "%s=%s", map[k].key, argv[++i]);
+                char *o = malloc(sz);
+                if (!o)
+                    exit(1);
+                snprintf(o, sz, "%s=%s", map[k].key, argv[++i]);
+                v[n++] = "-o";
+                v[n++] = owned[n_owned++] = o;
                 done = 1;
             }
         }
@@ -129,7 +138,10 @@ int main(int argc, char **argv)
         return decode_file(argv[2]);
     signal(SIGPIPE, SIG_IGN);
     int nargc;
-    char **nargv = rewrite_args(argc, argv, &nargc);
+    char **owned = calloc((size_t)argc + 1, sizeof *owned);
+    if (!owned)
+        return 1;
+    char **nargv = rewrite_args(argc, argv, &nargc, owned);
     li_config *cfg = li_config_new();
     if (li_config_from_args(cfg, "limf-lemf", nargc, nargv,
                             "  --listen ADDR --out FILE --raw FILE --summary FILE --tcp\n"
@@ -196,16 +208,20 @@ int main(int argc, char **argv)
                 continue;
             }
             *j = (conn_job){ lemf, ctx, fd, answer, (size_t)max_pdu };
-            if (pthread_create(&t, NULL, conn_main, j) == 0)
+            atomic_fetch_add(&active, 1);
+            if (pthread_create(&t, NULL, conn_main, j) == 0) {
                 pthread_detach(t);
-            else {
+            } else {
+                atomic_fetch_sub(&active, 1);
                 close(fd);
                 free(j);
             }
         }
     }
-    /* Connection threads notice `stopping` within 200 ms. */
-    usleep(300000);
+    /* Connection threads notice `stopping` within 200 ms (one still in its handshake may
+     * take longer: then the process exits without freeing what it shares). */
+    for (int i = 0; i < 50 && atomic_load(&active); i++)
+        usleep(50000);
     li_buf s;
     li_buf_init(&s, 0);
     ho_lemf_summary(lemf, &s);
@@ -222,7 +238,14 @@ int main(int argc, char **argv)
     li_buf_free(&s);
     close(lfd);
     close(sfd);
-    SSL_CTX_free(ctx);
+    if (!atomic_load(&active)) {
+        ho_lemf_free(lemf);
+        SSL_CTX_free(ctx);
+    }
     li_config_free(cfg);
+    for (int i = 0; owned[i]; i++)
+        free(owned[i]);
+    free(owned);
+    free(nargv);
     return 0;
 }
