@@ -46,3 +46,5 @@ add_executable(admf_test_ne ${LIMF_TESTS_DIR}/integration/admf_test_ne.c)
 target_link_libraries(admf_test_ne PRIVATE x1_lib)
 li_add_integration_test(admf_x1 COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_x1.py
                         TIMEOUT 180)
+
+li_add_bench(bench_admf SOURCES ${LIMF_TESTS_DIR}/bench/bench_admf.c LIBS li_common)

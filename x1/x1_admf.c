@@ -377,8 +377,10 @@ static void restore_audit(void *ctx, const rd_kafka_message_t *m)
 
 x1_admf *x1_admf_new(const li_config *cfg, char *errstr, size_t errstr_size)
 {
+    /* Each write waits for its acknowledgement: no batching delay, no Nagle delay. */
     static const char *const props[] = { "enable.idempotence", "true", "acks", "all",
-                                         "linger.ms", "0", NULL };
+                                         "linger.ms", "0", "socket.nagle.disable", "true",
+                                         NULL };
     x1_admf *a = calloc(1, sizeof *a);
     int64_t timeout_ms;
     if (!a) {
@@ -397,7 +399,7 @@ x1_admf *x1_admf_new(const li_config *cfg, char *errstr, size_t errstr_size)
     char timeout[32];
     snprintf(timeout, sizeof timeout, "%" PRId64, timeout_ms);
     const char *extra[] = { props[0], props[1], props[2], props[3], props[4], props[5],
-                            "message.timeout.ms", timeout, NULL };
+                            props[6], props[7], "message.timeout.ms", timeout, NULL };
     a->producer = li_kafka_producer_new(cfg, extra, on_delivery, a, errstr, errstr_size);
     if (!a->producer)
         goto fail;

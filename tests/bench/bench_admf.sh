@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark of limf-admf (tests/bench/bench_admf.c) with its own test PKI, Kafka 3.9
+# broker and daemon in a temporary directory:
+#   tests/bench/bench_admf.sh BUILD_DIR [SCALE_PERCENT]
+set -euo pipefail
+build=$(cd "${1:?usage: bench_admf.sh BUILD_DIR [SCALE_PERCENT]}" && pwd)
+scale=${2:-100}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/bench-admf.XXXXXX)
+admf_pid=
+cleanup() {
+  [ -n "$admf_pid" ] && kill "$admf_pid" 2>/dev/null && wait "$admf_pid" 2>/dev/null || true
+  "$src/deploy/kafka.sh" stop "$work/kafka" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$src/deploy/pki.sh" "$work/pki" >/dev/null
+"$src/deploy/kafka.sh" start "$work/kafka" "$work/pki" >/dev/null
+. "$work/kafka/env"
+cat >"$work/admf.conf" <<CONF
+topics.prefix = bench-
+log.level = warn
+[kafka]
+bootstrap.servers = $LIMF_KAFKA_TLS_BOOTSTRAP
+security.protocol = ssl
+ssl.ca.location = $work/pki/ca.pem
+ssl.certificate.location = $work/pki/admf.pem
+ssl.key.location = $work/pki/admf.key
+[rest]
+listen = 127.0.0.1:0
+port_file = $work/port
+tls.cert = $work/pki/admf.pem
+tls.key = $work/pki/admf.key
+tls.ca = $work/pki/ca.pem
+[x1]
+tls.cert = $work/pki/admf.pem
+tls.key = $work/pki/admf.key
+tls.ca = $work/pki/ca.pem
+ingest_address = 127.0.0.1:9
+CONF
+"$build/x1/limf-admf" -c "$work/admf.conf" 2>"$work/admf.log" &
+admf_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.2; done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "broker: Apache Kafka $LIMF_KAFKA_VERSION, single node, mutual TLS; producer acks=all, idempotent"
+"$build/x1/bench_admf" "$work/pki" "$(cat "$work/port")" "$admf_pid" "$scale"
