@@ -240,11 +240,13 @@ stack_down() {
 }
 
 # stack_rest RUN ROLE METHOD PATH [BODY]: one call to the ADMF's REST API with the
-# client certificate of ROLE (operator, auditor, admin). Prints the body; fails on 4xx/5xx.
+# client certificate of ROLE (operator, auditor, admin) and the ticket STACK_REASON
+# (every change needs one). Prints the body; fails on 4xx/5xx.
 stack_rest() {
   local run=$1 role=$2 method=$3 path=$4 body=${5:-}
   local args=(-sS --fail-with-body --cacert "$run/pki/ca.pem" --cert "$run/pki/$role.pem"
               --key "$run/pki/$role.key" -X "$method"
+              -H "X-Reason: ${STACK_REASON:-limf demo, ticket DEMO-1}"
               "https://127.0.0.1:$(cat "$run/state/admf.port")$path")
   if [ -n "$body" ]; then
     args+=(-H 'Content-Type: application/json' --data "$body")
@@ -261,7 +263,7 @@ stack_cert_sha256() {
 stack_provision_pois() {
   local run=$1 x1_relay x1_siptap
   x1_relay=$(jq -r .x1_port "$run/state/relay.ready")
-  x1_siptap=$(head -n 1 "$run/state/siptap.ready")
+  x1_siptap=$(awk '$1 == "x1" { print $2; exit } NF == 1 { print $1; exit }' "$run/state/siptap.ready")
   stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"relay-agw\",\"role\":\"agw\",
     \"x1_url\":\"https://127.0.0.1:$x1_relay/X1/NE\",
     \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/relay-agw.pem")\"}" >/dev/null
@@ -293,6 +295,77 @@ stack_provision_warrant() {
     \"auth_country\":\"DE\",\"legal_reference\":\"demo order $id\",
     \"targets\":[{\"type\":\"sip-uri\",\"value\":\"$target\"}],\"delivery\":\"iri+cc\",
     \"destination_ids\":[\"$dest\"],\"start\":\"$start\",\"end\":\"$end\"}"
+}
+
+# stack_session RUN TAG CALLER [SEND...]: one e2m MSRP session between CALLER and bob,
+# with real parts: SIP over UDP on loopback from sipp (INVITE with the MSRP SDP offer,
+# 200 with the answer, ACK, BYE, 200), seen by limf-siptap; MSRP over TLS from a test UE
+# through limf-msrp-relay (agw mode) to a second test UE on the network side over TCP.
+# SEND arguments are limf-test-ue --send specs for the calling UE (default: two
+# messages, one of them chunked); the called UE answers each and sends one back.
+# Leaves the exchanged bytes in RUN/sessions/TAG/ (ue.sent, ue.recv, net.sent, net.recv:
+# raw MSRP; sip-*.log: sipp's logs).
+stack_session() {
+  local run=$1 tag=$2 caller=$3
+  shift 3
+  local sends=("$@")
+  [ ${#sends[@]} -gt 0 ] || sends=(300 20000/4096)
+  local dir="$run/sessions/$tag" ue_bin ctl net_port uas_port uac_port
+  mkdir -p "$dir"
+  ue_bin=$(stack_bin limf-test-ue)
+  ctl=$(jq -r .control_port "$run/state/relay.ready")
+  net_port=$(li_pick_port)
+  uas_port=$(stack_port "$run" sip_uas)
+  uac_port=$(stack_port "$run" sip_uac)
+  local ue_path="msrps://127.0.0.1:7394/${tag}ue;tcp"
+  local net_path="msrp://127.0.0.1:$net_port/${tag}net;tcp"
+  local ue_fp
+  ue_fp=$("$ue_bin" --gen-cert "$dir/ue" | tail -n 1)
+
+  # The called side: network leg of the relay, plain TCP (agw mode).
+  "$ue_bin" --listen "127.0.0.1:$net_port" --tcp --path "$net_path" --to auto \
+    --send 700 --expect "${#sends[@]}" --recv-log "$dir/net.recv" --sent-log "$dir/net.sent" \
+    --timeout-ms 30000 --linger-ms 300 >"$dir/net.out" 2>&1 &
+  local net_pid=$!
+
+  # The IMS-ALG's reservation at the IMS access gateway.
+  local resp
+  resp=$(curl -sS --fail-with-body -X POST "http://127.0.0.1:$ctl/v1/sessions" \
+    -H 'Content-Type: application/json' --data "{\"mode\":\"agw\",
+      \"ue\":{\"transport\":\"tls\",\"fingerprint\":\"$ue_fp\",\"setup\":\"active\",
+              \"path\":\"$ue_path\"},
+      \"network\":{\"next_hop\":\"$net_path\"},\"target\":\"sip:$caller@limf.test\"}")
+  echo "$resp" >"$dir/reservation.json"
+
+  # SIP: the called UE answers, the caller invites and hangs up after the MSRP exchange.
+  (cd "$dir" && exec sipp -sf "$STACK_HERE/demo/uas.xml" -i 127.0.0.1 -p "$uas_port" \
+     -key path "$net_path" -m 1 -timeout 30 -timeout_error -trace_err \
+     >"$dir/sip-uas.out" 2>&1 </dev/null) &
+  local uas_pid=$!
+  (cd "$dir" && exec sipp -sf "$STACK_HERE/demo/uac.xml" -i 127.0.0.1 -p "$uac_port" \
+     -key caller "$caller" -key callee bob -key path "$ue_path" \
+     -key fingerprint "${ue_fp/sha-256/SHA-256}" -d 2500 -m 1 -timeout 30 \
+     -timeout_error -trace_err "127.0.0.1:$uas_port" >"$dir/sip-uac.out" 2>&1 </dev/null) &
+  local uac_pid=$!
+  sleep 1
+
+  # MSRP over TLS through the relay, while the dialog is up.
+  local send_args=()
+  for s in "${sends[@]}"; do send_args+=(--send "$s"); done
+  "$ue_bin" --connect "127.0.0.1:$(echo "$resp" | jq -r .ue_port)" \
+    --cert "$dir/ue.pem" --key "$dir/ue.key" \
+    --peer-fingerprint "$(echo "$resp" | jq -r .fingerprint)" \
+    --path "$ue_path" --to "$(echo "$resp" | jq -r .ue_path)" "${send_args[@]}" \
+    --expect 1 --recv-log "$dir/ue.recv" --sent-log "$dir/ue.sent" \
+    --timeout-ms 30000 --linger-ms 300 >"$dir/ue.out" 2>&1
+  local rc=0
+  wait "$net_pid" || rc=1
+  wait "$uac_pid" || rc=1
+  wait "$uas_pid" || rc=1
+  curl -sS -X DELETE "http://127.0.0.1:$ctl/v1/sessions/$(echo "$resp" | jq -r .session)" \
+    >/dev/null || true
+  [ $rc = 0 ] || echo "stack: session $tag failed: see $dir" >&2
+  return $rc
 }
 
 if [ "${STACK_SOURCED:-0}" != 1 ]; then
