@@ -21,3 +21,14 @@ target_link_libraries(x2x3_relay PUBLIC li_msrp x2x3_sender x1_lib li_common
 
 add_executable(limf-msrp-relay ${CMAKE_CURRENT_LIST_DIR}/main_relay.c)
 target_link_libraries(limf-msrp-relay PRIVATE x2x3_relay)
+
+# Integration tests: real relay, real test UEs over TLS, real X1, limf-ingest and Kafka.
+add_library(relay_testutil STATIC ${LIMF_TESTS_DIR}/integration/relay_util.c)
+target_include_directories(relay_testutil PUBLIC ${LIMF_TESTS_DIR}/integration)
+target_link_libraries(relay_testutil PUBLIC x1_lib li_common)
+foreach(t relay_e2e)
+  add_executable(${t} ${LIMF_TESTS_DIR}/integration/${t}.c)
+  target_link_libraries(${t} PRIVATE relay_testutil x2x3_testutil li_msrp x2x3_pdu)
+  add_dependencies(${t} limf-msrp-relay limf-test-ue limf-ingest)
+  li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 240)
+endforeach()

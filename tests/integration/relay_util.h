@@ -1,0 +1,76 @@
+/* Helpers of the relay's integration tests and benchmark: a real limf-msrp-relay
+ * process, real limf-test-ue processes (MSRP over real TLS on loopback), the control
+ * API over HTTP, and X1 tasking with the real X1 client. */
+#ifndef RELAY_UTIL_H
+#define RELAY_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "x1_msg.h"
+
+#define RT_CHECK(cond, ...)                                                      \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                 \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                 \
+            rt_cleanup();                                                        \
+            exit(1);                                                             \
+        }                                                                        \
+    } while (0)
+
+/* A scratch directory for this test (removed on success), and the paths it needs. */
+void rt_init(const char *name);
+const char *rt_dir(void);
+const char *rt_pki(void);
+const char *rt_build(void);
+/* Kills every process started by rt_spawn that is still running. */
+void rt_cleanup(void);
+
+/* Starts argv[0] with stdout+stderr to log (NULL: /dev/null). */
+pid_t rt_spawn(const char *log, char *const argv[]);
+/* Waits up to timeout_ms; returns the exit status, 128+signal, or -1 on timeout (then
+ * the process is killed). */
+int rt_wait(pid_t pid, int timeout_ms);
+/* Reads a whole file (NUL-terminated copy); -1 when it does not exist. */
+int rt_read_file(const char *path, char **out, size_t *len);
+
+typedef struct rt_relay {
+    pid_t pid;
+    uint16_t control_port;
+    uint16_t x1_port;
+    char log[700];
+} rt_relay;
+
+/* Starts limf-msrp-relay with the relay-agw certificate, its X1 NE (when with_x1) and
+ * X2/X3 to 127.0.0.1:x2x3_port (when non-zero); extra config lines appended. */
+void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_port,
+                    const char *extra_conf);
+/* SIGTERM and wait; returns the exit status. */
+int rt_relay_stop(rt_relay *r);
+
+/* HTTP/1.1 request to 127.0.0.1:port; returns the status, body into out. */
+int rt_http(uint16_t port, const char *method, const char *path, const char *body,
+            char *out, size_t out_size);
+/* The string value of "key" in a flat JSON object (no escapes), or "" when absent. */
+void rt_json_str(const char *json, const char *key, char *out, size_t out_size);
+long rt_json_int(const char *json, const char *key);
+
+/* X1 as the ADMF would: a destination (the ingest) and a task on one target. */
+void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
+                uint16_t ingest_port, const char *target_type, const char *target,
+                x1_delivery delivery);
+void rt_x1_exception(uint16_t x1_port, const char *id, const uint8_t fingerprint[32],
+                     const char *peer, int64_t expires_ms);
+
+/* limf-test-ue helpers. */
+/* Generates a self-signed certificate <dir>/<name>.pem/.key; its fingerprint into fp
+ * ("sha-256 AB:.."). */
+void rt_ue_cert(const char *name, char *fp, size_t fp_size);
+/* Starts a UE; argv is the option list (NULL-terminated) after the program name.
+ * When listening, waits for its "listening PORT" line and returns the port in *port. */
+pid_t rt_ue_start(const char *name, const char *const *args, uint16_t *port);
+
+#endif
