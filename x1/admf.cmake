@@ -30,11 +30,18 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.h
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.c
      "#include \"x1_rest_openapi.h\"\nconst unsigned char x1_rest_openapi_json[] = {${x1_openapi_bytes}0};\nconst size_t x1_rest_openapi_json_len = ${x1_openapi_len};\n")
 
-add_executable(limf-admf main_admf.c x1_admf.c x1_rest.c x1_reconcile.c
-               ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.c)
-target_include_directories(limf-admf PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
-target_link_libraries(limf-admf PRIVATE x1_admf_core x1_lib li_common PkgConfig::MHD
+# The daemon's parts with I/O (Kafka, HTTPS, X1), as a library for the daemon and tests.
+add_library(x1_admf_svc STATIC x1_admf.c x1_admf_uses.c x1_rest.c x1_reconcile.c
+            ${CMAKE_CURRENT_BINARY_DIR}/x1_rest_openapi.c)
+target_include_directories(x1_admf_svc PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
+target_link_libraries(x1_admf_svc PUBLIC x1_admf_core x1_lib li_common PkgConfig::MHD
                       PkgConfig::GNUTLS)
+
+add_executable(limf-admf main_admf.c)
+target_link_libraries(limf-admf PRIVATE x1_admf_svc)
+
+li_add_unit_test(test_x1_admf_uses SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_uses.c
+                 LIBS x1_admf_svc)
 
 # Contract, role, concurrency, tamper, restart and validity-window tests against the real
 # daemon, the real broker (mutual TLS) and the test PKI.
@@ -44,6 +51,8 @@ li_add_integration_test(admf_api COMMAND python3 ${LIMF_TESTS_DIR}/integration/a
 # X1 round trip: the daemon against test POIs built on the real NE library.
 add_executable(admf_test_ne ${LIMF_TESTS_DIR}/integration/admf_test_ne.c)
 target_link_libraries(admf_test_ne PRIVATE x1_lib)
+add_executable(admf_test_xpdu ${LIMF_TESTS_DIR}/integration/admf_test_xpdu.c)
+target_link_libraries(admf_test_xpdu PRIVATE li_common)
 li_add_integration_test(admf_x1 COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_x1.py
                         TIMEOUT 180)
 

@@ -12,6 +12,7 @@
 #include "li_config.h"
 #include "li_log.h"
 #include "x1_admf.h"
+#include "x1_admf_uses.h"
 #include "x1_reconcile.h"
 #include "x1_rest.h"
 
@@ -25,10 +26,11 @@ static void no_reconciler(void *ctx, const x1_principal *who, const char *poi_id
 int main(int argc, char **argv)
 {
     char errstr[512];
-    int rc = 1, x1_enabled = 1;
+    int rc = 1, x1_enabled = 1, uses_enabled = 1;
     li_config *cfg = li_config_new();
     x1_admf *admf = NULL;
     x1_reconciler *rec = NULL;
+    x1_admf_uses *uses = NULL;
     x1_rest *rest = NULL;
 
     signal(SIGPIPE, SIG_IGN);
@@ -44,9 +46,13 @@ int main(int argc, char **argv)
         li_config_from_args(cfg, "limf-admf", argc, argv,
                             "  keys: docs/REST.md (rest.*, admf.*, x1.*, kafka.*)\n") != LI_OK)
         goto out;
-    if (li_config_get_bool(cfg, "x1.enabled", 1, &x1_enabled, errstr, sizeof errstr) != LI_OK)
+    if (li_config_get_bool(cfg, "x1.enabled", 1, &x1_enabled, errstr, sizeof errstr) != LI_OK ||
+        li_config_get_bool(cfg, "admf.exception_uses", 1, &uses_enabled, errstr,
+                           sizeof errstr) != LI_OK)
         goto fail;
     if (!(admf = x1_admf_new(cfg, errstr, sizeof errstr)))
+        goto fail;
+    if (uses_enabled && !(uses = x1_admf_uses_new(cfg, admf, errstr, sizeof errstr)))
         goto fail;
     if (x1_enabled && !(rec = x1_reconciler_new(cfg, admf, errstr, sizeof errstr)))
         goto fail;
@@ -83,6 +89,7 @@ fail:
 out:
     x1_rest_free(rest);
     x1_reconciler_free(rec);
+    x1_admf_uses_free(uses);
     x1_admf_free(admf);
     li_config_free(cfg);
     if (sfd >= 0)

@@ -819,7 +819,10 @@ static void mutation(x1_admf *a, x1_kind kind, const x1_principal *who, const ch
         /* Deletion: nothing may still refer to the object. */
         if (kind == X1_KIND_DESTINATION || kind == X1_KIND_POI) {
             struct ref r = { b->id, kind == X1_KIND_POI, NULL };
+            /* state_mu: the ordered walk may rebuild the index readers use */
+            pthread_mutex_lock(&a->state_mu);
             x1_store_each(a->store, X1_KIND_WARRANT, NULL, refers, &r);
+            pthread_mutex_unlock(&a->state_mu);
             if (r.user) {
                 status = 409, code = "in_use";
                 snprintf(message, sizeof message, "warrant %s refers to it", r.user);

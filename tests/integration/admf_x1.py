@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admf_api import PKI, BUILD, Client, Daemon, check, failures, rfc3339  # noqa: E402
 
 NE = os.path.join(BUILD, "x1", "admf_test_ne")
+XPDU = os.path.join(BUILD, "x1", "admf_test_xpdu")
 DID = "6c696d66-0000-4000-8000-000000000001"
 
 
@@ -60,6 +61,7 @@ def wait_until(pred, timeout=8.0):
 
 def main():
     work = tempfile.mkdtemp(prefix="admf-x1-")
+    subprocess.run([XPDU, "create-topic"], check=True)  # what the first ingest does
     d = Daemon(work, ["x1.tick_ms = 200", "x1.keepalive_interval_s = 1",
                       "x1.reconcile_interval_s = 3600", "x1.retry_max_s = 1"])
     d.start()
@@ -149,6 +151,13 @@ def run(d, nes):
           "CreateObject: the relay knows the exception")
     check(sip_ne.cmd("exception conf.example.net") == "exception none",
           "the SIP tap gets no exception")
+    # the relay reports a pass-through over X2; the ingest writes it to limf.xpdu
+    subprocess.run([XPDU, "passthrough", "poi-as", "exc1", xid], check=True)
+
+    def uses():
+        s, b, _ = aud.req("GET", "/v1/audit?action=exception.use&object=exception/exc1")
+        return [e for e in b["items"] if e["actor"] == "poi:poi-as" and xid in e["detail"]]
+    check(wait_until(uses, 20), "a use of the exception is recorded in the audit trail")
     op.req("DELETE", "/v1/cert-exceptions/exc1", None, {"If-Match": '"1"', "X-Reason": "end"})
     check(wait_until(lambda: as_ne.cmd("exception conf.example.net") == "exception none"),
           "DeleteObject: the exception is gone from the relay")
