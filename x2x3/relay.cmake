@@ -19,6 +19,11 @@ target_include_directories(x2x3_relay PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(x2x3_relay PUBLIC li_msrp x2x3_sender x1_lib li_common
                       PkgConfig::MHD PkgConfig::JANSSON)
 
+li_add_unit_test(test_x2x3_relay SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_relay.c
+                 ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_path.c ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_req.c
+                 LIBS li_msrp PkgConfig::JANSSON)
+target_include_directories(test_x2x3_relay PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+
 add_executable(limf-msrp-relay ${CMAKE_CURRENT_LIST_DIR}/main_relay.c)
 target_link_libraries(limf-msrp-relay PRIVATE x2x3_relay)
 
