@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -149,6 +150,25 @@ li_err x1_conn_read_message(x1_conn *c, li_buf *in, int response, size_t max_bod
         if (err != LI_AGAIN)
             return err;
     }
+}
+
+void x1_conn_linger_close(x1_conn *c, uint64_t deadline_ns)
+{
+    if (c->ssl && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
+    if (c->fd >= 0) {
+        shutdown(c->fd, SHUT_WR);
+        size_t drained = 0;
+        char sink[4096];
+        while (drained < (1u << 20) && wait_ready(c, POLLIN, deadline_ns) == LI_OK) {
+            ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+            if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+                break;
+            if (n > 0)
+                drained += (size_t)n;
+        }
+    }
+    x1_conn_close(c);
 }
 
 void x1_conn_close(x1_conn *c)

@@ -35,6 +35,11 @@ li_err x1_conn_write(x1_conn *c, const void *p, size_t n, uint64_t deadline_ns);
  * closed before sending anything. */
 li_err x1_conn_read_message(x1_conn *c, li_buf *in, int response, size_t max_body,
                             x1_http_head *head, size_t *msg_len, uint64_t deadline_ns);
+/* Closes after an error answer sent before the request was read whole: sends
+ * close_notify, stops writing, and discards what the peer still sends (until it closes,
+ * 1 MiB or the deadline), so that the kernel does not reset the connection and destroy
+ * the answer before the peer read it. Then frees everything like x1_conn_close(). */
+void x1_conn_linger_close(x1_conn *c, uint64_t deadline_ns);
 /* Sends a TLS close_notify when possible and frees everything. Safe on a zeroed conn. */
 void x1_conn_close(x1_conn *c);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ struct x1_ne {
     pthread_t acceptor;
     atomic_int stop;
     pthread_mutex_t conn_lock;
+    pthread_cond_t slot_freed; /* CLOCK_MONOTONIC */
     conn_slot *slots;
     size_t n_slots;
 };
@@ -671,11 +673,15 @@ static void serve(x1_ne *ne, int fd)
         size_t msg_len;
         uint64_t deadline = li_mono_ns() + idle_ns;
         err = x1_conn_read_message(&c, &in, 0, ne->max_request, &head, &msg_len, deadline);
-        if (err != LI_OK) {
-            if (err == LI_ERR_TOO_BIG || err == LI_ERR_PROTO)
-                send_response(&c, err == LI_ERR_TOO_BIG ? 413 : 400, NULL, 1, deadline);
-            break;
+        if (err == LI_ERR_TOO_BIG || err == LI_ERR_PROTO) {
+            send_response(&c, err == LI_ERR_TOO_BIG ? 413 : 400, NULL, 1, deadline);
+            li_buf_free(&in);
+            li_buf_free(&out);
+            x1_conn_linger_close(&c, li_mono_ns() + 1000000000ull);
+            return;
         }
+        if (err != LI_OK)
+            break;
         int status;
         li_buf_reset(&out);
         if (strcmp(head.method, "POST") != 0) {
@@ -702,20 +708,39 @@ static void *conn_main(void *arg)
     serve(s->ne, s->fd);
     pthread_mutex_lock(&s->ne->conn_lock);
     s->state = 2;
+    pthread_cond_signal(&s->ne->slot_freed);
     pthread_mutex_unlock(&s->ne->conn_lock);
     return NULL;
 }
 
-static void reap_connections(x1_ne *ne)
+/* Joins finished connection threads; the caller holds conn_lock. */
+static void join_finished(x1_ne *ne)
 {
-    pthread_mutex_lock(&ne->conn_lock);
     for (size_t i = 0; i < ne->n_slots; i++) {
         if (ne->slots[i].state == 2) {
             pthread_join(ne->slots[i].thread, NULL);
             ne->slots[i].state = 0;
         }
     }
-    pthread_mutex_unlock(&ne->conn_lock);
+}
+
+/* A free slot, waiting up to a second for one (the previous request's thread is
+ * usually just closing); NULL when all stay busy. The caller holds conn_lock. */
+static conn_slot *take_slot(x1_ne *ne)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    for (;;) {
+        join_finished(ne);
+        for (size_t i = 0; i < ne->n_slots; i++) {
+            if (ne->slots[i].state == 0)
+                return &ne->slots[i];
+        }
+        if (atomic_load(&ne->stop) ||
+            pthread_cond_timedwait(&ne->slot_freed, &ne->conn_lock, &until) == ETIMEDOUT)
+            return NULL;
+    }
 }
 
 static void sweep_exceptions(x1_ne *ne)
@@ -751,15 +776,11 @@ static void sweep_exceptions(x1_ne *ne)
 
 static void accept_one(x1_ne *ne)
 {
-    int fd = accept(ne->listen_fd, NULL, NULL);
+    int fd = accept4(ne->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
         return;
     pthread_mutex_lock(&ne->conn_lock);
-    conn_slot *s = NULL;
-    for (size_t i = 0; i < ne->n_slots && !s; i++) {
-        if (ne->slots[i].state == 0)
-            s = &ne->slots[i];
-    }
+    conn_slot *s = take_slot(ne);
     if (s) {
         s->fd = fd;
         s->ne = ne;
@@ -783,7 +804,9 @@ static void *acceptor_main(void *arg)
         struct pollfd p = { .fd = ne->listen_fd, .events = POLLIN };
         if (poll(&p, 1, SWEEP_MS) > 0)
             accept_one(ne);
-        reap_connections(ne);
+        pthread_mutex_lock(&ne->conn_lock);
+        join_finished(ne);
+        pthread_mutex_unlock(&ne->conn_lock);
         sweep_exceptions(ne);
     }
     return NULL;
@@ -856,6 +879,11 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
     ne->listen_fd = -1;
     pthread_rwlock_init(&ne->lock, NULL);
     pthread_mutex_init(&ne->conn_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ne->slot_freed, &ca);
+    pthread_condattr_destroy(&ca);
     if (read_size(cfg, prefix, "max_request_bytes", 1 << 20, 64 << 20, &ne->max_request, errstr,
                   errstr_size) != LI_OK ||
         read_size(cfg, prefix, "max_tasks", 65536, 1 << 24, &ne->max_tasks, errstr,
@@ -914,6 +942,7 @@ fail:
     free(ne->allowed_clients);
     pthread_rwlock_destroy(&ne->lock);
     pthread_mutex_destroy(&ne->conn_lock);
+    pthread_cond_destroy(&ne->slot_freed);
     free(ne);
     return NULL;
 }
@@ -944,6 +973,7 @@ void x1_ne_free(x1_ne *ne)
     SSL_CTX_free(ne->ctx);
     pthread_rwlock_destroy(&ne->lock);
     pthread_mutex_destroy(&ne->conn_lock);
+    pthread_cond_destroy(&ne->slot_freed);
     free(ne);
 }
 

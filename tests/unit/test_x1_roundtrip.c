@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -450,6 +451,66 @@ static void test_raw_http(void **state)
     li_buf_free(&a);
 }
 
+/* A second NE with one connection slot and a short idle timeout: a silent TCP peer
+ * holds the slot (others are turned away at once) only until the timeout. */
+static void test_connection_limits(void **state)
+{
+    (void)state;
+    char err[512];
+    li_config *cfg = li_config_new();
+    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca" };
+    for (size_t i = 0; i < 3; i++)
+        li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
+    li_config_set(cfg, "poi.x1.ne_id", "poi-small");
+    li_config_set(cfg, "poi.x1.max_connections", "1");
+    li_config_set(cfg, "poi.x1.idle_timeout_ms", "1500");
+    li_config_set(cfg, "poi.x1.max_request_bytes", "2000");
+    x1_ne *small = x1_ne_new(cfg, "poi.x1", err, sizeof err);
+    assert_non_null(small);
+    char small_url[128];
+    snprintf(small_url, sizeof small_url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(small));
+    assert_int_equal(x1_client_ping(admf, small_url, "poi-small", err, sizeof err), LI_OK);
+
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(x1_ne_port(small)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    /* The previous connection's thread may still hold the slot for a moment: connect
+     * until the NE keeps the silent connection open (it holds the only slot then). */
+    int fd = -1;
+    for (int attempt = 0; attempt < 20 && fd < 0; attempt++) {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 200) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    assert_true(fd >= 0);
+    /* Turned away: the TLS handshake cannot even start. */
+    li_err r = x1_client_ping(admf, small_url, "poi-small", err, sizeof err);
+    assert_true(r == LI_ERR_TLS || r == LI_ERR_IO);
+    /* The silent peer is dropped after the idle timeout. */
+    char c;
+    assert_true(read(fd, &c, 1) <= 0);
+    close(fd);
+    usleep(300000);
+    assert_int_equal(x1_client_ping(admf, small_url, "poi-small", err, sizeof err), LI_OK);
+
+    /* A request above max_request_bytes is refused before it is read. */
+    x1_task t;
+    make_task(&t, 9, "sip:a@example.com", NULL);
+    for (size_t i = 1; i < X1_MAX_TARGETS; i++) {
+        t.targets[i] = t.targets[0];
+        t.n_targets = i + 1;
+    }
+    li_err big = x1_client_activate(admf, small_url, "poi-small", &t, err, sizeof err);
+    print_message("oversized request: %s (%s)\n", li_err_str(big), err);
+    assert_int_equal(big, LI_ERR_PROTO);
+    assert_non_null(strstr(err, "413"));
+    x1_ne_free(small);
+    li_config_free(cfg);
+}
+
 /* Several ADMF threads at once, while POI threads match. */
 typedef struct worker {
     int id;
@@ -513,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_exceptions_expire),
         cmocka_unit_test(test_refused_peers),
         cmocka_unit_test(test_raw_http),
+        cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
