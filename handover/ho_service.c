@@ -84,8 +84,15 @@ li_err ho_service_poll(ho_service *s, int timeout_ms)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout_ms);
         if (!m)
             break;
+        if (m->err) {
+            /* Broker trouble: librdkafka retries by itself; wait for the next call rather
+             * than spin on a stream of error events. */
+            li_log_debug("%s: %s", s->topic, rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            break;
+        }
         static const char prefix[] = "destination/";
-        if (!m->err && m->key && m->key_len > sizeof prefix - 1 && m->key_len < 128 &&
+        if (m->key && m->key_len > sizeof prefix - 1 && m->key_len < 128 &&
             memcmp(m->key, prefix, sizeof prefix - 1) == 0) {
             char id[128];
             size_t n = m->key_len - (sizeof prefix - 1);
