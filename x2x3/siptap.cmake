@@ -38,12 +38,17 @@ target_link_libraries(limf-siptap PRIVATE x2x3_siptap_io x2x3_sender x1_lib li_c
 # End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS, a real
 # limf-ingest and Kafka (tests/integration/siptap_test.c); skipped (77) without
 # CAP_NET_RAW, sipp or dumpcap.
-add_executable(siptap_test ${LIMF_TESTS_DIR}/integration/siptap_test.c)
+add_executable(siptap_test ${LIMF_TESTS_DIR}/integration/siptap_test.c
+               ${LIMF_TESTS_DIR}/unit/test_x2x3_pkt_build.c)
+target_include_directories(siptap_test PRIVATE ${LIMF_TESTS_DIR}/unit)
 target_link_libraries(siptap_test PRIVATE x1_lib x2x3_testutil x2x3_pdu li_common
                       PkgConfig::PCAP)
 add_dependencies(siptap_test limf-siptap limf-ingest)
 li_add_integration_test(siptap_sipp COMMAND $<TARGET_FILE:siptap_test> TIMEOUT 180)
 set_tests_properties(siptap_sipp PROPERTIES SKIP_RETURN_CODE 77)
+# A crafted hostile capture replayed at its own pace through the default filter.
+li_add_integration_test(siptap_pcap COMMAND $<TARGET_FILE:siptap_test> pcap TIMEOUT 120)
+set_tests_properties(siptap_pcap PROPERTIES SKIP_RETURN_CODE 77)
 
 # Packets/s and SIP messages/s from a generated pcap through the capture and the engine.
 li_add_bench(bench_siptap SOURCES ${LIMF_TESTS_DIR}/bench/bench_siptap.c

@@ -82,7 +82,7 @@ x2x3_siptap_capture *x2x3_siptap_capture_open(const li_config *cfg, char *errstr
             return NULL;
         }
     }
-    const char *filter = li_config_get(cfg, "siptap.filter", "port 5060");
+    const char *filter = li_config_get(cfg, "siptap.filter", X2X3_SIPTAP_DEFAULT_FILTER);
     struct bpf_program prog;
     if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
         pcap_setfilter(c->p, &prog) != 0) {

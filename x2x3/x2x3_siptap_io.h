@@ -12,10 +12,17 @@
 
 typedef struct x2x3_siptap_capture x2x3_siptap_capture;
 
+/* SIP's port, and every IP fragment: a port filter alone sees only the first fragment of
+ * a datagram (the others carry no UDP header), so reassembly would never complete.
+ * IPv4: a non-zero fragment offset; IPv6: a fragment header first (RFC 8200 4.5). */
+#define X2X3_SIPTAP_DEFAULT_FILTER \
+    "port 5060 or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+
 /* Opens the capture. Keys:
  *   siptap.pcap          a pcap or pcapng file to read instead of a live capture;
  *   siptap.interface     interface to capture on (default "lo");
- *   siptap.filter        BPF filter (default "port 5060"), applied in both modes;
+ *   siptap.filter        BPF filter (default X2X3_SIPTAP_DEFAULT_FILTER), applied in both
+ *                        modes;
  *   siptap.snaplen       bytes kept per frame (default 262144);
  *   siptap.promisc       promiscuous mode (default false);
  *   siptap.buffer_bytes  kernel capture buffer (default 16 MiB);

@@ -11,7 +11,15 @@
  *   2. file: the same calls, written to a pcap by dumpcap during step 1, replayed by a
  *      second limf-siptap (siptap.pcap) give the same X2.
  * Needs root or CAP_NET_RAW (live capture on lo), sipp and dumpcap: exits 77 (skipped)
- * with the reason otherwise. */
+ * with the reason otherwise.
+ *
+ * With the argument "pcap" (test siptap_pcap): a crafted capture (Linux cooked v2) of two
+ * tasked dialogs and an untasked one among hostile frames - garbage, truncated frames,
+ * non-SIP on port 5060, a large INVITE in IPv4 fragments written last first, SIP over
+ * TCP/IPv6 split out of order with a duplicate, a stream picked up mid-message, two
+ * messages in one segment, overlapping fragments that disagree - replayed at its own
+ * pace (siptap.pace) through the default BPF filter: exactly the tasked dialogs' messages
+ * arrive, byte-exact, and the replay takes the capture's duration. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +42,9 @@
 #include "li_log.h"
 #include "li_time.h"
 #include "li_tls.h"
+#include "test_x2x3_pkt_build.h"
 #include "x1_client.h"
+#include "x2x3_pkt.h"
 #include "x2x3_util.h"
 
 #define MAX_PDUS 256
@@ -214,8 +224,9 @@ typedef struct siptap_proc {
     char log[512];
 } siptap_proc;
 
+/* filter NULL: limf-siptap's default; extra: more [siptap] lines or "". */
 static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
-                         const char *filter, const char *pcap_file)
+                         const char *filter, const char *pcap_file, const char *extra)
 {
     char conf[512], ready[512];
     snprintf(conf, sizeof conf, "%s/%s.conf", work, name);
@@ -228,10 +239,11 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
             "[x2x3]\naddress = 127.0.0.1:%u\npoi_id = siptap-test\nkeepalive_s = 1\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "tls.peer_name = ingest\n"
-            "[siptap]\ninterface = lo\nfilter = %s\nready_file = %s\nstats_interval_s = 0\n"
-            "pcap_wait_tasks = 1\nmetrics_listen = 127.0.0.1:0\n%s%s\n[log]\nlevel = debug\n",
-            pki, pki, pki, x2_port, pki, pki, pki, filter, ready,
-            pcap_file ? "pcap = " : "", pcap_file ? pcap_file : "");
+            "[siptap]\ninterface = lo\n%s%s%sready_file = %s\nstats_interval_s = 0\n"
+            "pcap_wait_tasks = 1\nmetrics_listen = 127.0.0.1:0\n%s%s\n%s[log]\nlevel = debug\n",
+            pki, pki, pki, x2_port, pki, pki, pki, filter ? "filter = " : "",
+            filter ? filter : "", filter ? "\n" : "", ready, pcap_file ? "pcap = " : "",
+            pcap_file ? pcap_file : "", extra);
     fclose(f);
     char bin[512];
     snprintf(bin, sizeof bin, "%s/x2x3/limf-siptap", build);
@@ -464,7 +476,226 @@ static void ingest_start(x2x3t_ingest *ing, const char *base_prefix, const char 
         children[n_children++] = ing->pid;
 }
 
-int main(void)
+/* ---- the crafted capture of the "pcap" mode ---- */
+
+typedef struct writer {
+    FILE *f;
+    uint64_t ts;
+} writer;
+
+/* Writes one frame 100 ms after the previous one. */
+static void put_frame(writer *w, const uint8_t *frame, size_t len)
+{
+    pb_pcap_write(w->f, w->ts, frame, len);
+    w->ts += 100000000ull;
+}
+
+static void put(writer *w, const pb_spec *spec)
+{
+    uint8_t frame[8192];
+    size_t n = pb_frame(frame, sizeof frame, spec);
+    if (!n)
+        die("frame too large");
+    put_frame(w, frame, n);
+}
+
+static void keep_sent(call *c, const char *m, int n)
+{
+    c->sent[c->n_sent] = malloc((size_t)n);
+    memcpy(c->sent[c->n_sent], m, (size_t)n);
+    c->sent_len[c->n_sent++] = (size_t)n;
+}
+
+/* The five messages of a dialog, caller -> bob: INVITE (with a body of body_len octets;
+ * the caller's identity only in P-Asserted-Identity when anonymous), 200, ACK, BYE, 200. */
+static void make_dialog(call *c, const char *call_id, int anonymous, size_t body_len)
+{
+    char from[128], body[8192], m[8192 + 512];
+    if (anonymous)
+        snprintf(from, sizeof from, "\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+    else
+        snprintf(from, sizeof from, "<sip:%s@limf.test>", c->caller);
+    memset(body, 'm', body_len);
+    body[body_len] = 0;
+    snprintf(c->call_id, sizeof c->call_id, "%s", call_id);
+    c->n_sent = 0;
+    keep_sent(c, m, snprintf(m, sizeof m,
+        "INVITE sip:bob@limf.test SIP/2.0\r\nFrom: %s;tag=1\r\nTo: <sip:bob@limf.test>\r\n"
+        "P-Asserted-Identity: <sip:%s@limf.test>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
+        "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+        from, c->caller, call_id, body_len, body));
+    keep_sent(c, m, snprintf(m, sizeof m,
+        "SIP/2.0 200 OK\r\nFrom: %s;tag=1\r\nTo: <sip:bob@limf.test>;tag=2\r\nCall-ID: %s\r\n"
+        "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n", from, call_id));
+    keep_sent(c, m, snprintf(m, sizeof m,
+        "ACK sip:bob@limf.test SIP/2.0\r\nFrom: %s;tag=1\r\nTo: <sip:bob@limf.test>;tag=2\r\n"
+        "Call-ID: %s\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n", from, call_id));
+    keep_sent(c, m, snprintf(m, sizeof m,
+        "BYE sip:bob@limf.test SIP/2.0\r\nFrom: %s;tag=1\r\nTo: <sip:bob@limf.test>;tag=2\r\n"
+        "Call-ID: %s\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n", from, call_id));
+    keep_sent(c, m, snprintf(m, sizeof m,
+        "SIP/2.0 200 OK\r\nFrom: %s;tag=1\r\nTo: <sip:bob@limf.test>;tag=2\r\nCall-ID: %s\r\n"
+        "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n", from, call_id));
+}
+
+/* IPv4 fragments collected with a Linux cooked v2 header, to be written in any order. */
+typedef struct frag_set {
+    uint8_t frame[8][2048];
+    size_t len[8];
+    int n;
+} frag_set;
+
+static void keep_fragment(void *ctx, const uint8_t *ip, size_t len)
+{
+    frag_set *fs = ctx;
+    uint8_t *f = fs->frame[fs->n];
+    memset(f, 0, 20);
+    li_put_be16(f, 0x0800);
+    memcpy(f + 20, ip, len);
+    fs->len[fs->n++] = 20 + len;
+}
+
+/* Returns the capture time of the last frame. */
+static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
+{
+    writer w = { pb_pcap_open(path, X2X3_DLT_LINUX_SLL2), t0 };
+    if (!w.f)
+        die("cannot write %s", path);
+    call *a = &calls[0], *b = &calls[1], *m = &calls[2];
+    make_dialog(a, "hostile-a@limf.test", 1, 4000);
+    make_dialog(b, "hostile-b@limf.test", 0, 100);
+    make_dialog(m, "hostile-m@limf.test", 0, 50);
+    uint8_t junk[64];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 37 + 11);
+    put_frame(&w, junk, sizeof junk);
+
+    /* A: UDP/IPv4; the 4 kB INVITE in fragments, last first; the rest of the dialog
+     * carries alice in no header (the INVITE had her only in P-Asserted-Identity). */
+    pb_spec sa = { X2X3_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40000, 5060, 17, 0, 0,
+                   (const uint8_t *)a->sent[0], a->sent_len[0], 0, 0 };
+    static frag_set fs;
+    fs.n = 0;
+    pb_ipv4_fragments(&sa, 1480, 0x4242, keep_fragment, &fs);
+    for (int i = fs.n - 1; i >= 0; i--)
+        put_frame(&w, fs.frame[i], fs.len[i]);
+    pb_spec ra = sa;
+    ra.sport = 5060;
+    ra.dport = 40000;
+    for (int i = 1; i < 5; i++) {
+        pb_spec *sp = i % 2 ? &ra : &sa;   /* 200s from bob, ACK and BYE from the caller */
+        sp->payload = (const uint8_t *)a->sent[i];
+        sp->len = a->sent_len[i];
+        if (i == 2) {
+            /* Not SIP, on the SIP port; and a frame cut short by the capture. */
+            pb_spec http = sa;
+            http.payload = (const uint8_t *)"GET / HTTP/1.0\r\n\r\n";
+            http.len = 18;
+            put(&w, &http);
+            uint8_t frame[4096];
+            size_t n = pb_frame(frame, sizeof frame, sp);
+            put_frame(&w, frame, n / 2);
+        }
+        put(&w, sp);
+    }
+
+    /* B: TCP/IPv6; the INVITE in three segments, out of order, one duplicated. */
+    pb_spec sb = { X2X3_DLT_LINUX_SLL2, "::1", "::1", 40001, 5060, 6, 7000, X2X3_TCP_SYN,
+                   (const uint8_t *)"", 0, 0, 0 };
+    put(&w, &sb);
+    sb.flags = 0;
+    size_t len = b->sent_len[0], cut1 = len / 3, cut2 = 2 * len / 3;
+    const struct { size_t off, end; } order[4] = { { cut2, len }, { 0, cut1 }, { 0, cut1 },
+                                                   { cut1, cut2 } };
+    for (int i = 0; i < 4; i++) {
+        sb.seq = 7001 + (uint32_t)order[i].off;
+        sb.payload = (const uint8_t *)b->sent[0] + order[i].off;
+        sb.len = order[i].end - order[i].off;
+        put(&w, &sb);
+    }
+    /* Bob's direction, picked up mid-message: the tail of an earlier message, then 200. */
+    static char rb[4096];
+    int n = snprintf(rb, sizeof rb, "ength: 0\r\n\r\n%.*s", (int)b->sent_len[1], b->sent[1]);
+    pb_spec bb = { X2X3_DLT_LINUX_SLL2, "::1", "::1", 5060, 40001, 6, 99000, 0,
+                   (const uint8_t *)rb, (size_t)n, 0, 0 };
+    put(&w, &bb);
+    /* ACK and BYE in one segment. */
+    static char ab[4096];
+    n = snprintf(ab, sizeof ab, "%.*s%.*s", (int)b->sent_len[2], b->sent[2],
+                 (int)b->sent_len[3], b->sent[3]);
+    sb.seq = 7001 + (uint32_t)len;
+    sb.payload = (const uint8_t *)ab;
+    sb.len = (size_t)n;
+    put(&w, &sb);
+    bb.seq += (uint32_t)bb.len;
+    bb.payload = (const uint8_t *)b->sent[4];
+    bb.len = b->sent_len[4];
+    put(&w, &bb);
+
+    /* M: mallory, untasked, plain UDP. */
+    pb_spec sm = { X2X3_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40002, 5060, 17, 0, 0,
+                   NULL, 0, 0, 0 };
+    for (int i = 0; i < 5; i++) {
+        sm.payload = (const uint8_t *)m->sent[i];
+        sm.len = m->sent_len[i];
+        put(&w, &sm);
+    }
+    /* Alice's INVITE again in fragments, the first one twice with different contents:
+     * the datagram must be dropped whole (RFC 5722), not rebuilt from either copy. */
+    fs.n = 0;
+    sa.sport = 40003;
+    sa.payload = (const uint8_t *)a->sent[0];
+    sa.len = a->sent_len[0];
+    pb_ipv4_fragments(&sa, 1480, 0x4343, keep_fragment, &fs);
+    put_frame(&w, fs.frame[0], fs.len[0]);
+    fs.frame[0][20 + 20 + 100] ^= 0x20;
+    for (int i = 0; i < fs.n; i++)
+        put_frame(&w, fs.frame[i], fs.len[i]);
+    put_frame(&w, junk, 3);
+    fclose(w.f);
+    return w.ts - 100000000ull;
+}
+
+static int run_pcap_mode(const char *base)
+{
+    snprintf(work, sizeof work, "/tmp/limf-siptap-test-XXXXXX");
+    if (!mkdtemp(work))
+        die("mkdtemp");
+    call calls[3] = {
+        { .caller = "alice", .transport = "u1", .tasked = 1, .uas_port = 5060 },
+        { .caller = "alice", .transport = "t1", .v6 = 1, .tasked = 1, .uas_port = 5060 },
+        { .caller = "mallory", .transport = "u1", .tasked = 0, .uas_port = 5060 },
+    };
+    char path[512];
+    snprintf(path, sizeof path, "%s/hostile.pcap", work);
+    uint64_t t0 = li_now_ns();
+    uint64_t capture_end = write_hostile_pcap(path, calls, t0);
+    x2x3t_ingest ing;
+    ingest_start(&ing, base, "pcap");
+    siptap_proc p;
+    siptap_start(&p, "pcap", ing.port, NULL, path, "pace = true\n");
+    task_alice(&p, ing.port);
+    uint64_t start = li_mono_ns();
+    int rc = wait_exit(p.pid, 60000);
+    double secs = (double)(li_mono_ns() - start) / 1e9;
+    if (rc != 0)
+        die("limf-siptap on the crafted capture exited with %d (see %s)", rc, p.log);
+    /* Frames 100 ms apart: at its own pace the replay takes the capture's duration. */
+    double span = (double)(capture_end - t0) / 1e9;
+    if (secs < span - 0.3)
+        die("siptap.pace: the replay took %.2f s, the capture lasts %.2f s", secs, span);
+    check(calls, 3, t0, "pcap");
+    forget(ing.pid);
+    x2x3t_ingest_stop(&ing, SIGTERM);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+    if (system(cmd) != 0)
+        return 1;
+    printf("siptap_pcap: PASS (paced replay %.2f s)\n", secs);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     li_log_init("siptap_sipp", LI_LOG_WARN, 0);
@@ -476,6 +707,8 @@ int main(void)
         skip("run through ctest (the Kafka and PKI fixtures)");
     char base[200];
     snprintf(base, sizeof base, "%s", base_prefix);
+    if (argc > 1 && strcmp(argv[1], "pcap") == 0)
+        return run_pcap_mode(base);
     char ebuf[PCAP_ERRBUF_SIZE];
     pcap_t *probe = pcap_open_live("lo", 128, 0, 10, ebuf);
     if (!probe)
@@ -511,7 +744,7 @@ int main(void)
     uint64_t t0 = li_now_ns();
     ingest_start(&ing, base, "live");
     siptap_proc live;
-    siptap_start(&live, "live", ing.port, filter, NULL);
+    siptap_start(&live, "live", ing.port, filter, NULL, "");
     task_alice(&live, ing.port);
     char pcap_file[512], dumpcap_out[512];
     snprintf(pcap_file, sizeof pcap_file, "%s/calls.pcap", work);
@@ -548,7 +781,7 @@ int main(void)
         die("limf-ingest did not exit cleanly");
     ingest_start(&ing, base, "file");
     siptap_proc file;
-    siptap_start(&file, "file", ing.port, filter, pcap_file);
+    siptap_start(&file, "file", ing.port, filter, pcap_file, "");
     task_alice(&file, ing.port);
     int rc = wait_exit(file.pid, 30000);
     if (rc != 0)
