@@ -37,6 +37,7 @@ struct x1_rest {
     size_t n_tokens;
     int cn_is_role;
     size_t max_body;
+    unsigned max_connections;
     uint16_t port;
     atomic_uint_fast64_t by_class[6]; /* requests by status class 1xx..5xx */
     atomic_uint_fast64_t auth_failures;
@@ -275,13 +276,21 @@ static int allowed(const char *role, const char *area, int write)
     return 0;
 }
 
+typedef struct query_args {
+    x1_query q;
+    int overflow;
+} query_args;
+
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
-    x1_query *q = cls;
+    query_args *qa = cls;
+    x1_query *q = &qa->q;
     (void)kind;
-    if (q->n == sizeof q->keys / sizeof *q->keys)
+    if (q->n == sizeof q->keys / sizeof *q->keys) {
+        qa->overflow = 1;
         return MHD_NO;
+    }
     q->keys[q->n] = key;
     q->values[q->n++] = value ? value : "";
     return MHD_YES;
@@ -358,7 +367,12 @@ static enum MHD_Result handle(x1_rest *r, struct MHD_Connection *c, const char *
         audit_refusal(r, &who, "auth.forbidden", object, "the role does not allow this");
         return send_error(r, c, 403, "forbidden", "", "your role does not allow this", NULL);
     }
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    query_args qa = { .q = { .n = 0 }, .overflow = 0 };
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
+    if (qa.overflow)
+        return send_error(r, c, 400, "too_many_parameters", "",
+                          "at most 16 query parameters", NULL);
+    q = qa.q;
 
     if (strcmp(area, "metrics") == 0) {
         li_buf out;
@@ -553,7 +567,7 @@ x1_rest *x1_rest_new(const li_config *cfg, x1_admf *admf, x1_rest_reconcile_fn r
                      void *reconcile_ctx, char *errstr, size_t errstr_size)
 {
     x1_rest *r = calloc(1, sizeof *r);
-    int64_t max_body;
+    int64_t max_body, max_conn;
     struct sockaddr_storage ss;
     if (!r) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -575,10 +589,13 @@ x1_rest *x1_rest_new(const li_config *cfg, x1_admf *admf, x1_rest_reconcile_fn r
     if (li_config_get_bool(cfg, "rest.cn_is_role", 1, &r->cn_is_role, errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_body_bytes", 1 << 20, 1024, 64 << 20, &max_body,
                           errstr, errstr_size) ||
+        li_config_get_int(cfg, "rest.max_connections", 128, 1, 4096, &max_conn, errstr,
+                          errstr_size) ||
         parse_listen(li_config_get(cfg, "rest.listen", "127.0.0.1:8443"), &ss, errstr,
                      errstr_size))
         goto fail;
     r->max_body = (size_t)max_body;
+    r->max_connections = (unsigned)max_conn;
     if (!(r->cert_pem = read_file(cert, 0, errstr, errstr_size)) ||
         !(r->key_pem = read_file(key, 1, errstr, errstr_size)) ||
         !(r->ca_pem = read_file(ca, 0, errstr, errstr_size)))
@@ -596,7 +613,7 @@ x1_rest *x1_rest_new(const li_config *cfg, x1_admf *admf, x1_rest_reconcile_fn r
         /* TLS 1.2 minimum, 1.3 preferred (DESIGN.md 7). */
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "
                  "certificate/key)", li_config_get(cfg, "rest.listen", "127.0.0.1:8443"));

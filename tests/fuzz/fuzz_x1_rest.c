@@ -1,9 +1,11 @@
-/* Fuzzes the REST body path of limf-admf: JSON parsing as the daemon does it (duplicate
- * keys refused) and validation of the result as each of the four kinds of object, then
- * the packed record (what would go to limf.admin) must unpack again. */
+/* Fuzzes the JSON inputs of limf-admf: REST bodies parsed as the daemon does (duplicate
+ * keys refused) and validated as each of the four kinds of object, the packed record
+ * (what would go to limf.admin) must unpack again; and a line of an exported audit file
+ * as limf-audit-verify reads it. */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "x1_audit.h"
 #include "x1_validate.h"
 
 static int yes(void *ctx, const char *id)
@@ -55,6 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x1_poi_scratch ps;
     if (x1_validate_poi(body, &env, &p, &ps, &err) == LI_OK)
         roundtrip(&p.base);
+    Limf__AuditEvent ev;
+    uint8_t prev[32], hash[32];
+    if (x1_audit_from_json(body, &ev, prev, hash) == LI_OK) {
+        x1_audit_verifier v;
+        x1_audit_verifier_init(&v);
+        x1_audit_verifier_feed(&v, &ev);
+        json_t *again = x1_audit_to_json(&ev);
+        if (!again)
+            __builtin_trap();
+        json_decref(again);
+    }
     json_decref(body);
     return 0;
 }

@@ -361,6 +361,8 @@ def run(d, work):
     check([x["id"] for x in b["items"]] == ["p3"], "list filter on array membership + field")
     s, b, _ = op.req("GET", "/v1/warrants?bogus=1")
     check(s == 400 and err_code(b) == "invalid_filter", "list with unknown filter: 400")
+    s, b, _ = op.req("GET", "/v1/warrants?" + "&".join(f"f{i}=1" for i in range(17)))
+    check(s == 400 and err_code(b) == "too_many_parameters", "17 query parameters: 400")
     s, b, _ = op.req("GET", "/v1/warrants?limit=0")
     check(s == 400 and err_code(b) == "invalid_limit", "list limit=0: 400")
 
