@@ -122,7 +122,8 @@ li_err ho_record_to_pdu(const Limf__HiRecord *r, const char *operator_id, const 
 static void disconnect(ho_dest *d, const char *why)
 {
     if (d->connected)
-        li_log_warn("destination %s: disconnected: %s", d->id, why);
+        li_log(atomic_load(&d->stop) ? LI_LOG_INFO : LI_LOG_WARN,
+               "destination %s: disconnected: %s", d->id, why);
     for (int i = 0; i < d->n_conns; i++)
         ho_conn_close(&d->conns[i]);
     d->connected = 0;

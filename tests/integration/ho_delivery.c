@@ -8,6 +8,8 @@
  *   ho_delivery two      two destinations, one down: the other (HI2 and HI3 on separate
  *                        connections to two LEMFs, pinned) keeps flowing; the down one (CA +
  *                        peer name) catches up when its LEMF appears; removal via tombstone
+ *   ho_delivery trust    a LEMF whose certificate is not the pinned one is refused; a
+ *                        destination with transport tcp is served over TCP, with a warning
  * The test produces HiRecords and Destination records itself, and checks the LEMFs' raw
  * byte streams with the PS-PDU decoder: for every (LIID, CIN), sequence numbers 0..n-1 all
  * present, first arrivals in order, repeats byte-identical, contents as produced. */
@@ -108,21 +110,24 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* A LEMF on a fixed port (so that it can come back where it was), raw bytes to raw_name. */
+/* A LEMF on a fixed port (so that it can come back where it was), raw bytes to raw_name;
+ * TLS with the certificate of role, or plain TCP when role is NULL. */
 static pid_t start_lemf(const char *role, int port, const char *raw_name, int answer)
 {
     char listen[64], raw[512], cert[600], key[600], ca[600], ans[64], log[128];
     snprintf(listen, sizeof listen, "lemf.listen=127.0.0.1:%d", port);
     snprintf(raw, sizeof raw, "lemf.raw=%s/%s", dir, raw_name);
-    snprintf(cert, sizeof cert, "lemf.tls.cert=%s/%s.pem", pki, role);
-    snprintf(key, sizeof key, "lemf.tls.key=%s/%s.key", pki, role);
+    snprintf(cert, sizeof cert, "lemf.tls.cert=%s/%s.pem", pki, role ? role : "lemf");
+    snprintf(key, sizeof key, "lemf.tls.key=%s/%s.key", pki, role ? role : "lemf");
     snprintf(ca, sizeof ca, "lemf.tls.ca=%s/ca.pem", pki);
     snprintf(ans, sizeof ans, "lemf.answer_keepalive=%s", answer ? "true" : "false");
     snprintf(log, sizeof log, "%s.log", raw_name);
     char path[600];
     snprintf(path, sizeof path, "%s/handover/limf-lemf", bin);
-    char *argv[] = { path, "-o", listen, "-o", raw, "-o", cert, "-o", key, "-o", ca, "-o", ans,
-                     "-o", "lemf.out=/dev/null", NULL };
+    char *argv[] = { path, "-o", listen, "-o", raw, "-o", ans, "-o", "lemf.out=/dev/null",
+                     "-o", cert, "-o", key, "-o", ca, NULL };
+    if (!role) /* plain TCP */
+        argv[9] = "--tcp", argv[10] = NULL;
     pid_t pid = spawn(log, argv);
     /* Ready when the port accepts. */
     for (int i = 0; i < 100; i++) {
@@ -217,6 +222,8 @@ static void flush(void)
 
 /* Destination <id> to the LEMF(s) on port (HI2) and port3 (HI3): pinned by fingerprint, or
  * by CA and name. */
+static const char *transport = "tls";
+
 static void put_destination_split(const char *id, int port, int port3, const char *role,
                                   int by_ca)
 {
@@ -228,11 +235,13 @@ static void put_destination_split(const char *id, int port, int port3, const cha
     d.id = (char *)id;
     d.hi2_address = addr;
     d.hi3_address = addr3;
-    d.transport = "tls";
+    d.transport = (char *)transport;
     d.operator_id = "OPERATOR-1";
     d.network_element_id = "limf-ho-test";
     d.delivery_country = "FR";
-    if (by_ca) {
+    if (!strcmp(transport, "tcp")) {
+        /* no trust settings: plain TCP */
+    } else if (by_ca) {
         snprintf(path, sizeof path, "%s/ca.pem", pki);
         FILE *f = fopen(path, "r");
         size_t n = f ? fread(ca_pem, 1, sizeof ca_pem - 1, f) : 0;
@@ -654,10 +663,59 @@ static int scenario_two(void)
     return 0;
 }
 
+static int log_has(const char *log, const char *text)
+{
+    char path[600], line[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, log);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Trust: a LEMF whose certificate is not the pinned one is refused; plain TCP only when the
+ * destination says so, with a warning. */
+static int scenario_trust(void)
+{
+    int port_p = free_port(), port_t = free_port();
+    pid_t lemf_p = start_lemf("lemf", port_p, "trust-p.raw", 1);
+    pid_t lemf_t = start_lemf(NULL, port_t, "trust-t.raw", 1);
+    pid_t ho = start_handover("handover.log");
+    put_destination("P", port_p, "lemf2", 0);  /* pinned to lemf2, but lemf answers */
+    transport = "tcp";
+    put_destination("T", port_t, NULL, 0);
+    transport = "tls";
+    produce_records(5, "P", 20, 0);
+    produce_records(6, "T", 20, 0);
+    const char *ft[] = { "trust-t.raw" }, *fp[] = { "trust-p.raw" };
+    seen s;
+    wait_delivered("T", ft, 1, 20, 30, &s);
+    seen_free(&s);
+    msleep(1000);
+    check_raw("P", fp, 1, &s);
+    double p_connected = metric("limf_handover_connected", "P");
+    printf("TCP destination delivered 20; wrongly pinned destination: connected %.0f, %d PDUs "
+           "received\n",
+           p_connected, s.pdus);
+    if (p_connected != 0 || s.pdus != 0)
+        die("a LEMF with a certificate that is not pinned must be refused");
+    if (!log_has("handover.log", "destination T: plain TCP") ||
+        !log_has("handover.log", "destination P: HI2/3: TLS handshake"))
+        die("missing the plain-TCP warning or the refused-handshake warning in handover.log");
+    seen_free(&s);
+    stop(ho, SIGTERM);
+    stop(lemf_p, SIGTERM);
+    stop(lemf_t, SIGTERM);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
-        die("usage: ho_delivery outage|kill9|silent|two");
+        die("usage: ho_delivery outage|kill9|silent|two|trust");
     li_log_init("ho_delivery", LI_LOG_WARN, 0);
     for (size_t i = 0; i < sizeof split_kind / sizeof split_kind[0]; i++)
         split_kind[i] = -1;
@@ -671,6 +729,8 @@ int main(int argc, char **argv)
         rc = scenario_silent();
     else if (!strcmp(argv[1], "two"))
         rc = scenario_two();
+    else if (!strcmp(argv[1], "trust"))
+        rc = scenario_trust();
     else
         die("unknown scenario %s", argv[1]);
     li_kafka_destroy(producer, 5000);
