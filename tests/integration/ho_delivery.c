@@ -571,6 +571,21 @@ static int scenario_kill9(void)
     produce_records(1, "K", 50, 5);
     wait_delivered("K", files, 1, 200, 45, &s);
     printf("all 200 records delivered after SIGKILL; %d repeats, all byte-identical\n", s.repeats);
+    /* The saved raw stream decodes offline to one JSON line per PDU, verdict clean. */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/handover/limf-lemf decode %s/k.raw > %s/k.jsonl 2>%s/decode.err",
+             bin, dir, dir, dir);
+    int rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/k.jsonl", dir);
+    FILE *f = fopen(cmd, "r");
+    int lines = 0, ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        lines += ch == '\n';
+    if (f)
+        fclose(f);
+    printf("limf-lemf decode k.raw: exit %d, %d JSON lines\n", WEXITSTATUS(rc), lines);
+    if (rc != 0 || lines != s.pdus)
+        die("offline decode: exit %d, %d lines for %d PDUs", WEXITSTATUS(rc), lines, s.pdus);
     seen_free(&s);
     stop(ho, SIGTERM);
     stop(lemf, SIGTERM);
