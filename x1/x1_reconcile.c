@@ -94,7 +94,8 @@ static void task_of(const x1_reconciler *r, const Limf__Warrant *w, const char *
                     x1_task *t)
 {
     memset(t, 0, sizeof *t);
-    memcpy(t->xid, w->xid.data, w->xid.len == 16 ? 16 : 0);
+    if (w->xid.len == 16)
+        memcpy(t->xid, w->xid.data, 16);
     for (size_t i = 0; i < w->n_targets && i < X1_MAX_TARGETS; i++) {
         snprintf(t->targets[i].type, sizeof t->targets[i].type, "%s", w->targets[i]->type);
         snprintf(t->targets[i].value, sizeof t->targets[i].value, "%s", w->targets[i]->value);
@@ -160,6 +161,8 @@ static li_err held_add(held_set *s, const held *h)
 
 static held *held_find(held_set *s, const held *key, int by_id)
 {
+    if (!s->n)
+        return NULL;
     return bsearch(key, s->v, s->n, sizeof *s->v, by_id ? cmp_held_id : cmp_held_xid);
 }
 
@@ -218,8 +221,10 @@ static void desired(x1_reconciler *r, const poi_state *poi, int64_t now, held_se
                       want_exception, &c);
     }
     x1_admf_unlock(r->admf);
-    qsort(tasks->v, tasks->n, sizeof *tasks->v, cmp_held_xid);
-    qsort(excs->v, excs->n, sizeof *excs->v, cmp_held_id);
+    if (tasks->n)
+        qsort(tasks->v, tasks->n, sizeof *tasks->v, cmp_held_xid);
+    if (excs->n)
+        qsort(excs->v, excs->n, sizeof *excs->v, cmp_held_id);
 }
 
 /* The current task of a warrant for this POI; 0 when the warrant is gone. */
@@ -416,7 +421,8 @@ static li_err reconcile_tasks(x1_reconciler *r, poi_state *poi, held_set *want, 
     }
     if (n > MAX_LISTED)
         n = MAX_LISTED;
-    qsort(xids, n, 16, cmp_xid);
+    if (n)
+        qsort(xids, n, 16, cmp_xid);
     for (size_t i = 0; i < n; i++) {
         held key;
         memcpy(key.xid, xids[i], 16);
