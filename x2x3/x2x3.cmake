@@ -19,6 +19,9 @@ li_add_fuzzer(fuzz_x2x3_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu.c LIBS 
 add_library(x2x3_sender STATIC ${X2X3_DIR}/x2x3_sender.c)
 target_include_directories(x2x3_sender PUBLIC ${X2X3_DIR})
 target_link_libraries(x2x3_sender PUBLIC x2x3_pdu li_common)
+li_add_unit_test(test_x2x3_sender SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sender.c
+                 LIBS x2x3_sender)
+target_compile_definitions(test_x2x3_sender PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # limf-ingest: the X2/X3 receiver that publishes to Kafka.
 add_library(x2x3_ingest STATIC ${X2X3_DIR}/x2x3_ingest.c)

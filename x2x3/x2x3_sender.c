@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct x2x3_sender {
     char port[16];
     char poi_id[256];
     uint64_t cap;
+    size_t max_pdu;
     uint64_t keepalive_ns;
     uint64_t ack_interval_ns;
     uint64_t reconnect_max_ns;
@@ -254,6 +256,9 @@ li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec)
     pthread_mutex_lock(&s->mu);
     push_gaps(s);
     li_err e = encode_record(s, rec, s->next_seq);
+    /* A PDU the ingest would refuse would be resent forever: refuse it here. */
+    if (e == LI_OK && s->scratch.len > s->max_pdu)
+        e = LI_ERR_INVAL;
     if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s))) {
         /* While a gap is unreported, later records of any XID wait behind it. */
         count_drop(s, rec);
@@ -549,6 +554,12 @@ static li_err do_write(x2x3_sender *s, int *want_out)
 static void *io_thread(void *arg)
 {
     x2x3_sender *s = arg;
+    /* A write to a connection the ingest closed raises SIGPIPE in this thread: keep it
+     * blocked here, so that a POI that did not ignore SIGPIPE does not die of it. */
+    sigset_t pipe_mask;
+    sigemptyset(&pipe_mask);
+    sigaddset(&pipe_mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_mask, NULL);
     uint64_t backoff = 100000000u;   /* 100 ms, doubling to reconnect_max */
     char why[512];
     int logged_down = 0;
@@ -659,7 +670,7 @@ x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *err
     }
     snprintf(key, sizeof key, "%s.poi_id", prefix);
     snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
-    int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms;
+    int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms, max_pdu;
     snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
     if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
                           errstr_size) != LI_OK)
@@ -671,10 +682,15 @@ x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *err
     if (li_config_get_int(cfg, key, 5, 1, 3600, &reconnect_max_s, errstr, errstr_size) !=
         LI_OK)
         goto fail;
+    snprintf(key, sizeof key, "%s.max_pdu", prefix);
+    if (li_config_get_int(cfg, key, 4 << 20, 1024, 1 << 30, &max_pdu, errstr, errstr_size) !=
+        LI_OK)
+        goto fail;
     snprintf(key, sizeof key, "%s.ack_interval_ms", prefix);
     if (li_config_get_int(cfg, key, 20, 1, 60000, &ack_ms, errstr, errstr_size) != LI_OK)
         goto fail;
     s->cap = (uint64_t)buffer_bytes;
+    s->max_pdu = (size_t)(max_pdu < buffer_bytes ? max_pdu : buffer_bytes);
     s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
     s->reconnect_max_ns = (uint64_t)reconnect_max_s * 1000000000u;
     s->ack_interval_ns = (uint64_t)ack_ms * 1000000u;

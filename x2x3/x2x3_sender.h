@@ -64,6 +64,8 @@ typedef struct x2x3_sender_stats {
  *   <prefix>.buffer_bytes     bound of the in-memory buffer (default 64 MiB)
  *   <prefix>.keepalive_s      keepalive interval (default 5)
  *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5)
+ *   <prefix>.max_pdu          largest PDU sent, as limf-ingest's ingest.max_pdu (4 MiB)
+ *   <prefix>.ack_interval_ms  keepalive after new data at most this often (default 20)
  * NULL with a reason in errstr on a configuration error. cfg is read only here. */
 x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *errstr,
                              size_t errstr_size);
@@ -71,7 +73,7 @@ x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *err
 /* Queues one record: thread-safe, never blocks on the network, copies everything. Fills
  * the sequence number (attribute 8) and the timestamp (attribute 9, now when
  * timestamp_ns is 0). LI_ERR_INVAL for a bad record (type, format not allowed for the
- * type, attribute above 65535 octets); LI_ERR_FULL when the buffer is full: the record
+ * type, attribute above 65535 octets, PDU above max_pdu); LI_ERR_FULL when the buffer is full: the record
  * is dropped and counted for its XID. */
 li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec);
 

@@ -129,7 +129,9 @@ static void raw_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 /* The baseline: the same records (packed XPdu of the same size) through librdkafka
  * straight, with the ingest's producer settings. */
-static double bench_raw(size_t payload_len, int n)
+static double process_cpu_s(pid_t pid);
+
+static double bench_raw(size_t payload_len, int n, double *cpu_us)
 {
     li_config *cfg = x2x3t_kafka_config();
     char err[512], topic[300];
@@ -178,6 +180,7 @@ static double bench_raw(size_t payload_len, int n)
             rd_kafka_poll(rk, 5);
     rd_kafka_flush(rk, 60000);
     raw_delivered = raw_failed = 0;
+    double c0 = process_cpu_s(getpid());
     uint64_t t0 = li_mono_ns();
     for (int i = 0; i < n; i++) {
         xid[15] = (uint8_t)(i % 8);
@@ -190,6 +193,7 @@ static double bench_raw(size_t payload_len, int n)
     }
     rd_kafka_flush(rk, 120000);
     double s = (double)(li_mono_ns() - t0) / 1e9;
+    *cpu_us = (process_cpu_s(getpid()) - c0) / n * 1e6;
     X2X3T_CHECK(raw_delivered == n && raw_failed == 0, "raw: %d of %d delivered",
                 raw_delivered, n);
     li_kafka_destroy(rk, 1000);
@@ -222,6 +226,31 @@ static double bench_ingest(x2x3_sender *s, size_t payload_len, int n, double *mb
     *mbps = (double)(after.sent_bytes - before.sent_bytes) / secs / 1e6;
     free(payload);
     return (double)n / secs;
+}
+
+/* CPU seconds (user + system) a process has used so far. */
+static double process_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    /* fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime */
+    if (p)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 /* --- 3. latency --- */
@@ -311,15 +340,30 @@ int main(int argc, char **argv)
     x2x3t_ingest_start(&ing, 0, opts);
     x2x3_sender *s = x2x3t_sender(ing.port, "poi-test", NULL);
     bench_latency(s, 200);   /* also warms up the connection and the producer */
+    /* Three rounds per size, raw and ingest alternating, medians reported: the machine
+     * is shared, so single runs are noisy. */
     static const struct { size_t len; int div; } sizes[] = { { 200, 1 }, { 2048, 4 } };
     for (size_t k = 0; k < 2; k++) {
         int n = n200 / sizes[k].div;
-        double raw = bench_raw(sizes[k].len, n);
-        double mbps;
-        double got = bench_ingest(s, sizes[k].len, n, &mbps);
-        printf("%zu-octet payloads, %d PDUs: sender->ingest->Kafka %.0f PDUs/s (%.1f MB/s of "
-               "PDUs), raw librdkafka producer %.0f records/s: ratio %.0f%%\n",
-               sizes[k].len, n, got, mbps, raw, 100.0 * got / raw);
+        double raw[3], got[3], mbps[3], cpu[3], poi_cpu[3], raw_cpu[3];
+        for (int round = 0; round < 3; round++) {
+            raw[round] = bench_raw(sizes[k].len, n, &raw_cpu[round]);
+            double c0 = process_cpu_s(ing.pid), p0 = process_cpu_s(getpid());
+            got[round] = bench_ingest(s, sizes[k].len, n, &mbps[round]);
+            cpu[round] = (process_cpu_s(ing.pid) - c0) / n * 1e6;
+            poi_cpu[round] = (process_cpu_s(getpid()) - p0) / n * 1e6;
+        }
+        qsort(raw, 3, sizeof raw[0], cmp_double);
+        qsort(got, 3, sizeof got[0], cmp_double);
+        qsort(mbps, 3, sizeof mbps[0], cmp_double);
+        qsort(cpu, 3, sizeof cpu[0], cmp_double);
+        qsort(poi_cpu, 3, sizeof poi_cpu[0], cmp_double);
+        qsort(raw_cpu, 3, sizeof raw_cpu[0], cmp_double);
+        printf("%zu-octet payloads, %d PDUs x 3 rounds (medians): sender->ingest->Kafka %.0f "
+               "PDUs/s (%.1f MB/s of PDUs), raw librdkafka producer %.0f records/s: ratio "
+               "%.0f%%; CPU per PDU: ingest %.1f us, POI sender %.1f us, raw producer %.1f us\n",
+               sizes[k].len, n, got[1], mbps[1], raw[1], 100.0 * got[1] / raw[1], cpu[1],
+               poi_cpu[1], raw_cpu[1]);
     }
     x2x3_sender_free(s);
     x2x3t_ingest_stop(&ing, SIGTERM);
