@@ -37,3 +37,8 @@ foreach(t relay_e2e relay_concurrent relay_passthrough)
   add_dependencies(${t} limf-msrp-relay limf-test-ue limf-ingest)
   li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 240)
 endforeach()
+
+# Benchmark (not a test): tap off / on through TLS, with limf-ingest and Kafka.
+li_add_bench(bench_relay SOURCES ${LIMF_TESTS_DIR}/bench/bench_relay.c
+             LIBS relay_testutil x2x3_testutil)
+add_dependencies(bench_relay limf-msrp-relay limf-test-ue limf-ingest)
