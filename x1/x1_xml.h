@@ -128,9 +128,10 @@ const char *x1_msg_type_name(x1_msg_type type);
  * x1TransactionId. */
 li_err x1_header_init(x1_header *hdr, const char *admf_id, const char *ne_id);
 
-/* Appends one X1Request document holding n request messages to out. LI_ERR_INVAL for
- * a message that cannot be written (unknown type, a task without targets, a target of
- * an unknown type, text too long for its field); out then holds a partial document. */
+/* Appends one X1Request document holding n (1..X1_MAX_MESSAGES) request messages to
+ * out. LI_ERR_INVAL for a message that cannot be written (unknown type, a task without
+ * targets, a target of an unknown type, an address that is not host:port, an empty
+ * identifier); out then holds a partial document. */
 li_err x1_xml_request_encode(const x1_request *req, size_t n, li_buf *out);
 /* Parses an X1Request document into out[0..*n) (caller-owned, up to max messages).
  * LI_ERR_PROTO when it is not well-formed XML, not an X1Request of the X1 namespace,

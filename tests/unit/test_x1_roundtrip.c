@@ -511,6 +511,35 @@ static void test_connection_limits(void **state)
     li_config_free(cfg);
 }
 
+/* An NE on IPv6 loopback, named by an IPv6 URL (the certificate has IP:::1). */
+static void test_ipv6(void **state)
+{
+    (void)state;
+    char err[512];
+    li_config *cfg = li_config_new();
+    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca" };
+    for (size_t i = 0; i < 3; i++)
+        li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
+    li_config_set(cfg, "poi.x1.listen", "[::1]:0");
+    li_config_set(cfg, "poi.x1.ne_id", "poi-v6");
+    x1_ne *v6 = x1_ne_new(cfg, "poi.x1", err, sizeof err);
+    if (!v6) {
+        print_message("no IPv6 loopback here (%s): skipped\n", err);
+        li_config_free(cfg);
+        skip();
+    }
+    char v6_url[128];
+    snprintf(v6_url, sizeof v6_url, "https://[::1]:%u/X1/NE", x1_ne_port(v6));
+    assert_int_equal(x1_client_ping(admf, v6_url, "poi-v6", err, sizeof err), LI_OK);
+    /* A URL without the X1 path reaches no X1 service: HTTP 404. */
+    char wrong[128];
+    snprintf(wrong, sizeof wrong, "https://[::1]:%u", x1_ne_port(v6));
+    assert_int_equal(x1_client_keepalive(admf, wrong, "poi-v6", err, sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "HTTP 404"));
+    x1_ne_free(v6);
+    li_config_free(cfg);
+}
+
 /* Several ADMF threads at once, while POI threads match. */
 typedef struct worker {
     int id;
@@ -575,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_refused_peers),
         cmocka_unit_test(test_raw_http),
         cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
