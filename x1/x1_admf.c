@@ -50,6 +50,7 @@ struct x1_admf {
 
     atomic_uint_fast64_t writes_ok, writes_refused, writes_failed, audit_events;
     atomic_uint_fast64_t write_ns_sum;
+    atomic_uint_fast64_t generation; /* bumps with every change applied */
 };
 
 static const x1_principal system_principal = { "limf-admf", "system" };
@@ -479,10 +480,8 @@ typedef struct built {
         x1_poi_scratch p;
     } s;
     Limf__Provenance created, updated;
-    Limf__PoiAudit last_audit;
     uint8_t xid[16];
     char id[X1_MAX_ID + 1];
-    char key[X1_MAX_ID + 16];
 } built;
 
 static int env_destination_exists(void *ctx, const char *id)
@@ -634,6 +633,7 @@ static void commit(x1_admf *a, x1_kind kind, const char *key, const ProtobufCMes
     pthread_mutex_lock(&a->state_mu);
     x1_store_apply(a->store, key, strlen(key), packed, n);
     pthread_mutex_unlock(&a->state_mu);
+    atomic_fetch_add(&a->generation, 1);
     pthread_mutex_unlock(&a->write_mu);
     free(packed);
     free(detail);
@@ -967,6 +967,11 @@ void x1_admf_unlock(x1_admf *a)
 const x1_store *x1_admf_store(x1_admf *a)
 {
     return a->store;
+}
+
+uint64_t x1_admf_generation(x1_admf *a)
+{
+    return atomic_load(&a->generation);
 }
 
 /* ---- reads ---- */

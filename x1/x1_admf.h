@@ -94,6 +94,8 @@ void x1_admf_metrics(x1_admf *a, li_buf *out);
 void x1_admf_lock(x1_admf *a);
 void x1_admf_unlock(x1_admf *a);
 const x1_store *x1_admf_store(x1_admf *a);
+/* A counter that changes whenever the store changes. */
+uint64_t x1_admf_generation(x1_admf *a);
 /* Records an intercept point's health, and its reconciliation outcome when `audit` is
  * given, as a system write to limf.admin (skipped when nothing changes). */
 typedef struct x1_poi_status {

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ typedef struct poi_state {
     uint64_t next_try_ns, next_keepalive_ns, next_reconcile_ns;
     unsigned backoff_s;
     int need_reconcile;        /* the POI's table is unknown (new, or was unreachable) */
+    uint64_t synced_gen;       /* store generation and time epoch of the last full sync */
+    uint64_t synced_epoch;
 } poi_state;
 
 struct x1_reconciler {
@@ -53,7 +56,8 @@ struct x1_reconciler {
     pthread_mutex_t mu;        /* kicked, stop, next_boundary */
     pthread_cond_t cv;
     int kicked, stop, started;
-    int64_t next_boundary;     /* earliest start or end time still ahead (ms) */
+    int64_t next_boundary;     /* earliest start, end or expiry still ahead (ms) */
+    atomic_uint_fast64_t epoch; /* bumps each time such a time passes */
     int64_t min_pass_ms;
 
     pthread_mutex_t x1_mu;     /* one X1 conversation at a time; guards pois */
@@ -525,8 +529,15 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
     memset(o, 0, sizeof *o);
     if (!force && now_ns < poi->next_try_ns)
         return NULL;
+    /* The wanted state is recomputed only when the store changed, a start, end or expiry
+     * passed, or a reconciliation is due: with many warrants that walk is the cost. */
+    uint64_t gen = x1_admf_generation(r->admf), epoch = atomic_load(&r->epoch);
+    int reconcile = force || poi->need_reconcile || now_ns >= poi->next_reconcile_ns;
+    int stale = reconcile || !poi->dest_ok || poi->synced_gen != gen ||
+                poi->synced_epoch != epoch;
     held_set tasks = { 0 }, excs = { 0 };
-    desired(r, poi, now, &tasks, &excs);
+    if (stale)
+        desired(r, poi, now, &tasks, &excs);
     if (!poi->dest_ok) {
         e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
                                          r->ingest_address, err, sizeof err);
@@ -539,10 +550,9 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
         else
             snprintf(o->detail, sizeof o->detail, "CreateDestination: %s", err);
     }
-    int reconcile = force || poi->need_reconcile || now_ns >= poi->next_reconcile_ns;
-    if (e == LI_OK)
+    if (e == LI_OK && stale)
         e = reconcile ? reconcile_tasks(r, poi, &tasks, o) : sync_tasks(r, poi, &tasks);
-    if (e == LI_OK)
+    if (e == LI_OK && stale)
         e = sync_exceptions(r, poi, &excs);
     if (e == LI_OK && now_ns >= poi->next_keepalive_ns) {
         e = x1_client_keepalive(r->client, poi->url, poi->id, err, sizeof err);
@@ -559,6 +569,8 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
         if (reconcile)
             result = "unreachable";
     } else {
+        if (stale)
+            poi->synced_gen = gen, poi->synced_epoch = epoch;
         poi->backoff_s = 0;
         poi->next_try_ns = 0;
         set_health(r, poi, "ok");
@@ -659,12 +671,23 @@ static int transition(void *ctx, const ProtobufCMessage *m)
     return 0;
 }
 
+static int expiry(void *ctx, const ProtobufCMessage *m)
+{
+    transition_ctx *c = ctx;
+    const Limf__CertException *x = (const Limf__CertException *)m;
+    if (x->expires_ms > c->now && x->expires_ms < c->next)
+        c->next = x->expires_ms;
+    return 0;
+}
+
 static int64_t transitions(x1_reconciler *r)
 {
     transition_ctx c = { r->prev_now_ms, now_ms(), INT64_MAX, json_array(), json_array() };
     x1_admf_lock(r->admf);
     x1_store_each((x1_store *)x1_admf_store(r->admf), X1_KIND_WARRANT, NULL, transition, &c);
+    x1_store_each((x1_store *)x1_admf_store(r->admf), X1_KIND_EXCEPTION, NULL, expiry, &c);
     x1_admf_unlock(r->admf);
+    atomic_fetch_add(&r->epoch, 1);
     r->prev_now_ms = c.now;
     size_t i;
     json_t *id;
@@ -751,8 +774,13 @@ static void kick(void *ctx, x1_kind kind, const ProtobufCMessage *msg)
 {
     x1_reconciler *r = ctx;
     pthread_mutex_lock(&r->mu);
-    if (kind == X1_KIND_WARRANT && msg)
+    if (kind == X1_KIND_WARRANT && msg) {
         note_boundary(r, (const Limf__Warrant *)msg);
+    } else if (kind == X1_KIND_EXCEPTION && msg) {
+        const Limf__CertException *x = (const Limf__CertException *)msg;
+        if (x->expires_ms < r->next_boundary)
+            r->next_boundary = x->expires_ms;
+    }
     r->kicked = 1;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
