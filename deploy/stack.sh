@@ -11,7 +11,9 @@
 #   deploy/stack.sh status RUN_DIR
 #
 # RUN_DIR holds pki/, kafka/, conf/, logs/, pids/ and state/ (ports, LEMF output).
-# Binaries come from LIMF_BUILD_DIR (default: build/ beside this script).
+# Binaries come from LIMF_BUILD_DIR (default: build/ beside this script). With
+# STACK_KAFKA_DIR set (a directory of deploy/kafka.sh), the stack uses that broker and
+# its PKI instead of starting its own; STACK_TOPIC_PREFIX isolates its topics.
 # Sourcing this file (with STACK_SOURCED=1) gives the stack_* functions to test scripts.
 set -euo pipefail
 
@@ -87,13 +89,17 @@ stack_write_confs() {
   } >"$run/conf/ingest.conf"
   {
     echo "[mediator]"
-    echo "instance_id = mediator-1"
+    # Group and transactional identities carry the topic prefix, so that several stacks
+    # can share one broker.
+    echo "group_id = ${STACK_TOPIC_PREFIX:-}limf-mediator"
+    echo "instance_id = ${STACK_TOPIC_PREFIX:-}mediator-1"
     echo "partitions = 8"
     echo "session_timeout_s = 300"
     echo "x3_wait_ms = 5000"
   } >"$run/conf/mediator.conf"
   {
     echo "[handover]"
+    echo "group = ${STACK_TOPIC_PREFIX:-}limf-handover"
     echo "metrics.listen = 127.0.0.1:0"
     stack_tls_keys tls handover "$run"
   } >"$run/conf/handover.conf"
@@ -221,8 +227,14 @@ stack_up() {
   mkdir -p "$run"
   run=$(cd "$run" && pwd)
   mkdir -p "$run/state" "$run/conf" "$run/logs" "$run/pids"
-  "$STACK_HERE/pki.sh" "$run/pki" >/dev/null
-  "$STACK_HERE/kafka.sh" start "$run/kafka" "$run/pki"
+  if [ -n "${STACK_KAFKA_DIR:-}" ]; then
+    # A broker someone else runs (the test fixture): use it and its PKI.
+    ln -sfn "$STACK_KAFKA_DIR" "$run/kafka"
+    ln -sfn "$(. "$STACK_KAFKA_DIR/env" && echo "$LIMF_PKI_DIR")" "$run/pki"
+  else
+    "$STACK_HERE/pki.sh" "$run/pki" >/dev/null
+    "$STACK_HERE/kafka.sh" start "$run/kafka" "$run/pki"
+  fi
   stack_write_confs "$run"
   for d in "${STACK_DAEMONS[@]}"; do
     stack_start "$d" "$run"
@@ -236,7 +248,7 @@ stack_down() {
   for ((i = ${#STACK_DAEMONS[@]} - 1; i >= 0; i--)); do
     li_stop_pid "$run/pids/${STACK_DAEMONS[$i]}.pid" 30
   done
-  "$STACK_HERE/kafka.sh" stop "$run/kafka"
+  [ -L "$run/kafka" ] || "$STACK_HERE/kafka.sh" stop "$run/kafka"
 }
 
 # stack_rest RUN ROLE METHOD PATH [BODY]: one call to the ADMF's REST API with the

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# End-to-end acceptance on the whole chain (issue 8): real Kafka (the CTest fixture),
+# every daemon as its own process, provisioning over the REST API, SIP from sipp seen by
+# limf-siptap on loopback, MSRP over TLS between test UEs through limf-msrp-relay, and
+# what the reference LEMFs decoded. Checks what an agency would check:
+#   - HI2: IRI-BEGIN with the INVITE, CONTINUEs, END with the BYE, each carrying the SIP
+#     message byte-identical to what crossed the wire (tshark capture as the oracle);
+#   - HI3: every MSRP message of the target's UE leg, byte-identical and in order, with
+#     the right direction;
+#   - one CIN for the session and contiguous sequence numbers from 0;
+#   - an untasked user's session yields nothing;
+#   - a second warrant on the same target from another agency reaches the second LEMF
+#     independently (own LIID, own CIN space and sequence numbers);
+#   - a warrant's end time stops delivery.
+# Needs root (siptap captures on lo); skipped (77) otherwise.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: limf-siptap needs root or CAP_NET_RAW to capture on lo"
+  exit 77
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+export LIMF_BUILD_DIR=${LIMF_BUILD_DIR:?run through ctest}
+export STACK_SOURCED=1 STACK_KAFKA_DIR=$LIMF_KAFKA_DIR STACK_TOPIC_PREFIX=$LIMF_TOPIC_PREFIX
+# shellcheck source=deploy/stack.sh
+. "$here/../../deploy/stack.sh"
+
+run=$LIMF_BUILD_DIR/e2e/$LIMF_TEST_NAME
+rm -rf "$run"
+mkdir -p "$run"
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   - $what"
+  else
+    echo "FAIL - $what"
+    failures=$((failures + 1))
+  fi
+}
+cleanup() {
+  stack_down "$run" >/dev/null 2>&1 || true
+  if [ $failures -ne 0 ]; then
+    for f in "$run"/logs/*.log; do echo "--- $f"; tail -n 15 "$f"; done
+  fi
+}
+trap cleanup EXIT
+
+stack_up "$run"
+STACK_REASON="e2e acceptance, ticket E2E-1"
+stack_provision_destination "$run" lea1 lemf
+stack_provision_destination "$run" lea2 lemf2
+stack_provision_pois "$run"
+stack_provision_warrant "$run" w1 LIID-E2E-1 sip:alice@limf.test lea1 >/dev/null
+stack_provision_warrant "$run" w2 LIID-E2E-2 sip:alice@limf.test lea2 >/dev/null
+# A warrant on dave that ends 25 seconds from now.
+stack_provision_warrant "$run" w3 LIID-E2E-3 sip:dave@limf.test lea1 25 >/dev/null
+w3_end=$(($(date +%s) + 25))
+sleep 2
+
+# The oracle for the SIP bytes: what crossed loopback, captured by tshark.
+tshark -q -i lo -f "udp port $(stack_port "$run" sip_uas)" -w "$run/sip.pcap" 2>/dev/null &
+tshark_pid=$!
+sleep 1
+stack_session "$run" dave1 dave 200
+stack_session "$run" alice alice 300 20000/4096 1048576/16384
+stack_session "$run" carol carol 500
+sleep 1
+kill -INT $tshark_pid
+wait $tshark_pid || true
+
+# Wait until both LEMFs stop receiving.
+wait_quiet() {
+  local file=$1 prev=-1 n
+  for _ in $(seq 1 120); do
+    n=$(cat "$file" 2>/dev/null | wc -l)
+    [ "$n" -gt 0 ] && [ "$n" = "$prev" ] && return 0
+    prev=$n
+    sleep 0.5
+  done
+}
+wait_quiet "$run/state/lemf.jsonl"
+wait_quiet "$run/state/lemf2.jsonl"
+
+lemf1=$run/state/lemf.jsonl
+lemf2=$run/state/lemf2.jsonl
+alice=$(jq -c 'select(.liid == "LIID-E2E-1")' "$lemf1")
+
+# --- HI2 ---
+cins=$(echo "$alice" | jq -r .cin | sort -u)
+check "one CIN for alice's session at LEA 1" [ "$(echo "$cins" | wc -l)" = 1 ]
+check "sequence numbers 0..n-1, no gap, no duplicate" \
+  [ "$(echo "$alice" | jq -s '[.[].seq] | sort == [range(0; length)]')" = true ]
+first=$(echo "$alice" | jq -s -c 'sort_by(.seq) | .[0]')
+check "IRI-BEGIN first, with the INVITE" \
+  [ "$(echo "$first" | jq -r '"\(.hi) \(.iri_type) \(.sip | split(" ")[0])"')" = "2 begin INVITE" ]
+check "IRI-CONTINUE for the 200 and the ACK" \
+  [ "$(echo "$alice" | jq -s '[.[] | select(.iri_type == "continue")] | length >= 2')" = true ]
+check "IRI-END with the BYE" \
+  [ "$(echo "$alice" | jq -s -r '[.[] | select(.iri_type == "end")] | .[0].sip | split(" ")[0]')" = BYE ]
+
+# Every SIP message of alice's dialog as it crossed the wire, in order, is an IRI.
+tshark -r "$run/sip.pcap" -d "udp.port==$(stack_port "$run" sip_uas),sip" \
+  -Y "sip.Call-ID && sip.from.user == \"alice\"" -T fields \
+  -e udp.payload 2>/dev/null | tr -d ':' | sort -u >"$run/wire.hex"
+echo "$alice" | jq -s -r 'sort_by(.seq) | .[] | select(.hi == 2) | .sip | @base64' |
+  while read -r b; do echo "$b" | base64 -d | od -An -v -tx1 | tr -d ' \n'; echo; done |
+  sort -u >"$run/hi2.hex"
+check "every IRI carries a SIP message byte-identical to the wire (tshark)" \
+  bash -c "[ -s '$run/hi2.hex' ] && ! comm -23 '$run/hi2.hex' '$run/wire.hex' | grep -q ."
+check "every SIP message of the dialog on the wire was delivered" \
+  bash -c "[ -s '$run/wire.hex' ] && ! comm -13 '$run/hi2.hex' '$run/wire.hex' | grep -q ."
+
+# --- HI3 ---
+cc_bytes() {
+  echo "$alice" | jq -s -r --arg d "$1" \
+    'sort_by(.seq) | .[] | select(.hi == 3 and .direction == $d) | .msrp | @base64' |
+    while read -r b; do echo "$b" | base64 -d; done
+}
+cc_bytes fromTarget >"$run/cc.from"
+cc_bytes toTarget >"$run/cc.to"
+check "HI3 fromTarget = every MSRP byte alice's UE sent, in order" \
+  cmp -s "$run/cc.from" "$run/sessions/alice/ue.sent"
+check "HI3 toTarget = every MSRP byte alice's UE received, in order" \
+  cmp -s "$run/cc.to" "$run/sessions/alice/ue.recv"
+check "the 1 MB message is in HI3" [ "$(stat -c %s "$run/cc.from")" -gt 1048576 ]
+
+# --- untasked user ---
+check "carol's session (no warrant) yields nothing at either LEMF" \
+  bash -c "! grep -q carol '$lemf1' '$lemf2'"
+
+# --- a second agency ---
+alice2=$(jq -c 'select(.liid == "LIID-E2E-2")' "$lemf2")
+check "LEA 2 received the same session under its own LIID" \
+  [ "$(echo "$alice2" | jq -s 'length')" = "$(echo "$alice" | jq -s 'length')" ]
+check "LEA 2's sequence numbers run from 0 on their own" \
+  [ "$(echo "$alice2" | jq -s '[.[].seq] | sort == [range(0; length)]')" = true ]
+check "LEA 1 never sees LIID-E2E-2, LEA 2 never sees LIID-E2E-1" \
+  bash -c "! grep -q LIID-E2E-2 '$lemf1' && ! grep -q LIID-E2E-1 '$lemf2'"
+
+# --- warrant end time ---
+dave_before=$(jq -c 'select(.liid == "LIID-E2E-3")' "$lemf1" | wc -l)
+check "dave's session inside the warrant's window was delivered" [ "$dave_before" -gt 0 ]
+now=$(date +%s)
+[ "$now" -gt $((w3_end + 1)) ] || sleep $((w3_end + 2 - now))
+stack_session "$run" dave2 dave 200
+sleep 3
+wait_quiet "$lemf1"
+dave_after=$(jq -c 'select(.liid == "LIID-E2E-3")' "$lemf1" | wc -l)
+check "after the warrant's end time nothing more is delivered" [ "$dave_after" = "$dave_before" ]
+state=$(stack_rest "$run" operator GET /v1/warrants/w3 2>/dev/null | jq -r .state || echo "?")
+check "the ADMF reports warrant w3 as expired (state: $state)" [ "$state" = expired ]
+
+echo "$failures failure(s)"
+[ $failures = 0 ]
