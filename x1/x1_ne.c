@@ -602,8 +602,8 @@ static const char *reason(int status)
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
+    case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
     case 413: return "Content Too Large";
     default: return "Internal Server Error";
     }
@@ -661,8 +661,12 @@ static void serve(x1_ne *ne, int fd)
         return;
     }
     if (ne->allowed_clients && !client_allowed(ne->allowed_clients, c.ssl)) {
-        li_log_warn("X1: client certificate not among x1 allowed_clients; closing");
-        x1_conn_close(&c);
+        /* Trusted but not an ADMF: say so, so that the operator sees a refusal rather
+         * than an NE that looks down. */
+        li_log_warn("X1: client certificate not among x1 allowed_clients; refused");
+        uint64_t deadline = li_mono_ns() + 1000000000ull;
+        send_response(&c, 403, NULL, 1, deadline);
+        x1_conn_linger_close(&c, deadline);
         return;
     }
     li_buf in, out;
