@@ -15,7 +15,7 @@
 #define HO_BER_CONTEXT 0x80
 #define HO_BER_CONSTRUCTED 0x20
 
-/* Deepest nesting the writer and the reader accept; the PS-PDU needs 9. */
+/* Deepest nesting the writer accepts; limf's PS-PDUs need 10 (an IPv6 address in an IRI). */
 #define HO_BER_MAX_DEPTH 16
 
 /* A writer appends to a caller-owned li_buf. Errors are sticky: after the first failure

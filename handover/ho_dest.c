@@ -419,6 +419,14 @@ static SSL_CTX *dest_tls(const li_config *cfg, const Limf__Destination *dd, char
 {
     li_tls_opts o = { .server = 0 };
     li_tls_opts_from_config(cfg, "handover.tls", &o);
+    /* The daemon's own trust settings are only a fallback: a destination that names its
+     * pins or CA is verified by those alone (a global CA would otherwise let any of its
+     * certificates pass a pinned destination), and the name is always the destination's. */
+    if (dd->n_pinned_sha256 || (dd->ca_pem && *dd->ca_pem)) {
+        o.ca_file = NULL;
+        o.pins = NULL;
+    }
+    o.peer_name = NULL;
     char pins[MAX_PARTS * 100] = "", ca_path[64] = "";
     for (size_t i = 0; i < dd->n_pinned_sha256; i++) {
         size_t at = strlen(pins);

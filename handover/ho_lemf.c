@@ -94,7 +94,7 @@ static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, ui
 {
     h |= 1;
     if (seq < s->base) {
-        /* Before the first one seen: grow the window downwards only if small. */
+        /* Older than the first one seen (the LEMF started mid-stream): not tracked. */
         l->late++;
         return "late";
     }

@@ -454,12 +454,15 @@ static void write_config(void)
             "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
             "[handover]\n"
             "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n"
+            /* A fallback CA that signs every LEMF certificate: it must not weaken the pins
+             * or the CA and name of destinations that have their own (trust scenario). */
+            "tls.ca = %s/ca.pem\n"
             "keepalive_interval_s = 1\nkeepalive_timeout_s = 2\nack_interval_ms = 100\n"
             "reconnect_min_ms = 200\nreconnect_max_ms = 1000\nconnect_timeout_ms = 1000\n"
             "hi_partitions = 2\n"
             "metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s/metrics.port\n",
             getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", prefix,
-            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, dir);
+            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, pki, dir);
     fclose(f);
 }
 
