@@ -383,6 +383,15 @@ static void run_call(call *c, int index)
     snprintf(c->call_id, sizeof c->call_id, "%.*s", (int)n, cid);
 }
 
+static void calls_free(call *calls, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < calls[i].n_sent; j++)
+            free(calls[i].sent[j]);
+        calls[i].n_sent = 0;
+    }
+}
+
 static int starts_with(const uint8_t *p, size_t len, const char *lit)
 {
     return len >= strlen(lit) && memcmp(p, lit, strlen(lit)) == 0;
@@ -685,6 +694,7 @@ static int run_pcap_mode(const char *base)
     if (secs < span - 0.3)
         die("siptap.pace: the replay took %.2f s, the capture lasts %.2f s", secs, span);
     check(calls, 3, t0, "pcap");
+    calls_free(calls, 3);
     forget(ing.pid);
     x2x3t_ingest_stop(&ing, SIGTERM);
     char cmd[600];
@@ -797,6 +807,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         die("limf-siptap on a file exited with %d (see %s)", rc, file.log);
     check(calls, n_calls, t0, "file");
+    calls_free(calls, sizeof calls / sizeof calls[0]);
     forget(ing.pid);
     x2x3t_ingest_stop(&ing, SIGTERM);
     char cmd[600];
