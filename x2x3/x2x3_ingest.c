@@ -430,14 +430,8 @@ static void on_readable(x2x3_ingest *ing, conn *c)
         int n = SSL_read(c->ssl, c->rbuf.data + c->rbuf.len, (int)want);
         if (n <= 0) {
             int se = SSL_get_error(c->ssl, n);
-            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE) {
-                if (c->rbuf.len == 0) {   /* idle: give the buffer back */
-                    size_t max = c->rbuf.max;
-                    li_buf_free(&c->rbuf);
-                    li_buf_init(&c->rbuf, max);
-                }
+            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
                 return;
-            }
             if (c->rbuf.len > 0)   /* the POI left in the middle of a PDU */
                 conn_close(ing, c, "truncated", "connection closed inside a PDU");
             else
@@ -616,6 +610,13 @@ static void expire_idle(x2x3_ingest *ing, uint64_t now)
 {
     for (conn *c = ing->conns, *next; c; c = next) {
         next = c->next;
+        /* Thousands of mostly quiet POIs: a read buffer only while data flows. */
+        if (c->state == CONN_OPEN && c->rbuf.len == 0 && c->rbuf.cap &&
+            now - c->last_rx_ns > 1000000000u) {
+            size_t max = c->rbuf.max;
+            li_buf_free(&c->rbuf);
+            li_buf_init(&c->rbuf, max);
+        }
         if (c->state == CONN_HANDSHAKE && now - c->last_rx_ns > ing->handshake_ns)
             conn_close(ing, c, "handshake_timeout", NULL);
         else if (c->state == CONN_OPEN && ing->idle_ns && !c->paused &&

@@ -338,7 +338,10 @@ int main(int argc, char **argv)
     x2x3t_ingest ing = { 0 };
     static const char *const opts[] = { "log.level=error", NULL };
     x2x3t_ingest_start(&ing, 0, opts);
-    x2x3_sender *s = x2x3t_sender(ing.port, "poi-test", NULL);
+    /* A buffer that holds every run, so that nothing is dropped while the bench
+     * outpaces the pipeline. */
+    static const char *const sender_opts[] = { "x2x3.buffer_bytes=536870912", NULL };
+    x2x3_sender *s = x2x3t_sender(ing.port, "poi-test", sender_opts);
     bench_latency(s, 200);   /* also warms up the connection and the producer */
     /* Three rounds per size, raw and ingest alternating, medians reported: the machine
      * is shared, so single runs are noisy. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,6 +76,8 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     pid_t pid = fork();
     X2X3T_CHECK(pid >= 0, "fork");
     if (pid == 0) {
+        /* Dies with the test, even when the test exits on a failed check. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(bin, argv);
         perror(bin);
         _exit(127);
