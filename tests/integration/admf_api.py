@@ -258,6 +258,44 @@ def run(d, work):
     s, b, _ = op.req("POST", "/v1/cert-exceptions", dict(exc, id="e2", fingerprint_sha256="00"))
     check(s == 400 and err_code(b) == "invalid_fingerprint", "POST bad fingerprint: 400")
 
+    s, b, _ = op.req("GET", "/v1/cert-exceptions?scope=peer")
+    check(s == 200 and [x["id"] for x in b["items"]] == ["exc1"], "list cert exceptions")
+    s, b, _ = op.req("PATCH", "/v1/cert-exceptions/exc1", {"peer": "conf2.example.net"},
+                     {"If-Match": '"1"'})
+    check(s == 400 and err_code(b) == "reason_required", "PATCH exception without a reason")
+    s, b, _ = op.req("PATCH", "/v1/cert-exceptions/exc1",
+                     {"peer": "conf2.example.net", "reason": "ticket 8"}, {"If-Match": '"1"'})
+    check(s == 200 and b["peer"] == "conf2.example.net" and b["reason"] == "ticket 8" and
+          b["version"] == 2, "PATCH exception: 200, version 2")
+    s, b, _ = op.req("PUT", "/v1/cert-exceptions/exc1", {"peer": "p", "reason": "r"},
+                     {"If-Match": '"2"'})
+    check(s == 400 and err_code(b) == "missing_field" and
+          b["error"]["field"] == "fingerprint_sha256", "PUT exception with fields missing: 400")
+    s, b, _ = op.req("POST", "/v1/cert-exceptions", dict(exc, id="exc2"))
+    s, b, _ = op.req("DELETE", "/v1/cert-exceptions/exc2", None,
+                     {"If-Match": '"1"', "X-Reason": "no longer needed"})
+    check(s == 204, "DELETE exception: 204")
+
+    # ---- more on destinations and intercept points ----
+    s, b, _ = op.req("GET", "/v1/destinations")
+    check(s == 200 and [x["id"] for x in b["items"]] == ["lea1", "lea2"] and b["next"] is None,
+          "list destinations")
+    s, b, _ = op.req("PATCH", "/v1/destinations/lea2", {"keepalive_interval_s": 5},
+                     {"If-Match": '"2"', "X-Reason": "faster keep-alive"})
+    check(s == 200 and b["keepalive_interval_s"] == 5 and b["name"] == "LEA two",
+          "PATCH destination: one field changed, the others kept")
+    s, b, _ = op.req("PATCH", "/v1/destinations/lea2", {"keepalive_interval_s": 0},
+                     {"If-Match": '"3"', "X-Reason": "t"})
+    check(s == 400 and err_code(b) == "invalid_value", "PATCH destination, bad value: 400")
+    s, b, _ = op.req("POST", "/v1/intercept-points", dict(poi, id="poi-sip", role="sip"),
+                     {"X-Reason": "t"})
+    s, b, _ = op.req("GET", "/v1/intercept-points?role=sip")
+    check([x["id"] for x in b["items"]] == ["poi-sip"], "list intercept points by role")
+    s, b, _ = anon.req("GET", "/v1/nothing")
+    check(s == 404, "unknown resource: 404")
+    s, b, _ = op.req("GET", "/v1/warrants/bad%20id")
+    check(s == 404, "an invalid id in the path: 404")
+
     # ---- warrants ----
     w = {"id": "w1", "liid": "LIID-0001", "auth_country": "DE",
          "legal_reference": "AG Berlin 12/26",
@@ -386,6 +424,17 @@ def run(d, work):
     check([x["id"] for x in b["items"]] == ["p3"], "list filter state=deactivated")
     s, b, _ = op.req("POST", "/v1/warrants/w1", w)
     check(s == 405, "POST on an item: 405")
+    s, b, _ = op.req("POST", "/v1/warrants", dict(w, id="onsip", liid="ONSIP",
+                                                  poi_ids=["poi-sip"]))
+    check(s == 201 and b["poi_ids"] == ["poi-sip"], "warrant limited to one intercept point")
+    s, b, _ = op.req("DELETE", "/v1/intercept-points/poi-sip", None,
+                     {"If-Match": "*", "X-Reason": "t"})
+    check(s == 409 and err_code(b) == "in_use", "DELETE an intercept point a warrant names: 409")
+    op.req("DELETE", "/v1/warrants/onsip", None, {"If-Match": '"1"', "X-Reason": "t"})
+    s, b, _ = op.req("GET", "/v1/intercept-points/poi-sip")
+    s, b, _ = op.req("DELETE", "/v1/intercept-points/poi-sip", None,
+                     {"If-Match": f'"{b["version"]}"', "X-Reason": "decommissioned"})
+    check(s == 204, "DELETE intercept point: 204")
 
     # ---- roles ----
     for client, method, path, body, want, what in [
