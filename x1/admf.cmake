@@ -13,6 +13,8 @@ li_add_unit_test(test_x1_validate SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_validat
                  LIBS x1_admf_core)
 li_add_unit_test(test_x1_audit SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_audit.c
                  LIBS x1_admf_core)
+li_add_unit_test(test_x1_admf_store SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_store.c
+                 LIBS x1_admf_core)
 li_add_fuzzer(fuzz_x1_rest SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_rest.c LIBS x1_admf_core
               CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_rest)
 
