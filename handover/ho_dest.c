@@ -16,6 +16,9 @@
 
 /* Partitions of limf.hi.<id> one destination tracks offsets for. */
 #define MAX_PARTS 64
+/* PDUs are gathered per connection and written when this much is waiting or when no
+ * further record is ready, so that a backlog goes out in large TLS records. */
+#define FLUSH_BYTES 32768
 /* Keep-alives awaiting their answer; more are not sent until older ones are answered. */
 #define MAX_PENDING 128
 
@@ -55,7 +58,8 @@ struct ho_dest {
     size_t n_pending, head;       /* ring */
     uint32_t ka_seq;
     uint64_t last_ka_ns, delivered_since_ka, delivered;
-    li_buf pdu, scratch;
+    li_buf out[2];                /* encoded, not yet written, per connection */
+    li_buf scratch;
 };
 
 /* ---- HiRecord -> PS-PDU ---- */
@@ -124,8 +128,10 @@ static void disconnect(ho_dest *d, const char *why)
     if (d->connected)
         li_log(atomic_load(&d->stop) ? LI_LOG_INFO : LI_LOG_WARN,
                "destination %s: disconnected: %s", d->id, why);
-    for (int i = 0; i < d->n_conns; i++)
+    for (int i = 0; i < d->n_conns; i++) {
         ho_conn_close(&d->conns[i]);
+        li_buf_reset(&d->out[i]); /* resent after the rewind */
+    }
     d->connected = 0;
     d->n_pending = 0;
     pthread_mutex_lock(&d->mu);
@@ -184,6 +190,19 @@ static int try_connect(ho_dest *d)
     return 1;
 }
 
+static li_err flush_out(ho_dest *d)
+{
+    for (int i = 0; i < d->n_conns; i++) {
+        if (!d->out[i].len)
+            continue;
+        li_err e = ho_conn_write(&d->conns[i], d->out[i].data, d->out[i].len, d->write_timeout_ms);
+        li_buf_reset(&d->out[i]);
+        if (e != LI_OK)
+            return e;
+    }
+    return LI_OK;
+}
+
 static li_err send_keepalive(ho_dest *d)
 {
     if (d->n_pending == MAX_PENDING)
@@ -198,10 +217,12 @@ static li_err send_keepalive(ho_dest *d)
     p.seq = ++d->ka_seq;
     p.timestamp_ns = li_now_ns();
     p.ts_qualifier = -1;
-    li_buf_reset(&d->pdu);
-    li_err e = ho_pdu_encode(&p, &d->pdu);
+    /* Behind every PDU already gathered on each connection. */
+    li_err e = LI_OK;
     for (int i = 0; e == LI_OK && i < d->n_conns; i++)
-        e = ho_conn_write(&d->conns[i], d->pdu.data, d->pdu.len, d->write_timeout_ms);
+        e = ho_pdu_encode(&p, &d->out[i]);
+    if (e == LI_OK)
+        e = flush_out(d);
     if (e != LI_OK)
         return e;
     pending_ka *k = &d->pending[(d->head + d->n_pending++) % MAX_PENDING];
@@ -274,11 +295,8 @@ static li_err read_answers(ho_dest *d)
             if (p.payload == HO_PAYLOAD_KEEPALIVE_RESPONSE) {
                 answered(d, i, p.seq);
             } else if (p.payload == HO_PAYLOAD_KEEPALIVE) {
-                li_buf_reset(&d->scratch);
                 p.payload = HO_PAYLOAD_KEEPALIVE_RESPONSE;
-                if (ho_pdu_encode(&p, &d->scratch) != LI_OK ||
-                    ho_conn_write(&d->conns[i], d->scratch.data, d->scratch.len,
-                                  d->write_timeout_ms) != LI_OK)
+                if (ho_pdu_encode(&p, &d->out[i]) != LI_OK || flush_out(d) != LI_OK)
                     return LI_ERR_IO;
             }
         }
@@ -299,10 +317,9 @@ static li_err deliver(ho_dest *d, const rd_kafka_message_t *m)
     ho_pdu p;
     li_err e = r ? ho_record_to_pdu(r, d->operator_id, d->ne_id, d->delivery_cc, &d->scratch, &p)
                  : LI_ERR_PROTO;
-    if (e == LI_OK) {
-        li_buf_reset(&d->pdu);
-        e = ho_pdu_encode(&p, &d->pdu);
-    }
+    li_buf *out = &d->out[e == LI_OK && p.payload == HO_PAYLOAD_CC ? d->n_conns - 1 : 0];
+    if (e == LI_OK)
+        e = ho_pdu_encode(&p, out); /* appended behind what waits; undone on failure */
     if (e != LI_OK) {
         /* Cannot become a PS-PDU: nothing to retry; counted and logged with its position. */
         li_log_error("destination %s: record at partition %d offset %lld unusable: %s", d->id,
@@ -314,18 +331,14 @@ static li_err deliver(ho_dest *d, const rd_kafka_message_t *m)
         limf__hi_record__free_unpacked(r, NULL);
         return LI_OK;
     }
-    ho_conn *c = &d->conns[p.payload == HO_PAYLOAD_CC ? d->n_conns - 1 : 0];
-    e = ho_conn_write(c, d->pdu.data, d->pdu.len, d->write_timeout_ms);
     limf__hi_record__free_unpacked(r, NULL);
-    if (e != LI_OK)
-        return e;
     d->sent[m->partition] = m->offset + 1;
     d->delivered++;
     d->delivered_since_ka++;
     pthread_mutex_lock(&d->mu);
     d->stats.delivered++;
     pthread_mutex_unlock(&d->mu);
-    return LI_OK;
+    return out->len >= FLUSH_BYTES ? flush_out(d) : LI_OK;
 }
 
 static void update_lag(ho_dest *d)
@@ -379,13 +392,16 @@ static void *dest_main(void *arg)
             }
         }
         li_err e = LI_OK;
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(d->rk, 10);
+        int waiting = d->out[0].len || d->out[1].len;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(d->rk, waiting ? 0 : 10);
         if (m) {
             if (!m->err)
                 e = deliver(d, m);
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 li_log_debug("destination %s: consume: %s", d->id, rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
+        } else if (waiting) {
+            e = flush_out(d); /* nothing more ready: send what was gathered */
         }
         now = li_mono_ns();
         if (e == LI_OK && ((d->delivered_since_ka && now - d->last_ka_ns >= d->ack_interval_ns) ||
@@ -481,7 +497,8 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
     pthread_mutex_init(&d->mu, NULL);
     ho_conn_init(&d->conns[0]);
     ho_conn_init(&d->conns[1]);
-    li_buf_init(&d->pdu, 0);
+    li_buf_init(&d->out[0], 0);
+    li_buf_init(&d->out[1], 0);
     li_buf_init(&d->scratch, 0);
     for (int i = 0; i < MAX_PARTS; i++)
         d->sent[i] = d->committed[i] = -1;
@@ -573,7 +590,8 @@ fail:
     if (d->rk)
         li_kafka_destroy(d->rk, 0);
     SSL_CTX_free(d->ctx);
-    li_buf_free(&d->pdu);
+    li_buf_free(&d->out[0]);
+    li_buf_free(&d->out[1]);
     li_buf_free(&d->scratch);
     pthread_mutex_destroy(&d->mu);
     free(d);
@@ -591,7 +609,8 @@ void ho_dest_stop(ho_dest *d)
     SSL_CTX_free(d->ctx);
     for (int i = 0; i < 2; i++)
         ho_conn_close(&d->conns[i]);
-    li_buf_free(&d->pdu);
+    li_buf_free(&d->out[0]);
+    li_buf_free(&d->out[1]);
     li_buf_free(&d->scratch);
     pthread_mutex_destroy(&d->mu);
     free(d);
