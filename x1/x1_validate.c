@@ -39,7 +39,8 @@ static int valid_charset(const char *s, size_t max)
 
 int x1_valid_id(const char *id)
 {
-    return valid_charset(id, X1_MAX_ID);
+    /* "." and ".." would be rewritten by URL normalization in clients and proxies. */
+    return valid_charset(id, X1_MAX_ID) && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }
 
 int x1_valid_liid(const char *liid)

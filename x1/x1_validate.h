@@ -53,7 +53,7 @@ typedef struct x1_validate_env {
     const char *self_id;       /* the object being updated, NULL on creation */
 } x1_validate_env;
 
-/* Object ids (path segments and "id" fields): 1-63 of [A-Za-z0-9._-]. */
+/* Object ids (path segments and "id" fields): 1-63 of [A-Za-z0-9._-], not "." or "..". */
 int x1_valid_id(const char *id);
 /* LIID: 1-25 of [A-Za-z0-9._-] (see docs/REST.md for why this subset of OCTET STRING). */
 int x1_valid_liid(const char *liid);

@@ -295,6 +295,14 @@ static void test_poi_vectors(void **state)
 static void test_helpers(void **state)
 {
     (void)state;
+    assert_true(x1_valid_id("w-1.a_B"));
+    assert_true(x1_valid_id("..."));
+    assert_false(x1_valid_id(".."));
+    assert_false(x1_valid_id("."));
+    assert_false(x1_valid_id(""));
+    assert_false(x1_valid_id("a/b"));
+    assert_true(x1_valid_id("123456789012345678901234567890123456789012345678901234567890123"));
+    assert_false(x1_valid_id("1234567890123456789012345678901234567890123456789012345678901234"));
     assert_true(x1_valid_liid("A"));
     assert_true(x1_valid_liid("1234567890123456789012345"));
     assert_false(x1_valid_liid("12345678901234567890123456"));
