@@ -90,6 +90,12 @@ struct med_engine {
     size_t pending_total;
     med_stats st;
     li_sip_msg sip;          /* scratch, too large for the stack of every call */
+    /* The last med_tasks_find, valid while the table's generation is unchanged. */
+    uint8_t cache_xid[16];
+    uint64_t cache_gen;
+    med_warrant *const *cache_ws;
+    size_t cache_nw;
+    int cache_valid;
 };
 
 /* What one emitted record needs besides its type. */
@@ -118,6 +124,20 @@ void med_config_defaults(med_config *cfg)
 static void xid_hex(const uint8_t xid[16], char out[33])
 {
     li_hex_encode(xid, 16, out);
+}
+
+/* med_tasks_find through a one-entry cache: consecutive PDUs are mostly of one task. */
+static size_t find_warrants(med_engine *e, const uint8_t xid[16], med_warrant *const **out)
+{
+    uint64_t gen = med_tasks_generation(e->tasks);
+    if (!e->cache_valid || e->cache_gen != gen || memcmp(e->cache_xid, xid, 16) != 0) {
+        e->cache_nw = med_tasks_find(e->tasks, xid, &e->cache_ws);
+        memcpy(e->cache_xid, xid, 16);
+        e->cache_gen = gen;
+        e->cache_valid = 1;
+    }
+    *out = e->cache_ws;
+    return e->cache_nw;
 }
 
 /* ---- change tracking ---- */
@@ -274,7 +294,7 @@ static size_t emit(med_engine *e, const uint8_t xid[16], uint64_t cin, lseq **se
                    uint32_t *n_seqs, const rec_args *a, uint64_t now_ns)
 {
     med_warrant *const *ws;
-    size_t nw = med_tasks_find(e->tasks, xid, &ws);
+    size_t nw = find_warrants(e, xid, &ws);
     size_t sent = 0;
     for (size_t i = 0; i < nw; i++) {
         const med_warrant *w = ws[i];
@@ -348,10 +368,10 @@ static li_err emit_in(med_engine *e, session *s, const rec_args *a, uint64_t now
 }
 
 /* Whether any warrant of the task covers ts (and delivers CC, when cc is set). */
-static int task_wants(const med_engine *e, const uint8_t xid[16], uint64_t ts, int cc)
+static int task_wants(med_engine *e, const uint8_t xid[16], uint64_t ts, int cc)
 {
     med_warrant *const *ws;
-    size_t nw = med_tasks_find(e->tasks, xid, &ws);
+    size_t nw = find_warrants(e, xid, &ws);
     for (size_t i = 0; i < nw; i++)
         if (med_warrant_in_window(ws[i], ts) && (!cc || ws[i]->deliver_cc))
             return 1;
@@ -360,13 +380,13 @@ static int task_wants(const med_engine *e, const uint8_t xid[16], uint64_t ts, i
 
 /* ---- target matching ---- */
 
-static int ident_is_target(const med_engine *e, const uint8_t xid[16], li_sip_str text)
+static int ident_is_target(med_engine *e, const uint8_t xid[16], li_sip_str text)
 {
     char canon[LI_IDENT_MAX];
     if (!text.p || li_ident_canon(text.p, text.len, canon, sizeof canon) != LI_OK)
         return 0;
     med_warrant *const *ws;
-    size_t nw = med_tasks_find(e->tasks, xid, &ws);
+    size_t nw = find_warrants(e, xid, &ws);
     for (size_t i = 0; i < nw; i++)
         for (size_t t = 0; t < ws[i]->n_targets; t++)
             if (strcmp(ws[i]->targets[t], canon) == 0)
@@ -375,7 +395,7 @@ static int ident_is_target(const med_engine *e, const uint8_t xid[16], li_sip_st
 }
 
 /* Whether any element of any header `id` is the target. */
-static int header_is_target(const med_engine *e, const uint8_t xid[16], const li_sip_msg *m,
+static int header_is_target(med_engine *e, const uint8_t xid[16], const li_sip_msg *m,
                             li_sip_hdr id)
 {
     size_t it = 0;
@@ -395,7 +415,7 @@ static int header_is_target(const med_engine *e, const uint8_t xid[16], const li
  * direction), else whether the sender or the receiver is a target identity (From and
  * P-Asserted-Identity name the sender of a request, To and the Request-URI its
  * receiver; a response travels the other way). */
-static uint32_t sip_direction(const med_engine *e, const Limf__XPdu *pdu, const li_sip_msg *m)
+static uint32_t sip_direction(med_engine *e, const Limf__XPdu *pdu, const li_sip_msg *m)
 {
     if (pdu->payload_direction == X_DIR_FROM_TARGET)
         return DIR_FROM_TARGET;
@@ -948,7 +968,7 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     uint64_t ts = pdu->timestamp_ns ? pdu->timestamp_ns
                 : pdu->received_ns  ? pdu->received_ns : now_ns;
     med_warrant *const *ws;
-    if (med_tasks_find(e->tasks, pdu->xid.data, &ws) == 0) {
+    if (find_warrants(e, pdu->xid.data, &ws) == 0) {
         e->st.dropped_no_task++;
         return LI_OK;
     }

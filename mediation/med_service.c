@@ -96,7 +96,7 @@ fail:
     return NULL;
 }
 
-static int32_t partition_count(rd_kafka_t *rk, const char *topic)
+static int32_t partition_count_once(rd_kafka_t *rk, const char *topic)
 {
     const rd_kafka_metadata_t *md;
     rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
@@ -108,6 +108,18 @@ static int32_t partition_count(rd_kafka_t *rk, const char *topic)
     }
     if (t)
         rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/* A topic just created may take a moment to show in the metadata. */
+static int32_t partition_count(rd_kafka_t *rk, const char *topic)
+{
+    int32_t n = -1;
+    for (int i = 0; i < 50 && n <= 0; i++) {
+        if (i)
+            usleep(200000);
+        n = partition_count_once(rk, topic);
+    }
     return n;
 }
 

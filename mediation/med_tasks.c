@@ -16,6 +16,7 @@ typedef struct xid_entry {
 struct med_tasks {
     med_map by_id;   /* warrant id -> med_warrant */
     med_map by_xid;  /* xid hex -> xid_entry */
+    uint64_t generation;
 };
 
 med_tasks *med_tasks_new(void)
@@ -170,6 +171,7 @@ li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint
         if (!nw)
             return LI_ERR_NOMEM;
     }
+    t->generation++;
     med_warrant *old = med_map_del(&t->by_id, id);
     if (old) {
         xid_remove(t, old);
@@ -215,4 +217,9 @@ int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns)
 size_t med_tasks_count(const med_tasks *t)
 {
     return t->by_id.len;
+}
+
+uint64_t med_tasks_generation(const med_tasks *t)
+{
+    return t->generation;
 }

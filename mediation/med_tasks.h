@@ -46,6 +46,9 @@ size_t med_tasks_find(const med_tasks *t, const uint8_t xid[16], med_warrant *co
  * mediator drops anything outside the window). */
 int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns);
 
+/* Bumps on every change, so that a caller may cache med_tasks_find results. */
+uint64_t med_tasks_generation(const med_tasks *t);
+
 /* Number of warrants. */
 size_t med_tasks_count(const med_tasks *t);
 

@@ -37,10 +37,16 @@ add_executable(limf-mediator ${CMAKE_CURRENT_SOURCE_DIR}/main_mediator.c
 target_link_libraries(limf-mediator PRIVATE med_core li_common)
 
 # Exactly once on the real broker: 3 instances, 200 sessions, kill -9, a 4th joins.
+add_library(bench_med_gen STATIC ${LIMF_TESTS_DIR}/bench/bench_med_gen.c)
+target_include_directories(bench_med_gen PUBLIC ${LIMF_TESTS_DIR}/bench)
+target_link_libraries(bench_med_gen PUBLIC li_proto)
 add_executable(test_med_exactly_once ${LIMF_TESTS_DIR}/integration/med_exactly_once.c)
-target_link_libraries(test_med_exactly_once PRIVATE li_common)
+target_link_libraries(test_med_exactly_once PRIVATE bench_med_gen li_common)
 li_add_integration_test(med_exactly_once
                         COMMAND $<TARGET_FILE:test_med_exactly_once> $<TARGET_FILE:limf-mediator>
                         TIMEOUT 180)
 li_add_fuzzer(fuzz_med_engine SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine.c LIBS med_core
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine)
+
+li_add_bench(bench_med SOURCES ${LIMF_TESTS_DIR}/bench/bench_med.c
+             LIBS med_core bench_med_gen li_common)

@@ -14,12 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.pb-c.h"
+#include "bench_med_gen.h"
 #include "hi.pb-c.h"
 #include "li_kafka.h"
 #include "li_log.h"
 #include "li_time.h"
-#include "xpdu.pb-c.h"
 
 #define WARRANTS 20
 #define SESSIONS 200
@@ -70,17 +69,6 @@ static li_config *client_config(void)
     return cfg;
 }
 
-static void xid_of(int w, uint8_t xid[16])
-{
-    for (int i = 0; i < 16; i++)
-        xid[i] = (uint8_t)(0x40 + w * 7 + i);
-}
-
-static int cc_warrant(int w)
-{
-    return w % 2 == 0;
-}
-
 static void produce(rd_kafka_t *p, const char *topic, const void *key, size_t klen,
                     const void *val, size_t vlen)
 {
@@ -96,113 +84,19 @@ static void produce(rd_kafka_t *p, const char *topic, const void *key, size_t kl
 static void put_warrants(rd_kafka_t *p)
 {
     for (int w = 0; w < WARRANTS; w++) {
-        char id[32], liid[32], target[64];
-        uint8_t xid[16];
-        snprintf(id, sizeof id, "w%d", w);
-        snprintf(liid, sizeof liid, "LIID-%02d", w);
-        snprintf(target, sizeof target, "sip:user%d@ims.example.net", w);
-        xid_of(w, xid);
-        Limf__Warrant m = LIMF__WARRANT__INIT;
-        Limf__Target t = LIMF__TARGET__INIT, *tp = &t;
-        char *d = (char *)dests[w % 2];
-        m.id = id;
-        m.liid = liid;
-        m.auth_country = "DE";
-        m.delivery = cc_warrant(w) ? "iri+cc" : "iri";
-        m.state = "active";
-        t.type = "sip-uri";
-        t.value = target;
-        m.targets = &tp;
-        m.n_targets = 1;
-        m.destination_ids = &d;
-        m.n_destination_ids = 1;
-        m.xid.data = xid;
-        m.xid.len = 16;
         uint8_t buf[512];
-        size_t n = limf__warrant__pack(&m, buf);
-        char key[64];
-        snprintf(key, sizeof key, "warrant/%s", id);
+        char key[32];
+        size_t n = med_gen_warrant(w, dests[w % 2], buf, key);
         produce(p, topic_admin, key, strlen(key), buf, n);
     }
     CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush warrants");
 }
 
-/* Phase k of session s: its SIP or MSRP text into buf; *x3 set for MSRP. */
-static size_t session_pdu(int s, int k, char *buf, size_t n, int *x3)
-{
-    int w = s % WARRANTS;
-    char a[80], b[80], cid[32];
-    snprintf(a, sizeof a, "<sip:user%d@ims.example.net>;tag=a%d", w, s);
-    snprintf(b, sizeof b, "<sip:peer%d@example.org>", s);
-    snprintf(cid, sizeof cid, "call-%d@test", s);
-    *x3 = 0;
-#define SDP_FMT "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"       \
-                "t=0 0\r\nm=message 7394 TCP/MSRP *\r\n"                                  \
-                "a=path:msrp://10.0.0.1:7394/%s%d;tcp\r\n"
-    char sdp[256];
-    int len;
-    switch (k) {
-    case 0:
-        snprintf(sdp, sizeof sdp, SDP_FMT, "sa", s);
-        len = snprintf(buf, n, "INVITE sip:peer%d@example.org SIP/2.0\r\nFrom: %s\r\nTo: %s\r\n"
-                       "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\n%s",
-                       s, a, b, cid, sdp);
-        break;
-    case 1:
-        snprintf(sdp, sizeof sdp, SDP_FMT, "sb", s);
-        len = snprintf(buf, n, "SIP/2.0 200 OK\r\nFrom: %s\r\nTo: %s;tag=b%d\r\nCall-ID: %s\r\n"
-                       "CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\n%s",
-                       a, b, s, cid, sdp);
-        break;
-    case 2:
-        len = snprintf(buf, n, "ACK sip:peer%d@10.0.0.2 SIP/2.0\r\nFrom: %s\r\nTo: %s;tag=b%d\r\n"
-                       "Call-ID: %s\r\nCSeq: 1 ACK\r\n\r\n", s, a, b, s, cid);
-        break;
-    case 3 + MSRP_PER_SESSION:
-        len = snprintf(buf, n, "BYE sip:peer%d@10.0.0.2 SIP/2.0\r\nFrom: %s\r\nTo: %s;tag=b%d\r\n"
-                       "Call-ID: %s\r\nCSeq: 2 BYE\r\n\r\n", s, a, b, s, cid);
-        break;
-    case 4 + MSRP_PER_SESSION:
-        len = snprintf(buf, n, "SIP/2.0 200 OK\r\nFrom: %s\r\nTo: %s;tag=b%d\r\nCall-ID: %s\r\n"
-                       "CSeq: 2 BYE\r\n\r\n", a, b, s, cid);
-        break;
-    default: {
-        int m = k - 3;
-        const char *to = m % 2 ? "sa" : "sb", *from = m % 2 ? "sb" : "sa";
-        *x3 = 1;
-        len = snprintf(buf, n, "MSRP tx%04d%d SEND\r\nTo-Path: msrp://10.0.0.2:7394/%s%d;tcp\r\n"
-                       "From-Path: msrp://10.0.0.1:7394/%s%d;tcp\r\nMessage-ID: m%d\r\n"
-                       "Content-Type: text/plain\r\n\r\nmsg-%d-%d\r\n-------tx%04d%d$\r\n",
-                       s, m, to, s, from, s, m, s, m, s, m);
-    }
-    }
-    return (size_t)len;
-}
-
 static void produce_phase(rd_kafka_t *p, int k)
 {
     for (int s = 0; s < SESSIONS; s++) {
-        char text[1024];
-        int x3;
-        size_t len = session_pdu(s, k, text, sizeof text, &x3);
-        uint8_t xid[16], corr[8] = { 0, 0, 0, 0, 0, 0, (uint8_t)(s >> 8), (uint8_t)s };
-        xid_of(s % WARRANTS, xid);
-        Limf__XPdu x = LIMF__XPDU__INIT;
-        x.poi_id = "poi-test";
-        x.received_ns = li_now_ns();
-        x.timestamp_ns = x.received_ns;
-        x.version = 5;
-        x.pdu_type = x3 ? 2 : 1;
-        x.payload_format = x3 ? 13 : 9;
-        x.payload_direction = 1;
-        x.xid.data = xid;
-        x.xid.len = 16;
-        x.correlation_id.data = corr;
-        x.correlation_id.len = 8;
-        x.payload.data = (uint8_t *)text;
-        x.payload.len = len;
-        uint8_t buf[2048];
-        size_t n = limf__xpdu__pack(&x, buf);
+        uint8_t buf[2048], xid[16];
+        size_t n = med_gen_pdu(s, k, WARRANTS, MSRP_PER_SESSION, li_now_ns(), buf, xid);
         produce(p, topic_xpdu, xid, 16, buf, n);
     }
     CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush phase %d", k);
@@ -357,7 +251,7 @@ static size_t expected_total(void)
 {
     size_t n = 0;
     for (int s = 0; s < SESSIONS; s++)
-        n += 5 + (cc_warrant(s % WARRANTS) ? MSRP_PER_SESSION : 0);
+        n += (size_t)med_gen_records(s % WARRANTS, MSRP_PER_SESSION);
     return n;
 }
 
@@ -384,7 +278,7 @@ static void verify(void)
         snprintf(liid, sizeof liid, "LIID-%02d", s % WARRANTS);
         CHECK(strcmp(liid, recs[i].liid) == 0, "session %d under the wrong LIID", s);
         seen[s]++;
-        size_t want = 5 + (cc_warrant(s % WARRANTS) ? MSRP_PER_SESSION : 0);
+        size_t want = (size_t)med_gen_records(s % WARRANTS, MSRP_PER_SESSION);
         CHECK(j - i == want, "session %d: %zu records, want %zu", s, j - i, want);
         CHECK(recs[i].iri == 1 && recs[i + 1].iri == 3 && recs[i + 2].iri == 3,
               "session %d: BEGIN CONTINUE CONTINUE expected", s);
@@ -433,7 +327,7 @@ int main(int argc, char **argv)
         start_instance(i);
     sleep(4);   /* let the group form, so the stream is shared from its start */
 
-    const int phases = 5 + MSRP_PER_SESSION;
+    const int phases = med_gen_phases(MSRP_PER_SESSION);
     for (int k = 0; k < phases; k++) {
         produce_phase(p, k);
         if (k == 3) {
