@@ -8,6 +8,7 @@
  *      the 200 to the BYE, exactly the bytes sipp says it sent - arrives as X2 format 9
  *      with the task's XID, the matched target, addresses, ports, protocol, a capture
  *      timestamp and one correlation ID per dialog; nothing of mallory's calls arrives.
+ *      After DeactivateTask over X1, alice's next call yields nothing either.
  *   2. file: the same calls, written to a pcap by dumpcap during step 1, replayed by a
  *      second limf-siptap (siptap.pcap) give the same X2.
  * Needs root or CAP_NET_RAW (live capture on lo), sipp and dumpcap: exits 77 (skipped)
@@ -48,6 +49,7 @@
 #include "x2x3_util.h"
 
 #define MAX_PDUS 256
+#define LATE 4   /* the index of the call made after DeactivateTask */
 
 static char work[256];
 static const char *pki, *build, *src;
@@ -275,10 +277,11 @@ static const uint8_t XID[16] = { 0x51, 0x7a, 0x90, 0x01, 0x22, 0x33, 0x44, 0x55,
 static const uint8_t DID[16] = { 0xd1, 0xd1, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1 };
 
 /* Tasks the NE over X1 as the ADMF would: the destination, then alice's task. */
-static void task_alice(const siptap_proc *p, uint16_t x2_port)
+/* An X1 client with the ADMF's certificate, and the NE's URL. */
+static x1_client *admf_client(const siptap_proc *p, char *url, size_t url_size)
 {
     li_config *cfg = li_config_new();
-    char v[512], err[512], url[128], addr[64];
+    char v[512], err[512];
     snprintf(v, sizeof v, "%s/admf.pem", pki);
     li_config_set(cfg, "x1c.tls.cert", v);
     snprintf(v, sizeof v, "%s/admf.key", pki);
@@ -287,9 +290,18 @@ static void task_alice(const siptap_proc *p, uint16_t x2_port)
     li_config_set(cfg, "x1c.tls.ca", v);
     li_config_set(cfg, "x1c.admf_id", "admf-test");
     x1_client *c = x1_client_new(cfg, "x1c", err, sizeof err);
+    li_config_free(cfg);
     if (!c)
         die("x1 client: %s", err);
-    snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", p->x1_port);
+    snprintf(url, url_size, "https://127.0.0.1:%u/X1/NE", p->x1_port);
+    return c;
+}
+
+/* Tasks the NE over X1 as the ADMF would: the destination, then alice's task. */
+static void task_alice(const siptap_proc *p, uint16_t x2_port)
+{
+    char url[128], err[512], addr[64];
+    x1_client *c = admf_client(p, url, sizeof url);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", x2_port);
     if (x1_client_create_destination(c, url, "siptap-test", DID, addr, err, sizeof err) != LI_OK)
         die("CreateDestination: %s", err);
@@ -304,7 +316,15 @@ static void task_alice(const siptap_proc *p, uint16_t x2_port)
     if (x1_client_activate(c, url, "siptap-test", &t, err, sizeof err) != LI_OK)
         die("ActivateTask: %s", err);
     x1_client_free(c);
-    li_config_free(cfg);
+}
+
+static void untask_alice(const siptap_proc *p)
+{
+    char url[128], err[512];
+    x1_client *c = admf_client(p, url, sizeof url);
+    if (x1_client_deactivate(c, url, "siptap-test", XID, err, sizeof err) != LI_OK)
+        die("DeactivateTask: %s", err);
+    x1_client_free(c);
 }
 
 /* ---- sipp calls ---- */
@@ -411,6 +431,8 @@ static size_t check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
         die("%s: %zu records in Kafka, %zu expected", mode, r.n, want);
     for (size_t i = 0; i < n_calls; i++) {
         call *c = &calls[i];
+        if (!c->n_sent)
+            continue;  /* not made yet */
         int seen_invite = 0, seen_200 = 0, seen_ack = 0, seen_bye = 0;
         uint64_t corr = 0;
         for (size_t k = 0; k < r.n; k++) {
@@ -738,6 +760,8 @@ int main(int argc, char **argv)
         { .caller = "mallory", .transport = "u1", .tasked = 0 },
         { .caller = "alice", .transport = "t1", .tasked = 1 },
         { .caller = "mallory", .transport = "t1", .tasked = 0 },
+        /* LATE: alice again, after her task is deactivated. */
+        { .caller = "alice", .transport = "u1", .tasked = 0 },
         { .caller = "alice", .transport = "t1", .v6 = 1, .tasked = 1 },
         { .caller = "mallory", .transport = "u1", .v6 = 1, .tasked = 0 },
     };
@@ -776,7 +800,8 @@ int main(int argc, char **argv)
         usleep(50000);
     usleep(300000);
     for (size_t i = 0; i < n_calls; i++)
-        run_call(&calls[i], (int)i);
+        if (i != LATE)
+            run_call(&calls[i], (int)i);
     long long want = (long long)check(calls, n_calls, t0, "live");
     /* /metrics counts what happened (published once a second). */
     usleep(1200000);
@@ -789,11 +814,21 @@ int main(int argc, char **argv)
     if (exported != want || sip < 2 * want || acked != want ||
         x2x3t_metric(text, "limf_siptap_tasks") != 1)
         die("metrics: exported %lld, sip %lld, acked %lld\n%s", exported, sip, acked, text);
+    kill(dpid, SIGTERM);
+    wait_exit(dpid, 10000);
+    /* Once the task is deactivated over X1, alice's next call yields nothing. */
+    untask_alice(&live);
+    run_call(&calls[LATE], LATE);
+    check(calls, n_calls, t0, "live, after DeactivateTask");
+    /* ...although siptap did see it. */
+    if (x2x3t_http_get(live.metrics_port, "/metrics", text, sizeof text) != 200 ||
+        x2x3t_metric(text, "limf_siptap_sip_messages_total") < sip + (long long)calls[LATE].n_sent ||
+        x2x3t_metric(text, "limf_siptap_exported_total") != want ||
+        x2x3t_metric(text, "limf_siptap_tasks") != 0)
+        die("metrics after DeactivateTask:\n%s", text);
     kill(live.pid, SIGTERM);
     if (wait_exit(live.pid, 15000) != 0)
         die("limf-siptap did not exit cleanly on SIGTERM (see %s)", live.log);
-    kill(dpid, SIGTERM);
-    wait_exit(dpid, 10000);
 
     /* 2. The same calls from the pcap file. */
     forget(ing.pid);
