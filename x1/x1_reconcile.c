@@ -290,6 +290,14 @@ static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int 
         exists = 0;
         e = x1_client_activate(r->client, poi->url, poi->id, &t, err, sizeof err);
     }
+    if (e == LI_ERR_NOT_FOUND && !exists) {
+        /* An ActivateTask naming an unknown DID: the NE lost its destinations (restarted
+         * between two keepalives). Create it again and retry once. */
+        e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
+                                         r->ingest_address, err, sizeof err);
+        if (e == LI_OK || e == LI_ERR_CONFLICT)
+            e = x1_client_activate(r->client, poi->url, poi->id, &t, err, sizeof err);
+    }
     if (unreachable(e))
         return e;
     audit_push(r, poi, exists ? "x1.modify" : "x1.activate", t.xid, want->id, e, err);
@@ -513,6 +521,7 @@ static void mark_unreachable(x1_reconciler *r, poi_state *poi, uint64_t now_ns,
         poi->backoff_s = (unsigned)r->retry_max_s;
     poi->next_try_ns = now_ns + (uint64_t)poi->backoff_s * 1000000000u;
     poi->need_reconcile = 1; /* what it holds is unknown until it answers again */
+    poi->dest_ok = 0;        /* and so is its destination table */
     set_health(r, poi, "unreachable");
 }
 

@@ -4,6 +4,7 @@
  *                       GetAllDetails, details from the NE's table), then "end"
  *   inject XID          activates a task the ADMF never asked for (drift: extra)
  *   drop XID            deactivates a task behind the ADMF's back (drift: missing)
+ *   forget-destination  removes the ADMF's destination (as if the NE had restarted)
  *   exception PEER      "exception <id>" when an unexpired exception covers PEER, else
  *                       "exception none"
  *   quit
@@ -99,6 +100,14 @@ int main(int argc, char **argv)
                 e = x1_client_deactivate(self, url, argv[2], xid, errstr, sizeof errstr);
             }
             if (e == LI_OK)
+                printf("ok\n");
+            else
+                printf("error %s\n", errstr);
+        } else if (strcmp(cmd, "forget-destination") == 0) {
+            uint8_t did[16];
+            li_uuid_parse("6c696d66-0000-4000-8000-000000000001", did);
+            if (x1_client_remove_destination(self, url, argv[2], did, errstr, sizeof errstr) ==
+                LI_OK)
                 printf("ok\n");
             else
                 printf("error %s\n", errstr);

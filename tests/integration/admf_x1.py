@@ -136,6 +136,17 @@ def run(d, nes):
     s, b, _ = aud.req("POST", "/v1/intercept-points/poi-as/audit")
     check(b["outcome"] == "in-sync", "a second reconciliation finds it in sync")
 
+    # the NE loses its tables behind the ADMF's back (as after a quick restart)
+    check(as_ne.cmd(f"drop {xid}") == "ok" and as_ne.cmd("forget-destination") == "ok",
+          "drift: the relay forgets its task and the ingest DID")
+    s, b, _ = op.req("POST", "/v1/warrants", dict(w, id="w4", liid="LIID-DID"))
+    xid4 = b["xid"]
+    check(wait_until(lambda: as_ne.tasks().get(xid4) == (3, 2, DID)),
+          "ActivateTask refused for the unknown DID: destination re-created, task active")
+    s, b, _ = aud.req("POST", "/v1/intercept-points/poi-as/audit")
+    check(b["outcome"] == "repaired" and b["missing"] == 1 and
+          set(as_ne.tasks()) == {xid, xid4}, "and the lost task is back after reconciliation")
+
     # a task limited to one POI
     s, b, _ = op.req("POST", "/v1/warrants", dict(w, id="w2", liid="LIID-SIP",
                                                   poi_ids=["poi-sip"]))
