@@ -1,13 +1,16 @@
-/* Plays limf-ingest for admf_x1.py: writes to limf.xpdu (real broker, mutual TLS) the X2
- * POI event a relay sends when it passes a session through under a certificate exception.
- *   admf_test_xpdu create-topic
- *   admf_test_xpdu passthrough POI_ID EXCEPTION_ID XID */
+/* Writes records to the real broker (mutual TLS) for admf_x1.py:
+ *   admf_test_xpdu create-topic                  limf.xpdu, as the first ingest would
+ *   admf_test_xpdu passthrough POI EXC XID       the X2 POI event of a relay that passed a
+ *                                                session through under exception EXC
+ *   admf_test_xpdu forge-audit INDEX             a rogue writer's event appended to
+ *                                                limf.audit, claiming index INDEX */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "li_bytes.h"
 #include "li_kafka.h"
+#include "audit.pb-c.h"
 #include "xpdu.pb-c.h"
 
 int main(int argc, char **argv)
@@ -37,7 +40,28 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
-    if (strcmp(argv[1], "passthrough") == 0 && argc == 5) {
+    if (strcmp(argv[1], "forge-audit") == 0 && argc == 3) {
+        uint8_t prev[32], hash[32], buf[1024];
+        memset(prev, 0x5a, sizeof prev);
+        memset(hash, 0xa5, sizeof hash);
+        Limf__AuditEvent ev;
+        limf__audit_event__init(&ev);
+        ev.index = strtoull(argv[2], NULL, 10);
+        ev.at_ms = 1;
+        ev.actor = "mallory";
+        ev.action = "warrant.delete";
+        ev.object = "warrant/w1";
+        ev.outcome = "accepted";
+        ev.prev_hash.data = prev;
+        ev.prev_hash.len = 32;
+        ev.hash.data = hash;
+        ev.hash.len = 32;
+        size_t n = limf__audit_event__pack(&ev, buf);
+        li_kafka_topic(cfg, "limf.audit", topic, sizeof topic);
+        if (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, n),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END))
+            rc = 1;
+    } else if (strcmp(argv[1], "passthrough") == 0 && argc == 5) {
         uint8_t xid[16], buf[2048];
         char payload[512];
         if (li_uuid_parse(argv[4], xid) != LI_OK)

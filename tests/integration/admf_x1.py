@@ -210,6 +210,16 @@ def run(d, nes):
     check(len(b["items"]) >= 4 and all(e["actor"] == "limf-admf" for e in b["items"]),
           "every push is in the audit trail")
 
+    # a rogue writer appends to limf.audit behind the daemon's back
+    s, b, _ = aud.req("GET", "/v1/audit/verify")
+    check(s == 200 and b["ok"] is True, "the chain in Kafka is intact")
+    n = b["events"]
+    subprocess.run([XPDU, "forge-audit", str(n)], check=True)
+    s, b, _ = aud.req("GET", "/v1/audit/verify")
+    check(s == 200 and b["ok"] is False and b["first_broken"]["index"] >= n - 1 and
+          b["first_broken"]["index"] <= n + 5,
+          f"GET /v1/audit/verify names the first broken link ({b.get('first_broken')})")
+
 
 if __name__ == "__main__":
     sys.exit(main())
