@@ -2,12 +2,12 @@
 #include "x2x3_siptap_io.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "li_log.h"
 #include "li_time.h"
@@ -24,6 +24,7 @@ struct x2x3_siptap_capture {
     uint64_t last_tick_ns;      /* capture time of the last engine tick */
     uint64_t pace_first_ts;     /* pacing: first frame's capture time */
     uint64_t pace_first_wall;   /* and the monotonic time it was replayed */
+    int stop_fd;                /* readable when asked to stop */
 };
 
 x2x3_siptap_capture *x2x3_siptap_capture_open(const li_config *cfg, char *errstr,
@@ -127,10 +128,13 @@ static void pace_wait(x2x3_siptap_capture *c, uint64_t ts)
     if (ts <= c->pace_first_ts)
         return;
     uint64_t due = c->pace_first_wall + (ts - c->pace_first_ts);
-    if (due > now) {
-        struct timespec d = { (time_t)((due - now) / NS), (long)((due - now) % NS) };
-        nanosleep(&d, NULL);
-    }
+    if (due <= now)
+        return;
+    /* Waiting on the stop descriptor: a long pause in the capture must not delay SIGTERM. */
+    uint64_t ms = (due - now + 999999) / 1000000;
+    struct pollfd pfd = { c->stop_fd, POLLIN, 0 };
+    if (poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) > 0)
+        pcap_breakloop(c->p);
 }
 
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -162,6 +166,7 @@ li_err x2x3_siptap_capture_run(x2x3_siptap_capture *c, x2x3_siptap *tap, int sto
                                size_t errstr_size)
 {
     c->tap = tap;
+    c->stop_fd = stop_fd;
     uint64_t next_second = li_mono_ns() + NS;
     int fd = c->is_file ? -1 : pcap_get_selectable_fd(c->p);
     for (;;) {
@@ -171,8 +176,8 @@ li_err x2x3_siptap_capture_run(x2x3_siptap_capture *c, x2x3_siptap *tap, int sto
                 return LI_OK;
             /* Batches keep the stop check and the statistics timely. */
             n = pcap_dispatch(c->p, 4096, on_frame, (u_char *)c);
-            if (n == 0)
-                return LI_OK;  /* end of file */
+            if (n == 0 || n == PCAP_ERROR_BREAK)
+                return LI_OK;  /* end of file, or stopped while pacing */
         } else {
             struct pollfd pfd[2] = { { stop_fd, POLLIN, 0 }, { fd, POLLIN, 0 } };
             if (poll(pfd, 2, 200) < 0 && errno != EINTR) {
