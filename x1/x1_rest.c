@@ -390,9 +390,13 @@ static enum MHD_Result handle(x1_rest *r, struct MHD_Connection *c, const char *
         return ret;
     }
     if (audit_area) {
-        if (is_write(method))
+        if (is_write(method)) {
+            /* An attempt to change the audit trail is itself recorded. */
+            snprintf(object, sizeof object, "%s %.100s", method, url);
+            audit_refusal(r, &who, "audit.change", object, "the audit trail is append-only");
             return send_error(r, c, 405, "method_not_allowed", "",
                               "the audit trail is append-only", "GET");
+        }
         if (id) {
             x1_admf_audit_verify(r->admf, &res);
             return send_result(r, c, &res, NULL);
@@ -435,8 +439,13 @@ static enum MHD_Result handle(x1_rest *r, struct MHD_Connection *c, const char *
     int create = !id && strcmp(method, "POST") == 0;
     int update = id && (patch || strcmp(method, "PUT") == 0);
     int del = id && strcmp(method, "DELETE") == 0;
-    if (!create && !update && !del)
+    if (!create && !update && !del) {
+        if (is_write(method)) {
+            snprintf(object, sizeof object, "%s %.100s", method, url);
+            audit_refusal(r, &who, "http.method", object, "method not allowed");
+        }
         return send_error(r, c, 405, "method_not_allowed", "", "method not allowed", allow);
+    }
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason");
     const char *if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
     if (del) {

@@ -464,6 +464,10 @@ def run(d, work):
         h = {"X-Reason": "role test"}
         s, b, _ = client.req(method, path, body, h)
         check(s == want, f"{what}: {s} {b if s != want else ''}")
+    s, b, _ = adm.req("GET", "/v1/audit?action=audit.change")
+    check(s == 200 and {e["object"] for e in b["items"]} ==
+          {"DELETE /v1/audit", "PUT /v1/audit/verify"},
+          "attempts to change the audit trail are themselves audited")
     s, b, _ = adm.req("GET", "/v1/audit?action=auth.forbidden&limit=1000")
     check(s == 200 and len(b["items"]) >= 5, f"403s are audited ({len(b['items'])})")
     s, b, _ = adm.req("GET", "/v1/audit?action=auth.fail&limit=1000")
