@@ -206,7 +206,7 @@ static li_err index_headers(li_sip_msg *m)
         case LI_SIP_H_CONTENT_TYPE: slot = &m->content_type; break;
         case LI_SIP_H_CONTENT_LENGTH: {
             uint64_t v;
-            if (parse_uint(h->value, (uint64_t)1 << 40, &v) != 0)
+            if (parse_uint(h->value, LI_SIP_MAX_BODY, &v) != 0)
                 return LI_ERR_PROTO;
             /* Two different lengths make the framing ambiguous: refuse rather than
              * guess (the same smuggling concern as RFC 9112 6.3). */

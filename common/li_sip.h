@@ -64,6 +64,8 @@ typedef struct li_sip_header {
 /* A header block (start line to blank line) longer than this is refused, so that a
  * stream reader never buffers without bound waiting for the blank line. */
 #define LI_SIP_MAX_HEAD 65536
+/* A Content-Length above this is refused, for the same reason on the body. */
+#define LI_SIP_MAX_BODY (16u << 20)
 
 typedef struct li_sip_msg {
     int is_request;
@@ -96,8 +98,8 @@ typedef struct li_sip_msg {
  *   Content-Length when that is shorter; a Content-Length beyond buf is LI_ERR_PROTO;
  *   an incomplete header block is LI_ERR_PROTO.
  * On LI_OK, *used = bytes consumed (the message, with any leading CRLFs); out points
- * into buf. LI_ERR_PROTO on malformed input (also a header block above LI_SIP_MAX_HEAD or
- * more than LI_SIP_MAX_HEADERS headers). */
+ * into buf. LI_ERR_PROTO on malformed input (also a header block above LI_SIP_MAX_HEAD, a
+ * Content-Length above LI_SIP_MAX_BODY, or more than LI_SIP_MAX_HEADERS headers). */
 li_err li_sip_parse(const char *buf, size_t len, int stream, li_sip_msg *out, size_t *used);
 
 /* Next header with this id after index *iter (start with *iter = 0); returns its value

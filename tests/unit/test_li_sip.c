@@ -145,6 +145,25 @@ static const vector vectors[] = {
       NULL, 0, NULL, 0 },
     { "cseq above 2^32", "INVITE sip:b@x SIP/2.0\r\nCSeq: 4294967296 INVITE\r\n\r\n", 1,
       LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
+    /* RFC 4475 3.1.1.3 (intmeth): a method of unusual token characters. */
+    { "unusual method token",
+      "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$"
+      "/crazy?,;;*@example.com SIP/2.0\r\ni: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\r\n"
+      "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\r\n\r\n", 0, LI_OK, 0, 1,
+      "!interesting-Method0123456789_*+`.%indeed'~", 0,
+      "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{", 2 },
+    /* RFC 4475 3.1.1.1 (wsinv): whitespace and folding everywhere it is allowed. */
+    { "folded call-id and long whitespace",
+      "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0\r\n"
+      "Call-ID   :   \r\n   0ha0isndaksdj@192.0.2.1  \r\n"
+      "CSeq: 0009\r\n  INVITE\r\nl:0\r\n\r\n", 1, LI_OK, 0, 1, "INVITE", 0,
+      "0ha0isndaksdj@192.0.2.1", 3 },
+    /* RFC 4475 3.1.2.1 (noreason): a status line without reason phrase text. */
+    { "empty reason after space", "SIP/2.0 100 \r\ni: nr\r\n\r\n", 0, LI_OK, 0, 0, NULL,
+      100, "nr", 1 },
+    /* RFC 4475 3.1.2.6 (mcl01) is the conflicting content-length vector above. */
+    { "content-length above the maximum", "MESSAGE sip:b@x SIP/2.0\r\nl: 16777217\r\n\r\n",
+      1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
     { "nul in method", "INV\0TE sip:b@x SIP/2.0\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL,
       0 },
 };
