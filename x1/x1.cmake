@@ -27,3 +27,9 @@ add_executable(limf-x1-test-ne ${CMAKE_CURRENT_LIST_DIR}/main_x1_test_ne.c)
 target_link_libraries(limf-x1-test-ne PRIVATE x1_lib)
 li_add_bench(bench_x1 SOURCES ${LIMF_TESTS_DIR}/bench/bench_x1.c LIBS x1_lib)
 target_compile_definitions(bench_x1 PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+# The test NE against an independent X1 client (openssl s_client with a hand-written
+# request): answers, 403 for a non-ADMF certificate, clean SIGTERM.
+add_test(NAME x1_test_ne_smoke
+         COMMAND ${LIMF_TESTS_DIR}/tools/x1-ne-test/smoke.sh $<TARGET_FILE:limf-x1-test-ne>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(x1_test_ne_smoke PROPERTIES LABELS unit TIMEOUT 60)
