@@ -46,6 +46,17 @@
 #define RESP_TO_BOB(code, cid, totag, cseq)                                              \
     "SIP/2.0 " code "\r\nFrom: " BOB ";tag=" totag "\r\nTo: " ALICE ";tag=a" cid "\r\n"   \
     "Call-ID: " cid "\r\nCSeq: " cseq "\r\n\r\n"
+#define INVITE_NO_SDP(cid)                                                               \
+    "INVITE sip:bob@ims.example.net SIP/2.0\r\nf: " ALICE ";tag=a" cid "\r\nt: " BOB "\r\n"  \
+    "i: " cid "\r\nCSeq: 1 INVITE\r\n\r\n"
+#define MSRP_CHUNK(tid, to, from, range, body, flag)                                      \
+    "MSRP " tid " SEND\r\nTo-Path: msrp://10.0.0.2:7394/" to ";tcp\r\n"                  \
+    "From-Path: msrp://relay.example.net:2855/r1;tcp msrp://10.0.0.1:7394/" from ";tcp\r\n" \
+    "Message-ID: big\r\nByte-Range: " range "\r\nContent-Type: text/plain\r\n\r\n" body    \
+    "\r\n-------" tid flag "\r\n"
+#define MSRP_200(tid, to, from)                                                           \
+    "MSRP " tid " 200 OK\r\nTo-Path: msrp://10.0.0.1:7394/" to ";tcp\r\n"                \
+    "From-Path: msrp://10.0.0.2:7394/" from ";tcp\r\n-------" tid "$\r\n"
 #define MESSAGE(cid)                                                                     \
     "MESSAGE sip:bob@ims.example.net SIP/2.0\r\nFrom: " ALICE ";tag=m" cid "\r\n"         \
     "To: " BOB "\r\nCall-ID: " cid "\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"  \
@@ -131,7 +142,10 @@ typedef struct step {
     const char *text;         /* payload */
     uint32_t pdu_dir;         /* TS 103 221-2 payload direction (0: absent) */
     uint64_t corr;            /* correlation ID */
+    const char *sdp;          /* attribute 22 (X2), or NULL */
 } step;
+/* Most steps leave sdp out. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #define MAX_STEPS 16
 #define MAX_LINES 48
@@ -190,6 +204,7 @@ static void run_step(med_engine *e, const step *s)
     p.correlation_id.len = 8;
     p.payload.data = (uint8_t *)s->text;
     p.payload.len = strlen(s->text);
+    p.sdp = (char *)(s->sdp ? s->sdp : "");
     assert_int_equal(med_engine_process(e, &p, now), LI_OK);
 }
 
@@ -350,6 +365,16 @@ static const scenario scenarios[] = {
         "lea1 LIID-C 2/0 report d2 report poi-gap: PDUs dropped at the point of interception",
         "lea1 LIID-C 3/0 report d2 report content-not-available: cert-exception",
         "lea1 LIID-C 4/0 report d2 report malformed-poi-event", NULL } },
+
+    { "SDP from attribute 22, chunked content through a relay, responses, two per PDU",
+      { { X2_SIP, XID_B, 0, INVITE_NO_SDP("a22"), 3, 1, SDP("sx") },
+        { X3_MSRP, XID_B, 1, MSRP_CHUNK("ch0001", "peer", "sx", "1-5/10", "hello", "+"), 0, 4 },
+        { X3_MSRP, XID_B, 1, MSRP_CHUNK("ch0002", "peer", "sx", "6-10/10", "world", "$")
+                             MSRP_200("ch0001", "sx", "peer"), 0, 4 },
+        { X3_MSRP, XID_B, 2, MSRP_200("ch0002", "sx", "peer"), 0, 4 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 cc d0 msrp",
+        "lea1 LIID-C 1/2 cc d0 msrp", "lea1 LIID-C 1/3 cc d1 msrp",
+        "lea1 LIID-C 1/4 cc d1 msrp", NULL } },
 
     { "unsupported payload format is reported, never dropped silently",
       { { X2_OTHER, XID_B, 0, "MIME-Version: 1.0\r\n\r\n", 0, 1 } },
