@@ -854,7 +854,8 @@ static li_err start_metrics(x2x3_ingest *ing, const char *where, char *errstr,
     socklen_t sl;
     if (resolve(where, &ss, &sl, errstr, errstr_size) != LI_OK)
         return LI_ERR_INVAL;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    /* epoll, not select(): with many POIs the accepted sockets are above FD_SETSIZE. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     ing->mhd = MHD_start_daemon(flags, sockaddr_port(&ss), NULL, NULL, on_http, ing,

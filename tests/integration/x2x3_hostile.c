@@ -1,7 +1,7 @@
 /* Hostile input against a real limf-ingest: authenticated POIs that send garbage, a
  * truncated header, header length 0, 4 GiB lengths, an attribute overrun, X2 with an
  * X3-only format, a keepalive with payload; a client that does not speak TLS; 1,000
- * connections that send nothing. Each bad connection is closed (only that one), the
+ * connections that send nothing (and 20 that finish the TLS handshake and then do not). Each bad connection is closed (only that one), the
  * daemon stays up and keeps serving a well-behaved POI, and /metrics says why. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,6 +20,7 @@
 #include "x2x3_util.h"
 
 #define IDLE_CONNECTIONS 1000
+#define IDLE_TLS 20
 
 typedef struct hostile {
     const char *name;
@@ -118,6 +119,10 @@ int main(void)
     for (int i = 0; i < IDLE_CONNECTIONS; i++)
         idle[i] = tcp_connect(ing.port);
     printf("%d idle connections open\n", IDLE_CONNECTIONS);
+    /* And some that complete the TLS handshake, then say nothing. */
+    x2x3t_tls *idle_tls[IDLE_TLS];
+    for (int i = 0; i < IDLE_TLS; i++)
+        X2X3T_CHECK((idle_tls[i] = x2x3t_tls_connect(ing.port, "poi-test")), "idle TLS");
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t bytes[256];
@@ -162,6 +167,10 @@ int main(void)
                 "plain-text client not counted");
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"handshake_timeout\"}") >=
                 IDLE_CONNECTIONS, "idle connections not timed out");
+    X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"idle_timeout\"}") >=
+                IDLE_TLS, "silent TLS connections not timed out");
+    for (int i = 0; i < IDLE_TLS; i++)
+        x2x3t_tls_close(idle_tls[i]);
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_pdus_total{type=\"x3\"}") == 200,
                 "good PDUs miscounted");
     for (int i = 0; i < IDLE_CONNECTIONS; i++)
