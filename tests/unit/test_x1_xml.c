@@ -312,6 +312,25 @@ static const req_vector req_vectors[] = {
       "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\">"
       "<x1RequestMessage xsi:type=\"PingRequest\">" HDR("2026-11-27T10:00:00Z")
       "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_PING, 0 },
+    { "pretty-printed, with mediation details and 3GPP-style extensions",
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:c=\"" X1_NS_COMMON "\">\n"
+      "  <x1RequestMessage xsi:type=\"ActivateTaskRequest\">\n"
+      "    <admfIdentifier>admf</admfIdentifier>\n    <neIdentifier>ne</neIdentifier>\n"
+      "    <messageTimestamp>2026-10-01T08:30:00.000000Z</messageTimestamp>\n"
+      "    <version>v1.23.1</version>\n"
+      "    <x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</x1TransactionId>\n"
+      "    <taskDetails>\n      <xId>aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</xId>\n"
+      "      <targetIdentifiers>\n        <targetIdentifier>\n"
+      "          <impu>sip:+4930123@ims.example</impu>\n        </targetIdentifier>\n"
+      "      </targetIdentifiers>\n      <deliveryType>X2andX3</deliveryType>\n"
+      "      <listOfDIDs>\n        <dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>\n"
+      "      </listOfDIDs>\n      <listOfMediationDetails><mediationDetails><LIID>L1</LIID>"
+      "<deliveryType>HI2andHI3</deliveryType></mediationDetails></listOfMediationDetails>\n"
+      "      <taskDetailsExtensions><Owner>3GPP</Owner><e:Whatever xmlns:e=\"urn:3GPP:x\">1"
+      "</e:Whatever></taskDetailsExtensions>\n    </taskDetails>\n"
+      "  </x1RequestMessage>\n</X1Request>\n",
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
     { "two messages", DOC(MSG("PingRequest", "") MSG("KeepaliveRequest", "")), LI_OK, 2,
       X1_MSG_PING, 0 },
     { "not implemented type", DOC(MSG("DeactivateAllTasksRequest", "")), LI_OK, 1,
