@@ -12,6 +12,7 @@
 #include "li_time.h"
 #include "med_engine.h"
 #include "med_map.h"
+#include "med_metrics.h"
 #include "med_tasks.h"
 
 #define MAX_PARTITIONS 256
@@ -38,6 +39,8 @@ struct med_service {
     int fatal;
     int produce_failed;          /* a produce call in this transaction failed */
     uint64_t txns, aborts, records_out, pdus_in;
+    med_stats retired;           /* counters of engines dropped since the start */
+    med_metrics *metrics;        /* NULL without mediator.metrics_listen */
 };
 
 /* ---- Kafka client configuration ---- */
@@ -273,8 +276,25 @@ static void apply_state(void *ctx, const rd_kafka_message_t *m)
     r->records++;
 }
 
+static void add_counters(med_stats *sum, const med_stats *st)
+{
+    sum->pdus += st->pdus;
+    sum->iri += st->iri;
+    sum->cc += st->cc;
+    sum->dropped_no_task += st->dropped_no_task;
+    sum->dropped_window += st->dropped_window;
+    sum->retransmissions += st->retransmissions;
+    sum->malformed += st->malformed;
+    sum->orphans_expired += st->orphans_expired;
+}
+
 static void engine_drop(med_service *s, int32_t p)
 {
+    if (s->engines[p]) {
+        med_stats st;
+        med_engine_stats(s->engines[p], &st);
+        add_counters(&s->retired, &st);
+    }
     med_engine_free(s->engines[p]);
     s->engines[p] = NULL;
     s->next_offset[p] = -1;
@@ -634,11 +654,56 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(se));
         goto fail;
     }
+    const char *listen = li_config_get(cfg, "mediator.metrics_listen", NULL);
+    if (listen && *listen) {
+        if (!(s->metrics = med_metrics_new(listen, errstr, errstr_size)))
+            goto fail;
+        const char *pf = li_config_get(cfg, "mediator.metrics_port_file", NULL);
+        FILE *f = pf && *pf ? fopen(pf, "w") : NULL;
+        if (f) {
+            fprintf(f, "%u\n", med_metrics_port(s->metrics));
+            fclose(f);
+        }
+        li_log_info("mediator: metrics on port %u", med_metrics_port(s->metrics));
+    }
     s->last_tick_ns = s->last_stats_ns = li_mono_ns();
     return s;
 fail:
     med_service_free(s);
     return NULL;
+}
+
+/* Totals over the live engines and the dropped ones: to /metrics, and to the log every
+ * stats_s. */
+static void publish_stats(med_service *s, uint64_t mono)
+{
+    med_stats sum = s->retired;
+    uint64_t sessions = 0, pending = 0, parts = 0;
+    for (int32_t p = 0; p < s->partitions; p++) {
+        if (!s->engines[p])
+            continue;
+        med_stats st;
+        med_engine_stats(s->engines[p], &st);
+        add_counters(&sum, &st);
+        sessions += st.sessions;
+        pending += st.pending_bytes;
+        parts++;
+    }
+    if (s->metrics) {
+        med_metrics_values v = { s->pdus_in, s->records_out, s->txns, s->aborts, sum.iri, sum.cc,
+                                 sum.dropped_no_task, sum.dropped_window, sum.retransmissions,
+                                 sum.malformed, sum.orphans_expired, sessions, pending, parts,
+                                 med_tasks_count(s->tasks) };
+        med_metrics_set(s->metrics, &v);
+    }
+    if (s->stats_ns && mono - s->last_stats_ns >= s->stats_ns) {
+        s->last_stats_ns = mono;
+        li_log_info("mediator: partitions %" PRIu64 " pdus %" PRIu64 " records %" PRIu64
+                    " transactions %" PRIu64 " aborts %" PRIu64 " sessions %" PRIu64
+                    " dropped (no task %" PRIu64 ", window %" PRIu64 ") malformed %" PRIu64,
+                    parts, s->pdus_in, s->records_out, s->txns, s->aborts, sessions,
+                    sum.dropped_no_task, sum.dropped_window, sum.malformed);
+    }
 }
 
 li_err med_service_poll(med_service *s, int timeout_ms)
@@ -670,20 +735,8 @@ li_err med_service_poll(med_service *s, int timeout_ms)
             if (run_txn(s, tick) != LI_OK && (s->fatal || rewind_all(s) != LI_OK))
                 return LI_ERR_KAFKA;
         }
-        if (s->stats_ns && mono - s->last_stats_ns >= s->stats_ns) {
-            s->last_stats_ns = mono;
-            uint64_t sessions = 0;
-            for (int32_t p = 0; p < s->partitions; p++) {
-                med_stats st;
-                if (s->engines[p]) {
-                    med_engine_stats(s->engines[p], &st);
-                    sessions += st.sessions;
-                }
-            }
-            li_log_info("mediator: pdus %" PRIu64 " records %" PRIu64 " transactions %" PRIu64
-                        " aborts %" PRIu64 " sessions %" PRIu64, s->pdus_in, s->records_out,
-                        s->txns, s->aborts, sessions);
-        }
+        if (tick)
+            publish_stats(s, mono);
     } while (li_mono_ns() < end);
     return LI_OK;
 }
@@ -704,6 +757,7 @@ void med_service_free(med_service *s)
     li_kafka_destroy(s->admin_reader, 0);
     li_kafka_destroy(s->state_reader, 0);
     li_kafka_destroy(s->producer, 5000);
+    med_metrics_free(s->metrics);
     med_tasks_free(s->tasks);
     med_map_free(&s->hi_topics);
     free(s->batch);

@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "bench_med_gen.h"
 #include "hi.pb-c.h"
@@ -128,6 +131,11 @@ static void start_instance(int i)
     OPT("mediator.tick_ms=500");
     OPT("mediator.stats_s=5");
     OPT("log.level=info");
+    if (i == 0) {
+        OPT("mediator.metrics_listen=127.0.0.1:0");
+        OPT("mediator.metrics_port_file=%s/med_exactly_once.port",
+            getenv("LIMF_LOG_DIR") ? getenv("LIMF_LOG_DIR") : ".");
+    }
     args[n] = NULL;
     char logpath[512];
     snprintf(logpath, sizeof logpath, "%s/med_exactly_once.i%d.log",
@@ -142,6 +150,43 @@ static void start_instance(int i)
         _exit(127);
     }
     pids[i] = pid;
+}
+
+/* GET /metrics of instance i0; the value of one metric, or -1. */
+static long long metric(const char *name)
+{
+    char path[512], buf[8192];
+    snprintf(path, sizeof path, "%s/med_exactly_once.port",
+             getenv("LIMF_LOG_DIR") ? getenv("LIMF_LOG_DIR") : ".");
+    FILE *f = fopen(path, "r");
+    int port = 0;
+    if (!f || fscanf(f, "%d", &port) != 1)
+        port = 0;
+    if (f)
+        fclose(f);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (port <= 0 || fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+        close(fd);
+        return -1;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    buf[n] = 0;
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(buf, key);
+    return p ? atoll(p + strlen(key)) : -1;
 }
 
 /* ---- verification ---- */
@@ -356,6 +401,12 @@ int main(int argc, char **argv)
     read_all(cfg);
     CHECK(n_recs == want, "%zu records, want %zu", n_recs, want);
     verify();
+    /* Instance i0 lived through both rebalances; its counters are visible. */
+    sleep(1);
+    long long produced = metric("limf_mediator_records"), parts = metric("limf_mediator_partitions");
+    CHECK(produced > 0 && parts >= 1 && metric("limf_mediator_warrants") == WARRANTS,
+          "metrics of i0: records %lld partitions %lld", produced, parts);
+    printf("i0 /metrics: %lld records, %lld partitions\n", produced, parts);
 
     for (int i = 0; i < INSTANCES; i++) {
         if (pids[i] <= 0)
