@@ -137,7 +137,8 @@ li_err x2x3_frag_add(x2x3_frag *fr, const x2x3_pkt *pkt, uint64_t ts_ns, x2x3_pk
         }
         d->have[b / 8] |= (uint8_t)(1u << (b % 8));
     }
-    memcpy(d->data + off, pkt->payload, len);
+    if (len)
+        memcpy(d->data + off, pkt->payload, len);
     if (!complete(d))
         return LI_AGAIN;
     free(fr->done);
