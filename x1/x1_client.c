@@ -13,6 +13,7 @@
 
 #include "li_time.h"
 #include "li_tls.h"
+#include "x1_http.h"
 #include "x1_io.h"
 #include "x1_xml.h"
 
@@ -73,6 +74,7 @@ typedef struct url_parts {
     char authority[272]; /* for the Host header */
 } url_parts;
 
+/* https://host[:port][/path]; the port defaults to 443, the path to "/". */
 static li_err parse_url(const char *url, url_parts *u)
 {
     if (strncmp(url, "https://", 8) != 0)
@@ -85,32 +87,11 @@ static li_err parse_url(const char *url, url_parts *u)
     memcpy(u->authority, p, alen);
     u->authority[alen] = '\0';
     snprintf(u->path, sizeof u->path, "%s", slash ? slash : "/");
-    const char *host = u->authority, *port = NULL;
-    size_t hlen;
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        if (!close)
-            return LI_ERR_INVAL;
-        host++;
-        hlen = (size_t)(close - host);
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1])
-            return LI_ERR_INVAL;
-    } else {
-        const char *colon = strchr(host, ':');
-        hlen = colon ? (size_t)(colon - host) : alen;
-        port = colon ? colon + 1 : NULL;
-    }
-    if (hlen == 0 || hlen >= sizeof u->host)
+    uint16_t port;
+    if (x1_hostport_split(u->authority, 443, u->host, sizeof u->host, &port) != LI_OK ||
+        port == 0)
         return LI_ERR_INVAL;
-    memcpy(u->host, host, hlen);
-    u->host[hlen] = '\0';
-    snprintf(u->port, sizeof u->port, "%s", port && *port ? port : "443");
-    for (const char *q = u->port; *q; q++) {
-        if (*q < '0' || *q > '9')
-            return LI_ERR_INVAL;
-    }
+    snprintf(u->port, sizeof u->port, "%u", port);
     for (const char *q = u->path; *q; q++) {
         if ((unsigned char)*q <= ' ')
             return LI_ERR_INVAL;

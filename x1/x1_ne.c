@@ -19,6 +19,7 @@
 #include "li_log.h"
 #include "li_time.h"
 #include "li_tls.h"
+#include "x1_http.h"
 #include "x1_io.h"
 #include "x1_xml.h"
 
@@ -819,24 +820,16 @@ static void *acceptor_main(void *arg)
 static int open_listener(const char *listen_addr, uint16_t *port, char *errstr,
                          size_t errstr_size)
 {
-    char host[256];
-    const char *colon = strrchr(listen_addr, ':');
-    const char *h = listen_addr;
-    size_t hlen = colon ? (size_t)(colon - listen_addr) : 0;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (!colon || hlen == 0 || hlen >= sizeof host) {
+    char host[256], service[8];
+    if (x1_hostport_split(listen_addr, -1, host, sizeof host, port) != LI_OK) {
         snprintf(errstr, errstr_size, "bad listen address '%s' (host:port)", listen_addr);
         return -1;
     }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
+    snprintf(service, sizeof service, "%u", *port);
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    int rc = getaddrinfo(host, service, &hints, &ai);
     if (rc != 0) {
         snprintf(errstr, errstr_size, "listen address '%s': %s", listen_addr, gai_strerror(rc));
         return -1;

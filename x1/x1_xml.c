@@ -10,6 +10,7 @@
 #include <libxml/tree.h>
 
 #include "li_time.h"
+#include "x1_http.h"
 
 /* ---- names ---- */
 
@@ -198,47 +199,10 @@ static li_err put_task(li_buf *b, const x1_task *t)
     return put(b, "</taskDetails>");
 }
 
-/* Splits "host:port" / "[v6]:port"; host gets the text without brackets. */
-static int split_address(const char *addr, char *host, size_t host_size, unsigned *port,
-                         int *bracketed)
+/* A destination address: host:port with a port other than 0. */
+static int split_address(const char *addr, char *host, size_t host_size, uint16_t *port)
 {
-    const char *colon;
-    const char *h = addr;
-    size_t hlen;
-    *bracketed = addr[0] == '[';
-    if (*bracketed) {
-        const char *close = strchr(addr, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        h = addr + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon || strchr(addr, ':') != colon)
-            return -1;
-        hlen = (size_t)(colon - addr);
-    }
-    if (hlen == 0 || hlen >= host_size)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    const char *p = colon + 1;
-    unsigned v = 0;
-    if (!*p)
-        return -1;
-    for (; *p; p++) {
-        if (!isdigit((unsigned char)*p) || (v = v * 10 + (unsigned)(*p - '0')) > 65535)
-            return -1;
-    }
-    if (v == 0)
-        return -1;
-    *port = v;
-    for (const char *q = host; *q; q++) {
-        if (!isalnum((unsigned char)*q) && !strchr(".-_:%", *q))
-            return -1;
-    }
-    return 0;
+    return x1_hostport_split(addr, -1, host, host_size, port) == LI_OK && *port != 0 ? 0 : -1;
 }
 
 static int is_ipv4(const char *s)
@@ -266,21 +230,21 @@ static int is_ipv4(const char *s)
 static li_err put_destination(li_buf *b, const x1_destination *d)
 {
     char host[256];
-    unsigned port;
-    int bracketed;
+    uint16_t port;
     if (d->delivery < X1_DELIVERY_X2_ONLY || d->delivery > X1_DELIVERY_X2_AND_X3 ||
-        split_address(d->address, host, sizeof host, &port, &bracketed) != 0)
+        split_address(d->address, host, sizeof host, &port) != 0)
         return LI_ERR_INVAL;
+    int v6 = strchr(host, ':') != NULL;
     TRY(put(b, "<destinationDetails>"));
     TRY(put_uuid(b, "dId", d->did));
     TRY(put_elem(b, "deliveryType", delivery_names[d->delivery]));
     TRY(put(b, "<deliveryAddress>"));
-    if (bracketed || is_ipv4(host)) {
-        const char *kind = bracketed ? "IPv6Address" : "IPv4Address";
+    if (v6 || is_ipv4(host)) {
+        const char *kind = v6 ? "IPv6Address" : "IPv4Address";
         TRY(li_buf_printf(b, "<ipAddressAndPort><etsi280:address><etsi280:%s>", kind));
         TRY(put_escaped(b, host));
         TRY(li_buf_printf(b, "</etsi280:%s></etsi280:address><etsi280:port><etsi280:TCPPort>%u"
-                             "</etsi280:TCPPort></etsi280:port></ipAddressAndPort>", kind, port));
+                             "</etsi280:TCPPort></etsi280:port></ipAddressAndPort>", kind, (unsigned)port));
     } else {
         TRY(put(b, "<uri>tls://"));
         TRY(put_escaped(b, d->address));
@@ -718,8 +682,7 @@ static int parse_destination(const xmlNode *dd, x1_destination *d, perr *e)
     const xmlNode *ipp = child(da, "ipAddressAndPort");
     const xmlNode *uri = child(da, "uri");
     char host[256], port[16];
-    unsigned pnum;
-    int bracketed;
+    uint16_t pnum;
     if (ipp) {
         const xmlNode *addr = child(ipp, "address"), *p = child(ipp, "port");
         const xmlNode *v4 = child(addr, "IPv4Address"), *v6 = child(addr, "IPv6Address");
@@ -736,7 +699,7 @@ static int parse_destination(const xmlNode *dd, x1_destination *d, perr *e)
     } else {
         return fail(e, X1_ERR_SYNTAX, "deliveryAddress must be ipAddressAndPort or uri");
     }
-    if (split_address(d->address, host, sizeof host, &pnum, &bracketed) != 0)
+    if (split_address(d->address, host, sizeof host, &pnum) != 0)
         return fail(e, X1_ERR_SYNTAX, "malformed delivery address");
     return 0;
 }
