@@ -50,6 +50,7 @@ typedef struct conn {
     li_buf rbuf, wbuf;
     size_t need;                  /* bytes the decoder asked for */
     uint64_t last_rx_ns;
+    uint64_t partial_since_ns;    /* a PDU has been incomplete since; 0: none */
     uint64_t next_idx, done_low;  /* PDU indexes: produced, all delivered below */
     uint64_t *done_bits;          /* WINDOW bits, allocated at the first PDU */
     ka_wait *kas;
@@ -78,6 +79,7 @@ struct x2x3_ingest {
     size_t max_pdu;
     uint64_t idle_ns;
     uint64_t handshake_ns;
+    uint64_t pdu_ns;
     int flush_ms;
     int listen_fd;
     uint16_t port;
@@ -410,6 +412,10 @@ static int process(x2x3_ingest *ing, conn *c)
         c->need = 0;
     }
     li_buf_consume(&c->rbuf, off);
+    if (c->rbuf.len == 0)
+        c->partial_since_ns = 0;
+    else if (off > 0 || c->partial_since_ns == 0)
+        c->partial_since_ns = li_mono_ns();
     answer_keepalives(ing, c);
     open = c->state != CONN_CLOSED;
     return open;
@@ -622,6 +628,10 @@ static void expire_idle(x2x3_ingest *ing, uint64_t now)
         else if (c->state == CONN_OPEN && ing->idle_ns && !c->paused &&
                  now - c->last_rx_ns > ing->idle_ns)
             conn_close(ing, c, "idle_timeout", NULL);
+        /* A PDU trickling in byte by byte holds up to ingest.max_pdu of memory. */
+        else if (c->state == CONN_OPEN && ing->pdu_ns && !c->paused && c->partial_since_ns &&
+                 now - c->partial_since_ns > ing->pdu_ns)
+            conn_close(ing, c, "pdu_timeout", NULL);
     }
 }
 
@@ -902,7 +912,7 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
         goto fail;
     }
-    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s;
+    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s, pdu_s;
     if (li_config_get_int(cfg, "ingest.max_pdu", 4 << 20, 1024, 1 << 30, &max_pdu, errstr,
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.idle_timeout_s", 60, 0, 86400, &idle_s, errstr,
@@ -911,12 +921,15 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.handshake_timeout_s", 10, 1, 3600, &handshake_s, errstr,
                           errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.pdu_timeout_s", 30, 0, 86400, &pdu_s, errstr,
+                          errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.partitions", 8, 0, 10000, &partitions, errstr,
                           errstr_size) != LI_OK)
         goto fail;
     ing->max_pdu = (size_t)max_pdu;
     ing->idle_ns = (uint64_t)idle_s * 1000000000u;
     ing->handshake_ns = (uint64_t)handshake_s * 1000000000u;
+    ing->pdu_ns = (uint64_t)pdu_s * 1000000000u;
     ing->flush_ms = (int)flush_ms;
     char host[100] = "ingest";
     gethostname(host, sizeof host - 1);

@@ -108,7 +108,8 @@ int main(void)
 
     x2x3t_ingest ing = { 0 };
     static const char *const opts[] = { "ingest.idle_timeout_s=3", "ingest.handshake_timeout_s=3",
-                                        "ingest.max_pdu=1048576", NULL };
+                                        "ingest.pdu_timeout_s=2", "ingest.max_pdu=1048576",
+                                        NULL };
     x2x3t_ingest_start(&ing, 0, opts);
     static const char *const sender_opts[] = { "x2x3.keepalive_s=1", NULL };
     x2x3_sender *good = x2x3t_sender(ing.port, "poi-test", sender_opts);
@@ -138,6 +139,23 @@ int main(void)
         x2x3t_tls_close(t);
         printf("%-24s closed by the ingest\n", cases[i].name);
     }
+    /* A PDU trickling in, one octet every 300 ms: never idle, never complete. */
+    {
+        uint8_t head[64];
+        size_t n = unhex("0005 0001 00000028 00001000 0009 0002" XID CORR, head);
+        x2x3t_tls *t = x2x3t_tls_connect(ing.port, "poi-test");
+        X2X3T_CHECK(t && x2x3t_tls_write(t, head, n) == 0, "trickle");
+        int closed = 0;
+        for (int i = 0; i < 40 && !closed; i++) {
+            char c;
+            closed = x2x3t_tls_read(t, &c, 1, 300) == 0;
+            if (!closed)
+                x2x3t_tls_write(t, "x", 1);
+        }
+        X2X3T_CHECK(closed, "trickling connection not closed");
+        x2x3t_tls_close(t);
+        printf("%-24s closed by the ingest\n", "trickling PDU");
+    }
     /* Not TLS at all. */
     int plain = tcp_connect(ing.port);
     X2X3T_CHECK(write(plain, "hello\r\n\r\n", 9) == 9, "write");
@@ -163,6 +181,8 @@ int main(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         X2X3T_CHECK(x2x3t_metric(text, cases[i].series) >= 1, "%s not counted (%s)",
                     cases[i].name, cases[i].series);
+    X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"pdu_timeout\"}") == 1,
+                "trickling PDU not counted");
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"tls_handshake\"}") >= 1,
                 "plain-text client not counted");
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"handshake_timeout\"}") >=
