@@ -6,8 +6,9 @@
 #
 #   deploy/stack.sh up RUN_DIR       start everything (idempotent per daemon)
 #   deploy/stack.sh down RUN_DIR     stop everything cleanly (SIGTERM, Kafka last)
-#   deploy/stack.sh kill NAME RUN_DIR    kill -9 one daemon (chaos tests)
-#   deploy/stack.sh start NAME RUN_DIR   (re)start one daemon
+#   deploy/stack.sh kill NAME RUN_DIR    kill -9 one daemon (chaos tests); its supervisor
+#                                        restarts it a second later, as systemd would
+#   deploy/stack.sh start NAME RUN_DIR   start one daemon
 #   deploy/stack.sh status RUN_DIR
 #
 # RUN_DIR holds pki/, kafka/, conf/, logs/, pids/ and state/ (ports, LEMF output).
@@ -196,8 +197,10 @@ stack_start() {
   cmd=$(stack_daemon_cmd "$name" "$run")
   ready=$(stack_ready_file "$name" "$run")
   [ -z "$ready" ] || rm -f "$ready"
+  # Each daemon runs under a supervisor that restarts it, as systemd would.
   # shellcheck disable=SC2086
-  nohup $cmd >>"$run/logs/$name.log" 2>&1 </dev/null &
+  nohup "$STACK_HERE/supervise.sh" "$run/pids/$name.child" "$run/logs/$name.log" $cmd \
+    >/dev/null 2>&1 </dev/null &
   echo $! >"$pidfile"
   if [ -n "$ready" ] && ! li_wait_file "$ready" 60; then
     echo "stack: $name did not start; its log:" >&2
@@ -205,19 +208,18 @@ stack_start() {
     return 1
   fi
   sleep 0.2
-  if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if grep -q "supervise: .* exited" "$run/logs/$name.log" 2>/dev/null; then
     echo "stack: $name exited; its log:" >&2
     tail -n 20 "$run/logs/$name.log" >&2
     return 1
   fi
 }
 
+# stack_kill9 NAME RUN: kill -9 the daemon (not its supervisor, which restarts it).
 stack_kill9() {
-  local pidfile="$2/pids/$1.pid"
-  [ -f "$pidfile" ] || return 0
-  kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
-  wait "$(cat "$pidfile")" 2>/dev/null || true
-  rm -f "$pidfile"
+  local child="$2/pids/$1.child"
+  [ -f "$child" ] || return 0
+  kill -KILL "$(cat "$child")" 2>/dev/null || true
 }
 
 STACK_DAEMONS=(lemf lemf2 ingest mediator handover admf relay siptap)
@@ -238,7 +240,7 @@ stack_up() {
   stack_write_confs "$run"
   for d in "${STACK_DAEMONS[@]}"; do
     stack_start "$d" "$run"
-    echo "stack: $d running (pid $(cat "$run/pids/$d.pid"), log $run/logs/$d.log)"
+    echo "stack: $d running (pid $(cat "$run/pids/$d.child"), log $run/logs/$d.log)"
   done
 }
 
@@ -388,8 +390,8 @@ if [ "${STACK_SOURCED:-0}" != 1 ]; then
     start) stack_start "${2:?NAME}" "$(cd "${3:?RUN_DIR}" && pwd)" ;;
     status)
       for d in "${STACK_DAEMONS[@]}"; do
-        if [ -f "$2/pids/$d.pid" ] && kill -0 "$(cat "$2/pids/$d.pid")" 2>/dev/null; then
-          echo "$d: running (pid $(cat "$2/pids/$d.pid"))"
+        if [ -f "$2/pids/$d.child" ] && kill -0 "$(cat "$2/pids/$d.child")" 2>/dev/null; then
+          echo "$d: running (pid $(cat "$2/pids/$d.child"))"
         else
           echo "$d: stopped"
         fi

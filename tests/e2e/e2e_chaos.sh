@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Chaos on the whole chain (issue 8): a POI (limf-chain-load, a real X2/X3 sender over
+# mutual TLS) streams complete MSRP sessions for about two minutes while the test
+# kill -9s limf-ingest, limf-mediator and limf-handover once each (their supervisor
+# restarts them, as systemd does in production) and restarts the Kafka broker once. Afterwards the LEMF must hold every record of every session: for each CIN
+# the sequence numbers 0..n-1 complete, and any repeat an identical copy.
+# Own broker (it gets restarted), own PKI. CHAOS_SECONDS scales the stream (default 100).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export LIMF_BUILD_DIR=${LIMF_BUILD_DIR:?run through ctest}
+export STACK_SOURCED=1
+# shellcheck source=deploy/stack.sh
+. "$here/../../deploy/stack.sh"
+
+seconds=${CHAOS_SECONDS:-100}
+msrp=8
+per_session=$((5 + msrp))
+rate=250
+sessions=$((seconds * rate / per_session))
+
+run=$LIMF_BUILD_DIR/e2e/${LIMF_TEST_NAME:-e2e_chaos}
+rm -rf "$run"
+mkdir -p "$run"
+load_pid=
+cleanup() {
+  [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
+  stack_down "$run" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+stack_up "$run"
+STACK_REASON="chaos test, ticket CHAOS-1"
+stack_provision_destination "$run" lea1 lemf
+xid=$(stack_provision_warrant "$run" w1 LIID-CHAOS sip:alice@example.com lea1 | jq -r .xid)
+
+cat >"$run/conf/load.conf" <<EOF
+[x2x3]
+address = 127.0.0.1:$(stack_port "$run" ingest)
+keepalive_s = 1
+reconnect_max_s = 1
+$(stack_tls_keys tls poi-test "$run")
+tls.peer_name = 127.0.0.1
+[load]
+xid = $xid
+target = sip:alice@example.com
+sessions = $sessions
+msrp = $msrp
+rate = $rate
+concurrent = 20
+id = chaos
+EOF
+echo "chaos: $sessions sessions x $per_session records at $rate records/s"
+"$(stack_bin limf-chain-load)" -c "$run/conf/load.conf" >"$run/load.json" 2>"$run/logs/load.log" &
+load_pid=$!
+
+step=$((seconds / 5))
+sleep "$step"
+echo "chaos: kill -9 limf-ingest"
+stack_kill9 ingest "$run"
+sleep "$step"
+echo "chaos: kill -9 limf-mediator"
+stack_kill9 mediator "$run"
+sleep "$step"
+echo "chaos: kill -9 limf-handover"
+stack_kill9 handover "$run"
+sleep "$step"
+echo "chaos: restart the Kafka broker"
+"$STACK_HERE/kafka.sh" restart "$run/kafka"
+
+rc=0
+wait "$load_pid" || rc=$?
+load_pid=
+echo "chaos: POI: $(cat "$run/load.json")"
+if [ $rc != 0 ]; then
+  echo "FAIL - the POI dropped records or could not flush them (exit $rc)"
+  exit 1
+fi
+
+expected=$((sessions * per_session))
+lemf=$run/state/lemf.jsonl
+unique=0
+for _ in $(seq 1 240); do
+  unique=$(jq -r '"\(.cin) \(.seq)"' "$lemf" | sort -u | wc -l)
+  [ "$unique" -ge "$expected" ] && break
+  sleep 1
+done
+lines=$(wc -l <"$lemf")
+echo "chaos: LEMF received $lines PDUs, $unique distinct (CIN, seq), expected $expected"
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
+}
+check "every record delivered" [ "$unique" = "$expected" ]
+check "one CIN per session" [ "$(jq -r .cin "$lemf" | sort -u | wc -l)" = "$sessions" ]
+check "every CIN's sequence is 0..$((per_session - 1)), complete" \
+  [ "$(jq -s --argjson n "$per_session" \
+        'group_by(.cin) | map([.[].seq] | unique == [range(0; $n)]) | all' "$lemf")" = true ]
+check "a repeat is always an identical copy" \
+  [ "$(jq -s 'group_by([.cin, .seq]) | map(map(.sip // .msrp | tostring) | unique | length == 1) | all' "$lemf")" = true ]
+check "every session has its END" \
+  [ "$(jq -s '[.[] | select(.iri_type == "end")] | unique_by(.cin) | length' "$lemf")" = "$sessions" ]
+echo "$failures failure(s)"
+[ $failures = 0 ]
