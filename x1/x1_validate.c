@@ -495,11 +495,14 @@ li_err x1_validate_poi(const json_t *body, const x1_validate_env *env,
     if ((e = get_text(body, "x1_url", 1, 512, &url, err)) != LI_OK)
         return e;
     /* X1 runs over HTTPS with mutual TLS only (TS 103 221-1 7.2, DESIGN.md 7). */
+    if (strncmp(url, "https://", 8) != 0)
+        return x1_verr_set(err, 400, "invalid_url", "x1_url",
+                           "must be https://host:port/path");
     const char *rest = url + 8;
     const char *slash = strchr(rest, '/');
     char hostport[300];
     size_t hp = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (strncmp(url, "https://", 8) != 0 || hp == 0 || hp >= sizeof hostport)
+    if (hp == 0 || hp >= sizeof hostport)
         return x1_verr_set(err, 400, "invalid_url", "x1_url",
                            "must be https://host:port/path");
     memcpy(hostport, rest, hp);
