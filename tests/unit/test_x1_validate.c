@@ -275,6 +275,8 @@ static const vector poi_vectors[] = {
     { "{\"role\":\"pgw\",\"x1_url\":\"https://h:1/\"}", 400, "invalid_role", "role" },
     { "{\"role\":\"agw\",\"x1_url\":\"http://h:1/X1/NE\"}", 400, "invalid_url", "x1_url" },
     { "{\"role\":\"agw\",\"x1_url\":\"https://h/X1/NE\"}", 400, "invalid_url", "x1_url" },
+    { "{\"role\":\"agw\",\"x1_url\":\".1:9\"}", 400, "invalid_url", "x1_url" },
+    { "{\"role\":\"agw\",\"x1_url\":\"https://\"}", 400, "invalid_url", "x1_url" },
     { "{\"role\":\"agw\",\"x1_url\":\"https://h:1/X1/NE\",\"cert_sha256\":\"00\"}", 400, "invalid_fingerprint", "cert_sha256" },
 };
 
