@@ -40,5 +40,10 @@ li_add_unit_test(test_ho_record SOURCES ${LIMF_TESTS_DIR}/unit/test_ho_record.c 
 
 li_add_bench(bench_ho SOURCES ${LIMF_TESTS_DIR}/bench/bench_ho.c LIBS ho_io li_common)
 add_dependencies(bench_ho limf-handover limf-lemf)
+# Coverage feedback needs the code under test instrumented, not only the fuzz target.
+if(LIMF_FUZZ)
+  target_compile_options(ho_codec PRIVATE -fsanitize=fuzzer-no-link)
+  target_compile_options(ho_io PRIVATE -fsanitize=fuzzer-no-link)
+endif()
 li_add_fuzzer(fuzz_ho_lemf SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_ho_lemf.c LIBS ho_io
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_ho_lemf)
