@@ -25,8 +25,16 @@ typedef struct task_ref {
     x1_delivery delivery;
     char target[272];           /* attribute 17 text */
     char canon[LI_IDENT_MAX];   /* the identity that matched, to check it again */
-    int sides;                  /* in the current message; 0 when inherited */
+    int sides;                  /* in the current message; 0: not seen there */
+    int party;                  /* in its dialog: PARTY_A, PARTY_B or 0 (unknown) */
 } task_ref;
+
+/* The two parties of a dialog: A is the From party of the message that opened the
+ * dialog (the caller, for an INVITE), B the other. Every message of the dialog names
+ * A's tag in From or in To (RFC 3261 12.2.1.1: a request from B swaps From and To), so
+ * a target seen once on one side is placed on every later message by its tag. */
+enum { PARTY_A = 1, PARTY_B = 2 };
+#define MAX_TAG 64
 
 typedef struct dialog {
     struct dialog *hnext;
@@ -35,6 +43,8 @@ typedef struct dialog {
     uint64_t last_ns;
     uint64_t end_ns;                /* 0, or when the linger after BYE/failure ends */
     uint64_t generation;            /* of the tasks when last checked */
+    char tag_a[MAX_TAG];            /* party A's tag; empty when unknown */
+    size_t tag_a_len;
     size_t n_tasks;
     task_ref *tasks;
     size_t call_id_len;
@@ -242,6 +252,48 @@ static void dialog_recheck(x2x3_siptap *t, dialog *d)
     d->n_tasks = keep;
 }
 
+/* The From header's tag (NULL p when absent or unparsable). */
+static li_sip_str from_tag(const li_sip_msg *msg)
+{
+    li_sip_addr a;
+    li_sip_str none = { NULL, 0 };
+    if (!msg->from.p || li_sip_addr_parse(msg->from, &a) != LI_OK || !a.tag.len)
+        return none;
+    return a.tag;
+}
+
+/* Whether a target on these sides of the message is its From party: the sender of a
+ * request, the receiver of a response. -1 when it is on both sides or neither. */
+static int target_is_from_party(int is_request, int sides)
+{
+    if (sides == SIDE_SENDER)
+        return is_request;
+    if (sides == SIDE_RECEIVER)
+        return !is_request;
+    return -1;
+}
+
+/* Places the dialog's tasks on the message's sides: learns the party of a task seen in
+ * the message, and gives a task not seen there the sides of its known party. */
+static void dialog_sides(const dialog *d, const li_sip_msg *msg, task_ref *dt, task_ref *mt)
+{
+    li_sip_str tag = from_tag(msg);
+    if (!tag.p || !d->tag_a_len)
+        return;
+    int from_is_a = tag.len == d->tag_a_len && memcmp(tag.p, d->tag_a, tag.len) == 0;
+    int req = msg->is_request;
+    if (mt->sides) {
+        int is_from = target_is_from_party(req, mt->sides);
+        if (is_from >= 0 && !dt->party)
+            dt->party = is_from == from_is_a ? PARTY_A : PARTY_B;
+        return;
+    }
+    if (!dt->party)
+        return;
+    int is_from = (dt->party == PARTY_A) == from_is_a;
+    mt->sides = is_from == req ? SIDE_SENDER : SIDE_RECEIVER;
+}
+
 /* Adds the message's matched tasks to its dialog's (creating the dialog on a first
  * match), then adds the dialog's other tasks to the message's list. */
 static void dialog_merge(x2x3_siptap *t, const li_sip_msg *msg, task_ref *tasks,
@@ -258,6 +310,11 @@ static void dialog_merge(x2x3_siptap *t, const li_sip_msg *msg, task_ref *tasks,
         if (!d)
             return;
         d->generation = t->o.generation ? t->o.generation(t->o.match_ctx) : 0;
+        li_sip_str tag = from_tag(msg);
+        if (tag.p && tag.len <= MAX_TAG) {
+            memcpy(d->tag_a, tag.p, tag.len);
+            d->tag_a_len = tag.len;
+        }
     } else {
         dialog_recheck(t, d);
     }
@@ -270,11 +327,20 @@ static void dialog_merge(x2x3_siptap *t, const li_sip_msg *msg, task_ref *tasks,
             break;
         d->tasks = n;
         d->tasks[d->n_tasks] = tasks[i];
-        d->tasks[d->n_tasks++].sides = 0;
+        d->tasks[d->n_tasks].sides = 0;
+        d->tasks[d->n_tasks++].party = 0;
     }
-    for (size_t i = 0; i < d->n_tasks && *n_tasks < MAX_TASKS; i++)
-        if (!task_find(tasks, *n_tasks, d->tasks[i].xid))
-            tasks[(*n_tasks)++] = d->tasks[i];
+    for (size_t i = 0; i < d->n_tasks; i++) {
+        task_ref *mt = task_find(tasks, *n_tasks, d->tasks[i].xid);
+        if (!mt) {
+            if (*n_tasks == MAX_TASKS)
+                continue;
+            mt = &tasks[(*n_tasks)++];
+            *mt = d->tasks[i];
+            mt->sides = 0;
+        }
+        dialog_sides(d, msg, &d->tasks[i], mt);
+    }
     /* The dialog ends with BYE (RFC 3261 15) or a final failure to the INVITE (13.2.2.3);
      * it lingers for the last transaction (the 200 to the BYE, the ACK). A new request
      * in the dialog revives it (a re-INVITE after a CANCELled one). */

@@ -16,7 +16,9 @@
  *     the SIP message, addresses and ports (attributes 10-15), IP protocol (16), capture
  *     timestamp, matched target (17), correlation ID = a 64-bit hash of the Call-ID, the
  *     same for every message of the dialog; direction from where the target appears
- *     (sender side: P-Asserted-Identity and From of a request, To of a response).
+ *     (sender side: P-Asserted-Identity and From of a request, To of a response), or,
+ *     in a message of the dialog that does not name the target, from the target's party
+ *     in the dialog (known by its tag).
  * Messages of untasked identities produce nothing. Not thread-safe: one engine per
  * capture thread (the callbacks may be thread-safe functions such as the NE's). */
 #ifndef X2X3_SIPTAP_H

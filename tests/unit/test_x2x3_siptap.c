@@ -190,9 +190,11 @@ static void test_udp_dialog(void **state)
     assert_int_equal(n_got, 4);
     /* Both PAI elements match task a1: one record, the first target that matched. */
     expect_rec(0, 0xa1, INVITE_ALICE, X2X3_DIR_FROM_TARGET, "sip-uri:sip:Alice@Example.com");
-    expect_rec(1, 0xa1, OK_BOB, X2X3_DIR_UNKNOWN, "sip-uri:sip:Alice@Example.com");
-    expect_rec(2, 0xa1, BYE_BOB, X2X3_DIR_UNKNOWN, "sip-uri:sip:Alice@Example.com");
-    expect_rec(3, 0xa1, OK_BYE, X2X3_DIR_UNKNOWN, "sip-uri:sip:Alice@Example.com");
+    /* None of these names alice: her party in the dialog (the caller, tag a1) gives
+     * the direction: bob's 200 and BYE go to her, her 200 to the BYE comes from her. */
+    expect_rec(1, 0xa1, OK_BOB, X2X3_DIR_TO_TARGET, "sip-uri:sip:Alice@Example.com");
+    expect_rec(2, 0xa1, BYE_BOB, X2X3_DIR_TO_TARGET, "sip-uri:sip:Alice@Example.com");
+    expect_rec(3, 0xa1, OK_BYE, X2X3_DIR_FROM_TARGET, "sip-uri:sip:Alice@Example.com");
     const x2x3_record *r = &got[0].r;
     assert_true(r->timestamp_ns == 100 * SEC + 5);
     assert_int_equal(r->ip_protocol, 17);
@@ -246,6 +248,20 @@ static void test_direction_and_delivery(void **state)
         "Content-Length: 0\r\n\r\n";
     udp(t, "::2", "::1", resp, 6);
     assert_int_equal(n_got, 2);
+    /* The target called (To of the INVITE, party B); the call is answered under another
+     * name (retargeted): the 200 names her nowhere, yet comes from her side. */
+    const char *inv =
+        "INVITE sip:x@example.com SIP/2.0\r\nFrom: <sip:dave@example.com>;tag=d1\r\n"
+        "To: <tel:+15550100>\r\nCall-ID: m-4\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    const char *ok =
+        "SIP/2.0 200 OK\r\nFrom: <sip:dave@example.com>;tag=d1\r\n"
+        "To: <sip:voicemail@example.com>;tag=v9\r\nCall-ID: m-4\r\nCSeq: 1 INVITE\r\n"
+        "Content-Length: 0\r\n\r\n";
+    udp(t, "::3", "::4", inv, 7);
+    udp(t, "::4", "::3", ok, 8);
+    assert_int_equal(n_got, 4);
+    expect_rec(2, 0xc3, inv, X2X3_DIR_TO_TARGET, "tel-uri:tel:+1-555-0100");
+    expect_rec(3, 0xc3, ok, X2X3_DIR_FROM_TARGET, "tel-uri:tel:+1-555-0100");
     x2x3_siptap_free(t);
 }
 
