@@ -12,6 +12,10 @@ target_compile_definitions(test_x2x3_pdu PRIVATE
   REFERENCE_DIR="${PROJECT_SOURCE_DIR}/../shared/reference")
 li_add_unit_test(test_x2x3_event SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_event.c
                  LIBS x2x3_pdu PkgConfig::JANSSON)
+# Coverage feedback needs the decoder itself instrumented, not only the fuzz target.
+if(LIMF_FUZZ)
+  target_compile_options(x2x3_pdu PRIVATE -fsanitize=fuzzer-no-link)
+endif()
 li_add_fuzzer(fuzz_x2x3_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu.c LIBS x2x3_pdu
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu)
 
