@@ -42,7 +42,9 @@ struct x1_admf {
     pthread_mutex_t audit_mu;
     x1_store *store;
     Limf__AuditEvent **audit;
-    size_t n_audit, cap_audit;
+    /* The newest events, a ring of at most max_audit: event i is audit[i % max_audit]
+     * while i >= n_audit - held_audit. Older ones stay in limf.audit only. */
+    size_t n_audit, cap_audit, held_audit, max_audit;
     uint8_t audit_head[32];
 
     void (*on_change)(void *ctx, x1_kind kind, const ProtobufCMessage *msg);
@@ -165,6 +167,50 @@ int x1_admf_healthy(x1_admf *a)
 
 /* ---- the audit trail ---- */
 
+/* Frees the events held in memory (they stay in limf.audit). */
+static void audit_forget(x1_admf *a)
+{
+    for (size_t i = a->n_audit - a->held_audit; i < a->n_audit; i++)
+        limf__audit_event__free_unpacked(a->audit[i % a->max_audit], NULL);
+    a->held_audit = 0;
+}
+
+/* Counts ev as event n_audit and keeps it in memory (ev is owned from now on). The caller
+ * holds state_mu or is alone. Without memory the window restarts empty: the events are
+ * in limf.audit all the same. */
+static void audit_keep(x1_admf *a, Limf__AuditEvent *ev)
+{
+    size_t pos = a->n_audit % a->max_audit;
+    if (pos >= a->cap_audit) {
+        size_t cap = a->cap_audit ? a->cap_audit * 2 : 1024;
+        while (cap <= pos)
+            cap *= 2;
+        if (cap > a->max_audit)
+            cap = a->max_audit;
+        Limf__AuditEvent **grown = realloc(a->audit, cap * sizeof *grown);
+        if (!grown) {
+            audit_forget(a);
+            limf__audit_event__free_unpacked(ev, NULL);
+            a->n_audit++;
+            return;
+        }
+        a->audit = grown;
+        a->cap_audit = cap;
+    }
+    if (a->held_audit == a->max_audit)
+        limf__audit_event__free_unpacked(a->audit[pos], NULL); /* the oldest leaves memory */
+    else
+        a->held_audit++;
+    a->audit[pos] = ev;
+    a->n_audit++;
+}
+
+static void audit_free_all(x1_admf *a)
+{
+    audit_forget(a);
+    free(a->audit);
+}
+
 /* Chains, enqueues and remembers one event; the caller waits on ack. */
 static li_err audit_enqueue(x1_admf *a, Limf__AuditEvent *ev, x1_ack *ack)
 {
@@ -188,20 +234,13 @@ static li_err audit_enqueue(x1_admf *a, Limf__AuditEvent *ev, x1_ack *ack)
         copy = limf__audit_event__unpack(NULL, n, packed);
     }
     pthread_mutex_lock(&a->state_mu);
-    if (copy && a->n_audit == a->cap_audit) {
-        size_t cap = a->cap_audit ? a->cap_audit * 2 : 1024;
-        Limf__AuditEvent **grown = realloc(a->audit, cap * sizeof *grown);
-        if (grown) {
-            a->audit = grown;
-            a->cap_audit = cap;
-        }
-    }
-    if (copy && a->n_audit < a->cap_audit) {
+    if (copy) {
         e = produce(a, a->audit_topic, ev->actor && ev->actor[0] ? ev->actor : "-", packed, n,
                     ack);
         if (e == LI_OK) {
-            a->audit[a->n_audit++] = copy;
+            /* Sent: the chain moves on even if memory cannot keep the copy. */
             memcpy(a->audit_head, hash, 32);
+            audit_keep(a, copy);
             copy = NULL;
         }
     }
@@ -361,19 +400,9 @@ static void restore_audit(void *ctx, const rd_kafka_message_t *m)
     if (!r->v.broken && x1_audit_verifier_feed(&r->v, ev) != LI_OK)
         li_log_error("limf.audit: chain broken at event %" PRIu64 ": %s", r->v.broken_index,
                      r->v.reason);
-    if (a->n_audit == a->cap_audit) {
-        size_t cap = a->cap_audit ? a->cap_audit * 2 : 1024;
-        Limf__AuditEvent **grown = realloc(a->audit, cap * sizeof *grown);
-        if (!grown) {
-            limf__audit_event__free_unpacked(ev, NULL);
-            return;
-        }
-        a->audit = grown;
-        a->cap_audit = cap;
-    }
     /* New events continue the chain from the last stored one, whatever its index says. */
     memcpy(a->audit_head, ev->hash.data, 32);
-    a->audit[a->n_audit++] = ev;
+    audit_keep(a, ev);
 }
 
 x1_admf *x1_admf_new(const li_config *cfg, char *errstr, size_t errstr_size)
@@ -394,9 +423,13 @@ x1_admf *x1_admf_new(const li_config *cfg, char *errstr, size_t errstr_size)
     pthread_mutex_init(&a->audit_mu, NULL);
     li_kafka_topic(cfg, "limf.admin", a->admin_topic, sizeof a->admin_topic);
     li_kafka_topic(cfg, "limf.audit", a->audit_topic, sizeof a->audit_topic);
+    int64_t max_audit;
     if (li_config_get_int(cfg, "admf.write_timeout_ms", 10000, 1000, 600000, &timeout_ms,
-                          errstr, errstr_size) != LI_OK)
+                          errstr, errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "admf.audit_memory_events", 250000, 10, 100000000,
+                          &max_audit, errstr, errstr_size) != LI_OK)
         goto fail;
+    a->max_audit = (size_t)max_audit;
     char timeout[32];
     snprintf(timeout, sizeof timeout, "%" PRId64, timeout_ms);
     const char *extra[] = { props[0], props[1], props[2], props[3], props[4], props[5],
@@ -436,9 +469,7 @@ fail:
     a->store = NULL;
     li_kafka_destroy(a->producer, 0);
     a->producer = NULL;
-    for (size_t i = 0; i < a->n_audit; i++)
-        limf__audit_event__free_unpacked(a->audit[i], NULL);
-    free(a->audit);
+    audit_free_all(a);
     free(a);
     return NULL;
 }
@@ -454,9 +485,7 @@ void x1_admf_free(x1_admf *a)
     li_kafka_destroy(a->producer, 10000);
     pthread_mutex_unlock(&a->write_mu);
     x1_store_free(a->store);
-    for (size_t i = 0; i < a->n_audit; i++)
-        limf__audit_event__free_unpacked(a->audit[i], NULL);
-    free(a->audit);
+    audit_free_all(a);
     pthread_mutex_destroy(&a->write_mu);
     pthread_mutex_destroy(&a->state_mu);
     pthread_mutex_destroy(&a->audit_mu);
@@ -1185,8 +1214,10 @@ void x1_admf_audit_list(x1_admf *a, const x1_query *q, int jsonl_format, li_buf 
     uint64_t last = 0;
     int more = 0;
     pthread_mutex_lock(&a->state_mu);
+    if (start < a->n_audit - a->held_audit)
+        start = a->n_audit - a->held_audit; /* older events are in limf.audit only */
     for (uint64_t i = start; i < a->n_audit; i++) {
-        const Limf__AuditEvent *ev = a->audit[i];
+        const Limf__AuditEvent *ev = a->audit[i % a->max_audit];
         if (!audit_matches(ev, q, from, to))
             continue;
         if (count == limit) {
