@@ -4,10 +4,11 @@
  * the test reads the records back from Kafka.
  *
  *   1. live: alice (tasked) calls bob over UDP/IPv4, TCP/IPv4 and TCP/IPv6; mallory
- *      (untasked) calls bob over UDP and TCP on IPv4 and UDP on IPv6. Every SIP message of alice's calls - INVITE, 200, ACK, BYE and
- *      the 200 to the BYE, exactly the bytes sipp says it sent - arrives as X2 format 9
- *      with the task's XID, the matched target, addresses, ports, protocol, a capture
- *      timestamp and one correlation ID per dialog; nothing of mallory's calls arrives.
+ *      (untasked) calls bob over UDP and TCP on IPv4 and UDP on IPv6. Every SIP message
+ *      of alice's calls - INVITE, 200, ACK, BYE and the 200 to the BYE, exactly the
+ *      bytes sipp says it sent - arrives as X2 format 9 with the task's XID, the matched
+ *      target, the direction, addresses, ports, protocol, a capture timestamp and one
+ *      correlation ID per dialog; nothing of mallory's calls arrives.
  *      After DeactivateTask over X1, alice's next call yields nothing either.
  *   2. file: the same calls, written to a pcap by dumpcap during step 1, replayed by a
  *      second limf-siptap (siptap.pcap) give the same X2.
@@ -454,6 +455,12 @@ static size_t check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
             if (x->pdu_type != X2X3_PDU_X2 || x->payload_format != X2X3_FORMAT_SIP ||
                 x->xid.len != 16 || memcmp(x->xid.data, XID, 16) != 0)
                 die("%s: wrong PDU type, format or XID", mode);
+            /* alice calls: her requests come from her, bob's responses go to her. */
+            uint32_t dir = starts_with(pl, plen, "SIP/2.0 ") ? X2X3_DIR_TO_TARGET
+                                                             : X2X3_DIR_FROM_TARGET;
+            if (x->payload_direction != dir)
+                die("%s: direction %u, not %u, for:\n%.*s", mode, x->payload_direction, dir,
+                    (int)plen, (const char *)pl);
             if (strcmp(x->poi_id, "siptap") != 0)
                 die("%s: POI identity %s, not the siptap certificate's", mode, x->poi_id);
             if (x->n_matched_targets != 1 ||
