@@ -31,7 +31,6 @@ typedef struct pending_ka {
 } pending_ka;
 
 struct ho_dest {
-    const li_config *cfg;
     char id[128], topic[256], group[256];
     char hi_addr[2][256];
     int n_conns;                  /* 1 when HI2 and HI3 share an address */
@@ -493,7 +492,6 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    d->cfg = cfg;
     pthread_mutex_init(&d->mu, NULL);
     ho_conn_init(&d->conns[0]);
     ho_conn_init(&d->conns[1]);

@@ -30,9 +30,9 @@ typedef struct ho_dest_stats {
     uint64_t last_ack_ns;        /* wall clock of the last acknowledgement, 0 never */
 } ho_dest_stats;
 
-/* Starts delivering to destination d (copied). cfg (kafka.*, topics.prefix, handover.*)
- * must outlive the destination. NULL with a reason when d is unusable (no address, no
- * trust for TLS, bad identifiers). */
+/* Starts delivering to destination d (copied; cfg's kafka.*, topics.prefix and handover.*
+ * keys are read here only). NULL with a reason when d is unusable (no address, no trust
+ * for TLS, bad identifiers). The caller stops it with ho_dest_stop(). */
 ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *d, char *errstr,
                        size_t errstr_size);
 /* Stops the thread (waits for it), closes the connections and the consumer without
