@@ -467,6 +467,58 @@ static void test_response_vectors(void **state)
                          LI_ERR_PROTO);
 }
 
+/* Documents built by repetition: too deep, too many messages, too many targets. */
+static void test_hostile_sizes(void **state)
+{
+    (void)state;
+    static x1_request out[X1_MAX_MESSAGES];
+    size_t n;
+    li_buf b;
+    li_buf_init(&b, 0);
+    /* 100000 nested elements: libxml2's depth limit refuses it. */
+    li_buf_printf(&b, "<X1Request xmlns=\"%s\">", X1_NS);
+    for (int i = 0; i < 100000; i++)
+        li_buf_printf(&b, "<a>");
+    li_buf_printf(&b, "</X1Request>");
+    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+                     LI_ERR_PROTO);
+
+    /* X1_MAX_MESSAGES + 1 messages. */
+    li_buf_reset(&b);
+    li_buf_printf(&b, "<X1Request xmlns=\"%s\" xmlns:xsi=\"%s\">", X1_NS, X1_NS_XSI);
+    for (int i = 0; i <= X1_MAX_MESSAGES; i++)
+        li_buf_printf(&b, "<x1RequestMessage xsi:type=\"PingRequest\">%s</x1RequestMessage>",
+                      HDR("2026-11-27T10:00:00Z"));
+    li_buf_printf(&b, "</X1Request>");
+    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+                     LI_ERR_PROTO);
+
+    /* X1_MAX_TARGETS + 1 targets in one task. */
+    li_buf_reset(&b);
+    li_buf_printf(&b, "<X1Request xmlns=\"%s\" xmlns:xsi=\"%s\"><x1RequestMessage "
+                      "xsi:type=\"ActivateTaskRequest\">%s<taskDetails><xId>"
+                      "11223344-5566-4788-99aa-bbccddeeff01</xId><targetIdentifiers>",
+                  X1_NS, X1_NS_XSI, HDR("2026-11-27T10:00:00Z"));
+    for (int i = 0; i <= X1_MAX_TARGETS; i++)
+        li_buf_printf(&b, "%s", SIP);
+    li_buf_printf(&b, "</targetIdentifiers><deliveryType>X2Only</deliveryType><listOfDIDs>"
+                      ONE_DID "</listOfDIDs></taskDetails></x1RequestMessage></X1Request>");
+    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
+    assert_non_null(strstr(out[0].error_desc, "too many"));
+
+    /* A value longer than its field. */
+    li_buf_reset(&b);
+    li_buf_printf(&b, "<X1Request xmlns=\"%s\" xmlns:xsi=\"%s\"><x1RequestMessage "
+                      "xsi:type=\"PingRequest\"><admfIdentifier>", X1_NS, X1_NS_XSI);
+    for (int i = 0; i < 300; i++)
+        li_buf_printf(&b, "a");
+    li_buf_printf(&b, "</admfIdentifier></x1RequestMessage></X1Request>");
+    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
+    li_buf_free(&b);
+}
+
 static size_t read_seed(const char *name, char *buf, size_t size)
 {
     char path[512];
@@ -511,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_response_round_trips),
         cmocka_unit_test(test_request_vectors),
         cmocka_unit_test(test_response_vectors),
+        cmocka_unit_test(test_hostile_sizes),
         cmocka_unit_test(test_seeds_are_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
