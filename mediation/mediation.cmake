@@ -41,11 +41,20 @@ target_link_libraries(limf-mediator PRIVATE med_core li_common PkgConfig::MHD)
 add_library(bench_med_gen STATIC ${LIMF_TESTS_DIR}/bench/bench_med_gen.c)
 target_include_directories(bench_med_gen PUBLIC ${LIMF_TESTS_DIR}/bench)
 target_link_libraries(bench_med_gen PUBLIC li_proto)
+add_library(med_it_util STATIC ${LIMF_TESTS_DIR}/integration/med_util.c)
+target_include_directories(med_it_util PUBLIC ${LIMF_TESTS_DIR}/integration)
+target_link_libraries(med_it_util PUBLIC li_common)
 add_executable(test_med_exactly_once ${LIMF_TESTS_DIR}/integration/med_exactly_once.c)
-target_link_libraries(test_med_exactly_once PRIVATE bench_med_gen li_common)
+target_link_libraries(test_med_exactly_once PRIVATE bench_med_gen med_it_util)
 li_add_integration_test(med_exactly_once
                         COMMAND $<TARGET_FILE:test_med_exactly_once> $<TARGET_FILE:limf-mediator>
                         TIMEOUT 180)
+# limf.admin followed live: warrant created, window closed, tombstone.
+add_executable(test_med_admin_follow ${LIMF_TESTS_DIR}/integration/med_admin_follow.c)
+target_link_libraries(test_med_admin_follow PRIVATE bench_med_gen med_it_util)
+li_add_integration_test(med_admin_follow
+                        COMMAND $<TARGET_FILE:test_med_admin_follow> $<TARGET_FILE:limf-mediator>
+                        TIMEOUT 120)
 li_add_fuzzer(fuzz_med_engine SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine.c LIBS med_core
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine)
 

@@ -69,7 +69,7 @@ static med_tasks *bench_tasks(int warrants)
     for (int w = 0; w < warrants; w++) {
         uint8_t buf[512];
         char key[32];
-        size_t n = med_gen_warrant(w, "lea-a", buf, key);
+        size_t n = med_gen_warrant(w, "lea-a", 0, buf, key);
         med_tasks_apply(t, key, strlen(key), buf, n);
     }
     return t;
@@ -216,7 +216,7 @@ static int bench_kafka(const char *bin, int instances, int sessions)
     for (int w = 0; w < warrants; w++) {
         uint8_t buf[512];
         char key[32];
-        size_t n = med_gen_warrant(w, "lea-a", buf, key);
+        size_t n = med_gen_warrant(w, "lea-a", 0, buf, key);
         rd_kafka_producev(p, RD_KAFKA_V_TOPIC(t_admin), RD_KAFKA_V_KEY(key, strlen(key)),
                           RD_KAFKA_V_VALUE(buf, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_END);

@@ -19,7 +19,7 @@ int med_gen_cc(int w)
     return w % 2 == 0;
 }
 
-size_t med_gen_warrant(int w, const char *dest, uint8_t *buf, char *key)
+size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, char *key)
 {
     char id[32], liid[32], target[64];
     uint8_t xid[16];
@@ -43,6 +43,7 @@ size_t med_gen_warrant(int w, const char *dest, uint8_t *buf, char *key)
     m.n_destination_ids = 1;
     m.xid.data = xid;
     m.xid.len = 16;
+    m.end_ms = end_ms;
     sprintf(key, "warrant/%s", id);
     return limf__warrant__pack(&m, buf);
 }

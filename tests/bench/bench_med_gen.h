@@ -11,9 +11,9 @@
 
 void med_gen_xid(int w, uint8_t xid[16]);
 int med_gen_cc(int w);
-/* Packs warrant w (destination dest) into buf (>= 512 bytes); key "warrant/w<w>" into
- * key (>= 32 bytes). Returns the packed length. */
-size_t med_gen_warrant(int w, const char *dest, uint8_t *buf, char *key);
+/* Packs warrant w (destination dest, window [0, end_ms), 0 = open) into buf (>= 512
+ * bytes); key "warrant/w<w>" into key (>= 32 bytes). Returns the packed length. */
+size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, char *key);
 /* Number of phases of a session with `msrp` MSRP messages. */
 int med_gen_phases(int msrp);
 /* Records one session yields for one LIID. */
