@@ -13,7 +13,8 @@
  *     --to PATH                         To-Path of requests (the peer's a=path); "auto":
  *                                       the From-Path of the first SEND received (a
  *                                       passive endpoint speaks after the active one,
- *                                       RFC 4975 section 5.4)
+ *                                       RFC 4975 section 5.4); "@FILE": read
+ *                                       from FILE once it exists
  *     --send SIZE[/CHUNK]               one message of SIZE body bytes, in chunks of CHUNK
  *                                       bytes (repeatable, sent in order)
  *     --count N                         send the --send list N times (default 1)
@@ -569,7 +570,17 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        int may_send = strcmp(u.to ? u.to : "", "auto") != 0 || u.learned_to[0];
+        if (u.to && u.to[0] == '@' && !u.learned_to[0]) {
+            /* --to @FILE: the path is known only once the relay answered the
+             * reservation, after this endpoint had to be listening. */
+            FILE *tf = fopen(u.to + 1, "r");
+            if (tf) {
+                if (fgets(u.learned_to, sizeof u.learned_to, tf))
+                    u.learned_to[strcspn(u.learned_to, "\r\n")] = '\0';
+                fclose(tf);
+            }
+        }
+        int may_send = (u.to && u.to[0] != '@' && strcmp(u.to, "auto") != 0) || u.learned_to[0];
         while (may_send && !u.plan_done && u.out.len < (256u << 10) && u.outstanding < u.window)
             produce(&u);
         struct pollfd p = { .fd = u.fd, .events = POLLIN | (u.out.len ? POLLOUT : 0) };
