@@ -301,9 +301,14 @@ static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int 
     if (unreachable(e))
         return e;
     audit_push(r, poi, exists ? "x1.modify" : "x1.activate", t.xid, want->id, e, err);
-    if (e != LI_OK)
-        li_log_warn("X1 %s of a task at %s failed: %s", exists ? "modify" : "activate", poi->id,
-                    err);
+    if (e != LI_OK) {
+        /* The NE's description may quote a target: details go to debug and the audit. */
+        char x[37];
+        li_uuid_format(t.xid, x);
+        li_log_warn("X1 %s of task %s at %s refused (%s)", exists ? "modify" : "activate", x,
+                    poi->id, li_err_str(e));
+        li_log_debug("X1 refusal from %s: %s", poi->id, err);
+    }
     return e;
 }
 
