@@ -746,6 +746,15 @@ static li_err orphan_release(med_engine *e, session *o, uint64_t now)
     return replay_pending(e, o, o, now);
 }
 
+static void link_key(const Limf__XPdu *pdu, char *out, size_t n)
+{
+    char x[33], c[17];
+    xid_hex(pdu->xid.data, x);
+    li_hex_encode(pdu->correlation_id.data,
+                  pdu->correlation_id.len > 8 ? 8 : pdu->correlation_id.len, c);
+    snprintf(out, n, "l/%s/%s/%s", x, pdu->poi_id ? pdu->poi_id : "", c);
+}
+
 static li_err process_msrp_one(med_engine *e, const Limf__XPdu *pdu, uint64_t ts,
                                const uint8_t *msg, size_t len, const li_msrp_msg *mm,
                                uint64_t now)
@@ -762,6 +771,13 @@ static li_err process_msrp_one(med_engine *e, const Limf__XPdu *pdu, uint64_t ts
                 copy_str(sid, sids[n], MAX_ID) == LI_OK)
                 n++;
     }
+    /* The relay announced its session-id for this correlation ID (session-reserved):
+     * it links content whose paths name only other hops. */
+    char lk[MAX_ID + 80];
+    link_key(pdu, lk, sizeof lk);
+    const link_state *l = med_map_get(&e->links, lk);
+    if (l && n < 8 && strlen(l->sid) < MAX_ID)
+        strcpy(sids[n++], l->sid);
     if (n == 0) {
         /* Unparsable content still reaches the LEA: grouped by the POI's correlation
          * ID, which is one per session at the POI. */
@@ -834,15 +850,6 @@ static li_err process_msrp(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, ui
 }
 
 /* ---- POI events (X2, format 4, contracts.md) ---- */
-
-static void link_key(const Limf__XPdu *pdu, char *out, size_t n)
-{
-    char x[33], c[17];
-    xid_hex(pdu->xid.data, x);
-    li_hex_encode(pdu->correlation_id.data,
-                  pdu->correlation_id.len > 8 ? 8 : pdu->correlation_id.len, c);
-    snprintf(out, n, "l/%s/%s/%s", x, pdu->poi_id ? pdu->poi_id : "", c);
-}
 
 static li_err process_event(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uint64_t now)
 {
