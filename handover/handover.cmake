@@ -31,7 +31,7 @@ target_link_libraries(limf-handover PRIVATE ho_daemon)
 add_executable(ho_delivery ${LIMF_TESTS_DIR}/integration/ho_delivery.c)
 target_link_libraries(ho_delivery PRIVATE ho_codec li_common)
 add_dependencies(ho_delivery limf-handover limf-lemf)
-foreach(scenario outage kill9 silent two trust)
+foreach(scenario outage kill9 silent two trust halfsilent)
   li_add_integration_test(ho_delivery_${scenario} COMMAND $<TARGET_FILE:ho_delivery> ${scenario}
                           TIMEOUT 150)
 endforeach()

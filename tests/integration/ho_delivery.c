@@ -8,6 +8,8 @@
  *   ho_delivery two      two destinations, one down: the other (HI2 and HI3 on separate
  *                        connections to two LEMFs, pinned) keeps flowing; the down one (CA +
  *                        peer name) catches up when its LEMF appears; removal via tombstone
+ *   ho_delivery halfsilent  HI2 answers keep-alives, HI3 does not: nothing acknowledged
+ *                        until both answer
  *   ho_delivery trust    a LEMF whose certificate is not the pinned one is refused; a
  *                        destination with transport tcp is served over TCP, with a warning
  * The test produces HiRecords and Destination records itself, and checks the LEMFs' raw
@@ -694,6 +696,51 @@ static int log_has(const char *log, const char *text)
     return found;
 }
 
+/* HI2 and HI3 at two LEMFs of which only the HI2 one answers keep-alives: nothing may be
+ * acknowledged (the CC on HI3 has no proof of receipt), the links are dropped and retried;
+ * once HI3 answers too, everything is acknowledged. */
+static int scenario_halfsilent(void)
+{
+    int port2 = free_port(), port3 = free_port();
+    pid_t lemf2 = start_lemf("lemf", port2, "h2.raw", 1);
+    pid_t lemf3 = start_lemf("lemf", port3, "h3a.raw", 0);
+    pid_t ho = start_handover("handover.log");
+    put_destination_split("H", port2, port3, "lemf", 0);
+    produce_records(7, "H", 40, 0);
+    seen s;
+    uint64_t t0 = li_mono_ns();
+    while (metric("limf_handover_keepalive_timeouts_total", "H") < 1 &&
+           li_mono_ns() - t0 < 15000000000ull)
+        msleep(200);
+    double timeouts = metric("limf_handover_keepalive_timeouts_total", "H");
+    double acked = metric("limf_handover_acknowledged_total", "H");
+    double lag = metric("limf_handover_lag_records", "H");
+    printf("HI3 silent: %.0f keep-alive timeouts, %.0f acknowledged, lag %.0f\n", timeouts, acked,
+           lag);
+    if (timeouts < 1 || acked != 0 || lag != 40)
+        die("an answer on HI2 alone must not acknowledge anything");
+    stop(lemf3, SIGKILL);
+    lemf3 = start_lemf("lemf", port3, "h3b.raw", 1);
+    t0 = li_mono_ns();
+    while (metric("limf_handover_lag_records", "H") != 0 && li_mono_ns() - t0 < 20000000000ull)
+        msleep(200);
+    /* The silent LEMF's h3a.raw got CC that were never acknowledged: all of them come
+     * again, in order, to the answering one. */
+    const char *files[] = { "h2.raw", "h3b.raw" };
+    split_kind[0] = 0;
+    split_kind[1] = 1;
+    wait_delivered("H", files, 2, 40, 5, &s);
+    printf("HI3 answering: lag %.0f, %d repeats (identical)\n",
+           metric("limf_handover_lag_records", "H"), s.repeats);
+    if (metric("limf_handover_lag_records", "H") != 0)
+        die("records not acknowledged once both connections answer");
+    seen_free(&s);
+    stop(ho, SIGTERM);
+    stop(lemf2, SIGTERM);
+    stop(lemf3, SIGTERM);
+    return 0;
+}
+
 /* Trust: a LEMF whose certificate is not the pinned one is refused; plain TCP only when the
  * destination says so, with a warning. */
 static int scenario_trust(void)
@@ -733,7 +780,7 @@ static int scenario_trust(void)
 int main(int argc, char **argv)
 {
     if (argc != 2)
-        die("usage: ho_delivery outage|kill9|silent|two|trust");
+        die("usage: ho_delivery outage|kill9|silent|two|trust|halfsilent");
     li_log_init("ho_delivery", LI_LOG_WARN, 0);
     for (size_t i = 0; i < sizeof split_kind / sizeof split_kind[0]; i++)
         split_kind[i] = -1;
@@ -749,6 +796,8 @@ int main(int argc, char **argv)
         rc = scenario_two();
     else if (!strcmp(argv[1], "trust"))
         rc = scenario_trust();
+    else if (!strcmp(argv[1], "halfsilent"))
+        rc = scenario_halfsilent();
     else
         die("unknown scenario %s", argv[1]);
     li_kafka_destroy(producer, 5000);
