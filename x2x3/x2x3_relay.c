@@ -438,12 +438,14 @@ static void conn_read(x2x3_relay *r, relay_conn *c)
                 conn_flush(r, p);
             return;
         }
-        if (raw && tap && li_buf_append(&c->in, dst->data + dst->len, (size_t)k) != LI_OK)
+        /* CEMA: a copy of what was forwarded, framed for the tap only. */
+        int frame_copy = raw && tap && !c->tap_broken;
+        if (frame_copy && li_buf_append(&c->in, dst->data + dst->len, (size_t)k) != LI_OK)
             c->tap_broken = 1;
         dst->len += (size_t)k;
         c->bytes_in += (uint64_t)k;
         got = 1;
-        if (!raw || tap)
+        if (!raw || (frame_copy && !c->tap_broken))
             frame_input(r, c);
     }
     if (c->state == CONN_OPEN)
