@@ -232,7 +232,8 @@ static void match_identity(x2x3_siptap *t, li_sip_str value, int side, task_ref 
 }
 
 /* Drops the dialog's tasks that no longer match their identity (deactivated or modified
- * tasks), so that a dialog never outlives its warrant. */
+ * tasks) and takes up changed delivery types, so that a dialog never outlives its
+ * warrant. */
 static void dialog_recheck(x2x3_siptap *t, dialog *d)
 {
     uint64_t gen = t->o.generation ? t->o.generation(t->o.match_ctx) : 0;
@@ -243,11 +244,14 @@ static void dialog_recheck(x2x3_siptap *t, dialog *d)
     for (size_t i = 0; i < d->n_tasks; i++) {
         x1_ne_match m[MAX_TASKS];
         size_t n = t->o.match(t->o.match_ctx, d->tasks[i].canon, m, MAX_TASKS);
-        int still = 0;
-        for (size_t j = 0; j < n && j < MAX_TASKS; j++)
-            still |= memcmp(m[j].xid, d->tasks[i].xid, 16) == 0;
-        if (still)
+        for (size_t j = 0; j < n && j < MAX_TASKS; j++) {
+            if (memcmp(m[j].xid, d->tasks[i].xid, 16) != 0)
+                continue;
+            /* Still tasked; a ModifyTask may have changed its delivery. */
+            d->tasks[i].delivery = m[j].delivery;
             d->tasks[keep++] = d->tasks[i];
+            break;
+        }
     }
     d->n_tasks = keep;
 }

@@ -265,18 +265,30 @@ static void test_direction_and_delivery(void **state)
     x2x3_siptap_free(t);
 }
 
-/* A task removed while its dialog is up: the rest of the dialog is not exported. */
+/* A task modified or removed while its dialog is up: the rest of the dialog follows. */
 static void test_task_removed(void **state)
 {
     (void)state;
     x2x3_siptap *t = new_tap();
     udp(t, "10.0.0.1", "10.0.0.2", INVITE_ALICE, 1);
     assert_int_equal(n_got, 1);
-    tasks[0].active = 0;
-    tasks[1].active = 0;
+    /* Modified to X3 only: the dialog's next message gets no X2. */
+    tasks[0].delivery = X1_DELIVERY_X3_ONLY;
+    tasks[1].delivery = X1_DELIVERY_X3_ONLY;
     generation++;
     udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 2);
     assert_int_equal(n_got, 1);
+    tasks[0].delivery = X1_DELIVERY_X2_AND_X3;
+    tasks[1].delivery = X1_DELIVERY_X2_AND_X3;
+    generation++;
+    udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 3);
+    assert_int_equal(n_got, 2);
+    /* Deactivated. */
+    tasks[0].active = 0;
+    tasks[1].active = 0;
+    generation++;
+    udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 4);
+    assert_int_equal(n_got, 2);
     x2x3_siptap_free(t);
 }
 
