@@ -156,6 +156,11 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);  /* before any thread starts */
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sfd < 0) {
+        li_log_error("signalfd failed");
+        li_config_free(cfg);
+        return 1;
+    }
 
     daemon_ctx d = { 0 };
     x2x3_siptap_opts opts;
