@@ -382,14 +382,26 @@ li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
                             uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
                             size_t errstr_size)
 {
-    exchange *x = exchange_new(X1_MSG_GET_ALL_DETAILS, errstr, errstr_size);
-    if (!x)
-        return LI_ERR_NOMEM;
-    x->resp.xids = xids;
-    x->resp.xids_cap = max;
-    li_err err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
-    *n = err == LI_OK ? x->resp.n_tasks : 0;
-    free(x);
+    /* ListAllDetails carries only the IDs (about 70 bytes per task, where GetAllDetails
+     * carries every task whole); GetAllDetails serves NEs that do not implement it. */
+    static const x1_msg_type tries[] = { X1_MSG_LIST_ALL_DETAILS, X1_MSG_GET_ALL_DETAILS };
+    li_err err = LI_ERR;
+    *n = 0;
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        exchange *x = exchange_new(tries[i], errstr, errstr_size);
+        if (!x)
+            return LI_ERR_NOMEM;
+        x->resp.xids = xids;
+        x->resp.xids_cap = max;
+        err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
+        int unsupported = err == LI_ERR_PROTO && x->resp.error_code == X1_ERR_GENERIC &&
+                          x->resp.type == X1_MSG_LIST_ALL_DETAILS;
+        if (err == LI_OK)
+            *n = x->resp.n_tasks;
+        free(x);
+        if (!unsupported)
+            break;
+    }
     return err;
 }
 

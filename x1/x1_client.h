@@ -50,9 +50,10 @@ li_err x1_client_modify(x1_client *c, const char *ne_url, const char *ne_id,
 /* DeactivateTaskRequest. */
 li_err x1_client_deactivate(x1_client *c, const char *ne_url, const char *ne_id,
                             const uint8_t xid[16], char *errstr, size_t errstr_size);
-/* GetAllDetailsRequest: the XIDs of every task the NE holds. Up to max XIDs are written
- * to xids (caller-owned); *n receives the number the NE listed, which may exceed max
- * (then only the first max are stored). */
+/* The XIDs of every task the NE holds: ListAllDetailsRequest, or GetAllDetailsRequest
+ * when the NE answers that it does not implement ListAllDetails. Up to max XIDs are
+ * written to xids (caller-owned); *n receives the number the NE listed, which may
+ * exceed max (then only the first max are stored). */
 li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
                             uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
                             size_t errstr_size);

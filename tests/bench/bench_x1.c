@@ -113,13 +113,13 @@ int main(int argc, char **argv)
     printf("client: %u ActivateTask over mutual TLS (new connection each) in %.2f s: %.0f/s, "
            "%.2f ms each\n", tasks, s, tasks / s, 1000 * s / tasks);
 
-    /* Reconciliation's question: GetAllDetails with every task. */
+    /* Reconciliation's question: every XID (ListAllDetails). */
     uint8_t (*xids)[16] = malloc((size_t)tasks * 16);
     size_t n = 0;
     t0 = li_mono_ns();
     li_err e = x1_client_list_tasks(c, url, "limf-ne", xids, tasks, &n, err, sizeof err);
-    printf("client: GetAllDetails of %zu tasks: %s in %.3f s\n", n, li_err_str(e),
-           secs_since(t0));
+    printf("client: list_tasks (ListAllDetails) of %zu tasks: %s in %.3f s\n", n,
+           li_err_str(e), secs_since(t0));
     free(xids);
 
     /* The POI's question, per SIP message: which tasks match this identity? */

@@ -541,6 +541,98 @@ static void test_ipv6(void **state)
     li_config_free(cfg);
 }
 
+/* A peer NE that, like some implementations, knows GetAllDetails but not
+ * ListAllDetails: built from limf's own TLS and codec pieces, answering two requests. */
+typedef struct old_ne {
+    int listen_fd;
+    SSL_CTX *ctx;
+    x1_msg_type seen[2];
+} old_ne;
+
+static void *old_ne_main(void *arg)
+{
+    old_ne *o = arg;
+    static x1_request q;
+    static x1_response r;
+    static x1_task tasks[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&tasks[i], 0, sizeof tasks[i]);
+        make_task(&tasks[i], (uint8_t)(0x70 + i), "sip:old@example.com", NULL);
+    }
+    for (int k = 0; k < 2; k++) {
+        int fd = accept(o->listen_fd, NULL, NULL);
+        x1_conn c;
+        uint64_t deadline = li_mono_ns() + 3000000000ull;
+        li_buf in, out;
+        li_buf_init(&in, 0);
+        li_buf_init(&out, 0);
+        x1_http_head h;
+        size_t len, n;
+        if (x1_conn_init(&c, fd, o->ctx, NULL) == LI_OK &&
+            x1_conn_handshake(&c, 1, deadline) == LI_OK &&
+            x1_conn_read_message(&c, &in, 0, 1 << 20, &h, &len, deadline) == LI_OK &&
+            x1_xml_request_decode(in.data + len - h.content_length, h.content_length, &q, 1,
+                                  &n) == LI_OK) {
+            o->seen[k] = q.type;
+            memset(&r, 0, sizeof r);
+            r.hdr = q.hdr;
+            r.type = q.type;
+            if (q.type == X1_MSG_GET_ALL_DETAILS) {
+                r.tasks = tasks;
+                r.n_tasks = 3;
+            } else {
+                r.error_code = X1_ERR_GENERIC;
+                strcpy(r.error_desc, "unsupported");
+            }
+            li_buf_printf(&out, "HTTP/1.1 200 OK\r\nContent-Length: ");
+            li_buf body;
+            li_buf_init(&body, 0);
+            x1_xml_response_encode(&r, 1, &body);
+            li_buf_printf(&out, "%zu\r\n\r\n", body.len);
+            li_buf_append(&out, body.data, body.len);
+            li_buf_free(&body);
+            x1_conn_write(&c, out.data, out.len, deadline);
+        }
+        x1_conn_close(&c);
+        li_buf_free(&in);
+        li_buf_free(&out);
+    }
+    return NULL;
+}
+
+static void test_list_falls_back_to_get_all_details(void **state)
+{
+    (void)state;
+    char cert[512], key[512], ca[512], err[512];
+    path_of(cert, sizeof cert, "relay-as.pem");
+    path_of(key, sizeof key, "relay-as.key");
+    path_of(ca, sizeof ca, "ca.pem");
+    li_tls_opts opts = { .server = 1, .cert_file = cert, .key_file = key, .ca_file = ca };
+    old_ne o = { .ctx = li_tls_ctx_new(&opts, err, sizeof err) };
+    assert_non_null(o.ctx);
+    o.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(o.listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(o.listen_fd, 4), 0);
+    getsockname(o.listen_fd, (struct sockaddr *)&sa, &sl);
+    pthread_t t;
+    pthread_create(&t, NULL, old_ne_main, &o);
+    char old_url[128];
+    snprintf(old_url, sizeof old_url, "https://127.0.0.1:%u/X1/NE", ntohs(sa.sin_port));
+    uint8_t xids[2][16];
+    size_t n = 0;
+    assert_int_equal(x1_client_list_tasks(admf, old_url, "old-ne", xids, 2, &n, err, sizeof err),
+                     LI_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(o.seen[0], X1_MSG_LIST_ALL_DETAILS);
+    assert_int_equal(o.seen[1], X1_MSG_GET_ALL_DETAILS);
+    assert_int_equal(n, 3);
+    assert_int_equal(xids[1][15], 0x71);
+    close(o.listen_fd);
+    SSL_CTX_free(o.ctx);
+}
+
 /* Several ADMF threads at once, while POI threads match. */
 typedef struct worker {
     int id;
@@ -606,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_raw_http),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_list_falls_back_to_get_all_details),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
