@@ -108,6 +108,11 @@ int x2x3t_ingest_stop(x2x3t_ingest *ing, int sig)
     kill(ing->pid, sig);
     waitpid(ing->pid, &status, 0);
     ing->pid = 0;
+    char portfile[300];
+    snprintf(portfile, sizeof portfile, "%s/ports", ing->dir);
+    unlink(portfile);
+    rmdir(ing->dir);
+    ing->dir[0] = '\0';
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
