@@ -215,11 +215,8 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     size_t used;
     li_err e = ho_pdu_decode(buf, len, p, &used);
     pthread_mutex_lock(&l->mu);
-    if (l->raw) {
-        /* Flushed per PDU: what was answered must survive a crash of the LEMF. */
+    if (l->raw)
         fwrite(buf, 1, len, l->raw);
-        fflush(l->raw);
-    }
     if (e != LI_OK || used != len) {
         l->errors++;
         fprintf(stderr, "limf-lemf: undecodable PDU of %zu octets\n", len);
@@ -256,12 +253,20 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     if (text) {
         fputs(text, l->out);
         fputc('\n', l->out);
-        fflush(l->out);
         free(text);
     }
     json_decref(o);
     pthread_mutex_unlock(&l->mu);
     return LI_OK;
+}
+
+void ho_lemf_flush(ho_lemf *l)
+{
+    pthread_mutex_lock(&l->mu);
+    fflush(l->out);
+    if (l->raw)
+        fflush(l->raw);
+    pthread_mutex_unlock(&l->mu);
 }
 
 li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pdu,
@@ -273,7 +278,12 @@ li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pd
     while (!*stop) {
         const uint8_t *buf;
         size_t len;
-        e = ho_conn_next_pdu(c, max_pdu, 200, &buf, &len);
+        /* Output is flushed whenever the stream pauses, not per PDU. */
+        e = ho_conn_next_pdu(c, max_pdu, 0, &buf, &len);
+        if (e == LI_AGAIN) {
+            ho_lemf_flush(l);
+            e = ho_conn_next_pdu(c, max_pdu, 200, &buf, &len);
+        }
         if (e == LI_AGAIN)
             continue;
         if (e != LI_OK)
@@ -286,7 +296,9 @@ li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pd
         if (p.payload != HO_PAYLOAD_KEEPALIVE || !answer_keepalive)
             continue;
         /* The response echoes the keep-alive's header, sequenceNumber included, so that the
-         * sender knows which keep-alive (and so which PDUs) it acknowledges. */
+         * sender knows which keep-alive (and so which PDUs) it acknowledges; what it
+         * acknowledges is written out first, so that it survives a crash of the LEMF. */
+        ho_lemf_flush(l);
         p.payload = HO_PAYLOAD_KEEPALIVE_RESPONSE;
         li_buf_reset(&answer);
         if (ho_pdu_encode(&p, &answer) != LI_OK ||

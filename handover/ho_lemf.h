@@ -24,9 +24,13 @@ void ho_lemf_free(ho_lemf *l);
  * decoded PDU (views into buf). LI_ERR_PROTO when it does not decode (counted). */
 li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, ho_pdu *pdu);
 
+/* Flushes out and raw (thread-safe). ho_lemf_pdu() does not flush by itself. */
+void ho_lemf_flush(ho_lemf *l);
+
 /* Serves one accepted connection until it closes or *stop becomes non-zero: answers each
  * keep-alive with a keep-aliveResponse carrying its sequenceNumber (unless answer_keepalive
- * is 0), hands every other PDU to ho_lemf_pdu(). Returns why it ended. */
+ * is 0) after flushing everything received before it, hands every other PDU to
+ * ho_lemf_pdu(), flushes whenever the stream pauses. Returns why it ended. */
 li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pdu,
                      volatile int *stop);
 
