@@ -209,6 +209,53 @@ static void run_tls_session(const rt_relay *r)
     files_equal(f[1], f[2], 200000);
 }
 
+/* A UE with the right certificate that speaks garbage: the relay ends that session
+ * (nothing reaches the network side) and goes on serving the others. */
+static void run_hostile_session(const rt_relay *r)
+{
+    char fp[128], relay_fp[128], hex[96], pem[700];
+    uint8_t raw[32];
+    rt_ue_cert("evecert", fp, sizeof fp);
+    snprintf(pem, sizeof pem, "%s/relay-agw.pem", rt_pki());
+    RT_CHECK(li_tls_file_fingerprint(pem, raw) == LI_OK, "relay certificate");
+    li_tls_fingerprint_format(raw, hex);
+    snprintf(relay_fp, sizeof relay_fp, "sha-256 %s", hex);
+    const char *garbage_file = path_in("eve.garbage");
+    FILE *g = fopen(garbage_file, "wb");
+    RT_CHECK(g, "cannot write %s", garbage_file);
+    fputs("MSRP eve1 SEND\r\nTo-Path: msrps://x/y;tcp\r\nFrom-Path: msrps://a/b;tcp\r\n"
+          "Content-Type: text/plain\x01\r\n\r\nhello\r\n-------eve1$\r\n", g);
+    fclose(g);
+    const char *net_recv = path_in("eve-net.recv");
+    uint16_t net_port;
+    const char *net_args[] = { "--listen", "127.0.0.1:0", "--tcp", "--path",
+                               "msrp://127.0.0.1:9/evenet;tcp", "--expect", "1", "--recv-log",
+                               net_recv, "--timeout-ms", "4000", NULL };
+    pid_t net = rt_ue_start("eve-net", net_args, &net_port);
+    char body[1024], resp[4096], port[32], cert[700], key[700];
+    snprintf(body, sizeof body,
+             "{\"ue\":{\"fingerprint\":\"%s\",\"path\":\"msrps://127.0.0.1:7/eveue;tcp\"},"
+             "\"network\":{\"next_hop\":\"msrp://127.0.0.1:%u/evenet;tcp\"},"
+             "\"target\":\"sip:eve@example.com\"}", fp, net_port);
+    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+             "reserve eve: %s", resp);
+    snprintf(port, sizeof port, "127.0.0.1:%ld", rt_json_int(resp, "ue_port"));
+    snprintf(cert, sizeof cert, "%s/evecert.pem", rt_dir());
+    snprintf(key, sizeof key, "%s/evecert.key", rt_dir());
+    const char *ue_args[] = { "--connect", port, "--cert", cert, "--key", key,
+                              "--peer-fingerprint", relay_fp, "--path",
+                              "msrps://127.0.0.1:7/eveue;tcp", "--raw-first", garbage_file,
+                              "--expect", "1", "--timeout-ms", "10000", NULL };
+    pid_t ue = rt_ue_start("eve-ue", ue_args, NULL);
+    RT_CHECK(rt_wait(ue, 15000) == 3, "the relay did not close a UE sending garbage");
+    rt_wait(net, 10000);
+    char *text = NULL;
+    size_t len = 0;
+    RT_CHECK(rt_read_file(net_recv, &text, &len) != 0 || len == 0,
+             "garbage reached the network side (%zu bytes)", len);
+    free(text);
+}
+
 /* ---- what Kafka holds ---- */
 
 typedef struct seen {
@@ -322,6 +369,7 @@ int main(void)
     run_session(&r, "carol", "tel:+49301234", 1, "carolcert", "carolcert", "1048576", &carol);
     RT_CHECK(carol.ue_rc == 0, "carol's UE (CEMA) exited %d", carol.ue_rc);
     run_tls_session(&r);
+    run_hostile_session(&r);
     run_session(&r, "mallory", "sip:mallory@example.com", 0, "mallorycert", "expectedcert",
                 "1000", &mallory);
     RT_CHECK(mallory.ue_rc == 3, "a UE with the wrong certificate was not refused (%d)",

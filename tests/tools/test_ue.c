@@ -26,6 +26,7 @@
  *     --sent-bodies F                   the bodies of sent SENDs, concatenated
  *     --bench SECONDS                   send --send messages for SECONDS with a window of
  *                                       --window unanswered chunks; prints the rate
+ *     --raw-first FILE                  send FILE's bytes first, as they are (hostile tests)
  *     --linger-ms N                     stay connected N ms after finishing
  *     --until-closed                    keep answering until the peer closes (exit 0)
  *     --timeout-ms N                    give up (exit 1) after N ms (default 30000)
@@ -88,6 +89,7 @@ typedef struct ue {
     int plan_done;
     unsigned tid_counter;
     char learned_to[2048];      /* --to auto: the From-Path of the first request */
+    const char *raw_first;      /* --raw-first FILE: bytes sent before anything else */
 } ue;
 
 static uint64_t now_ms(void)
@@ -485,6 +487,7 @@ int main(int argc, char **argv)
         { "sent-bodies", required_argument, 0, 'B' }, { "bench", required_argument, 0, 'x' },
         { "window", required_argument, 0, 'w' },   { "linger-ms", required_argument, 0, 'l' },
         { "timeout-ms", required_argument, 0, 'm' }, { "until-closed", no_argument, 0, 'u' },
+        { "raw-first", required_argument, 0, 'R' },
         { 0, 0, 0, 0 }
     };
     int o;
@@ -522,6 +525,7 @@ int main(int argc, char **argv)
         case 'l': u.linger_ms = strtol(optarg, NULL, 10); break;
         case 'm': u.timeout_ms = strtol(optarg, NULL, 10); break;
         case 'u': u.until_closed = 1; break;
+        case 'R': u.raw_first = optarg; break;
         default:
             fprintf(stderr, "usage: see the comment at the top of tests/tools/test_ue.c\n");
             return 2;
@@ -555,6 +559,17 @@ int main(int argc, char **argv)
             return 3;
         }
         fprintf(stderr, "limf-test-ue: TLS established (%s)\n", SSL_get_version(u.ssl));
+    }
+    if (u.raw_first) {
+        /* Hostile-input tests: arbitrary bytes first, as they are. */
+        FILE *rf = fopen(u.raw_first, "rb");
+        if (!rf)
+            die(u.raw_first);
+        uint8_t chunk[4096];
+        size_t k;
+        while ((k = fread(chunk, 1, sizeof chunk, rf)) > 0)
+            li_buf_append(&u.out, chunk, k);
+        fclose(rf);
     }
     fcntl(u.fd, F_SETFL, fcntl(u.fd, F_GETFL) | O_NONBLOCK);
     uint64_t deadline = start + (uint64_t)u.timeout_ms;
