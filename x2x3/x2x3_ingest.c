@@ -90,7 +90,7 @@ struct x2x3_ingest {
     conn *conns;
     msg_ref *free_refs;
     int kafka_blocked;
-    li_buf pack, strs;
+    li_buf strs;
     char **target_ptrs;
     size_t target_ptrs_cap;
 
@@ -241,8 +241,10 @@ static li_err queue_keepalive(conn *c, const x2x3_pdu *p)
     return LI_OK;
 }
 
-/* Builds the limf.XPdu record (common/proto/xpdu.proto) into ing->pack. */
-static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p)
+/* Builds the limf.XPdu record (common/proto/xpdu.proto) into a new heap buffer that
+ * becomes librdkafka's (RD_KAFKA_MSG_F_FREE), saving a copy of the payload. */
+static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p, uint8_t **value,
+                        size_t *value_len)
 {
     Limf__XPdu x = LIMF__XPDU__INIT;
     uint8_t corr[8];
@@ -308,32 +310,36 @@ static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p)
     x.matched_targets = ing->target_ptrs;
     x.n_matched_targets = p->n_matched_targets;
 
-    li_buf_reset(&ing->pack);
     size_t n = limf__xpdu__get_packed_size(&x);
-    if ((e = li_buf_reserve(&ing->pack, n)) != LI_OK)
-        return e;
-    ing->pack.len = limf__xpdu__pack(&x, ing->pack.data);
+    if (!(*value = malloc(n ? n : 1)))
+        return LI_ERR_NOMEM;
+    *value_len = limf__xpdu__pack(&x, *value);
     return LI_OK;
 }
 
 /* Produces one X2/X3 PDU. LI_ERR_FULL when the producer queue is full (nothing done). */
 static li_err publish(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
 {
-    li_err e = pack_xpdu(ing, c, p);
+    uint8_t *value;
+    size_t value_len;
+    li_err e = pack_xpdu(ing, c, p, &value, &value_len);
     if (e != LI_OK)
         return e;
     msg_ref *r = ing->free_refs;
-    if (r)
+    if (r) {
         ing->free_refs = r->next_free;
-    else if (!(r = malloc(sizeof *r)))
+    } else if (!(r = malloc(sizeof *r))) {
+        free(value);
         return LI_ERR_NOMEM;
+    }
     r->c = c;
     r->idx = c->next_idx;
     rd_kafka_resp_err_t ke = rd_kafka_producev(
         ing->rk, RD_KAFKA_V_TOPIC(ing->topic), RD_KAFKA_V_KEY(p->xid, 16),
-        RD_KAFKA_V_VALUE(ing->pack.data, ing->pack.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
         RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
     if (ke != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        free(value);   /* not taken on failure */
         r->next_free = ing->free_refs;
         ing->free_refs = r;
         if (ke == RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -906,7 +912,6 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     ing->listen_fd = -1;
     ing->kafka_pipe[0] = ing->kafka_pipe[1] = -1;
     pthread_mutex_init(&ing->errors_mu, NULL);
-    li_buf_init(&ing->pack, 0);
     li_buf_init(&ing->strs, 0);
     if ((ing->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
@@ -1025,7 +1030,6 @@ void x2x3_ingest_free(x2x3_ingest *ing)
     if (ing->epfd >= 0)
         close(ing->epfd);
     SSL_CTX_free(ing->ctx);
-    li_buf_free(&ing->pack);
     li_buf_free(&ing->strs);
     free(ing->target_ptrs);
     pthread_mutex_destroy(&ing->errors_mu);
