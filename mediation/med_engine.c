@@ -63,9 +63,19 @@ typedef struct session {
     size_t pending_bytes;
 } session;
 
+/* Per POI: the highest X2/X3 sequence number and timestamp processed for the task. */
+#define MAX_POI_MARKS 16
+typedef struct poi_mark {
+    char poi_id[64];
+    uint32_t seq;
+    uint64_t ts;
+} poi_mark;
+
 typedef struct task_state {
     uint8_t xid[16];
     uint64_t next_cin;
+    poi_mark marks[MAX_POI_MARKS];
+    uint32_t n_marks;
     uint8_t dirty;
 } task_state;
 
@@ -258,26 +268,75 @@ static uint64_t *seq_slot(lseq **seqs, uint32_t *n, const char *liid)
     return &ns[(*n)++].next;
 }
 
-static li_err alloc_cin(med_engine *e, const uint8_t xid[16], uint64_t *cin)
+/* The task's state record, created on first use; its key goes into k (size >= 40). */
+static task_state *task_get(med_engine *e, const uint8_t xid[16], char *k)
 {
-    char k[40], x[33];
+    char x[33];
     xid_hex(xid, x);
-    snprintf(k, sizeof k, "t/%s", x);
+    snprintf(k, 40, "t/%s", x);
     task_state *t = med_map_get(&e->task_states, k);
     if (!t) {
         t = calloc(1, sizeof *t);
         if (!t || med_map_put(&e->task_states, k, t) != LI_OK) {
             free(t);
-            return LI_ERR_NOMEM;
+            return NULL;
         }
         memcpy(t->xid, xid, 16);
         t->next_cin = 1;
     }
+    return t;
+}
+
+static li_err alloc_cin(med_engine *e, const uint8_t xid[16], uint64_t *cin)
+{
+    char k[40];
+    task_state *t = task_get(e, xid, k);
+    if (!t)
+        return LI_ERR_NOMEM;
     /* communicationIdentityNumber is INTEGER (0..4294967295) (TS 102 232-1); wrap
      * past 0, which the record format keeps for "none". */
     *cin = t->next_cin;
     t->next_cin = t->next_cin >= 0xFFFFFFFFULL ? 1 : t->next_cin + 1;
     return mark(e, k, &t->dirty);
+}
+
+/* A POI resends the PDUs its ingest had not acknowledged, byte-identical (same
+ * sequence number and timestamp), so limf.xpdu may hold a copy. Within one task a POI's
+ * sequence numbers and timestamps only grow (the PDUs of one XID keep their order in one
+ * partition); a restarted POI starts its sequence numbers again but with later
+ * timestamps. So a PDU at or below both marks of its POI is a copy: 1, else 0. */
+static int resent_copy(med_engine *e, const Limf__XPdu *pdu, li_err *err)
+{
+    *err = LI_OK;
+    if (!pdu->has_seq || !pdu->poi_id || !*pdu->poi_id)
+        return 0;
+    char k[40];
+    task_state *t = task_get(e, pdu->xid.data, k);
+    if (!t) {
+        *err = LI_ERR_NOMEM;
+        return 0;
+    }
+    poi_mark *m = NULL;
+    for (uint32_t i = 0; i < t->n_marks && !m; i++)
+        if (strcmp(t->marks[i].poi_id, pdu->poi_id) == 0)
+            m = &t->marks[i];
+    if (m && pdu->seq <= m->seq && pdu->timestamp_ns <= m->ts)
+        return 1;
+    if (!m) {
+        if (t->n_marks < MAX_POI_MARKS) {
+            m = &t->marks[t->n_marks++];
+        } else {
+            m = &t->marks[0]; /* the POI heard from longest ago gives way */
+            for (uint32_t i = 1; i < t->n_marks; i++)
+                if (t->marks[i].ts < m->ts)
+                    m = &t->marks[i];
+        }
+        snprintf(m->poi_id, sizeof m->poi_id, "%s", pdu->poi_id);
+    }
+    m->seq = pdu->seq;
+    m->ts = pdu->timestamp_ns;
+    *err = mark(e, k, &t->dirty);
+    return 0;
 }
 
 /* ---- emission ---- */
@@ -984,6 +1043,13 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
         e->st.dropped_window++;
         return LI_OK;
     }
+    li_err err;
+    if (resent_copy(e, pdu, &err)) {
+        e->st.resent_copies++;
+        return LI_OK;
+    }
+    if (err != LI_OK)
+        return err;
     if (x3 && pdu->payload_format == FMT_MSRP)
         return process_msrp(e, pdu, ts, now_ns);
     if (!x3 && pdu->payload_format == FMT_SIP)
@@ -1156,9 +1222,19 @@ li_err med_engine_state_flush(med_engine *e, med_state_fn fn, void *ctx)
             if (t && t->dirty) {
                 Limf__Med__Task pt = LIMF__MED__TASK__INIT;
                 Limf__Med__State st = LIMF__MED__STATE__INIT;
+                Limf__Med__PoiMark marks[MAX_POI_MARKS], *mp[MAX_POI_MARKS];
+                for (uint32_t j = 0; j < t->n_marks; j++) {
+                    limf__med__poi_mark__init(&marks[j]);
+                    marks[j].poi_id = t->marks[j].poi_id;
+                    marks[j].seq = t->marks[j].seq;
+                    marks[j].timestamp_ns = t->marks[j].ts;
+                    mp[j] = &marks[j];
+                }
                 pt.xid.data = t->xid;
                 pt.xid.len = 16;
                 pt.next_cin = t->next_cin;
+                pt.marks = mp;
+                pt.n_marks = t->n_marks;
                 st.task = &pt;
                 t->dirty = 0;
                 err = pack_state(&st, fn, ctx, key);
@@ -1260,6 +1336,13 @@ li_err med_engine_restore(med_engine *e, const char *key, const uint8_t *value, 
         } else {
             memcpy(t->xid, st->task->xid.data, 16);
             t->next_cin = st->task->next_cin;
+            for (size_t i = 0; i < st->task->n_marks && i < MAX_POI_MARKS; i++) {
+                const Limf__Med__PoiMark *pm = st->task->marks[i];
+                snprintf(t->marks[i].poi_id, sizeof t->marks[i].poi_id, "%s", pm->poi_id);
+                t->marks[i].seq = pm->seq;
+                t->marks[i].ts = pm->timestamp_ns;
+                t->n_marks++;
+            }
         }
     } else if (st->link && st->link->xid.len == 16) {
         link_state *l = calloc(1, sizeof *l);

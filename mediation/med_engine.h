@@ -56,6 +56,7 @@ typedef struct med_stats {
     uint64_t dropped_no_task;      /* XID without warrant */
     uint64_t dropped_window;       /* outside every warrant's window */
     uint64_t retransmissions;
+    uint64_t resent_copies;        /* PDUs a POI resent after a reconnect, dropped */
     uint64_t malformed;
     uint64_t orphans_expired;      /* X3 delivered under its own CIN */
     uint64_t sessions;             /* live communications */

@@ -337,13 +337,32 @@ static li_err engines_restore(med_service *s, const int32_t *parts, int n)
  * and the changelog read next matches the offsets. */
 static li_err committed_offsets(med_service *s, rd_kafka_topic_partition_list_t *parts)
 {
-    rd_kafka_resp_err_t e = rd_kafka_committed(s->consumer, parts, 120000);
-    if (e) {
-        li_log_error("mediator: committed offsets: %s", rd_kafka_err2str(e));
-        return LI_ERR_KAFKA;
+    /* A coordinator that is loading (after a broker restart) or an offset that is not
+     * yet stable answers per partition with an error and no offset. Only "no error and
+     * no offset" means nothing was ever committed; starting an erring partition from
+     * the beginning would re-emit communications already delivered, so wait instead. */
+    uint64_t deadline = li_mono_ns() + 120ull * 1000000000u;
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_committed(s->consumer, parts, 30000);
+        int unstable = 0;
+        for (int i = 0; !e && i < parts->cnt; i++)
+            if (parts->elems[i].err)
+                unstable = 1;
+        if (!e && !unstable)
+            break;
+        if (li_mono_ns() > deadline) {
+            li_log_error("mediator: committed offsets: %s",
+                         rd_kafka_err2str(e ? e : RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT));
+            return LI_ERR_KAFKA;
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+            parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        }
+        usleep(200 * 1000);
     }
     for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].offset < 0)
+        if (parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
             parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     return LI_OK;
 }
@@ -417,8 +436,10 @@ static li_err run_txn(med_service *s, int tick)
         return LI_ERR_KAFKA;
     uint64_t now = li_now_ns();
     s->produce_failed = 0;
-    if (txn_check(s, rd_kafka_begin_transaction(s->producer), "begin transaction"))
+    if (txn_check(s, rd_kafka_begin_transaction(s->producer), "begin transaction")) {
+        batch_clear(s);          /* the caller rewinds: these are read again */
         return LI_ERR_KAFKA;
+    }
     for (size_t i = 0; i < s->n_batch; i++) {
         rd_kafka_message_t *m = s->batch[i];
         med_engine *e = m->partition < s->partitions ? s->engines[m->partition] : NULL;
@@ -458,11 +479,11 @@ static li_err run_txn(med_service *s, int tick)
     }
     rd_kafka_topic_partition_list_destroy(offs);
     if (!failed) {
-        for (;;) {
+        for (int attempt = 0;; attempt++) {
             rd_kafka_error_t *e = rd_kafka_commit_transaction(s->producer, -1);
             if (!e)
                 break;
-            int retry = rd_kafka_error_is_retriable(e);
+            int retry = rd_kafka_error_is_retriable(e) && attempt < 10;
             failed = txn_check(s, e, "commit");
             if (!retry)
                 break;
