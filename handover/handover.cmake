@@ -9,7 +9,7 @@ li_add_fuzzer(fuzz_ho_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_ho_pdu.c LIBS ho_c
 
 # Independent oracle: asn1tools (PyPI) decodes our encoder's PDUs against ETSI's module.
 add_executable(ho_oracle_dump ${LIMF_TESTS_DIR}/integration/ho_oracle_dump.c)
-target_link_libraries(ho_oracle_dump PRIVATE ho_codec)
+target_link_libraries(ho_oracle_dump PRIVATE ho_daemon)
 add_test(NAME ho_oracle COMMAND ${LIMF_TESTS_DIR}/integration/ho_oracle.sh
          $<TARGET_FILE:ho_oracle_dump>)
 set_tests_properties(ho_oracle PROPERTIES LABELS integration TIMEOUT 240 SKIP_RETURN_CODE 77

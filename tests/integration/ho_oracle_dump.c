@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ho_dest.h"
 #include "ho_pdu.h"
 
 #define S(text) li_slice_of(text, strlen(text))
@@ -126,6 +127,31 @@ int main(int argc, char **argv)
     p.stream_id = S("");
     p.content = S("x");
     emit(argv[1], &p, "\"payload\":\"cc\",\"direction\":\"indeterminate\"");
+
+    /* A HiRecord as the mediator writes it, through limf-handover's own mapping: an event
+     * REPORT with its reason, the identifiers from the destination. */
+    Limf__HiRecord r = LIMF__HI_RECORD__INIT;
+    r.liid = "LIID-0002";
+    r.auth_country = "NL";
+    r.cin = 7;
+    r.seq = 12;
+    r.kind = LIMF__HI_RECORD__KIND__IRI;
+    r.iri_type = 4;
+    r.timestamp_ns = 1767225600000001000ull;
+    r.payload_kind = "report";
+    r.report_reason = "gap";
+    r.payload.data = (uint8_t *)"{\"limf_event\":\"gap\",\"dropped\":3}";
+    r.payload.len = strlen((const char *)r.payload.data);
+    li_buf scratch;
+    li_buf_init(&scratch, 0);
+    if (ho_record_to_pdu(&r, "OPERATOR2", "ne-2", "BE", &scratch, &p) != LI_OK) {
+        fprintf(stderr, "mapping failed\n");
+        return 1;
+    }
+    emit(argv[1], &p,
+         "\"payload\":\"iri\",\"iri_type\":\"iRI-Report\","
+         "\"report\":\"gap: {\\\"limf_event\\\":\\\"gap\\\",\\\"dropped\\\":3}\"");
+    li_buf_free(&scratch);
 
     memset(&p, 0, sizeof p);
     p.ts_qualifier = -1;
