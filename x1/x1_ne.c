@@ -30,9 +30,10 @@
 
 typedef struct task_entry {
     x1_task task;
-    /* Canonical form of each target (li_ident_canon_target). */
-    char canon[X1_MAX_TARGETS][LI_IDENT_MAX];
     struct task_entry *next; /* XID bucket chain */
+    /* Canonical form of each target (li_ident_canon_target), pointing into blob. */
+    const char *canon[X1_MAX_TARGETS];
+    char blob[];
 } task_entry;
 
 /* Identity index: one node per task and distinct canonical target. */
@@ -200,23 +201,44 @@ static void unindex_task(x1_ne *ne, task_entry *e)
     }
 }
 
-/* Validates a task's targets and DID into canon; 0 or an X1 error code. */
-static int check_task(x1_ne *ne, const x1_task *t, char canon[][LI_IDENT_MAX], char *desc,
-                      size_t desc_size)
+/* A table entry for task t, with its targets canonicalised, in one allocation; NULL
+ * with an X1 error code and reason when t cannot be accepted. */
+static task_entry *entry_new(x1_ne *ne, const x1_task *t, int *code, char *desc,
+                             size_t desc_size)
 {
+    char canon[X1_MAX_TARGETS][LI_IDENT_MAX];
+    size_t total = 0;
     for (size_t i = 0; i < t->n_targets; i++) {
         if (li_ident_canon_target(t->targets[i].type, t->targets[i].value, canon[i],
                                   LI_IDENT_MAX) != LI_OK) {
             snprintf(desc, desc_size, "target identifier %zu is not a valid %s", i + 1,
                      t->targets[i].type);
-            return X1_ERR_SYNTAX;
+            *code = X1_ERR_SYNTAX;
+            return NULL;
         }
+        total += strlen(canon[i]) + 1;
     }
     if (!find_dest(ne, t->did)) {
         snprintf(desc, desc_size, "unknown dId");
-        return X1_ERR_DID_NOT_FOUND;
+        *code = X1_ERR_DID_NOT_FOUND;
+        return NULL;
     }
-    return 0;
+    task_entry *e = malloc(sizeof *e + total);
+    if (!e) {
+        snprintf(desc, desc_size, "out of memory");
+        *code = X1_ERR_GENERIC;
+        return NULL;
+    }
+    e->task = *t;
+    e->next = NULL;
+    char *p = e->blob;
+    for (size_t i = 0; i < t->n_targets; i++) {
+        size_t len = strlen(canon[i]) + 1;
+        memcpy(p, canon[i], len);
+        e->canon[i] = p;
+        p += len;
+    }
+    return e;
 }
 
 /* ---- request handling ---- */
@@ -229,17 +251,11 @@ static void set_error(x1_response *r, int code, const char *desc)
 
 static void handle_task(x1_ne *ne, const x1_request *q, x1_response *r)
 {
-    task_entry *fresh = calloc(1, sizeof *fresh);
-    if (!fresh) {
-        set_error(r, X1_ERR_GENERIC, "out of memory");
-        return;
-    }
-    fresh->task = q->task;
     char desc[128];
-    int code = check_task(ne, &q->task, fresh->canon, desc, sizeof desc);
-    if (code) {
+    int code = 0;
+    task_entry *fresh = entry_new(ne, &q->task, &code, desc, sizeof desc);
+    if (!fresh) {
         set_error(r, code, desc);
-        free(fresh);
         return;
     }
     task_entry **slot = xid_slot(ne, q->task.xid);
