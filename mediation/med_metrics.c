@@ -48,6 +48,7 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const cha
         ROW(dropped_no_task, "counter", "PDUs of an XID without warrant"),
         ROW(dropped_window, "counter", "PDUs outside every warrant's window"),
         ROW(retransmissions, "counter", "SIP retransmissions suppressed"),
+        ROW(resent_copies, "counter", "PDUs a POI resent after a reconnect, dropped"),
         ROW(malformed, "counter", "malformed PDUs (reported to the LEA)"),
         ROW(orphans_expired, "counter", "X3 delivered under its own CIN after the wait"),
         ROW(sessions, "gauge", "live communications"),
