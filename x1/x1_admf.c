@@ -9,6 +9,7 @@
 
 #include "admin.pb-c.h"
 #include "audit.pb-c.h"
+#include "li_ident.h"
 #include "li_kafka.h"
 #include "li_log.h"
 #include "li_time.h"
@@ -1053,16 +1054,40 @@ typedef struct list_ctx {
     const char *last_id;
     int more;
     const char *bad_filter;
+    const char *target;        /* canonical identity of ?target= (warrants), or NULL */
 } list_ctx;
 
 /* Filters compare the representation's top-level fields: strings and numbers by their
  * text, arrays by membership of a string. */
-static int matches(const json_t *view, const x1_query *q, const char **bad)
+/* 1 when one of the warrant's targets is the identity `canon` (canonical form, DESIGN.md
+ * 5: identities match when their canonical forms are equal). */
+static int has_target(const json_t *view, const char *canon)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(view, "targets"), i, t) {
+        char c[LI_IDENT_MAX];
+        if (li_ident_canon_target(json_string_value(json_object_get(t, "type")),
+                                  json_string_value(json_object_get(t, "value")), c,
+                                  sizeof c) == LI_OK &&
+            strcmp(c, canon) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int matches(const json_t *view, const x1_query *q, const char *target_canon,
+                   const char **bad)
 {
     for (size_t i = 0; i < q->n; i++) {
         const char *k = q->keys[i], *want = q->values[i];
         if (strcmp(k, "limit") == 0 || strcmp(k, "after") == 0)
             continue;
+        if (target_canon && strcmp(k, "target") == 0) {
+            if (!has_target(view, target_canon))
+                return 0;
+            continue;
+        }
         json_t *v = json_object_get(view, k);
         if (!v) {
             *bad = k;
@@ -1099,7 +1124,7 @@ static int list_one(void *ctx, const ProtobufCMessage *m)
     json_t *view = x1_json_render(l->kind, m, l->now);
     if (!view)
         return 1;
-    if (!matches(view, l->q, &l->bad_filter)) {
+    if (!matches(view, l->q, l->target, &l->bad_filter)) {
         json_decref(view);
         return l->bad_filter != NULL;
     }
@@ -1115,11 +1140,22 @@ static int list_one(void *ctx, const ProtobufCMessage *m)
 
 void x1_admf_list(x1_admf *a, x1_kind kind, const x1_query *q, x1_result *out)
 {
-    list_ctx l = { kind, q, 0, now_ms(), json_array(), NULL, 0, NULL };
+    list_ctx l = { kind, q, 0, now_ms(), json_array(), NULL, 0, NULL, NULL };
+    char canon[LI_IDENT_MAX];
+    const char *target = x1_query_get(q, "target");
     memset(out, 0, sizeof *out);
     if (!parse_limit(q, &l.limit, out)) {
         json_decref(l.items);
         return;
+    }
+    if (kind == X1_KIND_WARRANT && target) {
+        /* ?target= takes any form of an identity (SIP URI, tel URI, E.164 number). */
+        if (li_ident_canon(target, strlen(target), canon, sizeof canon) != LI_OK) {
+            json_decref(l.items);
+            x1_result_error(out, 400, "invalid_target", "target", "not a target identity");
+            return;
+        }
+        l.target = canon;
     }
     pthread_mutex_lock(&a->state_mu);
     x1_store_each(a->store, kind, x1_query_get(q, "after"), list_one, &l);

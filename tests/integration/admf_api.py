@@ -403,6 +403,14 @@ def run(d, work):
     check([x["id"] for x in b["items"]] == ["w1b"], "list filter auth_country=FR")
     s, b, _ = op.req("GET", "/v1/warrants?destination_ids=lea1&liid=PAGE3")
     check([x["id"] for x in b["items"]] == ["p3"], "list filter on array membership + field")
+    s, b, _ = op.req("GET", "/v1/warrants?target=%3Csip%3AAlice%40EXAMPLE.com%3E%3Btag%3D1"
+                     "&auth_country=DE&limit=1000")
+    check(s == 200 and {x["id"] for x in b["items"]} == {"w1", "p0", "p1", "p2", "p3", "p4"},
+          "list by target: any form of the identity matches its canonical form")
+    s, b, _ = op.req("GET", "/v1/warrants?target=%2B49301234")
+    check(s == 200 and len(b["items"]) == 7, "list by target: E.164 matches the tel URI")
+    s, b, _ = op.req("GET", "/v1/warrants?target=nobody")
+    check(s == 400 and err_code(b) == "invalid_target", "list by a non-identity: 400")
     s, b, _ = op.req("GET", "/v1/warrants?bogus=1")
     check(s == 400 and err_code(b) == "invalid_filter", "list with unknown filter: 400")
     s, b, _ = op.req("GET", "/v1/warrants?" + "&".join(f"f{i}=1" for i in range(17)))
