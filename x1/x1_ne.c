@@ -72,6 +72,8 @@ struct x1_ne {
     x1_cert_exception *exceptions;
     size_t n_exceptions;
     atomic_uint_fast64_t generation;
+    atomic_uint_fast64_t n_messages, n_error_responses, n_bad_documents, n_tls_failures,
+        n_refused_clients, n_refused_connections;
     void (*change_fn)(void *ctx, const x1_ne_change *change); /* under lock */
     void *change_ctx;
 
@@ -589,6 +591,7 @@ static li_err handle_document(x1_ne *ne, const uint8_t *body, size_t len, li_buf
         /* Nothing to answer message by message: a TopLevelErrorResponse. */
         x1_header hdr;
         li_log_warn("X1: request document refused (not an X1Request limf can parse)");
+        atomic_fetch_add(&ne->n_bad_documents, 1);
         *status = 400;
         if (x1_header_init(&hdr, ne->admf_id[0] ? ne->admf_id : "-", ne->ne_id) == LI_OK)
             err = x1_xml_top_error_encode(&hdr, out);
@@ -597,6 +600,9 @@ static li_err handle_document(x1_ne *ne, const uint8_t *body, size_t len, li_buf
     for (size_t i = 0; i < n; i++) {
         handle_message(ne, &reqs[i], &resps[i]);
         log_message(&reqs[i], &resps[i]);
+        atomic_fetch_add(&ne->n_messages, 1);
+        if (resps[i].error_code)
+            atomic_fetch_add(&ne->n_error_responses, 1);
     }
     *status = 200;
     err = x1_xml_response_encode(resps, n, out);
@@ -674,6 +680,7 @@ static void serve(x1_ne *ne, int fd)
     li_err err = x1_conn_handshake(&c, 1, li_mono_ns() + idle_ns);
     if (err != LI_OK) {
         li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
+        atomic_fetch_add(&ne->n_tls_failures, 1);
         x1_conn_close(&c);
         return;
     }
@@ -681,6 +688,7 @@ static void serve(x1_ne *ne, int fd)
         /* Trusted but not an ADMF: say so, so that the operator sees a refusal rather
          * than an NE that looks down. */
         li_log_warn("X1: client certificate not among x1 allowed_clients; refused");
+        atomic_fetch_add(&ne->n_refused_clients, 1);
         uint64_t deadline = li_mono_ns() + 1000000000ull;
         send_response(&c, 403, NULL, 1, deadline);
         x1_conn_linger_close(&c, deadline);
@@ -814,6 +822,7 @@ static void accept_one(x1_ne *ne)
     pthread_mutex_unlock(&ne->conn_lock);
     if (!s) {
         li_log_warn("X1: too many connections; refusing one");
+        atomic_fetch_add(&ne->n_refused_connections, 1);
         close(fd);
     }
 }
@@ -1067,6 +1076,21 @@ li_err x1_ne_get_destination(x1_ne *ne, const uint8_t did[16], x1_destination *o
         *out = *d;
     pthread_rwlock_unlock(&ne->lock);
     return d ? LI_OK : LI_ERR_NOT_FOUND;
+}
+
+void x1_ne_stats_get(x1_ne *ne, x1_ne_stats *out)
+{
+    out->messages = atomic_load(&ne->n_messages);
+    out->error_responses = atomic_load(&ne->n_error_responses);
+    out->bad_documents = atomic_load(&ne->n_bad_documents);
+    out->tls_failures = atomic_load(&ne->n_tls_failures);
+    out->refused_clients = atomic_load(&ne->n_refused_clients);
+    out->refused_connections = atomic_load(&ne->n_refused_connections);
+    pthread_rwlock_rdlock(&ne->lock);
+    out->tasks = ne->n_tasks;
+    out->destinations = ne->n_dests;
+    out->exceptions = ne->n_exceptions;
+    pthread_rwlock_unlock(&ne->lock);
 }
 
 size_t x1_ne_task_count(x1_ne *ne)

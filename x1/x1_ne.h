@@ -91,6 +91,19 @@ typedef struct x1_ne_change {
 void x1_ne_on_change(x1_ne *ne, void (*fn)(void *ctx, const x1_ne_change *change),
                      void *ctx);
 
+/* Counters since x1_ne_new(), for a POI's /metrics. */
+typedef struct x1_ne_stats {
+    uint64_t messages;          /* X1 request messages answered */
+    uint64_t error_responses;   /* of which answered with an ErrorResponse */
+    uint64_t bad_documents;     /* documents answered 400 (TopLevelErrorResponse) */
+    uint64_t tls_failures;      /* connections that failed the TLS handshake */
+    uint64_t refused_clients;   /* trusted certificates not in allowed_clients (403) */
+    uint64_t refused_connections; /* turned away: every connection slot busy */
+    size_t tasks, destinations, exceptions; /* table sizes now */
+} x1_ne_stats;
+
+void x1_ne_stats_get(x1_ne *ne, x1_ne_stats *out);
+
 /* Copies the task with this XID into *out; LI_ERR_NOT_FOUND when there is none. */
 li_err x1_ne_get_task(x1_ne *ne, const uint8_t xid[16], x1_task *out);
 /* Copies the destination with this DID into *out; LI_ERR_NOT_FOUND when there is none. */

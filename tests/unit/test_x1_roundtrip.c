@@ -379,6 +379,12 @@ static void test_refused_peers(void **state)
 
     /* The ADMF still works after all that. */
     assert_int_equal(x1_client_ping(admf, url, "poi-1", err, sizeof err), LI_OK);
+    x1_ne_stats st;
+    x1_ne_stats_get(ne, &st);
+    assert_true(st.tls_failures >= 2); /* the rogue client and the strict ADMF */
+    assert_int_equal(st.refused_clients, 1);
+    assert_true(st.messages > 20);
+    assert_true(st.error_responses >= 8);
 }
 
 /* Sends one raw HTTP request over mutual TLS as the ADMF; returns the status. */
@@ -449,6 +455,9 @@ static void test_raw_http(void **state)
     assert_non_null(strstr(text, "<errorCode>100</errorCode>"));
     assert_non_null(strstr(text, "x1:PingResponse"));
     assert_non_null(strstr(text, "3fa85f64-5717-4562-b3fc-2c963f66afa6"));
+    x1_ne_stats st;
+    x1_ne_stats_get(ne, &st);
+    assert_int_equal(st.bad_documents, 1);
     li_buf_free(&a);
 }
 
@@ -685,6 +694,10 @@ static void test_concurrent(void **state)
     atomic_store(&stop_matching, 1);
     pthread_join(mt, NULL);
     assert_int_equal(x1_ne_task_count(ne), N);
+    x1_ne_stats st;
+    x1_ne_stats_get(ne, &st);
+    assert_int_equal(st.tasks, N);
+    assert_int_equal(st.destinations, 1);
     x1_ne_match m[2];
     assert_int_equal(x1_ne_match_identity(ne, "sip:user3@example.com", m, 2), 1);
 }
