@@ -126,6 +126,6 @@ int main(int argc, char **argv)
     printf("relay stats: %s\n", stats);
     rt_relay_stop(&r);
     x2x3t_ingest_stop(&ing, 15);
-    rt_cleanup();
+    rt_done();
     return 0;
 }

@@ -98,7 +98,7 @@ int main(void)
     RT_CHECK(rt_json_int(stats, "messages_relayed") == SESSIONS * 2 * (9 + 15),
              "messages relayed: %s", stats);
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit (see %s)", r.log);
-    rt_cleanup();
+    rt_done();
     printf("relay_concurrent: %d sessions, every body byte-identical\n", SESSIONS);
     return 0;
 }

@@ -11,6 +11,7 @@
  *     (from target) and received (to target); X2 reports reserved / tls-established /
  *     released with the UE's fingerprint; one correlation ID; attribute 17;
  *   - the untasked sessions produce no X2/X3 at all. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,14 +348,171 @@ static void buf_equals_file(const li_buf *b, const char *file)
     free(text);
 }
 
+/* ---- an independent oracle: tshark's 5gli and msrp dissectors on a capture of the
+ * X2/X3 link (TLS, decrypted with the sender's key log). tshark does not reassemble a
+ * PDU spread over several TLS records, so it decodes the small X3 PDUs (responses,
+ * REPORTs, small chunks); each one it decodes must carry, in order, the direction and
+ * transaction id of a message the UE sent or received. ---- */
+
+static int oracle_available(void)
+{
+    return geteuid() == 0 && access("/usr/bin/dumpcap", X_OK) == 0 &&
+           access("/usr/bin/tshark", X_OK) == 0;
+}
+
+/* "dir tid" lines of an MSRP log, in order. */
+static size_t log_tids(const char *file, int dir, char (*out)[40], size_t max)
+{
+    char *text;
+    size_t len, off = 0, n = 0;
+    RT_CHECK(rt_read_file(file, &text, &len) == 0, "missing %s", file);
+    while (off < len && n < max) {
+        li_msrp_msg m;
+        size_t used;
+        RT_CHECK(li_msrp_parse(NULL, (uint8_t *)text + off, len - off, &m, &used) == LI_OK,
+                 "%s: not MSRP", file);
+        snprintf(out[n++], 40, "%d %.*s", dir, (int)m.tid.len, m.tid.p);
+        off += used;
+    }
+    free(text);
+    return n;
+}
+
+/* Writes the relay's decrypted X2/X3 stream as a pcap of one PDU per IPv4/TCP packet
+ * (the 5gli dissector takes one PDU per segment); PDUs too big for one IPv4 packet are
+ * left out. Returns the number of PDUs written. */
+static size_t stream_to_pcap(const uint8_t *s, size_t len, uint16_t port, const char *pcap)
+{
+    FILE *f = fopen(pcap, "wb");
+    RT_CHECK(f, "cannot write %s", pcap);
+    uint32_t gh[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 262144, 101 /* raw IP */ };
+    fwrite(gh, 4, 6, f);
+    size_t off = 0, n = 0;
+    uint32_t seq = 1;
+    while (len - off >= 40) {
+        uint32_t hl = li_get_be32(s + off + 4), pl = li_get_be32(s + off + 8);
+        if (li_get_be16(s + off) != 5 || hl < 40 || hl > len - off || pl > len - off - hl)
+            break;   /* end of what was captured */
+        size_t pdu = hl + pl;
+        if (pdu <= 65000) {
+            uint8_t h[40];
+            memset(h, 0, sizeof h);
+            h[0] = 0x45;
+            li_put_be16(h + 2, (uint16_t)(40 + pdu));
+            h[8] = 64;
+            h[9] = 6;
+            h[12] = 127, h[15] = 1, h[16] = 127, h[19] = 1;
+            li_put_be16(h + 20, 40000);
+            li_put_be16(h + 22, port);
+            li_put_be32(h + 24, seq);
+            h[32] = 0x50;
+            h[33] = 0x18;
+            li_put_be16(h + 34, 65535);
+            uint32_t rh[4] = { (uint32_t)n, 0, (uint32_t)(40 + pdu), (uint32_t)(40 + pdu) };
+            fwrite(rh, 4, 4, f);
+            fwrite(h, 1, 40, f);
+            fwrite(s + off, 1, pdu, f);
+            n++;
+        }
+        seq += (uint32_t)pdu;
+        off += pdu;
+    }
+    fclose(f);
+    return n;
+}
+
+static void check_oracle(const char *pcap, const char *keylog, uint16_t port)
+{
+    char out[700], opt_keys[800], d1[64];
+    snprintf(out, sizeof out, "%s/tshark-follow.txt", rt_dir());
+    snprintf(opt_keys, sizeof opt_keys, "tls.keylog_file:%s", keylog);
+    snprintf(d1, sizeof d1, "tcp.port==%u,tls", port);
+    char *follow[] = { "/usr/bin/tshark", "-r", (char *)pcap, "-o", opt_keys, "-d", d1, "-q",
+                       "-z", "follow,tls,raw,0", NULL };
+    RT_CHECK(rt_wait(rt_spawn(out, follow), 120000) == 0, "tshark failed (see %s)", out);
+    /* The relay's side of the stream: tshark indents the client's data with a tab. */
+    char *text;
+    size_t len;
+    RT_CHECK(rt_read_file(out, &text, &len) == 0, "no tshark output");
+    li_buf stream;
+    li_buf_init(&stream, 0);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] != '\t')
+            continue;
+        size_t hl = strlen(line + 1);
+        RT_CHECK(li_buf_reserve(&stream, hl / 2) == LI_OK, "memory");
+        size_t got;
+        if (li_hex_decode(line + 1, hl, 0, stream.data + stream.len, hl / 2, &got) == LI_OK)
+            stream.len += got;
+    }
+    free(text);
+    char synth[700], fields[700], dport[64];
+    snprintf(synth, sizeof synth, "%s/x2x3-pdus.pcap", rt_dir());
+    snprintf(fields, sizeof fields, "%s/tshark-5gli.txt", rt_dir());
+    snprintf(dport, sizeof dport, "tcp.port==%u,5gli", port);
+    size_t pdus = stream_to_pcap(stream.data, stream.len, port, synth);
+    li_buf_free(&stream);
+    char *dissect[] = { "/usr/bin/tshark", "-r", synth, "-d", dport, "-Y", "li5g.pf == 13",
+                        "-T", "fields", "-e", "li5g.pd", "-e", "msrp.transaction.id", "-E",
+                        "occurrence=f", NULL };
+    RT_CHECK(rt_wait(rt_spawn(fields, dissect), 120000) == 0, "tshark failed (see %s)", fields);
+    static char want[2][4096][40];
+    size_t n_want[2];
+    n_want[0] = log_tids(path_in("alice-ue.sentlog"), 3, want[0], 4096);
+    n_want[1] = log_tids(path_in("alice-ue.recv"), 2, want[1], 4096);
+    size_t pos[2] = { 0, 0 }, decoded = 0;
+    RT_CHECK(rt_read_file(fields, &text, &len) == 0, "no tshark output");
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        int dir;
+        char tid[40];
+        if (sscanf(line, "%d %39s", &dir, tid) != 2)
+            continue;   /* not an X3 PDU with MSRP tshark could take apart */
+        RT_CHECK(dir == 2 || dir == 3, "tshark: direction %d", dir);
+        int k = dir == 3 ? 0 : 1;
+        char key[48];
+        snprintf(key, sizeof key, "%d %s", dir, tid);
+        /* In order, skipping the messages left out or not decoded. */
+        while (pos[k] < n_want[k] && strcmp(want[k][pos[k]], key) != 0)
+            pos[k]++;
+        RT_CHECK(pos[k] < n_want[k], "tshark decoded X3 '%s' the UE never exchanged (in this order)", key);
+        pos[k]++;
+        decoded++;
+    }
+    free(text);
+    /* Every response and REPORT fits one packet; a capture that dropped packets ends
+     * the stream early, so ask for a good part, not all. */
+    RT_CHECK(decoded >= 20, "tshark decoded only %zu X3 PDUs (%zu PDUs in the capture)",
+             decoded, pdus);
+    printf("relay_e2e: tshark (5gli + msrp) decoded %zu X3 PDUs of the capture, each one a "
+           "message the UE exchanged, in order\n", decoded);
+}
+
 int main(void)
 {
     rt_init("e2e");
     x2x3t_ingest ing;
     memset(&ing, 0, sizeof ing);
     x2x3t_ingest_start(&ing, 0, NULL);
+    int oracle = oracle_available();
+    char pcap[700], keylog[700], extra[800], filter[64];
+    snprintf(pcap, sizeof pcap, "%s/x2x3.pcapng", rt_dir());
+    snprintf(keylog, sizeof keylog, "%s/x2x3.keys", rt_dir());
+    snprintf(extra, sizeof extra, "[x2x3]\ntls.keylog = %s\n", keylog);
+    snprintf(filter, sizeof filter, "tcp port %u", ing.port);
+    pid_t cap = 0;
+    if (oracle) {
+        /* Capturing before the relay starts, so the TLS handshake is in the capture. */
+        char *argv[] = { "/usr/bin/dumpcap", "-q", "-B", "128", "-i", "lo", "-f", filter,
+                         "-w", pcap, NULL };
+        cap = rt_spawn(path_in("dumpcap.log"), argv);
+        for (int i = 0; i < 100 && access(pcap, F_OK) != 0; i++)
+            usleep(50000);
+        usleep(300000);
+    } else {
+        printf("relay_e2e: no dumpcap/tshark or not root: tshark oracle skipped\n");
+    }
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, ing.port, NULL);
+    rt_relay_start(&r, "relay", 1, ing.port, oracle ? extra : NULL);
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:Alice@Example.COM",
                X1_DELIVERY_X2_AND_X3);
 
@@ -378,6 +536,12 @@ int main(void)
     RT_CHECK(rt_http(r.control_port, "GET", "/v1/stats", NULL, stats, sizeof stats) == 200, "stats");
     RT_CHECK(rt_json_int(stats, "tls_refused") >= 1, "tls_refused not counted: %s", stats);
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit status (see %s)", r.log);
+    if (cap) {
+        usleep(300000);
+        kill(cap, SIGTERM);
+        rt_wait(cap, 10000);
+        check_oracle(pcap, keylog, ing.port);
+    }
 
     /* Kafka: exactly the tasked session, nothing of the others. */
     seen s;
@@ -405,7 +569,7 @@ int main(void)
     li_buf_free(&s.from_target);
     li_buf_free(&s.to_target);
     x2x3t_ingest_stop(&ing, 15);
-    rt_cleanup();
+    rt_done();
     printf("relay_e2e: ok (%zu X3 records equal the UE's cleartext, untasked sessions silent)\n",
            s.x3);
     return 0;

@@ -169,7 +169,7 @@ int main(void)
     RT_CHECK(s.x3 == 0 && s.tls == 0 && s.other == 0, "decrypted? X3 %zu tls events %zu", s.x3,
              s.tls);
     x2x3t_ingest_stop(&ing, 15);
-    rt_cleanup();
+    rt_done();
     printf("relay_passthrough: passed through under the exception, reported, never decrypted\n");
     return 0;
 }

@@ -58,6 +58,13 @@ void rt_cleanup(void)
     }
 }
 
+void rt_done(void)
+{
+    rt_cleanup();
+    char *argv[] = { "/bin/rm", "-rf", dir, NULL };
+    rt_wait(rt_spawn(NULL, argv), 60000);
+}
+
 pid_t rt_spawn(const char *log, char *const argv[])
 {
     pid_t pid = fork();

@@ -28,6 +28,8 @@ const char *rt_pki(void);
 const char *rt_build(void);
 /* Kills every process started by rt_spawn that is still running. */
 void rt_cleanup(void);
+/* On success: rt_cleanup() and the scratch directory removed (kept on failure). */
+void rt_done(void);
 
 /* Starts argv[0] with stdout+stderr to log (NULL: /dev/null). */
 pid_t rt_spawn(const char *log, char *const argv[]);
