@@ -266,8 +266,8 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
         errstr_size = sizeof scratch;
     }
     errstr[0] = '\0';
-    if (!ne_id || x1_header_init(&req->hdr, c->admf_id, ne_id) != LI_OK) {
-        snprintf(errstr, errstr_size, "bad NE identifier");
+    if (!ne_url || !ne_id || x1_header_init(&req->hdr, c->admf_id, ne_id) != LI_OK) {
+        snprintf(errstr, errstr_size, "missing NE URL or bad NE identifier");
         return LI_ERR_INVAL;
     }
     li_buf body, answer;

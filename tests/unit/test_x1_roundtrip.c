@@ -376,6 +376,10 @@ static void test_refused_peers(void **state)
     close(fd);
     assert_int_equal(x1_client_ping(admf, "http://127.0.0.1/X1/NE", "poi-1", err, sizeof err),
                      LI_ERR_INVAL);
+    assert_int_equal(x1_client_ping(admf, NULL, "poi-1", err, sizeof err), LI_ERR_INVAL);
+    assert_int_equal(x1_client_ping(admf, url, NULL, NULL, 0), LI_ERR_INVAL);
+    assert_int_equal(x1_client_ping(admf, "https://[::1/X1/NE", "poi-1", err, sizeof err),
+                     LI_ERR_INVAL);
 
     /* The ADMF still works after all that. */
     assert_int_equal(x1_client_ping(admf, url, "poi-1", err, sizeof err), LI_OK);
