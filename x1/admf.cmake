@@ -13,6 +13,8 @@ li_add_unit_test(test_x1_validate SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_validat
                  LIBS x1_admf_core)
 li_add_unit_test(test_x1_audit SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_audit.c
                  LIBS x1_admf_core)
+li_add_unit_test(test_x1_admf_json SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_json.c
+                 LIBS x1_admf_core)
 li_add_unit_test(test_x1_admf_store SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_store.c
                  LIBS x1_admf_core)
 # The code under test is compiled into the fuzzer itself so that libFuzzer instruments it
