@@ -24,6 +24,10 @@ enum { X_DIR_TO_TARGET = 2, X_DIR_FROM_TARGET = 3 };
 
 enum { KIND_DIALOG = 1, KIND_PAGER = 2, KIND_ORPHAN = 3 };
 enum { PHASE_EARLY = 0, PHASE_CONFIRMED = 1, PHASE_ENDED = 2 };
+
+/* An ended dialog lingers until input with later event times shows that its last
+ * messages are in; on a partition that stays idle, this long after (processing time). */
+#define LINGER_IDLE_NS (600ULL * 1000000000ULL)
 /* Whose SDP announced an MSRP session-id. */
 enum { SIDE_OTHER = 0, SIDE_TARGET = 1, SIDE_UNKNOWN = 2 };
 
@@ -99,6 +103,7 @@ struct med_engine {
     size_t n_dirty, cap_dirty;
     size_t pending_total;
     med_stats st;
+    uint64_t watermark_ns;   /* the latest event time (POI timestamp) processed */
     li_sip_msg sip;          /* scratch, too large for the stack of every call */
     /* The last med_tasks_find, valid while the table's generation is unchanged. */
     uint8_t cache_xid[16];
@@ -655,7 +660,10 @@ static li_err process_sip(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uin
         if (s->phase == PHASE_ENDED) {
             if (iri == IRI_CONTINUE)
                 iri = IRI_END;
-            s->deadline_ns = now + e->cfg.linger_ns;
+            /* Linger in event time: after an outage of Kafka or of the mediator the
+             * rest of the dialog (the 200 to the BYE) is processed late, and must
+             * still find it (see med_engine_tick). */
+            s->deadline_ns = ts + e->cfg.linger_ns;
         }
     }
     remember(s, fp);
@@ -1038,6 +1046,8 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
         e->st.dropped_no_task++;
         return LI_OK;
     }
+    if (ts > e->watermark_ns)
+        e->watermark_ns = ts;
     int x3 = pdu->pdu_type == PDU_X3;
     if (!task_wants(e, pdu->xid.data, ts, x3)) {
         e->st.dropped_window++;
@@ -1074,7 +1084,7 @@ li_err med_engine_tick(med_engine *e, uint64_t now)
         if (s->kind == KIND_ORPHAN && s->cin == 0)
             is_due = now >= s->deadline_ns;
         else if (s->phase == PHASE_ENDED)
-            is_due = now >= s->deadline_ns;
+            is_due = e->watermark_ns >= s->deadline_ns || now >= s->deadline_ns + LINGER_IDLE_NS;
         else if (s->kind == KIND_PAGER)
             is_due = now - s->last_ns >= e->cfg.linger_ns;
         else
