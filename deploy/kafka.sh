@@ -72,6 +72,24 @@ start() {
     echo "kafka: already running in $dir"
     return 0
   fi
+  # A port found free can be taken by another process before the broker binds it: then
+  # try again with new ports.
+  for attempt in 1 2 3; do
+    configure "$dir" "$pki"
+    if launch "$dir"; then
+      return 0
+    fi
+    grep -qE "Address already in use|Unable to start acceptor" "$dir/kafka.log" || return 1
+    li_stop_pid "$dir/kafka.pid" 10
+    echo "kafka: a port was taken meanwhile (attempt $attempt); trying other ports" >&2
+    mv "$dir/kafka.log" "$dir/kafka.log.$attempt"
+  done
+  return 1
+}
+
+# configure DIR PKI_DIR: a fresh single-node configuration on new ports, formatted.
+configure() {
+  local dir=$1 pki=$2
   rm -rf "$dir/data"
   local port tls_port ctl_port
   port=$(li_pick_port)
@@ -122,7 +140,6 @@ ENV
        kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   java -cp "$jars/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
     kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1
-  launch "$dir"
 }
 
 stop() {
