@@ -67,6 +67,15 @@ static li_err decode_ethernet(const uint8_t *f, size_t len, x2x3_pkt *out)
     return decode_ethertype(type, f + off, len - off, out);
 }
 
+/* On a cooked capture of several interfaces ("any") the kernel hands every loopback
+ * frame over twice, going out and coming in. libpcap drops the outgoing copy of a live
+ * capture itself; a file written by another capturer may hold both, so the outgoing copy
+ * (packet type PACKET_OUTGOING on an ARPHRD_LOOPBACK interface) is skipped here too. */
+static int loopback_copy(unsigned packet_type, unsigned arphrd)
+{
+    return packet_type == 4 && arphrd == 772;
+}
+
 li_err x2x3_pkt_decode(int linktype, const uint8_t *frame, size_t caplen, x2x3_pkt *out)
 {
     memset(out, 0, sizeof *out);
@@ -84,14 +93,18 @@ li_err x2x3_pkt_decode(int linktype, const uint8_t *frame, size_t caplen, x2x3_p
     case X2X3_DLT_IPV6:
         return decode_ip(frame, caplen, out);
     case X2X3_DLT_LINUX_SLL:
-        /* 16-octet header, protocol type last. */
+        /* 16-octet header: packet type, ARPHRD type, ..., protocol type last. */
         if (caplen < 16)
             return LI_ERR_PROTO;
+        if (loopback_copy(li_get_be16(frame), li_get_be16(frame + 2)))
+            return LI_OK;
         return decode_ethertype(li_get_be16(frame + 14), frame + 16, caplen - 16, out);
     case X2X3_DLT_LINUX_SLL2:
-        /* 20-octet header, protocol type first. */
+        /* 20-octet header: protocol type first, ARPHRD type at 8, packet type at 10. */
         if (caplen < 20)
             return LI_ERR_PROTO;
+        if (loopback_copy(frame[10], li_get_be16(frame + 8)))
+            return LI_OK;
         return decode_ethertype(li_get_be16(frame), frame + 20, caplen - 20, out);
     default:
         return LI_ERR_PROTO;

@@ -64,7 +64,8 @@ typedef struct x2x3_pkt {
 } x2x3_pkt;
 
 /* Decodes one captured frame of link type `linktype` (caplen octets at `frame`).
- * LI_OK: *out describes it (kind OTHER for what limf-siptap does not look at).
+ * LI_OK: *out describes it (kind OTHER for what limf-siptap does not look at, including
+ * the outgoing copy of a loopback frame in a Linux cooked capture, seen again incoming).
  * LI_ERR_PROTO: malformed or truncated (a header or the IP payload runs past caplen,
  * bad version, bad header length, UDP length beyond the IP payload, ...).
  * Ethernet padding after the IP datagram is ignored (the IP length rules). */
