@@ -33,6 +33,7 @@ enum { SIDE_OTHER = 0, SIDE_TARGET = 1, SIDE_UNKNOWN = 2 };
 
 #define RECENT 16            /* SIP message hashes kept per communication */
 #define MAX_ID 512           /* longest Call-ID or MSRP session-id handled */
+#define MAX_SIDS 32          /* MSRP session-ids linked to one communication */
 
 typedef struct msid {
     char *id;
@@ -228,6 +229,10 @@ static li_err session_add_sid(med_engine *e, session *s, const char *sid, uint8_
             goto index;
         }
     }
+    /* An SDP may list any number of path URIs; a communication keeps a bounded
+     * number of linkage keys so that hostile signalling cannot grow it without end. */
+    if (s->n_msrp >= MAX_SIDS)
+        return LI_OK;
     msid *nm = realloc(s->msrp, (s->n_msrp + 1) * sizeof *nm);
     if (!nm)
         return LI_ERR_NOMEM;

@@ -590,6 +590,41 @@ static void test_resent_copies(void **state)
     med_tasks_free(tasks);
 }
 
+/* Hostile SDP: a path of 40 URIs links only the first 32 session-ids. */
+static void test_sid_cap(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    med_config cfg = test_config();
+    static out o;
+    o.n = 0;
+    med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+    static char invite[8192];
+    size_t n = (size_t)snprintf(invite, sizeof invite, "%s", INVITE_NO_SDP("cap"));
+    invite[n - 2] = 0;   /* reopen the header block for a body */
+    n = strlen(invite);
+    n += (size_t)snprintf(invite + n, sizeof invite - n,
+                          "c: application/sdp\r\n\r\nv=0\r\nm=message 9 TCP/MSRP *\r\na=path:");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(invite + n, sizeof invite - n, "msrp://h:1/cap%d;tcp ", i);
+    snprintf(invite + n, sizeof invite - n, "\r\n");
+    const step steps[] = {
+        { X2_SIP, XID_B, 0, invite, 3, 1 },
+        { X3_MSRP, XID_B, 1, MSRP("tx001", "cap31", "zz", "linked"), 0, 2 },
+        { X3_MSRP, XID_B, 1, MSRP("tx002", "cap39", "zz", "not linked"), 0, 2 },
+    };
+    for (size_t i = 0; i < 3; i++)
+        run_step(e, &steps[i]);
+    static const char *const want[] = { "lea1 LIID-C 1/0 begin d0 sip",
+                                        "lea1 LIID-C 1/1 cc d1 msrp", NULL };
+    check("sid cap", &o, want);
+    med_stats st;
+    med_engine_stats(e, &st);
+    assert_int_equal(st.sessions, 2);     /* the dialog and the waiting content */
+    med_engine_free(e);
+    med_tasks_free(tasks);
+}
+
 /* Warrant updates and tombstones change what is delivered. */
 static void test_tasks(void **state)
 {
@@ -644,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
+        cmocka_unit_test(test_sid_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
