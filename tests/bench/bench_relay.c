@@ -101,6 +101,7 @@ int main(int argc, char **argv)
     x2x3t_ingest ing;
     memset(&ing, 0, sizeof ing);
     x2x3t_ingest_start(&ing, 0, NULL);
+    rt_adopt(ing.pid);
     rt_relay r;
     rt_relay_start(&r, "relay", 1, ing.port, "[log]\nlevel = info\n");
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:tapped@example.com",
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
     printf("relay stats: %s\n", stats);
     rt_relay_stop(&r);
     x2x3t_ingest_stop(&ing, 15);
+    rt_disown(ing.pid);
     rt_done();
     return 0;
 }

@@ -493,6 +493,7 @@ int main(void)
     x2x3t_ingest ing;
     memset(&ing, 0, sizeof ing);
     x2x3t_ingest_start(&ing, 0, NULL);
+    rt_adopt(ing.pid);
     int oracle = oracle_available();
     char pcap[700], keylog[700], extra[800], filter[64];
     snprintf(pcap, sizeof pcap, "%s/x2x3.pcapng", rt_dir());
@@ -569,6 +570,7 @@ int main(void)
     li_buf_free(&s.from_target);
     li_buf_free(&s.to_target);
     x2x3t_ingest_stop(&ing, 15);
+    rt_disown(ing.pid);
     rt_done();
     printf("relay_e2e: ok (%zu X3 records equal the UE's cleartext, untasked sessions silent)\n",
            s.x3);

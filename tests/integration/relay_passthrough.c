@@ -78,6 +78,7 @@ int main(void)
     x2x3t_ingest ing;
     memset(&ing, 0, sizeof ing);
     x2x3t_ingest_start(&ing, 0, NULL);
+    rt_adopt(ing.pid);
     rt_relay r;
     rt_relay_start(&r, "relay", 1, ing.port, NULL);
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:bob@example.com",
@@ -169,6 +170,7 @@ int main(void)
     RT_CHECK(s.x3 == 0 && s.tls == 0 && s.other == 0, "decrypted? X3 %zu tls events %zu", s.x3,
              s.tls);
     x2x3t_ingest_stop(&ing, 15);
+    rt_disown(ing.pid);
     rt_done();
     printf("relay_passthrough: passed through under the exception, reported, never decrypted\n");
     return 0;

@@ -58,6 +58,17 @@ void rt_cleanup(void)
     }
 }
 
+void rt_adopt(pid_t pid)
+{
+    if (n_children < MAX_CHILDREN)
+        children[n_children++] = pid;
+}
+
+void rt_disown(pid_t pid)
+{
+    forget(pid);
+}
+
 void rt_done(void)
 {
     rt_cleanup();

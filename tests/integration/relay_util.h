@@ -33,6 +33,10 @@ void rt_done(void);
 
 /* Starts argv[0] with stdout+stderr to log (NULL: /dev/null). */
 pid_t rt_spawn(const char *log, char *const argv[]);
+/* Kills pid too in rt_cleanup() (a process another helper started, e.g. limf-ingest). */
+void rt_adopt(pid_t pid);
+/* Forgets an adopted process that its own helper has stopped and reaped. */
+void rt_disown(pid_t pid);
 /* Waits up to timeout_ms; returns the exit status, 128+signal, or -1 on timeout (then
  * the process is killed). */
 int rt_wait(pid_t pid, int timeout_ms);
