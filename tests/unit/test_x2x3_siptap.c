@@ -390,6 +390,54 @@ static void test_udp_fragments(void **state)
     x2x3_siptap_free(frag_tap);
 }
 
+/* A message announcing a body that never comes (Content-Length of 1 GB) cannot hold the
+ * stream hostage: the flow's bound drops it and the next message is found again. */
+static void test_tcp_hostile_length(void **state)
+{
+    (void)state;
+    n_got = 0;
+    generation = 1;
+    x2x3_siptap_opts o = { .match = match, .generation = get_generation,
+                           .export_record = export_record,
+                           .tcp = { .max_flow_bytes = 8192 } };
+    x2x3_siptap *t = x2x3_siptap_new(&o);
+    assert_non_null(t);
+    const char *liar = "MESSAGE sip:bob@example.net SIP/2.0\r\n"
+                       "From: <sip:alice@example.com>;tag=9\r\nCall-ID: liar\r\n"
+                       "CSeq: 1 MESSAGE\r\nContent-Length: 1000000000\r\n\r\n";
+    pb_spec s = { X2X3_DLT_RAW, "10.9.0.1", "10.9.0.2", 40000, 5060, 6, 1, X2X3_TCP_SYN,
+                  (const uint8_t *)"", 0, 0, 0 };
+    feed(t, &s, 1);
+    s.flags = 0;
+    uint32_t seq = 2;
+    s.payload = (const uint8_t *)liar;
+    s.len = strlen(liar);
+    s.seq = seq;
+    feed(t, &s, 2);
+    seq += (uint32_t)s.len;
+    static char filler[1000];
+    memset(filler, 'f', sizeof filler);
+    for (int i = 0; i < 12; i++) {   /* 12 kB of "body": beyond the 8 kB bound */
+        s.payload = (const uint8_t *)filler;
+        s.len = sizeof filler;
+        s.seq = seq;
+        feed(t, &s, 3);
+        seq += (uint32_t)s.len;
+    }
+    assert_int_equal(n_got, 0);
+    s.payload = (const uint8_t *)"\r\n" INVITE_ALICE;
+    s.len = strlen((const char *)s.payload);
+    s.seq = seq;
+    feed(t, &s, 4);
+    assert_int_equal(n_got, 1);
+    expect_rec(0, 0xa1, INVITE_ALICE, X2X3_DIR_FROM_TARGET, "sip-uri:sip:Alice@Example.com");
+    x2x3_siptap_stats st;
+    x2x3_siptap_stats_get(t, &st);
+    assert_true(st.tcp.overflows >= 1);
+    assert_true(st.tcp.buffered_bytes <= 8192);
+    x2x3_siptap_free(t);
+}
+
 /* Not SIP, not IP, truncated: counted, nothing exported, nothing crashes. */
 static void test_noise(void **state)
 {
@@ -416,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_task_removed),
         cmocka_unit_test(test_tcp_stream),
         cmocka_unit_test(test_udp_fragments),
+        cmocka_unit_test(test_tcp_hostile_length),
         cmocka_unit_test(test_noise),
     };
     return cmocka_run_group_tests(tests_, NULL, NULL);
