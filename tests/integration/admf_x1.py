@@ -210,6 +210,15 @@ def run(d, nes):
     check(len(b["items"]) >= 4 and all(e["actor"] == "limf-admf" for e in b["items"]),
           "every push is in the audit trail")
 
+    # the ADMF dies and comes back: the POIs keep their tasks and are found in sync
+    before = as_ne.tasks()
+    check(len(before) >= 1, "the relay holds tasks before the ADMF is killed")
+    d.kill9()
+    d.start()
+    s, b, _ = aud.req("POST", "/v1/intercept-points/poi-as/audit")
+    check(s == 200 and b["outcome"] == "in-sync" and as_ne.tasks() == before,
+          f"after kill -9 and restart the relay is in sync, nothing re-pushed or removed ({b})")
+
     # a rogue writer appends to limf.audit behind the daemon's back
     s, b, _ = aud.req("GET", "/v1/audit/verify")
     check(s == 200 and b["ok"] is True, "the chain in Kafka is intact")
