@@ -382,6 +382,52 @@ stack_session() {
   return $rc
 }
 
+# stack_passthrough_session RUN TAG CALLER: CALLER's UE talks MSRP over TLS to a
+# third-party peer (a conference server with a self-signed certificate) through the relay
+# in AS mode. The operator first records a certificate exception for that peer over the
+# REST API, so the relay passes the TLS bytes through without terminating them (and, as
+# CALLER is tasked, reports it over X2). Leaves the bytes in RUN/sessions/TAG/.
+stack_passthrough_session() {
+  local run=$1 tag=$2 caller=$3
+  local dir="$run/sessions/$tag" ue_bin ctl peer_port ue_fp peer_fp
+  mkdir -p "$dir"
+  ue_bin=$(stack_bin limf-test-ue)
+  ctl=$(jq -r .control_port "$run/state/relay.ready")
+  peer_port=$(li_pick_port)
+  ue_fp=$("$ue_bin" --gen-cert "$dir/ue" | tail -n 1)
+  peer_fp=$("$ue_bin" --gen-cert "$dir/peer" | tail -n 1)
+  stack_rest "$run" operator POST /v1/cert-exceptions "{\"id\":\"exc-$tag\",
+    \"fingerprint_sha256\":\"${peer_fp#sha-256 }\",\"peer\":\"127.0.0.1\",\"scope\":\"peer\",
+    \"reason\":\"third-party conference server\",\"approver\":\"duty officer\",
+    \"expires\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}" >/dev/null
+  sleep 2 # the ADMF pushes the exception to the relay over X1
+  "$ue_bin" --listen "127.0.0.1:$peer_port" --cert "$dir/peer.pem" --key "$dir/peer.key" \
+    --peer-fingerprint "$ue_fp" --path "msrps://127.0.0.1:$peer_port/${tag}conf;tcp" \
+    --to auto --send 900 --expect 1 --recv-log "$dir/peer.recv" --timeout-ms 30000 \
+    --linger-ms 300 >"$dir/peer.out" 2>&1 &
+  local peer_pid=$!
+  local resp
+  resp=$(curl -sS --fail-with-body -X POST "http://127.0.0.1:$ctl/v1/sessions" \
+    -H 'Content-Type: application/json' --data "{\"mode\":\"as\",
+      \"ue\":{\"transport\":\"tls\",\"fingerprint\":\"$ue_fp\",
+              \"path\":\"msrps://127.0.0.1:7394/${tag}ue;tcp\"},
+      \"network\":{\"next_hop\":\"msrps://127.0.0.1:$peer_port/${tag}conf;tcp\",
+                   \"fingerprint\":\"$peer_fp\"},\"target\":\"sip:$caller@limf.test\"}")
+  echo "$resp" >"$dir/reservation.json"
+  local rc=0
+  "$ue_bin" --connect "127.0.0.1:$(echo "$resp" | jq -r .ue_port)" \
+    --cert "$dir/ue.pem" --key "$dir/ue.key" \
+    --peer-fingerprint "$(echo "$resp" | jq -r .fingerprint)" \
+    --path "msrps://127.0.0.1:7394/${tag}ue;tcp" --to "$(echo "$resp" | jq -r .ue_path)" \
+    --send 400 --expect 1 --sent-log "$dir/ue.sent" --timeout-ms 30000 --linger-ms 300 \
+    >"$dir/ue.out" 2>&1 || rc=1
+  wait "$peer_pid" || rc=1
+  curl -sS -X DELETE "http://127.0.0.1:$ctl/v1/sessions/$(echo "$resp" | jq -r .session)" \
+    >/dev/null || true
+  [ $rc = 0 ] || echo "stack: passthrough session $tag failed: see $dir" >&2
+  return $rc
+}
+
 if [ "${STACK_SOURCED:-0}" != 1 ]; then
   case "${1:-}" in
     up) stack_up "${2:?RUN_DIR}" ;;

@@ -11,6 +11,8 @@
 #   - an untasked user's session yields nothing;
 #   - a second warrant on the same target from another agency reaches the second LEMF
 #     independently (own LIID, own CIN space and sequence numbers);
+#   - a session passed through under a certificate exception yields an IRI REPORT
+#     (content not available) and no CC;
 #   - a warrant's end time stops delivery.
 # Needs root (siptap captures on lo); skipped (77) otherwise.
 set -euo pipefail
@@ -137,6 +139,21 @@ check "LEA 2's sequence numbers run from 0 on their own" \
   [ "$(echo "$alice2" | jq -s '[.[].seq] | sort == [range(0; length)]')" = true ]
 check "LEA 1 never sees LIID-E2E-2, LEA 2 never sees LIID-E2E-1" \
   bash -c "! grep -q LIID-E2E-2 '$lemf1' && ! grep -q LIID-E2E-1 '$lemf2'"
+
+# --- certificate exception: passthrough ---
+before=$(jq -c 'select(.liid == "LIID-E2E-1")' "$lemf1" | wc -l)
+stack_passthrough_session "$run" pass alice
+sleep 2
+wait_quiet "$lemf1"
+pass=$(jq -c 'select(.liid == "LIID-E2E-1")' "$lemf1" | tail -n +$((before + 1)))
+check "a passthrough under an exception yields an IRI REPORT naming it" \
+  [ "$(echo "$pass" | jq -s '[.[] | select(.iri_type == "report" and ((.report // "") | test("exception|passthrough|not.available")))] | length > 0')" = true ]
+check "and no CC: the content was never decrypted" \
+  [ "$(echo "$pass" | jq -s '[.[] | select(.hi == 3)] | length')" = 0 ]
+audit_names_exception() {
+  stack_rest "$run" auditor GET "/v1/audit?object=exception/exc-pass" | grep -q exc-pass
+}
+check "the audit trail records the exception" audit_names_exception
 
 # --- warrant end time ---
 dave_before=$(jq -c 'select(.liid == "LIID-E2E-3")' "$lemf1" | wc -l)
