@@ -538,14 +538,14 @@ def run(d, work):
     # ---- validity windows of a few seconds ----
     t0 = datetime.now(timezone.utc)
     s, b, _ = op.req("POST", "/v1/warrants", dict(w, id="short", liid="SHORT",
-                                                  start=rfc3339(t0 + timedelta(seconds=2)),
-                                                  end=rfc3339(t0 + timedelta(seconds=4))))
+                                                  start=rfc3339(t0 + timedelta(seconds=3)),
+                                                  end=rfc3339(t0 + timedelta(seconds=6))))
     check(s == 201 and b["state"] == "pending", "short warrant: pending before its start")
-    time.sleep(max(0, (t0 + timedelta(seconds=2.6) - datetime.now(timezone.utc))
+    time.sleep(max(0, (t0 + timedelta(seconds=3.5) - datetime.now(timezone.utc))
                    .total_seconds()))
     s, b, _ = op.req("GET", "/v1/warrants/short")
     check(b["state"] == "active", "short warrant: active inside its window")
-    time.sleep(max(0, (t0 + timedelta(seconds=4.8) - datetime.now(timezone.utc))
+    time.sleep(max(0, (t0 + timedelta(seconds=6.8) - datetime.now(timezone.utc))
                    .total_seconds()))
     s, b, _ = op.req("GET", "/v1/warrants/short")
     check(b["state"] == "expired", "short warrant: expired after its end")

@@ -176,15 +176,15 @@ def run(d, nes):
     # a validity window of a few seconds
     t0 = datetime.now(timezone.utc)
     s, b, _ = op.req("POST", "/v1/warrants", dict(
-        w, id="w3", liid="LIID-SHORT", start=rfc3339(t0 + timedelta(seconds=2)),
-        end=rfc3339(t0 + timedelta(seconds=4))))
+        w, id="w3", liid="LIID-SHORT", start=rfc3339(t0 + timedelta(seconds=3)),
+        end=rfc3339(t0 + timedelta(seconds=7))))
     xid3 = b["xid"]
     check(xid3 not in as_ne.tasks(), "a pending warrant is not tasked")
-    check(wait_until(lambda: xid3 in as_ne.tasks(), 4), "tasked at its start time")
+    check(wait_until(lambda: xid3 in as_ne.tasks(), 6), "tasked at its start time")
     got = datetime.now(timezone.utc)
-    check(got >= t0 + timedelta(seconds=1.9), "not before its start")
-    check(wait_until(lambda: xid3 not in as_ne.tasks(), 4), "deactivated at its end time")
-    check(datetime.now(timezone.utc) >= t0 + timedelta(seconds=3.9), "not before its end")
+    check(got >= t0 + timedelta(seconds=2.9), "not before its start")
+    check(wait_until(lambda: xid3 not in as_ne.tasks(), 6), "deactivated at its end time")
+    check(datetime.now(timezone.utc) >= t0 + timedelta(seconds=6.9), "not before its end")
 
     # deletion
     s, b, _ = op.req("GET", "/v1/warrants/w1")
