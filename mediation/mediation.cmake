@@ -59,4 +59,4 @@ li_add_fuzzer(fuzz_med_engine SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine.c L
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine)
 
 li_add_bench(bench_med SOURCES ${LIMF_TESTS_DIR}/bench/bench_med.c
-             LIBS med_core bench_med_gen li_common)
+             LIBS med_core bench_med_gen med_it_util)

@@ -2,18 +2,18 @@
  *   bench_med engine [sessions]   correlation engine alone: PDUs/s and records/s, state
  *                                 bytes per active session, RSS with `sessions` active
  *                                 (default 100000) dialogs.
- *   bench_med kafka <limf-mediator> <instances> [sessions]
+ *   bench_med kafka <limf-mediator> <instances> [sessions [key=value...]]
  *                                 the daemon on a real broker with transactions on:
- *                                 preloads limf.xpdu, starts the instances in one group,
- *                                 reads limf.hi.* read_committed until every record is
- *                                 there. Needs LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_PKI_DIR,
- *                                 LIMF_TOPIC_PREFIX (as ctest gives integration tests). */
+ *                                 starts the instances in one group, waits until the group
+ *                                 has settled, produces the workload to limf.xpdu, reads
+ *                                 limf.hi.* read_committed until every record is there;
+ *                                 key=value are extra options of the instances. Needs
+ *                                 LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_PKI_DIR, LIMF_TOPIC_PREFIX
+ *                                 (the environment of deploy/kafka.sh's env file). */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_med_gen.h"
@@ -22,6 +22,7 @@
 #include "li_log.h"
 #include "li_time.h"
 #include "med_engine.h"
+#include "med_util.h"
 #include "xpdu.pb-c.h"
 
 #define MSRP 4
@@ -146,69 +147,28 @@ static int bench_engine(int sessions)
 
 /* ---- on the broker ---- */
 
-static li_config *client_config(void)
+static int partitions_assigned(int instances)
 {
-    const char *pki = getenv("LIMF_PKI_DIR");
-    li_config *cfg = li_config_new();
-    char path[512];
-    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_TLS_BOOTSTRAP"));
-    li_config_set(cfg, "kafka.security.protocol", "ssl");
-    snprintf(path, sizeof path, "%s/ca.pem", pki);
-    li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/client.pem", pki);
-    li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/client.key", pki);
-    li_config_set(cfg, "kafka.ssl.key.location", path);
-    li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
-    return cfg;
+    int sum = 0;
+    for (int i = 0; i < instances; i++) {
+        long long p = med_it_metric(i, "limf_mediator_partitions");
+        if (p < 0)
+            return -1;
+        sum += (int)p;
+    }
+    return sum;
 }
 
-static pid_t start_instance(const char *bin, int i)
+static int bench_kafka(int instances, int sessions, const char *const *extra)
 {
-    const char *pki = getenv("LIMF_PKI_DIR");
-    char o[12][512];
-    snprintf(o[0], 512, "kafka.bootstrap.servers=%s", getenv("LIMF_KAFKA_TLS_BOOTSTRAP"));
-    snprintf(o[1], 512, "kafka.security.protocol=ssl");
-    snprintf(o[2], 512, "kafka.ssl.ca.location=%s/ca.pem", pki);
-    snprintf(o[3], 512, "kafka.ssl.certificate.location=%s/mediator.pem", pki);
-    snprintf(o[4], 512, "kafka.ssl.key.location=%s/mediator.key", pki);
-    snprintf(o[5], 512, "topics.prefix=%s", getenv("LIMF_TOPIC_PREFIX"));
-    snprintf(o[6], 512, "mediator.instance_id=b%d", i);
-    snprintf(o[7], 512, "log.level=warn");
-    char *args[20];
-    int n = 0;
-    args[n++] = (char *)bin;
-    for (int k = 0; k < 8; k++) {
-        args[n++] = "-o";
-        args[n++] = o[k];
-    }
-    args[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execv(bin, args);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int bench_kafka(const char *bin, int instances, int sessions)
-{
-    if (!getenv("LIMF_KAFKA_TLS_BOOTSTRAP") || !getenv("LIMF_PKI_DIR") ||
-        !getenv("LIMF_TOPIC_PREFIX")) {
-        fprintf(stderr, "bench_med kafka: LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_PKI_DIR and "
-                        "LIMF_TOPIC_PREFIX must be set\n");
-        return 2;
-    }
-    const int warrants = 60;
-    li_config *cfg = client_config();
+    const int warrants = 60, partitions = 6;
+    li_config *cfg = med_it_client_config();
     char errstr[512], t_xpdu[256], t_admin[256], t_hi[256];
     li_kafka_topic(cfg, "limf.xpdu", t_xpdu, sizeof t_xpdu);
     li_kafka_topic(cfg, "limf.admin", t_admin, sizeof t_admin);
     li_kafka_topic(cfg, "limf.hi.lea-a", t_hi, sizeof t_hi);
-    static const char *const pprops[] = { "enable.idempotence", "true", "acks", "all",
-                                          "linger.ms", "20", NULL };
-    rd_kafka_t *p = li_kafka_producer_new(cfg, pprops, NULL, NULL, errstr, sizeof errstr);
-    if (!p || li_kafka_ensure_topic(p, t_xpdu, 6, 0, 15000, errstr, sizeof errstr) != LI_OK ||
+    rd_kafka_t *p = med_it_producer(cfg);
+    if (li_kafka_ensure_topic(p, t_xpdu, partitions, 0, 15000, errstr, sizeof errstr) != LI_OK ||
         li_kafka_ensure_topic(p, t_admin, 1, 1, 15000, errstr, sizeof errstr) != LI_OK) {
         fprintf(stderr, "setup: %s\n", errstr);
         return 1;
@@ -217,34 +177,38 @@ static int bench_kafka(const char *bin, int instances, int sessions)
         uint8_t buf[512];
         char key[32];
         size_t n = med_gen_warrant(w, "lea-a", 0, buf, key);
-        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(t_admin), RD_KAFKA_V_KEY(key, strlen(key)),
-                          RD_KAFKA_V_VALUE(buf, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_END);
+        med_it_produce(p, t_admin, key, strlen(key), buf, n);
+    }
+    rd_kafka_flush(p, 30000);
+
+    /* The group first, so that no rebalance falls inside the measurement. */
+    for (int i = 0; i < instances; i++)
+        med_it_start(i, extra);
+    int stable = 0;
+    for (int t = 0; t < 600 && stable < 20; t++) {
+        stable = partitions_assigned(instances) == partitions ? stable + 1 : 0;
+        usleep(100000);
+    }
+    if (stable < 20) {
+        fprintf(stderr, "the group did not settle\n");
+        med_it_stop_all();
+        return 1;
     }
     uint64_t want = 0;
     for (int s = 0; s < sessions; s++)
         want += (uint64_t)med_gen_records(s % warrants, MSRP);
+    uint64_t t0 = li_mono_ns();
     for (int k = 0; k < med_gen_phases(MSRP); k++)
         for (int s = 0; s < sessions; s++) {
             uint8_t buf[2048], xid[16];
             size_t n = med_gen_pdu(s, k, warrants, MSRP, li_now_ns(), buf, xid);
-            while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(t_xpdu), RD_KAFKA_V_KEY(xid, 16),
-                                     RD_KAFKA_V_VALUE(buf, n),
-                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                rd_kafka_poll(p, 10);
+            med_it_produce(p, t_xpdu, xid, 16, buf, n);
         }
     rd_kafka_flush(p, 60000);
-    li_kafka_destroy(p, 1000);
-    printf("preloaded %d sessions (%d PDUs); expecting %" PRIu64 " records\n", sessions,
-           sessions * med_gen_phases(MSRP), want);
+    double produce_s = (double)(li_mono_ns() - t0) / 1e9;
 
-    pid_t pids[16];
-    uint64_t t0 = li_mono_ns();
-    for (int i = 0; i < instances && i < 16; i++)
-        pids[i] = start_instance(bin, i);
-    /* Count committed records as they appear; the rate is taken between the first and
-     * the last record's mediated_ns, so that start-up is not counted. */
+    /* Count committed records; the rate is taken between the first and the last
+     * record's mediated_ns. */
     static const char *const cprops[] = { "isolation.level", "read_committed",
                                           "fetch.wait.max.ms", "50", NULL };
     rd_kafka_t *c = li_kafka_consumer_new(cfg, "bench-med-reader", cprops, errstr,
@@ -252,34 +216,27 @@ static int bench_kafka(const char *bin, int instances, int sessions)
     uint64_t got = 0, first = UINT64_MAX, last = 0;
     int assigned = 0;
     uint64_t deadline = li_mono_ns() + 300 * 1000000000ULL;
-    int alive = instances;
-    while (got < want && alive && li_mono_ns() < deadline) {
-        for (int i = 0; i < instances && i < 16; i++)
-            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
-                fprintf(stderr, "instance %d exited\n", i);
-                pids[i] = 0;
-                alive--;
-            }
+    while (c && got < want && li_mono_ns() < deadline) {
         if (!assigned) {
-            int32_t np = -1;
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
             const rd_kafka_metadata_t *md;
             rd_kafka_topic_t *t = rd_kafka_topic_new(c, t_hi, NULL);
             if (rd_kafka_metadata(c, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 if (md->topics[0].err == 0)
-                    np = md->topics[0].partition_cnt;
+                    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+                        rd_kafka_topic_partition_list_add(l, t_hi, i)->offset =
+                            RD_KAFKA_OFFSET_BEGINNING;
                 rd_kafka_metadata_destroy(md);
             }
             rd_kafka_topic_destroy(t);
-            if (np <= 0) {
+            if (l->cnt) {
+                rd_kafka_assign(c, l);
+                assigned = 1;
+            } else {
                 usleep(200000);
-                continue;
             }
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(np);
-            for (int i = 0; i < np; i++)
-                rd_kafka_topic_partition_list_add(l, t_hi, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
-            rd_kafka_assign(c, l);
             rd_kafka_topic_partition_list_destroy(l);
-            assigned = 1;
+            continue;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
         if (!m)
@@ -295,19 +252,16 @@ static int bench_kafka(const char *bin, int instances, int sessions)
         }
         rd_kafka_message_destroy(m);
     }
-    double wall = (double)(li_mono_ns() - t0) / 1e9;
     double span = last > first ? (double)(last - first) / 1e9 : 0;
-    printf("instances %d: %" PRIu64 "/%" PRIu64 " records committed; %.1f s from start "
-           "(start-up included); between first and last record %.2f s: %.0f records/s total, "
-           "%.0f records/s per instance\n", instances, got, want, wall, span,
-           span > 0 ? (double)got / span : 0, span > 0 ? (double)got / span / instances : 0);
-    for (int i = 0; i < instances && i < 16; i++) {
-        if (pids[i] <= 0)
-            continue;
-        kill(pids[i], SIGTERM);
-        waitpid(pids[i], NULL, 0);
-    }
+    printf("instances %d: %d sessions, %d PDUs produced in %.2f s; %" PRIu64 "/%" PRIu64
+           " records committed; first to last record %.2f s: %.0f records/s total, %.0f "
+           "records/s per instance\n", instances, sessions, sessions * med_gen_phases(MSRP),
+           produce_s, got, want, span, span > 0 ? (double)got / span : 0,
+           span > 0 ? (double)got / span / instances : 0);
+    for (int i = 0; i < instances; i++)
+        med_it_term(i);
     li_kafka_destroy(c, 0);
+    li_kafka_destroy(p, 1000);
     li_config_free(cfg);
     return got == want ? 0 : 1;
 }
@@ -317,9 +271,18 @@ int main(int argc, char **argv)
     li_log_init("bench_med", LI_LOG_WARN, 0);
     if (argc >= 2 && strcmp(argv[1], "engine") == 0)
         return bench_engine(argc > 2 ? atoi(argv[2]) : 100000);
-    if (argc >= 4 && strcmp(argv[1], "kafka") == 0)
-        return bench_kafka(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 20000);
+    if (argc >= 4 && strcmp(argv[1], "kafka") == 0) {
+        char *it_argv[2] = { argv[0], argv[2] };
+        med_it_init(2, it_argv, "bench_med");
+        int instances = atoi(argv[3]);
+        if (instances < 1 || instances > MED_IT_MAX_INSTANCES) {
+            fprintf(stderr, "bench_med: 1 to %d instances\n", MED_IT_MAX_INSTANCES);
+            return 2;
+        }
+        return bench_kafka(instances, argc > 4 ? atoi(argv[4]) : 20000,
+                           (const char *const *)(argc > 5 ? argv + 5 : NULL));
+    }
     fprintf(stderr, "usage: bench_med engine [sessions] | bench_med kafka <limf-mediator> "
-                    "<instances> [sessions]\n");
+                    "<instances> [sessions [key=value...]]\n");
     return 2;
 }
