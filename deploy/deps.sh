@@ -7,7 +7,7 @@ packages=(
   libssl-dev openssl librdkafka-dev libprotobuf-c-dev protobuf-c-compiler
   libmicrohttpd-dev libjansson-dev libxml2-dev libpcap-dev libcmocka-dev
   default-jre-headless maven
-  kcat tshark sip-tester curl unzip jq python3 python3-venv iproute2 procps
+  kcat tshark sip-tester curl unzip jq python3-yaml python3 python3-venv iproute2 procps
 )
 
 missing=()
