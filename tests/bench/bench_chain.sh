@@ -78,6 +78,17 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
   "bench: delivered \($distinct / $secs | floor) records/s, \($sessions / $secs | floor) sessions/s over \($secs * 100 | floor / 100) s",
   "bench: latency POI -> LEMF ms: p50 \($lat | pct(0.5) | floor), p99 \($lat | pct(0.99) | floor), max \($lat | max | floor)"
 ' "$lemf"
+# Per-stage breakdown: the HI records carry the POI's, the ingest's and the mediator's
+# times; the LEMF adds its receipt.
+"$(stack_bin limf-hi-stages)" -c "$run/conf/common.conf" >"$run/stages.jsonl"
+jq -s -r '
+  def pct(p): (sort | .[((length - 1) * p | floor)] | . * 100 | floor / 100);
+  (map(select(.hi != null)) | map({key: "\(.cin)/\(.seq)", value: .rx_ns}) | from_entries) as $rx |
+  map(select(.poi_ns != null and .ingest_ns > 0 and $rx["\(.cin)/\(.seq)"] != null)) |
+  map({ingest: ((.ingest_ns - .poi_ns) / 1e6), mediator: ((.mediated_ns - .ingest_ns) / 1e6),
+       handover: (($rx["\(.cin)/\(.seq)"] - .mediated_ns) / 1e6)}) as $s |
+  "bench: per stage ms (p50 / p99): POI->ingest \($s | map(.ingest) | pct(0.5)) / \($s | map(.ingest) | pct(0.99)), ingest->mediator \($s | map(.mediator) | pct(0.5)) / \($s | map(.mediator) | pct(0.99)), mediator->LEMF \($s | map(.handover) | pct(0.5)) / \($s | map(.handover) | pct(0.99))"
+' "$lemf" "$run/stages.jsonl"
 for d in ingest mediator handover lemf; do
   pid=$(cat "$run/pids/$d.child")
   echo "bench: $d peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"

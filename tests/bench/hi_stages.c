@@ -1,0 +1,68 @@
+/* limf-hi-stages: reads a destination's HI topic (read_committed, from the beginning to
+ * the end) and prints, per record, the times each stage of the chain stamped on it, as
+ * JSON lines {"cin","seq","poi_ns","ingest_ns","mediated_ns","kafka_ms"}, for the
+ * whole-chain benchmark's per-stage latency breakdown (joined with the LEMF's receipt
+ * times by CIN and sequence number).
+ *   limf-hi-stages -c common.conf -o hi.destination=ID */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hi.pb-c.h"
+#include "li_kafka.h"
+#include "li_log.h"
+
+int main(int argc, char **argv)
+{
+    li_config *cfg = li_config_new();
+    char errstr[512], topic[256], base[200];
+    if (!cfg || li_config_from_args(cfg, "limf-hi-stages", argc, argv, NULL) != LI_OK)
+        return 2;
+    snprintf(base, sizeof base, "limf.hi.%s", li_config_get(cfg, "hi.destination", "lea1"));
+    li_kafka_topic(cfg, base, topic, sizeof topic);
+    static const char *const props[] = { "isolation.level", "read_committed",
+                                         "enable.partition.eof", "true", NULL };
+    rd_kafka_t *c = li_kafka_consumer_new(cfg, NULL, props, errstr, sizeof errstr);
+    if (!c) {
+        fprintf(stderr, "limf-hi-stages: %s\n", errstr);
+        return 2;
+    }
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, topic, NULL);
+    if (rd_kafka_metadata(c, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "limf-hi-stages: no topic %s\n", topic);
+        return 2;
+    }
+    int parts = md->topics[0].partition_cnt;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int at_end = 0;
+    while (at_end < parts) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 5000);
+        if (!m)
+            break;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            at_end++;
+        } else if (!m->err) {
+            Limf__HiRecord *r = limf__hi_record__unpack(NULL, m->len, m->payload);
+            if (r) {
+                printf("{\"cin\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"poi_ns\":%" PRIu64
+                       ",\"ingest_ns\":%" PRIu64 ",\"mediated_ns\":%" PRIu64
+                       ",\"kafka_ms\":%" PRId64 "}\n",
+                       r->cin, r->seq, r->timestamp_ns, r->ingest_ns, r->mediated_ns,
+                       rd_kafka_message_timestamp(m, NULL));
+                limf__hi_record__free_unpacked(r, NULL);
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    li_kafka_destroy(c, 0);
+    li_config_free(cfg);
+    return 0;
+}
