@@ -316,6 +316,18 @@ static const scenario scenarios[] = {
       { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 end d1 sip",
         "lea1 LIID-C 1/2 report d0 sip", NULL } },
 
+    { "CANCEL: the 487 ends the attempt, the ACK after END is a report",
+      { { X2_SIP, XID_B, 0, INVITE("x1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP("180 Ringing", "x1", "t1", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 2, "CANCEL sip:bob@ims.example.net SIP/2.0\r\nf: " ALICE ";tag=ax1\r\n"
+                            "t: " BOB "\r\ni: x1\r\nCSeq: 1 CANCEL\r\n\r\n", 3, 1 },
+        { X2_SIP, XID_B, 2, RESP("200 OK", "x1", "t1", "1 CANCEL"), 2, 1 },
+        { X2_SIP, XID_B, 2, RESP("487 Request Terminated", "x1", "t1", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 3, REQ("ACK", "1", "x1", "t1"), 3, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/4 end d1 sip", "lea1 LIID-C 1/5 report d0 sip", NULL } },
+
     { "forked early dialogs share the CIN; timeout ends it",
       { { X2_SIP, XID_B, 0, INVITE("k1", "s1"), 3, 1 },
         { X2_SIP, XID_B, 1, RESP("180 Ringing", "k1", "f1", "1 INVITE"), 2, 1 },
