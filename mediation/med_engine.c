@@ -562,7 +562,8 @@ static li_err report_malformed(med_engine *e, const Limf__XPdu *pdu, uint64_t ts
 }
 
 static li_err deliver_msrp(med_engine *e, session *s, const Limf__XPdu *pdu, uint64_t ts,
-                           const uint8_t *msg, size_t len, const char *sid, uint64_t now);
+                           const uint8_t *msg, size_t len, const li_msrp_msg *mm,
+                           const char *sid, uint64_t now);
 static li_err drain_orphan(med_engine *e, session *orphan, session *into, uint64_t now);
 
 /* Indexes the MSRP session-ids of every m=message section of the message's SDP. */
@@ -715,17 +716,21 @@ static int last_sid(li_msrp_str path, char *out, size_t n)
     return copy_str(last, out, n) == LI_OK;
 }
 
+/* One CC record for one MSRP message; mm is its parse when the caller has it (NULL:
+ * parsed here, e.g. content replayed from a wait). */
 static li_err deliver_msrp(med_engine *e, session *s, const Limf__XPdu *pdu, uint64_t ts,
-                           const uint8_t *msg, size_t len, const char *sid, uint64_t now)
+                           const uint8_t *msg, size_t len, const li_msrp_msg *mm,
+                           const char *sid, uint64_t now)
 {
     char from_sid[MAX_ID] = "", to_sid[MAX_ID] = "";
-    li_msrp_msg mm;
+    li_msrp_msg parsed;
     size_t used;
-    int parsed = li_msrp_parse(NULL, msg, len, &mm, &used) == LI_OK;
-    if (parsed) {
-        if (!last_sid(mm.from_path, from_sid, sizeof from_sid))
+    if (!mm && li_msrp_parse(NULL, msg, len, &parsed, &used) == LI_OK)
+        mm = &parsed;
+    if (mm) {
+        if (!last_sid(mm->from_path, from_sid, sizeof from_sid))
             from_sid[0] = 0;
-        if (!last_sid(mm.to_path, to_sid, sizeof to_sid))
+        if (!last_sid(mm->to_path, to_sid, sizeof to_sid))
             to_sid[0] = 0;
     }
     uint32_t dir = msrp_direction(s, pdu, from_sid[0] ? from_sid : NULL,
@@ -768,7 +773,8 @@ static li_err replay_pending(med_engine *e, session *o, session *into, uint64_t 
             uint64_t ts = p->timestamp_ns ? p->timestamp_ns : p->received_ns;
             const char *sid = o->n_msrp ? o->msrp[0].id : NULL;
             if (err == LI_OK)
-                err = deliver_msrp(e, into, p, ts, p->payload.data, p->payload.len, sid, now);
+                err = deliver_msrp(e, into, p, ts, p->payload.data, p->payload.len, NULL, sid,
+                                   now);
             limf__xpdu__free_unpacked(p, NULL);
         }
         free(o->pending[i].p);
@@ -892,7 +898,7 @@ static li_err process_msrp_one(med_engine *e, const Limf__XPdu *pdu, uint64_t ts
             return mark(e, s->key, &s->dirty);
         }
     }
-    return deliver_msrp(e, s, pdu, ts, msg, len, sid, now);
+    return deliver_msrp(e, s, pdu, ts, msg, len, mm, sid, now);
 }
 
 static li_err process_msrp(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uint64_t now)
