@@ -22,21 +22,22 @@ static int yes(void *ctx, const char *id)
 
 static const x1_validate_env env = { NULL, yes, NULL, yes, NOW, 0, "self" };
 
+/* One valid body per kind (parenthesized: each element is a concatenation). */
 static const char *const bodies[X1_KIND_COUNT] = {
-    "{\"liid\":\"L-1\",\"auth_country\":\"DE\",\"legal_reference\":\"AG 1\",\"targets\":["
-    "{\"type\":\"sip-uri\",\"value\":\"sip:alice@example.com\"},{\"type\":\"e164\",\"value\":"
-    "\"+4930123\"}],\"delivery\":\"iri+cc\",\"destination_ids\":[\"d1\",\"d2\"],\"poi_ids\":"
-    "[\"p1\"],\"start\":\"2026-09-01T00:00:00.250Z\",\"end\":\"2027-09-01T00:00:00Z\"}",
-    "{\"name\":\"LEA\",\"hi2_address\":\"127.0.0.1:6000\",\"hi3_address\":\"[::1]:6001\","
-    "\"ca_pem\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
-    "\"pinned_sha256\":[\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-    "\"],\"peer_name\":\"lemf\",\"operator_id\":\"OP\",\"network_element_id\":\"NE\","
-    "\"delivery_country\":\"FR\",\"keepalive_interval_s\":7,\"keepalive_timeout_s\":3}",
-    "{\"fingerprint_sha256\":\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:"
-    "45:67:89:AB:CD:EF:01:23:45:67:89\",\"peer\":\"conf.example.net\",\"scope\":\"session\","
-    "\"reason\":\"ticket\",\"approver\":\"CISO\",\"expires\":\"2027-01-01T00:00:00Z\"}",
-    "{\"role\":\"agw\",\"x1_url\":\"https://127.0.0.1:9443/X1/NE\",\"cert_sha256\":\""
-    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+    ("{\"liid\":\"L-1\",\"auth_country\":\"DE\",\"legal_reference\":\"AG 1\",\"targets\":["
+     "{\"type\":\"sip-uri\",\"value\":\"sip:alice@example.com\"},{\"type\":\"e164\",\"value\":"
+     "\"+4930123\"}],\"delivery\":\"iri+cc\",\"destination_ids\":[\"d1\",\"d2\"],\"poi_ids\":"
+     "[\"p1\"],\"start\":\"2026-09-01T00:00:00.250Z\",\"end\":\"2027-09-01T00:00:00Z\"}"),
+    ("{\"name\":\"LEA\",\"hi2_address\":\"127.0.0.1:6000\",\"hi3_address\":\"[::1]:6001\","
+     "\"ca_pem\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
+     "\"pinned_sha256\":[\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+     "\"],\"peer_name\":\"lemf\",\"operator_id\":\"OP\",\"network_element_id\":\"NE\","
+     "\"delivery_country\":\"FR\",\"keepalive_interval_s\":7,\"keepalive_timeout_s\":3}"),
+    ("{\"fingerprint_sha256\":\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:"
+     "45:67:89:AB:CD:EF:01:23:45:67:89\",\"peer\":\"conf.example.net\",\"scope\":\"session\","
+     "\"reason\":\"ticket\",\"approver\":\"CISO\",\"expires\":\"2027-01-01T00:00:00Z\"}"),
+    ("{\"role\":\"agw\",\"x1_url\":\"https://127.0.0.1:9443/X1/NE\",\"cert_sha256\":\""
+     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"),
 };
 
 typedef union msg {
