@@ -704,6 +704,14 @@ li_err relay_session_reserve(x2x3_relay *r, const x2x3_relay_req *req, relay_ses
         s->passthrough = x1_ne_find_exception(r->ne, fp, req->network.host, &s->exception) ||
                          x1_ne_find_exception(r->ne, fp, req->network.path, &s->exception);
     }
+    if (s->passthrough && req->ue.passive) {
+        /* The relay connects to the far peer (TLS server) and cannot also connect to a
+         * UE that waits as TLS server: the UE's TLS client would be missing. */
+        free(s);
+        snprintf(errstr, errstr_size, "passthrough under a certificate exception needs "
+                 "ue.setup active (the UE connects)");
+        return LI_ERR_INVAL;
+    }
     if (!s->passthrough && req->network.tls && !req->network.has_fingerprint && !r->net_have_ca) {
         free(s);
         snprintf(errstr, errstr_size, "network.fingerprint required for an msrps next hop "
@@ -778,7 +786,7 @@ li_err relay_session_reserve(x2x3_relay *r, const x2x3_relay_req *req, relay_ses
                     s->exception.id);
         x2x3_relay_tap_passthrough(&s->tap, &s->exception);
     }
-    if (req->ue.passive && !s->passthrough) {
+    if (req->ue.passive) {
         s->conn[RELAY_LEG_UE].connect_deadline_ns = s->ue_deadline_ns;
         conn_connect(r, &s->conn[RELAY_LEG_UE]);
     }
