@@ -351,12 +351,34 @@ static void relay_message(x2x3_relay *r, relay_conn *c, const li_msrp_msg *msg,
         }
         return;
     }
+    if (s->req.hop_responses && msg->method == LI_MSRP_RESPONSE) {
+        /* RFC 4976: the next hop's answer ends at the relay, which answered already;
+         * the target's own answers are still what it sent. */
+        if (c->leg == RELAY_LEG_UE && x2x3_relay_tap_active(&s->tap))
+            x2x3_relay_tap_msrp(&s->tap, 1, raw, msg->len);
+        return;
+    }
     size_t before = out->out.len;
     if (li_msrp_write_with_paths(&out->out, raw, msg, to, from) != LI_OK) {
         conn_fail(r, c, "out of memory");
         return;
     }
     r->stats.messages_relayed++;
+    if (s->req.hop_responses && msg->method == LI_MSRP_SEND && !failure_report_no(msg) &&
+        !(msg->failure_report.p && msg->failure_report.len == 7 &&
+          memcmp(msg->failure_report.p, "partial", 7) == 0)) {
+        /* RFC 4976: a SEND is answered by each hop; the answer goes to the previous hop
+         * only (the first From-Path URI) and comes from the relay's URI on that leg. */
+        li_msrp_str rest = msg->from_path, prev;
+        li_msrp_path_next(&rest, &prev);
+        size_t at = c->out.len;
+        if (li_msrp_write_response(&c->out, msg->tid, 200, "OK", prev,
+                                   s->hop[c->leg].own_out) == LI_OK) {
+            if (c->leg == RELAY_LEG_UE && x2x3_relay_tap_active(&s->tap))
+                x2x3_relay_tap_msrp(&s->tap, 0, c->out.data + at, c->out.len - at);
+            conn_update(r, c);
+        }
+    }
     if (x2x3_relay_tap_active(&s->tap)) {
         /* The cleartext the target exchanged: as the UE sent it, or as it receives it. */
         if (c->leg == RELAY_LEG_UE)

@@ -110,6 +110,13 @@ static li_err parse_obj(json_t *root, int tls_only_policy, x2x3_relay_req *out, 
         out->paths = X2X3_RELAY_PATHS_B2BUA;
     else
         return fail(errstr, errstr_size, "paths must be \"rfc4976\" or \"b2bua\"");
+    const char *responses = get_str(root, "responses");
+    if (!responses || strcmp(responses, "end-to-end") == 0)
+        out->hop_responses = 0;
+    else if (strcmp(responses, "hop-by-hop") == 0)
+        out->hop_responses = 1;
+    else
+        return fail(errstr, errstr_size, "responses must be \"end-to-end\" or \"hop-by-hop\"");
 
     json_t *ue = json_object_get(root, "ue");
     if (!json_is_object(ue))
@@ -183,6 +190,8 @@ static li_err parse_obj(json_t *root, int tls_only_policy, x2x3_relay_req *out, 
         return fail(errstr, errstr_size, "agw mode: the UE leg must be TLS");
     if (out->tls_only && (!out->ue.tls || !out->network.tls))
         return fail(errstr, errstr_size, "TLS-only policy: every leg must be TLS (msrps)");
+    if (out->hop_responses && out->cema)
+        return fail(errstr, errstr_size, "hop-by-hop responses need a relay that is not CEMA");
     if (out->ue.tls && !out->ue.has_fingerprint)
         return fail(errstr, errstr_size, "ue.fingerprint required for a TLS UE leg (RFC 8122)");
     return LI_OK;

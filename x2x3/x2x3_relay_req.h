@@ -23,6 +23,8 @@ typedef struct x2x3_relay_req {
     x2x3_relay_mode mode;
     int cema;                        /* RFC 6714: relay transparently, paths untouched */
     x2x3_relay_paths_mode paths;
+    int hop_responses;               /* RFC 4976: answer SENDs per hop, absorb the next
+                                        hop's answers (default: relay them end to end) */
     int tls_only;                    /* refuse any leg that is not TLS */
     struct {
         int tls;

@@ -28,6 +28,9 @@ static const uint8_t XID[16] = { 0x7e, 0x1a, 0x90, 0x01, 0x22, 0x33, 0x44, 0x55,
                                  0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x01 };
 static const uint8_t DID[16] = { 0xd2, 0xd1, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1 };
 
+/* Extra members of the next reservation's JSON object (e.g. ",\"responses\":..."). */
+static const char *extra_json = "";
+
 typedef struct session_result {
     char id[64];
     char ue_fp[128];
@@ -91,8 +94,8 @@ static void run_session(const rt_relay *r, const char *name, const char *target,
     snprintf(body, sizeof body,
              "{\"mode\":\"agw\",\"cema\":%s,\"ue\":{\"transport\":\"tls\",\"fingerprint\":\"%s\","
              "\"setup\":\"active\",\"path\":\"%s\"},\"network\":{\"next_hop\":"
-             "\"msrp://127.0.0.1:%u/%snet;tcp\"},\"target\":\"%s\"}",
-             cema ? "true" : "false", fp_reserved, ue_path, net_port, name, target);
+             "\"msrp://127.0.0.1:%u/%snet;tcp\"},\"target\":\"%s\"%s}",
+             cema ? "true" : "false", fp_reserved, ue_path, net_port, name, target, extra_json);
     int st = rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp);
     RT_CHECK(st == 201, "reserve %s: %d %s", name, st, resp);
     char to[1024], relay_fp[128], port[16];
@@ -254,6 +257,30 @@ static void run_hostile_session(const rt_relay *r)
     size_t len = 0;
     RT_CHECK(rt_read_file(net_recv, &text, &len) != 0 || len == 0,
              "garbage reached the network side (%zu bytes)", len);
+    free(text);
+}
+
+/* How many responses in an MSRP log came from a single hop (From-Path of one URI: the
+ * relay answering per RFC 4976) and how many from further away. */
+static void count_response_hops(const char *file, size_t *one_hop, size_t *far)
+{
+    char *text;
+    size_t len, off = 0;
+    *one_hop = *far = 0;
+    RT_CHECK(rt_read_file(file, &text, &len) == 0, "missing %s", file);
+    while (off < len) {
+        li_msrp_msg m;
+        size_t used;
+        RT_CHECK(li_msrp_parse(NULL, (uint8_t *)text + off, len - off, &m, &used) == LI_OK,
+                 "%s: not MSRP", file);
+        if (m.method == LI_MSRP_RESPONSE) {
+            if (memchr(m.from_path.p, ' ', m.from_path.len))
+                (*far)++;
+            else
+                (*one_hop)++;
+        }
+        off += used;
+    }
     free(text);
 }
 
@@ -527,6 +554,20 @@ int main(void)
     RT_CHECK(bob.ue_rc == 0, "bob's UE exited %d", bob.ue_rc);
     run_session(&r, "carol", "tel:+49301234", 1, "carolcert", "carolcert", "1048576", &carol);
     RT_CHECK(carol.ue_rc == 0, "carol's UE (CEMA) exited %d", carol.ue_rc);
+    /* RFC 4976 hop-by-hop answers: each side gets the relay's 200s, bodies unchanged. */
+    session_result frank;
+    extra_json = ",\"responses\":\"hop-by-hop\"";
+    run_session(&r, "frank", "sip:frank@example.com", 0, "frankcert", "frankcert", "1048576",
+                &frank);
+    extra_json = "";
+    RT_CHECK(frank.ue_rc == 0, "frank's UE (hop-by-hop responses) exited %d", frank.ue_rc);
+    size_t one_hop, far;
+    count_response_hops(path_in("frank-ue.recv"), &one_hop, &far);
+    RT_CHECK(one_hop > 0 && far == 0, "hop-by-hop: %zu relay answers, %zu from the far end",
+             one_hop, far);
+    count_response_hops(path_in("alice-ue.recv"), &one_hop, &far);
+    RT_CHECK(one_hop == 0 && far > 0, "end to end: %zu relay answers, %zu from the far end",
+             one_hop, far);
     run_tls_session(&r);
     run_hostile_session(&r);
     run_session(&r, "mallory", "sip:mallory@example.com", 0, "mallorycert", "expectedcert",
