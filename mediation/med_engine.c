@@ -1061,7 +1061,10 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
         e->watermark_ns = ts;
     int x3 = pdu->pdu_type == PDU_X3;
     if (!task_wants(e, pdu->xid.data, ts, x3)) {
-        e->st.dropped_window++;
+        if (x3 && task_wants(e, pdu->xid.data, ts, 0))
+            e->st.dropped_iri_only++;      /* content of IRI-only warrants */
+        else
+            e->st.dropped_window++;
         return LI_OK;
     }
     li_err err;

@@ -61,6 +61,7 @@ typedef struct med_stats {
     uint64_t orphans_expired;      /* X3 delivered under its own CIN */
     uint64_t sessions;             /* live communications */
     uint64_t pending_bytes;        /* X3 waiting for signalling */
+    uint64_t dropped_iri_only;     /* X3 of tasks whose warrants are all IRI-only */
 } med_stats;
 
 typedef struct med_engine med_engine;

@@ -47,6 +47,7 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const cha
         ROW(cc, "counter", "CC records (per LIID)"),
         ROW(dropped_no_task, "counter", "PDUs of an XID without warrant"),
         ROW(dropped_window, "counter", "PDUs outside every warrant's window"),
+        ROW(dropped_iri_only, "counter", "X3 PDUs of tasks whose warrants are IRI-only"),
         ROW(retransmissions, "counter", "SIP retransmissions suppressed"),
         ROW(resent_copies, "counter", "PDUs a POI resent after a reconnect, dropped"),
         ROW(malformed, "counter", "malformed PDUs (reported to the LEA)"),

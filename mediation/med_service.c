@@ -285,6 +285,7 @@ static void add_counters(med_stats *sum, const med_stats *st)
     sum->dropped_window += st->dropped_window;
     sum->retransmissions += st->retransmissions;
     sum->resent_copies += st->resent_copies;
+    sum->dropped_iri_only += st->dropped_iri_only;
     sum->malformed += st->malformed;
     sum->orphans_expired += st->orphans_expired;
 }
@@ -713,7 +714,8 @@ static void publish_stats(med_service *s, uint64_t mono)
     }
     if (s->metrics) {
         med_metrics_values v = { s->pdus_in, s->records_out, s->txns, s->aborts, sum.iri, sum.cc,
-                                 sum.dropped_no_task, sum.dropped_window, sum.retransmissions,
+                                 sum.dropped_no_task, sum.dropped_window, sum.dropped_iri_only,
+                                 sum.retransmissions,
                                  sum.resent_copies, sum.malformed, sum.orphans_expired,
                                  sessions, pending, parts, med_tasks_count(s->tasks) };
         med_metrics_set(s->metrics, &v);

@@ -55,6 +55,12 @@ target_link_libraries(test_med_admin_follow PRIVATE bench_med_gen med_it_util)
 li_add_integration_test(med_admin_follow
                         COMMAND $<TARGET_FILE:test_med_admin_follow> $<TARGET_FILE:limf-mediator>
                         TIMEOUT 120)
+# A successor with the same transactional id fences a still-running instance.
+add_executable(test_med_fencing ${LIMF_TESTS_DIR}/integration/med_fencing.c)
+target_link_libraries(test_med_fencing PRIVATE bench_med_gen med_it_util med_core)
+li_add_integration_test(med_fencing
+                        COMMAND $<TARGET_FILE:test_med_fencing> $<TARGET_FILE:limf-mediator>
+                        TIMEOUT 120)
 li_add_fuzzer(fuzz_med_engine SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine.c LIBS med_core
               CORPUS ${LIMF_TESTS_DIR}/fuzz/fuzz_med_engine)
 

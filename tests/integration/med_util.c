@@ -138,6 +138,15 @@ int med_it_term(int i)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+int med_it_exit_status(int i)
+{
+    int st;
+    if (pids[i] <= 0 || waitpid(pids[i], &st, WNOHANG) != pids[i])
+        return -1;
+    pids[i] = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 void med_it_stop_all(void)
 {
     for (int i = 0; i < MED_IT_MAX_INSTANCES; i++)

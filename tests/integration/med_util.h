@@ -40,6 +40,9 @@ void med_it_start(int i, const char *const *extra);
 void med_it_kill(int i);          /* SIGKILL */
 int med_it_term(int i);           /* SIGTERM; returns 0 when it exited with status 0 */
 void med_it_stop_all(void);
+/* Exit status of instance i once it has ended by itself (128 + signal when killed), -1
+ * while it runs. */
+int med_it_exit_status(int i);
 /* The value of a metric of instance i, or -1. */
 long long med_it_metric(int i, const char *name);
 
