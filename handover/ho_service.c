@@ -1,7 +1,5 @@
 #include "ho_service.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 #include "ho_io.h"
 #include "li_kafka.h"
 #include "li_log.h"
+#include "li_metrics.h"
 #include "li_time.h"
 
 typedef struct entry {
@@ -27,7 +26,7 @@ struct ho_service {
     char topic[256];
     pthread_mutex_t mu;   /* guards the list against the metrics thread */
     entry *list;
-    struct MHD_Daemon *mhd;
+    li_metrics *metrics;
 };
 
 static void entry_free(entry *e)
@@ -106,81 +105,84 @@ li_err ho_service_poll(ho_service *s, int timeout_ms)
     return LI_OK;
 }
 
-static enum MHD_Result metrics(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **state)
+/* On the metrics thread: the destinations' counters are copied under the list mutex, then
+ * written one family at a time (the exposition format groups all series of a name). */
+static void render(void *ctx, li_buf *b)
 {
-    (void)version, (void)upload, (void)upload_size, (void)state;
-    ho_service *s = cls;
-    if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(10, (void *)"not found\n",
-                                                                 MHD_RESPMEM_PERSISTENT);
-        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, r);
-        MHD_destroy_response(r);
-        return ret;
-    }
-    li_buf b;
-    li_buf_init(&b, 0);
-    li_buf_printf(&b,
-                  "# HELP limf_handover_lag_records Records of limf.hi.<id> not yet acknowledged by the LEMF.\n"
-                  "# TYPE limf_handover_lag_records gauge\n"
-                  "# HELP limf_handover_last_ack_seconds Unix time of the last keep-alive answer that acknowledged PDUs.\n"
-                  "# TYPE limf_handover_last_ack_seconds gauge\n"
-                  "# TYPE limf_handover_connected gauge\n"
-                  "# TYPE limf_handover_reconnects_total counter\n"
-                  "# TYPE limf_handover_delivered_total counter\n"
-                  "# TYPE limf_handover_acknowledged_total counter\n"
-                  "# TYPE limf_handover_keepalive_timeouts_total counter\n"
-                  "# TYPE limf_handover_record_errors_total counter\n");
+    ho_service *s = ctx;
+    typedef struct row {
+        char labels[160];
+        ho_dest_stats st;
+    } row;
     pthread_mutex_lock(&s->mu);
-    for (entry *e = s->list; e; e = e->next) {
-        ho_dest_stats st = { .lag = -1 };
+    size_t n = 0;
+    for (entry *e = s->list; e; e = e->next)
+        n++;
+    row *r = n ? calloc(n, sizeof *r) : NULL;
+    if (n && !r) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    size_t i = 0;
+    for (entry *e = s->list; e; e = e->next, i++) {
+        snprintf(r[i].labels, sizeof r[i].labels, "destination=\"%s\"", e->id);
+        r[i].st.lag = -1;
         if (e->dest)
-            ho_dest_stats_get(e->dest, &st);
-        const char *id = e->id;
-        li_buf_printf(&b,
-                      "limf_handover_lag_records{destination=\"%s\"} %lld\n"
-                      "limf_handover_last_ack_seconds{destination=\"%s\"} %.3f\n"
-                      "limf_handover_connected{destination=\"%s\"} %d\n"
-                      "limf_handover_reconnects_total{destination=\"%s\"} %llu\n"
-                      "limf_handover_delivered_total{destination=\"%s\"} %llu\n"
-                      "limf_handover_acknowledged_total{destination=\"%s\"} %llu\n"
-                      "limf_handover_keepalive_timeouts_total{destination=\"%s\"} %llu\n"
-                      "limf_handover_record_errors_total{destination=\"%s\"} %llu\n",
-                      id, (long long)st.lag, id, st.last_ack_ns / 1e9, id, st.connected, id,
-                      (unsigned long long)st.reconnects, id, (unsigned long long)st.delivered, id,
-                      (unsigned long long)st.acknowledged, id,
-                      (unsigned long long)st.keepalive_timeouts, id,
-                      (unsigned long long)st.record_errors);
+            ho_dest_stats_get(e->dest, &r[i].st);
     }
     pthread_mutex_unlock(&s->mu);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    li_buf_free(&b);
-    return ret;
+
+    li_metrics_put_family(b, "limf_handover_lag_records", "gauge",
+                          "Records of limf.hi.<id> not yet acknowledged by the LEMF.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled_gauge(b, "limf_handover_lag_records", r[i].labels,
+                                     (double)r[i].st.lag);
+    li_metrics_put_family(b, "limf_handover_last_ack_seconds", "gauge",
+                          "Unix time of the last keep-alive answer that acknowledged PDUs.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled_gauge(b, "limf_handover_last_ack_seconds", r[i].labels,
+                                     (double)r[i].st.last_ack_ns / 1e9);
+    li_metrics_put_family(b, "limf_handover_connected", "gauge",
+                          "1 while the HI2/HI3 connections are up.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled_gauge(b, "limf_handover_connected", r[i].labels,
+                                     r[i].st.connected);
+    li_metrics_put_family(b, "limf_handover_reconnects_total", "counter",
+                          "Connections established after the first.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled(b, "limf_handover_reconnects_total", r[i].labels,
+                               r[i].st.reconnects);
+    li_metrics_put_family(b, "limf_handover_delivered_total", "counter",
+                          "PDUs sent towards the LEMF (a resent PDU counts again).");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled(b, "limf_handover_delivered_total", r[i].labels,
+                               r[i].st.delivered);
+    li_metrics_put_family(b, "limf_handover_acknowledged_total", "counter",
+                          "PDUs written before the last answered keep-alive.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled(b, "limf_handover_acknowledged_total", r[i].labels,
+                               r[i].st.acknowledged);
+    li_metrics_put_family(b, "limf_handover_keepalive_timeouts_total", "counter",
+                          "Links dropped for an unanswered keep-alive.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled(b, "limf_handover_keepalive_timeouts_total", r[i].labels,
+                               r[i].st.keepalive_timeouts);
+    li_metrics_put_family(b, "limf_handover_record_errors_total", "counter",
+                          "Records that could not become a PS-PDU.");
+    for (i = 0; i < n; i++)
+        li_metrics_put_labeled(b, "limf_handover_record_errors_total", r[i].labels,
+                               r[i].st.record_errors);
+    free(r);
 }
 
 static li_err start_metrics(ho_service *s, const char *listen, char *errstr, size_t errstr_size)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (ho_sockaddr(listen, &ss, &len) != LI_OK) {
-        snprintf(errstr, errstr_size, "bad handover.metrics.listen '%s'", listen);
+    char err[256];
+    if (!(s->metrics = li_metrics_new(listen, render, s, err, sizeof err))) {
+        snprintf(errstr, errstr_size, "handover.metrics.listen: %s", err);
         return LI_ERR_INVAL;
     }
-    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-                                  (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                              0, NULL, NULL, metrics, s, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_END);
-    if (!s->mhd) {
-        snprintf(errstr, errstr_size, "cannot serve metrics on %s", listen);
-        return LI_ERR_IO;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = info ? info->port : 0;
+    unsigned port = li_metrics_port(s->metrics);
     li_log_info("metrics on port %u", port);
     const char *port_file = li_config_get(s->cfg, "handover.metrics.port_file", NULL);
     FILE *f = port_file ? fopen(port_file, "w") : NULL;
@@ -252,8 +254,7 @@ void ho_service_free(ho_service *s)
 {
     if (!s)
         return;
-    if (s->mhd)
-        MHD_stop_daemon(s->mhd);
+    li_metrics_free(s->metrics);   /* first: render reads the list */
     while (s->list) {
         entry *e = s->list;
         s->list = e->next;

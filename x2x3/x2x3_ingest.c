@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +16,7 @@
 
 #include "li_kafka.h"
 #include "li_log.h"
+#include "li_metrics.h"
 #include "li_time.h"
 #include "li_tls.h"
 #include "x2x3_pdu.h"
@@ -85,8 +85,7 @@ struct x2x3_ingest {
     uint16_t port;
     int epfd;
     int kafka_pipe[2];            /* librdkafka writes here when reports are ready */
-    struct MHD_Daemon *mhd;
-    uint16_t metrics_port;
+    li_metrics *metrics;          /* NULL: ingest.metrics_listen is empty */
     conn *conns;
     msg_ref *free_refs;
     int kafka_blocked;
@@ -651,7 +650,7 @@ li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd)
     if (stop_fd >= 0)
         epoll_ctl(ing->epfd, EPOLL_CTL_ADD, stop_fd, &ev);
     li_log_info("ingest: serving X2/X3 on port %u, metrics on port %u, topic %s", ing->port,
-                ing->metrics_port, ing->topic);
+                x2x3_ingest_metrics_port(ing), ing->topic);
     uint64_t last_scan = li_mono_ns();
     int stop = 0;
     while (!stop) {
@@ -720,80 +719,51 @@ static const char *const variant_names[6] = { "version_swapped", "version_other"
                                               "timestamp_12", "target_xml",
                                               "keepalive_no_seq", "duplicate_attribute" };
 
-void x2x3_ingest_metrics_text(x2x3_ingest *ing, char *out, size_t out_size)
+/* On the metrics thread: counters are read relaxed, error kinds under their mutex. */
+static void render(void *ctx, li_buf *b)
 {
-    li_buf b;
-    li_buf_init(&b, out_size > 1 ? out_size - 1 : 1);
-#define P(...) (void)li_buf_printf(&b, __VA_ARGS__)
-    P("# TYPE limf_ingest_pdus_total counter\n");
-    P("limf_ingest_pdus_total{type=\"x2\"} %llu\n", (unsigned long long)READ(ing->pdus_x2));
-    P("limf_ingest_pdus_total{type=\"x3\"} %llu\n", (unsigned long long)READ(ing->pdus_x3));
-    P("limf_ingest_pdus_total{type=\"keepalive\"} %llu\n",
-      (unsigned long long)READ(ing->keepalives));
-    P("# TYPE limf_ingest_bytes_total counter\nlimf_ingest_bytes_total %llu\n",
-      (unsigned long long)READ(ing->bytes_in));
-    P("# TYPE limf_ingest_keepalives_answered_total counter\n"
-      "limf_ingest_keepalives_answered_total %llu\n",
-      (unsigned long long)READ(ing->keepalives_answered));
-    P("# TYPE limf_ingest_kafka_delivered_total counter\nlimf_ingest_kafka_delivered_total %llu\n",
-      (unsigned long long)READ(ing->delivered));
-    P("# TYPE limf_ingest_connections_total counter\nlimf_ingest_connections_total %llu\n",
-      (unsigned long long)READ(ing->conns_accepted));
-    P("# TYPE limf_ingest_connections gauge\nlimf_ingest_connections %llu\n",
-      (unsigned long long)READ(ing->conns_open));
-    P("# TYPE limf_ingest_backpressure_pauses_total counter\n"
-      "limf_ingest_backpressure_pauses_total %llu\n", (unsigned long long)READ(ing->backpressure));
-    P("# TYPE limf_ingest_producer_queue gauge\nlimf_ingest_producer_queue %d\n",
-      rd_kafka_outq_len(ing->rk));
-    P("# TYPE limf_ingest_variants_total counter\n");
-    for (int i = 0; i < 6; i++)
-        P("limf_ingest_variants_total{variant=\"%s\"} %llu\n", variant_names[i],
-          (unsigned long long)READ(ing->variants[i]));
-    P("# TYPE limf_ingest_errors_total counter\n");
+    x2x3_ingest *ing = ctx;
+    li_metrics_put_family(b, "limf_ingest_pdus_total", "counter",
+                          "PDUs received (X2/X3: handed to Kafka)");
+    li_metrics_put_labeled(b, "limf_ingest_pdus_total", "type=\"x2\"", READ(ing->pdus_x2));
+    li_metrics_put_labeled(b, "limf_ingest_pdus_total", "type=\"x3\"", READ(ing->pdus_x3));
+    li_metrics_put_labeled(b, "limf_ingest_pdus_total", "type=\"keepalive\"",
+                           READ(ing->keepalives));
+    li_metrics_put(b, "limf_ingest_bytes_total", "counter", "Octets received from POIs",
+                   READ(ing->bytes_in));
+    li_metrics_put(b, "limf_ingest_keepalives_answered_total", "counter",
+                   "Keepalives answered", READ(ing->keepalives_answered));
+    li_metrics_put(b, "limf_ingest_kafka_delivered_total", "counter",
+                   "Records acknowledged by Kafka", READ(ing->delivered));
+    li_metrics_put(b, "limf_ingest_connections_total", "counter", "Connections accepted",
+                   READ(ing->conns_accepted));
+    li_metrics_put(b, "limf_ingest_connections", "gauge", "Connections open",
+                   READ(ing->conns_open));
+    li_metrics_put(b, "limf_ingest_backpressure_pauses_total", "counter",
+                   "Times a connection stopped being read", READ(ing->backpressure));
+    li_metrics_put(b, "limf_ingest_producer_queue", "gauge",
+                   "Records waiting in the Kafka producer",
+                   (uint64_t)rd_kafka_outq_len(ing->rk));
+    char labels[256];
+    li_metrics_put_family(b, "limf_ingest_variants_total", "counter",
+                          "Field variants accepted");
+    for (int i = 0; i < 6; i++) {
+        snprintf(labels, sizeof labels, "variant=\"%s\"", variant_names[i]);
+        li_metrics_put_labeled(b, "limf_ingest_variants_total", labels,
+                               READ(ing->variants[i]));
+    }
+    li_metrics_put_family(b, "limf_ingest_errors_total", "counter",
+                          "Connections closed, by cause");
     pthread_mutex_lock(&ing->errors_mu);
     for (size_t i = 0; i < ing->n_errors; i++) {
         if (ing->errors[i].reason)
-            P("limf_ingest_errors_total{kind=\"%s\",reason=\"%s\"} %llu\n", ing->errors[i].kind,
-              ing->errors[i].reason, (unsigned long long)ing->errors[i].n);
+            snprintf(labels, sizeof labels, "kind=\"%s\",reason=\"%s\"", ing->errors[i].kind,
+                     ing->errors[i].reason);
         else
-            P("limf_ingest_errors_total{kind=\"%s\"} %llu\n", ing->errors[i].kind,
-              (unsigned long long)ing->errors[i].n);
+            snprintf(labels, sizeof labels, "kind=\"%s\"", ing->errors[i].kind);
+        li_metrics_put_labeled(b, "limf_ingest_errors_total", labels, ing->errors[i].n);
     }
     pthread_mutex_unlock(&ing->errors_mu);
-#undef P
-    size_t n = b.len < out_size ? b.len : (out_size ? out_size - 1 : 0);
-    if (out_size) {
-        memcpy(out, b.data ? (const char *)b.data : "", n);
-        out[n] = '\0';
-    }
-    li_buf_free(&b);
-}
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *http, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **state)
-{
-    (void)version, (void)upload, (void)upload_size, (void)state;
-    x2x3_ingest *ing = cls;
-    static char text[16384];   /* MHD serves one request at a time (internal thread) */
-    unsigned code = MHD_HTTP_OK;
-    if (strcmp(method, "GET") != 0) {
-        snprintf(text, sizeof text, "method not allowed\n");
-        code = MHD_HTTP_METHOD_NOT_ALLOWED;
-    } else if (strcmp(url, "/metrics") == 0) {
-        x2x3_ingest_metrics_text(ing, text, sizeof text);
-    } else if (strcmp(url, "/healthz") == 0) {
-        snprintf(text, sizeof text, "ok\n");
-    } else {
-        snprintf(text, sizeof text, "not found\n");
-        code = MHD_HTTP_NOT_FOUND;
-    }
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
-                                                             MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-    enum MHD_Result ret = MHD_queue_response(http, code, r);
-    MHD_destroy_response(r);
-    return ret;
 }
 
 /* --- life cycle --- */
@@ -863,37 +833,14 @@ static li_err open_listener(x2x3_ingest *ing, const char *where, char *errstr,
     return LI_OK;
 }
 
-static li_err start_metrics(x2x3_ingest *ing, const char *where, char *errstr,
-                            size_t errstr_size)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    if (resolve(where, &ss, &sl, errstr, errstr_size) != LI_OK)
-        return LI_ERR_INVAL;
-    /* epoll, not select(): with many POIs the accepted sockets are above FD_SETSIZE. */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    ing->mhd = MHD_start_daemon(flags, sockaddr_port(&ss), NULL, NULL, on_http, ing,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                MHD_OPTION_CONNECTION_LIMIT, 16U,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
-    if (!ing->mhd) {
-        snprintf(errstr, errstr_size, "metrics: cannot listen on %s", where);
-        return LI_ERR_IO;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(ing->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    ing->metrics_port = info ? info->port : sockaddr_port(&ss);
-    return LI_OK;
-}
-
 static li_err write_port_file(x2x3_ingest *ing, const char *path, char *errstr,
                               size_t errstr_size)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "x2x3 %u\nmetrics %u\n", ing->port, ing->metrics_port) < 0 ||
+    if (!f ||
+        fprintf(f, "x2x3 %u\nmetrics %u\n", ing->port, x2x3_ingest_metrics_port(ing)) < 0 ||
         fclose(f) != 0 || rename(tmp, path) != 0) {
         snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return LI_ERR_IO;
@@ -978,8 +925,11 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
                       errstr_size) != LI_OK)
         goto fail;
     const char *metrics = li_config_get(cfg, "ingest.metrics_listen", "127.0.0.1:9464");
-    if (*metrics && start_metrics(ing, metrics, errstr, errstr_size) != LI_OK)
+    char err[256];
+    if (*metrics && !(ing->metrics = li_metrics_new(metrics, render, ing, err, sizeof err))) {
+        snprintf(errstr, errstr_size, "ingest.metrics_listen: %s", err);
         goto fail;
+    }
     const char *port_file = li_config_get(cfg, "ingest.port_file", NULL);
     if (port_file && write_port_file(ing, port_file, errstr, errstr_size) != LI_OK)
         goto fail;
@@ -996,15 +946,14 @@ uint16_t x2x3_ingest_port(const x2x3_ingest *ing)
 
 uint16_t x2x3_ingest_metrics_port(const x2x3_ingest *ing)
 {
-    return ing->metrics_port;
+    return ing->metrics ? li_metrics_port(ing->metrics) : 0;
 }
 
 void x2x3_ingest_free(x2x3_ingest *ing)
 {
     if (!ing)
         return;
-    if (ing->mhd)
-        MHD_stop_daemon(ing->mhd);
+    li_metrics_free(ing->metrics);
     /* Kafka first: its last delivery reports still refer to the connections. */
     if (ing->rk) {
         int left = li_kafka_destroy(ing->rk, ing->flush_ms);

@@ -30,9 +30,6 @@ uint16_t x2x3_ingest_metrics_port(const x2x3_ingest *ing);
  * closes every connection. LI_OK on a clean stop. */
 li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd);
 
-/* Writes the Prometheus text exposition of the counters into out (NUL-terminated). */
-void x2x3_ingest_metrics_text(x2x3_ingest *ing, char *out, size_t out_size);
-
 /* Frees everything; NULL is a no-op. */
 void x2x3_ingest_free(x2x3_ingest *ing);
 

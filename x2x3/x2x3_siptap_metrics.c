@@ -1,18 +1,14 @@
 /* See x2x3_siptap_metrics.h. */
 #include "x2x3_siptap_metrics.h"
 
-#include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 
-#include "li_bytes.h"
+#include "li_metrics.h"
 
 struct x2x3_siptap_metrics {
-    struct MHD_Daemon *mhd;
+    li_metrics *http;
     pthread_mutex_t mu;
     x2x3_siptap_snapshot snap;
 };
@@ -24,8 +20,15 @@ typedef struct metric {
     uint64_t value;
 } metric;
 
-static void render(const x2x3_siptap_snapshot *s, li_buf *b)
+/* On the HTTP thread: renders a copy of the last published snapshot. */
+static void render(void *ctx, li_buf *b)
 {
+    x2x3_siptap_metrics *m = ctx;
+    x2x3_siptap_snapshot snap;
+    pthread_mutex_lock(&m->mu);
+    snap = m->snap;
+    pthread_mutex_unlock(&m->mu);
+    const x2x3_siptap_snapshot *s = &snap;
     const metric ms[] = {
         { "limf_siptap_packets_total", "counter", "Frames captured", s->tap.packets },
         { "limf_siptap_decode_errors_total", "counter", "Frames that could not be decoded",
@@ -73,88 +76,21 @@ static void render(const x2x3_siptap_snapshot *s, li_buf *b)
           (uint64_t)s->x2.connected },
     };
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
-        li_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", ms[i].name, ms[i].help,
-                      ms[i].name, ms[i].type, ms[i].name, (unsigned long long)ms[i].value);
-}
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version,
-                               const char *upload_data, size_t *upload_data_size,
-                               void **con_cls)
-{
-    (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
-    x2x3_siptap_metrics *m = cls;
-    li_buf b;
-    li_buf_init(&b, 0);
-    unsigned code = MHD_HTTP_OK;
-    if (strcmp(method, "GET") != 0) {
-        code = MHD_HTTP_METHOD_NOT_ALLOWED;
-    } else if (strcmp(url, "/metrics") != 0) {
-        code = MHD_HTTP_NOT_FOUND;
-    } else {
-        x2x3_siptap_snapshot s;
-        pthread_mutex_lock(&m->mu);
-        s = m->snap;
-        pthread_mutex_unlock(&m->mu);
-        render(&s, &b);
-    }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    li_buf_free(&b);
-    return ret;
-}
-
-/* "host:port" or "[v6]:port" with a numeric host. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return -1;
-    const char *h = listen;
-    size_t hlen = (size_t)(colon - listen);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-    struct addrinfo *ai;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-        return -1;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
+        li_metrics_put(b, ms[i].name, ms[i].type, ms[i].help, ms[i].value);
 }
 
 x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, char *errstr,
                                              size_t errstr_size)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (parse_listen(listen, &ss) != 0) {
-        snprintf(errstr, errstr_size, "siptap.metrics_listen: bad address '%s'", listen);
-        return NULL;
-    }
     x2x3_siptap_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
-    m->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-                                  (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                              0, NULL, NULL, on_http, m, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    if (!m->mhd) {
-        snprintf(errstr, errstr_size, "siptap.metrics_listen: cannot listen on %s", listen);
+    char err[256];
+    if (!(m->http = li_metrics_new(listen, render, m, err, sizeof err))) {
+        snprintf(errstr, errstr_size, "siptap.metrics_listen: %s", err);
         x2x3_siptap_metrics_free(m);
         return NULL;
     }
@@ -165,16 +101,14 @@ void x2x3_siptap_metrics_free(x2x3_siptap_metrics *m)
 {
     if (!m)
         return;
-    if (m->mhd)
-        MHD_stop_daemon(m->mhd);
+    li_metrics_free(m->http);   /* first: no scrape runs once it returns */
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
 uint16_t x2x3_siptap_metrics_port(x2x3_siptap_metrics *m)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
+    return li_metrics_port(m->http);
 }
 
 void x2x3_siptap_metrics_publish(x2x3_siptap_metrics *m, const x2x3_siptap_snapshot *s)

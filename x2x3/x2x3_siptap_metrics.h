@@ -20,7 +20,7 @@ typedef struct x2x3_siptap_snapshot {
     size_t tasks;
 } x2x3_siptap_snapshot;
 
-/* Listens on listen ("host:port", numeric host, IPv6 in brackets, port 0: any).
+/* Listens on listen (li_metrics_new(): "host:port", IPv6 in brackets, port 0: any).
  * NULL with a reason in errstr. */
 x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, char *errstr,
                                              size_t errstr_size);
