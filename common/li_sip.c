@@ -535,6 +535,10 @@ li_err li_sip_multipart_find(li_sip_str body, li_sip_str boundary, const char *w
         size_t next_delim, end;
         if (!find_delim(body, boundary, pos, &next_delim, &end))
             return LI_ERR_PROTO;
+        /* A delimiter right after the blank line: the CRLF before it is the blank
+         * line's, and the part is empty. */
+        if (end < pos)
+            end = pos;
         li_sip_str mt, b;
         if (ctype.p && li_sip_content_type(ctype, &mt, &b) == LI_OK &&
             li_sip_str_eq_nocase(mt, want_type)) {

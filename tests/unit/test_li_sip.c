@@ -374,6 +374,9 @@ static void test_multipart(void **state)
         { "--xx\r\nc: application/sdp", "xx", LI_ERR_PROTO, NULL },
         { "--xx", "xx", LI_ERR_PROTO, NULL },
         { "--xx--", "xx", LI_ERR_NOT_FOUND, NULL },
+        /* Found by libFuzzer: a delimiter right after the part's blank line (the CRLF
+         * before the delimiter is the blank line's own) is an empty part. */
+        { "--xx\r\nc: application/sdp\r\n\r\n--xx--", "xx", LI_OK, "" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t len = strlen(t[i].body);
