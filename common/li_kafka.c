@@ -34,6 +34,12 @@ static rd_kafka_conf_t *build_conf(const li_config *cfg, const char *const *extr
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     conf_ctx c = { conf, errstr, errstr_size };
     rd_kafka_conf_set_log_cb(conf, log_cb);
+    /* One record carries one X2/X3 PDU or one HI record, up to the PDU size limit of
+     * the ingest (4 MiB by default) plus headers: librdkafka's 1 MB default would
+     * refuse a large MSRP chunk, and a refused record is resent for ever. */
+    if (rd_kafka_conf_set(conf, "message.max.bytes", LI_KAFKA_MAX_RECORD, errstr,
+                          errstr_size) != RD_KAFKA_CONF_OK)
+        goto fail;
     if (li_config_each(cfg, "kafka.", set_one, &c) != LI_OK)
         goto fail;
     for (size_t i = 0; extra && extra[i]; i += 2)
@@ -128,6 +134,7 @@ li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, 
         return LI_ERR_INVAL;
     if (compacted)
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_NewTopic_set_config(nt, "max.message.bytes", LI_KAFKA_MAX_RECORD);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, NULL, 0);

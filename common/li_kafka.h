@@ -11,6 +11,11 @@
 #include "li_config.h"
 #include "li_err.h"
 
+/* The largest record limf writes (a PDU of the ingest's maximum size and its envelope):
+ * producers are configured for it, topics limf creates accept it, and a broker or cluster
+ * must too (message.max.bytes, replica.fetch.max.bytes; deploy/kafka.sh sets them). */
+#define LI_KAFKA_MAX_RECORD "16777216"
+
 /* Extra properties: NULL-terminated list of key, value pairs applied after the
  * configuration's (the caller's requirements win, e.g. enable.idempotence). */
 
