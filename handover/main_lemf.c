@@ -150,7 +150,8 @@ int main(int argc, char **argv)
     char err[512];
     int64_t max_pdu;
     int answer;
-    if (li_config_get_int(cfg, "lemf.max_pdu", 1 << 20, 64, 1 << 30, &max_pdu, err, sizeof err) ||
+    /* As large as the largest HI record limf produces (LI_KAFKA_MAX_RECORD). */
+    if (li_config_get_int(cfg, "lemf.max_pdu", 1 << 24, 64, 1 << 30, &max_pdu, err, sizeof err) ||
         li_config_get_bool(cfg, "lemf.answer_keepalive", 1, &answer, err, sizeof err)) {
         li_log_error("%s", err);
         return 2;

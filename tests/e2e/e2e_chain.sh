@@ -65,7 +65,7 @@ tshark -q -i lo -f "udp port $(stack_port "$run" sip_uas)" -w "$run/sip.pcap" 2>
 tshark_pid=$!
 sleep 1
 stack_session "$run" dave1 dave 200
-stack_session "$run" alice alice 300 20000/4096 1048576/16384
+stack_session "$run" alice alice 300 20000/4096 1048576/16384 1000000
 stack_session "$run" carol carol 500
 sleep 1
 kill -INT $tshark_pid
@@ -125,7 +125,7 @@ check "HI3 fromTarget = every MSRP byte alice's UE sent, in order" \
   cmp -s "$run/cc.from" "$run/sessions/alice/ue.sent"
 check "HI3 toTarget = every MSRP byte alice's UE received, in order" \
   cmp -s "$run/cc.to" "$run/sessions/alice/ue.recv"
-check "the 1 MB message is in HI3" [ "$(stat -c %s "$run/cc.from")" -gt 1048576 ]
+check "the 1 MB messages (chunked and whole) are in HI3" [ "$(stat -c %s "$run/cc.from")" -gt 2048576 ]
 
 # --- untasked user ---
 check "carol's session (no warrant) yields nothing at either LEMF" \
