@@ -147,6 +147,44 @@ void li_metrics_put(li_buf *b, const char *name, const char *type, const char *h
     li_metrics_put_labeled(b, name, NULL, value);
 }
 
+li_err li_metrics_label(char *out, size_t out_size, const char *name, const char *value)
+{
+    size_t len = strnlen(out, out_size);
+    if (len == out_size)
+        return LI_ERR_TOO_BIG;
+    size_t n = len;
+#define PUT(c)                      \
+    do {                            \
+        if (out_size - n < 2)       \
+            goto too_big;           \
+        out[n++] = (c);             \
+    } while (0)
+    if (len)
+        PUT(',');
+    for (const char *p = name; *p; p++)
+        PUT(*p);
+    PUT('=');
+    PUT('"');
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\' || *p == '"') {
+            PUT('\\');
+            PUT(*p);
+        } else if (*p == '\n') {
+            PUT('\\');
+            PUT('n');
+        } else {
+            PUT(*p);
+        }
+    }
+    PUT('"');
+#undef PUT
+    out[n] = 0;
+    return LI_OK;
+too_big:
+    out[len] = 0;
+    return LI_ERR_TOO_BIG;
+}
+
 void li_metrics_put_labeled(li_buf *b, const char *name, const char *labels, uint64_t value)
 {
     if (labels && *labels)

@@ -40,8 +40,13 @@ void li_metrics_put_family(li_buf *b, const char *name, const char *type, const 
 /* A family with its single unlabelled sample: HELP, TYPE, "name value". */
 void li_metrics_put(li_buf *b, const char *name, const char *type, const char *help,
                     uint64_t value);
-/* One sample "name{labels} value"; labels is the text between the braces
- * (`destination="A"`, values escaped by the caller), NULL or "" for none. */
+/* Appends `name="value"` to the NUL-terminated label text in out (a comma first when out
+ * is not empty), value escaped as the format requires (\\, \", \n), so that a value from
+ * outside (a destination id read from Kafka) cannot end the series or forge another.
+ * LI_ERR_TOO_BIG, out unchanged, when it does not fit in out_size. */
+li_err li_metrics_label(char *out, size_t out_size, const char *name, const char *value);
+/* One sample "name{labels} value"; labels is the text between the braces, built with
+ * li_metrics_label() (`destination="A"`), NULL or "" for none. */
 void li_metrics_put_labeled(li_buf *b, const char *name, const char *labels, uint64_t value);
 /* As li_metrics_put_labeled for gauges that are negative or fractional (-1 "unknown",
  * Unix seconds), printed with up to 17 significant digits, enough to read back the same

@@ -111,7 +111,7 @@ static void render(void *ctx, li_buf *b)
 {
     ho_service *s = ctx;
     typedef struct row {
-        char labels[160];
+        char labels[300];   /* destination="<id>", the id (< 128) escaped */
         ho_dest_stats st;
     } row;
     pthread_mutex_lock(&s->mu);
@@ -125,7 +125,7 @@ static void render(void *ctx, li_buf *b)
     }
     size_t i = 0;
     for (entry *e = s->list; e; e = e->next, i++) {
-        snprintf(r[i].labels, sizeof r[i].labels, "destination=\"%s\"", e->id);
+        li_metrics_label(r[i].labels, sizeof r[i].labels, "destination", e->id);
         r[i].st.lag = -1;
         if (e->dest)
             ho_dest_stats_get(e->dest, &r[i].st);

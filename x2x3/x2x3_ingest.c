@@ -744,11 +744,12 @@ static void render(void *ctx, li_buf *b)
     li_metrics_put(b, "limf_ingest_producer_queue", "gauge",
                    "Records waiting in the Kafka producer",
                    (uint64_t)rd_kafka_outq_len(ing->rk));
-    char labels[256];
+    char labels[512];
     li_metrics_put_family(b, "limf_ingest_variants_total", "counter",
                           "Field variants accepted");
     for (int i = 0; i < 6; i++) {
-        snprintf(labels, sizeof labels, "variant=\"%s\"", variant_names[i]);
+        labels[0] = 0;
+        li_metrics_label(labels, sizeof labels, "variant", variant_names[i]);
         li_metrics_put_labeled(b, "limf_ingest_variants_total", labels,
                                READ(ing->variants[i]));
     }
@@ -756,11 +757,10 @@ static void render(void *ctx, li_buf *b)
                           "Connections closed, by cause");
     pthread_mutex_lock(&ing->errors_mu);
     for (size_t i = 0; i < ing->n_errors; i++) {
+        labels[0] = 0;
+        li_metrics_label(labels, sizeof labels, "kind", ing->errors[i].kind);
         if (ing->errors[i].reason)
-            snprintf(labels, sizeof labels, "kind=\"%s\",reason=\"%s\"", ing->errors[i].kind,
-                     ing->errors[i].reason);
-        else
-            snprintf(labels, sizeof labels, "kind=\"%s\"", ing->errors[i].kind);
+            li_metrics_label(labels, sizeof labels, "reason", ing->errors[i].reason);
         li_metrics_put_labeled(b, "limf_ingest_errors_total", labels, ing->errors[i].n);
     }
     pthread_mutex_unlock(&ing->errors_mu);

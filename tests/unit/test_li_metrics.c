@@ -61,6 +61,34 @@ static void test_writers(void **state)
     li_buf_free(&b);
 }
 
+static void test_label(void **state)
+{
+    (void)state;
+    char l[40] = "";
+    assert_int_equal(li_metrics_label(l, sizeof l, "kind", "tls"), LI_OK);
+    assert_int_equal(li_metrics_label(l, sizeof l, "id", "a\"b\\c\nd"), LI_OK);
+    assert_string_equal(l, "kind=\"tls\",id=\"a\\\"b\\\\c\\nd\"");
+    /* What does not fit leaves the text as it was, never half a label. */
+    assert_int_equal(li_metrics_label(l, sizeof l, "reason", "far too long to fit"),
+                     LI_ERR_TOO_BIG);
+    assert_string_equal(l, "kind=\"tls\",id=\"a\\\"b\\\\c\\nd\"");
+    /* Exactly full (11 characters and the NUL) fits; one more does not. */
+    char f[12] = "";
+    assert_int_equal(li_metrics_label(f, sizeof f, "k", "1234567"), LI_OK);
+    assert_string_equal(f, "k=\"1234567\"");
+    char g[12] = "";
+    assert_int_equal(li_metrics_label(g, sizeof g, "k", "12345678"), LI_ERR_TOO_BIG);
+    assert_string_equal(g, "");
+    /* A forged value stays inside its quotes: one line, one series. */
+    li_buf b;
+    li_buf_init(&b, 0);
+    char d[64] = "";
+    li_metrics_label(d, sizeof d, "destination", "x\"} 1\nfake 2");
+    li_metrics_put_labeled(&b, "limf_g", d, 5);
+    assert_string_equal(text_of(&b), "limf_g{destination=\"x\\\"} 1\\nfake 2\"} 5\n");
+    li_buf_free(&b);
+}
+
 /* The daemon side: a counter bumped by the test, read by the HTTP thread under a mutex. */
 typedef struct source {
     pthread_mutex_t mu;
@@ -215,6 +243,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_label),
         cmocka_unit_test(test_serve),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_bad_listen),
