@@ -23,7 +23,7 @@ add_executable(limf-lemf ${CMAKE_CURRENT_LIST_DIR}/main_lemf.c)
 target_link_libraries(limf-lemf PRIVATE ho_io)
 
 add_library(ho_daemon STATIC ${CMAKE_CURRENT_LIST_DIR}/ho_dest.c ${CMAKE_CURRENT_LIST_DIR}/ho_service.c)
-target_link_libraries(ho_daemon PUBLIC ho_io li_common PkgConfig::MHD)
+target_link_libraries(ho_daemon PUBLIC ho_io li_common)
 add_executable(limf-handover ${CMAKE_CURRENT_LIST_DIR}/main_handover.c)
 target_link_libraries(limf-handover PRIVATE ho_daemon)
 

@@ -30,7 +30,7 @@ target_compile_definitions(test_x2x3_sender PRIVATE SOURCE_DIR="${PROJECT_SOURCE
 # limf-ingest: the X2/X3 receiver that publishes to Kafka.
 add_library(x2x3_ingest STATIC ${X2X3_DIR}/x2x3_ingest.c)
 target_include_directories(x2x3_ingest PUBLIC ${X2X3_DIR})
-target_link_libraries(x2x3_ingest PUBLIC x2x3_pdu li_common li_proto PkgConfig::MHD)
+target_link_libraries(x2x3_ingest PUBLIC x2x3_pdu li_common li_proto)
 add_executable(limf-ingest ${X2X3_DIR}/main_ingest.c)
 target_link_libraries(limf-ingest PRIVATE x2x3_ingest)
 
