@@ -168,9 +168,18 @@ static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
         }
         if (c <= ' ' || c == '<' || c == '>' || c == '"')
             return LI_ERR_PROTO;
-        if (n + 1 >= out_size)
+        /* A '%' that is kept (decoded from %25, or not starting an escape) is written
+         * as %25, so that the canonical form reads the same when canonicalized again. */
+        const char *put = c == '%' ? "%25" : NULL;
+        size_t put_len = put ? 3 : 1;
+        if (n + put_len >= out_size)
             return LI_ERR_TOO_BIG;
-        out[n++] = (char)lower(c);
+        if (put) {
+            memcpy(out + n, put, 3);
+            n += 3;
+        } else {
+            out[n++] = (char)lower(c);
+        }
     }
     if (ulen) {
         if (n + 1 >= out_size)
