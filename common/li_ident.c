@@ -28,6 +28,12 @@ static int starts_with_ci(const char *p, size_t len, const char *prefix)
     return 1;
 }
 
+static int is_unreserved(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
 static int hex_value(int c)
 {
     c = lower(c);
@@ -146,12 +152,6 @@ static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
         ulen = end;
         if (ulen == 0)
             return LI_ERR_PROTO;
-        if (phone || is_global_number(user, ulen)) {
-            li_err err = put_tel(user, ulen, 0, out, out_size);
-            if (err != LI_ERR_PROTO || !phone)
-                return err;
-            /* user=phone on a local number: keep the SIP form. */
-        }
     }
 
     size_t n = 0;
@@ -161,25 +161,52 @@ static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
     n = 4;
     for (size_t i = 0; i < ulen; i++) {
         int c = (unsigned char)user[i];
-        if (c == '%' && ulen - i >= 3 && hex_value(user[i + 1]) >= 0 &&
-            hex_value(user[i + 2]) >= 0) {
-            c = hex_value(user[i + 1]) * 16 + hex_value(user[i + 2]);
-            i += 2;
+        char esc[4] = "";
+        if (c == '%') {
+            /* RFC 3986 2.3/6.2.2: an escaped unreserved character is the character;
+             * anything else stays escaped (lower-case hex), and a '%' that starts no
+             * escape is written %25, so that the canonical form is stable. */
+            int hi = ulen - i >= 3 ? hex_value(user[i + 1]) : -1;
+            int lo = ulen - i >= 3 ? hex_value(user[i + 2]) : -1;
+            int d = hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
+            if (d >= 0 && is_unreserved(d)) {
+                c = d;
+            } else if (d >= 0) {
+                static const char hex[] = "0123456789abcdef";
+                esc[0] = '%';
+                esc[1] = hex[d >> 4];
+                esc[2] = hex[d & 15];
+            } else {
+                memcpy(esc, "%25", 4);
+            }
+            if (d >= 0)
+                i += 2;
         }
-        if (c <= ' ' || c == '<' || c == '>' || c == '"')
+        if (!esc[0] && (c <= ' ' || c == '<' || c == '>' || c == '"'))
             return LI_ERR_PROTO;
-        /* A '%' that is kept (decoded from %25, or not starting an escape) is written
-         * as %25, so that the canonical form reads the same when canonicalized again. */
-        const char *put = c == '%' ? "%25" : NULL;
-        size_t put_len = put ? 3 : 1;
-        if (n + put_len >= out_size)
+        size_t put = esc[0] ? 3 : 1;
+        if (n + put >= out_size)
             return LI_ERR_TOO_BIG;
-        if (put) {
-            memcpy(out + n, put, 3);
+        if (esc[0]) {
+            memcpy(out + n, esc, 3);
             n += 3;
         } else {
             out[n++] = (char)lower(c);
         }
+    }
+    /* A telephone-number user part (judged once decoded) makes a tel: identity. */
+    size_t cu_len = n - 4;
+    if (ulen && (phone || is_global_number(out + 4, cu_len))) {
+        char num[LI_IDENT_MAX];
+        if (cu_len >= sizeof num)
+            return LI_ERR_TOO_BIG;
+        memcpy(num, out + 4, cu_len);
+        li_err err = put_tel(num, cu_len, 0, out, out_size);
+        if (err != LI_ERR_PROTO || !phone)
+            return err;
+        /* user=phone on a local number: keep the SIP form. */
+        memcpy(out, "sip:", 4);
+        memcpy(out + 4, num, cu_len);
     }
     if (ulen) {
         if (n + 1 >= out_size)

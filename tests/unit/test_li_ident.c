@@ -21,6 +21,8 @@ static const struct {
     { "<sip:al%69ce@example.com>", LI_OK, "sip:alice@example.com" },
     { "sip:sa%a%41@[::1]:5", LI_OK, "sip:sa%25aa@[::1]" }, /* found by fuzz_li_ident */
     { "sip:a%25b@x", LI_OK, "sip:a%25b@x" },
+    { "sip:a%3Ab@x", LI_OK, "sip:a%3ab@x" }, /* an escaped ':' is no password separator */
+    { "sip:a%20b@x", LI_OK, "sip:a%20b@x" },
     { "sip:alice@example.com;tag=abc", LI_OK, "sip:alice@example.com" },
     { "sip:alice@[2001:db8::1]:5060", LI_OK, "sip:alice@[2001:db8::1]" },
     { "sip:+49-30-1234@ims.example;user=phone", LI_OK, "tel:+49301234" },
