@@ -35,7 +35,7 @@ li_add_unit_test(test_med_engine SOURCES ${LIMF_TESTS_DIR}/unit/test_med_engine.
 add_executable(limf-mediator ${CMAKE_CURRENT_SOURCE_DIR}/main_mediator.c
                              ${CMAKE_CURRENT_SOURCE_DIR}/med_service.c
                              ${CMAKE_CURRENT_SOURCE_DIR}/med_metrics.c)
-target_link_libraries(limf-mediator PRIVATE med_core li_common PkgConfig::MHD)
+target_link_libraries(limf-mediator PRIVATE med_core li_common)
 
 # Exactly once on the real broker: 3 instances, 200 sessions, kill -9, a 4th joins.
 add_library(bench_med_gen STATIC ${LIMF_TESTS_DIR}/bench/bench_med_gen.c)
