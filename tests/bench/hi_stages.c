@@ -7,10 +7,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hi.pb-c.h"
 #include "li_kafka.h"
 #include "li_log.h"
+#include "li_time.h"
 
 int main(int argc, char **argv)
 {
@@ -21,8 +23,12 @@ int main(int argc, char **argv)
     snprintf(base, sizeof base, "limf.hi.%s", li_config_get(cfg, "hi.destination", "lea1"));
     li_kafka_topic(cfg, base, topic, sizeof topic);
     static const char *const props[] = { "isolation.level", "read_committed",
-                                         "enable.partition.eof", "true", NULL };
-    rd_kafka_t *c = li_kafka_consumer_new(cfg, NULL, props, errstr, sizeof errstr);
+                                         "enable.partition.eof", "true",
+                                         "enable.auto.commit", "false", NULL };
+    /* A group of its own that never commits: assign() reads everything, every time. */
+    char group[64];
+    snprintf(group, sizeof group, "limf-hi-stages-%d", (int)getpid());
+    rd_kafka_t *c = li_kafka_consumer_new(cfg, group, props, errstr, sizeof errstr);
     if (!c) {
         fprintf(stderr, "limf-hi-stages: %s\n", errstr);
         return 2;
@@ -43,13 +49,16 @@ int main(int argc, char **argv)
     rd_kafka_assign(c, l);
     rd_kafka_topic_partition_list_destroy(l);
     int at_end = 0;
-    while (at_end < parts) {
+    uint64_t deadline = li_mono_ns() + 120ull * 1000000000u;
+    while (at_end < parts && li_mono_ns() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 5000);
         if (!m)
             break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             at_end++;
-        } else if (!m->err) {
+        } else if (m->err) {
+            fprintf(stderr, "limf-hi-stages: %s\n", rd_kafka_message_errstr(m));
+        } else {
             Limf__HiRecord *r = limf__hi_record__unpack(NULL, m->len, m->payload);
             if (r) {
                 printf("{\"cin\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"poi_ns\":%" PRIu64
