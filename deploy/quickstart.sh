@@ -57,7 +57,7 @@ done
 
 say "a session: alice calls bob (SIP via sipp, MSRP over TLS through the relay)"
 stack_session "$run" demo alice 300 20000/4096
-echo "bob's session with carol (not a target) runs too:"
+echo "carol calls bob too (carol is not a target)"
 stack_session "$run" other carol 100
 
 say "what the LEMF received (HI2 = IRI, HI3 = CC), by CIN"
@@ -74,7 +74,7 @@ jq -r '[ .cin, .seq, (if .hi == 2 then "HI2 IRI-\(.iri_type | ascii_upcase)" els
   awk -F'\t' 'BEGIN { printf "%-5s %-5s %-24s %s\n", "CIN", "SEQ", "RECORD", "FIRST LINE" }
               { printf "%-5s %-5s %-24s %s\n", $1, $2, $3, $4 }'
 echo
-echo "LIID $(jq -r .liid "$run/state/lemf.jsonl" | sort -u | tr '\n' ' '); records: $(wc -l <"$run/state/lemf.jsonl")"
+echo "LIID $(jq -r .liid "$run/state/lemf.jsonl" | sort -u | paste -sd ' '), records: $(wc -l <"$run/state/lemf.jsonl")"
 echo "carol's session produced nothing: she is not a target."
 echo "Full JSON lines: $run/state/lemf.jsonl; raw PS-PDUs: $run/state/lemf.raw"
 echo "(decode offline: build/handover/limf-lemf decode $run/state/lemf.raw)"
