@@ -40,6 +40,10 @@ step "build (normal)" build build
 step "tests (normal: unit, fuzz replay, integration, e2e on real Kafka)" \
   ctest --test-dir build --output-on-failure -j 1 --timeout 900
 
+# Show that the integration tests talked to the real broker, and which one.
+grep -hE "^(broker: Apache Kafka|produced [0-9]+, consumed)" build/Testing/Temporary/LastTest.log \
+  2>/dev/null || true
+
 step "build (ASan+UBSan)" build build-san -DLIMF_SANITIZE=ON
 step "tests (ASan+UBSan: unit, fuzz replay)" \
   env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
