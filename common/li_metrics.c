@@ -122,7 +122,7 @@ li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void
 
 uint16_t li_metrics_port(const li_metrics *m)
 {
-    return m->port;
+    return m ? m->port : 0;
 }
 
 void li_metrics_free(li_metrics *m)

@@ -23,7 +23,7 @@ typedef void (*li_metrics_render_fn)(void *ctx, li_buf *out);
  * a reason in errstr (bad address, cannot bind). Free with li_metrics_free(). */
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size);
-/* The port actually bound (useful with port 0). */
+/* The port actually bound (useful with port 0); 0 for NULL. */
 uint16_t li_metrics_port(const li_metrics *m);
 /* Stops the HTTP thread (waits for a scrape in progress, so render is not called once this
  * returns) and frees m. NULL is a no-op. */

@@ -120,6 +120,7 @@ stack_write_confs() {
     echo "control.listen = 127.0.0.1:0"
     echo "ready_file = $run/state/relay.ready"
     echo "ue.listen_host = 127.0.0.1"
+    echo "metrics_listen = 127.0.0.1:0"
     stack_tls_keys ue.tls relay-agw "$run"
     echo "[x1]"
     echo "listen = 127.0.0.1:0"

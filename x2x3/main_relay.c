@@ -8,19 +8,67 @@
 
 #include "li_config.h"
 #include "li_log.h"
+#include "li_metrics.h"
 #include "x1_ne.h"
 #include "x2x3_relay.h"
 #include "x2x3_sender.h"
 
+typedef struct relay_metrics_ctx {
+    x2x3_relay *relay;
+    x2x3_sender *sender;
+} relay_metrics_ctx;
+
+/* Prometheus text for the operator, on its own listener (relay.metrics_listen): unlike
+ * the control API, which the IMS-ALG uses, it may say how much is tapped. */
+static void render_metrics(void *ctx, li_buf *b)
+{
+    const relay_metrics_ctx *m = ctx;
+    x2x3_relay_stats st;
+    x2x3_relay_stats_get(m->relay, &st);
+    li_metrics_put(b, "limf_relay_sessions_reserved_total", "counter", "Sessions reserved",
+                   st.sessions_reserved);
+    li_metrics_put(b, "limf_relay_sessions_active", "gauge", "Sessions reserved now",
+                   st.sessions_active);
+    li_metrics_put(b, "limf_relay_sessions_refused_total", "counter",
+                   "Reservations refused", st.sessions_refused);
+    li_metrics_put(b, "limf_relay_tls_refused_total", "counter",
+                   "Handshakes refused (fingerprint)", st.tls_refused);
+    li_metrics_put(b, "limf_relay_messages_relayed_total", "counter",
+                   "MSRP messages or chunks forwarded", st.messages_relayed);
+    li_metrics_put(b, "limf_relay_bytes_relayed_total", "counter", "Bytes written to either leg",
+                   st.bytes_relayed);
+    li_metrics_put(b, "limf_relay_messages_tapped_total", "counter",
+                   "X3 records handed to the sender", st.messages_tapped);
+    li_metrics_put(b, "limf_relay_tap_refused_total", "counter",
+                   "Records the sender refused (buffer full)", st.tap_refused);
+    li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
+                   "Sessions passed through under a certificate exception",
+                   st.passthrough_sessions);
+    if (m->sender) {
+        x2x3_sender_stats x;
+        x2x3_sender_stats_get(m->sender, &x);
+        li_metrics_put(b, "limf_relay_x2x3_connected", "gauge", "1 while connected to the ingest",
+                       (uint64_t)x.connected);
+        li_metrics_put(b, "limf_relay_x2x3_buffered_bytes", "gauge",
+                       "X2/X3 bytes held until acknowledged", x.buffered_bytes);
+        li_metrics_put(b, "limf_relay_x2x3_dropped_pdus_total", "counter",
+                       "X2/X3 PDUs dropped, buffer full", x.dropped_pdus);
+        li_metrics_put(b, "limf_relay_x2x3_reconnects_total", "counter", "X2/X3 reconnections",
+                       x.reconnects);
+    }
+}
+
 /* Tells a supervisor (or a test) the ports bound to port 0, once everything is up. */
-static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port)
+static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port,
+                            uint16_t metrics_port)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u}\n", control_port, x1_port);
+    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u,\"metrics_port\":%u}\n", control_port,
+            x1_port, metrics_port);
     if (fclose(f) != 0)
         return -1;
     return rename(tmp, path);
@@ -45,6 +93,8 @@ int main(int argc, char **argv)
     x1_ne *ne = NULL;
     x2x3_sender *sender = NULL;
     x2x3_relay *relay = NULL;
+    li_metrics *metrics = NULL;
+    relay_metrics_ctx mctx = { NULL, NULL };
     int rc = 1;
     if (sfd < 0)
         goto out;
@@ -66,9 +116,15 @@ int main(int argc, char **argv)
     relay = x2x3_relay_new(cfg, ne, sender, errstr, sizeof errstr);
     if (!relay)
         goto out;
+    const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
+    mctx.relay = relay;
+    mctx.sender = sender;
+    if (metrics_listen &&
+        !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
+        goto out;
     const char *ready = li_config_get(cfg, "relay.ready_file", NULL);
     if (ready && write_ready_file(ready, x2x3_relay_control_port(relay),
-                                  ne ? x1_ne_port(ne) : 0) != 0) {
+                                  ne ? x1_ne_port(ne) : 0, li_metrics_port(metrics)) != 0) {
         snprintf(errstr, sizeof errstr, "cannot write relay.ready_file %s", ready);
         goto out;
     }
@@ -78,6 +134,7 @@ int main(int argc, char **argv)
 out:
     if (rc != 0 && errstr[0])
         li_log_error("limf-msrp-relay: %s", errstr);
+    li_metrics_free(metrics);    /* before the relay it reads */
     x2x3_relay_free(relay);      /* reports every session released ... */
     x2x3_sender_free(sender);    /* ... and flushes those events */
     x1_ne_free(ne);
