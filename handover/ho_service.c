@@ -1,6 +1,7 @@
 #include "ho_service.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,46 +133,52 @@ static void render(void *ctx, li_buf *b)
     }
     pthread_mutex_unlock(&s->mu);
 
-    li_metrics_put_family(b, "limf_handover_lag_records", "gauge",
-                          "Records of limf.hi.<id> not yet acknowledged by the LEMF.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled_gauge(b, "limf_handover_lag_records", r[i].labels,
-                                     (double)r[i].st.lag);
-    li_metrics_put_family(b, "limf_handover_last_ack_seconds", "gauge",
-                          "Unix time of the last keep-alive answer that acknowledged PDUs.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled_gauge(b, "limf_handover_last_ack_seconds", r[i].labels,
-                                     (double)r[i].st.last_ack_ns / 1e9);
-    li_metrics_put_family(b, "limf_handover_connected", "gauge",
-                          "1 while the HI2/HI3 connections are up.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled_gauge(b, "limf_handover_connected", r[i].labels,
-                                     r[i].st.connected);
-    li_metrics_put_family(b, "limf_handover_reconnects_total", "counter",
-                          "Connections established after the first.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled(b, "limf_handover_reconnects_total", r[i].labels,
-                               r[i].st.reconnects);
-    li_metrics_put_family(b, "limf_handover_delivered_total", "counter",
-                          "PDUs sent towards the LEMF (a resent PDU counts again).");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled(b, "limf_handover_delivered_total", r[i].labels,
-                               r[i].st.delivered);
-    li_metrics_put_family(b, "limf_handover_acknowledged_total", "counter",
-                          "PDUs written before the last answered keep-alive.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled(b, "limf_handover_acknowledged_total", r[i].labels,
-                               r[i].st.acknowledged);
-    li_metrics_put_family(b, "limf_handover_keepalive_timeouts_total", "counter",
-                          "Links dropped for an unanswered keep-alive.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled(b, "limf_handover_keepalive_timeouts_total", r[i].labels,
-                               r[i].st.keepalive_timeouts);
-    li_metrics_put_family(b, "limf_handover_record_errors_total", "counter",
-                          "Records that could not become a PS-PDU.");
-    for (i = 0; i < n; i++)
-        li_metrics_put_labeled(b, "limf_handover_record_errors_total", r[i].labels,
-                               r[i].st.record_errors);
+    /* One family per counter, each a value of the destination's stats (as a double for
+     * the gauges, which may be -1 or fractional seconds). */
+    enum { GAUGE_LAG, GAUGE_LAST_ACK, GAUGE_CONNECTED, COUNTER };
+    static const struct {
+        const char *name, *type, *help;
+        int kind;
+        size_t off;           /* of the uint64_t counter, for kind COUNTER */
+    } fams[] = {
+        { "limf_handover_lag_records", "gauge",
+          "Records of limf.hi.<id> not yet acknowledged by the LEMF.", GAUGE_LAG, 0 },
+        { "limf_handover_last_ack_seconds", "gauge",
+          "Unix time of the last keep-alive answer that acknowledged PDUs.", GAUGE_LAST_ACK, 0 },
+        { "limf_handover_connected", "gauge", "1 while the HI2/HI3 connections are up.",
+          GAUGE_CONNECTED, 0 },
+        { "limf_handover_reconnects_total", "counter",
+          "Connections established after the first.", COUNTER,
+          offsetof(ho_dest_stats, reconnects) },
+        { "limf_handover_delivered_total", "counter",
+          "PDUs sent towards the LEMF (a resent PDU counts again).", COUNTER,
+          offsetof(ho_dest_stats, delivered) },
+        { "limf_handover_acknowledged_total", "counter",
+          "PDUs written before the last answered keep-alive.", COUNTER,
+          offsetof(ho_dest_stats, acknowledged) },
+        { "limf_handover_keepalive_timeouts_total", "counter",
+          "Links dropped for an unanswered keep-alive.", COUNTER,
+          offsetof(ho_dest_stats, keepalive_timeouts) },
+        { "limf_handover_record_errors_total", "counter",
+          "Records that could not become a PS-PDU.", COUNTER,
+          offsetof(ho_dest_stats, record_errors) },
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        li_metrics_put_family(b, fams[f].name, fams[f].type, fams[f].help);
+        for (i = 0; i < n; i++) {
+            const ho_dest_stats *st = &r[i].st;
+            if (fams[f].kind == COUNTER) {
+                uint64_t v;
+                memcpy(&v, (const char *)st + fams[f].off, sizeof v);
+                li_metrics_put_labeled(b, fams[f].name, r[i].labels, v);
+            } else {
+                double v = fams[f].kind == GAUGE_LAG        ? (double)st->lag
+                         : fams[f].kind == GAUGE_LAST_ACK   ? (double)st->last_ack_ns / 1e9
+                                                            : st->connected;
+                li_metrics_put_labeled_gauge(b, fams[f].name, r[i].labels, v);
+            }
+        }
+    }
     free(r);
 }
 
