@@ -42,3 +42,9 @@ endforeach()
 li_add_bench(bench_relay SOURCES ${LIMF_TESTS_DIR}/bench/bench_relay.c
              LIBS relay_testutil x2x3_testutil)
 add_dependencies(bench_relay limf-msrp-relay limf-test-ue limf-ingest)
+
+# The reservation body is the relay's input from the IMS-ALG: fuzzed.
+li_add_fuzzer(fuzz_x2x3_relay_req SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_relay_req.c
+              ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_req.c LIBS li_msrp PkgConfig::JANSSON
+              CORPUS ${LIMF_TESTS_DIR}/fuzz/x2x3_relay_req)
+target_include_directories(fuzz_x2x3_relay_req PRIVATE ${CMAKE_CURRENT_LIST_DIR})
