@@ -21,6 +21,7 @@ target_link_libraries(ho_io PUBLIC ho_codec li_common PkgConfig::JANSSON)
 
 add_executable(limf-lemf ${CMAKE_CURRENT_LIST_DIR}/main_lemf.c)
 target_link_libraries(limf-lemf PRIVATE ho_io)
+li_add_unit_test(test_ho_lemf SOURCES ${LIMF_TESTS_DIR}/unit/test_ho_lemf.c LIBS ho_io)
 
 add_library(ho_daemon STATIC ${CMAKE_CURRENT_LIST_DIR}/ho_dest.c ${CMAKE_CURRENT_LIST_DIR}/ho_service.c)
 target_link_libraries(ho_daemon PUBLIC ho_io li_common)

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "li_metrics.h"
 #include "li_time.h"
 
 #define BUCKETS 4096
@@ -26,8 +28,7 @@ struct ho_lemf {
     pthread_mutex_t mu;
     FILE *out, *raw;
     stream *buckets[BUCKETS];
-    uint64_t pdus, iri, cc, keepalives, streams, gaps, late, duplicates, conflicts, errors;
-    li_buf line;
+    ho_lemf_stats st;   /* missing is computed when read */
 };
 
 /* Window of sequence numbers a stream remembers; a jump beyond it is a gap whose numbers
@@ -49,7 +50,6 @@ ho_lemf *ho_lemf_new(FILE *out, FILE *raw)
     pthread_mutex_init(&l->mu, NULL);
     l->out = out;
     l->raw = raw;
-    li_buf_init(&l->line, 0);
     return l;
 }
 
@@ -64,7 +64,6 @@ void ho_lemf_free(ho_lemf *l)
             free(s);
         }
     }
-    li_buf_free(&l->line);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
@@ -84,7 +83,7 @@ static stream *find_stream(ho_lemf *l, li_slice liid, uint32_t cin, uint32_t seq
     s->base = s->expected = seq;
     s->next = *b;
     *b = s;
-    l->streams++;
+    l->st.streams++;
     return s;
 }
 
@@ -95,12 +94,12 @@ static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, ui
     h |= 1;
     if (seq < s->base) {
         /* Older than the first one seen (the LEMF started mid-stream): not tracked. */
-        l->late++;
+        l->st.late++;
         return "late";
     }
     uint64_t idx = (uint64_t)seq - s->base;
     if (idx >= MAX_WINDOW) {
-        l->gaps++;
+        l->st.gaps++;
         *missing_from = s->expected;
         s->expected = seq + 1;
         return "gap";
@@ -119,20 +118,20 @@ static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, ui
     const char *verdict = "new";
     if (s->hash[idx]) {
         if (s->hash[idx] == h) {
-            l->duplicates++;
+            l->st.duplicates++;
             return "duplicate";
         }
-        l->conflicts++;
+        l->st.conflicts++;
         return "conflict";
     }
     s->hash[idx] = h;
     s->distinct++;
     if (seq > s->expected) {
-        l->gaps++;
+        l->st.gaps++;
         *missing_from = s->expected;
         verdict = "gap";
     } else if (seq < s->expected) {
-        l->late++;
+        l->st.late++;
         verdict = "late";
     }
     if (seq >= s->expected)
@@ -215,24 +214,26 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     size_t used;
     li_err e = ho_pdu_decode(buf, len, p, &used);
     pthread_mutex_lock(&l->mu);
+    l->st.bytes += len;
+    if (rx_ns)
+        l->st.last_rx_ns = rx_ns;
     if (l->raw)
         fwrite(buf, 1, len, l->raw);
     if (e != LI_OK || used != len) {
-        l->errors++;
+        l->st.errors++;
         fprintf(stderr, "limf-lemf: undecodable PDU of %zu octets\n", len);
         pthread_mutex_unlock(&l->mu);
         return LI_ERR_PROTO;
     }
     if (p->payload == HO_PAYLOAD_KEEPALIVE || p->payload == HO_PAYLOAD_KEEPALIVE_RESPONSE) {
-        l->keepalives++;
+        l->st.keepalives++;
         pthread_mutex_unlock(&l->mu);
         return LI_OK;
     }
-    l->pdus++;
     if (p->payload == HO_PAYLOAD_IRI)
-        l->iri++;
+        l->st.iri++;
     else
-        l->cc++;
+        l->st.cc++;
     json_t *o = to_json(p, rx_ns);
     stream *s = find_stream(l, p->liid, p->cin, p->seq);
     uint32_t missing_from = 0;
@@ -272,6 +273,10 @@ void ho_lemf_flush(ho_lemf *l)
 li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pdu,
                      volatile int *stop)
 {
+    pthread_mutex_lock(&l->mu);
+    l->st.connections++;
+    l->st.open++;
+    pthread_mutex_unlock(&l->mu);
     li_buf answer;
     li_buf_init(&answer, 0);
     li_err e = LI_OK;
@@ -306,6 +311,9 @@ li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pd
             break;
     }
     li_buf_free(&answer);
+    pthread_mutex_lock(&l->mu);
+    l->st.open--;
+    pthread_mutex_unlock(&l->mu);
     return e;
 }
 
@@ -319,28 +327,94 @@ static uint64_t missing_locked(ho_lemf *l)
     return missing;
 }
 
-void ho_lemf_summary(ho_lemf *l, li_buf *out)
+void ho_lemf_refused(ho_lemf *l)
 {
     pthread_mutex_lock(&l->mu);
-    uint64_t missing = missing_locked(l);
+    l->st.refused++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ho_lemf_stats_get(ho_lemf *l, ho_lemf_stats *st)
+{
+    pthread_mutex_lock(&l->mu);
+    *st = l->st;
+    st->missing = missing_locked(l);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ho_lemf_summary(ho_lemf *l, li_buf *out)
+{
+    ho_lemf_stats st;
+    ho_lemf_stats_get(l, &st);
     li_buf_printf(out,
                   "{\"summary\":true,\"pdus\":%llu,\"iri\":%llu,\"cc\":%llu,\"keepalives\":%llu,"
                   "\"streams\":%llu,\"gaps\":%llu,\"missing\":%llu,\"late\":%llu,"
                   "\"duplicates\":%llu,\"conflicts\":%llu,\"errors\":%llu}",
-                  (unsigned long long)l->pdus, (unsigned long long)l->iri,
-                  (unsigned long long)l->cc, (unsigned long long)l->keepalives,
-                  (unsigned long long)l->streams, (unsigned long long)l->gaps,
-                  (unsigned long long)missing, (unsigned long long)l->late,
-                  (unsigned long long)l->duplicates, (unsigned long long)l->conflicts,
-                  (unsigned long long)l->errors);
-    pthread_mutex_unlock(&l->mu);
+                  (unsigned long long)(st.iri + st.cc), (unsigned long long)st.iri,
+                  (unsigned long long)st.cc, (unsigned long long)st.keepalives,
+                  (unsigned long long)st.streams, (unsigned long long)st.gaps,
+                  (unsigned long long)st.missing, (unsigned long long)st.late,
+                  (unsigned long long)st.duplicates, (unsigned long long)st.conflicts,
+                  (unsigned long long)st.errors);
+}
+
+void ho_lemf_render(void *lemf, li_buf *b)
+{
+    ho_lemf_stats st;
+    ho_lemf_stats_get(lemf, &st);
+    /* Families with a label: every series of one name together (exposition format). */
+    li_metrics_put_family(b, "limf_lemf_pdus_total", "counter",
+                          "PS-PDUs received and decoded, by payload.");
+    li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"iri\"", st.iri);
+    li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"cc\"", st.cc);
+    li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"keepalive\"", st.keepalives);
+    li_metrics_put_family(b, "limf_lemf_connections_total", "counter",
+                          "HI2/HI3 connections served, and refused at the TLS handshake.");
+    li_metrics_put_labeled(b, "limf_lemf_connections_total", "result=\"accepted\"",
+                           st.connections);
+    li_metrics_put_labeled(b, "limf_lemf_connections_total", "result=\"refused\"", st.refused);
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } fams[] = {
+        { "limf_lemf_received_bytes_total", "counter",
+          "Octets of every PDU received, undecodable ones included.",
+          offsetof(ho_lemf_stats, bytes) },
+        { "limf_lemf_decode_errors_total", "counter",
+          "PDUs that did not decode (the connection is closed).",
+          offsetof(ho_lemf_stats, errors) },
+        { "limf_lemf_streams", "gauge", "Distinct (LIID, CIN) seen.",
+          offsetof(ho_lemf_stats, streams) },
+        { "limf_lemf_gaps_total", "counter",
+          "Times a stream's sequence number skipped one or more.",
+          offsetof(ho_lemf_stats, gaps) },
+        { "limf_lemf_missing", "gauge",
+          "Sequence numbers never received (below each stream's highest).",
+          offsetof(ho_lemf_stats, missing) },
+        { "limf_lemf_late_total", "counter", "PDUs that filled a gap or came before the first.",
+          offsetof(ho_lemf_stats, late) },
+        { "limf_lemf_duplicates_total", "counter", "Identical repeats of a PDU.",
+          offsetof(ho_lemf_stats, duplicates) },
+        { "limf_lemf_conflicts_total", "counter",
+          "Sequence numbers received again with different bytes.",
+          offsetof(ho_lemf_stats, conflicts) },
+        { "limf_lemf_connections_open", "gauge", "HI2/HI3 connections being served.",
+          offsetof(ho_lemf_stats, open) },
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&st + fams[f].off, sizeof v);
+        li_metrics_put(b, fams[f].name, fams[f].type, fams[f].help, v);
+    }
+    li_metrics_put_family(b, "limf_lemf_last_receipt_seconds", "gauge",
+                          "Unix time of the last PDU received (0: none yet).");
+    li_metrics_put_labeled_gauge(b, "limf_lemf_last_receipt_seconds", NULL,
+                                 (double)st.last_rx_ns / 1e9);
 }
 
 int ho_lemf_clean(ho_lemf *l)
 {
-    pthread_mutex_lock(&l->mu);
-    uint64_t missing = missing_locked(l);
-    int clean = missing == 0 && l->conflicts == 0 && l->errors == 0;
-    pthread_mutex_unlock(&l->mu);
-    return clean;
+    ho_lemf_stats st;
+    ho_lemf_stats_get(l, &st);
+    return st.missing == 0 && st.conflicts == 0 && st.errors == 0;
 }

@@ -34,10 +34,37 @@ void ho_lemf_flush(ho_lemf *l);
 li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pdu,
                      volatile int *stop);
 
-/* The counters as one JSON object line (no newline) into out: pdus, iri, cc, keepalives,
- * streams, gaps (events), missing (sequence numbers never received), late, duplicates,
- * conflicts (same LIID, CIN and seq with different bytes), errors. */
+/* Counts a connection whose TLS handshake failed or timed out (thread-safe); accepted
+ * connections are counted by ho_lemf_serve(). */
+void ho_lemf_refused(ho_lemf *l);
+
+/* What the LEMF has received since ho_lemf_new(). */
+typedef struct ho_lemf_stats {
+    uint64_t iri, cc, keepalives;  /* decoded PDUs by payload (keep-alive responses too) */
+    uint64_t bytes;                /* octets of every PDU received, undecodable ones too */
+    uint64_t errors;               /* PDUs that did not decode */
+    uint64_t streams;              /* distinct (LIID, CIN) */
+    uint64_t gaps;                 /* events: a sequence number skipped one or more */
+    uint64_t missing;              /* sequence numbers never received (falls as late ones
+                                    * arrive) */
+    uint64_t late, duplicates;
+    uint64_t conflicts;            /* same LIID, CIN and seq with different bytes */
+    uint64_t connections;          /* served by ho_lemf_serve() */
+    uint64_t refused;              /* ho_lemf_refused() */
+    uint64_t open;                 /* being served now */
+    uint64_t last_rx_ns;           /* Unix time of the last PDU received, 0 for none */
+} ho_lemf_stats;
+
+/* A consistent copy of the counters (thread-safe). */
+void ho_lemf_stats_get(ho_lemf *l, ho_lemf_stats *st);
+
+/* The counters as one JSON object line (no newline) into out: pdus (IRI + CC), iri, cc,
+ * keepalives, streams, gaps, missing, late, duplicates, conflicts, errors. */
 void ho_lemf_summary(ho_lemf *l, li_buf *out);
+
+/* A li_metrics_render_fn (ctx: the ho_lemf): the limf_lemf_* families of the Prometheus
+ * exposition (docs/OBSERVABILITY.md). */
+void ho_lemf_render(void *lemf, li_buf *out);
 /* 1 when no sequence number is missing and no duplicate ever differed (an acceptance
  * verdict). */
 int ho_lemf_clean(ho_lemf *l);

@@ -1,6 +1,7 @@
 /* limf-lemf: a reference LEMF. Accepts HI2/HI3 connections (mutual TLS, or TCP when
  * lemf.transport = tcp), answers keep-alives, writes one JSON line per PDU, keeps the raw
- * bytes on request and reports sequence gaps and duplicates.
+ * bytes on request, reports sequence gaps and duplicates, and serves Prometheus /metrics
+ * when lemf.metrics.listen is set.
  *   limf-lemf [-c FILE] [-o key=value]... [--listen ADDR] [--out FILE] [--raw FILE]
  *             [--summary FILE] [--tcp]
  *   limf-lemf decode FILE     decodes a saved raw stream offline (JSON lines on stdout) */
@@ -19,6 +20,7 @@
 #include "ho_lemf.h"
 #include "li_config.h"
 #include "li_log.h"
+#include "li_metrics.h"
 #include "li_tls.h"
 
 static volatile int stopping;
@@ -37,11 +39,13 @@ static void *conn_main(void *arg)
     ho_conn c;
     char err[256];
     ho_conn_init(&c);
-    if (ho_conn_accept(&c, j->fd, j->ctx, 10000, err, sizeof err) != LI_OK)
+    if (ho_conn_accept(&c, j->fd, j->ctx, 10000, err, sizeof err) != LI_OK) {
+        ho_lemf_refused(j->lemf);
         li_log_warn("connection refused: %s", err);
-    else
+    } else {
         li_log_info("connection ended: %s",
                     li_err_str(ho_lemf_serve(j->lemf, &c, j->answer, j->max_pdu, &stopping)));
+    }
     ho_conn_close(&c);
     free(j);
     atomic_fetch_sub(&active, 1);
@@ -120,6 +124,35 @@ static char **rewrite_args(int argc, char **argv, int *out_argc, char **owned)
     return v;
 }
 
+static void write_port(const char *path, unsigned port)
+{
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "%u\n", port);
+        fclose(f);
+    }
+}
+
+/* GET /metrics when lemf.metrics.listen is set (as limf-handover does). NULL when it is
+ * not, or when it cannot serve (*failed set, reason logged). */
+static li_metrics *start_metrics(const li_config *cfg, ho_lemf *lemf, int *failed)
+{
+    const char *listen = li_config_get(cfg, "lemf.metrics.listen", NULL);
+    char err[256];
+    *failed = 0;
+    if (!listen || !*listen)
+        return NULL;
+    li_metrics *m = li_metrics_new(listen, ho_lemf_render, lemf, err, sizeof err);
+    if (!m) {
+        li_log_error("lemf.metrics.listen: %s", err);
+        *failed = 1;
+        return NULL;
+    }
+    li_log_info("metrics on port %u", li_metrics_port(m));
+    write_port(li_config_get(cfg, "lemf.metrics.port_file", NULL), li_metrics_port(m));
+    return m;
+}
+
 static FILE *open_out(const char *path)
 {
     if (!path || !*path)
@@ -176,23 +209,22 @@ int main(int argc, char **argv)
         li_log_error("%s", out ? err : "cannot open lemf.out");
         return 1;
     }
-    const char *port_file = li_config_get(cfg, "lemf.port_file", NULL);
-    if (port_file) {
-        FILE *pf = fopen(port_file, "w");
-        if (pf) {
-            fprintf(pf, "%u\n", port);
-            fclose(pf);
-        }
-    }
-    li_log_info("listening on port %u (%s)", port, ctx ? "TLS" : "TCP");
-    ho_lemf *lemf = ho_lemf_new(out, raw);
-
+    /* Signals are read from a descriptor; block them before any thread starts. */
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    ho_lemf *lemf = ho_lemf_new(out, raw);
+    int failed = 0;
+    li_metrics *metrics = lemf ? start_metrics(cfg, lemf, &failed) : NULL;
+    if (!lemf || failed)
+        return 1;
+    /* The port file says "ready": written once everything serves. */
+    write_port(li_config_get(cfg, "lemf.port_file", NULL), port);
+    li_log_info("listening on port %u (%s)", port, ctx ? "TLS" : "TCP");
+
     while (!stopping) {
         struct pollfd p[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
         if (poll(p, 2, -1) < 0)
@@ -223,6 +255,7 @@ int main(int argc, char **argv)
      * take longer: then the process exits without freeing what it shares). */
     for (int i = 0; i < 50 && atomic_load(&active); i++)
         usleep(50000);
+    li_metrics_free(metrics);   /* before the ho_lemf it reads */
     li_buf s;
     li_buf_init(&s, 0);
     ho_lemf_summary(lemf, &s);
