@@ -2,9 +2,11 @@
 # Chaos on the whole chain (issue 8): a POI (limf-chain-load, a real X2/X3 sender over
 # mutual TLS) streams complete MSRP sessions for about two minutes while the test
 # kill -9s limf-ingest, limf-mediator and limf-handover once each (their supervisor
-# restarts them, as systemd does in production) and restarts the Kafka broker once. Afterwards the LEMF must hold every record of every session: for each CIN
-# the sequence numbers 0..n-1 complete, and any repeat an identical copy.
-# Own broker (it gets restarted), own PKI. CHAOS_SECONDS scales the stream (default 100).
+# restarts them, as systemd does in production) and restarts the Kafka broker once.
+# Afterwards the LEMF must hold every record of every session: for each CIN the sequence
+# numbers 0..n-1 complete, and any repeat an identical copy.
+# Own broker (it gets restarted), own PKI. CHAOS_SECONDS scales the stream (default 120:
+# the two minutes issue 8 asks for).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export LIMF_BUILD_DIR=${LIMF_BUILD_DIR:?run through ctest}
@@ -12,7 +14,7 @@ export STACK_SOURCED=1
 # shellcheck source=deploy/stack.sh
 . "$here/../../deploy/stack.sh"
 
-seconds=${CHAOS_SECONDS:-100}
+seconds=${CHAOS_SECONDS:-120}
 msrp=8
 per_session=$((5 + msrp))
 rate=250
