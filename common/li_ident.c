@@ -44,37 +44,109 @@ static int hex_value(int c)
     return -1;
 }
 
-/* Appends "tel:" and the number in p[0..len) without separators. The number is global
- * ('+' then at least one digit) or, for tel URIs only, a local number of digits. */
+/* Writes "tel:" and the number in p[0..len) without visual separators (RFC 3966 5.1.1),
+ * hex digits lower-cased (comparison is case-insensitive, section 4). A global number is
+ * '+' and digits; a local one (allow_local) is hex digits, '*' and '#' (section 3). */
 static li_err put_tel(const char *p, size_t len, int allow_local, char *out, size_t out_size)
 {
-    size_t n = 0;
-    size_t digits = 0;
-    if (out_size < 5)
+    int global = len && p[0] == '+';
+    size_t n = 4, digits = 0;
+    if (!global && !allow_local)
+        return LI_ERR_PROTO;
+    if (out_size < 6)
         return LI_ERR_TOO_BIG;
-    memcpy(out, "tel:", 4);
-    n = 4;
-    for (size_t i = 0; i < len; i++) {
+    memcpy(out, global ? "tel:+" : "tel:", 5);
+    n += (size_t)global;
+    for (size_t i = (size_t)global; i < len; i++) {
         int c = (unsigned char)p[i];
         if (is_visual_separator(c))
             continue;
-        if (c == '+' && digits == 0 && n == 4) {
-            /* leading '+' only */
-        } else if (is_digit(c) || (allow_local && (c == '*' || c == '#' ||
-                                                   hex_value(c) >= 0))) {
-            digits++;
-            c = lower(c);
-        } else {
+        if (!is_digit(c) && (global || (c != '*' && c != '#' && hex_value(c) < 0)))
             return LI_ERR_PROTO;
-        }
         if (n + 1 >= out_size)
             return LI_ERR_TOO_BIG;
-        out[n++] = (char)c;
+        out[n++] = (char)lower(c);
+        digits++;
     }
-    if (digits == 0 || (!allow_local && out[4] != '+'))
+    if (digits == 0)
         return LI_ERR_PROTO;
     out[n] = '\0';
     return LI_OK;
+}
+
+/* Appends the canonical form of a phone-context descriptor (RFC 3966 3: domainname or
+ * global-number-digits) at out[*n]: a domain lower-cased without a trailing dot (compared
+ * as a host name), a number without visual separators (section 4). */
+static li_err put_context(const char *d, size_t len, char *out, size_t out_size, size_t *n)
+{
+    if (len && d[0] == '+') {
+        char num[LI_IDENT_MAX];
+        li_err err = put_tel(d, len, 0, num, sizeof num);
+        if (err != LI_OK)
+            return err == LI_ERR_TOO_BIG ? LI_ERR_PROTO : err;
+        size_t k = strlen(num + 4);
+        if (k >= out_size - *n)
+            return LI_ERR_TOO_BIG;
+        memcpy(out + *n, num + 4, k);
+        *n += k;
+        return LI_OK;
+    }
+    if (len && d[len - 1] == '.')
+        len--;
+    /* domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum; the toplabel starts
+     * with a letter. */
+    size_t label = 0;
+    for (size_t i = 0; i <= len; i++) {
+        int c = i < len ? (unsigned char)d[i] : '.';
+        if (c == '.') {
+            if (i == label || d[i - 1] == '-')
+                return LI_ERR_PROTO;
+            if (i == len && is_digit((unsigned char)d[label]))
+                return LI_ERR_PROTO;
+            label = i + 1;
+        } else if (c == '-') {
+            if (i == label)
+                return LI_ERR_PROTO;
+        } else if (!is_digit(c) && !(lower(c) >= 'a' && lower(c) <= 'z')) {
+            return LI_ERR_PROTO;
+        }
+        if (i < len) {
+            if (*n + 1 >= out_size)
+                return LI_ERR_TOO_BIG;
+            out[(*n)++] = (char)lower(c);
+        }
+    }
+    return LI_OK;
+}
+
+/* A telephone-subscriber (RFC 3966 3) in p[0..len): "tel:" and the number; a local
+ * number keeps its phone-context, which it must have (section 5.1.5: it is only a number
+ * within that context), as ";phone-context=" and the canonical descriptor. Other
+ * parameters, and a phone-context on a global number, are dropped. */
+static li_err canon_tel(const char *p, size_t len, char *out, size_t out_size)
+{
+    const char *semi = memchr(p, ';', len);
+    size_t nlen = semi ? (size_t)(semi - p) : len;
+    li_err err = put_tel(p, nlen, 1, out, out_size);
+    if (err != LI_OK || out[4] == '+')
+        return err;
+    static const char key[] = ";phone-context=";
+    for (size_t i = nlen; i < len; i++) {
+        if (p[i] != ';' || !starts_with_ci(p + i, len - i, key))
+            continue;
+        const char *d = p + i + sizeof key - 1;
+        const char *end = memchr(d, ';', len - (size_t)(d - p));
+        size_t n = strlen(out);
+        if (sizeof key - 1 >= out_size - n)
+            return LI_ERR_TOO_BIG;
+        memcpy(out + n, key, sizeof key - 1);
+        n += sizeof key - 1;
+        err = put_context(d, end ? (size_t)(end - d) : len - (size_t)(d - p), out, out_size, &n);
+        if (err == LI_OK)
+            out[n] = '\0';
+        return err;
+    }
+    return LI_ERR_PROTO;
 }
 
 /* A user part that is a telephone number: '+' followed by digits and separators. */
@@ -136,6 +208,14 @@ static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
     if (hlen == 0)
         return LI_ERR_PROTO;
 
+    /* RFC 3261 19.1.6: with user=phone the user part is a telephone-subscriber; a local
+     * number with its phone-context is that tel: identity (a global one is made below,
+     * once its escapes are decoded). */
+    if (phone && at) {
+        li_err err = canon_tel(p, (size_t)(at - p), out, out_size);
+        if (err == LI_ERR_TOO_BIG || (err == LI_OK && out[4] != '+'))
+            return err;
+    }
     /* The user part: up to ':' (password) and, for telephone-subscribers, ';'. */
     const char *user = at ? p : NULL;
     size_t ulen = 0;
@@ -261,11 +341,8 @@ li_err li_ident_canon(const char *text, size_t len, char *out, size_t out_size)
         return canon_sip(p + 5, len - 5, out, out_size);
     if (starts_with_ci(p, len, "sip:"))
         return canon_sip(p + 4, len - 4, out, out_size);
-    if (starts_with_ci(p, len, "tel:")) {
-        const char *semi = memchr(p, ';', len);
-        size_t nlen = semi ? (size_t)(semi - p) : len;
-        return put_tel(p + 4, nlen - 4, 1, out, out_size);
-    }
+    if (starts_with_ci(p, len, "tel:"))
+        return canon_tel(p + 4, len - 4, out, out_size);
     /* A bare number: E.164, with or without '+'. */
     if (p[0] == '+' || is_digit((unsigned char)p[0])) {
         char tmp[LI_IDENT_MAX];

@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "li_bytes.h"
 #include "li_ident.h"
@@ -214,18 +213,6 @@ static li_err get_id_array(const json_t *body, const char *key, int required, si
 
 /* ---- warrants ---- */
 
-/* RFC 3966 3: a local number (not starting with '+') must carry its phone-context
- * parameter, otherwise it names no number in particular. */
-static int tel_context_ok(const char *value)
-{
-    if (strncasecmp(value, "tel:", 4) != 0 || value[4] == '+')
-        return 1;
-    for (const char *p = value; *p; p++)
-        if (strncasecmp(p, ";phone-context=", 15) == 0 && p[15] && p[15] != ';')
-            return 1;
-    return 0;
-}
-
 static const char *const ignored_common[] = { "id", "version", "created", "updated", NULL };
 
 static li_err get_targets(const json_t *body, Limf__Warrant *w, x1_warrant_scratch *s,
@@ -259,9 +246,9 @@ static li_err get_targets(const json_t *body, Limf__Warrant *w, x1_warrant_scrat
             snprintf(err->field, sizeof err->field, "%s.%.20s", field, inner);
             return e;
         }
+        /* What a target may be is li_ident's rule, shared with every component that
+         * matches identities (a local tel: number needs its phone-context, RFC 3966). */
         e = li_ident_canon_target(type, value, canon[i], sizeof canon[i]);
-        if (e == LI_OK && !tel_context_ok(value))
-            e = LI_ERR_PROTO;
         if (e == LI_ERR_INVAL)
             return x1_verr_set(err, 400, "invalid_target_type", field,
                                "type must be sip-uri, tel-uri, impu or e164");

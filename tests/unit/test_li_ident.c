@@ -30,7 +30,30 @@ static const struct {
     { "<sip:+4930.1234@ims.example>", LI_OK, "tel:+49301234" },
     { "tel:+49-30-(1234)", LI_OK, "tel:+49301234" },
     { "<tel:+49301234;phone-context=+49>;tag=9", LI_OK, "tel:+49301234" },
-    { "tel:7042;phone-context=example.com", LI_OK, "tel:7042" },
+    /* RFC 3966 5.1.5: a local number is one only within its phone-context. */
+    { "tel:7042;phone-context=example.com", LI_OK, "tel:7042;phone-context=example.com" },
+    { "tel:7042;isub=1;Phone-Context=Example.COM.;ext=2", LI_OK,
+      "tel:7042;phone-context=example.com" },
+    { "<tel:70-42;phone-context=+49-30>;tag=1", LI_OK, "tel:7042;phone-context=+4930" },
+    { "tel:*70#A;phone-context=pbx.example.com", LI_OK, "tel:*70#a;phone-context=pbx.example.com" },
+    { "tel:7042", LI_ERR_PROTO, NULL },
+    { "tel:7042;ext=1", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=+", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=exa_mple.com", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=-example.com", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=example-.com", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=example..com", LI_ERR_PROTO, NULL },
+    { "tel:7042;phone-context=example.123", LI_ERR_PROTO, NULL },
+    { "tel:+4930;phone-context=example.com", LI_OK, "tel:+4930" },
+    { "tel:+49ab", LI_ERR_PROTO, NULL }, /* global numbers are digits only */
+    { "tel:-+49", LI_ERR_PROTO, NULL },
+    /* RFC 3261 19.1.6: user=phone makes the user part a telephone-subscriber. */
+    { "sip:7042;phone-context=Example.com@ims.example;user=phone", LI_OK,
+      "tel:7042;phone-context=example.com" },
+    { "sip:7042@ims.example;user=phone", LI_OK, "sip:7042@ims.example" },
+    { "sip:7042;phone-context=example.com@ims.example", LI_OK,
+      "sip:7042;phone-context=example.com@ims.example" },
     { "+49 30", LI_ERR_PROTO, NULL },
     { "+49301234", LI_OK, "tel:+49301234" },
     { "49301234", LI_OK, "tel:+49301234" },
@@ -79,6 +102,13 @@ static const struct {
     { "sip-uri", "<sip:alice@example.com>", LI_ERR_PROTO, NULL },
     { "tel-uri", "tel:+49-30-1234", LI_OK, "tel:+49301234" },
     { "tel-uri", "sip:alice@example.com", LI_ERR_PROTO, NULL },
+    { "tel-uri", "tel:7042;phone-context=example.com", LI_OK,
+      "tel:7042;phone-context=example.com" },
+    { "tel-uri", "tel:7042", LI_ERR_PROTO, NULL },
+    { "tel-uri", "tel:7042;phone-context=+49", LI_OK, "tel:7042;phone-context=+49" },
+    { "impu", "tel:7042", LI_ERR_PROTO, NULL },
+    { "impu", "sip:7042;phone-context=+49@ims.example;user=phone", LI_OK,
+      "tel:7042;phone-context=+49" },
     { "impu", "sip:+49301234@ims.example;user=phone", LI_OK, "tel:+49301234" },
     { "impu", "tel:+49301234", LI_OK, "tel:+49301234" },
     { "impu", "alice@example.com", LI_ERR_PROTO, NULL },
@@ -112,6 +142,15 @@ static void test_target_matches_header(void **state)
     const char *hdr = "\"Bob\" <sip:+49-30-1234@ims.mnc001.mcc262.3gppnetwork.org;user=phone>";
     assert_int_equal(li_ident_canon(hdr, strlen(hdr), b, sizeof b), LI_OK);
     assert_string_equal(a, b);
+    /* A local number: the same in the same context, another number in another one. */
+    assert_int_equal(li_ident_canon_target("tel-uri", "tel:70-42;phone-context=Corp.Example",
+                                           a, sizeof a), LI_OK);
+    hdr = "<sip:7042;phone-context=corp.example.@pbx.corp.example;user=phone>;tag=x";
+    assert_int_equal(li_ident_canon(hdr, strlen(hdr), b, sizeof b), LI_OK);
+    assert_string_equal(a, b);
+    assert_int_equal(li_ident_canon_target("tel-uri", "tel:7042;phone-context=+4930", b,
+                                           sizeof b), LI_OK);
+    assert_string_not_equal(a, b);
 }
 
 int main(void)

@@ -106,6 +106,19 @@ static const vector warrant_vectors[] = {
       400, "end_in_past", "end" },
     { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"e164\",\"value\":\"+4930\"}],\"delivery\":\"iri\",\"destination_ids\":[\"d9\"],\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2027-02-01T00:00:00Z\"}",
       400, "unknown_destination", "destination_ids" },
+    /* RFC 3966 5.1.5 (li_ident_canon_target): a local number needs its phone-context, */
+    { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"tel-uri\",\"value\":\"tel:1234\"}]}",
+      400, "invalid_target", "targets[0]" },
+    { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"impu\",\"value\":\"tel:1234;ext=5\"}]}",
+      400, "invalid_target", "targets[0]" },
+    { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"tel-uri\",\"value\":\"tel:1234;phone-context=exa_mple\"}]}",
+      400, "invalid_target", "targets[0]" },
+    /* which is part of its identity: the same number in two contexts is two targets, */
+    { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"tel-uri\",\"value\":\"tel:1234;phone-context=+49\"},{\"type\":\"tel-uri\",\"value\":\"tel:1234;phone-context=+33\"}],\"delivery\":\"iri\",\"destination_ids\":[\"d1\"],\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2027-02-01T00:00:00Z\"}",
+      0, NULL, NULL },
+    /* the same context spelled twice is one. */
+    { "{\"liid\":\"L1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"tel-uri\",\"value\":\"tel:1234;phone-context=+49\"},{\"type\":\"impu\",\"value\":\"tel:12-34;phone-context=+4-9\"}]}",
+      400, "duplicate_target", "targets[1]" },
     { "{\"liid\":\"TAKEN1\",\"auth_country\":\"DE\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"e164\",\"value\":\"+4930\"}],\"delivery\":\"iri\",\"destination_ids\":[\"d1\"],\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2027-02-01T00:00:00Z\"}",
       409, "liid_taken", "liid" },
     { "{\"liid\":\"TAKEN1\",\"auth_country\":\"FR\",\"legal_reference\":\"r\",\"targets\":[{\"type\":\"e164\",\"value\":\"+4930\"}],\"delivery\":\"iri\",\"destination_ids\":[\"d1\"],\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2027-02-01T00:00:00Z\"}",
