@@ -49,15 +49,19 @@ li_add_unit_test(test_x1_admf_uses SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_u
 
 # Contract, role, concurrency, tamper, restart and validity-window tests against the real
 # daemon, the real broker (mutual TLS) and the test PKI.
-li_add_integration_test(admf_api COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_api.py
-                        TIMEOUT 180)
+add_library(admf_test_util STATIC ${LIMF_TESTS_DIR}/integration/admf_util.c)
+target_link_libraries(admf_test_util PUBLIC PkgConfig::JANSSON OpenSSL::SSL Threads::Threads)
+add_executable(admf_api ${LIMF_TESTS_DIR}/integration/admf_api.c)
+target_link_libraries(admf_api PRIVATE admf_test_util)
+li_add_integration_test(admf_api COMMAND $<TARGET_FILE:admf_api> TIMEOUT 180)
 
 # X1 round trip: the daemon against test POIs built on the real NE library.
 add_executable(admf_test_ne ${LIMF_TESTS_DIR}/integration/admf_test_ne.c)
 target_link_libraries(admf_test_ne PRIVATE x1_lib)
 add_executable(admf_test_xpdu ${LIMF_TESTS_DIR}/integration/admf_test_xpdu.c)
 target_link_libraries(admf_test_xpdu PRIVATE li_common)
-li_add_integration_test(admf_x1 COMMAND python3 ${LIMF_TESTS_DIR}/integration/admf_x1.py
-                        TIMEOUT 180)
+add_executable(admf_x1 ${LIMF_TESTS_DIR}/integration/admf_x1.c)
+target_link_libraries(admf_x1 PRIVATE admf_test_util)
+li_add_integration_test(admf_x1 COMMAND $<TARGET_FILE:admf_x1> TIMEOUT 180)
 
 li_add_bench(bench_admf SOURCES ${LIMF_TESTS_DIR}/bench/bench_admf.c LIBS li_common)

@@ -1,4 +1,4 @@
-/* A test point of interception for the ADMF's X1 tests (admf_x1.py): the real X1 NE
+/* A test point of interception for the ADMF's X1 tests (admf_x1.c): the real X1 NE
  * library (x1_ne.h) on loopback with mutual TLS, driven by line commands on stdin:
  *   tasks               "<xid> <delivery> <n_targets> <did>" per task (listed over X1
  *                       GetAllDetails, details from the NE's table), then "end"
@@ -9,6 +9,7 @@
  *                       "exception none"
  *   quit
  * Usage: admf_test_ne PKI_DIR NE_ID. Prints "port N" once listening. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PKI_DIR NE_ID\n", argv[0]);
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a peer that closes first must not kill the POI */
     li_log_init("admf_test_ne", LI_LOG_WARN, 0);
     li_config *cfg = config(argv[1], argv[2]);
     x1_ne *ne = x1_ne_new(cfg, "ne", errstr, sizeof errstr);

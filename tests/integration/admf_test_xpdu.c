@@ -1,4 +1,4 @@
-/* Writes records to the real broker (mutual TLS) for admf_x1.py:
+/* Writes records to the real broker (mutual TLS) for admf_x1.c:
  *   admf_test_xpdu create-topic                  limf.xpdu, as the first ingest would
  *   admf_test_xpdu passthrough POI EXC XID       the X2 POI event of a relay that passed a
  *                                                session through under exception EXC
