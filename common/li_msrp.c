@@ -405,15 +405,10 @@ static int is_host_char(int c)
 li_err li_msrp_uri_parse(const char *p, size_t len, li_msrp_uri *out)
 {
     memset(out, 0, sizeof *out);
-    size_t pos;
-    if (len >= 7 && eq_nocase(p, 7, "msrp://")) {
-        pos = 7;
-    } else if (len >= 8 && eq_nocase(p, 8, "msrps://")) {
-        out->secure = 1;
-        pos = 8;
-    } else {
+    size_t pos = li_msrp_uri_scheme_len(p, len);
+    if (!pos)
         return LI_ERR_PROTO;
-    }
+    out->secure = pos == 8;
     /* authority ends at the first '/' or ';' */
     size_t auth_end = pos;
     while (auth_end < len && p[auth_end] != '/' && p[auth_end] != ';')
@@ -460,13 +455,14 @@ li_err li_msrp_uri_parse(const char *p, size_t len, li_msrp_uri *out)
     }
     pos = auth_end;
     if (pos < len && p[pos] == '/') {
-        size_t s = ++pos;
-        while (pos < len && is_session_char((unsigned char)p[pos]))
-            pos++;
-        if (pos == s)
+        /* The authority holds no '/', so this is the liberal reader's slash: its text up
+         * to the ';' must be all session-id characters. */
+        if (li_msrp_uri_session_id(p, len, &out->session_id) != LI_OK)
             return LI_ERR_PROTO;
-        out->session_id.p = p + s;
-        out->session_id.len = pos - s;
+        for (size_t i = 0; i < out->session_id.len; i++)
+            if (!is_session_char((unsigned char)out->session_id.p[i]))
+                return LI_ERR_PROTO;
+        pos = (size_t)(out->session_id.p - p) + out->session_id.len;
     }
     /* ";" transport is mandatory. */
     if (pos >= len || p[pos] != ';')

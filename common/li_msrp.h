@@ -123,6 +123,51 @@ typedef struct li_msrp_uri {
 /* Parses one URI text (no surrounding spaces). LI_ERR_PROTO when malformed. */
 li_err li_msrp_uri_parse(const char *p, size_t len, li_msrp_uri *out);
 
+/* The length of the scheme and "://" that p[0..len) starts with: 7 for msrp, 8 for msrps
+ * (case-insensitive, RFC 4975 9), 0 for neither. */
+static inline size_t li_msrp_uri_scheme_len(const char *p, size_t len)
+{
+    size_t i = 0;
+    /* | 0x20 lower-cases a letter and maps no other octet onto one. */
+    while (i < 4 && i < len && (p[i] | 0x20) == "msrp"[i])
+        i++;
+    if (i < 4)
+        return 0;
+    if (i < len && (p[i] | 0x20) == 's')
+        i++;
+    return len - i >= 3 && memcmp(p + i, "://", 3) == 0 ? i + 3 : 0;
+}
+
+/* The session-id of an MSRP URI read liberally, as a peer's SDP a=path may carry it
+ * (RFC 4975 9: msrp[s]://[userinfo@]hostport/session-id;transport *(;param)): the text
+ * between the first '/' after a non-empty authority and the next ';' or the end (a
+ * missing transport is tolerated), not empty, without controls, spaces or angle
+ * brackets; *session_id points into p. LI_ERR_PROTO when there is none.
+ * li_msrp_uri_parse() reads the same text and holds it to session-id's ABNF. Inline so
+ * that the SDP codec (li_sdp_msrp_session_id, library li_sip) shares it without
+ * linking li_msrp. */
+static inline li_err li_msrp_uri_session_id(const char *p, size_t len, li_msrp_str *session_id)
+{
+    size_t skip = li_msrp_uri_scheme_len(p, len);
+    if (!skip)
+        return LI_ERR_PROTO;
+    /* The authority ends at the first '/'; an IPv6 reference "[..]" holds no '/'. */
+    const char *slash = memchr(p + skip, '/', len - skip);
+    if (!slash || slash == p + skip)
+        return LI_ERR_PROTO;
+    size_t start = (size_t)(slash - p) + 1, end = start;
+    while (end < len && p[end] != ';')
+        end++;
+    if (end == start)
+        return LI_ERR_PROTO;
+    for (size_t i = start; i < end; i++)
+        if ((unsigned char)p[i] <= ' ' || p[i] == '<' || p[i] == '>')
+            return LI_ERR_PROTO;
+    session_id->p = p + start;
+    session_id->len = end - start;
+    return LI_OK;
+}
+
 /* Splits a path value (MSRP-URI *(SP MSRP-URI)) one URI at a time: on LI_OK *uri is the
  * next URI text and *rest advanced past it; LI_ERR_NOT_FOUND when no URI is left. */
 li_err li_msrp_path_next(li_msrp_str *rest, li_msrp_str *uri);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "li_msrp.h"
+
 static li_sip_str mk(const char *p, size_t len)
 {
     li_sip_str s = { p, len };
@@ -186,28 +188,9 @@ int li_sdp_path_next(li_sip_str *rest, li_sip_str *uri)
 
 li_err li_sdp_msrp_session_id(li_sip_str uri, li_sip_str *session_id)
 {
-    size_t skip;
-    if (uri.len > 7 && li_sip_str_eq_nocase(mk(uri.p, 7), "msrp://"))
-        skip = 7;
-    else if (uri.len > 8 && li_sip_str_eq_nocase(mk(uri.p, 8), "msrps://"))
-        skip = 8;
-    else
-        return LI_ERR_PROTO;
-    /* The authority ends at the first '/'; an IPv6 reference "[..]" holds no '/'. */
-    const char *slash = memchr(uri.p + skip, '/', uri.len - skip);
-    if (!slash || slash == uri.p + skip)
-        return LI_ERR_PROTO;
-    size_t start = (size_t)(slash - uri.p) + 1;
-    size_t end = start;
-    while (end < uri.len && uri.p[end] != ';')
-        end++;
-    /* RFC 4975 9: session-id = 1*( unreserved / "+" / "=" / "/" ) and a transport must
-     * follow; be liberal and accept a missing transport, but not an empty id. */
-    if (end == start)
-        return LI_ERR_PROTO;
-    for (size_t i = start; i < end; i++)
-        if ((unsigned char)uri.p[i] <= ' ' || uri.p[i] == '>' || uri.p[i] == '<')
-            return LI_ERR_PROTO;
-    *session_id = mk(uri.p + start, end - start);
-    return LI_OK;
+    li_msrp_str sid;
+    li_err err = li_msrp_uri_session_id(uri.p, uri.len, &sid);
+    if (err == LI_OK)
+        *session_id = mk(sid.p, sid.len);
+    return err;
 }

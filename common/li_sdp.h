@@ -59,7 +59,8 @@ int li_sdp_path_next(li_sip_str *rest, li_sip_str *uri);
 /* The session-id of an MSRP URI (RFC 4975 9: msrp[s]://[userinfo@]hostport/session-id;
  * transport *(;param)): the text between the '/' after the authority and the first ';'.
  * Scheme compared case-insensitively; the session-id is compared as is (it is
- * case-sensitive, RFC 4975 6.1). LI_ERR_PROTO when uri is not such a URI. */
+ * case-sensitive, RFC 4975 6.1). LI_ERR_PROTO when uri is not such a URI. The reading
+ * is li_msrp_uri_session_id()'s (li_msrp.h), the one the MSRP codec also uses. */
 li_err li_sdp_msrp_session_id(li_sip_str uri, li_sip_str *session_id);
 
 #endif

@@ -330,8 +330,10 @@ li_sip_str li_sip_header_next(const li_sip_msg *msg, li_sip_hdr id, size_t *iter
     return mk(NULL, 0);
 }
 
-/* Index of the first `stop` character of s outside quoted strings and <...>, or s.len. */
-static size_t scan_to(li_sip_str s, char stop)
+/* Index of the first `stop` character of s outside quoted strings and <...> (stop may be
+ * '<' itself), or s.len; then *open_quote (when not NULL) tells whether s ends inside a
+ * quoted string. */
+static size_t scan_to(li_sip_str s, char stop, int *open_quote)
 {
     int quoted = 0, angle = 0;
     for (size_t i = 0; i < s.len; i++) {
@@ -343,14 +345,16 @@ static size_t scan_to(li_sip_str s, char stop)
                 quoted = 0;
         } else if (c == '"') {
             quoted = 1;
+        } else if (c == stop && !angle) {
+            return i;
         } else if (c == '<') {
             angle = 1;
         } else if (c == '>') {
             angle = 0;
-        } else if (c == stop && !angle) {
-            return i;
         }
     }
+    if (open_quote)
+        *open_quote = quoted;
     return s.len;
 }
 
@@ -362,7 +366,7 @@ int li_sip_list_next(li_sip_str *rest, li_sip_str *elem)
             rest->len = 0;
             return 0;
         }
-        size_t i = scan_to(r, ',');
+        size_t i = scan_to(r, ',', NULL);
         li_sip_str e = trim(mk(r.p, i));
         *rest = i < r.len ? mk(r.p + i + 1, r.len - i - 1) : mk(r.p + r.len, 0);
         if (e.len) {
@@ -376,7 +380,7 @@ int li_sip_param(li_sip_str params, const char *name, li_sip_str *value)
 {
     li_sip_str r = params;
     while (r.p && r.len) {
-        size_t i = scan_to(r, ';');
+        size_t i = scan_to(r, ';', NULL);
         li_sip_str item = trim(mk(r.p, i));
         r = i < r.len ? mk(r.p + i + 1, r.len - i - 1) : mk(r.p + r.len, 0);
         if (item.len == 0)
@@ -397,27 +401,14 @@ li_err li_sip_addr_parse(li_sip_str value, li_sip_addr *out)
     li_sip_str v = trim(value);
     if (!v.p || v.len == 0)
         return LI_ERR_PROTO;
-    /* Find '<' outside a quoted display name. */
-    size_t lt = v.len;
-    int quoted = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        char c = v.p[i];
-        if (quoted) {
-            if (c == '\\' && i + 1 < v.len)
-                i++;
-            else if (c == '"')
-                quoted = 0;
-        } else if (c == '"') {
-            quoted = 1;
-        } else if (c == '<') {
-            lt = i;
-            break;
-        } else if (c == ';') {
-            break;           /* addr-spec form: no '<' may follow */
-        }
-    }
-    if (quoted)
-        return LI_ERR_PROTO;
+    /* name-addr: a '<' outside a quoted display name, before any ';' (in the addr-spec
+     * form a ';' starts the header parameters, RFC 3261 20.10, and no '<' may follow). */
+    int open_quote = 0;
+    size_t lt = scan_to(v, '<', &open_quote);
+    if (scan_to(v, ';', NULL) < lt)
+        lt = v.len;
+    else if (lt == v.len && open_quote)
+        return LI_ERR_PROTO; /* neither, and a display name's quote never closes */
     li_sip_str after;
     if (lt < v.len) {
         const char *gt = memchr(v.p + lt + 1, '>', v.len - lt - 1);
@@ -454,7 +445,7 @@ li_err li_sip_content_type(li_sip_str value, li_sip_str *media_type, li_sip_str 
     li_sip_str v = trim(value);
     if (!v.p || v.len == 0)
         return LI_ERR_PROTO;
-    size_t semi = scan_to(v, ';');
+    size_t semi = scan_to(v, ';', NULL);
     li_sip_str mt = trim(mk(v.p, semi));
     if (mt.len == 0 || !memchr(mt.p, '/', mt.len))
         return LI_ERR_PROTO;
