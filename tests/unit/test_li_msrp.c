@@ -339,6 +339,56 @@ static void test_uris(void **state)
     }
 }
 
+/* The liberal session-id reading (what the mediator takes from a peer's SDP a=path) and
+ * the strict parser agree wherever the strict one accepts a session-id. */
+static const struct {
+    const char *text;
+    li_err result;
+    const char *session_id;
+} session_ids[] = {
+    { "msrp://h:1/jshA7we;tcp", LI_OK, "jshA7we" },
+    { "MsRpS://u@h/a+b/=c;tcp;x=y", LI_OK, "a+b/=c" },
+    { "msrp://[2001:db8::1]:2855/s;tcp", LI_OK, "s" },
+    { "msrp://host/sid", LI_OK, "sid" },      /* a missing transport is tolerated */
+    { "msrp://h/s?x;tcp", LI_OK, "s?x" },     /* outside session-id's ABNF: tolerated */
+    { "msrp://h;tcp/s", LI_OK, "s" },         /* the first '/' ends the authority */
+    { "msrp://h;tcp", LI_ERR_PROTO, NULL },   /* a relay's URI: no session-id */
+    { "msrp:///s;tcp", LI_ERR_PROTO, NULL },
+    { "msrp://h/;tcp", LI_ERR_PROTO, NULL },
+    { "msrp://h/a b;tcp", LI_ERR_PROTO, NULL },
+    { "msrp://h/a>;tcp", LI_ERR_PROTO, NULL },
+    { "msrp:/h/s;tcp", LI_ERR_PROTO, NULL },
+    { "msrpx://h/s;tcp", LI_ERR_PROTO, NULL },
+    { "msrp://", LI_ERR_PROTO, NULL },
+    { "msr", LI_ERR_PROTO, NULL },
+};
+
+static void test_session_id_readings(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof session_ids / sizeof session_ids[0]; i++) {
+        size_t len = strlen(session_ids[i].text);
+        guarded g = guard(session_ids[i].text, len);
+        li_msrp_str sid = { NULL, 0 };
+        li_err err = li_msrp_uri_session_id((const char *)g.data, len, &sid);
+        if (err != session_ids[i].result)
+            fail_msg("%s: got %d", session_ids[i].text, err);
+        if (err == LI_OK)
+            assert_str(sid, session_ids[i].session_id);
+        unguard(&g);
+    }
+    for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
+        size_t len = strlen(uris[i].text);
+        li_msrp_uri u;
+        li_msrp_str sid = { NULL, 0 };
+        if (li_msrp_uri_parse(uris[i].text, len, &u) != LI_OK || !u.session_id.p)
+            continue;
+        assert_int_equal(li_msrp_uri_session_id(uris[i].text, len, &sid), LI_OK);
+        assert_true(sid.p == u.session_id.p && sid.len == u.session_id.len);
+        assert_int_equal(li_msrp_uri_scheme_len(uris[i].text, len), u.secure ? 8 : 7);
+    }
+}
+
 static void test_path_and_equal(void **state)
 {
     (void)state;
@@ -411,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_resumable),
         cmocka_unit_test(test_head_limit),
         cmocka_unit_test(test_uris),
+        cmocka_unit_test(test_session_id_readings),
         cmocka_unit_test(test_path_and_equal),
         cmocka_unit_test(test_writers),
     };

@@ -305,6 +305,12 @@ static void test_addr(void **state)
         { "", LI_ERR_PROTO, NULL, NULL, NULL },
         { "<sip:x@y> junk", LI_ERR_PROTO, NULL, NULL, NULL },
         { "Bob <sip:bob@x>;tag", LI_OK, "Bob", "sip:bob@x", "" },
+        /* addr-spec: a ';' before any '<' starts the header parameters */
+        { "sip:a@b;x=<y>;tag=7", LI_OK, "", "sip:a@b", "7" },
+        { "sip:a@b;x=\"y", LI_OK, "", "sip:a@b", NULL },
+        { "\"B\\\" <q>\" <sip:b@x>", LI_OK, "B\\\" <q>", "sip:b@x", NULL },
+        { "\"unterminated sip:x@y", LI_ERR_PROTO, NULL, NULL, NULL },
+        { "A\"B <sip:x@y>", LI_ERR_PROTO, NULL, NULL, NULL },
     };
     for (size_t i = 0; i < sizeof av / sizeof av[0]; i++) {
         size_t len = strlen(av[i].in);
