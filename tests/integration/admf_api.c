@@ -57,8 +57,7 @@ static int verify_file(const char *path, const char **out)
 {
     char *argv[] = { (char *)admf_fmt("%s/limf-audit-verify", admf_bin_dir()), (char *)path,
                      NULL };
-    int rc = admf_run(argv, out);
-    return rc;
+    return admf_run(argv, out);
 }
 
 static void health_openapi_metrics(void)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -65,8 +66,6 @@ static void release_resp(void *p)
     json_decref(r->body);
     free(r);
 }
-
-static void release_client(void *p);
 
 void admf_release(void)
 {
@@ -252,6 +251,8 @@ void admf_daemon_start(admf_daemon *d)
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
+        /* a test that dies (an exit on a failed step, a ctest timeout) takes it along */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

@@ -5,6 +5,7 @@
  * exceptions and their use reported over X2, a validity window of a few seconds,
  * deletion, a POI that goes down and comes back, kill -9 of the ADMF, and a rogue writer
  * on limf.audit. Run through ctest (admf_x1). */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ static void ne_start(ne *n, const char *id)
     const char *path = admf_fmt("%s/admf_test_ne", admf_bin_dir());
     unsigned port = 0;
     char line[128];
-    if (pipe(to) != 0 || pipe(from) != 0)
+    /* close-on-exec: no other child keeps this NE's stdin open (it quits on EOF) */
+    if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0)
         abort();
     fflush(stdout);
     n->id = id;
@@ -226,7 +228,7 @@ static void run(ne *as_ne, ne *sip_ne)
     check(ok, "ActivateTask at the SIP tap: same XID, X2Only");
 
     json_t *targets3 = json_deep_copy(jget(w, "targets"));
-    json_array_append_new(targets3, J("{s:s, s:s}", "type", "tel-uri", "value", "tel:+49-40-99"));
+    json_array_append(targets3, J("{s:s, s:s}", "type", "tel-uri", "value", "tel:+49-40-99"));
     r = admf_req(op, "PATCH", "/v1/warrants/w1",
                  J("{s:s, s:o}", "legal_reference", "AG 2", "targets", targets3),
                  "If-Match: \"1\"");
