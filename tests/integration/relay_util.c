@@ -195,6 +195,7 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
         if (rt_read_file(ready, &text, &len) == 0) {
             r->control_port = (uint16_t)rt_json_int(text, "control_port");
             r->x1_port = (uint16_t)rt_json_int(text, "x1_port");
+            r->metrics_port = (uint16_t)rt_json_int(text, "metrics_port");
             free(text);
             return;
         }
