@@ -2,6 +2,8 @@
 #include "med_service.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,32 @@
 
 #define MAX_PARTITIONS 256
 
+typedef struct out_rec out_rec;
+
+/* The output of one processed batch: its HI records and state changes, and the input
+ * offsets that its transaction commits. */
+typedef struct txn_out {
+    out_rec *recs;
+    size_t n, cap;
+    int64_t next_offset[MAX_PARTITIONS];   /* -1: none */
+    int ready;                   /* processed, waiting for its transaction */
+    int failed;                  /* out of memory while collecting: abort, rewind */
+} txn_out;
+
+/* The thread that finishes transactions: sending the offsets and committing take
+ * round trips to the transaction and group coordinators (tens of milliseconds on a
+ * loaded broker), which would otherwise stall consumption. While it commits transaction
+ * k, the main thread processes batch k+1 into a txn_out, produced once k is decided. */
+typedef struct committer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started, busy, stop, decided;
+    rd_kafka_topic_partition_list_t *offsets;
+    rd_kafka_consumer_group_metadata_t *group;
+    li_err result;               /* of the last transaction, once decided */
+} committer;
+
 struct med_service {
     const li_config *cfg;
     rd_kafka_t *consumer;        /* limf.xpdu, group, read_committed */
@@ -30,18 +58,25 @@ struct med_service {
     med_tasks *tasks;
     med_config mcfg;
     med_engine *engines[MAX_PARTITIONS];
-    int64_t next_offset[MAX_PARTITIONS];   /* in the open batch; -1: none */
-    rd_kafka_message_t **batch;
-    size_t n_batch, max_batch;
+    rd_kafka_message_t **batch;  /* consumed, not yet processed */
+    size_t n_batch, max_batch, batch_bytes, max_batch_bytes;
     uint64_t batch_started_ns;
     uint64_t batch_ns, tick_ns, last_tick_ns, stats_ns, last_stats_ns;
+    int tick_due;
+    txn_out out;
+    committer com;
     med_map hi_topics;           /* destination topics known to exist */
-    int fatal;
-    int produce_failed;          /* a produce call in this transaction failed */
+    atomic_int fatal;            /* set by either thread */
+    atomic_int produce_failed;   /* a delivery of the open transaction failed */
     uint64_t txns, aborts, records_out, pdus_in;
     med_stats retired;           /* counters of engines dropped since the start */
     med_metrics *metrics;        /* NULL without mediator.metrics_listen */
 };
+
+typedef struct state_ctx {
+    med_service *s;
+    int32_t partition;
+} state_ctx;
 
 /* ---- Kafka client configuration ---- */
 
@@ -178,7 +213,54 @@ static void follow_admin(med_service *s)
     }
 }
 
-/* ---- output ---- */
+/* ---- output: what one processed batch puts into its transaction ---- */
+
+/* One record to produce. One allocation holds the value, then the key and the topic
+ * name, so that librdkafka's RD_KAFKA_MSG_F_FREE releases all of it with the value. */
+typedef struct out_rec {
+    uint8_t *block;
+    size_t len;                  /* of the value at block */
+    const char *key, *topic;     /* inside block */
+    int32_t partition;           /* RD_KAFKA_PARTITION_UA: by key (HI records) */
+    int tombstone;               /* a state deletion: produced with a null value */
+} out_rec;
+
+/* Appends a record whose value (len bytes) the caller writes at the returned pointer;
+ * NULL when out of memory, which fails the transaction. */
+static uint8_t *out_push(txn_out *o, const char *topic, int32_t partition, const char *key,
+                         size_t len)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 1024;
+        out_rec *r = realloc(o->recs, cap * sizeof *r);
+        if (!r) {
+            o->failed = 1;
+            return NULL;
+        }
+        o->recs = r;
+        o->cap = cap;
+    }
+    size_t kl = strlen(key) + 1, tl = strlen(topic) + 1;
+    uint8_t *b = malloc(len + kl + tl);
+    if (!b) {
+        o->failed = 1;
+        return NULL;
+    }
+    memcpy(b + len, key, kl);
+    memcpy(b + len + kl, topic, tl);
+    o->recs[o->n++] = (out_rec){ b, len, (char *)b + len, (char *)b + len + kl, partition, 0 };
+    return b;
+}
+
+static void out_clear(txn_out *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->recs[i].block);
+    o->n = 0;
+    o->ready = o->failed = 0;
+    for (int i = 0; i < MAX_PARTITIONS; i++)
+        o->next_offset[i] = -1;
+}
 
 static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
 {
@@ -186,61 +268,25 @@ static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
     char base[300], topic[400], key[400];
     snprintf(base, sizeof base, "limf.hi.%s", dest);
     li_kafka_topic(s->cfg, base, topic, sizeof topic);
-    if (!med_map_get(&s->hi_topics, topic)) {
-        char err[256];
-        if (li_kafka_ensure_topic(s->producer, topic, s->hi_partitions, 0, 10000, err,
-                                  sizeof err) != LI_OK) {
-            li_log_error("mediator: %s", err);
-            s->produce_failed = 1;
-            return;
-        }
-        med_map_put(&s->hi_topics, topic, s);
-    }
     snprintf(key, sizeof key, "%s/%" PRIu64, r->liid, r->cin);
-    size_t n = limf__hi_record__get_packed_size(r);
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        s->produce_failed = 1;
-        return;
-    }
-    limf__hi_record__pack(r, buf);
-    rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, n),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(s->producer, 10);
-    if (e) {
-        free(buf);
-        li_log_error("mediator: produce to %s: %s", topic, rd_kafka_err2str(e));
-        s->produce_failed = 1;
-        return;
-    }
-    s->records_out++;
+    uint8_t *v = out_push(&s->out, topic, RD_KAFKA_PARTITION_UA, key,
+                          limf__hi_record__get_packed_size(r));
+    if (v)
+        limf__hi_record__pack(r, v);
 }
-
-typedef struct state_ctx {
-    med_service *s;
-    int32_t partition;
-} state_ctx;
 
 static void on_state(void *ctx, const char *key, const uint8_t *value, size_t len)
 {
-    state_ctx *c = ctx;
-    med_service *s = c->s;
-    rd_kafka_resp_err_t e;
+    const state_ctx *c = ctx;
+    txn_out *o = &c->s->out;
     /* The changelog is co-partitioned by partition number with limf.xpdu (DESIGN.md 3). */
-    while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(s->t_state),
-                                  RD_KAFKA_V_PARTITION(c->partition),
-                                  RD_KAFKA_V_KEY(key, strlen(key)),
-                                  RD_KAFKA_V_VALUE((void *)value, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(s->producer, 10);
-    if (e) {
-        li_log_error("mediator: produce state: %s", rd_kafka_err2str(e));
-        s->produce_failed = 1;
-    }
+    uint8_t *v = out_push(o, c->s->t_state, c->partition, key, len);
+    if (!v)
+        return;
+    if (value)
+        memcpy(v, value, len);
+    else
+        o->recs[o->n - 1].tombstone = 1;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -251,6 +297,58 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         li_log_warn("mediator: delivery failed: %s", rd_kafka_err2str(m->err));
         s->produce_failed = 1;
     }
+}
+
+/* Creates a destination's topic the first time records go to it. */
+static int hi_topic_ready(med_service *s, const char *topic)
+{
+    if (med_map_get(&s->hi_topics, topic))
+        return 1;
+    char err[256];
+    if (li_kafka_ensure_topic(s->producer, topic, s->hi_partitions, 0, 10000, err,
+                              sizeof err) != LI_OK) {
+        li_log_error("mediator: %s", err);
+        return 0;
+    }
+    return med_map_put(&s->hi_topics, topic, s) == LI_OK;
+}
+
+/* Hands every record of s->out to the producer (inside the open transaction); their
+ * memory goes with them. 0, or -1 when one could not be produced. */
+static int produce_out(med_service *s)
+{
+    txn_out *o = &s->out;
+    int failed = o->failed;
+    size_t i;
+    for (i = 0; i < o->n && !failed; i++) {
+        out_rec *r = &o->recs[i];
+        if (r->partition == RD_KAFKA_PARTITION_UA && !hi_topic_ready(s, r->topic)) {
+            failed = 1;
+            break;
+        }
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(r->topic),
+                                      RD_KAFKA_V_PARTITION(r->partition),
+                                      RD_KAFKA_V_KEY(r->key, strlen(r->key)),
+                                      RD_KAFKA_V_VALUE(r->tombstone ? NULL : r->block,
+                                                       r->tombstone ? 0 : r->len),
+                                      RD_KAFKA_V_MSGFLAGS(r->tombstone ? RD_KAFKA_MSG_F_COPY
+                                                                       : RD_KAFKA_MSG_F_FREE),
+                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(s->producer, 10);
+        if (e) {
+            li_log_error("mediator: produce to %s: %s", r->topic, rd_kafka_err2str(e));
+            failed = 1;
+            break;
+        }
+        if (r->tombstone)
+            free(r->block);
+        else if (r->partition == RD_KAFKA_PARTITION_UA)
+            s->records_out++;
+        r->block = NULL;
+    }
+    out_clear(o);                /* frees what was not handed over */
+    return failed ? -1 : 0;
 }
 
 /* ---- engines and their state ---- */
@@ -299,7 +397,6 @@ static void engine_drop(med_service *s, int32_t p)
     }
     med_engine_free(s->engines[p]);
     s->engines[p] = NULL;
-    s->next_offset[p] = -1;
 }
 
 /* Rebuilds the engines of these partitions from limf.mediator.state, all partitions
@@ -406,15 +503,14 @@ static li_err rewind_all(med_service *s)
     return err;
 }
 
-/* ---- the transaction ---- */
+/* ---- the transactions ---- */
 
 static void batch_clear(med_service *s)
 {
     for (size_t i = 0; i < s->n_batch; i++)
         rd_kafka_message_destroy(s->batch[i]);
     s->n_batch = 0;
-    for (int32_t p = 0; p < s->partitions; p++)
-        s->next_offset[p] = -1;
+    s->batch_bytes = 0;
 }
 
 static int txn_check(med_service *s, rd_kafka_error_t *e, const char *what)
@@ -428,20 +524,12 @@ static int txn_check(med_service *s, rd_kafka_error_t *e, const char *what)
     return -1;
 }
 
-/* Processes the batch and runs the timers in one transaction with the HI records, the
- * state changes and the input offsets (DESIGN.md 4). */
-static li_err run_txn(med_service *s, int tick)
+/* Runs the engines over the batch, and the timers when tick, into s->out with the
+ * input offsets its transaction will commit. */
+static void process_batch(med_service *s, int tick)
 {
-    if (s->n_batch == 0 && !tick)
-        return LI_OK;
-    if (s->fatal)
-        return LI_ERR_KAFKA;
+    txn_out *o = &s->out;
     uint64_t now = li_now_ns();
-    s->produce_failed = 0;
-    if (txn_check(s, rd_kafka_begin_transaction(s->producer), "begin transaction")) {
-        batch_clear(s);          /* the caller rewinds: these are read again */
-        return LI_ERR_KAFKA;
-    }
     for (size_t i = 0; i < s->n_batch; i++) {
         rd_kafka_message_t *m = s->batch[i];
         med_engine *e = m->partition < s->partitions ? s->engines[m->partition] : NULL;
@@ -450,58 +538,176 @@ static li_err run_txn(med_service *s, int tick)
         Limf__XPdu *pdu = limf__xpdu__unpack(NULL, m->len, m->payload);
         if (pdu) {
             if (med_engine_process(e, pdu, now) != LI_OK)
-                s->produce_failed = 1;
+                o->failed = 1;
             limf__xpdu__free_unpacked(pdu, NULL);
         } else {
             li_log_warn("mediator: limf.xpdu %" PRId32 "/%" PRId64 ": undecodable, skipped",
                         m->partition, m->offset);
         }
-        s->next_offset[m->partition] = m->offset + 1;
+        o->next_offset[m->partition] = m->offset + 1;
         s->pdus_in++;
     }
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    batch_clear(s);
     for (int32_t p = 0; p < s->partitions; p++) {
         if (!s->engines[p])
             continue;
         if (tick && med_engine_tick(s->engines[p], now) != LI_OK)
-            s->produce_failed = 1;
+            o->failed = 1;
         state_ctx c = { s, p };
         if (med_engine_state_flush(s->engines[p], on_state, &c) != LI_OK)
-            s->produce_failed = 1;
-        if (s->next_offset[p] >= 0)
-            rd_kafka_topic_partition_list_add(offs, s->t_xpdu, p)->offset = s->next_offset[p];
+            o->failed = 1;
     }
-    batch_clear(s);
+    o->ready = 1;
+}
+
+/* Committer thread: sends the offsets and commits, or aborts. LI_ERR when aborted (the
+ * main thread rewinds), LI_ERR_KAFKA when fatal. */
+static li_err finish_txn(med_service *s, rd_kafka_topic_partition_list_t *offs,
+                         rd_kafka_consumer_group_metadata_t *group)
+{
     int failed = s->produce_failed;
-    if (!failed && offs->cnt) {
-        rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(s->consumer);
-        failed = txn_check(s, rd_kafka_send_offsets_to_transaction(s->producer, offs, md, -1),
-                           "send offsets");
-        rd_kafka_consumer_group_metadata_destroy(md);
-    }
-    rd_kafka_topic_partition_list_destroy(offs);
-    if (!failed) {
-        for (int attempt = 0;; attempt++) {
-            rd_kafka_error_t *e = rd_kafka_commit_transaction(s->producer, -1);
-            if (!e)
-                break;
-            int retry = rd_kafka_error_is_retriable(e) && attempt < 10;
-            failed = txn_check(s, e, "commit");
-            if (!retry)
-                break;
-            failed = 0;
-        }
+    if (!failed && offs->cnt)
+        failed = txn_check(s, rd_kafka_send_offsets_to_transaction(s->producer, offs, group,
+                                                                   -1), "send offsets");
+    for (int attempt = 0; !failed; attempt++) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->producer, -1);
+        if (!e)
+            break;
+        int retry = rd_kafka_error_is_retriable(e) && attempt < 10;
+        failed = txn_check(s, e, "commit");
+        if (!retry)
+            break;
+        failed = 0;
     }
     if (s->fatal)
         return LI_ERR_KAFKA;
-    if (failed || s->produce_failed) {
-        s->aborts++;
-        if (txn_check(s, rd_kafka_abort_transaction(s->producer, -1), "abort"))
-            return LI_ERR_KAFKA;
-        return LI_ERR;           /* aborted: the caller rewinds */
-    }
-    s->txns++;
+    if (failed || s->produce_failed)
+        return txn_check(s, rd_kafka_abort_transaction(s->producer, -1), "abort")
+             ? LI_ERR_KAFKA : LI_ERR;
     return LI_OK;
+}
+
+static void *committer_main(void *arg)
+{
+    med_service *s = arg;
+    committer *c = &s->com;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->busy && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (!c->busy)
+            break;
+        pthread_mutex_unlock(&c->mu);
+        li_err r = finish_txn(s, c->offsets, c->group);
+        pthread_mutex_lock(&c->mu);
+        rd_kafka_topic_partition_list_destroy(c->offsets);
+        rd_kafka_consumer_group_metadata_destroy(c->group);
+        c->result = r;
+        c->busy = 0;
+        c->decided = 1;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Waits up to wait_ms (-1: until decided) for the transaction handed to the committer.
+ * LI_AGAIN while it is undecided; otherwise its outcome (LI_OK also when there was
+ * none). */
+static li_err txn_wait(med_service *s, int wait_ms)
+{
+    committer *c = &s->com;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    while (c->busy && wait_ms != 0) {
+        if (wait_ms < 0)
+            pthread_cond_wait(&c->cv, &c->mu);
+        else if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
+            break;
+    }
+    li_err r = c->busy ? LI_AGAIN : c->decided ? c->result : LI_OK;
+    if (!c->busy && c->decided) {
+        c->decided = 0;
+        if (r == LI_OK)
+            s->txns++;
+        else if (r == LI_ERR)
+            s->aborts++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+/* Begins the transaction of s->out, produces its records and hands the rest to the
+ * committer. The committer must be idle. LI_ERR: aborted here, the caller rewinds. */
+static li_err start_txn(med_service *s)
+{
+    txn_out *o = &s->out;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
+    for (int32_t p = 0; p < s->partitions; p++)
+        if (s->engines[p] && o->next_offset[p] >= 0)
+            rd_kafka_topic_partition_list_add(offs, s->t_xpdu, p)->offset = o->next_offset[p];
+    if (o->n == 0 && offs->cnt == 0 && !o->failed) {
+        rd_kafka_topic_partition_list_destroy(offs);   /* a tick that changed nothing */
+        out_clear(o);
+        return LI_OK;
+    }
+    s->produce_failed = 0;
+    if (o->failed || txn_check(s, rd_kafka_begin_transaction(s->producer), "begin transaction")) {
+        rd_kafka_topic_partition_list_destroy(offs);
+        out_clear(o);
+        return s->fatal ? LI_ERR_KAFKA : LI_ERR;
+    }
+    if (produce_out(s) != 0) {
+        rd_kafka_topic_partition_list_destroy(offs);
+        s->aborts++;
+        return txn_check(s, rd_kafka_abort_transaction(s->producer, -1), "abort")
+             ? LI_ERR_KAFKA : LI_ERR;
+    }
+    committer *c = &s->com;
+    pthread_mutex_lock(&c->mu);
+    c->offsets = offs;
+    /* The group generation of now: a rebalance since fences this transaction (KIP-447). */
+    c->group = rd_kafka_consumer_group_metadata(s->consumer);
+    c->busy = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return LI_OK;
+}
+
+/* Commits everything consumed so far: the transaction in flight, the processed batch
+ * and the batch not yet processed. On failure drops what was not committed: it is
+ * read again from the committed offsets. */
+static li_err drain(med_service *s)
+{
+    for (;;) {
+        li_err r = txn_wait(s, -1);
+        if (r == LI_OK && !s->out.ready && s->n_batch)
+            process_batch(s, 0);
+        if (r == LI_OK && !s->out.ready)
+            return LI_OK;
+        if (r == LI_OK)
+            r = start_txn(s);
+        if (r != LI_OK) {
+            out_clear(&s->out);
+            batch_clear(s);
+            return r;
+        }
+    }
+}
+
+/* After an aborted transaction: drop what was processed past it and rewind. */
+static li_err rewind_after_abort(med_service *s)
+{
+    out_clear(&s->out);
+    batch_clear(s);
+    return rewind_all(s);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -518,8 +724,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         /* Commit what was read from these partitions while they are still ours; if
          * that fails the next owner reprocesses it from the committed offsets. */
-        if (run_txn(s, 0) != LI_OK)
-            batch_clear(s);
+        drain(s);
         for (int i = 0; i < parts->cnt; i++)
             if (parts->elems[i].partition >= 0 && parts->elems[i].partition < s->partitions)
                 engine_drop(s, parts->elems[i].partition);
@@ -552,8 +757,10 @@ static li_err read_config(med_service *s, char *errstr, size_t n)
     s->mcfg.x3_wait_bytes = (size_t)v;
     GET("mediator.x3_wait_total_bytes", 64 << 20, (int64_t)1 << 40);
     s->mcfg.x3_wait_total_bytes = (size_t)v;
-    GET("mediator.batch_max", 1000, 100000);
+    GET("mediator.batch_max", 10000, 100000);
     s->max_batch = v ? (size_t)v : 1;
+    GET("mediator.batch_bytes", 16 << 20, (int64_t)1 << 32);
+    s->max_batch_bytes = v ? (size_t)v : 1;
     GET("mediator.batch_ms", 50, 60000);
     s->batch_ns = (uint64_t)v * 1000000ULL;
     GET("mediator.tick_ms", 1000, 60000);
@@ -577,8 +784,13 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
     }
     s->cfg = cfg;
     med_map_init(&s->hi_topics);
-    for (int i = 0; i < MAX_PARTITIONS; i++)
-        s->next_offset[i] = -1;
+    out_clear(&s->out);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&s->com.mu, NULL);
+    pthread_cond_init(&s->com.cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (read_config(s, errstr, errstr_size) != LI_OK)
         goto fail;
     s->batch = calloc(s->max_batch, sizeof *s->batch);
@@ -665,6 +877,11 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         rd_kafka_error_destroy(e);
         goto fail;
     }
+    if (pthread_create(&s->com.thread, NULL, committer_main, s) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the committer thread");
+        goto fail;
+    }
+    s->com.started = 1;
     s->consumer = group_consumer_new(s, li_config_get(cfg, "mediator.group_id", "limf-mediator"),
                                      errstr, errstr_size);
     if (!s->consumer)
@@ -735,7 +952,10 @@ li_err med_service_poll(med_service *s, int timeout_ms)
     uint64_t end = li_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
     do {
         follow_admin(s);
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 20);
+        int full = s->n_batch == s->max_batch || s->batch_bytes >= s->max_batch_bytes;
+        rd_kafka_message_t *m = NULL;
+        if (!full)
+            m = rd_kafka_consumer_poll(s->consumer, s->out.ready ? 0 : 20);
         if (s->fatal) {
             if (m)
                 rd_kafka_message_destroy(m);
@@ -749,18 +969,30 @@ li_err med_service_poll(med_service *s, int timeout_ms)
             if (s->n_batch == 0)
                 s->batch_started_ns = li_mono_ns();
             s->batch[s->n_batch++] = m;
+            s->batch_bytes += m->len;
+            full = s->n_batch == s->max_batch || s->batch_bytes >= s->max_batch_bytes;
         }
         uint64_t mono = li_mono_ns();
-        int tick = mono - s->last_tick_ns >= s->tick_ns;
-        if (s->n_batch == s->max_batch || tick ||
-            (s->n_batch && mono - s->batch_started_ns >= s->batch_ns)) {
-            if (tick)
-                s->last_tick_ns = mono;
-            if (run_txn(s, tick) != LI_OK && (s->fatal || rewind_all(s) != LI_OK))
+        if (mono - s->last_tick_ns >= s->tick_ns) {
+            s->last_tick_ns = mono;
+            s->tick_due = 1;
+            publish_stats(s, mono);
+        }
+        if (!s->out.ready && (s->tick_due || full ||
+                              (s->n_batch && mono - s->batch_started_ns >= s->batch_ns))) {
+            process_batch(s, s->tick_due);
+            s->tick_due = 0;
+        }
+        if (s->out.ready) {
+            /* Block only when there is nothing else to do meanwhile. */
+            li_err r = txn_wait(s, full ? 20 : m ? 0 : 10);
+            if (r == LI_OK)
+                r = start_txn(s);
+            if (r == LI_ERR_KAFKA || s->fatal)
+                return LI_ERR_KAFKA;
+            if (r == LI_ERR && rewind_after_abort(s) != LI_OK)
                 return LI_ERR_KAFKA;
         }
-        if (tick)
-            publish_stats(s, mono);
     } while (li_mono_ns() < end);
     return LI_OK;
 }
@@ -770,12 +1002,24 @@ void med_service_free(med_service *s)
     if (!s)
         return;
     if (s->consumer) {
-        if (!s->fatal && run_txn(s, 0) != LI_OK)
+        if (!s->fatal && drain(s) != LI_OK)
             li_log_warn("mediator: final commit failed; the next owner reprocesses");
         rd_kafka_consumer_close(s->consumer);   /* revokes: the callback commits */
         rd_kafka_destroy(s->consumer);
     }
+    if (s->com.started) {
+        txn_wait(s, -1);
+        pthread_mutex_lock(&s->com.mu);
+        s->com.stop = 1;
+        pthread_cond_broadcast(&s->com.cv);
+        pthread_mutex_unlock(&s->com.mu);
+        pthread_join(s->com.thread, NULL);
+    }
+    pthread_mutex_destroy(&s->com.mu);
+    pthread_cond_destroy(&s->com.cv);
     batch_clear(s);
+    out_clear(&s->out);
+    free(s->out.recs);
     for (int32_t p = 0; p < MAX_PARTITIONS; p++)
         med_engine_free(s->engines[p]);
     li_kafka_destroy(s->admin_reader, 0);

@@ -5,7 +5,9 @@
  * records to limf.hi.<destination-id>, the changed state to limf.mediator.state (same
  * partition number as the input) and the input offsets. On partition assignment the
  * engine of each partition is rebuilt from limf.mediator.state, so a crash loses
- * nothing and re-emits nothing. Single-threaded: everything runs in med_service_poll. */
+ * nothing and re-emits nothing. Everything runs in med_service_poll's thread except the
+ * sending of offsets and the commit of a transaction, which a committer thread does
+ * while the next batch is processed (docs/MEDIATION.md "Pipelining"). */
 #ifndef MED_SERVICE_H
 #define MED_SERVICE_H
 

@@ -31,7 +31,9 @@ stack_up "$run" >/dev/null
 STACK_REASON="benchmark"
 stack_provision_destination "$run" lea1 lemf
 xid=$(stack_provision_warrant "$run" w1 LIID-BENCH sip:alice@example.com lea1 | jq -r .xid)
-cat >"$run/conf/load.conf" <<EOF
+# load_conf FILE SESSIONS ID: a POI configuration for limf-chain-load.
+load_conf() {
+  cat >"$1" <<EOF
 [x2x3]
 address = 127.0.0.1:$(stack_port "$run" ingest)
 keepalive_s = 1
@@ -39,33 +41,57 @@ $(stack_tls_keys tls poi-test "$run")
 tls.peer_name = 127.0.0.1
 [load]
 xid = $xid
-sessions = $sessions
+sessions = $2
 msrp = $msrp
 rate = $rate
 body = $body
 concurrent = 200
-id = bench
+id = $3
 EOF
+}
+lemf=$run/state/lemf.jsonl
+# wait_lemf N: until the LEMF holds N records, or nothing arrived for 30 s.
+wait_lemf() {
+  local n=0 prev=-1 stall=0
+  while [ "$n" -lt "$1" ]; do
+    sleep 1
+    n=$(wc -l <"$lemf")
+    if [ "$n" = "$prev" ]; then
+      stall=$((stall + 1))
+      [ $stall -lt 30 ] || return 0
+    else
+      stall=0
+    fi
+    prev=$n
+  done
+}
 sleep 2
+# A broker just started spends its first minute compiling (the JVM's JIT): a warm-up
+# load that is not measured puts it, and every daemon, in the state of a running system.
+warm=$((${BENCH_WARMUP:-$((sessions / 3))}))
+if [ "$warm" -gt 0 ]; then
+  load_conf "$run/conf/warm.conf" "$warm" warm
+  echo "bench: warm-up: $warm sessions ($((warm * per_session)) records), not measured"
+  "$(stack_bin limf-chain-load)" -c "$run/conf/warm.conf" >"$run/warm.json" 2>"$run/logs/warm.log"
+  wait_lemf $((warm * per_session))
+fi
+skip=$(wc -l <"$lemf")
+load_conf "$run/conf/load.conf" "$sessions" bench
+# CPU time (user + system, clock ticks) of the broker and each daemon: what one record
+# costs in each, independent of what else the machine runs.
+cpu_procs="kafka ingest mediator handover lemf"
+cpu_pid() { if [ "$1" = kafka ]; then cat "$run/kafka/kafka.pid"; else cat "$run/pids/$1.child"; fi; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cpu_pid "$1")/stat"; }
+declare -A cpu0
+for d in $cpu_procs; do cpu0[$d]=$(cpu_ticks "$d"); done
 echo "bench: $sessions sessions x $per_session records ($expected), MSRP body $body B, rate ${rate:-max}"
 "$(stack_bin limf-chain-load)" -c "$run/conf/load.conf" >"$run/load.json" 2>"$run/logs/load.log"
 echo "bench: POI sent: $(cat "$run/load.json")"
-
-lemf=$run/state/lemf.jsonl
-n=0
-prev=-1
-stall=0
-while [ "$n" -lt "$expected" ]; do
-  sleep 1
-  n=$(wc -l <"$lemf")
-  if [ "$n" = "$prev" ]; then
-    stall=$((stall + 1))
-    [ $stall -lt 30 ] || break
-  else
-    stall=0
-  fi
-  prev=$n
-done
+wait_lemf $((skip + expected))
+declare -A cpu1
+for d in $cpu_procs; do cpu1[$d]=$(cpu_ticks "$d"); done
+measured=$run/measured.jsonl
+tail -n +$((skip + 1)) "$lemf" >"$measured"
 
 jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
   def pct(p): (sort | .[((length - 1) * p | floor)]);
@@ -77,7 +103,7 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
   "bench: LEMF received \(length) PDUs, \($distinct) distinct of \($expected) expected: loss \($expected - $distinct)",
   "bench: delivered \($distinct / $secs | floor) records/s, \($sessions / $secs | floor) sessions/s over \($secs * 100 | floor / 100) s",
   "bench: latency POI -> LEMF ms: p50 \($lat | pct(0.5) | floor), p99 \($lat | pct(0.99) | floor), max \($lat | max | floor)"
-' "$lemf"
+' "$measured"
 # Per-stage breakdown: the HI records carry the POI's, the ingest's and the mediator's
 # times; the LEMF adds its receipt.
 "$(stack_bin limf-hi-stages)" -c "$run/conf/common.conf" >"$run/stages.jsonl"
@@ -88,7 +114,18 @@ jq -s -r '
   map({ingest: ((.ingest_ns - .poi_ns) / 1e6), mediator: ((.mediated_ns - .ingest_ns) / 1e6),
        handover: (($rx["\(.cin)/\(.seq)"] - .mediated_ns) / 1e6)}) as $s |
   "bench: per stage ms (p50 / p99): POI->ingest \($s | map(.ingest) | pct(0.5)) / \($s | map(.ingest) | pct(0.99)), ingest->mediator \($s | map(.mediator) | pct(0.5)) / \($s | map(.mediator) | pct(0.99)), mediator->LEMF \($s | map(.handover) | pct(0.5)) / \($s | map(.handover) | pct(0.99))"
-' "$lemf" "$run/stages.jsonl"
+' "$measured" "$run/stages.jsonl"
+hz=$(getconf CLK_TCK)
+total=0
+line="bench: CPU us per record:"
+for d in $cpu_procs; do
+  t=$(( ${cpu1[$d]} - ${cpu0[$d]} ))
+  total=$((total + t))
+  line="$line $d $(( t * 1000000 / hz / expected ))"
+done
+poi_us=$(jq -r --argjson n "$expected" '.cpu_s * 1e6 / $n | floor' "$run/load.json")
+total_us=$(( total * 1000000 / hz / expected + poi_us ))
+echo "$line POI $poi_us; total $total_us (2 cores: at most $(( 2000000 / (total_us > 0 ? total_us : 1) )) records/s)"
 for d in ingest mediator handover lemf; do
   pid=$(cat "$run/pids/$d.child")
   echo "bench: $d peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"

@@ -18,6 +18,7 @@
  * seconds, and the sender's counters. Exit 1 when any record was dropped. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -221,11 +222,15 @@ int main(int argc, char **argv)
     double elapsed = (double)(li_mono_ns() - l.start_ns) / 1e9;
     x2x3_sender_stats st;
     x2x3_sender_stats_get(l.sender, &st);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     printf("{\"sessions\":%" PRId64 ",\"records\":%" PRIu64 ",\"expected_hi\":%" PRIu64
            ",\"elapsed_s\":%.3f,\"records_per_s\":%.0f,\"dropped\":%" PRIu64
-           ",\"reconnects\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"flushed\":%s}\n",
+           ",\"reconnects\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"flushed\":%s,\"cpu_s\":%.3f}\n",
            sessions, l.sent, l.sent, elapsed, (double)l.sent / elapsed, st.dropped_pdus,
-           st.reconnects, st.acked_pdus, flushed == LI_OK ? "true" : "false");
+           st.reconnects, st.acked_pdus, flushed == LI_OK ? "true" : "false", cpu);
     x2x3_sender_free(l.sender);
     li_buf_free(&l.msg);
     li_config_free(cfg);
