@@ -307,8 +307,8 @@ static void warrants_create(void)
     }
     r = admf_req(op, "GET", "/v1/warrants/w2", NULL, NULL);
     check(r->status == 404, "nothing stored by the refused warrants");
-    r = admf_req(op, "POST", "/v1/warrants", with(w, "{s:s, s:s}", "id", "w1b", "auth_country", "FR"),
-                 NULL);
+    r = admf_req(op, "POST", "/v1/warrants",
+                 with(w, "{s:s, s:s}", "id", "w1b", "auth_country", "FR"), NULL);
     check(r->status == 201, "same LIID in another authorization country: 201");
 }
 

@@ -3,7 +3,9 @@
  * tokens (OpenSSL, one connection per request), JSON bodies and answers (jansson), and
  * check() that reports each contract point and counts failures.
  * Memory: every admf_resp, string and json_t the helpers return is owned by the helpers
- * and freed by admf_release() (callers never free them). */
+ * and freed by admf_release() (callers never free them).
+ * check(), J(), with() and the j*() accessors keep short names on purpose: they are the
+ * vocabulary the contract reads in, hundreds of times. */
 #ifndef ADMF_UTIL_H
 #define ADMF_UTIL_H
 
