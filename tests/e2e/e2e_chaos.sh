@@ -80,11 +80,21 @@ fi
 
 expected=$((sessions * per_session))
 lemf=$run/state/lemf.jsonl
+# While records arrive the file may end in a line half written: polled lines are read
+# one at a time and a partial one skipped; the checks below wait for the file to settle
+# (limf-lemf flushes whenever its stream pauses).
 unique=0
 for _ in $(seq 1 240); do
-  unique=$(jq -r '"\(.cin) \(.seq)"' "$lemf" | sort -u | wc -l)
+  unique=$(jq -R -r 'fromjson? | "\(.cin) \(.seq)"' "$lemf" | sort -u | wc -l)
   [ "$unique" -ge "$expected" ] && break
   sleep 1
+done
+prev=-1
+for _ in $(seq 1 60); do
+  size=$(stat -c %s "$lemf")
+  [ "$size" = "$prev" ] && break
+  prev=$size
+  sleep 2
 done
 lines=$(wc -l <"$lemf")
 echo "chaos: LEMF received $lines PDUs, $unique distinct (CIN, seq), expected $expected"
