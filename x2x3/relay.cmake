@@ -38,6 +38,12 @@ foreach(t relay_e2e relay_concurrent relay_passthrough relay_tapfail)
   li_add_integration_test(${t} COMMAND $<TARGET_FILE:${t}> TIMEOUT 240)
 endforeach()
 
+# The sender's ring as the relay drives it: wrap-around, kill -9 of the ingest, resend.
+add_executable(relay_sender_ring ${LIMF_TESTS_DIR}/integration/relay_sender_ring.c)
+target_link_libraries(relay_sender_ring PRIVATE x2x3_testutil)
+add_dependencies(relay_sender_ring limf-ingest)
+li_add_integration_test(relay_sender_ring COMMAND $<TARGET_FILE:relay_sender_ring> TIMEOUT 120)
+
 # Benchmark (not a test): tap off / on through TLS, with limf-ingest and Kafka.
 li_add_bench(bench_relay SOURCES ${LIMF_TESTS_DIR}/bench/bench_relay.c
              LIBS relay_testutil x2x3_testutil)
