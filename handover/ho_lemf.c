@@ -291,6 +291,12 @@ li_err ho_lemf_serve(ho_lemf *l, ho_conn *c, int answer_keepalive, size_t max_pd
         }
         if (e == LI_AGAIN)
             continue;
+        if (e == LI_ERR_PROTO || e == LI_ERR_TOO_BIG) {
+            /* Not PS-PDUs (not BER, or above max_pdu): undecodable as well. */
+            pthread_mutex_lock(&l->mu);
+            l->st.errors++;
+            pthread_mutex_unlock(&l->mu);
+        }
         if (e != LI_OK)
             break;
         ho_pdu p;
@@ -381,7 +387,7 @@ void ho_lemf_render(void *lemf, li_buf *b)
           "Octets of every PDU received, undecodable ones included.",
           offsetof(ho_lemf_stats, bytes) },
         { "limf_lemf_decode_errors_total", "counter",
-          "PDUs that did not decode (the connection is closed).",
+          "PDUs that did not decode, or streams not cut into PDUs (the connection is closed).",
           offsetof(ho_lemf_stats, errors) },
         { "limf_lemf_streams", "gauge", "Distinct (LIID, CIN) seen.",
           offsetof(ho_lemf_stats, streams) },

@@ -42,7 +42,8 @@ void ho_lemf_refused(ho_lemf *l);
 typedef struct ho_lemf_stats {
     uint64_t iri, cc, keepalives;  /* decoded PDUs by payload (keep-alive responses too) */
     uint64_t bytes;                /* octets of every PDU received, undecodable ones too */
-    uint64_t errors;               /* PDUs that did not decode */
+    uint64_t errors;               /* PDUs that did not decode, and connections whose
+                                    * stream could not be cut into PDUs (ho_lemf_serve) */
     uint64_t streams;              /* distinct (LIID, CIN) */
     uint64_t gaps;                 /* events: a sequence number skipped one or more */
     uint64_t missing;              /* sequence numbers never received (falls as late ones

@@ -133,24 +133,22 @@ static void write_port(const char *path, unsigned port)
     }
 }
 
-/* GET /metrics when lemf.metrics.listen is set (as limf-handover does). NULL when it is
- * not, or when it cannot serve (*failed set, reason logged). */
-static li_metrics *start_metrics(const li_config *cfg, ho_lemf *lemf, int *failed)
+/* Serves GET /metrics when lemf.metrics.listen is set, as limf-handover does (*out NULL
+ * when it is not); LI_ERR_INVAL, logged, when it cannot. */
+static li_err start_metrics(const li_config *cfg, ho_lemf *lemf, li_metrics **out)
 {
     const char *listen = li_config_get(cfg, "lemf.metrics.listen", NULL);
     char err[256];
-    *failed = 0;
+    *out = NULL;
     if (!listen || !*listen)
-        return NULL;
-    li_metrics *m = li_metrics_new(listen, ho_lemf_render, lemf, err, sizeof err);
-    if (!m) {
+        return LI_OK;
+    if (!(*out = li_metrics_new(listen, ho_lemf_render, lemf, err, sizeof err))) {
         li_log_error("lemf.metrics.listen: %s", err);
-        *failed = 1;
-        return NULL;
+        return LI_ERR_INVAL;
     }
-    li_log_info("metrics on port %u", li_metrics_port(m));
-    write_port(li_config_get(cfg, "lemf.metrics.port_file", NULL), li_metrics_port(m));
-    return m;
+    li_log_info("metrics on port %u", li_metrics_port(*out));
+    write_port(li_config_get(cfg, "lemf.metrics.port_file", NULL), li_metrics_port(*out));
+    return LI_OK;
 }
 
 static FILE *open_out(const char *path)
@@ -217,9 +215,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     ho_lemf *lemf = ho_lemf_new(out, raw);
-    int failed = 0;
-    li_metrics *metrics = lemf ? start_metrics(cfg, lemf, &failed) : NULL;
-    if (!lemf || failed)
+    li_metrics *metrics;
+    if (!lemf || start_metrics(cfg, lemf, &metrics) != LI_OK)
         return 1;
     /* The port file says "ready": written once everything serves. */
     write_port(li_config_get(cfg, "lemf.port_file", NULL), port);

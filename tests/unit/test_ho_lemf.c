@@ -196,6 +196,21 @@ static void test_serve_counts(void **state)
     assert_int_equal(st.open, 0);
     assert_int_equal(st.connections, 1);
     assert_int_equal(st.refused, 1);
+    assert_int_equal(st.errors, 0);
+
+    /* A second connection whose bytes are no PS-PDU: a decode error, connection closed. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[1];
+    assert_int_equal(pthread_create(&t, NULL, serve_main, &s), 0);
+    assert_int_equal(write(sv[0], "GET / HTTP/1.0\r\n\r\n", 18), 18);
+    pthread_join(t, NULL);
+    close(sv[0]);
+    assert_int_equal(s.result, LI_ERR_PROTO);
+    ho_lemf_stats_get(s.lemf, &st);
+    assert_int_equal(st.connections, 2);
+    assert_int_equal(st.open, 0);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.bytes, bytes); /* nothing of it was a PDU */
     li_buf_free(&b);
     ho_lemf_free(s.lemf);
     fclose(out);
