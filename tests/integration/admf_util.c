@@ -264,7 +264,7 @@ void admf_daemon_start(admf_daemon *d)
     d->pid = pid;
     for (int i = 0; i < 300; i++) {
         char *port = read_file(d->port_file);
-        if (port && *port) {
+        if (port && strchr(port, '\n')) { /* written whole: "PORT\n" */
             d->port = (uint16_t)atoi(port);
             free(port);
             return;
