@@ -785,6 +785,8 @@ int main(void)
     check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);
     if (admf_failures())
         admf_daemon_dump_log(&d);
+    else
+        admf_daemon_remove(&d);
     printf("%d failure(s)\n", admf_failures());
     admf_release();
     return admf_failures() ? 1 : 0;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -241,6 +242,17 @@ void admf_daemon_dump_log(const admf_daemon *d)
     size_t n = strlen(log);
     printf("---- %s (end) ----\n%s\n", d->log, n > 4000 ? log + n - 4000 : log);
     free(log);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void admf_daemon_remove(const admf_daemon *d)
+{
+    nftw(d->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 void admf_daemon_start(admf_daemon *d)

@@ -39,7 +39,7 @@ const char *admf_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* ---- the daemon ---- */
 typedef struct admf_daemon {
-    char dir[256];       /* scratch directory (kept for the log) */
+    char dir[256];       /* scratch directory: configuration, log, exports */
     char conf[300];
     char port_file[300];
     char log[300];
@@ -60,6 +60,8 @@ void admf_daemon_kill9(admf_daemon *d);
 int admf_daemon_stop(admf_daemon *d);
 /* The log's last 4000 bytes on stdout. */
 void admf_daemon_dump_log(const admf_daemon *d);
+/* Removes the scratch directory (a test that passed; a failed one keeps it to be read). */
+void admf_daemon_remove(const admf_daemon *d);
 
 /* ---- the REST client ---- */
 typedef struct admf_client admf_client;

@@ -395,6 +395,8 @@ int main(void)
     admf_daemon_stop(&d);
     if (admf_failures())
         admf_daemon_dump_log(&d);
+    else
+        admf_daemon_remove(&d);
     printf("%d failure(s)\n", admf_failures());
     admf_release();
     return admf_failures() ? 1 : 0;
