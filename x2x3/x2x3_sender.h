@@ -1,6 +1,8 @@
 /* The POI side of X2/X3 (ETSI TS 103 221-2): one mutual-TLS connection to limf-ingest,
- * driven by the sender's own I/O thread. Taps hand it records with x2x3_sender_send(),
- * which copies, encodes and queues the PDU and never waits for the network.
+ * driven by the sender's own I/O thread ("x2x3-sender"). Taps hand it records with
+ * x2x3_sender_send(), which encodes the PDU straight into the buffer (the payload copied
+ * once, no allocation, no system call unless the I/O thread sleeps) and never waits for
+ * the network; the I/O thread writes the buffer as it lies, in 16 KiB TLS records.
  *
  * Delivery (DESIGN.md 4): every PDU stays in a bounded in-memory buffer until it is
  * acknowledged, i.e. until the ingest has answered (type 4) a keepalive (type 3) sent
@@ -62,7 +64,9 @@ typedef struct x2x3_sender_stats {
  *   <prefix>.tls.cert/.key/.ca/.pins/.peer_name   mutual TLS (li_tls)
  *   <prefix>.poi_id           interception point ID, attribute 7 (default: none)
  *   <prefix>.buffer_bytes     bound of the in-memory buffer (default 64 MiB)
- *   <prefix>.keepalive_s      keepalive interval (default 5)
+ *   <prefix>.keepalive_s      keepalive interval (default 5); a keepalive unanswered
+ *                             for 3 intervals, with no PDU written meanwhile, ends the
+ *                             connection (a draining backlog delays answers)
  *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5)
  *   <prefix>.max_pdu          largest PDU sent, as limf-ingest's ingest.max_pdu (4 MiB)
  *   <prefix>.ack_interval_ms  keepalive after new data at most this often (default 20)

@@ -7,10 +7,12 @@
  *
  * The tap's cost is measured in the relay process: its CPU time per relayed SEND+200
  * pair, from /proc/PID/task/TID/stat, split into the relaying thread and the X2/X3
- * sender thread ("x2x3-sender"), besides the wall-clock rates. limf-ingest (and its
- * librdkafka threads) run at nice 10 so that they compete less with the relay; their
- * CPU is printed separately, and every run waits until the sender's buffer is empty
- * (everything acknowledged, i.e. in Kafka) before the next one starts.
+ * sender thread ("x2x3-sender"), besides the wall-clock rates. The sink, limf-ingest
+ * (with its librdkafka threads) and this build's Kafka broker, runs at nice 10 so that
+ * it competes less with the relay; its CPU is printed separately, and every run waits
+ * until the sender's buffer is empty (everything acknowledged, i.e. in Kafka) before the
+ * next one starts. The sender's buffer is warmed up first (its pages are touched once
+ * in the process's life, as it first fills), and large enough that nothing is dropped.
  *
  *   LIMF_BUILD_DIR=$PWD LIMF_SOURCE_DIR=.. ../tests/integration/with_kafka.sh bench \
  *     x2x3/bench_relay [seconds=5] [rounds=3] [message sizes...=1024 65536]
@@ -38,6 +40,7 @@ static const uint8_t DID[16] = { 0xbe, 0xd1, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0,
 typedef struct cpu {
     double relaying, sender, other;   /* seconds: relay threads by role */
     double ingest;                    /* seconds: limf-ingest, every thread */
+    double broker;                    /* seconds: the Kafka broker (JVM), every thread */
     double sender_sleeps;             /* voluntary context switches of the sender thread */
 } cpu;
 
@@ -138,17 +141,29 @@ static void ingest_task(pid_t tid, const char *stat_path, void *ctx)
 static void nice_task(pid_t tid, const char *stat_path, void *ctx)
 {
     (void)stat_path;
-    (void)ctx;
-    setpriority(PRIO_PROCESS, (id_t)tid, 10);
+    setpriority(PRIO_PROCESS, (id_t)tid, *(const int *)ctx);
 }
+
+static pid_t broker_pid;   /* this build's test broker ($LIMF_KAFKA_DIR/kafka.pid), or 0 */
 
 static cpu sample(pid_t relay, pid_t ingest)
 {
-    cpu c = { 0, 0, 0, 0, 0 };
+    cpu c = { 0, 0, 0, 0, 0, 0 };
     relay_sample rs = { relay, &c };
     each_task(relay, relay_task, &rs);
     each_task(ingest, ingest_task, &c.ingest);
+    if (broker_pid > 0)
+        each_task(broker_pid, ingest_task, &c.broker);
     return c;
+}
+
+/* The sink (limf-ingest and the broker) at nice `nice`, so that it competes less with
+ * the relay and the test endpoints for the machine's cores. */
+static void nice_sink(pid_t ingest, int nice)
+{
+    each_task(ingest, nice_task, &nice);
+    if (broker_pid > 0)
+        each_task(broker_pid, nice_task, &nice);
 }
 
 static double now_s(void)
@@ -262,6 +277,7 @@ static result run(const rt_relay *r, pid_t ingest, const char *target, const cha
     res.us_per_msg.sender = (c2.sender - c0.sender) * per;
     res.us_per_msg.other = (c1.other - c0.other) * per;
     res.us_per_msg.ingest = (c2.ingest - c0.ingest) * per;
+    res.us_per_msg.broker = (c2.broker - c0.broker) * per;
     res.us_per_msg.sender_sleeps = (c2.sender_sleeps - c0.sender_sleeps) * 1000.0 /
                                    (double)res.messages;
     res.tapped = relay_metric(r, "limf_relay_messages_tapped_total") - tapped0;
@@ -278,10 +294,10 @@ static double relay_total(const result *r)
 
 static void print_row(const char *size, const char *tap, const result *r)
 {
-    printf("| %s B | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | "
+    printf("| %s B | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | "
            "%lld / %lld / %lld | %.1f |\n",
            size, tap, r->msg_per_s, r->mb_per_s, r->us_per_msg.relaying, r->us_per_msg.sender,
-           r->us_per_msg.other, relay_total(r), r->us_per_msg.ingest,
+           r->us_per_msg.other, relay_total(r), r->us_per_msg.ingest, r->us_per_msg.broker,
            r->us_per_msg.sender_sleeps, r->tapped, r->dropped, r->reconnects, r->drain_s);
     fflush(stdout);
 }
@@ -315,6 +331,7 @@ static result medians(const result *rs, size_t n)
     m.us_per_msg.sender = median(rs, n, offsetof(result, us_per_msg.sender));
     m.us_per_msg.other = median(rs, n, offsetof(result, us_per_msg.other));
     m.us_per_msg.ingest = median(rs, n, offsetof(result, us_per_msg.ingest));
+    m.us_per_msg.broker = median(rs, n, offsetof(result, us_per_msg.broker));
     m.us_per_msg.sender_sleeps = median(rs, n, offsetof(result, us_per_msg.sender_sleeps));
     m.drain_s = median(rs, n, offsetof(result, drain_s));
     for (size_t i = 0; i < n; i++) {
@@ -342,7 +359,15 @@ int main(int argc, char **argv)
     memset(&ing, 0, sizeof ing);
     x2x3t_ingest_start(&ing, 0, NULL);
     rt_adopt(ing.pid);
-    each_task(ing.pid, nice_task, NULL);
+    char pidfile[600];
+    snprintf(pidfile, sizeof pidfile, "%s/kafka.pid", x2x3t_env("LIMF_KAFKA_DIR"));
+    FILE *pf = fopen(pidfile, "r");
+    int bp = 0;
+    if (pf && fscanf(pf, "%d", &bp) == 1)
+        broker_pid = (pid_t)bp;
+    if (pf)
+        fclose(pf);
+    nice_sink(ing.pid, 10);
     rt_relay r;
     /* A buffer large enough for the ingest's lag behind a run at full speed: every tapped
      * message is encrypted and sent (none dropped), so the tap's whole cost is measured. */
@@ -354,12 +379,12 @@ int main(int argc, char **argv)
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:tapped@example.com",
                X1_DELIVERY_X2_AND_X3);
     printf("bench_relay: UE leg TLS 1.3 (limf-test-ue), network leg TCP, %s s per run, "
-           "window 32, %zu rounds of tap off/on; limf-ingest at nice 10\n", secs, rounds);
+           "window 32, %zu rounds of tap off/on; limf-ingest and the Kafka broker at nice 10\n", secs, rounds);
     printf("CPU columns: microseconds of CPU per relayed SEND+200 pair (2 MSRP messages, "
            "2 X3 PDUs when tapped); sender sleeps per 1000 pairs\n");
     printf("| message size | tap | SENDs/s | MB/s | relaying thread | sender thread | other "
-           "threads | relay total | limf-ingest | sender sleeps | X3 tapped / dropped / "
-           "reconnects | drain s |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "threads | relay total | limf-ingest | Kafka broker | sender sleeps | X3 tapped / "
+           "dropped / reconnects | drain s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int index = 0;
     /* The sender's buffer is touched as it first fills: until then the relaying thread
      * takes a page fault per 4 KiB tapped, once in the process's life. Measure warm. */
@@ -403,6 +428,7 @@ int main(int argc, char **argv)
     rt_http(r.control_port, "GET", "/v1/stats", NULL, stats, sizeof stats);
     printf("relay stats: %s\n", stats);
     rt_relay_stop(&r);
+    nice_sink(ing.pid, 0);
     x2x3t_ingest_stop(&ing, 15);
     rt_disown(ing.pid);
     rt_done();

@@ -132,9 +132,11 @@ static void run_session(const rt_relay *r, const char *name, const char *target,
         RT_CHECK(rt_http(r->control_port, "DELETE", path, NULL, NULL, 0) == 204, "DELETE");
         RT_CHECK(rt_http(r->control_port, "DELETE", path, NULL, NULL, 0) == 404, "DELETE twice");
         res->net_rc = rt_wait(net, 200);
-        char *text;
-        size_t len;
-        RT_CHECK(rt_read_file(f[2], &text, &len) != 0 || len == 0, "network UE received %zu bytes", len);
+        char *text = NULL;
+        size_t len = 0;
+        int absent = rt_read_file(f[2], &text, &len) != 0;
+        free(text);
+        RT_CHECK(absent || len == 0, "network UE received %zu bytes", len);
         return;
     }
     res->net_rc = rt_wait(net, 40000);
