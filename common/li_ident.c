@@ -83,7 +83,7 @@ static li_err put_context(const char *d, size_t len, char *out, size_t out_size,
         char num[LI_IDENT_MAX];
         li_err err = put_tel(d, len, 0, num, sizeof num);
         if (err != LI_OK)
-            return err == LI_ERR_TOO_BIG ? LI_ERR_PROTO : err;
+            return err;
         size_t k = strlen(num + 4);
         if (k >= out_size - *n)
             return LI_ERR_TOO_BIG;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "li_ident.h"
@@ -88,6 +89,17 @@ static void test_canon_small_output(void **state)
     char out[8];
     assert_int_equal(li_ident_canon("sip:alice@example.com", 21, out, sizeof out),
                      LI_ERR_TOO_BIG);
+    static const char local[] = "tel:7042;phone-context=example.com";
+    assert_int_equal(li_ident_canon(local, sizeof local - 1, out, sizeof out), LI_ERR_TOO_BIG);
+    /* A context longer than any canonical identity. */
+    char big[LI_IDENT_MAX + 64], canon[LI_IDENT_MAX];
+    int n = snprintf(big, sizeof big, "tel:1;phone-context=+");
+    memset(big + n, '9', sizeof big - (size_t)n - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(li_ident_canon(big, strlen(big), canon, sizeof canon), LI_ERR_TOO_BIG);
+    memcpy(big + n - 1, "a.", 2);
+    memset(big + n + 1, 'b', sizeof big - (size_t)n - 2);
+    assert_int_equal(li_ident_canon(big, strlen(big), canon, sizeof canon), LI_ERR_TOO_BIG);
 }
 
 static const struct {
