@@ -561,7 +561,11 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
                                          "enable.auto.commit", "false",
                                          "enable.auto.offset.store", "false",
                                          "auto.offset.reset", "earliest",
-                                         "topic.metadata.refresh.interval.ms", "5000", NULL };
+                                         "topic.metadata.refresh.interval.ms", "5000",
+                                         /* Few large fetches under load (the broker's
+                                          * cost is per request as much as per byte). */
+                                         "fetch.min.bytes", "65536",
+                                         "fetch.wait.max.ms", "20", NULL };
     d->rk = li_kafka_consumer_new(cfg, d->group, props, err, sizeof err);
     if (!d->rk) {
         snprintf(errstr, errstr_size, "consumer: %s", err);

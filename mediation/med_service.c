@@ -103,10 +103,14 @@ static rd_kafka_t *group_consumer_new(med_service *s, const char *group, char *e
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     conf_ctx c = { conf, errstr, errstr_size };
+    /* Fetches of at least 256 KiB or 20 ms: under load few large responses (the
+     * broker's cost is per request as much as per byte), at low load 20 ms more. */
     static const char *const props[] = { "enable.auto.commit", "false",
                                          "enable.auto.offset.store", "false",
                                          "isolation.level", "read_committed",
-                                         "auto.offset.reset", "earliest", NULL };
+                                         "auto.offset.reset", "earliest",
+                                         "fetch.min.bytes", "262144",
+                                         "fetch.wait.max.ms", "20", NULL };
     if (li_config_each(s->cfg, "kafka.", conf_set, &c) != LI_OK)
         goto fail;
     for (size_t i = 0; props[i]; i += 2)
@@ -823,7 +827,7 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
 
     static const char *const rprops[] = { "enable.partition.eof", "true",
                                           "enable.auto.commit", "false",
-                                          "fetch.wait.max.ms", "10",
+                                          "fetch.wait.max.ms", "100",
                                           "isolation.level", "read_committed", NULL };
     /* librdkafka's assign() needs a group id; these readers never join or commit. */
     char rgroup[440];

@@ -84,7 +84,10 @@ static void *consume(void *arg)
             }
             free(detail);
         }
-        rd_kafka_commit_message(u->consumer, m, 1);
+        /* Marks it done; the automatic commit sends the marks every few seconds. A
+         * commit per record would be one request to the group coordinator per PDU of
+         * the whole X2/X3 stream. */
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
         rd_kafka_message_destroy(m);
     }
     return NULL;
@@ -94,9 +97,14 @@ x1_admf_uses *x1_admf_uses_new(const li_config *cfg, x1_admf *admf, char *errstr
                                size_t errstr_size)
 {
     /* A limf.xpdu created after the start (by the first ingest) is noticed within 10 s. */
-    static const char *const props[] = { "enable.auto.commit", "false", "auto.offset.reset",
-                                         "earliest", "topic.metadata.refresh.interval.ms",
-                                         "10000", NULL };
+    static const char *const props[] = { "enable.auto.commit", "true",
+                                         "enable.auto.offset.store", "false",
+                                         "auto.commit.interval.ms", "2000",
+                                         "auto.offset.reset", "earliest",
+                                         "topic.metadata.refresh.interval.ms", "10000",
+                                         /* Few, large fetches: this reader is not urgent. */
+                                         "fetch.wait.max.ms", "200",
+                                         "fetch.min.bytes", "65536", NULL };
     char topic[256], group[300];
     x1_admf_uses *u = calloc(1, sizeof *u);
     if (!u) {

@@ -89,6 +89,9 @@ void med_it_start(int i, const char *const *extra)
     OPT("kafka.ssl.certificate.location=%s/mediator.pem", pki);
     OPT("kafka.ssl.key.location=%s/mediator.key", pki);
     OPT("topics.prefix=%s", prefix);
+    /* The group and the transactional ids under the test's prefix: tests running at
+     * the same time on the fixture broker must not fence each other's "i0". */
+    OPT("mediator.group_id=%slimf-mediator", prefix);
     OPT("mediator.instance_id=i%d", i);
     OPT("mediator.group_session_timeout_ms=6000");
     OPT("mediator.transaction_timeout_ms=6000");
