@@ -26,6 +26,8 @@ export LIMF_BUILD_DIR=${LIMF_BUILD_DIR:?run through ctest}
 export STACK_SOURCED=1 STACK_KAFKA_DIR=$LIMF_KAFKA_DIR STACK_TOPIC_PREFIX=$LIMF_TOPIC_PREFIX
 # shellcheck source=deploy/stack.sh
 . "$here/../../deploy/stack.sh"
+# shellcheck source=tests/e2e/lemf_metrics.sh
+. "$here/lemf_metrics.sh"
 
 run=$LIMF_BUILD_DIR/e2e/$LIMF_TEST_NAME
 rm -rf "$run"
@@ -50,14 +52,7 @@ cleanup() {
 trap cleanup EXIT
 
 stack_up "$run"
-# The LEMFs serve /metrics (lemf.metrics.listen); the stack starts them without it, so
-# they restart with it here, before any destination points at them.
-for l in lemf lemf2; do
-  printf 'metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s\n' \
-    "$run/state/$l.metrics_port" >>"$run/conf/$l.conf"
-  li_stop_pid "$run/pids/$l.pid" 30
-  stack_start "$l" "$run"
-done
+e2e_lemf_metrics_on "$run" lemf lemf2
 STACK_REASON="e2e acceptance, ticket E2E-1"
 stack_provision_destination "$run" lea1 lemf
 stack_provision_destination "$run" lea2 lemf2
@@ -184,43 +179,15 @@ state=$(stack_rest "$run" operator GET /v1/warrants/w3 2>/dev/null | jq -r .stat
 check "the ADMF reports warrant w3 as expired (state: $state)" [ "$state" = expired ]
 
 # --- the LEMFs' /metrics against what they wrote ---
-# IRI and CC against the JSON lines, octets against the raw stream, keep-alives against
-# an offline decoding of that stream; keep-alives keep arriving, so the scrape and the
-# files are compared until one moment sees them agree.
-lemf_metrics_agree() {
-  local l=$1 m got want
-  for _ in $(seq 1 20); do
-    m=$(curl -s "http://127.0.0.1:$(cat "$run/state/$l.metrics_port")/metrics")
-    got=$(echo "$m" | awk '
-      $1 == "limf_lemf_pdus_total{type=\"iri\"}" { iri = $2 }
-      $1 == "limf_lemf_pdus_total{type=\"cc\"}" { cc = $2 }
-      $1 == "limf_lemf_pdus_total{type=\"keepalive\"}" { ka = $2 }
-      $1 == "limf_lemf_received_bytes_total" { bytes = $2 }
-      $1 == "limf_lemf_gaps_total" { gaps = $2 }
-      $1 == "limf_lemf_duplicates_total" { dups = $2 }
-      $1 == "limf_lemf_decode_errors_total" { errs = $2 }
-      END { print iri, cc, ka, bytes, gaps, dups, errs }')
-    want="$(jq -s '[.[] | select(.hi == 2)] | length' "$run/state/$l.jsonl") \
-$(jq -s '[.[] | select(.hi == 3)] | length' "$run/state/$l.jsonl") \
-$("$(stack_bin limf-lemf)" decode "$run/state/$l.raw" 2>&1 >/dev/null | tail -n 1 | jq .keepalives) \
-$(stat -c %s "$run/state/$l.raw") \
-$(jq -s '[.[] | select(.check == "gap")] | length' "$run/state/$l.jsonl") \
-$(jq -s '[.[] | select(.check == "duplicate")] | length' "$run/state/$l.jsonl") 0"
-    [ "$got" = "$want" ] && return 0
-    sleep 0.5
-  done
-  echo "  $l /metrics (iri cc keepalive bytes gaps duplicates errors): $got; files: $want"
-  return 1
-}
-check "limf-lemf's /metrics counts what LEMF 1 received and wrote" lemf_metrics_agree lemf
-check "limf-lemf's /metrics counts what LEMF 2 received and wrote" lemf_metrics_agree lemf2
-lemf_connected() {
-  curl -s "http://127.0.0.1:$(cat "$run/state/lemf.metrics_port")/metrics" |
-    awk '$1 == "limf_lemf_connections_total{result=\"accepted\"}" && $2 > 0 { a = 1 }
-         $1 == "limf_lemf_last_receipt_seconds" && $2 > '"$(date +%s)"' - 60 { r = 1 }
-         END { exit !(a && r) }'
-}
-check "and a served connection and a receipt within the last minute" lemf_connected
+check "limf-lemf's /metrics counts what LEMF 1 received and wrote" \
+  e2e_lemf_metrics_agree "$run" lemf
+check "limf-lemf's /metrics counts what LEMF 2 received and wrote" \
+  e2e_lemf_metrics_agree "$run" lemf2
+accepted=$(e2e_lemf_metric "$run" lemf 'limf_lemf_connections_total{result="accepted"}')
+check "LEMF 1 counts the connections it served ($accepted)" [ "${accepted:-0}" -gt 0 ]
+last=$(e2e_lemf_metric "$run" lemf limf_lemf_last_receipt_seconds)
+check "LEMF 1's last receipt is recent ($last)" \
+  awk -v t="${last:-0}" -v now="$(date +%s)" 'BEGIN { exit !(t > now - 60 && t <= now + 1) }'
 
 echo "$failures failure(s)"
 [ $failures = 0 ]

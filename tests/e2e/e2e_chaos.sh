@@ -4,7 +4,8 @@
 # kill -9s limf-ingest, limf-mediator and limf-handover once each (their supervisor
 # restarts them, as systemd does in production) and restarts the Kafka broker once.
 # Afterwards the LEMF must hold every record of every session: for each CIN the sequence
-# numbers 0..n-1 complete, and any repeat an identical copy.
+# numbers 0..n-1 complete, and any repeat an identical copy; and its /metrics must count
+# exactly that (repeats and reconnections included).
 # Own broker (it gets restarted), own PKI. CHAOS_SECONDS scales the stream (default 120:
 # the two minutes issue 8 asks for).
 set -euo pipefail
@@ -13,6 +14,8 @@ export LIMF_BUILD_DIR=${LIMF_BUILD_DIR:?run through ctest}
 export STACK_SOURCED=1
 # shellcheck source=deploy/stack.sh
 . "$here/../../deploy/stack.sh"
+# shellcheck source=tests/e2e/lemf_metrics.sh
+. "$here/lemf_metrics.sh"
 
 seconds=${CHAOS_SECONDS:-120}
 msrp=8
@@ -31,6 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 stack_up "$run"
+e2e_lemf_metrics_on "$run" lemf
 STACK_REASON="chaos test, ticket CHAOS-1"
 stack_provision_destination "$run" lea1 lemf
 xid=$(stack_provision_warrant "$run" w1 LIID-CHAOS sip:alice@example.com lea1 | jq -r .xid)
@@ -114,5 +118,10 @@ check "a repeat is always an identical copy" \
   [ "$(jq -s 'group_by([.cin, .seq]) | map(map(.sip // .msrp | tostring) | unique | length == 1) | all' "$lemf")" = true ]
 check "every session has its END" \
   [ "$(jq -s '[.[] | select(.iri_type == "end")] | unique_by(.cin) | length' "$lemf")" = "$sessions" ]
+check "the LEMF's /metrics count what it received, repeats included" \
+  e2e_lemf_metrics_agree "$run" lemf
+accepted=$(e2e_lemf_metric "$run" lemf 'limf_lemf_connections_total{result="accepted"}')
+check "and the connections limf-handover opened again after its kill -9 ($accepted)" \
+  [ "${accepted:-0}" -ge 2 ]
 echo "$failures failure(s)"
 [ $failures = 0 ]
