@@ -42,6 +42,8 @@ typedef struct cpu {
     double ingest;                    /* seconds: limf-ingest, every thread */
     double broker;                    /* seconds: the Kafka broker (JVM), every thread */
     double sender_sleeps;             /* voluntary context switches of the sender thread */
+    double relaying_sleeps;           /* of the relaying thread (epoll_wait slept) */
+    double relaying_preempted;        /* involuntary ones (another task took its core) */
 } cpu;
 
 typedef struct result {
@@ -52,8 +54,9 @@ typedef struct result {
     double drain_s;                   /* after the UE stopped, until all acknowledged */
 } result;
 
-/* voluntary_ctxt_switches of one task (/proc/.../status): how often it slept. */
-static double task_sleeps(const char *stat_path)
+/* Context switches of one task (/proc/.../status): how often it slept (voluntary) and
+ * how often another task took its core (involuntary). */
+static double task_switches(const char *stat_path, int voluntary)
 {
     char path[700], line[256];
     snprintf(path, sizeof path, "%.*s/status", (int)(strlen(stat_path) - 5), stat_path);
@@ -62,7 +65,8 @@ static double task_sleeps(const char *stat_path)
     if (!f)
         return 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "voluntary_ctxt_switches: %lf", &v) == 1)
+        if (voluntary ? sscanf(line, "voluntary_ctxt_switches: %lf", &v) == 1
+                      : sscanf(line, "nonvoluntary_ctxt_switches: %lf", &v) == 1)
             break;
     fclose(f);
     return v;
@@ -122,13 +126,14 @@ static void relay_task(pid_t tid, const char *stat_path, void *ctx)
     relay_sample *rs = ctx;
     char comm[32];
     double t = task_cpu(stat_path, comm, sizeof comm);
-    if (tid == rs->pid)                       /* x2x3_relay_run runs in the main thread */
+    if (tid == rs->pid) {                     /* x2x3_relay_run runs in the main thread */
         rs->out->relaying += t;
-    else if (strcmp(comm, SENDER_COMM) == 0) {
+        rs->out->relaying_sleeps += task_switches(stat_path, 1);
+        rs->out->relaying_preempted += task_switches(stat_path, 0);
+    } else if (strcmp(comm, SENDER_COMM) == 0) {
         rs->out->sender += t;
-        rs->out->sender_sleeps += task_sleeps(stat_path);
-    }
-    else
+        rs->out->sender_sleeps += task_switches(stat_path, 1);
+    } else
         rs->out->other += t;                  /* X1 NE, control API, metrics */
 }
 
@@ -148,7 +153,8 @@ static pid_t broker_pid;   /* this build's test broker ($LIMF_KAFKA_DIR/kafka.pi
 
 static cpu sample(pid_t relay, pid_t ingest)
 {
-    cpu c = { 0, 0, 0, 0, 0, 0 };
+    cpu c;
+    memset(&c, 0, sizeof c);
     relay_sample rs = { relay, &c };
     each_task(relay, relay_task, &rs);
     each_task(ingest, ingest_task, &c.ingest);
@@ -280,6 +286,10 @@ static result run(const rt_relay *r, pid_t ingest, const char *target, const cha
     res.us_per_msg.broker = (c2.broker - c0.broker) * per;
     res.us_per_msg.sender_sleeps = (c2.sender_sleeps - c0.sender_sleeps) * 1000.0 /
                                    (double)res.messages;
+    res.us_per_msg.relaying_sleeps = (c1.relaying_sleeps - c0.relaying_sleeps) * 1000.0 /
+                                     (double)res.messages;
+    res.us_per_msg.relaying_preempted = (c1.relaying_preempted - c0.relaying_preempted) *
+                                        1000.0 / (double)res.messages;
     res.tapped = relay_metric(r, "limf_relay_messages_tapped_total") - tapped0;
     res.dropped = relay_metric(r, "limf_relay_x2x3_dropped_pdus_total") - dropped0;
     res.reconnects = relay_metric(r, "limf_relay_x2x3_reconnects_total") - reconn0;
@@ -294,10 +304,11 @@ static double relay_total(const result *r)
 
 static void print_row(const char *size, const char *tap, const result *r)
 {
-    printf("| %s B | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | "
-           "%lld / %lld / %lld | %.1f |\n",
+    printf("| %s B | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f / %.0f "
+           "| %.1f | %lld / %lld / %lld | %.1f |\n",
            size, tap, r->msg_per_s, r->mb_per_s, r->us_per_msg.relaying, r->us_per_msg.sender,
            r->us_per_msg.other, relay_total(r), r->us_per_msg.ingest, r->us_per_msg.broker,
+           r->us_per_msg.relaying_sleeps, r->us_per_msg.relaying_preempted,
            r->us_per_msg.sender_sleeps, r->tapped, r->dropped, r->reconnects, r->drain_s);
     fflush(stdout);
 }
@@ -333,6 +344,9 @@ static result medians(const result *rs, size_t n)
     m.us_per_msg.ingest = median(rs, n, offsetof(result, us_per_msg.ingest));
     m.us_per_msg.broker = median(rs, n, offsetof(result, us_per_msg.broker));
     m.us_per_msg.sender_sleeps = median(rs, n, offsetof(result, us_per_msg.sender_sleeps));
+    m.us_per_msg.relaying_sleeps = median(rs, n, offsetof(result, us_per_msg.relaying_sleeps));
+    m.us_per_msg.relaying_preempted =
+        median(rs, n, offsetof(result, us_per_msg.relaying_preempted));
     m.drain_s = median(rs, n, offsetof(result, drain_s));
     for (size_t i = 0; i < n; i++) {
         m.tapped += rs[i].tapped;
@@ -381,10 +395,11 @@ int main(int argc, char **argv)
     printf("bench_relay: UE leg TLS 1.3 (limf-test-ue), network leg TCP, %s s per run, "
            "window 32, %zu rounds of tap off/on; limf-ingest and the Kafka broker at nice 10\n", secs, rounds);
     printf("CPU columns: microseconds of CPU per relayed SEND+200 pair (2 MSRP messages, "
-           "2 X3 PDUs when tapped); sender sleeps per 1000 pairs\n");
+           "2 X3 PDUs when tapped); context switches per 1000 pairs\n");
     printf("| message size | tap | SENDs/s | MB/s | relaying thread | sender thread | other "
-           "threads | relay total | limf-ingest | Kafka broker | sender sleeps | X3 tapped / "
-           "dropped / reconnects | drain s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "threads | relay total | limf-ingest | Kafka broker | relaying thread sleeps / "
+           "preempted | sender sleeps | X3 tapped / dropped / reconnects | drain s |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int index = 0;
     /* The sender's buffer is touched as it first fills: until then the relaying thread
      * takes a page fault per 4 KiB tapped, once in the process's life. Measure warm. */
