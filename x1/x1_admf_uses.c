@@ -63,10 +63,10 @@ static void *consume(void *arg)
         if (!m)
             continue;
         if (m->err) {
-            /* limf.xpdu may not exist before the first ingest runs: keep waiting. */
+            /* limf.poi.events may not exist before the first ingest runs: keep waiting. */
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
                 m->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-                li_log_warn("limf.xpdu: %s", rd_kafka_message_errstr(m));
+                li_log_warn("limf.poi.events: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -96,15 +96,14 @@ static void *consume(void *arg)
 x1_admf_uses *x1_admf_uses_new(const li_config *cfg, x1_admf *admf, char *errstr,
                                size_t errstr_size)
 {
-    /* A limf.xpdu created after the start (by the first ingest) is noticed within 10 s. */
+    /* A limf.poi.events created after the start (by the first ingest) is noticed within
+     * 10 s. */
     static const char *const props[] = { "enable.auto.commit", "true",
                                          "enable.auto.offset.store", "false",
                                          "auto.commit.interval.ms", "2000",
                                          "auto.offset.reset", "earliest",
                                          "topic.metadata.refresh.interval.ms", "10000",
-                                         /* Few, large fetches: this reader is not urgent. */
-                                         "fetch.wait.max.ms", "200",
-                                         "fetch.min.bytes", "65536", NULL };
+                                         NULL };
     char topic[256], group[300];
     x1_admf_uses *u = calloc(1, sizeof *u);
     if (!u) {
@@ -112,7 +111,7 @@ x1_admf_uses *x1_admf_uses_new(const li_config *cfg, x1_admf *admf, char *errstr
         return NULL;
     }
     u->admf = admf;
-    li_kafka_topic(cfg, "limf.xpdu", topic, sizeof topic);
+    li_kafka_topic(cfg, "limf.poi.events", topic, sizeof topic);
     li_kafka_topic(cfg, li_config_get(cfg, "admf.uses_group", "limf-admf-exception-uses"),
                    group, sizeof group);
     if (!(u->consumer = li_kafka_consumer_new(cfg, group, props, errstr, errstr_size))) {

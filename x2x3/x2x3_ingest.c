@@ -74,6 +74,7 @@ struct x2x3_ingest {
     SSL_CTX *ctx;
     rd_kafka_t *rk;
     char topic[256];
+    char events_topic[256];       /* limf.poi.events: the POI events alone */
     char ingest_id[128];
     char allow[1024];             /* ",cn1,cn2," or empty: any authenticated POI */
     size_t max_pdu;
@@ -316,29 +317,24 @@ static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p, uint
     return LI_OK;
 }
 
-/* Produces one X2/X3 PDU. LI_ERR_FULL when the producer queue is full (nothing done). */
-static li_err publish(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
+/* Produces one record of c's PDU stream (flags: RD_KAFKA_MSG_F_FREE or _COPY).
+ * LI_ERR_FULL when the producer queue is full (nothing done). */
+static li_err produce(x2x3_ingest *ing, conn *c, const char *topic, const uint8_t *xid,
+                      uint8_t *value, size_t value_len, int flags)
 {
-    uint8_t *value;
-    size_t value_len;
-    li_err e = pack_xpdu(ing, c, p, &value, &value_len);
-    if (e != LI_OK)
-        return e;
     msg_ref *r = ing->free_refs;
     if (r) {
         ing->free_refs = r->next_free;
     } else if (!(r = malloc(sizeof *r))) {
-        free(value);
         return LI_ERR_NOMEM;
     }
     r->c = c;
     r->idx = c->next_idx;
     rd_kafka_resp_err_t ke = rd_kafka_producev(
-        ing->rk, RD_KAFKA_V_TOPIC(ing->topic), RD_KAFKA_V_KEY(p->xid, 16),
-        RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+        ing->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(xid, 16),
+        RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(flags),
         RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
     if (ke != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        free(value);   /* not taken on failure */
         r->next_free = ing->free_refs;
         ing->free_refs = r;
         if (ke == RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -349,6 +345,25 @@ static li_err publish(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
     c->refs++;
     c->next_idx++;
     return LI_OK;
+}
+
+/* Publishes one X2/X3 PDU to limf.xpdu; a POI event (X2, format 4) also, first, to
+ * limf.poi.events, so that the ADMF audits uses of certificate exceptions without
+ * reading intercepted content. Either record is acknowledged to the POI only with the
+ * other; a retry after LI_ERR_FULL may repeat the event record (audited at least once).
+ * LI_ERR_FULL when the producer queue is full. */
+static li_err publish(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
+{
+    uint8_t *value = NULL;
+    size_t value_len = 0;
+    li_err e = pack_xpdu(ing, c, p, &value, &value_len);
+    if (e == LI_OK && p->pdu_type == X2X3_PDU_X2 && p->payload_format == X2X3_FORMAT_PROPRIETARY)
+        e = produce(ing, c, ing->events_topic, p->xid, value, value_len, RD_KAFKA_MSG_F_COPY);
+    if (e == LI_OK)
+        e = produce(ing, c, ing->topic, p->xid, value, value_len, RD_KAFKA_MSG_F_FREE);
+    if (e != LI_OK)
+        free(value);   /* not taken on failure */
+    return e;
 }
 
 static void pause_conn(x2x3_ingest *ing, conn *c, int why)
@@ -912,6 +927,10 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     if (!(ing->rk = li_kafka_producer_new(cfg, props, on_delivery, ing, errstr, errstr_size)))
         goto fail;
     li_kafka_topic(cfg, "limf.xpdu", ing->topic, sizeof ing->topic);
+    li_kafka_topic(cfg, "limf.poi.events", ing->events_topic, sizeof ing->events_topic);
+    if (li_kafka_ensure_topic(ing->rk, ing->events_topic, 1, 0, 10000, errstr, errstr_size) !=
+        LI_OK)
+        li_log_warn("ingest: cannot ensure topic %s: %s", ing->events_topic, errstr);
     if (partitions > 0 && li_kafka_ensure_topic(ing->rk, ing->topic, (int)partitions, 0, 10000,
                                                 errstr, errstr_size) != LI_OK)
         li_log_warn("ingest: cannot ensure topic %s: %s", ing->topic, errstr);

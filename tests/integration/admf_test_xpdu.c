@@ -1,5 +1,5 @@
 /* Writes records to the real broker (mutual TLS) for admf_x1.c:
- *   admf_test_xpdu create-topic                  limf.xpdu, as the first ingest would
+ *   admf_test_xpdu create-topic                  limf.poi.events, as the first ingest would
  *   admf_test_xpdu passthrough POI EXC XID       the X2 POI event of a relay that passed a
  *                                                session through under exception EXC
  *   admf_test_xpdu forge-audit INDEX             a rogue writer's event appended to
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/ingest.key", pki);
     li_config_set(cfg, "kafka.ssl.key.location", path);
     li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
-    li_kafka_topic(cfg, "limf.xpdu", topic, sizeof topic);
+    li_kafka_topic(cfg, "limf.poi.events", topic, sizeof topic);
     static const char *const props[] = { "enable.idempotence", "true", "acks", "all", NULL };
     rd_kafka_t *p = li_kafka_producer_new(cfg, props, NULL, NULL, errstr, sizeof errstr);
     if (!p || li_kafka_ensure_topic(p, topic, 2, 0, 15000, errstr, sizeof errstr) != LI_OK) {
