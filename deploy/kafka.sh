@@ -51,7 +51,9 @@ launch() {
   local dir=$1
   # shellcheck disable=SC1091
   . "$dir/env"
-  local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+  # A 1 GiB heap: with 512 MiB, G1's concurrent marking alone took a sixth of the
+  # broker's CPU under the whole-chain load (tests/bench/bench_chain.sh).
+  local java_opts=(-Xms1g -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
                    -Dlog4j.configuration="file:$dir/log4j.properties"
                    -DZstdTempFolder="$dir/tmp" -Dorg.xerial.snappy.tempdir="$dir/tmp")
   mkdir -p "$dir/tmp"

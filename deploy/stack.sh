@@ -112,6 +112,8 @@ stack_write_confs() {
       echo "out = $run/state/$lemf.jsonl"
       echo "raw = $run/state/$lemf.raw"
       echo "summary = $run/state/$lemf.summary"
+      echo "metrics.listen = 127.0.0.1:0"
+      echo "metrics.port_file = $run/state/$lemf.metrics_port"
       stack_tls_keys tls "$lemf" "$run"
     } >"$run/conf/$lemf.conf"
   done

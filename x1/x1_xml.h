@@ -50,8 +50,10 @@ typedef enum x1_msg_type {
     X1_MSG_COUNT
 } x1_msg_type;
 
-/* errorCode values of ErrorResponse (TS 103 221-1 clause 6.3.3 table of error codes;
- * 310 and 311 are limf's, for GenericObjects, documented in docs/X1.md). */
+/* errorCode values of ErrorResponse. The schema fragments in ../shared/reference give
+ * errorCode as an integer without its table, so these values are unconfirmed against
+ * TS 103 221-1 (docs/X1.md section 6 says where they matter); 310 and 311 are limf's,
+ * for GenericObjects. */
 enum {
     X1_ERR_GENERIC = 100,
     X1_ERR_SYNTAX = 101,

@@ -52,7 +52,6 @@ cleanup() {
 trap cleanup EXIT
 
 stack_up "$run"
-e2e_lemf_metrics_on "$run" lemf lemf2
 STACK_REASON="e2e acceptance, ticket E2E-1"
 stack_provision_destination "$run" lea1 lemf
 stack_provision_destination "$run" lea2 lemf2

@@ -34,7 +34,6 @@ cleanup() {
 trap cleanup EXIT
 
 stack_up "$run"
-e2e_lemf_metrics_on "$run" lemf
 STACK_REASON="chaos test, ticket CHAOS-1"
 stack_provision_destination "$run" lea1 lemf
 xid=$(stack_provision_warrant "$run" w1 LIID-CHAOS sip:alice@example.com lea1 | jq -r .xid)

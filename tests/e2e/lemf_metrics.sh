@@ -1,19 +1,6 @@
 # Sourced by the end-to-end tests (after deploy/stack.sh): the reference LEMFs' Prometheus
-# /metrics (limf-lemf, lemf.metrics.listen; docs/OBSERVABILITY.md).
-
-# e2e_lemf_metrics_on RUN LEMF...: restarts each LEMF of the stack with its metrics
-# listener, the port in RUN/state/<LEMF>.metrics_port (the stack starts them without
-# one). Call it before any destination points at them.
-e2e_lemf_metrics_on() {
-  local run=$1 l
-  shift
-  for l in "$@"; do
-    printf 'metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s\n' \
-      "$run/state/$l.metrics_port" >>"$run/conf/$l.conf"
-    li_stop_pid "$run/pids/$l.pid" 30
-    stack_start "$l" "$run"
-  done
-}
+# /metrics (limf-lemf, lemf.metrics.listen; docs/OBSERVABILITY.md). The stack starts
+# each LEMF with its listener, the port in RUN/state/<LEMF>.metrics_port.
 
 # e2e_lemf_metric RUN LEMF SERIES: one sample's value ("" when absent).
 e2e_lemf_metric() {
