@@ -621,14 +621,7 @@ static void *committer_main(void *arg)
 static li_err txn_wait(med_service *s, int wait_ms)
 {
     committer *c = &s->com;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = li_deadline(CLOCK_MONOTONIC, wait_ms > 0 ? wait_ms : 0);
     pthread_mutex_lock(&c->mu);
     while (c->busy && wait_ms != 0) {
         if (wait_ms < 0)

@@ -783,11 +783,5 @@ int main(void)
 
     int rc = admf_daemon_stop(&d);
     check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);
-    if (admf_failures())
-        admf_daemon_dump_log(&d);
-    else
-        admf_daemon_remove(&d);
-    printf("%d failure(s)\n", admf_failures());
-    admf_release();
-    return admf_failures() ? 1 : 0;
+    return admf_finish(&d);
 }

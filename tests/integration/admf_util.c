@@ -234,7 +234,7 @@ void admf_daemon_set(admf_daemon *d, const char *key, const char *value)
     write_file(d->conf, text, 0644);
 }
 
-void admf_daemon_dump_log(const admf_daemon *d)
+static void dump_log(const admf_daemon *d)
 {
     char *log = read_file(d->log);
     if (!log)
@@ -250,9 +250,16 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-void admf_daemon_remove(const admf_daemon *d)
+int admf_finish(const admf_daemon *d)
 {
-    nftw(d->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    int n = admf_failures();
+    if (n)
+        dump_log(d);
+    else
+        nftw(d->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    printf("%d failure(s)\n", n);
+    admf_release();
+    return n ? 1 : 0;
 }
 
 void admf_daemon_start(admf_daemon *d)
@@ -288,7 +295,7 @@ void admf_daemon_start(admf_daemon *d)
         }
         admf_sleep_ms(100);
     }
-    admf_daemon_dump_log(d);
+    dump_log(d);
     fprintf(stderr, "limf-admf did not start\n");
     if (d->pid)
         kill(d->pid, SIGKILL);

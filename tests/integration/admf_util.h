@@ -58,10 +58,10 @@ void admf_daemon_start(admf_daemon *d);
 void admf_daemon_kill9(admf_daemon *d);
 /* SIGTERM, waits 20 s (then SIGKILL): the exit status, or -1 after a kill or a signal. */
 int admf_daemon_stop(admf_daemon *d);
-/* The log's last 4000 bytes on stdout. */
-void admf_daemon_dump_log(const admf_daemon *d);
-/* Removes the scratch directory (a test that passed; a failed one keeps it to be read). */
-void admf_daemon_remove(const admf_daemon *d);
+/* The end of a test: on failure the log's last 4000 bytes on stdout and the scratch
+ * directory kept to be read, otherwise the directory removed; prints the count of
+ * failures, releases what admf_release() frees. The test's exit status. */
+int admf_finish(const admf_daemon *d);
 
 /* ---- the REST client ---- */
 typedef struct admf_client admf_client;

@@ -393,11 +393,5 @@ int main(void)
     ne_stop(&as_ne);
     ne_stop(&sip_ne);
     admf_daemon_stop(&d);
-    if (admf_failures())
-        admf_daemon_dump_log(&d);
-    else
-        admf_daemon_remove(&d);
-    printf("%d failure(s)\n", admf_failures());
-    admf_release();
-    return admf_failures() ? 1 : 0;
+    return admf_finish(&d);
 }
