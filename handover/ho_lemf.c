@@ -1,7 +1,7 @@
 #include "ho_lemf.h"
 
 #include <arpa/inet.h>
-#include <jansson.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -139,74 +139,155 @@ static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, ui
     return verdict;
 }
 
-static void set_text(json_t *o, const char *key, li_slice v)
+/* ---- one JSON line per PDU (RFC 8259), written straight to the file: building a
+ * jansson object per PDU cost the reference LEMF more CPU than decoding the PDU ---- */
+
+typedef struct jline {
+    FILE *f;
+    int fields;
+} jline;
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629 table 3), 0 if there is none. */
+static size_t utf8_seq(const uint8_t *p, size_t n)
 {
-    json_t *s = json_stringn((const char *)v.p, v.len);
-    if (s) {
-        json_object_set_new(o, key, s);
-        return;
-    }
-    /* Not UTF-8: the octets in hex under "<key>_hex". */
-    char *hex = malloc(v.len * 2 + 1);
-    char name[32];
-    if (!hex)
-        return;
-    li_hex_encode(v.p, v.len, hex);
-    snprintf(name, sizeof name, "%s_hex", key);
-    json_object_set_new(o, name, json_string(hex));
-    free(hex);
+    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return len;
 }
 
-static void set_addr(json_t *o, const char *key, const ho_addr *a)
+static int is_utf8(li_slice v)
+{
+    for (size_t i = 0, k; i < v.len; i += k)
+        if (!(k = utf8_seq(v.p + i, v.len - i)))
+            return 0;
+    return 1;
+}
+
+static void put_key(jline *j, const char *key, const char *suffix)
+{
+    fprintf(j->f, "%s\"%s%s\":", j->fields++ ? "," : "{", key, suffix);
+}
+
+/* A JSON string of valid UTF-8: quotes, backslashes and control characters escaped. */
+static void put_escaped(FILE *f, li_slice v)
+{
+    static const char hexd[] = "0123456789abcdef";
+    size_t run = 0;
+    fputc('"', f);
+    for (size_t i = 0; i < v.len; i++) {
+        uint8_t c = v.p[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fwrite(v.p + run, 1, i - run, f);
+        run = i + 1;
+        char esc[7] = { '\\', (char)c, 0 };
+        if (c == '\n' || c == '\r' || c == '\t')
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        else if (c < 0x20)
+            memcpy(esc + 1, (char[]){ 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0 }, 6);
+        fputs(esc, f);
+    }
+    fwrite(v.p + run, 1, v.len - run, f);
+    fputc('"', f);
+}
+
+/* Text as a string; octets that are not UTF-8 in hex under "<key>_hex". */
+static void put_text(jline *j, const char *key, li_slice v)
+{
+    if (is_utf8(v)) {
+        put_key(j, key, "");
+        put_escaped(j->f, v);
+        return;
+    }
+    put_key(j, key, "_hex");
+    fputc('"', j->f);
+    for (size_t i = 0; i < v.len; i++)
+        fprintf(j->f, "%02x", v.p[i]);
+    fputc('"', j->f);
+}
+
+/* A string from limf's own tables or formatting (ASCII, nothing to escape). */
+static void put_word(jline *j, const char *key, const char *word)
+{
+    put_key(j, key, "");
+    fprintf(j->f, "\"%s\"", word);
+}
+
+static void put_uint(jline *j, const char *key, uint64_t v)
+{
+    put_key(j, key, "");
+    fprintf(j->f, "%" PRIu64, v);
+}
+
+static void put_addr(jline *j, const char *key, const ho_addr *a)
 {
     char text[INET6_ADDRSTRLEN];
     inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->addr, text, sizeof text);
-    json_object_set_new(o, key, json_string(text));
+    put_word(j, key, text);
 }
 
 static const char *const iri_names[] = { "", "begin", "end", "continue", "report" };
 static const char *const dir_names[] = { "fromTarget", "toTarget", "indeterminate", "combined",
                                          "notApplicable" };
 
-static json_t *to_json(const ho_pdu *p, uint64_t rx_ns)
+/* The PDU as one line; check is the sequence verdict, NULL when the PDU is new. */
+static void put_pdu(FILE *f, const ho_pdu *p, uint64_t rx_ns, const char *check)
 {
-    json_t *o = json_object();
+    jline j = { f, 0 };
     char ts[48];
-    json_object_set_new(o, "hi", json_integer(p->payload == HO_PAYLOAD_IRI ? 2 : 3));
-    set_text(o, "liid", p->liid);
+    put_uint(&j, "hi", p->payload == HO_PAYLOAD_IRI ? 2 : 3);
+    put_text(&j, "liid", p->liid);
     if (p->auth_cc.len)
-        set_text(o, "auth_cc", p->auth_cc);
-    set_text(o, "operator_id", p->operator_id);
+        put_text(&j, "auth_cc", p->auth_cc);
+    put_text(&j, "operator_id", p->operator_id);
     if (p->ne_id.len)
-        set_text(o, "ne_id", p->ne_id);
+        put_text(&j, "ne_id", p->ne_id);
     if (p->delivery_cc.len)
-        set_text(o, "delivery_cc", p->delivery_cc);
-    json_object_set_new(o, "cin", json_integer(p->cin));
-    json_object_set_new(o, "seq", json_integer(p->seq));
+        put_text(&j, "delivery_cc", p->delivery_cc);
+    put_uint(&j, "cin", p->cin);
+    put_uint(&j, "seq", p->seq);
     if (p->timestamp_ns) {
         li_time_format_rfc3339(p->timestamp_ns, 6, ts, sizeof ts);
-        json_object_set_new(o, "timestamp", json_string(ts));
+        put_word(&j, "timestamp", ts);
     }
     if (p->payload == HO_PAYLOAD_IRI) {
-        json_object_set_new(o, "iri_type", json_string(iri_names[p->iri_type]));
+        put_word(&j, "iri_type", iri_names[p->iri_type]);
         if (p->iri_content == HO_IRI_SIP) {
-            set_addr(o, "src", &p->src);
-            set_addr(o, "dst", &p->dst);
-            set_text(o, "sip", p->content);
+            put_addr(&j, "src", &p->src);
+            put_addr(&j, "dst", &p->dst);
+            put_text(&j, "sip", p->content);
         } else {
-            set_text(o, "report", p->content);
+            put_text(&j, "report", p->content);
         }
     } else {
-        json_object_set_new(o, "direction", p->direction <= 4
-                                                ? json_string(dir_names[p->direction])
-                                                : json_integer(p->direction));
+        if (p->direction <= 4)
+            put_word(&j, "direction", dir_names[p->direction]);
+        else
+            put_uint(&j, "direction", p->direction);
         if (p->stream_id.len)
-            set_text(o, "stream_id", p->stream_id);
-        set_text(o, "msrp", p->content);
+            put_text(&j, "stream_id", p->stream_id);
+        put_text(&j, "msrp", p->content);
     }
     if (rx_ns)
-        json_object_set_new(o, "rx_ns", json_integer((json_int_t)rx_ns));
-    return o;
+        put_uint(&j, "rx_ns", rx_ns);
+    if (check)
+        put_word(&j, "check", check);
+    fputs("}\n", f);
 }
 
 li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, ho_pdu *p)
@@ -234,14 +315,12 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
         l->st.iri++;
     else
         l->st.cc++;
-    json_t *o = to_json(p, rx_ns);
     stream *s = find_stream(l, p->liid, p->cin, p->seq);
     uint32_t missing_from = 0;
     const char *verdict = s ? check_seq(l, s, p->seq, fnv1a(buf, len, 0xcbf29ce484222325ull),
                                         &missing_from)
                             : "error";
     if (strcmp(verdict, "new") != 0) {
-        json_object_set_new(o, "check", json_string(verdict));
         /* Gaps and repeats also go to stderr for the operator watching the run. */
         if (!strcmp(verdict, "gap"))
             fprintf(stderr, "limf-lemf: gap on LIID %s CIN %u: %u..%u missing\n", s->liid,
@@ -250,13 +329,7 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
             fprintf(stderr, "limf-lemf: %s on LIID %s CIN %u seq %u\n", verdict,
                     s ? s->liid : "?", p->cin, p->seq);
     }
-    char *text = json_dumps(o, JSON_COMPACT);
-    if (text) {
-        fputs(text, l->out);
-        fputc('\n', l->out);
-        free(text);
-    }
-    json_decref(o);
+    put_pdu(l->out, p, rx_ns, strcmp(verdict, "new") != 0 ? verdict : NULL);
     pthread_mutex_unlock(&l->mu);
     return LI_OK;
 }

@@ -1,12 +1,15 @@
 /* limf-lemf's receiving core: sequence checks per (LIID, CIN) as a table of streams and
  * the counters they must leave; one connection served over a real socket (keep-alive
- * answered, connection and byte counters); the /metrics exposition of the counters. */
+ * answered, connection and byte counters); the /metrics exposition of the counters; the
+ * JSON line of a PDU, read back by jansson (a parser nobody here wrote). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,12 +269,85 @@ static void test_render(void **state)
     fclose(out);
 }
 
+/* Content that needs escaping, and content that is not UTF-8 (an overlong encoding, a
+ * surrogate, a truncated sequence): the line parses, the text comes back exactly, and
+ * the octets that are not UTF-8 come back in hex under "<key>_hex". */
+static void test_json_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *content;
+        size_t len;
+        int utf8;
+    } cases[] = {
+#define C(text, utf8) { text, sizeof text - 1, utf8 }
+        C("MESSAGE \"q\" \\ back\r\n\t\x01\x1f\x7f caf\xc3\xa9 \xf0\x9f\x98\x80", 1),
+        C("nul\0inside", 1),
+        C("\xc0\xaf", 0),
+        C("\xed\xa0\x80", 0),
+        C("ok \xe2\x82", 0),
+        C("\xf4\x90\x80\x80", 0),
+#undef C
+    };
+    li_buf b;
+    li_buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *out = open_memstream(&text, &text_len);
+        assert_non_null(out);
+        ho_lemf *l = ho_lemf_new(out, NULL);
+        ho_pdu p;
+        memset(&p, 0, sizeof p);
+        p.ts_qualifier = -1;
+        p.liid = S("LIID-1");
+        p.operator_id = S("OP");
+        p.has_cin = 1;
+        p.cin = 7;
+        p.seq = 0;
+        p.payload = HO_PAYLOAD_CC;
+        p.direction = HO_DIR_TO_TARGET;
+        p.content = li_slice_of(cases[i].content, cases[i].len);
+        li_buf_reset(&b);
+        assert_int_equal(ho_pdu_encode(&p, &b), LI_OK);
+        ho_pdu got;
+        assert_int_equal(ho_lemf_pdu(l, b.data, b.len, 42, &got), LI_OK);
+        ho_lemf_free(l);
+        fclose(out);
+        json_error_t err;
+        json_t *o = json_loadb(text, text_len, JSON_ALLOW_NUL, &err);
+        if (!o)
+            print_message("case %zu: %s: %s\n", i, err.text, text);
+        assert_non_null(o);
+        assert_int_equal(json_integer_value(json_object_get(o, "cin")), 7);
+        assert_int_equal(json_integer_value(json_object_get(o, "rx_ns")), 42);
+        assert_string_equal(json_string_value(json_object_get(o, "liid")), "LIID-1");
+        json_t *msrp = json_object_get(o, "msrp"), *hex = json_object_get(o, "msrp_hex");
+        if (cases[i].utf8) {
+            assert_null(hex);
+            assert_int_equal(json_string_length(msrp), cases[i].len);
+            assert_memory_equal(json_string_value(msrp), cases[i].content, cases[i].len);
+        } else {
+            assert_null(msrp);
+            char want[64];
+            li_hex_encode((const uint8_t *)cases[i].content, cases[i].len, want);
+            for (char *c = want; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            assert_string_equal(json_string_value(hex), want);
+        }
+        json_decref(o);
+        free(text);
+    }
+    li_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence_checks),
         cmocka_unit_test(test_serve_counts),
         cmocka_unit_test(test_render),
+        cmocka_unit_test(test_json_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
