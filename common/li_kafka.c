@@ -28,8 +28,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     li_log(l, "kafka %s: %s", fac, buf);
 }
 
-static rd_kafka_conf_t *build_conf(const li_config *cfg, const char *const *extra, char *errstr,
-                                   size_t errstr_size)
+/* defaults: set before the `kafka.*` keys (which may change them); extra: after them. */
+static rd_kafka_conf_t *build_conf(const li_config *cfg, const char *const *defaults,
+                                   const char *const *extra, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     conf_ctx c = { conf, errstr, errstr_size };
@@ -40,6 +41,9 @@ static rd_kafka_conf_t *build_conf(const li_config *cfg, const char *const *extr
     if (rd_kafka_conf_set(conf, "message.max.bytes", LI_KAFKA_MAX_RECORD, errstr,
                           errstr_size) != RD_KAFKA_CONF_OK)
         goto fail;
+    for (size_t i = 0; defaults && defaults[i]; i += 2)
+        if (set_one(&c, defaults[i], defaults[i + 1]) != LI_OK)
+            goto fail;
     if (li_config_each(cfg, "kafka.", set_one, &c) != LI_OK)
         goto fail;
     for (size_t i = 0; extra && extra[i]; i += 2)
@@ -56,7 +60,11 @@ rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra
                                                     void *),
                                   void *dr_opaque, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *conf = build_conf(cfg, extra, errstr, errstr_size);
+    /* LZ4 batches: SIP and MSRP compress well, and every octet saved is an octet the
+     * broker and each consumer need not encrypt or decrypt on TLS, which on a small
+     * machine costs more than compressing (tests/bench/bench_chain.sh, docs/BENCHMARKS.md). */
+    static const char *const defaults[] = { "compression.type", "lz4", NULL };
+    rd_kafka_conf_t *conf = build_conf(cfg, defaults, extra, errstr, errstr_size);
     if (!conf)
         return NULL;
     if (dr_msg_cb)
@@ -71,7 +79,7 @@ rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra
 rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
                                   const char *const *extra, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *conf = build_conf(cfg, extra, errstr, errstr_size);
+    rd_kafka_conf_t *conf = build_conf(cfg, NULL, extra, errstr, errstr_size);
     if (!conf)
         return NULL;
     if (group_id && rd_kafka_conf_set(conf, "group.id", group_id, errstr, errstr_size) !=

@@ -19,7 +19,8 @@
 /* Extra properties: NULL-terminated list of key, value pairs applied after the
  * configuration's (the caller's requirements win, e.g. enable.idempotence). */
 
-/* A producer; its delivery reports go to dr_msg_cb when given (opaque = dr_opaque).
+/* A producer (compression.type lz4 unless `kafka.compression.type` says otherwise); its
+ * delivery reports go to dr_msg_cb when given (opaque = dr_opaque).
  * The caller destroys it with li_kafka_destroy(). NULL with a reason in errstr. */
 rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra,
                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
