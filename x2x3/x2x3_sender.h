@@ -49,7 +49,8 @@ typedef struct x2x3_record {
 } x2x3_record;
 
 typedef struct x2x3_sender_stats {
-    uint64_t sent_pdus;          /* X2/X3 PDUs written to the connection (resends too) */
+    uint64_t sent_pdus;          /* X2/X3 PDUs handed to the connection (resends too;
+                                    counted per batch of up to 256 KiB as it is taken) */
     uint64_t sent_bytes;
     uint64_t dropped_pdus;       /* records refused with LI_ERR_FULL */
     uint64_t reconnects;         /* connections established after the first */
