@@ -330,14 +330,15 @@ static int produce_out(med_service *s)
             failed = 1;
             break;
         }
+        /* A tombstone is a null value (not an empty one); its block holds only the key. */
+        void *value = r->tombstone ? NULL : r->block;
+        size_t len = r->tombstone ? 0 : r->len;
+        int flags = r->tombstone ? RD_KAFKA_MSG_F_COPY : RD_KAFKA_MSG_F_FREE;
         rd_kafka_resp_err_t e;
         while ((e = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(r->topic),
                                       RD_KAFKA_V_PARTITION(r->partition),
                                       RD_KAFKA_V_KEY(r->key, strlen(r->key)),
-                                      RD_KAFKA_V_VALUE(r->tombstone ? NULL : r->block,
-                                                       r->tombstone ? 0 : r->len),
-                                      RD_KAFKA_V_MSGFLAGS(r->tombstone ? RD_KAFKA_MSG_F_COPY
-                                                                       : RD_KAFKA_MSG_F_FREE),
+                                      RD_KAFKA_V_VALUE(value, len), RD_KAFKA_V_MSGFLAGS(flags),
                                       RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(s->producer, 10);
         if (e) {
