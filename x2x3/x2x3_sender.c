@@ -296,14 +296,7 @@ li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec)
 
 li_err x2x3_sender_flush(x2x3_sender *s, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = li_deadline(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&s->mu);
     uint64_t target = s->head;
     li_err e = LI_OK;

@@ -19,13 +19,8 @@
 #define MAX_PAYLOAD 6000
 #define KILL_AT 700
 
-typedef struct seen {
-    uint8_t *bytes;      /* attributes + payload of the first copy */
-    size_t len;
-    unsigned copies;
-} seen;
 
-static seen records[RECORDS];
+static x2x3t_copies records[RECORDS];
 static size_t mismatches, strangers, wrong_payloads;
 
 /* Record i's payload: its length and bytes follow from i alone. */
@@ -51,17 +46,7 @@ static void on_record(const Limf__XPdu *x, void *ctx)
     if (index != x->seq || x->payload.len != want_len ||
         memcmp(x->payload.data, want, want_len) != 0)
         wrong_payloads++;
-    seen *s = &records[x->seq];
-    size_t len = x->attributes.len + x->payload.len;
-    if (s->copies++ == 0) {
-        s->bytes = malloc(len);
-        memcpy(s->bytes, x->attributes.data, x->attributes.len);
-        memcpy(s->bytes + x->attributes.len, x->payload.data, x->payload.len);
-        s->len = len;
-        return;
-    }
-    if (len != s->len || memcmp(s->bytes, x->attributes.data, x->attributes.len) != 0 ||
-        memcmp(s->bytes + x->attributes.len, x->payload.data, x->payload.len) != 0)
+    if (!x2x3t_copy_seen(&records[x->seq], x))
         mismatches++;
 }
 
@@ -132,8 +117,8 @@ int main(void)
     x2x3t_consume(RECORDS, 60, 2000, on_record, NULL);
     size_t missing = 0, dup = 0;
     for (unsigned i = 0; i < RECORDS; i++) {
-        missing += records[i].copies == 0;
-        dup += records[i].copies > 1;
+        missing += records[i].n == 0;
+        dup += records[i].n > 1;
         free(records[i].bytes);
     }
     printf("Kafka: %d records, %zu missing, %zu resent copies, %zu copies differing, "

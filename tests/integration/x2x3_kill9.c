@@ -15,13 +15,8 @@
 
 #define RECORDS 100000
 
-typedef struct seen {
-    uint8_t *bytes;      /* attributes + payload of the first copy */
-    size_t len;
-    unsigned copies;
-} seen;
 
-static seen records[RECORDS];
+static x2x3t_copies records[RECORDS];
 static size_t mismatches, strangers;
 
 static void on_record(const Limf__XPdu *x, void *ctx)
@@ -31,17 +26,7 @@ static void on_record(const Limf__XPdu *x, void *ctx)
         strangers++;
         return;
     }
-    seen *s = &records[x->seq];
-    size_t len = x->attributes.len + x->payload.len;
-    if (s->copies++ == 0) {
-        s->bytes = malloc(len);
-        memcpy(s->bytes, x->attributes.data, x->attributes.len);
-        memcpy(s->bytes + x->attributes.len, x->payload.data, x->payload.len);
-        s->len = len;
-        return;
-    }
-    if (len != s->len || memcmp(s->bytes, x->attributes.data, x->attributes.len) != 0 ||
-        memcmp(s->bytes + x->attributes.len, x->payload.data, x->payload.len) != 0)
+    if (!x2x3t_copy_seen(&records[x->seq], x))
         mismatches++;
 }
 
@@ -95,8 +80,8 @@ int main(void)
     size_t n = x2x3t_consume(RECORDS, 120, 3000, on_record, NULL);
     size_t missing = 0, dups = 0;
     for (int i = 0; i < RECORDS; i++) {
-        missing += records[i].copies == 0;
-        dups += records[i].copies > 1 ? records[i].copies - 1 : 0;
+        missing += records[i].n == 0;
+        dups += records[i].n > 1 ? records[i].n - 1 : 0;
         free(records[i].bytes);
     }
     printf("consumed %zu records: %zu missing, %zu duplicates (%zu not identical), "

@@ -286,3 +286,17 @@ void x2x3t_tls_close(x2x3t_tls *t)
     SSL_CTX_free(t->ctx);
     free(t);
 }
+
+int x2x3t_copy_seen(x2x3t_copies *c, const Limf__XPdu *x)
+{
+    size_t len = x->attributes.len + x->payload.len;
+    if (c->n++ == 0) {
+        c->bytes = malloc(len ? len : 1);
+        memcpy(c->bytes, x->attributes.data, x->attributes.len);
+        memcpy(c->bytes + x->attributes.len, x->payload.data, x->payload.len);
+        c->len = len;
+        return 1;
+    }
+    return len == c->len && memcmp(c->bytes, x->attributes.data, x->attributes.len) == 0 &&
+           memcmp(c->bytes + x->attributes.len, x->payload.data, x->payload.len) == 0;
+}

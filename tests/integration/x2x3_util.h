@@ -53,6 +53,17 @@ x2x3_sender *x2x3t_sender(uint16_t port, const char *role, const char *const *ex
 size_t x2x3t_consume(size_t expect, int timeout_s, int quiet_ms,
                      void (*fn)(const Limf__XPdu *x, void *ctx), void *ctx);
 
+/* The copies of one record found in Kafka: the first copy's attributes and payload, and
+ * how many there were. */
+typedef struct x2x3t_copies {
+    uint8_t *bytes;
+    size_t len;
+    unsigned n;
+} x2x3t_copies;
+/* Counts a copy of x; 0 when it differs from the first one (a POI's resend must be
+ * byte-identical), 1 otherwise. */
+int x2x3t_copy_seen(x2x3t_copies *c, const Limf__XPdu *x);
+
 /* GET http://127.0.0.1:port/path into out; returns the HTTP status or -1. */
 int x2x3t_http_get(uint16_t port, const char *path, char *out, size_t out_size);
 /* The value of a metric line starting with `series` (e.g. `limf_x{a="b"}`), or -1. */
