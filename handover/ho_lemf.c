@@ -105,7 +105,9 @@ static const char *check_seq(ho_lemf *l, stream *s, uint32_t seq, uint64_t h, ui
         return "gap";
     }
     if (idx >= s->cap) {
-        size_t cap = s->cap ? s->cap : 1024;
+        /* Most communications are short (a session's IRI and a few messages): start
+         * small, so that memory follows the records received, not the CINs seen. */
+        size_t cap = s->cap ? s->cap : 16;
         while (cap <= idx)
             cap *= 2;
         uint64_t *n = realloc(s->hash, cap * sizeof *n);

@@ -68,7 +68,7 @@ wait_lemf() {
 sleep 2
 # A broker just started spends its first minute compiling (the JVM's JIT): a warm-up
 # load that is not measured puts it, and every daemon, in the state of a running system.
-warm=$((${BENCH_WARMUP:-$((sessions / 3))}))
+warm=$((${BENCH_WARMUP:-$sessions}))
 if [ "$warm" -gt 0 ]; then
   load_conf "$run/conf/warm.conf" "$warm" warm
   echo "bench: warm-up: $warm sessions ($((warm * per_session)) records), not measured"
