@@ -81,7 +81,7 @@ echo "(decode offline: build/handover/limf-lemf decode $run/state/lemf.raw)"
 
 if [ $down = 1 ]; then
   say "stopping"
-  deploy/stack.sh down "$run"
+  stack_down "$run"   # stack.sh is sourced here: its command dispatch is off
 else
   say "the chain is still running"
   echo "logs: $run/logs/   REST API: see docs/REST.md"
