@@ -90,6 +90,8 @@ start() {
 }
 
 # configure DIR PKI_DIR: a fresh single-node configuration on new ports, formatted.
+# Retention is bounded by size (2 GiB per partition, in 256 MiB segments): a development
+# broker that runs benchmarks (tens of GB of 64 KiB MSRP) must not fill the disk.
 configure() {
   local dir=$1 pki=$2
   rm -rf "$dir/data"
@@ -117,6 +119,9 @@ auto.create.topics.enable=true
 message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
 log.cleaner.backoff.ms=1000
+log.segment.bytes=268435456
+log.retention.bytes=2147483648
+log.retention.check.interval.ms=60000
 ssl.keystore.type=PEM
 ssl.keystore.location=$pki/kafka-keystore.pem
 ssl.truststore.type=PEM
