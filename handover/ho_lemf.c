@@ -188,7 +188,6 @@ static void put_key(jline *j, const char *key, const char *suffix)
 /* A JSON string of valid UTF-8: quotes, backslashes and control characters escaped. */
 static void put_escaped(FILE *f, li_slice v)
 {
-    static const char hexd[] = "0123456789abcdef";
     size_t run = 0;
     fputc('"', f);
     for (size_t i = 0; i < v.len; i++) {
@@ -197,12 +196,16 @@ static void put_escaped(FILE *f, li_slice v)
             continue;
         fwrite(v.p + run, 1, i - run, f);
         run = i + 1;
-        char esc[7] = { '\\', (char)c, 0 };
-        if (c == '\n' || c == '\r' || c == '\t')
-            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\t')
+            fputs("\\t", f);
         else if (c < 0x20)
-            memcpy(esc + 1, (char[]){ 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0 }, 6);
-        fputs(esc, f);
+            fprintf(f, "\\u%04x", c);
+        else
+            fprintf(f, "\\%c", c);
     }
     fwrite(v.p + run, 1, v.len - run, f);
     fputc('"', f);
@@ -218,8 +221,12 @@ static void put_text(jline *j, const char *key, li_slice v)
     }
     put_key(j, key, "_hex");
     fputc('"', j->f);
-    for (size_t i = 0; i < v.len; i++)
-        fprintf(j->f, "%02x", v.p[i]);
+    char hex[129];
+    for (size_t i = 0; i < v.len; i += 64) {
+        size_t n = v.len - i < 64 ? v.len - i : 64;
+        li_hex_encode(v.p + i, n, hex);
+        fputs(hex, j->f);
+    }
     fputc('"', j->f);
 }
 

@@ -1026,16 +1026,13 @@ void med_engine_free(med_engine *e)
     while (med_map_next(&e->sessions, &it, &k, &v))
         session_free(v);
     it = 0;
-    while (med_map_next(&e->task_states, &it, &k, &v))
-        free(v);
-    it = 0;
     while (med_map_next(&e->links, &it, &k, &v)) {
         free(((link_state *)v)->sid);
         free(v);
     }
     med_map_free(&e->sessions);
     med_map_free(&e->sid_index);
-    med_map_free(&e->task_states);
+    med_map_free_values(&e->task_states, free);
     med_map_free(&e->links);
     for (size_t i = 0; i < e->n_dirty; i++)
         free(e->dirty[i]);

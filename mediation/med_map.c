@@ -34,6 +34,16 @@ void med_map_free(med_map *m)
     memset(m, 0, sizeof *m);
 }
 
+void med_map_free_values(med_map *m, void (*value_free)(void *))
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            value_free(m->slots[i].value);
+    med_map_free(m);
+}
+
 static size_t find(const med_map *m, const char *key, uint64_t h)
 {
     size_t mask = m->cap - 1;

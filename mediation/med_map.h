@@ -24,6 +24,8 @@ typedef struct med_map {
 void med_map_init(med_map *m);
 /* Frees the keys and the table, not the values; NULL is a no-op. */
 void med_map_free(med_map *m);
+/* The same, after handing every value to value_free. */
+void med_map_free_values(med_map *m, void (*value_free)(void *));
 void *med_map_get(const med_map *m, const char *key);
 /* Inserts or replaces; LI_ERR_NOMEM leaves the map unchanged. */
 li_err med_map_put(med_map *m, const char *key, void *value);

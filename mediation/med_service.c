@@ -622,13 +622,14 @@ static void *committer_main(void *arg)
 static li_err txn_wait(med_service *s, int wait_ms)
 {
     committer *c = &s->com;
-    struct timespec until = li_deadline(CLOCK_MONOTONIC, wait_ms > 0 ? wait_ms : 0);
     pthread_mutex_lock(&c->mu);
-    while (c->busy && wait_ms != 0) {
-        if (wait_ms < 0)
+    if (wait_ms < 0) {
+        while (c->busy)
             pthread_cond_wait(&c->cv, &c->mu);
-        else if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
-            break;
+    } else if (wait_ms > 0 && c->busy) {
+        struct timespec until = li_deadline(CLOCK_MONOTONIC, wait_ms);
+        while (c->busy && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+            ;
     }
     li_err r = c->busy ? LI_AGAIN : c->decided ? c->result : LI_OK;
     if (!c->busy && c->decided) {
@@ -945,14 +946,18 @@ static void publish_stats(med_service *s, uint64_t mono)
     }
 }
 
+static int batch_full(const med_service *s)
+{
+    return s->n_batch == s->max_batch || s->batch_bytes >= s->max_batch_bytes;
+}
+
 li_err med_service_poll(med_service *s, int timeout_ms)
 {
     uint64_t end = li_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
     do {
         follow_admin(s);
-        int full = s->n_batch == s->max_batch || s->batch_bytes >= s->max_batch_bytes;
         rd_kafka_message_t *m = NULL;
-        if (!full)
+        if (!batch_full(s))
             m = rd_kafka_consumer_poll(s->consumer, s->out.ready ? 0 : 20);
         if (s->fatal) {
             if (m)
@@ -968,8 +973,8 @@ li_err med_service_poll(med_service *s, int timeout_ms)
                 s->batch_started_ns = li_mono_ns();
             s->batch[s->n_batch++] = m;
             s->batch_bytes += m->len;
-            full = s->n_batch == s->max_batch || s->batch_bytes >= s->max_batch_bytes;
         }
+        int full = batch_full(s);
         uint64_t mono = li_mono_ns();
         if (mono - s->last_tick_ns >= s->tick_ns) {
             s->last_tick_ns = mono;

@@ -141,12 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     med_engine_state_flush(e, on_state, &st);
     med_engine_free(e);
-    size_t it = 0;
-    const char *k;
-    void *v;
-    while (med_map_next(&st.m, &it, &k, &v))
-        free(v);
-    med_map_free(&st.m);
+    med_map_free_values(&st.m, free);
     med_map_free(&seqs);
     return 0;
 }

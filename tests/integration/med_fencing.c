@@ -72,12 +72,8 @@ int main(int argc, char **argv)
     li_config *cfg = med_it_client_config();
     li_kafka_topic(cfg, "limf.xpdu", topic_xpdu, sizeof topic_xpdu);
     li_kafka_topic(cfg, "limf.admin", topic_admin, sizeof topic_admin);
-    char errstr[512];
     rd_kafka_t *p = med_it_producer(cfg);
-    CHECK(li_kafka_ensure_topic(p, topic_xpdu, 2, 0, 15000, errstr, sizeof errstr) == LI_OK,
-          "%s", errstr);
-    CHECK(li_kafka_ensure_topic(p, topic_admin, 1, 1, 15000, errstr, sizeof errstr) == LI_OK,
-          "%s", errstr);
+    med_it_topics(p, topic_xpdu, 2, topic_admin);
     for (int w = 0; w < WARRANTS; w++) {
         uint8_t buf[512];
         char key[32];

@@ -54,6 +54,15 @@ rd_kafka_t *med_it_producer(li_config *cfg)
     return p;
 }
 
+void med_it_topics(rd_kafka_t *p, const char *xpdu, int xpdu_partitions, const char *admin)
+{
+    char errstr[512];
+    MED_IT_CHECK(li_kafka_ensure_topic(p, xpdu, xpdu_partitions, 0, 15000, errstr,
+                                       sizeof errstr) == LI_OK, "%s", errstr);
+    MED_IT_CHECK(li_kafka_ensure_topic(p, admin, 1, 1, 15000, errstr, sizeof errstr) == LI_OK,
+                 "%s", errstr);
+}
+
 void med_it_produce(rd_kafka_t *p, const char *topic, const void *key, size_t klen,
                     const void *val, size_t vlen)
 {

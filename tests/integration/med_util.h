@@ -31,6 +31,9 @@ void med_it_init(int argc, char **argv, const char *name);
 li_config *med_it_client_config(void);
 /* An idempotent producer (exits on failure). */
 rd_kafka_t *med_it_producer(li_config *cfg);
+/* Creates limf.xpdu with xpdu_partitions and the compacted limf.admin, as named (exits on
+ * failure). */
+void med_it_topics(rd_kafka_t *p, const char *xpdu, int xpdu_partitions, const char *admin);
 void med_it_produce(rd_kafka_t *p, const char *topic, const void *key, size_t klen,
                     const void *val, size_t vlen);
 /* Starts instance i with the test's broker and PKI (`mediator` certificate), a short

@@ -18,18 +18,6 @@ typedef struct sess {
 
 static sess all[SESSIONS];
 
-static int same(const char *a, const char *b)
-{
-    char *x, *y;
-    size_t xl, yl;
-    if (rt_read_file(a, &x, &xl) != 0 || rt_read_file(b, &y, &yl) != 0)
-        return 0;
-    int eq = xl == yl && xl > 0 && memcmp(x, y, xl) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
 int main(void)
 {
     rt_init("concurrent");
@@ -78,7 +66,8 @@ int main(void)
     int failed = 0;
     for (int i = 0; i < SESSIONS; i++) {
         int a = rt_wait(all[i].ue, 90000), b = rt_wait(all[i].net, 30000);
-        if (a != 0 || b != 0 || !same(all[i].f[3], all[i].f[0]) || !same(all[i].f[1], all[i].f[2])) {
+        if (a != 0 || b != 0 || !rt_same_file(all[i].f[3], all[i].f[0]) ||
+            !rt_same_file(all[i].f[1], all[i].f[2])) {
             fprintf(stderr, "session %d: ue %d net %d or bodies differ\n", i, a, b);
             failed++;
         }

@@ -27,18 +27,6 @@ static uint16_t dead_port(void)
     return ntohs(a.sin_port);
 }
 
-static int same(const char *a, const char *b)
-{
-    char *x, *y;
-    size_t xl, yl;
-    if (rt_read_file(a, &x, &xl) != 0 || rt_read_file(b, &y, &yl) != 0)
-        return 0;
-    int eq = xl == yl && xl > 0 && memcmp(x, y, xl) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
 int main(void)
 {
     rt_init("tapfail");
@@ -81,7 +69,8 @@ int main(void)
     pid_t ue = rt_ue_start("ue", ue_args, NULL);
     RT_CHECK(rt_wait(ue, 40000) == 0, "UE failed while the tap was failing");
     RT_CHECK(rt_wait(net, 40000) == 0, "network side failed while the tap was failing");
-    RT_CHECK(same(f[3], f[0]) && same(f[1], f[2]), "bodies differ while the tap was failing");
+    RT_CHECK(rt_same_file(f[3], f[0]) && rt_same_file(f[1], f[2]),
+             "bodies differ while the tap was failing");
     RT_CHECK(rt_http(r.control_port, "GET", "/healthz", NULL, resp, sizeof resp) == 200,
              "relay unhealthy");
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit (see %s)", r.log);

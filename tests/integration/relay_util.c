@@ -137,6 +137,22 @@ int rt_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+int rt_same_file(const char *a, const char *b)
+{
+    char *x, *y;
+    size_t xl, yl;
+    if (rt_read_file(a, &x, &xl) != 0)
+        return 0;
+    if (rt_read_file(b, &y, &yl) != 0) {
+        free(x);
+        return 0;
+    }
+    int eq = xl == yl && xl > 0 && memcmp(x, y, xl) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
 void rt_json_str(const char *json, const char *key, char *out, size_t out_size)
 {
     char pat[128];

@@ -42,6 +42,8 @@ void rt_disown(pid_t pid);
 int rt_wait(pid_t pid, int timeout_ms);
 /* Reads a whole file (NUL-terminated copy); -1 when it does not exist. */
 int rt_read_file(const char *path, char **out, size_t *len);
+/* 1 when both files hold the same octets, and some. */
+int rt_same_file(const char *a, const char *b);
 
 typedef struct rt_relay {
     pid_t pid;

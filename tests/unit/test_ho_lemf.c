@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -331,8 +330,6 @@ static void test_json_line(void **state)
             assert_null(msrp);
             char want[64];
             li_hex_encode((const uint8_t *)cases[i].content, cases[i].len, want);
-            for (char *c = want; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
             assert_string_equal(json_string_value(hex), want);
         }
         json_decref(o);

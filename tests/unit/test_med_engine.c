@@ -517,12 +517,7 @@ static void test_restore(void **state)
     assert_int_equal(again.sessions, 3);   /* r1 lingering, r2, the released orphan */
     med_engine_free(e);
 
-    size_t it = 0;
-    const char *k;
-    void *v;
-    while (med_map_next(&st.m, &it, &k, &v))
-        free(v);
-    med_map_free(&st.m);
+    med_map_free_values(&st.m, free);
     med_tasks_free(tasks);
 }
 
@@ -593,12 +588,7 @@ static void test_resent_copies(void **state)
     med_engine_stats(e, &stats);
     assert_int_equal(stats.resent_copies, 1);
     med_engine_free(e);
-    size_t it = 0;
-    const char *k;
-    void *v;
-    while (med_map_next(&st.m, &it, &k, &v))
-        free(v);
-    med_map_free(&st.m);
+    med_map_free_values(&st.m, free);
     med_tasks_free(tasks);
 }
 
