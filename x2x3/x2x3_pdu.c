@@ -303,14 +303,15 @@ li_err x2x3_attr_put_timestamp(li_buf *b, uint64_t ns)
     return x2x3_attr_put(b, X2X3_ATTR_TIMESTAMP, p, sizeof p);
 }
 
-li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu)
+/* Header and attributes, with room reserved for payload_room octets behind them. */
+static li_err encode_head(li_buf *out, const x2x3_pdu *pdu, size_t payload_room)
 {
     if (pdu->attrs_len > UINT32_MAX - X2X3_HEADER_LEN || pdu->payload_len > UINT32_MAX)
         return LI_ERR_TOO_BIG;
     size_t hl = X2X3_HEADER_LEN + pdu->attrs_len;
     if (pdu->payload_len > SIZE_MAX - hl)
         return LI_ERR_TOO_BIG;
-    li_err e = li_buf_reserve(out, hl + pdu->payload_len);
+    li_err e = li_buf_reserve(out, hl + payload_room);
     if (e != LI_OK)
         return e;
     uint8_t *h = out->data + out->len;
@@ -324,10 +325,23 @@ li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu)
     li_put_be64(h + 32, pdu->correlation_id);
     if (pdu->attrs_len)
         memcpy(h + X2X3_HEADER_LEN, pdu->attrs, pdu->attrs_len);
-    if (pdu->payload_len)
-        memcpy(h + hl, pdu->payload, pdu->payload_len);
-    out->len += hl + pdu->payload_len;
+    out->len += hl;
     return LI_OK;
+}
+
+li_err x2x3_pdu_encode_head(li_buf *out, const x2x3_pdu *pdu)
+{
+    return encode_head(out, pdu, 0);
+}
+
+li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu)
+{
+    li_err e = encode_head(out, pdu, pdu->payload_len);
+    if (e == LI_OK && pdu->payload_len) {
+        memcpy(out->data + out->len, pdu->payload, pdu->payload_len);
+        out->len += pdu->payload_len;
+    }
+    return e;
 }
 
 /* Keepalive and its answer (clause 5.4): header only, nil XID, correlation 0, format and

@@ -171,6 +171,9 @@ li_err x2x3_attr_put_u32(li_buf *b, uint16_t type, uint32_t v);
 /* Attribute 9, standard 8-octet form, from ns since the epoch. */
 li_err x2x3_attr_put_timestamp(li_buf *b, uint64_t ns);
 li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu);
+/* The same without the payload: the header (announcing payload_len octets) and the
+ * attributes, for a caller that places the payload right behind them itself. */
+li_err x2x3_pdu_encode_head(li_buf *out, const x2x3_pdu *pdu);
 
 /* A keepalive (type 3) carrying sequence number seq, appended to out (clause 5.4). */
 li_err x2x3_keepalive_encode(li_buf *out, uint32_t seq);

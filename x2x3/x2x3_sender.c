@@ -168,14 +168,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     p.correlation_id = rec->correlation_id;
     p.attrs = a->data;
     p.attrs_len = a->len;
-    if (rec->payload_len > UINT32_MAX)
-        return LI_ERR_INVAL;
-    e = x2x3_pdu_encode(&s->scratch, &p);
-    /* Payload Length, octets 8-11 of the header (TS 103 221-2 clause 5.2): the header
-     * announces the payload that ring_push() writes right behind it. */
-    if (e == LI_OK)
-        li_put_be32(s->scratch.data + 8, (uint32_t)rec->payload_len);
-    return e;
+    p.payload_len = rec->payload_len;   /* ring_push() writes the payload behind the head */
+    e = x2x3_pdu_encode_head(&s->scratch, &p);
+    return e == LI_ERR_TOO_BIG ? LI_ERR_INVAL : e;
 }
 
 /* Appends s->scratch and the payload to the ring when they fit (under mu). */
