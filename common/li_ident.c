@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "li_bytes.h"
+
 static int lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
@@ -252,10 +254,9 @@ static li_err canon_sip(const char *p, size_t len, char *out, size_t out_size)
             if (d >= 0 && is_unreserved(d)) {
                 c = d;
             } else if (d >= 0) {
-                static const char hex[] = "0123456789abcdef";
+                uint8_t octet = (uint8_t)d;
                 esc[0] = '%';
-                esc[1] = hex[d >> 4];
-                esc[2] = hex[d & 15];
+                li_hex_encode(&octet, 1, esc + 1);
             } else {
                 memcpy(esc, "%25", 4);
             }
