@@ -46,6 +46,8 @@ target_link_libraries(limf-admf PRIVATE x1_admf_svc)
 
 li_add_unit_test(test_x1_admf_uses SOURCES ${LIMF_TESTS_DIR}/unit/test_x1_admf_uses.c
                  LIBS x1_admf_svc)
+li_add_fuzzer(fuzz_x1_admf_uses SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x1_admf_uses.c
+              LIBS x1_admf_svc CORPUS ${LIMF_TESTS_DIR}/fuzz/x1_admf_uses)
 
 # Contract, role, concurrency, tamper, restart and validity-window tests against the real
 # daemon, the real broker (mutual TLS) and the test PKI.
