@@ -51,7 +51,7 @@ launch() {
   local dir=$1
   # shellcheck disable=SC1091
   . "$dir/env"
-  # A 1 GiB heap: with 512 MiB, G1's concurrent marking alone took a sixth of the
+  # A 1 GiB heap: with 512 MiB, G1's concurrent marking alone took 15% of the
   # broker's CPU under the whole-chain load (tests/bench/bench_chain.sh).
   local java_opts=(-Xms1g -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
                    -Dlog4j.configuration="file:$dir/log4j.properties"
