@@ -71,6 +71,8 @@ typedef struct x2x3_sender_stats {
  *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5)
  *   <prefix>.max_pdu          largest PDU sent, as limf-ingest's ingest.max_pdu (4 MiB)
  *   <prefix>.ack_interval_ms  keepalive after new data at most this often (default 20)
+ *   <prefix>.thread_nice      nice value of the sender's thread, 0-19 (default 5): below
+ *                             the POI's own threads when cores are contended
  * NULL with a reason in errstr on a configuration error. cfg is read only here. */
 x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *errstr,
                              size_t errstr_size);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -246,6 +247,55 @@ static void test_bad_records_refused(void **state)
     x2x3_sender_free(NULL);
 }
 
+/* The nice value of this process's thread named `comm`, or -100 when there is none. */
+static int thread_nice(const char *comm)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -100;
+    int nice = -100;
+    struct dirent *e;
+    while (nice == -100 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], line[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        /* pid (comm) state ...: field 19 is nice, counted after the comm's ')'. */
+        char *open = strchr(line, '('), *close = strrchr(line, ')');
+        if (!open || !close || (size_t)(close - open - 1) != strlen(comm) ||
+            strncmp(open + 1, comm, strlen(comm)) != 0)
+            continue;
+        char *p = close + 2;
+        for (int field = 3; field < 19 && p; field++)
+            if ((p = strchr(p, ' ')) != NULL)
+                p++;
+        if (p)
+            nice = atoi(p);
+    }
+    closedir(d);
+    return nice;
+}
+
+/* The sender's thread yields to the POI's own (x2x3.thread_nice, default 5). */
+static void test_thread_nice(void **state)
+{
+    (void)state;
+    x2x3_sender *s = make_sender();
+    assert_non_null(s);
+    int nice = -100;
+    for (int i = 0; i < 100 && nice != 5; i++, usleep(10000))
+        nice = thread_nice("x2x3-sender");
+    assert_int_equal(nice, 5);
+    assert_int_equal(thread_nice("test_x2x3_sende"), 0);   /* the caller's untouched */
+    x2x3_sender_free(s);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -255,6 +305,9 @@ static void test_config_errors(void **state)
     assert_non_null(strstr(err, "x2x3.address"));
     li_config_set(cfg, "x2x3.address", "127.0.0.1:1");
     assert_null(x2x3_sender_new(cfg, "x2x3", err, sizeof err));   /* no certificate */
+    li_config_set(cfg, "x2x3.thread_nice", "20");
+    assert_null(x2x3_sender_new(cfg, "x2x3", err, sizeof err));
+    assert_non_null(strstr(err, "x2x3.thread_nice"));
     li_config_free(cfg);
 }
 
@@ -297,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retained_resent_released),
         cmocka_unit_test(test_bad_records_refused),
+        cmocka_unit_test(test_thread_nice),
         cmocka_unit_test(test_config_errors),
     };
     if (setup(NULL) != 0) {
