@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,21 @@
 #include "x1_io.h"
 #include "x1_xml.h"
 
+/* The registered certificate of one NE (x1_client_pin). */
+typedef struct ne_pin {
+    char *ne_id;
+    uint8_t sha256[32];
+} ne_pin;
+
 struct x1_client {
     SSL_CTX *ctx;
     int check_url_host; /* no tls.peer_name: the NE certificate must name the URL's host */
     char admf_id[256];
     int timeout_ms;
     size_t max_response;
+    pthread_mutex_t pins_mu; /* pins may change while other threads call */
+    ne_pin *pins;
+    size_t n_pins, cap_pins;
 };
 
 x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
@@ -35,6 +45,7 @@ x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&c->pins_mu, NULL);
     snprintf(key, sizeof key, "%s.timeout_ms", prefix);
     if (li_config_get_int(cfg, key, 5000, 1, 3600000, &v, errstr, errstr_size) != LI_OK)
         goto fail;
@@ -55,6 +66,7 @@ x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
     x1_xml_init();
     return c;
 fail:
+    pthread_mutex_destroy(&c->pins_mu);
     free(c);
     return NULL;
 }
@@ -64,7 +76,88 @@ void x1_client_free(x1_client *c)
     if (!c)
         return;
     SSL_CTX_free(c->ctx);
+    for (size_t i = 0; i < c->n_pins; i++)
+        free(c->pins[i].ne_id);
+    free(c->pins);
+    pthread_mutex_destroy(&c->pins_mu);
     free(c);
+}
+
+/* A linear table: one entry per registered POI, and each lookup precedes a TCP connect
+ * and a TLS handshake, which cost far more than the scan. */
+static ne_pin *pin_find(x1_client *c, const char *ne_id)
+{
+    for (size_t i = 0; i < c->n_pins; i++)
+        if (strcmp(c->pins[i].ne_id, ne_id) == 0)
+            return &c->pins[i];
+    return NULL;
+}
+
+li_err x1_client_pin(x1_client *c, const char *ne_id, const uint8_t cert_sha256[32])
+{
+    if (!c || !ne_id)
+        return LI_ERR_INVAL;
+    li_err err = LI_OK;
+    pthread_mutex_lock(&c->pins_mu);
+    ne_pin *p = pin_find(c, ne_id);
+    if (p && cert_sha256) {
+        memcpy(p->sha256, cert_sha256, 32);
+    } else if (p) {
+        free(p->ne_id);
+        *p = c->pins[--c->n_pins];
+    } else if (cert_sha256) {
+        if (c->n_pins == c->cap_pins) {
+            size_t cap = c->cap_pins ? c->cap_pins * 2 : 8;
+            ne_pin *v = realloc(c->pins, cap * sizeof *v);
+            if (!v) {
+                err = LI_ERR_NOMEM;
+                goto out;
+            }
+            c->pins = v;
+            c->cap_pins = cap;
+        }
+        char *id = strdup(ne_id);
+        if (!id) {
+            err = LI_ERR_NOMEM;
+            goto out;
+        }
+        c->pins[c->n_pins].ne_id = id;
+        memcpy(c->pins[c->n_pins].sha256, cert_sha256, 32);
+        c->n_pins++;
+    }
+out:
+    pthread_mutex_unlock(&c->pins_mu);
+    return err;
+}
+
+/* Copies ne_id's pin into out; 0 when the NE has none. */
+static int pin_get(x1_client *c, const char *ne_id, uint8_t out[32])
+{
+    pthread_mutex_lock(&c->pins_mu);
+    const ne_pin *p = pin_find(c, ne_id);
+    if (p)
+        memcpy(out, p->sha256, 32);
+    pthread_mutex_unlock(&c->pins_mu);
+    return p != NULL;
+}
+
+/* The one place a pin is enforced: the SHA-256 of the NE's leaf certificate (DER), as the
+ * handshake (CA or x1.tls.pins, host name) accepted it, against the registered one. */
+static li_err check_pin(SSL *ssl, const char *ne_id, const uint8_t want[32], char *errstr,
+                        size_t errstr_size)
+{
+    uint8_t got[32];
+    char got_text[96] = "none", want_text[96];
+    if (li_tls_peer_fingerprint(ssl, got) == LI_OK) {
+        if (memcmp(got, want, 32) == 0)
+            return LI_OK;
+        li_tls_fingerprint_format(got, got_text);
+    }
+    li_tls_fingerprint_format(want, want_text);
+    snprintf(errstr, errstr_size,
+             "certificate of %s does not match its registered cert_sha256: got %s, want %s",
+             ne_id, got_text, want_text);
+    return LI_ERR_TLS;
 }
 
 typedef struct url_parts {
@@ -167,9 +260,11 @@ static li_err expect_host(SSL *ssl, const char *host)
 }
 
 /* One HTTPS POST: sends body, returns the status and the answer's body in resp_buf
- * (body at resp_buf->data[*body_off ..]). */
-static li_err post(x1_client *c, const char *ne_url, const li_buf *body, li_buf *resp_buf,
-                   int *status, size_t *body_off, char *errstr, size_t errstr_size)
+ * (body at resp_buf->data[*body_off ..]). With pin (NE ne_id's registered certificate),
+ * nothing is sent unless the NE's certificate matches it. */
+static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const uint8_t *pin,
+                   const li_buf *body, li_buf *resp_buf, int *status, size_t *body_off,
+                   char *errstr, size_t errstr_size)
 {
     url_parts u;
     if (parse_url(ne_url, &u) != LI_OK) {
@@ -198,6 +293,8 @@ static li_err post(x1_client *c, const char *ne_url, const li_buf *body, li_buf 
                  v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
         goto out;
     }
+    if (pin && (err = check_pin(conn.ssl, ne_id, pin, errstr, errstr_size)) != LI_OK)
+        goto out;
     /* Head and body in one write: one TLS record, no wait for an ACK in between. */
     li_buf msg;
     li_buf_init(&msg, 0);
@@ -281,7 +378,10 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
     }
     int status = 0;
     size_t off = 0;
-    if ((err = post(c, ne_url, &body, &answer, &status, &off, errstr, errstr_size)) != LI_OK)
+    uint8_t pin[32];
+    int pinned = pin_get(c, ne_id, pin);
+    if ((err = post(c, ne_url, ne_id, pinned ? pin : NULL, &body, &answer, &status, &off,
+                    errstr, errstr_size)) != LI_OK)
         goto out;
     err = x1_xml_response_decode(answer.data + off, answer.len - off, resp);
     if (err != LI_OK) {

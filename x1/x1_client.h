@@ -10,13 +10,16 @@
  *   LI_ERR_IO, LI_ERR_TLS, LI_ERR_TIMEOUT
  *                     the NE was not reachable, refused the TLS session (certificates),
  *                     closed the connection or did not answer in time: retry later;
+ *                     LI_ERR_TLS also when the NE's certificate does not match the one
+ *                     pinned for it with x1_client_pin() (the request was not sent);
  *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named;
  *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (ActivateTask of an
  *                     existing XID, ...): a ModifyTask brings it in line;
  *   LI_ERR_PROTO      any other ErrorResponse, or an answer that is not X1;
  *   LI_ERR_INVAL      a bad argument (malformed URL, task without targets, ...).
  * errstr receives a human-readable reason on failure; for an ErrorResponse it holds
- * "X1 error <errorCode>: <errorDescription>". */
+ * "X1 error <errorCode>: <errorDescription>". 512 bytes hold every reason (a pin mismatch
+ * quotes two fingerprints). */
 #ifndef X1_CLIENT_H
 #define X1_CLIENT_H
 
@@ -41,6 +44,18 @@ x1_client *x1_client_new(const li_config *cfg, const char *prefix, char *errstr,
                          size_t errstr_size);
 /* NULL is a no-op. */
 void x1_client_free(x1_client *c);
+
+/* Pins the X1 server certificate of the NE named ne_id (the neIdentifier the calls
+ * below pass; the ADMF: the POI's id and its registered cert_sha256). From then on every
+ * call naming ne_id, after the TLS handshake (which still verifies the certificate by
+ * <prefix>.tls.ca or .pins and the name, as without a pin) and before anything is sent,
+ * checks that the SHA-256 of the NE's leaf certificate (DER) equals cert_sha256; on a
+ * mismatch the call sends nothing and fails with LI_ERR_TLS and "certificate of <ne_id>
+ * does not match its registered cert_sha256: got <AB:..>, want <CD:..>" in errstr.
+ * cert_sha256 NULL removes the pin (the NE is then checked by CA/pins and name only).
+ * Safe while other threads call (a call in progress keeps the pin it started with); ids
+ * are copied. LI_ERR_INVAL without ne_id, LI_ERR_NOMEM. */
+li_err x1_client_pin(x1_client *c, const char *ne_id, const uint8_t cert_sha256[32]);
 
 /* ActivateTaskRequest / ModifyTaskRequest with the task (read only). */
 li_err x1_client_activate(x1_client *c, const char *ne_url, const char *ne_id,

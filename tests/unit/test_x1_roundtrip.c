@@ -1,6 +1,7 @@
 /* X1 round trip: the real client against the real NE library over mutual TLS on
  * loopback, with the test PKI (deploy/pki.sh): tasks, destinations, certificate
- * exceptions with expiry, ErrorResponses, refused certificates, raw HTTP misuse. */
+ * exceptions with expiry, ErrorResponses, refused certificates, an NE's pinned
+ * certificate (x1_client_pin), raw HTTP misuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -391,6 +392,147 @@ static void test_refused_peers(void **state)
     assert_true(st.error_responses >= 8);
 }
 
+/* The NE's requests answered so far (x1_ne_stats.messages). */
+static uint64_t ne_messages(void)
+{
+    x1_ne_stats st;
+    x1_ne_stats_get(ne, &st);
+    return st.messages;
+}
+
+/* Every request kind to poi-1 through c fails with the pin mismatch, and the NE answers
+ * none of them: nothing reached it. */
+static void expect_refused_by_pin(x1_client *c, const char *want_msg)
+{
+    x1_task t, got;
+    x1_cert_exception e;
+    uint8_t xids[2][16];
+    size_t n = 99;
+    make_task(&t, 0x61, "sip:pinned@example.com", NULL);
+    memset(&e, 0, sizeof e);
+    strcpy(e.id, "pin-exc");
+    e.fingerprint[0] = 1;
+    strcpy(e.peer, "conf.example.net");
+    e.expires_ms = (int64_t)(li_now_ns() / 1000000) + 60000;
+    uint64_t before = ne_messages();
+    size_t tasks = x1_ne_task_count(ne);
+    li_err r[11];
+    char errs[11][512];
+    r[0] = x1_client_ping(c, url, "poi-1", errs[0], sizeof errs[0]);
+    r[1] = x1_client_keepalive(c, url, "poi-1", errs[1], sizeof errs[1]);
+    r[2] = x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443", errs[2],
+                                        sizeof errs[2]);
+    r[3] = x1_client_activate(c, url, "poi-1", &t, errs[3], sizeof errs[3]);
+    r[4] = x1_client_modify(c, url, "poi-1", &t, errs[4], sizeof errs[4]);
+    r[5] = x1_client_deactivate(c, url, "poi-1", t.xid, errs[5], sizeof errs[5]);
+    r[6] = x1_client_list_tasks(c, url, "poi-1", xids, 2, &n, errs[6], sizeof errs[6]);
+    r[7] = x1_client_get_task(c, url, "poi-1", t.xid, &got, errs[7], sizeof errs[7]);
+    r[8] = x1_client_create_exception(c, url, "poi-1", &e, errs[8], sizeof errs[8]);
+    r[9] = x1_client_delete_exception(c, url, "poi-1", e.id, errs[9], sizeof errs[9]);
+    r[10] = x1_client_remove_destination(c, url, "poi-1", DID, errs[10], sizeof errs[10]);
+    for (size_t i = 0; i < 11; i++) {
+        if (r[i] != LI_ERR_TLS || strcmp(errs[i], want_msg) != 0)
+            print_message("request %zu: %s (%s)\n", i, li_err_str(r[i]), errs[i]);
+        assert_int_equal(r[i], LI_ERR_TLS);
+        assert_string_equal(errs[i], want_msg);
+    }
+    assert_int_equal(n, 0);
+    assert_int_equal(ne_messages(), before);
+    assert_int_equal(x1_ne_task_count(ne), tasks);
+    assert_int_equal(x1_ne_get_task(ne, t.xid, &got), LI_ERR_NOT_FOUND);
+    x1_destination d;
+    assert_int_equal(x1_ne_get_destination(ne, DID, &d), LI_ERR_NOT_FOUND);
+    assert_int_equal(x1_ne_find_exception(ne, e.fingerprint, NULL, NULL), 0);
+}
+
+/* The ADMF's pin of a POI's registered certificate (x1_client_pin): checked after the
+ * handshake, before anything is sent, in addition to the CA and the name. */
+static void test_pinned_certificate(void **state)
+{
+    (void)state;
+    char err[512], p[512], want_msg[512], right_text[96], wrong_text[96];
+    uint8_t right[32], wrong[32];
+    x1_task t, got;
+    path_of(p, sizeof p, "poi-test.pem"); /* the NE's certificate */
+    assert_int_equal(li_tls_file_fingerprint(p, right), LI_OK);
+    path_of(p, sizeof p, "siptap.pem");   /* signed by the same CA, another NE's */
+    assert_int_equal(li_tls_file_fingerprint(p, wrong), LI_OK);
+    assert_memory_not_equal(right, wrong, 32);
+    li_tls_fingerprint_format(right, right_text);
+    li_tls_fingerprint_format(wrong, wrong_text);
+    snprintf(want_msg, sizeof want_msg,
+             "certificate of poi-1 does not match its registered cert_sha256: got %s, want %s",
+             right_text, wrong_text);
+
+    x1_client *c = client_as("admf", "ca.pem");
+    assert_non_null(c);
+    assert_int_equal(x1_client_pin(c, NULL, right), LI_ERR_INVAL);
+    assert_int_equal(x1_client_pin(NULL, "poi-1", right), LI_ERR_INVAL);
+
+    /* The right fingerprint: every request goes through as without a pin. */
+    assert_int_equal(x1_client_pin(c, "poi-1", right), LI_OK);
+    uint64_t before = ne_messages();
+    assert_int_equal(x1_client_ping(c, url, "poi-1", err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443", err,
+                                                  sizeof err), LI_OK);
+    make_task(&t, 0x60, "sip:pinned@example.com", NULL);
+    assert_int_equal(x1_client_activate(c, url, "poi-1", &t, err, sizeof err), LI_OK);
+    assert_int_equal(x1_ne_get_task(ne, t.xid, &got), LI_OK);
+    assert_int_equal(x1_client_deactivate(c, url, "poi-1", t.xid, err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_remove_destination(c, url, "poi-1", DID, err, sizeof err), LI_OK);
+    assert_int_equal(ne_messages(), before + 5);
+
+    /* Another NE's fingerprint: no request kind reaches the NE. */
+    assert_int_equal(x1_client_pin(c, "poi-1", wrong), LI_OK);
+    expect_refused_by_pin(c, want_msg);
+    print_message("mismatch: %s\n", want_msg);
+
+    /* A pin concerns the NE it names only; a client without pins is unchanged. */
+    assert_int_equal(x1_client_pin(c, "poi-2", right), LI_OK);
+    assert_int_equal(x1_client_ping(admf, url, "poi-1", err, sizeof err), LI_OK);
+
+    /* Changed back (an operator's PUT): the next request already uses the new pin. */
+    assert_int_equal(x1_client_pin(c, "poi-1", right), LI_OK);
+    assert_int_equal(x1_client_ping(c, url, "poi-1", err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_pin(c, "poi-1", wrong), LI_OK);
+    assert_int_equal(x1_client_ping(c, url, "poi-1", err, sizeof err), LI_ERR_TLS);
+    /* Removed: CA and name only, as before. */
+    assert_int_equal(x1_client_pin(c, "poi-1", NULL), LI_OK);
+    assert_int_equal(x1_client_pin(c, "poi-1", NULL), LI_OK); /* absent: a no-op */
+    assert_int_equal(x1_client_ping(c, url, "poi-1", err, sizeof err), LI_OK);
+    x1_client_free(c);
+
+    /* The pin is in addition to the CA, not instead: the right fingerprint does not make
+     * an NE acceptable that the configured CA did not sign. */
+    x1_client *strict = client_as("admf", "rogue.pem");
+    assert_non_null(strict);
+    assert_int_equal(x1_client_pin(strict, "poi-1", right), LI_OK);
+    before = ne_messages();
+    assert_int_equal(x1_client_ping(strict, url, "poi-1", err, sizeof err), LI_ERR_TLS);
+    assert_non_null(strstr(err, "TLS handshake"));
+    assert_int_equal(ne_messages(), before);
+    x1_client_free(strict);
+
+    /* Many pins: each NE keeps its own through growth and removals. */
+    x1_client *many = client_as("admf", "ca.pem");
+    assert_non_null(many);
+    for (int i = 0; i < 40; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "ne-%d", i);
+        assert_int_equal(x1_client_pin(many, id, wrong), LI_OK);
+    }
+    assert_int_equal(x1_client_pin(many, "poi-1", right), LI_OK);
+    for (int i = 0; i < 40; i += 2) {
+        char id[16];
+        snprintf(id, sizeof id, "ne-%d", i);
+        assert_int_equal(x1_client_pin(many, id, NULL), LI_OK);
+    }
+    assert_int_equal(x1_client_ping(many, url, "poi-1", err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_pin(many, "poi-1", wrong), LI_OK);
+    expect_refused_by_pin(many, want_msg);
+    x1_client_free(many);
+}
+
 /* Sends one raw HTTP request over mutual TLS as the ADMF; returns the status. */
 static int raw_request(const char *request, li_buf *answer)
 {
@@ -712,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_tasks),
         cmocka_unit_test(test_exceptions_expire),
         cmocka_unit_test(test_refused_peers),
+        cmocka_unit_test(test_pinned_certificate),
         cmocka_unit_test(test_raw_http),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_ipv6),
