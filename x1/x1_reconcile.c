@@ -41,6 +41,9 @@ typedef struct poi_state {
     uint64_t next_try_ns, next_keepalive_ns, next_reconcile_ns;
     unsigned backoff_s;
     int need_reconcile;        /* the POI's table is unknown (new, or was unreachable) */
+    int pinned;                /* the client holds pin as the POI's registered cert_sha256 */
+    int pin_ok;                /* the client holds the POI's pin state (0: not yet set) */
+    uint8_t pin[32];
     uint64_t synced_gen;       /* store generation and time epoch of the last full sync */
     uint64_t synced_epoch;
 } poi_state;
@@ -69,7 +72,7 @@ struct x1_reconciler {
 typedef struct outcome {
     unsigned missing, extra, modified, failed;
     int unreachable;
-    char detail[256];
+    char detail[512];          /* a pin mismatch quotes two fingerprints */
 } outcome;
 
 static int64_t now_ms(void)
@@ -260,7 +263,7 @@ static int current_exception(x1_reconciler *r, const char *id, x1_cert_exception
 static void audit_push(x1_reconciler *r, const poi_state *poi, const char *action,
                        const uint8_t *xid, const char *what, li_err e, const char *errstr)
 {
-    char object[96], detail[256], xid_text[37] = "";
+    char object[96], detail[1024], xid_text[37] = "";
     if (xid)
         li_uuid_format(xid, xid_text);
     snprintf(object, sizeof object, "poi/%s", poi->id);
@@ -278,7 +281,7 @@ static void audit_push(x1_reconciler *r, const poi_state *poi, const char *actio
 static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int exists)
 {
     x1_task t;
-    char err[256] = "";
+    char err[512] = "";
     if (!current_task(r, want->id, poi->role, &t))
         return LI_OK; /* deleted meanwhile: the next pass deactivates */
     li_err e = exists ? x1_client_modify(r->client, poi->url, poi->id, &t, err, sizeof err)
@@ -314,7 +317,7 @@ static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int 
 
 static li_err drop_task(x1_reconciler *r, poi_state *poi, const uint8_t xid[16])
 {
-    char err[256] = "";
+    char err[512] = "";
     li_err e = x1_client_deactivate(r->client, poi->url, poi->id, xid, err, sizeof err);
     if (e == LI_ERR_NOT_FOUND)
         e = LI_OK;
@@ -328,7 +331,7 @@ static li_err drop_task(x1_reconciler *r, poi_state *poi, const uint8_t xid[16])
  * ADMF's record of what it pushed is the reference). */
 static li_err sync_exceptions(x1_reconciler *r, poi_state *poi, held_set *want)
 {
-    char err[256] = "";
+    char err[512] = "";
     held_set next = { 0 };
     li_err rc = LI_OK;
     for (size_t i = 0; i < poi->excs.n; i++) {
@@ -424,7 +427,7 @@ static int cmp_xid(const void *a, const void *b)
  * GetTaskDetails). */
 static li_err reconcile_tasks(x1_reconciler *r, poi_state *poi, held_set *want, outcome *o)
 {
-    char err[256] = "";
+    char err[512] = "";
     size_t n = 0;
     uint8_t(*xids)[16] = malloc(MAX_LISTED * sizeof *xids);
     if (!xids)
@@ -495,7 +498,7 @@ static void set_health(x1_reconciler *r, poi_state *poi, const char *health)
 static void record_reconcile(x1_reconciler *r, poi_state *poi, const x1_principal *who,
                              const outcome *o, const char *result)
 {
-    char object[96], detail[512];
+    char object[96], detail[1024];
     int64_t at = now_ms();
     json_t *d = json_pack("{s:s,s:i,s:i,s:i,s:i,s:s}", "outcome", result, "missing",
                           o->missing, "extra", o->extra, "modified", o->modified, "failed",
@@ -537,11 +540,11 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
 {
     uint64_t now_ns = li_mono_ns();
     int64_t now = now_ms();
-    char err[256] = "";
+    char err[512] = "";
     const char *result = NULL;
     li_err e = LI_OK;
     memset(o, 0, sizeof *o);
-    if (!force && now_ns < poi->next_try_ns)
+    if (!poi->pin_ok || (!force && now_ns < poi->next_try_ns))
         return NULL;
     /* The wanted state is recomputed only when the store changed, a start, end or expiry
      * passed, or a reconciliation is due: with many warrants that walk is the cost. */
@@ -609,6 +612,28 @@ typedef struct poi_list_ctx {
     x1_reconciler *r;
 } poi_list_ctx;
 
+/* The registered cert_sha256 (REST.md) is enforced by the client on every X1 request to
+ * the POI, in addition to the CA and the name. A new pin retries at once (an operator
+ * has just corrected it, or a mismatch is to be found now, not after the backoff). Until
+ * the client holds it (out of memory), the POI is not contacted at all. */
+static void track_pin(x1_reconciler *r, poi_state *s, const Limf__InterceptPoint *p)
+{
+    int pinned = p->cert_sha256.len == 32;
+    if (s->pin_ok && pinned == s->pinned &&
+        (!pinned || memcmp(s->pin, p->cert_sha256.data, 32) == 0))
+        return;
+    if (x1_client_pin(r->client, p->id, pinned ? p->cert_sha256.data : NULL) != LI_OK) {
+        li_log_error("cannot pin the X1 certificate of %s: out of memory", p->id);
+        s->pin_ok = 0;
+        return;
+    }
+    s->pin_ok = 1;
+    s->pinned = pinned;
+    if (pinned)
+        memcpy(s->pin, p->cert_sha256.data, 32);
+    s->next_try_ns = 0;
+}
+
 static int track_poi(void *ctx, const ProtobufCMessage *m)
 {
     x1_reconciler *r = ((poi_list_ctx *)ctx)->r;
@@ -621,6 +646,7 @@ static int track_poi(void *ctx, const ProtobufCMessage *m)
                 r->pois[i].need_reconcile = 1, r->pois[i].dest_ok = 0;
             }
             snprintf(r->pois[i].role, sizeof r->pois[i].role, "%s", p->role);
+            track_pin(r, &r->pois[i], p);
             return 0;
         }
     }
@@ -639,6 +665,7 @@ static int track_poi(void *ctx, const ProtobufCMessage *m)
     snprintf(s->role, sizeof s->role, "%s", p->role);
     s->seen = 1;
     s->need_reconcile = 1;
+    track_pin(r, s, p);
     return 0;
 }
 
@@ -655,6 +682,7 @@ static void refresh_pois(x1_reconciler *r)
             i++;
             continue;
         }
+        x1_client_pin(r->client, r->pois[i].id, NULL); /* removing needs no memory */
         free(r->pois[i].tasks.v);
         free(r->pois[i].excs.v);
         r->pois[i] = r->pois[--r->n_pois];
@@ -787,6 +815,12 @@ static void *worker(void *arg)
 static void kick(void *ctx, x1_kind kind, const ProtobufCMessage *msg)
 {
     x1_reconciler *r = ctx;
+    /* A changed cert_sha256 holds from the next X1 request on, even one of a pass that
+     * is under way (the next refresh_pois records it in the POI's state). */
+    if (kind == X1_KIND_POI && msg) {
+        const Limf__InterceptPoint *p = (const Limf__InterceptPoint *)msg;
+        x1_client_pin(r->client, p->id, p->cert_sha256.len == 32 ? p->cert_sha256.data : NULL);
+    }
     pthread_mutex_lock(&r->mu);
     if (kind == X1_KIND_WARRANT && msg) {
         note_boundary(r, (const Limf__Warrant *)msg);

@@ -7,7 +7,10 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -655,4 +658,39 @@ int admf_run(char *const argv[], const char **out)
     else
         free(text);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *admf_cert_sha256(const char *role)
+{
+    const char *path = admf_fmt("%s/%s.pem", admf_pki(), role);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!x || X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32) {
+        fprintf(stderr, "cannot read the certificate %s\n", path);
+        exit(1);
+    }
+    X509_free(x);
+    char text[96];
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(text + 3 * i, sizeof text - 3 * i, "%02X%s", md[i], i + 1 < n ? ":" : "");
+    return admf_fmt("%s", text);
+}
+
+int admf_file_line_has(const char *path, const char *a, const char *b)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int found = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (!found && getline(&line, &cap, f) >= 0)
+        found = strstr(line, a) && strstr(line, b);
+    free(line);
+    fclose(f);
+    return found;
 }

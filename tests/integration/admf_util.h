@@ -109,6 +109,13 @@ size_t admf_count(const admf_resp *r, ...) __attribute__((sentinel));
 /* A JSON document the helpers own, formatted compactly. */
 const char *jdump(const json_t *j);
 
+/* SHA-256 of the test PKI's certificate of role ($LIMF_PKI_DIR/<role>.pem, the leaf's
+ * DER) as upper-case hex pairs separated by ':', the form limf-admf quotes; exits the
+ * test when the file cannot be read. */
+const char *admf_cert_sha256(const char *role);
+/* 1 when one line of the file at path contains both a and b (a log line, say). */
+int admf_file_line_has(const char *path, const char *a, const char *b);
+
 /* Runs argv (argv[0] a path) to completion; stdout+stderr into a string the helpers
  * own (*out, may be NULL); returns the exit status or -1. */
 int admf_run(char *const argv[], const char **out);

@@ -4,9 +4,11 @@
  * ADMF's back, a task it never asked for), tasks limited to some POIs, certificate
  * exceptions and their use reported over X2, a validity window of a few seconds,
  * deletion, a POI that goes down and comes back, kill -9 of the ADMF, and a rogue writer
- * on limf.audit. Run through ctest (admf_x1). */
+ * on limf.audit; first, a POI whose registered cert_sha256 is not the certificate its NE
+ * presents. Run through ctest (admf_x1). */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +195,125 @@ static size_t uses(const char *xid)
     return n;
 }
 
-static void run(ne *as_ne, ne *sip_ne)
+/* An x1.reconcile event of poi/<poi> in the audit trail by actor (NULL: anyone) whose
+ * detail contains every one of the NULL-terminated strings. */
+static int reconcile_event(const char *poi, const char *actor, ...)
+{
+    admf_resp *r = admf_req(aud, "GET",
+                            admf_fmt("/v1/audit?action=x1.reconcile&object=poi/%s&limit=1000", poi),
+                            NULL, NULL);
+    json_t *e;
+    size_t i;
+    json_array_foreach(jget(r->body, "items"), i, e) {
+        const char *detail = jstr(e, "detail");
+        int all = detail && (!actor || eq(jstr(e, "actor"), actor));
+        va_list ap;
+        va_start(ap, actor);
+        for (const char *s = va_arg(ap, const char *); s && all; s = va_arg(ap, const char *))
+            all = strstr(detail, s) != NULL;
+        va_end(ap);
+        if (all)
+            return 1;
+    }
+    return 0;
+}
+
+static long long poi_version(const char *poi)
+{
+    admf_resp *r = admf_req(op, "GET", admf_fmt("/v1/intercept-points/%s", poi), NULL, NULL);
+    return jint(r->body, "version");
+}
+
+/* PUT of poi-pin (role agw) at url with cert_sha256 fp (NULL: none); the status. */
+static int put_pin(const char *url, const char *fp)
+{
+    json_t *body = fp ? J("{s:s, s:s, s:s}", "role", "agw", "x1_url", url, "cert_sha256", fp)
+                      : J("{s:s, s:s}", "role", "agw", "x1_url", url);
+    admf_resp *r = admf_req(op, "PUT", "/v1/intercept-points/poi-pin", body,
+                            admf_fmt("If-Match: \"%lld\"\nX-Reason: pin", poi_version("poi-pin")));
+    return r->status;
+}
+
+/* A POI registered with cert_sha256 (REST.md): every X1 request the ADMF sends it checks
+ * the NE's certificate first. Registered with another NE's fingerprint (a certificate the
+ * same CA signed: the CA alone would accept it), the POI is told nothing; corrected by a
+ * PUT, it is repaired; the NE here presents poi-test.pem, like every admf_test_ne. */
+static void pinning(ne *pin_ne, const char *year0, const char *year1)
+{
+    int ok;
+    const char *right = admf_cert_sha256("poi-test"), *wrong = admf_cert_sha256("siptap");
+    const char *mismatch = admf_fmt("certificate of poi-pin does not match its registered "
+                                    "cert_sha256: got %s, want %s", right, wrong);
+    admf_resp *r = admf_req(op, "POST", "/v1/intercept-points",
+                            J("{s:s, s:s, s:s, s:s}", "id", "poi-pin", "role", "agw", "x1_url",
+                              pin_ne->url, "cert_sha256", wrong),
+                            "X-Reason: t");
+    check(r->status == 201, "register poi-pin with another NE's cert_sha256 (%s)", r->raw);
+    /* no poi_ids: every POI gets it (poi-as and poi-sip are registered after this part) */
+    r = admf_req(op, "POST", "/v1/warrants",
+                 J("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:s, s:[s], s:s, s:s}", "id", "w-pin",
+                   "liid", "LIID-PIN", "auth_country", "DE", "legal_reference", "AG P",
+                   "targets", "type", "sip-uri", "value", "sip:pinned@example.com", "delivery",
+                   "iri+cc", "destination_ids", "lea1", "start", year0, "end", year1),
+                 NULL);
+    check(r->status == 201, "an active warrant for every POI");
+    const char *xid = admf_fmt("%s", jstr(r->body, "xid") ? jstr(r->body, "xid") : "none");
+    WAIT_UNTIL(ok, 8, eq(health("poi-pin"), "unreachable"));
+    check(ok, "a POI presenting another certificate than its cert_sha256 turns unreachable");
+    r = admf_req(aud, "POST", "/v1/intercept-points/poi-pin/audit", NULL, NULL);
+    check(r->status == 200 && eq(jstr(r->body, "outcome"), "unreachable") &&
+              jstr(r->body, "detail") && strstr(jstr(r->body, "detail"), mismatch),
+          "POST .../audit: unreachable, the detail names both fingerprints (%s)", r->raw);
+    /* after that synchronous attempt (and the worker's retries) */
+    check(eq(ne_cmd(pin_ne, "tasks"), "end"), "its NE holds no task: the activation never reached it");
+    check(strncmp(ne_cmd(pin_ne, "forget-destination"), "error", 5) == 0,
+          "nor the ingest's destination: no CreateDestination reached it");
+    r = admf_req(aud, "GET", "/v1/intercept-points/poi-pin", NULL, NULL);
+    check(eq(jstr(r->body, "health"), "unreachable") &&
+              eq(jstr(r->body, "last_audit.outcome"), "unreachable") &&
+              jstr(r->body, "last_audit.detail") &&
+              strstr(jstr(r->body, "last_audit.detail"), mismatch),
+          "recorded on the intercept point: health and last_audit (%s)", r->raw);
+    check(reconcile_event("poi-pin", "cert:auditor", "\"outcome\":\"unreachable\"", mismatch,
+                          NULL),
+          "and in the audit trail");
+    check(admf_file_line_has(d.log, " warn: ", mismatch) ||
+              admf_file_line_has(d.log, "\"level\":\"warn\"", mismatch),
+          "the mismatch is logged at warn");
+
+    check(put_pin(pin_ne->url, right) == 200, "PUT the right cert_sha256");
+    WAIT_UNTIL(ok, 8, holds(pin_ne, xid) && eq(health("poi-pin"), "ok"));
+    r = admf_req(aud, "POST", "/v1/intercept-points/poi-pin/audit", NULL, NULL);
+    /* The ADMF reconciles a POI that answers again by itself: that pass, or this one,
+     * repairs it. */
+    check(ok && r->status == 200 &&
+              (eq(jstr(r->body, "outcome"), "repaired") ||
+               (eq(jstr(r->body, "outcome"), "in-sync") &&
+                reconcile_event("poi-pin", NULL, "\"outcome\":\"repaired\"", "\"missing\":1",
+                                NULL))),
+          "a reconciliation repairs it: the task arrives, healthy (%s)", r->raw);
+    check(has_task(pin_ne, xid, 3, 1), "the task as an agw relay gets it: X2andX3, the DID");
+
+    /* A change holds from the next request on, whichever way. */
+    check(put_pin(pin_ne->url, wrong) == 200, "PUT another NE's cert_sha256 again");
+    WAIT_UNTIL(ok, 8, eq(health("poi-pin"), "unreachable"));
+    check(ok, "unreachable again");
+    r = admf_req(op, "GET", "/v1/warrants/w-pin", NULL, NULL);
+    r = admf_req(op, "DELETE", "/v1/warrants/w-pin", NULL,
+                 admf_fmt("If-Match: \"%lld\"\nX-Reason: end", jint(r->body, "version")));
+    check(r->status == 204, "DELETE the warrant");
+    r = admf_req(aud, "POST", "/v1/intercept-points/poi-pin/audit", NULL, NULL);
+    check(eq(jstr(r->body, "outcome"), "unreachable") && holds(pin_ne, xid),
+          "its DeactivateTask is not sent to the mismatching NE either (%s)", r->raw);
+    check(put_pin(pin_ne->url, NULL) == 200, "PUT without cert_sha256");
+    WAIT_UNTIL(ok, 8, eq(health("poi-pin"), "ok") && !holds(pin_ne, xid));
+    check(ok, "without a pin, the CA and the name suffice as before: deactivated, healthy");
+    r = admf_req(op, "DELETE", "/v1/intercept-points/poi-pin", NULL,
+                 admf_fmt("If-Match: \"%lld\"\nX-Reason: end", poi_version("poi-pin")));
+    check(r->status == 204, "DELETE poi-pin");
+}
+
+static void run(ne *as_ne, ne *sip_ne, ne *pin_ne)
 {
     int ok;
     uint64_t now = admf_now_ms();
@@ -203,6 +323,7 @@ static void run(ne *as_ne, ne *sip_ne)
                "operator_id", "OP", "network_element_id", "NE", "delivery_country", "DE",
                "transport", "tcp"),
              "X-Reason: t");
+    pinning(pin_ne, year0, year1);
     ne *nes[2] = { as_ne, sip_ne };
     const char *role[2] = { "as", "sip" };
     for (int i = 0; i < 2; i++) {
@@ -384,14 +505,16 @@ int main(void)
     admf_daemon_start(&d);
     op = admf_client_new(&d, "operator", NULL);
     aud = admf_client_new(&d, "auditor", NULL);
-    ne as_ne, sip_ne;
+    ne as_ne, sip_ne, pin_ne;
     ne_start(&as_ne, "poi-as");
     ne_start(&sip_ne, "poi-sip");
+    ne_start(&pin_ne, "poi-pin");
 
-    run(&as_ne, &sip_ne);
+    run(&as_ne, &sip_ne, &pin_ne);
 
     ne_stop(&as_ne);
     ne_stop(&sip_ne);
+    ne_stop(&pin_ne);
     admf_daemon_stop(&d);
     return admf_finish(&d);
 }
