@@ -41,8 +41,9 @@ typedef struct poi_state {
     uint64_t next_try_ns, next_keepalive_ns, next_reconcile_ns;
     unsigned backoff_s;
     int need_reconcile;        /* the POI's table is unknown (new, or was unreachable) */
-    int pinned;                /* the client holds pin as the POI's registered cert_sha256 */
-    int pin_ok;                /* the client holds the POI's pin state (0: not yet set) */
+    int pin_ok;                /* the client holds the POI's registered cert_sha256 (or its
+                                * absence); 0: it could not be set, the POI is left alone */
+    int pinned;                /* the POI has a cert_sha256, pin, as last applied */
     uint8_t pin[32];
     uint64_t synced_gen;       /* store generation and time epoch of the last full sync */
     uint64_t synced_epoch;
@@ -544,7 +545,11 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
     const char *result = NULL;
     li_err e = LI_OK;
     memset(o, 0, sizeof *o);
-    if (!poi->pin_ok || (!force && now_ns < poi->next_try_ns))
+    if (!poi->pin_ok) {
+        snprintf(o->detail, sizeof o->detail, "its cert_sha256 could not be applied (out of memory)");
+        return NULL;
+    }
+    if (!force && now_ns < poi->next_try_ns)
         return NULL;
     /* The wanted state is recomputed only when the store changed, a start, end or expiry
      * passed, or a reconciliation is due: with many warrants that walk is the cost. */
@@ -613,25 +618,26 @@ typedef struct poi_list_ctx {
 } poi_list_ctx;
 
 /* The registered cert_sha256 (REST.md) is enforced by the client on every X1 request to
- * the POI, in addition to the CA and the name. A new pin retries at once (an operator
- * has just corrected it, or a mismatch is to be found now, not after the backoff). Until
- * the client holds it (out of memory), the POI is not contacted at all. */
+ * the POI, in addition to the CA and the name. Set at every refresh, not only on a
+ * change: kick() sets it too, from the writers' threads, and two of those may land out
+ * of order; the store read here under its lock is the truth. A changed pin retries at
+ * once (an operator has just corrected it, or a mismatch is to be found now, not after
+ * the backoff). Until the client holds it (out of memory), the POI is not contacted. */
 static void track_pin(x1_reconciler *r, poi_state *s, const Limf__InterceptPoint *p)
 {
     int pinned = p->cert_sha256.len == 32;
-    if (s->pin_ok && pinned == s->pinned &&
-        (!pinned || memcmp(s->pin, p->cert_sha256.data, 32) == 0))
-        return;
     if (x1_client_pin(r->client, p->id, pinned ? p->cert_sha256.data : NULL) != LI_OK) {
         li_log_error("cannot pin the X1 certificate of %s: out of memory", p->id);
         s->pin_ok = 0;
         return;
     }
+    if (!s->pin_ok || pinned != s->pinned ||
+        (pinned && memcmp(s->pin, p->cert_sha256.data, 32) != 0))
+        s->next_try_ns = 0;
     s->pin_ok = 1;
     s->pinned = pinned;
     if (pinned)
         memcpy(s->pin, p->cert_sha256.data, 32);
-    s->next_try_ns = 0;
 }
 
 static int track_poi(void *ctx, const ProtobufCMessage *m)
