@@ -27,10 +27,17 @@ li_add_unit_test(test_x2x3_sender SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sende
                  LIBS x2x3_sender)
 target_compile_definitions(test_x2x3_sender PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
+# The limf.xpdu record's encoder (pure; checked against protobuf-c).
+add_library(x2x3_xpdu STATIC ${X2X3_DIR}/x2x3_xpdu.c)
+target_include_directories(x2x3_xpdu PUBLIC ${X2X3_DIR})
+target_link_libraries(x2x3_xpdu PUBLIC li_proto)
+li_add_unit_test(test_x2x3_xpdu SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_xpdu.c
+                 LIBS x2x3_xpdu)
+
 # limf-ingest: the X2/X3 receiver that publishes to Kafka.
 add_library(x2x3_ingest STATIC ${X2X3_DIR}/x2x3_ingest.c)
 target_include_directories(x2x3_ingest PUBLIC ${X2X3_DIR})
-target_link_libraries(x2x3_ingest PUBLIC x2x3_pdu li_common li_proto)
+target_link_libraries(x2x3_ingest PUBLIC x2x3_pdu x2x3_xpdu li_common li_proto)
 add_executable(limf-ingest ${X2X3_DIR}/main_ingest.c)
 target_link_libraries(limf-ingest PRIVATE x2x3_ingest)
 

@@ -20,7 +20,7 @@
 #include "li_time.h"
 #include "li_tls.h"
 #include "x2x3_pdu.h"
-#include "xpdu.pb-c.h"
+#include "x2x3_xpdu.h"
 
 #define READ_CHUNK 16384
 #define WINDOW 65536              /* PDUs per connection in flight to Kafka */
@@ -310,10 +310,10 @@ static li_err pack_xpdu(x2x3_ingest *ing, const conn *c, const x2x3_pdu *p, uint
     x.matched_targets = ing->target_ptrs;
     x.n_matched_targets = p->n_matched_targets;
 
-    size_t n = limf__xpdu__get_packed_size(&x);
+    size_t n = x2x3_xpdu_size(&x);
     if (!(*value = malloc(n ? n : 1)))
         return LI_ERR_NOMEM;
-    *value_len = limf__xpdu__pack(&x, *value);
+    *value_len = x2x3_xpdu_pack(&x, *value);
     return LI_OK;
 }
 

@@ -138,7 +138,7 @@ static double bench_raw(size_t payload_len, int n, double *cpu_us)
     snprintf(topic, sizeof topic, "%sbench.raw.%zu", x2x3t_env("LIMF_TOPIC_PREFIX"),
              payload_len);
     static const char *const props[] = { "enable.idempotence", "true", "acks", "all",
-                                         "linger.ms", "2", NULL };
+                                         "linger.ms", "10", NULL };   /* as limf-ingest */
     rd_kafka_t *rk = li_kafka_producer_new(cfg, props, raw_dr, NULL, err, sizeof err);
     X2X3T_CHECK(rk, "%s", err);
     X2X3T_CHECK(li_kafka_ensure_topic(rk, topic, 4, 0, 10000, err, sizeof err) == LI_OK, "%s",
