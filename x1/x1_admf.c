@@ -665,13 +665,13 @@ static void commit(x1_admf *a, x1_kind kind, const char *key, const ProtobufCMes
     pthread_mutex_unlock(&a->state_mu);
     atomic_fetch_add(&a->generation, 1);
     pthread_mutex_unlock(&a->write_mu);
-    free(packed);
     free(detail);
     rd_kafka_resp_err_t e1 = ack_wait(&rec_ack);
     rd_kafka_resp_err_t e2 = audit_err == LI_OK ? ack_wait(&audit_ack) : RD_KAFKA_RESP_ERR__FAIL;
     if (e1 || e2) {
         fail_store(a, e1 ? "a limf.admin record" : "an audit event", e1 ? e1 : e2);
         atomic_fetch_add(&a->writes_failed, 1);
+        free(packed);
         json_decref(view);
         x1_result_error(out, 503, "store_unavailable", "",
                         "Kafka did not acknowledge the change; the service restarts");
@@ -682,8 +682,18 @@ static void commit(x1_admf *a, x1_kind kind, const char *key, const ProtobufCMes
     out->status = status;
     out->body = view;
     out->etag = msg ? version : 0;
-    if (a->on_change)
-        a->on_change(a->on_change_ctx, kind, msg);
+    if (a->on_change) {
+        /* The callback gets its own copy, decoded from the record: msg may borrow from
+         * the object the store has just replaced and freed (x1_admf_poi_status copies it
+         * shallowly), and the X1 side reads a POI's cert_sha256 from it. NULL when the
+         * copy cannot be made: the callback still learns that something changed. */
+        ProtobufCMessage *copy =
+            msg ? protobuf_c_message_unpack(msg->descriptor, NULL, n, packed) : NULL;
+        a->on_change(a->on_change_ctx, kind, copy);
+        if (copy)
+            protobuf_c_message_free_unpacked(copy, NULL);
+    }
+    free(packed);
 }
 
 static int parse_if_match(const char *h, uint64_t *version, int *any)

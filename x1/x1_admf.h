@@ -107,8 +107,9 @@ typedef struct x1_poi_status {
     const char *detail;
 } x1_poi_status;
 li_err x1_admf_poi_status(x1_admf *a, const char *poi_id, const x1_poi_status *st);
-/* fn is called after every accepted change, from the writer's thread, with the object
- * as written (valid during the call only; NULL for a deletion). */
+/* fn is called after every accepted change, from the writer's thread, with a copy of
+ * the object as written (valid during the call only; NULL for a deletion, or when the
+ * copy could not be made for lack of memory). */
 void x1_admf_on_change(x1_admf *a,
                        void (*fn)(void *ctx, x1_kind kind, const ProtobufCMessage *msg),
                        void *ctx);
