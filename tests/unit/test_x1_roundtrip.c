@@ -533,6 +533,61 @@ static void test_pinned_certificate(void **state)
     x1_client_free(many);
 }
 
+/* Pins change while other threads call through the same client (the ADMF's writers set
+ * pins while its worker talks X1): the table grows and shrinks under the lookups. */
+typedef struct pin_race {
+    x1_client *c;
+    const uint8_t *right, *wrong;
+    atomic_int stop;
+    atomic_int failures;
+} pin_race;
+
+static void *pin_churn(void *arg)
+{
+    pin_race *pr = arg;
+    for (unsigned i = 0; !atomic_load(&pr->stop); i++) {
+        char id[16];
+        snprintf(id, sizeof id, "other-%u", i % 64);
+        x1_client_pin(pr->c, id, i % 3 ? pr->wrong : NULL);
+        x1_client_pin(pr->c, "poi-1", pr->right); /* the same pin again: no change */
+    }
+    return NULL;
+}
+
+static void *pin_caller(void *arg)
+{
+    pin_race *pr = arg;
+    char err[512];
+    for (int i = 0; i < 8; i++)
+        if (x1_client_ping(pr->c, url, "poi-1", err, sizeof err) != LI_OK)
+            atomic_fetch_add(&pr->failures, 1);
+    return NULL;
+}
+
+static void test_pins_concurrent(void **state)
+{
+    (void)state;
+    char p[512];
+    uint8_t right[32], wrong[32];
+    path_of(p, sizeof p, "poi-test.pem");
+    assert_int_equal(li_tls_file_fingerprint(p, right), LI_OK);
+    path_of(p, sizeof p, "siptap.pem");
+    assert_int_equal(li_tls_file_fingerprint(p, wrong), LI_OK);
+    pin_race pr = { client_as("admf", "ca.pem"), right, wrong, 0, 0 };
+    assert_non_null(pr.c);
+    assert_int_equal(x1_client_pin(pr.c, "poi-1", right), LI_OK);
+    pthread_t churn, callers[3];
+    pthread_create(&churn, NULL, pin_churn, &pr);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&callers[i], NULL, pin_caller, &pr);
+    for (int i = 0; i < 3; i++)
+        pthread_join(callers[i], NULL);
+    atomic_store(&pr.stop, 1);
+    pthread_join(churn, NULL);
+    assert_int_equal(atomic_load(&pr.failures), 0);
+    x1_client_free(pr.c);
+}
+
 /* Sends one raw HTTP request over mutual TLS as the ADMF; returns the status. */
 static int raw_request(const char *request, li_buf *answer)
 {
@@ -855,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_exceptions_expire),
         cmocka_unit_test(test_refused_peers),
         cmocka_unit_test(test_pinned_certificate),
+        cmocka_unit_test(test_pins_concurrent),
         cmocka_unit_test(test_raw_http),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_ipv6),
