@@ -37,6 +37,8 @@ int main(int argc, char **argv)
     rd_kafka_t *p = li_kafka_producer_new(cfg, props, NULL, NULL, errstr, sizeof errstr);
     if (!p || li_kafka_ensure_topic(p, topic, 2, 0, 15000, errstr, sizeof errstr) != LI_OK) {
         fprintf(stderr, "kafka: %s\n", errstr);
+        li_kafka_destroy(p, 1000);
+        li_config_free(cfg);
         return 1;
     }
     int rc = 0;
