@@ -117,6 +117,8 @@ stack_write_confs() {
       stack_tls_keys tls "$lemf" "$run"
     } >"$run/conf/$lemf.conf"
   done
+  # The POIs have no x2x3.address: they send X2/X3 to the destination limf-admf creates
+  # on them over X1 (x1.ingest_address above).
   {
     echo "[relay]"
     echo "control.listen = 127.0.0.1:0"
@@ -130,7 +132,6 @@ stack_write_confs() {
     echo "admf_id = limf-admf"
     stack_tls_keys tls relay-agw "$run"
     echo "[x2x3]"
-    echo "address = 127.0.0.1:$(stack_port "$run" ingest)"
     echo "poi_id = relay-agw"
     echo "keepalive_s = 1"
     stack_tls_keys tls relay-agw "$run"
@@ -147,7 +148,6 @@ stack_write_confs() {
     echo "admf_id = limf-admf"
     stack_tls_keys tls siptap "$run"
     echo "[x2x3]"
-    echo "address = 127.0.0.1:$(stack_port "$run" ingest)"
     echo "poi_id = siptap"
     echo "keepalive_s = 1"
     stack_tls_keys tls siptap "$run"

@@ -1016,6 +1016,7 @@ size_t x1_ne_match_identity(x1_ne *ne, const char *canon_identity, x1_ne_match *
             continue;
         if (n < max) {
             memcpy(out[n].xid, e->task.xid, 16);
+            memcpy(out[n].did, e->task.did, 16);
             out[n].delivery = e->task.delivery;
             snprintf(out[n].target, sizeof out[n].target, "%s:%s",
                      e->task.targets[node->target].type, e->task.targets[node->target].value);
@@ -1076,6 +1077,16 @@ li_err x1_ne_get_destination(x1_ne *ne, const uint8_t did[16], x1_destination *o
         *out = *d;
     pthread_rwlock_unlock(&ne->lock);
     return d ? LI_OK : LI_ERR_NOT_FOUND;
+}
+
+size_t x1_ne_list_destinations(x1_ne *ne, x1_destination *out, size_t max)
+{
+    pthread_rwlock_rdlock(&ne->lock);
+    size_t n = ne->n_dests;
+    if (n && max)
+        memcpy(out, ne->dests, (n < max ? n : max) * sizeof *out);
+    pthread_rwlock_unlock(&ne->lock);
+    return n;
 }
 
 void x1_ne_stats_get(x1_ne *ne, x1_ne_stats *out)

@@ -22,6 +22,7 @@ typedef struct x1_ne x1_ne;
  * "type:value" text (for X2/X3 attribute 17), e.g. "sip-uri:sip:alice@example.com". */
 typedef struct x1_ne_match {
     uint8_t xid[16];
+    uint8_t did[16];         /* the task's destination: where its X2/X3 goes */
     x1_delivery delivery;
     char target[272];
 } x1_ne_match;
@@ -108,6 +109,9 @@ void x1_ne_stats_get(x1_ne *ne, x1_ne_stats *out);
 li_err x1_ne_get_task(x1_ne *ne, const uint8_t xid[16], x1_task *out);
 /* Copies the destination with this DID into *out; LI_ERR_NOT_FOUND when there is none. */
 li_err x1_ne_get_destination(x1_ne *ne, const uint8_t did[16], x1_destination *out);
+/* Writes up to max destinations into out (caller-owned); returns how many the NE holds,
+ * which may exceed max. */
+size_t x1_ne_list_destinations(x1_ne *ne, x1_destination *out, size_t max);
 /* Number of tasks held. */
 size_t x1_ne_task_count(x1_ne *ne);
 

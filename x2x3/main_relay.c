@@ -1,5 +1,5 @@
 /* limf-msrp-relay: the MSRP relay point of interception (x2x3_relay.h,
- * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to limf-ingest. */
+ * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to its tasks' destinations. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,11 +11,11 @@
 #include "li_metrics.h"
 #include "x1_ne.h"
 #include "x2x3_relay.h"
-#include "x2x3_sender.h"
+#include "x2x3_router.h"
 
 typedef struct relay_metrics_ctx {
     x2x3_relay *relay;
-    x2x3_sender *sender;
+    x2x3_router *router;
 } relay_metrics_ctx;
 
 /* Prometheus text for the operator, on its own listener (relay.metrics_listen): unlike
@@ -44,11 +44,16 @@ static void render_metrics(void *ctx, li_buf *b)
     li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
                    "Sessions passed through under a certificate exception",
                    st.passthrough_sessions);
-    if (m->sender) {
-        x2x3_sender_stats x;
-        x2x3_sender_stats_get(m->sender, &x);
-        li_metrics_put(b, "limf_relay_x2x3_connected", "gauge", "1 while connected to the ingest",
-                       (uint64_t)x.connected);
+    if (m->router) {
+        x2x3_router_stats rs;
+        x2x3_router_stats_get(m->router, &rs);
+        const x2x3_sender_stats x = rs.x;
+        li_metrics_put(b, "limf_relay_x2x3_destinations", "gauge",
+                       "X2/X3 delivery addresses with a sender", (uint64_t)rs.senders);
+        li_metrics_put(b, "limf_relay_x2x3_connected", "gauge",
+                       "X2/X3 delivery addresses connected", (uint64_t)x.connected);
+        li_metrics_put(b, "limf_relay_x2x3_unrouted_total", "counter",
+                       "X2/X3 records whose destination had no sender", rs.unrouted);
         li_metrics_put(b, "limf_relay_x2x3_buffered_bytes", "gauge",
                        "X2/X3 bytes held until acknowledged", x.buffered_bytes);
         li_metrics_put(b, "limf_relay_x2x3_dropped_pdus_total", "counter",
@@ -91,7 +96,7 @@ int main(int argc, char **argv)
 
     char errstr[512] = "signalfd failed";
     x1_ne *ne = NULL;
-    x2x3_sender *sender = NULL;
+    x2x3_router *router = NULL;
     x2x3_relay *relay = NULL;
     li_metrics *metrics = NULL;
     relay_metrics_ctx mctx = { NULL, NULL };
@@ -106,19 +111,20 @@ int main(int argc, char **argv)
     } else {
         li_log_warn("no x1.tls.cert: not an X1 network element, nothing will be tapped");
     }
-    if (li_config_get(cfg, "x2x3.address", NULL)) {
-        sender = x2x3_sender_new(cfg, "x2x3", errstr, sizeof errstr);
-        if (!sender)
+    if (li_config_get(cfg, "x2x3.address", NULL) ||
+        (ne && li_config_get(cfg, "x2x3.tls.cert", NULL))) {
+        router = x2x3_router_new(cfg, "x2x3", ne, errstr, sizeof errstr);
+        if (!router)
             goto out;
     } else {
-        li_log_warn("no x2x3.address: nothing will be tapped");
+        li_log_warn("no x2x3.tls.cert: nothing will be tapped");
     }
-    relay = x2x3_relay_new(cfg, ne, sender, errstr, sizeof errstr);
+    relay = x2x3_relay_new(cfg, ne, router, errstr, sizeof errstr);
     if (!relay)
         goto out;
     const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
     mctx.relay = relay;
-    mctx.sender = sender;
+    mctx.router = router;
     if (metrics_listen &&
         !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
         goto out;
@@ -136,8 +142,8 @@ out:
         li_log_error("limf-msrp-relay: %s", errstr);
     li_metrics_free(metrics);    /* before the relay it reads */
     x2x3_relay_free(relay);      /* reports every session released ... */
-    x2x3_sender_free(sender);    /* ... and flushes those events */
-    x1_ne_free(ne);
+    x1_ne_free(ne);              /* (no X1 thread calls the router after this) */
+    x2x3_router_free(router);    /* ... and flushes those events */
     if (sfd >= 0)
         close(sfd);
     li_config_free(cfg);

@@ -12,7 +12,7 @@
 #include "li_config.h"
 #include "li_log.h"
 #include "x1_ne.h"
-#include "x2x3_sender.h"
+#include "x2x3_router.h"
 #include "x2x3_siptap.h"
 #include "x2x3_siptap_io.h"
 #include "x2x3_siptap_metrics.h"
@@ -21,7 +21,7 @@
 
 typedef struct daemon_ctx {
     x1_ne *ne;
-    x2x3_sender *sender;
+    x2x3_router *router;
     x2x3_siptap *tap;
     x2x3_siptap_capture *cap;
     x2x3_siptap_metrics *metrics;   /* NULL without siptap.metrics_listen */
@@ -39,16 +39,17 @@ static uint64_t generation(void *ctx)
     return x1_ne_generation(((daemon_ctx *)ctx)->ne);
 }
 
-static void export_record(void *ctx, const x2x3_record *rec)
+static void export_record(void *ctx, const uint8_t did[16], const x2x3_record *rec)
 {
-    /* LI_ERR_FULL is counted per XID by the sender and reported as a gap event. */
-    (void)x2x3_sender_send(((daemon_ctx *)ctx)->sender, rec);
+    /* LI_ERR_FULL is counted per XID by the sender and reported as a gap event; a
+     * record without a route is counted by the router. */
+    (void)x2x3_router_send(((daemon_ctx *)ctx)->router, did, rec);
 }
 
 static void snapshot(daemon_ctx *d, x2x3_siptap_snapshot *s)
 {
     x2x3_siptap_stats_get(d->tap, &s->tap);
-    x2x3_sender_stats_get(d->sender, &s->x2);
+    x2x3_router_stats_get(d->router, &s->x2);
     x2x3_siptap_capture_drops(d->cap, &s->kernel_received, &s->kernel_dropped);
     s->tasks = x1_ne_task_count(d->ne);
 }
@@ -65,8 +66,8 @@ static void log_stats(const x2x3_siptap_snapshot *s)
                 (unsigned long long)s->tap.exported, s->tap.dialogs, s->tap.tcp.flows,
                 (unsigned long long)s->tap.tcp.gaps, (unsigned long long)s->tap.fragments,
                 (unsigned long long)s->kernel_dropped, s->tasks,
-                (unsigned long long)s->x2.sent_pdus, (unsigned long long)s->x2.acked_pdus,
-                (unsigned long long)s->x2.dropped_pdus, s->x2.connected);
+                (unsigned long long)s->x2.x.sent_pdus, (unsigned long long)s->x2.x.acked_pdus,
+                (unsigned long long)s->x2.x.dropped_pdus, s->x2.x.connected);
 }
 
 static void on_second(void *ctx)
@@ -147,8 +148,8 @@ int main(int argc, char **argv)
     li_config *cfg = li_config_new();
     if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv,
                                     "main keys: siptap.interface or siptap.pcap, "
-                                    "siptap.filter, x1.listen, x1.tls.*, x2x3.address, "
-                                    "x2x3.tls.* (docs/POI-SIPTAP.md)\n") != LI_OK)
+                                    "siptap.filter, x1.listen, x1.tls.*, x2x3.tls.*, "
+                                    "x2x3.address (docs/POI-SIPTAP.md)\n") != LI_OK)
         return 2;
     sigset_t mask;
     sigemptyset(&mask);
@@ -178,8 +179,8 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         goto out;
     }
-    if (!(d.sender = x2x3_sender_new(cfg, "x2x3", err, sizeof err)) ||
-        !(d.ne = x1_ne_new(cfg, "x1", err, sizeof err)) ||
+    if (!(d.ne = x1_ne_new(cfg, "x1", err, sizeof err)) ||
+        !(d.router = x2x3_router_new(cfg, "x2x3", d.ne, err, sizeof err)) ||
         !(d.cap = x2x3_siptap_capture_open(cfg, err, sizeof err)))
         goto out;
     const char *metrics = li_config_get(cfg, "siptap.metrics_listen", NULL);
@@ -201,7 +202,7 @@ int main(int argc, char **argv)
     if (x2x3_siptap_capture_run(d.cap, d.tap, sfd, on_second, &d, err, sizeof err) != LI_OK)
         goto out;
     rc = 0;
-    if (x2x3_sender_flush(d.sender, (int)flush_ms) != LI_OK) {
+    if (x2x3_router_flush(d.router, (int)flush_ms) != LI_OK) {
         snprintf(err, sizeof err, "X2 not all acknowledged within %lld ms",
                  (long long)flush_ms);
         rc = 1;
@@ -209,15 +210,15 @@ int main(int argc, char **argv)
 out:
     if (rc)
         li_log_error("%s", err);
-    if (d.tap && d.sender && d.ne && d.cap) {
+    if (d.tap && d.router && d.ne && d.cap) {
         x2x3_siptap_snapshot s;
         snapshot(&d, &s);
         log_stats(&s);
     }
     x2x3_siptap_metrics_free(d.metrics);
     x2x3_siptap_capture_close(d.cap);
-    x1_ne_free(d.ne);
-    x2x3_sender_free(d.sender);
+    x1_ne_free(d.ne);           /* before the router its X1 threads call */
+    x2x3_router_free(d.router);
     x2x3_siptap_free(d.tap);
     li_config_free(cfg);
     close(sfd);

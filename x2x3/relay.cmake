@@ -16,7 +16,7 @@ add_library(x2x3_relay STATIC
   ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_req.c
   ${CMAKE_CURRENT_LIST_DIR}/x2x3_relay_tap.c)
 target_include_directories(x2x3_relay PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(x2x3_relay PUBLIC li_msrp x2x3_sender x1_lib li_common
+target_link_libraries(x2x3_relay PUBLIC li_msrp x2x3_router x1_lib li_common
                       PkgConfig::MHD PkgConfig::JANSSON)
 
 li_add_unit_test(test_x2x3_relay SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_relay.c
@@ -31,7 +31,7 @@ target_link_libraries(limf-msrp-relay PRIVATE x2x3_relay)
 add_library(relay_testutil STATIC ${LIMF_TESTS_DIR}/integration/relay_util.c)
 target_include_directories(relay_testutil PUBLIC ${LIMF_TESTS_DIR}/integration)
 target_link_libraries(relay_testutil PUBLIC x1_lib li_common)
-foreach(t relay_e2e relay_concurrent relay_passthrough relay_tapfail)
+foreach(t relay_e2e relay_concurrent relay_passthrough relay_tapfail relay_routes)
   add_executable(${t} ${LIMF_TESTS_DIR}/integration/${t}.c)
   target_link_libraries(${t} PRIVATE relay_testutil x2x3_testutil li_msrp x2x3_pdu)
   add_dependencies(${t} limf-msrp-relay limf-test-ue limf-ingest)

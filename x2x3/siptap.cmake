@@ -32,7 +32,7 @@ target_link_libraries(x2x3_siptap_io PUBLIC x2x3_siptap li_common PkgConfig::PCA
 
 # The daemon: the capture, the X1 NE and the X2/X3 sender around the engine.
 add_executable(limf-siptap main_siptap.c x2x3_siptap_metrics.c)
-target_link_libraries(limf-siptap PRIVATE x2x3_siptap_io x2x3_sender x1_lib li_common)
+target_link_libraries(limf-siptap PRIVATE x2x3_siptap_io x2x3_router li_common)
 
 # End to end on loopback with sipp, libpcap on lo, X1 and X2 over mutual TLS, a real
 # limf-ingest and Kafka (tests/integration/siptap_test.c); skipped (77) without

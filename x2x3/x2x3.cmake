@@ -27,6 +27,14 @@ li_add_unit_test(test_x2x3_sender SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sende
                  LIBS x2x3_sender)
 target_compile_definitions(test_x2x3_sender PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
+# A POI's routes: one sender per X1 destination (linked by the relay and siptap).
+add_library(x2x3_router STATIC ${X2X3_DIR}/x2x3_router.c)
+target_include_directories(x2x3_router PUBLIC ${X2X3_DIR})
+target_link_libraries(x2x3_router PUBLIC x2x3_sender x1_lib)
+li_add_unit_test(test_x2x3_router SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_router.c
+                 LIBS x2x3_router)
+target_compile_definitions(test_x2x3_router PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+
 # The limf.xpdu record's encoder (pure; checked against protobuf-c).
 add_library(x2x3_xpdu STATIC ${X2X3_DIR}/x2x3_xpdu.c)
 target_include_directories(x2x3_xpdu PUBLIC ${X2X3_DIR})

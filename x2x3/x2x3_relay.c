@@ -801,7 +801,7 @@ li_err relay_session_reserve(x2x3_relay *r, const x2x3_relay_req *req, relay_ses
     r->stats.sessions_reserved++;
     r->stats.sessions_active++;
 
-    x2x3_relay_tap_init(&s->tap, r->ne, r->sender, s->id, req->targets, req->n_targets);
+    x2x3_relay_tap_init(&s->tap, r->ne, r->router, s->id, req->targets, req->n_targets);
     if (s->passthrough) {
         r->stats.passthrough_sessions++;
         li_log_info("session %s: passthrough under certificate exception %s", s->id,
@@ -889,7 +889,7 @@ static void tick(x2x3_relay *r)
 
 /* ---------------------------------------------------------------- lifecycle */
 
-x2x3_relay *x2x3_relay_new(const li_config *cfg, x1_ne *ne, x2x3_sender *sender,
+x2x3_relay *x2x3_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
                            char *errstr, size_t errstr_size)
 {
     x2x3_relay *r = calloc(1, sizeof *r);
@@ -899,7 +899,7 @@ x2x3_relay *x2x3_relay_new(const li_config *cfg, x1_ne *ne, x2x3_sender *sender,
     }
     r->cfg = cfg;
     r->ne = ne;
-    r->sender = sender;
+    r->router = router;
     r->control_fd = -1;
     li_buf_init(&r->scratch, 0);
     r->epfd = epoll_create1(EPOLL_CLOEXEC);

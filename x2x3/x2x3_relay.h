@@ -7,7 +7,7 @@
  *
  * One thread runs everything (epoll, non-blocking sockets, the control API through
  * libmicrohttpd's external epoll mode), so session state needs no locks; the X1 NE
- * and the X2/X3 sender run their own threads behind thread-safe calls. */
+ * and the X2/X3 senders run their own threads behind thread-safe calls. */
 #ifndef X2X3_RELAY_H
 #define X2X3_RELAY_H
 
@@ -17,7 +17,7 @@
 #include "li_config.h"
 #include "li_err.h"
 #include "x1_ne.h"
-#include "x2x3_sender.h"
+#include "x2x3_router.h"
 
 typedef struct x2x3_relay x2x3_relay;
 
@@ -28,19 +28,19 @@ typedef struct x2x3_relay_stats {
     uint64_t tls_refused;           /* UE or network handshakes refused (fingerprint) */
     uint64_t messages_relayed;      /* MSRP messages (or chunks) forwarded */
     uint64_t bytes_relayed;         /* bytes written to either leg, passthrough included */
-    uint64_t messages_tapped;       /* X3 records handed to the sender */
-    uint64_t tap_refused;           /* records the sender refused */
+    uint64_t messages_tapped;       /* X3 records handed to the router */
+    uint64_t tap_refused;           /* records refused (buffer full, or no route) */
     uint64_t passthrough_sessions;
 } x2x3_relay_stats;
 
-/* Creates the relay: the control API listener, the TLS contexts. ne and sender are not
+/* Creates the relay: the control API listener, the TLS contexts. ne and router are not
  * owned and may be NULL (then nothing is tapped and no exception applies). Keys
  * (docs/POI-RELAY.md): relay.control.listen, relay.ue.listen_host,
  * relay.ue.advertise_host, relay.network.advertise_host, relay.ue.tls.cert/.key,
  * relay.network.tls.cert/.key/.ca, relay.tls_only, relay.max_message_bytes,
  * relay.max_sessions, relay.reserve_timeout_s, relay.connect_timeout_ms.
  * NULL with a reason in errstr. cfg must outlive the relay. */
-x2x3_relay *x2x3_relay_new(const li_config *cfg, x1_ne *ne, x2x3_sender *sender,
+x2x3_relay *x2x3_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
                            char *errstr, size_t errstr_size);
 
 /* The control API's TCP port. */

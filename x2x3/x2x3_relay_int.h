@@ -86,7 +86,7 @@ struct relay_session {
 struct x2x3_relay {
     const li_config *cfg;
     x1_ne *ne;
-    x2x3_sender *sender;
+    x2x3_router *router;
     int epfd;
     relay_ev stop_ev, control_ev;
     struct MHD_Daemon *mhd;

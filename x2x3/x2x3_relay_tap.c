@@ -43,7 +43,7 @@ static void send_record(x2x3_relay_tap *tap, const x1_ne_match *m, uint16_t type
     rec.n_matched_targets = 1;
     rec.payload = payload;
     rec.payload_len = len;
-    li_err err = x2x3_sender_send(tap->sender, &rec);
+    li_err err = x2x3_router_send(tap->router, m->did, &rec);
     if (err != LI_OK) {
         tap->refused++;
         li_log_debug("tap: record refused (%s)", li_err_str(err));
@@ -138,13 +138,13 @@ static void match(x2x3_relay_tap *tap)
     tap->matched_once = 1;
 }
 
-void x2x3_relay_tap_init(x2x3_relay_tap *tap, x1_ne *ne, x2x3_sender *sender,
+void x2x3_relay_tap_init(x2x3_relay_tap *tap, x1_ne *ne, x2x3_router *router,
                          const char *session_id, const char (*targets)[LI_IDENT_MAX],
                          size_t n_targets)
 {
     memset(tap, 0, sizeof *tap);
     tap->ne = ne;
-    tap->sender = sender;
+    tap->router = router;
     snprintf(tap->session_id, sizeof tap->session_id, "%s", session_id);
     uint8_t rnd[16];
     if (li_uuid_random(rnd) == LI_OK)
@@ -153,13 +153,13 @@ void x2x3_relay_tap_init(x2x3_relay_tap *tap, x1_ne *ne, x2x3_sender *sender,
         n_targets = X2X3_RELAY_MAX_TARGETS;
     memcpy(tap->targets, targets, n_targets * sizeof tap->targets[0]);
     tap->n_targets = n_targets;
-    if (ne && sender && n_targets)
+    if (ne && router && n_targets)
         match(tap);
 }
 
 void x2x3_relay_tap_refresh(x2x3_relay_tap *tap)
 {
-    if (tap->ne && tap->sender && tap->n_targets && x1_ne_generation(tap->ne) != tap->generation)
+    if (tap->ne && tap->router && tap->n_targets && x1_ne_generation(tap->ne) != tap->generation)
         match(tap);
 }
 

@@ -1,7 +1,7 @@
 /* The tap of limf-msrp-relay (DESIGN.md 1): for a session whose served user matches
  * active X1 tasks, copies every MSRP message to X3 (payload format 13) and reports
  * session events over X2 (format 4, x2x3_event.h), one correlation ID per session.
- * The sender copies and never blocks, so tapping never delays the relayed bytes; a
+ * The senders copy and never block, so tapping never delays the relayed bytes; a
  * refused record is counted, never retried on the relay's time. */
 #ifndef X2X3_RELAY_TAP_H
 #define X2X3_RELAY_TAP_H
@@ -12,13 +12,13 @@
 #include "li_ident.h"
 #include "x1_ne.h"
 #include "x2x3_relay_req.h"
-#include "x2x3_sender.h"
+#include "x2x3_router.h"
 
 #define X2X3_RELAY_TAP_MAX_MATCHES 16
 
 typedef struct x2x3_relay_tap {
     x1_ne *ne;                 /* not owned; NULL: never tapped */
-    x2x3_sender *sender;       /* not owned; NULL: never tapped */
+    x2x3_router *router;       /* not owned; NULL: never tapped */
     char session_id[64];
     uint64_t correlation_id;
     char targets[X2X3_RELAY_MAX_TARGETS][LI_IDENT_MAX];
@@ -35,13 +35,13 @@ typedef struct x2x3_relay_tap {
     char exception_id[64];
     char exception_fingerprint[96];
     char exception_peer[256];
-    uint64_t x3_records;       /* X3 records handed to the sender */
-    uint64_t refused;          /* records the sender refused (full or invalid) */
+    uint64_t x3_records;       /* X3 records handed to the router */
+    uint64_t refused;          /* records refused (full, invalid or unrouted) */
 } x2x3_relay_tap;
 
 /* Initialises the tap of one session: copies the targets, draws the correlation ID,
  * matches the tasks and reports "session-reserved" to the tasks that want X2. */
-void x2x3_relay_tap_init(x2x3_relay_tap *tap, x1_ne *ne, x2x3_sender *sender,
+void x2x3_relay_tap_init(x2x3_relay_tap *tap, x1_ne *ne, x2x3_router *router,
                          const char *session_id, const char (*targets)[LI_IDENT_MAX],
                          size_t n_targets);
 

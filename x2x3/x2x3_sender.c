@@ -716,8 +716,73 @@ static li_err parse_host_port(const char *text, char *host, size_t host_size, ch
     return LI_OK;
 }
 
+/* Reads every setting but the address into s, and its TLS context. */
+static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *prefix,
+                            char *errstr, size_t errstr_size)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s.poi_id", prefix);
+    snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
+    int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms, max_pdu, thread_nice;
+    snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
+    if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
+                          errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    snprintf(key, sizeof key, "%s.keepalive_s", prefix);
+    if (li_config_get_int(cfg, key, 5, 1, 3600, &keepalive_s, errstr, errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    snprintf(key, sizeof key, "%s.reconnect_max_s", prefix);
+    if (li_config_get_int(cfg, key, 5, 1, 3600, &reconnect_max_s, errstr, errstr_size) !=
+        LI_OK)
+        return LI_ERR_INVAL;
+    snprintf(key, sizeof key, "%s.max_pdu", prefix);
+    if (li_config_get_int(cfg, key, 4 << 20, 1024, 1 << 30, &max_pdu, errstr, errstr_size) !=
+        LI_OK)
+        return LI_ERR_INVAL;
+    snprintf(key, sizeof key, "%s.ack_interval_ms", prefix);
+    if (li_config_get_int(cfg, key, 20, 1, 60000, &ack_ms, errstr, errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    snprintf(key, sizeof key, "%s.thread_nice", prefix);
+    if (li_config_get_int(cfg, key, 5, 0, 19, &thread_nice, errstr, errstr_size) != LI_OK)
+        return LI_ERR_INVAL;
+    s->thread_nice = (int)thread_nice;
+    s->cap = (uint64_t)buffer_bytes;
+    s->max_pdu = (size_t)(max_pdu < buffer_bytes ? max_pdu : buffer_bytes);
+    s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
+    s->reconnect_max_ns = (uint64_t)reconnect_max_s * 1000000000u;
+    s->ack_interval_ns = (uint64_t)ack_ms * 1000000u;
+
+    li_tls_opts opts;
+    memset(&opts, 0, sizeof opts);
+    snprintf(key, sizeof key, "%s.tls", prefix);
+    li_tls_opts_from_config(cfg, key, &opts);
+    opts.server = 0;
+    s->ctx = li_tls_ctx_new(&opts, errstr, errstr_size);
+    return s->ctx ? LI_OK : LI_ERR_INVAL;
+}
+
+li_err x2x3_sender_check(const li_config *cfg, const char *prefix, char *errstr,
+                         size_t errstr_size)
+{
+    x2x3_sender *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return LI_ERR_NOMEM;
+    }
+    li_err e = read_settings(s, cfg, prefix, errstr, errstr_size);
+    SSL_CTX_free(s->ctx);
+    free(s);
+    return e;
+}
+
 x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *errstr,
                              size_t errstr_size)
+{
+    return x2x3_sender_new_to(cfg, prefix, NULL, errstr, errstr_size);
+}
+
+x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
+                                const char *address, char *errstr, size_t errstr_size)
 {
     char key[256];
     x2x3_sender *s = calloc(1, sizeof *s);
@@ -735,48 +800,15 @@ x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *err
     li_buf_init(&s->rbuf, 0);
 
     snprintf(key, sizeof key, "%s.address", prefix);
-    const char *addr = li_config_get(cfg, key, NULL);
+    const char *addr = address ? address : li_config_get(cfg, key, NULL);
     if (!addr || parse_host_port(addr, s->host, sizeof s->host, s->port, sizeof s->port)) {
-        snprintf(errstr, errstr_size, "%s must be host:port of limf-ingest", key);
+        if (address)
+            snprintf(errstr, errstr_size, "%s is not host:port", address);
+        else
+            snprintf(errstr, errstr_size, "%s must be host:port of limf-ingest", key);
         goto fail;
     }
-    snprintf(key, sizeof key, "%s.poi_id", prefix);
-    snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
-    int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms, max_pdu, thread_nice;
-    snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
-    if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
-                          errstr_size) != LI_OK)
-        goto fail;
-    snprintf(key, sizeof key, "%s.keepalive_s", prefix);
-    if (li_config_get_int(cfg, key, 5, 1, 3600, &keepalive_s, errstr, errstr_size) != LI_OK)
-        goto fail;
-    snprintf(key, sizeof key, "%s.reconnect_max_s", prefix);
-    if (li_config_get_int(cfg, key, 5, 1, 3600, &reconnect_max_s, errstr, errstr_size) !=
-        LI_OK)
-        goto fail;
-    snprintf(key, sizeof key, "%s.max_pdu", prefix);
-    if (li_config_get_int(cfg, key, 4 << 20, 1024, 1 << 30, &max_pdu, errstr, errstr_size) !=
-        LI_OK)
-        goto fail;
-    snprintf(key, sizeof key, "%s.ack_interval_ms", prefix);
-    if (li_config_get_int(cfg, key, 20, 1, 60000, &ack_ms, errstr, errstr_size) != LI_OK)
-        goto fail;
-    snprintf(key, sizeof key, "%s.thread_nice", prefix);
-    if (li_config_get_int(cfg, key, 5, 0, 19, &thread_nice, errstr, errstr_size) != LI_OK)
-        goto fail;
-    s->thread_nice = (int)thread_nice;
-    s->cap = (uint64_t)buffer_bytes;
-    s->max_pdu = (size_t)(max_pdu < buffer_bytes ? max_pdu : buffer_bytes);
-    s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
-    s->reconnect_max_ns = (uint64_t)reconnect_max_s * 1000000000u;
-    s->ack_interval_ns = (uint64_t)ack_ms * 1000000u;
-
-    li_tls_opts opts;
-    memset(&opts, 0, sizeof opts);
-    snprintf(key, sizeof key, "%s.tls", prefix);
-    li_tls_opts_from_config(cfg, key, &opts);
-    opts.server = 0;
-    if (!(s->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
+    if (read_settings(s, cfg, prefix, errstr, errstr_size) != LI_OK)
         goto fail;
     /* Pages are touched only as the buffer fills, and in huge pages where the kernel has
      * them (transparent huge pages in madvise mode): the POI's thread that first fills

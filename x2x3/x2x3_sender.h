@@ -76,6 +76,14 @@ typedef struct x2x3_sender_stats {
  * NULL with a reason in errstr on a configuration error. cfg is read only here. */
 x2x3_sender *x2x3_sender_new(const li_config *cfg, const char *prefix, char *errstr,
                              size_t errstr_size);
+/* The same, connecting to address (host:port, IPv6 hosts in brackets) instead of
+ * <prefix>.address: one sender per X1 destination (x2x3_router.h). */
+x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
+                                const char *address, char *errstr, size_t errstr_size);
+/* Checks every key above but the address (the TLS files are loaded and freed) without
+ * starting anything: a POI fails at start, not at its first destination. */
+li_err x2x3_sender_check(const li_config *cfg, const char *prefix, char *errstr,
+                         size_t errstr_size);
 
 /* Queues one record: thread-safe, never blocks on the network, copies everything. Fills
  * the sequence number (attribute 8) and the timestamp (attribute 9, now when

@@ -22,6 +22,7 @@ enum { SIDE_SENDER = 1, SIDE_RECEIVER = 2 };
 
 typedef struct task_ref {
     uint8_t xid[16];
+    uint8_t did[16];            /* its destination, where its records go */
     x1_delivery delivery;
     char target[272];           /* attribute 17 text */
     char canon[LI_IDENT_MAX];   /* the identity that matched, to check it again */
@@ -222,6 +223,7 @@ static void match_identity(x2x3_siptap *t, li_sip_str value, int side, task_ref 
             r = &tasks[(*n_tasks)++];
             memset(r, 0, sizeof *r);
             memcpy(r->xid, m[i].xid, 16);
+            memcpy(r->did, m[i].did, 16);
             r->delivery = m[i].delivery;
             memcpy(r->target, m[i].target, sizeof r->target);
             r->target[sizeof r->target - 1] = 0;
@@ -247,8 +249,9 @@ static void dialog_recheck(x2x3_siptap *t, dialog *d)
         for (size_t j = 0; j < n && j < MAX_TASKS; j++) {
             if (memcmp(m[j].xid, d->tasks[i].xid, 16) != 0)
                 continue;
-            /* Still tasked; a ModifyTask may have changed its delivery. */
+            /* Still tasked; a ModifyTask may have changed its delivery or destination. */
             d->tasks[i].delivery = m[j].delivery;
+            memcpy(d->tasks[i].did, m[j].did, 16);
             d->tasks[keep++] = d->tasks[i];
             break;
         }
@@ -423,7 +426,7 @@ static void on_message(x2x3_siptap *t, const li_sip_msg *msg, const uint8_t *raw
         const char *target = tasks[i].target;
         rec.matched_targets = &target;
         rec.n_matched_targets = 1;
-        t->o.export_record(t->o.export_ctx, &rec);
+        t->o.export_record(t->o.export_ctx, tasks[i].did, &rec);
         t->st.exported++;
     }
 }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "x2x3_sender.h"
+#include "x2x3_router.h"
 #include "x2x3_siptap.h"
 
 typedef struct x2x3_siptap_metrics x2x3_siptap_metrics;
@@ -15,7 +15,7 @@ typedef struct x2x3_siptap_metrics x2x3_siptap_metrics;
 /* What one scrape shows. */
 typedef struct x2x3_siptap_snapshot {
     x2x3_siptap_stats tap;
-    x2x3_sender_stats x2;
+    x2x3_router_stats x2;
     uint64_t kernel_received, kernel_dropped;
     size_t tasks;
 } x2x3_siptap_snapshot;

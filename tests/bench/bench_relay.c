@@ -505,7 +505,7 @@ int main(int argc, char **argv)
     char conf[256];
     snprintf(conf, sizeof conf, "[log]\nlevel = info\n[relay]\nmetrics_listen = 127.0.0.1:0\n"
              "[x2x3]\nbuffer_bytes = %llu\nkeepalive_s = 5\n", (unsigned long long)BUFFER_BYTES);
-    rt_relay_start(&r, "relay", 1, ing.port, conf);
+    rt_relay_start(&r, "relay", 1, 0, conf);
     RT_CHECK(r.metrics_port, "the relay has no metrics port");
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:tapped@example.com",
                X1_DELIVERY_X2_AND_X3);

@@ -542,7 +542,7 @@ int main(void)
         printf("relay_e2e: no dumpcap/tshark or not root: tshark oracle skipped\n");
     }
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, ing.port, oracle ? extra : NULL);
+    rt_relay_start(&r, "relay", 1, 0, oracle ? extra : NULL);
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:Alice@Example.COM",
                X1_DELIVERY_X2_AND_X3);
 

@@ -80,7 +80,7 @@ int main(void)
     x2x3t_ingest_start(&ing, 0, NULL);
     rt_adopt(ing.pid);
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, ing.port, NULL);
+    rt_relay_start(&r, "relay", 1, 0, NULL);
     rt_x1_task(r.x1_port, XID, DID, ing.port, "sip-uri", "sip:bob@example.com",
                X1_DELIVERY_X2_AND_X3);
 

@@ -32,7 +32,7 @@ int main(void)
     rt_init("tapfail");
     uint16_t dead = dead_port();
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, dead, "[x2x3]\nbuffer_bytes = 65536\nreconnect_max_s = 1\n");
+    rt_relay_start(&r, "relay", 1, 0, "[x2x3]\nbuffer_bytes = 65536\nreconnect_max_s = 1\n");
     rt_x1_task(r.x1_port, XID, DID, dead, "sip-uri", "sip:alice@example.com",
                X1_DELIVERY_X2_AND_X3);
     char fp[128];

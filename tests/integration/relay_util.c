@@ -194,11 +194,13 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
         fprintf(f, "[x1]\nlisten = 127.0.0.1:0\nne_id = relay-test\nadmf_id = admf-test\n"
                    "tls.cert = %s/relay-agw.pem\ntls.key = %s/relay-agw.key\ntls.ca = %s/ca.pem\n",
                 pki, pki, pki);
-    if (x2x3_port)
-        fprintf(f, "[x2x3]\naddress = 127.0.0.1:%u\npoi_id = relay-test\nkeepalive_s = 1\n"
+    if (with_x1 || x2x3_port)
+        fprintf(f, "[x2x3]\npoi_id = relay-test\nkeepalive_s = 1\n"
                    "tls.cert = %s/relay-agw.pem\ntls.key = %s/relay-agw.key\ntls.ca = %s/ca.pem\n"
                    "tls.peer_name = 127.0.0.1\n",
-                x2x3_port, pki, pki, pki);
+                pki, pki, pki);
+    if (x2x3_port)
+        fprintf(f, "address = 127.0.0.1:%u\n", x2x3_port);
     fprintf(f, "[log]\nlevel = debug\n%s\n", extra_conf ? extra_conf : "");
     fclose(f);
     char bin[512];
@@ -266,7 +268,7 @@ int rt_http(uint16_t port, const char *method, const char *path, const char *bod
     return status;
 }
 
-static x1_client *x1c(li_config **cfg_out)
+x1_client *rt_x1_client(li_config **cfg_out)
 {
     li_config *cfg = li_config_new();
     char v[512], err[512];
@@ -288,7 +290,7 @@ void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
                 x1_delivery delivery)
 {
     li_config *cfg;
-    x1_client *c = x1c(&cfg);
+    x1_client *c = rt_x1_client(&cfg);
     char url[128], addr[64], err[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_port);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", ingest_port);
@@ -312,7 +314,7 @@ void rt_x1_exception(uint16_t x1_port, const char *id, const uint8_t fingerprint
                      const char *peer, int64_t expires_ms)
 {
     li_config *cfg;
-    x1_client *c = x1c(&cfg);
+    x1_client *c = rt_x1_client(&cfg);
     char url[128], err[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_port);
     x1_cert_exception exc;

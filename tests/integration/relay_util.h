@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "li_config.h"
+#include "x1_client.h"
 #include "x1_msg.h"
 
 #define RT_CHECK(cond, ...)                                                      \
@@ -53,8 +55,9 @@ typedef struct rt_relay {
     char log[700];
 } rt_relay;
 
-/* Starts limf-msrp-relay with the relay-agw certificate, its X1 NE (when with_x1) and
- * X2/X3 to 127.0.0.1:x2x3_port (when non-zero); extra config lines appended. */
+/* Starts limf-msrp-relay with the relay-agw certificate and, when with_x1, its X1 NE and
+ * X2/X3 to each task's destination; x2x3_port non-zero: X2/X3 to 127.0.0.1:x2x3_port
+ * whatever the destinations say (the fixed route). Extra config lines appended. */
 void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_port,
                     const char *extra_conf);
 /* SIGTERM and wait; returns the exit status. */
@@ -67,6 +70,8 @@ int rt_http(uint16_t port, const char *method, const char *path, const char *bod
 void rt_json_str(const char *json, const char *key, char *out, size_t out_size);
 long rt_json_int(const char *json, const char *key);
 
+/* An X1 client with the ADMF's certificate (admf_id "admf-test"); the caller frees both. */
+x1_client *rt_x1_client(li_config **cfg_out);
 /* X1 as the ADMF would: a destination (the ingest) and a task on one target. */
 void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
                 uint16_t ingest_port, const char *target_type, const char *target,

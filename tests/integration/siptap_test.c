@@ -227,11 +227,14 @@ typedef struct siptap_proc {
     char log[512];
 } siptap_proc;
 
-/* filter NULL: limf-siptap's default; extra: more [siptap] lines or "". */
+/* x2_port 0: X2 to the destination tasked over X1, else a fixed route to that port;
+ * filter NULL: limf-siptap's default; extra: more [siptap] lines or "". */
 static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
                          const char *filter, const char *pcap_file, const char *extra)
 {
-    char conf[512], ready[512];
+    char conf[512], ready[512], fixed[64] = "";
+    if (x2_port)
+        snprintf(fixed, sizeof fixed, "address = 127.0.0.1:%u\n", x2_port);
     snprintf(conf, sizeof conf, "%s/%s.conf", work, name);
     snprintf(ready, sizeof ready, "%s/%s.ready", work, name);
     snprintf(p->log, sizeof p->log, "%s/%s.log", work, name);
@@ -239,12 +242,12 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
     fprintf(f,
             "[x1]\nlisten = 127.0.0.1:0\nne_id = siptap-test\nadmf_id = admf-test\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
-            "[x2x3]\naddress = 127.0.0.1:%u\npoi_id = siptap-test\nkeepalive_s = 1\n"
+            "[x2x3]\n%spoi_id = siptap-test\nkeepalive_s = 1\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "tls.peer_name = ingest\n"
             "[siptap]\ninterface = lo\n%s%s%sready_file = %s\nstats_interval_s = 0\n"
             "pcap_wait_tasks = 1\nmetrics_listen = 127.0.0.1:0\n%s%s\n%s[log]\nlevel = debug\n",
-            pki, pki, pki, x2_port, pki, pki, pki, filter ? "filter = " : "",
+            pki, pki, pki, fixed, pki, pki, pki, filter ? "filter = " : "",
             filter ? filter : "", filter ? "\n" : "", ready, pcap_file ? "pcap = " : "",
             pcap_file ? pcap_file : "", extra);
     fclose(f);
@@ -795,7 +798,7 @@ int main(int argc, char **argv)
     uint64_t t0 = li_now_ns();
     ingest_start(&ing, base, "live");
     siptap_proc live;
-    siptap_start(&live, "live", ing.port, filter, NULL, "");
+    siptap_start(&live, "live", 0, filter, NULL, "");   /* routed by its destination */
     task_alice(&live, ing.port);
     char pcap_file[512], dumpcap_out[512];
     snprintf(pcap_file, sizeof pcap_file, "%s/calls.pcap", work);

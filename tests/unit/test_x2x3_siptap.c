@@ -21,19 +21,20 @@
 
 #define SEC 1000000000ull
 
-/* The tasks: a table of (canonical target, XID, delivery), as the NE keeps them. */
+/* The tasks: a table of (canonical target, XID, delivery, DID), as the NE keeps them. */
 typedef struct task {
     const char *type, *value;
     uint8_t xid;
     x1_delivery delivery;
     int active;
+    uint8_t did;
 } task;
 
 static task tasks[] = {
-    { "sip-uri", "sip:Alice@Example.com", 0xa1, X1_DELIVERY_X2_AND_X3, 1 },
-    { "e164", "+4930123456", 0xa1, X1_DELIVERY_X2_AND_X3, 1 },   /* alice's number */
-    { "tel-uri", "tel:+1-555-0100", 0xc3, X1_DELIVERY_X2_ONLY, 1 },
-    { "sip-uri", "sip:carol@example.com", 0xc4, X1_DELIVERY_X3_ONLY, 1 },
+    { "sip-uri", "sip:Alice@Example.com", 0xa1, X1_DELIVERY_X2_AND_X3, 1, 0xd1 },
+    { "e164", "+4930123456", 0xa1, X1_DELIVERY_X2_AND_X3, 1, 0xd1 },   /* alice's number */
+    { "tel-uri", "tel:+1-555-0100", 0xc3, X1_DELIVERY_X2_ONLY, 1, 0xd3 },
+    { "sip-uri", "sip:carol@example.com", 0xc4, X1_DELIVERY_X3_ONLY, 1, 0xd4 },
 };
 static uint64_t generation = 1;
 
@@ -50,6 +51,7 @@ static size_t match(void *ctx, const char *canon, x1_ne_match *out, size_t max)
         if (n < max) {
             memset(&out[n], 0, sizeof out[n]);
             memset(out[n].xid, tasks[i].xid, 16);
+            memset(out[n].did, tasks[i].did, 16);
             out[n].delivery = tasks[i].delivery;
             snprintf(out[n].target, sizeof out[n].target, "%s:%s", tasks[i].type,
                      tasks[i].value);
@@ -68,18 +70,20 @@ static uint64_t get_generation(void *ctx)
 /* What the export callback received (deep copies). */
 typedef struct rec {
     x2x3_record r;
+    uint8_t did[16];
     char target[300];
     uint8_t payload[8192];
 } rec;
 static rec got[32];
 static size_t n_got;
 
-static void export_record(void *ctx, const x2x3_record *r)
+static void export_record(void *ctx, const uint8_t did[16], const x2x3_record *r)
 {
     (void)ctx;
     assert_true(n_got < 32);
     rec *g = &got[n_got++];
     g->r = *r;
+    memcpy(g->did, did, 16);
     assert_int_equal(r->n_matched_targets, 1);
     snprintf(g->target, sizeof g->target, "%s", r->matched_targets[0]);
     assert_true(r->payload_len <= sizeof g->payload);
@@ -121,9 +125,14 @@ static void expect_rec(size_t i, uint8_t xid, const char *payload, uint16_t dir,
 {
     assert_true(i < n_got);
     const x2x3_record *r = &got[i].r;
-    uint8_t x[16];
+    uint8_t x[16], d[16];
     memset(x, xid, 16);
     assert_memory_equal(r->xid, x, 16);
+    /* Routed to the task's destination as it stands now. */
+    for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++)
+        if (tasks[k].xid == xid)
+            memset(d, tasks[k].did, 16);
+    assert_memory_equal(got[i].did, d, 16);
     assert_int_equal(r->pdu_type, X2X3_PDU_X2);
     assert_int_equal(r->payload_format, X2X3_FORMAT_SIP);
     assert_int_equal(r->payload_len, strlen(payload));
@@ -283,12 +292,20 @@ static void test_task_removed(void **state)
     generation++;
     udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 3);
     assert_int_equal(n_got, 2);
+    expect_rec(1, 0xa1, OK_BOB, X2X3_DIR_TO_TARGET, "sip-uri:sip:Alice@Example.com");
+    /* Moved to another destination: the dialog's next message goes there. */
+    tasks[0].did = tasks[1].did = 0xd9;
+    generation++;
+    udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 3);
+    assert_int_equal(n_got, 3);
+    expect_rec(2, 0xa1, OK_BOB, X2X3_DIR_TO_TARGET, "sip-uri:sip:Alice@Example.com");
+    tasks[0].did = tasks[1].did = 0xd1;
     /* Deactivated. */
     tasks[0].active = 0;
     tasks[1].active = 0;
     generation++;
     udp(t, "10.0.0.2", "10.0.0.1", OK_BOB, 4);
-    assert_int_equal(n_got, 2);
+    assert_int_equal(n_got, 3);
     x2x3_siptap_free(t);
 }
 

@@ -1,0 +1,188 @@
+/* Where limf-msrp-relay sends X2/X3 (TS 103 221-1: a task names its destination, the
+ * destination its delivery address), through two real limf-ingest processes (ids
+ * "ingest-a" and "ingest-b", told apart in the records they write to Kafka) and real X1:
+ * - two tasks with two destinations: each task's events reach its own ingest only;
+ * - ModifyTask moves a task to the other destination: its next session goes there;
+ * - RemoveDestination of the destination no task uses: its sender stops (relay metrics)
+ *   and the ingest sees its connection close;
+ * - a fixed route (x2x3.address) sends everything to one ingest whatever the
+ *   destination says.
+ * Sessions are reserved and released over the control API: each gives the task a
+ * "session-reserved" and a "session-released" X2 event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_err.h"
+#include "relay_util.h"
+#include "x1_client.h"
+#include "x2x3_pdu.h"
+#include "x2x3_util.h"
+
+static const uint8_t XID_ALICE[16] = { 0x7e, 0x1a, 0x90, 0x03, 0x22, 0x33, 0x44, 0x55,
+                                       0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x0a };
+static const uint8_t XID_BOB[16] = { 0x7e, 0x1a, 0x90, 0x03, 0x22, 0x33, 0x44, 0x55,
+                                     0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x0b };
+static const uint8_t DID_A[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xa };
+static const uint8_t DID_B[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xb };
+static const uint8_t DID_C[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xc };
+
+static char ue_fp[128];
+
+/* Reserves a session of target and releases it. */
+static void session(const rt_relay *r, const char *target)
+{
+    char body[1024], resp[4096], id[128], path[256];
+    snprintf(body, sizeof body,
+             "{\"ue\":{\"fingerprint\":\"%s\",\"path\":\"msrps://127.0.0.1:7/ue;tcp\"},"
+             "\"network\":{\"next_hop\":\"msrp://127.0.0.1:9/net;tcp\"},"
+             "\"target\":\"%s\"}", ue_fp, target);
+    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+             "reserve: %s", resp);
+    rt_json_str(resp, "session", id, sizeof id);
+    RT_CHECK(id[0], "no session in %s", resp);
+    snprintf(path, sizeof path, "/v1/sessions/%s", id);
+    int st = rt_http(r->control_port, "DELETE", path, NULL, resp, sizeof resp);
+    RT_CHECK(st == 204, "release: %d %s", st, resp);
+}
+
+static long long metric(uint16_t port, const char *series)
+{
+    char text[32768];
+    if (x2x3t_http_get(port, "/metrics", text, sizeof text) != 200)
+        return -1;
+    return x2x3t_metric(text, series);
+}
+
+/* Waits until the metric equals want; returns its last value. */
+static long long await_metric(uint16_t port, const char *series, long long want)
+{
+    long long v = -1;
+    for (int i = 0; i < 200 && (v = metric(port, series)) != want; i++)
+        usleep(50000);
+    return v;
+}
+
+#define X2_PDUS "limf_ingest_pdus_total{type=\"x2\"}"
+
+/* Records per (ingest, task) in Kafka, each (sequence, correlation, event) once. */
+typedef struct tally {
+    size_t alice_a, alice_b, bob_a, bob_b, other;
+    char keys[64][96];
+    size_t n_keys;
+} tally;
+
+static void on_record(const Limf__XPdu *x, void *ctx)
+{
+    tally *t = ctx;
+    char json[1024], ev[64], key[96];
+    snprintf(json, sizeof json, "%.*s", (int)x->payload.len, (const char *)x->payload.data);
+    rt_json_str(json, "limf_event", ev, sizeof ev);
+    uint64_t corr = 0;
+    for (size_t i = 0; i < x->correlation_id.len && i < 8; i++)
+        corr = corr << 8 | x->correlation_id.data[i];
+    snprintf(key, sizeof key, "%s/%llx/%s", x->ingest_id ? x->ingest_id : "",
+             (unsigned long long)corr, ev);
+    for (size_t i = 0; i < t->n_keys; i++)
+        if (strcmp(t->keys[i], key) == 0)
+            return;   /* a resent copy */
+    if (t->n_keys < 64)
+        snprintf(t->keys[t->n_keys++], sizeof t->keys[0], "%s", key);
+    int a = x->ingest_id && strcmp(x->ingest_id, "ingest-a") == 0;
+    int b = x->ingest_id && strcmp(x->ingest_id, "ingest-b") == 0;
+    int alice = x->xid.len == 16 && memcmp(x->xid.data, XID_ALICE, 16) == 0;
+    int bob = x->xid.len == 16 && memcmp(x->xid.data, XID_BOB, 16) == 0;
+    if (x->pdu_type != X2X3_PDU_X2 || (!a && !b) || (!alice && !bob))
+        t->other++;
+    else if (alice)
+        *(a ? &t->alice_a : &t->alice_b) += 1;
+    else
+        *(a ? &t->bob_a : &t->bob_b) += 1;
+}
+
+int main(void)
+{
+    rt_init("routes");
+    x2x3t_ingest a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    const char *ia[] = { "ingest.id=ingest-a", NULL }, *ib[] = { "ingest.id=ingest-b", NULL };
+    x2x3t_ingest_start(&a, 0, ia);
+    rt_adopt(a.pid);
+    x2x3t_ingest_start(&b, 0, ib);
+    rt_adopt(b.pid);
+    rt_ue_cert("ue", ue_fp, sizeof ue_fp);
+
+    /* Routed by destination: no x2x3.address. */
+    rt_relay r;
+    rt_relay_start(&r, "relay", 1, 0, "[relay]\nmetrics_listen = 127.0.0.1:0\n");
+    rt_x1_task(r.x1_port, XID_ALICE, DID_A, a.port, "sip-uri", "sip:alice@example.com",
+               X1_DELIVERY_X2_AND_X3);
+    rt_x1_task(r.x1_port, XID_BOB, DID_B, b.port, "sip-uri", "sip:bob@example.com",
+               X1_DELIVERY_X2_AND_X3);
+    RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_destinations") == 2,
+             "two destinations, two senders");
+    session(&r, "sip:alice@example.com");
+    session(&r, "sip:bob@example.com");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 2) == 2, "ingest A: alice's 2 events");
+    RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 2) == 2, "ingest B: bob's 2 events");
+
+    /* ModifyTask: alice's task now names bob's destination. */
+    li_config *cfg;
+    x1_client *c = rt_x1_client(&cfg);
+    char url[128], err[512];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", r.x1_port);
+    x1_task t;
+    memset(&t, 0, sizeof t);
+    memcpy(t.xid, XID_ALICE, 16);
+    snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
+    snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:alice@example.com");
+    t.n_targets = 1;
+    t.delivery = X1_DELIVERY_X2_AND_X3;
+    memcpy(t.did, DID_B, 16);
+    RT_CHECK(x1_client_modify(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
+             "ModifyTask: %s", err);
+    session(&r, "sip:alice@example.com");
+    RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 4) == 4, "ingest B: alice's 2 more events");
+
+    /* Destination A is named by no task: removed, its sender stops and disconnects. */
+    RT_CHECK(x1_client_remove_destination(c, url, "relay-test", DID_A, err, sizeof err) ==
+                 LI_OK, "RemoveDestination: %s", err);
+    RT_CHECK(await_metric(r.metrics_port, "limf_relay_x2x3_destinations", 1) == 1,
+             "the removed destination's sender still runs");
+    RT_CHECK(await_metric(a.metrics_port, "limf_ingest_connections", 0) == 0,
+             "ingest A still has the relay connected");
+    RT_CHECK(metric(a.metrics_port, X2_PDUS) == 2, "ingest A got more than alice's first 2");
+    RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_unrouted_total") == 0, "unrouted records");
+    x1_client_free(c);
+    li_config_free(cfg);
+    RT_CHECK(rt_relay_stop(&r) == 0, "relay exit (see %s)", r.log);
+
+    /* A fixed route: everything to ingest A, although the destination says B. */
+    rt_relay fixed;
+    rt_relay_start(&fixed, "fixed", 1, a.port, NULL);
+    rt_x1_task(fixed.x1_port, XID_ALICE, DID_C, b.port, "sip-uri", "sip:alice@example.com",
+               X1_DELIVERY_X2_AND_X3);
+    session(&fixed, "sip:alice@example.com");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 4) == 4, "fixed route: ingest A");
+    RT_CHECK(rt_relay_stop(&fixed) == 0, "relay exit (see %s)", fixed.log);
+    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 4, "fixed route: ingest B got records");
+
+    /* What Kafka holds says the same, per ingest and task. */
+    tally k;
+    memset(&k, 0, sizeof k);
+    x2x3t_consume(8, 30, 2000, on_record, &k);
+    RT_CHECK(k.alice_a == 4 && k.alice_b == 2 && k.bob_a == 0 && k.bob_b == 2 && k.other == 0,
+             "Kafka: alice A %zu B %zu, bob A %zu B %zu, other %zu", k.alice_a, k.alice_b,
+             k.bob_a, k.bob_b, k.other);
+    x2x3t_ingest_stop(&a, 15);
+    rt_disown(a.pid);
+    x2x3t_ingest_stop(&b, 15);
+    rt_disown(b.pid);
+    rt_done();
+    printf("relay_routes: X2/X3 went to each task's destination, followed ModifyTask and "
+           "RemoveDestination, and the fixed route\n");
+    return 0;
+}

@@ -1,0 +1,416 @@
+/* The POI's router (x2x3_router.h) with the real NE library tasked by the real X1
+ * client over mutual TLS, and two in-process ingests that answer keepalives (real TLS
+ * on loopback, the test PKI): records go to the sender of their DID's delivery address,
+ * destinations sharing an address share a sender, a removed destination's sender stops
+ * and disconnects, max_destinations bounds the senders, unknown DIDs are counted, and a
+ * fixed route overrides the destinations. Runs under ASan/UBSan in CI, which watches
+ * the X1 threads, the router's thread and the senders' threads meet. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "li_time.h"
+#include "li_tls.h"
+#include "x1_client.h"
+#include "x1_ne.h"
+#include "x2x3_pdu.h"
+#include "x2x3_router.h"
+
+static char dir[64];
+static x1_ne *ne;
+static x1_client *admf;
+static char url[128];
+
+/* --- an ingest that acknowledges everything and counts PDUs and open connections --- */
+
+typedef struct ingest {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    SSL_CTX *ctx;
+    int listen_fd;
+    uint16_t port;
+    int stop;
+    size_t pdus;
+    int open;
+} ingest;
+
+static ingest ing[2];
+
+static int stopped(ingest *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int v = g->stop;
+    pthread_mutex_unlock(&g->mu);
+    return v;
+}
+
+/* Reads PDUs until the peer closes; answers each keepalive at once. */
+static void serve(ingest *g, SSL *ssl, int fd)
+{
+    li_buf in;
+    li_buf_init(&in, 0);
+    while (!stopped(g)) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (SSL_pending(ssl) == 0 && poll(&p, 1, 20) <= 0)
+            continue;
+        uint8_t buf[16384];
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        li_buf_append(&in, buf, (size_t)n);
+        size_t off = 0, used;
+        x2x3_pdu pdu;
+        while (x2x3_pdu_decode(in.data + off, in.len - off, 0, &pdu, &used, NULL) == LI_OK) {
+            if (pdu.pdu_type == X2X3_PDU_KEEPALIVE) {
+                li_buf ack;
+                li_buf_init(&ack, 0);
+                x2x3_keepalive_ack_encode(&ack, &pdu);
+                SSL_write(ssl, ack.data, (int)ack.len);
+                li_buf_free(&ack);
+            } else {
+                pthread_mutex_lock(&g->mu);
+                g->pdus++;
+                pthread_mutex_unlock(&g->mu);
+            }
+            off += used;
+        }
+        li_buf_consume(&in, off);
+    }
+    li_buf_free(&in);
+}
+
+static void *ingest_thread(void *arg)
+{
+    ingest *g = arg;
+    while (!stopped(g)) {
+        struct pollfd p = { g->listen_fd, POLLIN, 0 };
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(g->listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        SSL *ssl = SSL_new(g->ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1) {
+            pthread_mutex_lock(&g->mu);
+            g->open++;
+            pthread_mutex_unlock(&g->mu);
+            serve(g, ssl, fd);
+            pthread_mutex_lock(&g->mu);
+            g->open--;
+            pthread_mutex_unlock(&g->mu);
+        }
+        SSL_free(ssl);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int ingest_start(ingest *g)
+{
+    char cert[128], key[128], ca[128], err[256];
+    snprintf(cert, sizeof cert, "%s/ingest.pem", dir);
+    snprintf(key, sizeof key, "%s/ingest.key", dir);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    li_tls_opts o = { .cert_file = cert, .key_file = key, .ca_file = ca, .server = 1 };
+    pthread_mutex_init(&g->mu, NULL);
+    if (!(g->ctx = li_tls_ctx_new(&o, err, sizeof err))) {
+        print_message("ingest TLS: %s\n", err);
+        return -1;
+    }
+    g->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    if (bind(g->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(g->listen_fd, 8) != 0 ||
+        getsockname(g->listen_fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    g->port = ntohs(a.sin_port);
+    return pthread_create(&g->thread, NULL, ingest_thread, g) == 0 ? 0 : -1;
+}
+
+static void ingest_stop(ingest *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->stop = 1;
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    close(g->listen_fd);
+    SSL_CTX_free(g->ctx);
+    pthread_mutex_destroy(&g->mu);
+}
+
+static size_t read_field(ingest *g, const size_t *pdus, const int *open)
+{
+    pthread_mutex_lock(&g->mu);
+    size_t v = pdus ? *pdus : (size_t)*open;
+    pthread_mutex_unlock(&g->mu);
+    return v;
+}
+
+/* Waits up to 5 s for the ingest's PDU count (or open connections) to reach want. */
+static int await(ingest *g, int count_open, size_t want)
+{
+    uint64_t deadline = li_mono_ns() + 5000000000u;
+    size_t v;
+    while ((v = read_field(g, count_open ? NULL : &g->pdus, count_open ? &g->open : NULL)) !=
+               want &&
+           li_mono_ns() < deadline)
+        usleep(10000);
+    if (v != want)
+        print_message("have %zu, want %zu\n", v, want);
+    return v == want;
+}
+
+/* --- the POI side --- */
+
+static const uint8_t DID_A[16] = { 0xda, 1 }, DID_B[16] = { 0xdb, 2 },
+                     DID_C[16] = { 0xdc, 3 }, DID_D[16] = { 0xdd, 4 },
+                     DID_NONE[16] = { 0xee, 5 };
+
+static void destination(const uint8_t did[16], uint16_t port)
+{
+    char addr[64], err[512];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did, addr, err,
+                                                  sizeof err), LI_OK);
+}
+
+static li_config *poi_config(const char *fixed, const char *max_destinations)
+{
+    li_config *cfg = li_config_new();
+    char v[128];
+    snprintf(v, sizeof v, "%s/poi-test.pem", dir);
+    li_config_set(cfg, "x2x3.tls.cert", v);
+    snprintf(v, sizeof v, "%s/poi-test.key", dir);
+    li_config_set(cfg, "x2x3.tls.key", v);
+    snprintf(v, sizeof v, "%s/ca.pem", dir);
+    li_config_set(cfg, "x2x3.tls.ca", v);
+    li_config_set(cfg, "x2x3.ack_interval_ms", "5");
+    li_config_set(cfg, "x2x3.reconnect_max_s", "1");
+    li_config_set(cfg, "x2x3.buffer_bytes", "1048576");
+    if (fixed)
+        li_config_set(cfg, "x2x3.address", fixed);
+    if (max_destinations)
+        li_config_set(cfg, "x2x3.max_destinations", max_destinations);
+    return cfg;
+}
+
+static li_err send_to(x2x3_router *r, const uint8_t did[16])
+{
+    static const char payload[] = "MESSAGE sip:b@example.org SIP/2.0\r\n\r\n";
+    x2x3_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.pdu_type = X2X3_PDU_X2;
+    rec.payload_format = X2X3_FORMAT_SIP;
+    rec.payload_direction = X2X3_DIR_TO_TARGET;
+    memcpy(rec.xid, did, 16);
+    rec.payload = (const uint8_t *)payload;
+    rec.payload_len = sizeof payload - 1;
+    return x2x3_router_send(r, did, &rec);
+}
+
+static size_t senders(x2x3_router *r)
+{
+    x2x3_router_stats st;
+    x2x3_router_stats_get(r, &st);
+    return st.senders;
+}
+
+static int await_senders(x2x3_router *r, size_t want)
+{
+    for (int i = 0; i < 500 && senders(r) != want; i++)
+        usleep(10000);
+    return senders(r) == want;
+}
+
+static void test_routes_follow_destinations(void **state)
+{
+    (void)state;
+    char err[512];
+    li_config *cfg = poi_config(NULL, "3");
+    x2x3_router *r = x2x3_router_new(cfg, "x2x3", ne, err, sizeof err);
+    li_config_free(cfg);   /* the router keeps its own copy */
+    assert_non_null(r);
+    assert_int_equal(senders(r), 0);
+
+    /* Two destinations, two ingests: each DID's records reach its own. */
+    destination(DID_A, ing[0].port);
+    destination(DID_B, ing[1].port);
+    assert_int_equal(senders(r), 2);   /* started before the NE answered */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(send_to(r, DID_A), LI_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(send_to(r, DID_B), LI_OK);
+    assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
+    assert_true(await(&ing[0], 0, 10));
+    assert_true(await(&ing[1], 0, 5));
+
+    /* A third destination at A's address shares A's sender (and connection). */
+    destination(DID_C, ing[0].port);
+    assert_int_equal(senders(r), 2);
+    assert_int_equal(send_to(r, DID_C), LI_OK);
+    assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
+    assert_true(await(&ing[0], 0, 11));
+    assert_true(await(&ing[0], 1, 1));
+
+    /* A DID the NE does not know: dropped and counted. */
+    assert_int_equal(send_to(r, DID_NONE), LI_ERR_NOT_FOUND);
+
+    /* Beyond max_destinations (3): the fourth address gets no sender. */
+    uint16_t nobody = ing[1].port + 1;   /* any port: no sender is started for it */
+    destination(DID_D, ing[1].port);     /* shares B's */
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", nobody);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID_NONE, addr, err,
+                                                  sizeof err), LI_OK);
+    assert_int_equal(senders(r), 3);     /* A, B, and the third address */
+    uint8_t did_e[16] = { 0xde, 6 };
+    snprintf(addr, sizeof addr, "127.0.0.2:%u", nobody);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr, err,
+                                                  sizeof err), LI_OK);
+    assert_int_equal(senders(r), 3);
+    assert_int_equal(send_to(r, did_e), LI_ERR_NOT_FOUND);
+
+    /* B's address loses both its destinations: its sender drains, stops, disconnects. */
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID_B, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(senders(r), 3);     /* DID_D still names it */
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID_D, err, sizeof err),
+                     LI_OK);
+    assert_true(await_senders(r, 2));
+    assert_true(await(&ing[1], 1, 0));
+    assert_int_equal(send_to(r, DID_B), LI_ERR_NOT_FOUND);
+    /* Room again: the destination beyond the bound gets its sender now. */
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", did_e, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr, err,
+                                                  sizeof err), LI_OK);
+    assert_int_equal(senders(r), 3);
+
+    x2x3_router_stats st;
+    x2x3_router_stats_get(r, &st);
+    assert_int_equal(st.unrouted, 3);
+    assert_int_equal(st.x.acked_pdus, 16);
+    x1_ne_on_change(ne, NULL, NULL);   /* the router goes: nobody to tell */
+    x2x3_router_free(r);
+    for (size_t i = 0; i < 3; i++) {
+        const uint8_t *d[] = { DID_A, DID_C, DID_NONE };
+        assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", d[i], err,
+                                                      sizeof err), LI_OK);
+    }
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", did_e, err, sizeof err),
+                     LI_OK);
+}
+
+/* x2x3.address: every record to it, whatever the DID. */
+static void test_fixed_route(void **state)
+{
+    (void)state;
+    char fixed[64], err[512];
+    snprintf(fixed, sizeof fixed, "127.0.0.1:%u", ing[1].port);
+    li_config *cfg = poi_config(fixed, NULL);
+    x2x3_router *r = x2x3_router_new(cfg, "x2x3", NULL, err, sizeof err);
+    li_config_free(cfg);
+    assert_non_null(r);
+    size_t before = read_field(&ing[1], &ing[1].pdus, NULL);
+    assert_int_equal(send_to(r, DID_NONE), LI_OK);
+    assert_int_equal(send_to(r, DID_A), LI_OK);
+    assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
+    assert_true(await(&ing[1], 0, before + 2));
+    assert_int_equal(senders(r), 1);
+    x2x3_router_free(r);
+}
+
+/* Configuration errors fail the start, with the reason. */
+static void test_bad_config(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    li_config *cfg = poi_config(NULL, NULL);
+    assert_null(x2x3_router_new(cfg, "x2x3", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "x2x3.address"));
+    li_config_set(cfg, "x2x3.tls.cert", "/nonexistent/poi.pem");
+    assert_null(x2x3_router_new(cfg, "x2x3", ne, err, sizeof err));
+    assert_true(err[0]);
+    li_config_free(cfg);
+    cfg = poi_config(NULL, "0");
+    assert_null(x2x3_router_new(cfg, "x2x3", ne, err, sizeof err));
+    assert_non_null(strstr(err, "max_destinations"));
+    li_config_free(cfg);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char cmd[512], p[128], err[512];
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(dir, sizeof dir, "/tmp/limf-router-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    const char *src = getenv("LIMF_SOURCE_DIR") ? getenv("LIMF_SOURCE_DIR") : SOURCE_DIR;
+    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", src, dir);
+    if (system(cmd) != 0 || ingest_start(&ing[0]) != 0 || ingest_start(&ing[1]) != 0)
+        return -1;
+    li_config *cfg = li_config_new();
+    li_config_set(cfg, "poi.x1.listen", "127.0.0.1:0");
+    snprintf(p, sizeof p, "%s/poi-test.pem", dir);
+    li_config_set(cfg, "poi.x1.tls.cert", p);
+    snprintf(p, sizeof p, "%s/poi-test.key", dir);
+    li_config_set(cfg, "poi.x1.tls.key", p);
+    snprintf(p, sizeof p, "%s/ca.pem", dir);
+    li_config_set(cfg, "poi.x1.tls.ca", p);
+    li_config_set(cfg, "poi.x1.ne_id", "poi-1");
+    ne = x1_ne_new(cfg, "poi.x1", err, sizeof err);
+    li_config_free(cfg);
+    if (!ne) {
+        print_message("x1_ne_new: %s\n", err);
+        return -1;
+    }
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
+    cfg = li_config_new();
+    snprintf(p, sizeof p, "%s/admf.pem", dir);
+    li_config_set(cfg, "x1.tls.cert", p);
+    snprintf(p, sizeof p, "%s/admf.key", dir);
+    li_config_set(cfg, "x1.tls.key", p);
+    snprintf(p, sizeof p, "%s/ca.pem", dir);
+    li_config_set(cfg, "x1.tls.ca", p);
+    admf = x1_client_new(cfg, "x1", err, sizeof err);
+    li_config_free(cfg);
+    return admf ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    x1_client_free(admf);
+    x1_ne_free(ne);
+    ingest_stop(&ing[0]);
+    ingest_stop(&ing[1]);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes_follow_destinations),
+        cmocka_unit_test(test_fixed_route),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
