@@ -525,11 +525,12 @@ li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
     return err;
 }
 
-li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
-                                    const uint8_t did[16], const char *address,
-                                    char *errstr, size_t errstr_size)
+/* CreateDestination or ModifyDestination: the same DestinationDetails. */
+static li_err put_destination(x1_client *c, x1_msg_type type, const char *ne_url,
+                              const char *ne_id, const uint8_t did[16], const char *address,
+                              char *errstr, size_t errstr_size)
 {
-    exchange *x = exchange_new(X1_MSG_CREATE_DESTINATION, errstr, errstr_size);
+    exchange *x = exchange_new(type, errstr, errstr_size);
     if (!x)
         return LI_ERR_NOMEM;
     memcpy(x->req.dest.did, did, 16);
@@ -543,6 +544,22 @@ li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char
     }
     free(x);
     return err;
+}
+
+li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], const char *address,
+                                    char *errstr, size_t errstr_size)
+{
+    return put_destination(c, X1_MSG_CREATE_DESTINATION, ne_url, ne_id, did, address, errstr,
+                           errstr_size);
+}
+
+li_err x1_client_modify_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], const char *address,
+                                    char *errstr, size_t errstr_size)
+{
+    return put_destination(c, X1_MSG_MODIFY_DESTINATION, ne_url, ne_id, did, address, errstr,
+                           errstr_size);
 }
 
 li_err x1_client_create_exception(x1_client *c, const char *ne_url, const char *ne_id,

@@ -80,6 +80,10 @@ li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
 li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], const char *address,
                                     char *errstr, size_t errstr_size);
+/* ModifyDestinationRequest: the destination did now delivers to address. */
+li_err x1_client_modify_destination(x1_client *c, const char *ne_url, const char *ne_id,
+                                    const uint8_t did[16], const char *address,
+                                    char *errstr, size_t errstr_size);
 /* RemoveDestinationRequest. */
 li_err x1_client_remove_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], char *errstr, size_t errstr_size);

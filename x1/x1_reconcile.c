@@ -278,6 +278,19 @@ static void audit_push(x1_reconciler *r, const poi_state *poi, const char *actio
                   "X1", detail);
 }
 
+/* Makes the POI hold the ingest's destination at x1.ingest_address: created, or
+ * modified when it exists (the address may have changed since it was created, and the
+ * POIs send X2/X3 to it). LI_OK when the POI holds it. */
+static li_err push_destination(x1_reconciler *r, poi_state *poi, char *err, size_t err_size)
+{
+    li_err e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
+                                            r->ingest_address, err, err_size);
+    if (e == LI_ERR_CONFLICT)
+        e = x1_client_modify_destination(r->client, poi->url, poi->id, r->did,
+                                         r->ingest_address, err, err_size);
+    return e;
+}
+
 /* Makes the POI hold task `want` (activate, or modify when it exists). */
 static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int exists)
 {
@@ -297,9 +310,8 @@ static li_err push_task(x1_reconciler *r, poi_state *poi, const held *want, int 
     if (e == LI_ERR_NOT_FOUND && !exists) {
         /* An ActivateTask naming an unknown DID: the NE lost its destinations (restarted
          * between two keepalives). Create it again and retry once. */
-        e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
-                                         r->ingest_address, err, sizeof err);
-        if (e == LI_OK || e == LI_ERR_CONFLICT)
+        e = push_destination(r, poi, err, sizeof err);
+        if (e == LI_OK)
             e = x1_client_activate(r->client, poi->url, poi->id, &t, err, sizeof err);
     }
     if (unreachable(e))
@@ -561,16 +573,15 @@ static const char *visit(x1_reconciler *r, poi_state *poi, int force, const x1_p
     if (stale)
         desired(r, poi, now, &tasks, &excs);
     if (!poi->dest_ok) {
-        e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
-                                         r->ingest_address, err, sizeof err);
-        if (e == LI_OK || e == LI_ERR_CONFLICT)
-            poi->dest_ok = 1, e = LI_OK;
+        e = push_destination(r, poi, err, sizeof err);
+        if (e == LI_OK)
+            poi->dest_ok = 1;
         else if (!unreachable(e))
-            li_log_warn("X1 CreateDestination at %s refused: %s", poi->id, err);
+            li_log_warn("X1 Create/ModifyDestination at %s refused: %s", poi->id, err);
         if (!unreachable(e))
             e = LI_OK; /* tasks may still be accepted; the reconciliation reports drift */
         else
-            snprintf(o->detail, sizeof o->detail, "CreateDestination: %s", err);
+            snprintf(o->detail, sizeof o->detail, "destination: %s", err);
     }
     if (e == LI_OK && stale)
         e = reconcile ? reconcile_tasks(r, poi, &tasks, o) : sync_tasks(r, poi, &tasks);

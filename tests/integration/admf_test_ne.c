@@ -5,6 +5,8 @@
  *   inject XID          activates a task the ADMF never asked for (drift: extra)
  *   drop XID            deactivates a task behind the ADMF's back (drift: missing)
  *   forget-destination  removes the ADMF's destination (as if the NE had restarted)
+ *   destination         "destination <address>" of the ADMF's destination, or
+ *                       "destination none"
  *   exception PEER      "exception <id>" when an unexpired exception covers PEER, else
  *                       "exception none"
  *   quit
@@ -113,6 +115,14 @@ int main(int argc, char **argv)
                 printf("ok\n");
             else
                 printf("error %s\n", errstr);
+        } else if (strcmp(cmd, "destination") == 0) {
+            uint8_t did[16];
+            x1_destination d;
+            li_uuid_parse("6c696d66-0000-4000-8000-000000000001", did);
+            if (x1_ne_get_destination(ne, did, &d) == LI_OK)
+                printf("destination %s\n", d.address);
+            else
+                printf("destination none\n");
         } else if (strcmp(cmd, "exception") == 0) {
             x1_cert_exception x;
             if (x1_ne_find_exception(ne, NULL, arg, &x))

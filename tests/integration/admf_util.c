@@ -231,8 +231,13 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
 
 void admf_daemon_set(admf_daemon *d, const char *key, const char *value)
 {
+    /* Appended under its own section, so that it overrides the same key above. */
     char *old = read_file(d->conf);
-    const char *text = admf_fmt("%s = %s\n%s", key, value, old ? old : "");
+    const char *dot = strchr(key, '.');
+    if (!dot)
+        abort();
+    const char *text = admf_fmt("%s[%.*s]\n%s = %s\n", old ? old : "", (int)(dot - key), key,
+                                dot + 1, value);
     free(old);
     write_file(d->conf, text, 0644);
 }

@@ -51,7 +51,7 @@ typedef struct admf_daemon {
  * configuration on the test broker (mutual TLS, the admf certificate); extra lines
  * (NULL-terminated, may be NULL) go first, as top-level keys. */
 void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *extra);
-/* Adds a top-level key for the next start. */
+/* Sets a key ("section.key") for the next start, over any value it had. */
 void admf_daemon_set(admf_daemon *d, const char *key, const char *value);
 /* Starts limf-admf and waits (30 s) for its port; exits the test when it does not start. */
 void admf_daemon_start(admf_daemon *d);

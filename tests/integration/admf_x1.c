@@ -482,6 +482,18 @@ static void run(ne *as_ne, ne *sip_ne, ne *pin_ne)
           "after kill -9 and restart the relay is in sync, nothing re-pushed or removed (%s)",
           r->raw);
 
+    /* the ingest moves: restarted with another x1.ingest_address, the ADMF modifies the
+     * destination at every POI (they send X2/X3 to it) */
+    check(eq(ne_cmd(as_ne, "destination"), "destination 127.0.0.1:9"),
+          "the POI's destination is the ingest's address");
+    admf_daemon_stop(&d);
+    admf_daemon_set(&d, "x1.ingest_address", "127.0.0.1:10");
+    admf_daemon_start(&d);
+    WAIT_UNTIL(ok, 8, eq(ne_cmd(as_ne, "destination"), "destination 127.0.0.1:10") &&
+                          eq(ne_cmd(sip_ne, "destination"), "destination 127.0.0.1:10"));
+    check(ok, "a changed x1.ingest_address reaches the POIs (ModifyDestination)");
+    check(eq(tasks(as_ne), before), "and their tasks stay as they were");
+
     /* a rogue writer appends to limf.audit behind the daemon's back */
     r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
     check(r->status == 200 && json_is_true(jget(r->body, "ok")), "the chain in Kafka is intact");

@@ -3,8 +3,10 @@
  * "ingest-a" and "ingest-b", told apart in the records they write to Kafka) and real X1:
  * - two tasks with two destinations: each task's events reach its own ingest only;
  * - ModifyTask moves a task to the other destination: its next session goes there;
- * - RemoveDestination of the destination no task uses: its sender stops (relay metrics)
- *   and the ingest sees its connection close;
+ * - ModifyDestination moves that destination to the first ingest: the next session
+ *   goes there, and the sender no destination names any more stops (relay metrics) and
+ *   its ingest sees the connection close;
+ * - RemoveDestination of a destination no task uses leaves the shared sender running;
  * - a fixed route (x2x3.address) sends everything to one ingest whatever the
  *   destination says.
  * Sessions are reserved and released over the control API: each gives the task a
@@ -147,14 +149,25 @@ int main(void)
     session(&r, "sip:alice@example.com");
     RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 4) == 4, "ingest B: alice's 2 more events");
 
-    /* Destination A is named by no task: removed, its sender stops and disconnects. */
+    /* ModifyDestination: B now delivers to ingest A; B's sender has nothing left to do. */
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", a.port);
+    RT_CHECK(x1_client_modify_destination(c, url, "relay-test", DID_B, addr, err, sizeof err) ==
+                 LI_OK, "ModifyDestination: %s", err);
+    session(&r, "sip:alice@example.com");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 4) == 4, "ingest A: alice's 2 more events");
+    RT_CHECK(await_metric(r.metrics_port, "limf_relay_x2x3_destinations", 1) == 1,
+             "the sender to ingest B still runs");
+    RT_CHECK(await_metric(b.metrics_port, "limf_ingest_connections", 0) == 0,
+             "ingest B still has the relay connected");
+
+    /* Destination A is named by no task: removed; its address's sender serves B. */
     RT_CHECK(x1_client_remove_destination(c, url, "relay-test", DID_A, err, sizeof err) ==
                  LI_OK, "RemoveDestination: %s", err);
-    RT_CHECK(await_metric(r.metrics_port, "limf_relay_x2x3_destinations", 1) == 1,
-             "the removed destination's sender still runs");
-    RT_CHECK(await_metric(a.metrics_port, "limf_ingest_connections", 0) == 0,
-             "ingest A still has the relay connected");
-    RT_CHECK(metric(a.metrics_port, X2_PDUS) == 2, "ingest A got more than alice's first 2");
+    session(&r, "sip:alice@example.com");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 6) == 6, "ingest A: alice's 2 more events");
+    RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_destinations") == 1, "senders");
+    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 4, "ingest B got more than its 4");
     RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_unrouted_total") == 0, "unrouted records");
     x1_client_free(c);
     li_config_free(cfg);
@@ -166,15 +179,15 @@ int main(void)
     rt_x1_task(fixed.x1_port, XID_ALICE, DID_C, b.port, "sip-uri", "sip:alice@example.com",
                X1_DELIVERY_X2_AND_X3);
     session(&fixed, "sip:alice@example.com");
-    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 4) == 4, "fixed route: ingest A");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 8) == 8, "fixed route: ingest A");
     RT_CHECK(rt_relay_stop(&fixed) == 0, "relay exit (see %s)", fixed.log);
     RT_CHECK(metric(b.metrics_port, X2_PDUS) == 4, "fixed route: ingest B got records");
 
     /* What Kafka holds says the same, per ingest and task. */
     tally k;
     memset(&k, 0, sizeof k);
-    x2x3t_consume(8, 30, 2000, on_record, &k);
-    RT_CHECK(k.alice_a == 4 && k.alice_b == 2 && k.bob_a == 0 && k.bob_b == 2 && k.other == 0,
+    x2x3t_consume(12, 30, 2000, on_record, &k);
+    RT_CHECK(k.alice_a == 8 && k.alice_b == 2 && k.bob_a == 0 && k.bob_b == 2 && k.other == 0,
              "Kafka: alice A %zu B %zu, bob A %zu B %zu, other %zu", k.alice_a, k.alice_b,
              k.bob_a, k.bob_b, k.other);
     x2x3t_ingest_stop(&a, 15);
@@ -182,7 +195,7 @@ int main(void)
     x2x3t_ingest_stop(&b, 15);
     rt_disown(b.pid);
     rt_done();
-    printf("relay_routes: X2/X3 went to each task's destination, followed ModifyTask and "
-           "RemoveDestination, and the fixed route\n");
+    printf("relay_routes: X2/X3 went to each task's destination, followed ModifyTask, "
+           "ModifyDestination and RemoveDestination, and the fixed route\n");
     return 0;
 }
