@@ -978,7 +978,12 @@ void x1_ne_free(x1_ne *ne)
     close(ne->listen_fd);
     /* Connection threads see stop within 250 ms (x1_conn cancel). */
     for (size_t i = 0; i < ne->n_slots; i++) {
-        if (ne->slots[i].state != 0)
+        /* state is written by the slot's thread as it ends, under conn_lock; the join
+         * itself must not hold it (that thread takes it last). */
+        pthread_mutex_lock(&ne->conn_lock);
+        int running = ne->slots[i].state != 0;
+        pthread_mutex_unlock(&ne->conn_lock);
+        if (running)
             pthread_join(ne->slots[i].thread, NULL);
     }
     for (size_t b = 0; b < XID_BUCKETS; b++) {
