@@ -60,6 +60,7 @@ static void render_metrics(void *ctx, li_buf *b)
                        "X2/X3 PDUs dropped, buffer full", x.dropped_pdus);
         li_metrics_put(b, "limf_relay_x2x3_reconnects_total", "counter", "X2/X3 reconnections",
                        x.reconnects);
+        x2x3_router_put_metrics(m->router, b, "limf_relay_x2x3");
     }
 }
 

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         !(d.cap = x2x3_siptap_capture_open(cfg, err, sizeof err)))
         goto out;
     const char *metrics = li_config_get(cfg, "siptap.metrics_listen", NULL);
-    if (metrics && *metrics && !(d.metrics = x2x3_siptap_metrics_new(metrics, err, sizeof err)))
+    if (metrics && *metrics && !(d.metrics = x2x3_siptap_metrics_new(metrics, d.router, err, sizeof err)))
         goto out;
     on_second(&d);  /* a first snapshot for /metrics */
     const char *ready = li_config_get(cfg, "siptap.ready_file", NULL);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "li_log.h"
+#include "li_metrics.h"
 #include "li_time.h"
 
 typedef struct route {
@@ -28,6 +29,7 @@ struct x2x3_router {
     char prefix[64];
     size_t max_senders;
     x2x3_sender *fixed;            /* <prefix>.address: every record goes here */
+    char fixed_address[272];
     /* routes and senders change under both locks and are read under either:
      * rebuild_mu serialises the X1 threads and the reaper (and is held while a sender
      * is created, which takes milliseconds), mu is what every send takes. */
@@ -227,6 +229,7 @@ x2x3_router *x2x3_router_new(const li_config *cfg, const char *prefix, x1_ne *ne
     if (li_config_get(cfg, key, NULL)) {
         if (!(r->fixed = x2x3_sender_new(cfg, prefix, errstr, errstr_size)))
             goto fail;
+        snprintf(r->fixed_address, sizeof r->fixed_address, "%s", li_config_get(cfg, key, ""));
         return r;
     }
     if (!ne) {
@@ -314,6 +317,34 @@ void x2x3_router_stats_get(x2x3_router *r, x2x3_router_stats *out)
         add_stats(&out->x, &x);
     }
     out->senders = r->n_senders;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix)
+{
+    static const struct { const char *suffix, *type, *help; } fam[] = {
+        { "destination_connected", "gauge", "1 while connected to this delivery address" },
+        { "destination_buffered_bytes", "gauge", "Bytes held until acknowledged" },
+        { "destination_acked_pdus_total", "counter", "PDUs acknowledged by the ingest" },
+        { "destination_dropped_pdus_total", "counter", "PDUs dropped, buffer full" },
+    };
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->fixed ? 1 : r->n_senders;
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s_%s", prefix, fam[f].suffix);
+        li_metrics_put_family(b, name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < n; i++) {
+            x2x3_sender_stats st;
+            x2x3_sender_stats_get(r->fixed ? r->fixed : r->senders[i].sender, &st);
+            char labels[320] = "";
+            li_metrics_label(labels, sizeof labels, "address",
+                             r->fixed ? r->fixed_address : r->senders[i].address);
+            const uint64_t v[] = { (uint64_t)st.connected, st.buffered_bytes, st.acked_pdus,
+                                   st.dropped_pdus };
+            li_metrics_put_labeled(b, name, labels, v[f]);
+        }
+    }
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "li_bytes.h"
 #include "li_config.h"
 #include "li_err.h"
 #include "x1_ne.h"
@@ -54,6 +55,11 @@ li_err x2x3_router_send(x2x3_router *r, const uint8_t did[16], const x2x3_record
 li_err x2x3_router_flush(x2x3_router *r, int timeout_ms);
 
 void x2x3_router_stats_get(x2x3_router *r, x2x3_router_stats *out);
+
+/* Appends, for an operator's /metrics, one series per sender labelled with its
+ * delivery address: <prefix>_destination_connected (1/0), _destination_buffered_bytes,
+ * _destination_acked_pdus_total and _destination_dropped_pdus_total. Thread-safe. */
+void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix);
 
 /* Stops and frees every sender (each flushes up to 2 s). NULL is a no-op. */
 void x2x3_router_free(x2x3_router *r);

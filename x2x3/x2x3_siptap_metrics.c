@@ -9,6 +9,7 @@
 
 struct x2x3_siptap_metrics {
     li_metrics *http;
+    x2x3_router *router;   /* not owned; read on each scrape (thread-safe) */
     pthread_mutex_t mu;
     x2x3_siptap_snapshot snap;
 };
@@ -81,16 +82,19 @@ static void render(void *ctx, li_buf *b)
     };
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
         li_metrics_put(b, ms[i].name, ms[i].type, ms[i].help, ms[i].value);
+    if (m->router)
+        x2x3_router_put_metrics(m->router, b, "limf_siptap_x2");
 }
 
-x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, char *errstr,
-                                             size_t errstr_size)
+x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, x2x3_router *router,
+                                             char *errstr, size_t errstr_size)
 {
     x2x3_siptap_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    m->router = router;
     pthread_mutex_init(&m->mu, NULL);
     char err[256];
     if (!(m->http = li_metrics_new(listen, render, m, err, sizeof err))) {

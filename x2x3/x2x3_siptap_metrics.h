@@ -1,6 +1,7 @@
 /* limf-siptap's Prometheus endpoint: GET /metrics on its own HTTP port (libmicrohttpd,
  * its own thread). The capture thread publishes a snapshot of the counters about once a
- * second; the HTTP thread only reads the snapshot, under a mutex. */
+ * second; the HTTP thread reads the snapshot, under a mutex, and the router's
+ * per-destination series (x2x3_router_put_metrics). */
 #ifndef X2X3_SIPTAP_METRICS_H
 #define X2X3_SIPTAP_METRICS_H
 
@@ -21,9 +22,10 @@ typedef struct x2x3_siptap_snapshot {
 } x2x3_siptap_snapshot;
 
 /* Listens on listen (li_metrics_new(): "host:port", IPv6 in brackets, port 0: any).
- * NULL with a reason in errstr. */
-x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, char *errstr,
-                                             size_t errstr_size);
+ * router (not owned, thread-safe, may be NULL) adds its per-destination series on each
+ * scrape and must outlive the endpoint. NULL with a reason in errstr. */
+x2x3_siptap_metrics *x2x3_siptap_metrics_new(const char *listen, x2x3_router *router,
+                                             char *errstr, size_t errstr_size);
 /* NULL is a no-op. */
 void x2x3_siptap_metrics_free(x2x3_siptap_metrics *m);
 uint16_t x2x3_siptap_metrics_port(x2x3_siptap_metrics *m);

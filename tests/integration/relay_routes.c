@@ -69,6 +69,17 @@ static long long await_metric(uint16_t port, const char *series, long long want)
 
 #define X2_PDUS "limf_ingest_pdus_total{type=\"x2\"}"
 
+/* The relay's per-destination series for the ingest on port. */
+static const char *dest_series(const char *what, uint16_t port)
+{
+    static char s[2][160];
+    static int k;
+    k ^= 1;
+    snprintf(s[k], sizeof s[k], "limf_relay_x2x3_destination_%s{address=\"127.0.0.1:%u\"}",
+             what, port);
+    return s[k];
+}
+
 /* Records per (ingest, task) in Kafka, each (sequence, correlation, event) once. */
 typedef struct tally {
     size_t alice_a, alice_b, bob_a, bob_b, other;
@@ -130,6 +141,10 @@ int main(void)
     session(&r, "sip:bob@example.com");
     RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 2) == 2, "ingest A: alice's 2 events");
     RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 2) == 2, "ingest B: bob's 2 events");
+    RT_CHECK(await_metric(r.metrics_port, dest_series("connected", a.port), 1) == 1 &&
+                 await_metric(r.metrics_port, dest_series("connected", b.port), 1) == 1 &&
+                 await_metric(r.metrics_port, dest_series("acked_pdus_total", b.port), 2) == 2,
+             "per-destination series of the relay");
 
     /* ModifyTask: alice's task now names bob's destination. */
     li_config *cfg;
@@ -160,6 +175,8 @@ int main(void)
              "the sender to ingest B still runs");
     RT_CHECK(await_metric(b.metrics_port, "limf_ingest_connections", 0) == 0,
              "ingest B still has the relay connected");
+    RT_CHECK(metric(r.metrics_port, dest_series("connected", b.port)) == -1,
+             "a series for the stopped sender");
 
     /* Destination A is named by no task: removed; its address's sender serves B. */
     RT_CHECK(x1_client_remove_destination(c, url, "relay-test", DID_A, err, sizeof err) ==

@@ -305,6 +305,19 @@ static void test_routes_follow_destinations(void **state)
     x2x3_router_stats_get(r, &st);
     assert_int_equal(st.unrouted, 3);
     assert_int_equal(st.x.acked_pdus, 16);
+    /* One series per sender, labelled with its address. */
+    li_buf m;
+    li_buf_init(&m, 0);
+    x2x3_router_put_metrics(r, &m, "t");
+    li_buf_append(&m, "", 1);
+    char want[128];
+    snprintf(want, sizeof want, "t_destination_acked_pdus_total{address=\"127.0.0.1:%u\"} 11\n",
+             ing[0].port);
+    assert_non_null(strstr((const char *)m.data, want));
+    snprintf(want, sizeof want, "t_destination_connected{address=\"127.0.0.1:%u\"}",
+             ing[1].port);
+    assert_null(strstr((const char *)m.data, want));   /* B's sender stopped */
+    li_buf_free(&m);
     x1_ne_on_change(ne, NULL, NULL);   /* the router goes: nobody to tell */
     x2x3_router_free(r);
     for (size_t i = 0; i < 3; i++) {
