@@ -528,13 +528,13 @@ li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
 /* CreateDestination or ModifyDestination: the same DestinationDetails. */
 static li_err put_destination(x1_client *c, x1_msg_type type, const char *ne_url,
                               const char *ne_id, const uint8_t did[16], const char *address,
-                              char *errstr, size_t errstr_size)
+                              x1_delivery delivery, char *errstr, size_t errstr_size)
 {
     exchange *x = exchange_new(type, errstr, errstr_size);
     if (!x)
         return LI_ERR_NOMEM;
     memcpy(x->req.dest.did, did, 16);
-    x->req.dest.delivery = X1_DELIVERY_X2_AND_X3;
+    x->req.dest.delivery = delivery;
     li_err err = LI_ERR_INVAL;
     if (strlen(address) < sizeof x->req.dest.address) {
         strcpy(x->req.dest.address, address);
@@ -548,18 +548,18 @@ static li_err put_destination(x1_client *c, x1_msg_type type, const char *ne_url
 
 li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], const char *address,
-                                    char *errstr, size_t errstr_size)
+                                    x1_delivery delivery, char *errstr, size_t errstr_size)
 {
-    return put_destination(c, X1_MSG_CREATE_DESTINATION, ne_url, ne_id, did, address, errstr,
-                           errstr_size);
+    return put_destination(c, X1_MSG_CREATE_DESTINATION, ne_url, ne_id, did, address,
+                           delivery, errstr, errstr_size);
 }
 
 li_err x1_client_modify_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], const char *address,
-                                    char *errstr, size_t errstr_size)
+                                    x1_delivery delivery, char *errstr, size_t errstr_size)
 {
-    return put_destination(c, X1_MSG_MODIFY_DESTINATION, ne_url, ne_id, did, address, errstr,
-                           errstr_size);
+    return put_destination(c, X1_MSG_MODIFY_DESTINATION, ne_url, ne_id, did, address,
+                           delivery, errstr, errstr_size);
 }
 
 li_err x1_client_create_exception(x1_client *c, const char *ne_url, const char *ne_id,

@@ -76,14 +76,15 @@ li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
 li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
                           const uint8_t xid[16], x1_task *out, char *errstr,
                           size_t errstr_size);
-/* CreateDestinationRequest for X2andX3 delivery to address ("host:port" of limf-ingest). */
+/* CreateDestinationRequest: X2/X3 of the given delivery type (what the destination
+ * accepts) to address ("host:port" of limf-ingest). */
 li_err x1_client_create_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], const char *address,
-                                    char *errstr, size_t errstr_size);
+                                    x1_delivery delivery, char *errstr, size_t errstr_size);
 /* ModifyDestinationRequest: the destination did now delivers to address. */
 li_err x1_client_modify_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], const char *address,
-                                    char *errstr, size_t errstr_size);
+                                    x1_delivery delivery, char *errstr, size_t errstr_size);
 /* RemoveDestinationRequest. */
 li_err x1_client_remove_destination(x1_client *c, const char *ne_url, const char *ne_id,
                                     const uint8_t did[16], char *errstr, size_t errstr_size);

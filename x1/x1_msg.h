@@ -10,6 +10,8 @@
 
 /* Most target identifiers one task carries (one warrant, one person). */
 #define X1_MAX_TARGETS 16
+/* Most destinations one task names (listOfDIDs). */
+#define X1_MAX_DIDS 8
 
 /* TS 103 221-1 DeliveryType: which X interfaces the NE feeds for the task. */
 typedef enum x1_delivery {
@@ -26,13 +28,14 @@ typedef struct x1_target {
 } x1_target;
 
 /* TS 103 221-1 TaskDetails as limf uses them: one XID, its targets, the delivery type
- * and the one X2/X3 destination (listOfDIDs with a single dId). */
+ * and its X2/X3 destinations (listOfDIDs: one to X1_MAX_DIDS distinct dIds). */
 typedef struct x1_task {
     uint8_t xid[16];
     x1_target targets[X1_MAX_TARGETS];
     size_t n_targets;
     x1_delivery delivery;
-    uint8_t did[16];
+    uint8_t dids[X1_MAX_DIDS][16];
+    size_t n_dids;
 } x1_task;
 
 /* limf's self-signed-certificate exception (DESIGN.md 6), carried as a GenericObject of

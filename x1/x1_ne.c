@@ -220,10 +220,17 @@ static task_entry *entry_new(x1_ne *ne, const x1_task *t, int *code, char *desc,
         }
         total += strlen(canon[i]) + 1;
     }
-    if (!find_dest(ne, t->did)) {
-        snprintf(desc, desc_size, "unknown dId");
-        *code = X1_ERR_DID_NOT_FOUND;
+    if (t->n_dids == 0 || t->n_dids > X1_MAX_DIDS) {
+        snprintf(desc, desc_size, "listOfDIDs must name 1 to %d dIds", X1_MAX_DIDS);
+        *code = X1_ERR_SYNTAX;
         return NULL;
+    }
+    for (size_t i = 0; i < t->n_dids; i++) {
+        if (!find_dest(ne, t->dids[i])) {
+            snprintf(desc, desc_size, "unknown dId (listOfDIDs entry %zu)", i + 1);
+            *code = X1_ERR_DID_NOT_FOUND;
+            return NULL;
+        }
     }
     task_entry *e = malloc(sizeof *e + total);
     if (!e) {
@@ -310,8 +317,9 @@ static int dest_in_use(x1_ne *ne, const uint8_t did[16])
 {
     for (size_t b = 0; b < XID_BUCKETS; b++) {
         for (task_entry *e = ne->xid_buckets[b]; e; e = e->next) {
-            if (memcmp(e->task.did, did, 16) == 0)
-                return 1;
+            for (size_t i = 0; i < e->task.n_dids; i++)
+                if (memcmp(e->task.dids[i], did, 16) == 0)
+                    return 1;
         }
     }
     return 0;
@@ -1021,7 +1029,8 @@ size_t x1_ne_match_identity(x1_ne *ne, const char *canon_identity, x1_ne_match *
             continue;
         if (n < max) {
             memcpy(out[n].xid, e->task.xid, 16);
-            memcpy(out[n].did, e->task.did, 16);
+            memcpy(out[n].dids, e->task.dids, sizeof out[n].dids);
+            out[n].n_dids = e->task.n_dids;
             out[n].delivery = e->task.delivery;
             snprintf(out[n].target, sizeof out[n].target, "%s:%s",
                      e->task.targets[node->target].type, e->task.targets[node->target].value);

@@ -22,7 +22,8 @@ typedef struct x1_ne x1_ne;
  * "type:value" text (for X2/X3 attribute 17), e.g. "sip-uri:sip:alice@example.com". */
 typedef struct x1_ne_match {
     uint8_t xid[16];
-    uint8_t did[16];         /* the task's destination: where its X2/X3 goes */
+    uint8_t dids[X1_MAX_DIDS][16]; /* the task's destinations: where its X2/X3 goes */
+    size_t n_dids;
     x1_delivery delivery;
     char target[272];
 } x1_ne_match;

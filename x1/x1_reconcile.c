@@ -111,7 +111,8 @@ static void task_of(const x1_reconciler *r, const Limf__Warrant *w, const char *
     }
     int cc = w->delivery && strcmp(w->delivery, "iri+cc") == 0;
     t->delivery = strcmp(role, "sip") == 0 || !cc ? X1_DELIVERY_X2_ONLY : X1_DELIVERY_X2_AND_X3;
-    memcpy(t->did, r->did, 16);
+    memcpy(t->dids[0], r->did, 16);
+    t->n_dids = 1;
 }
 
 static uint64_t task_hash(const x1_task *t)
@@ -122,7 +123,7 @@ static uint64_t task_hash(const x1_task *t)
         h = fnv(h, t->targets[i].value, strlen(t->targets[i].value) + 1);
     }
     h = fnv(h, &t->delivery, sizeof t->delivery);
-    return fnv(h, t->did, 16);
+    return fnv(h, t->dids, t->n_dids * 16);
 }
 
 static void exception_of(const Limf__CertException *x, x1_cert_exception *e)
@@ -284,10 +285,12 @@ static void audit_push(x1_reconciler *r, const poi_state *poi, const char *actio
 static li_err push_destination(x1_reconciler *r, poi_state *poi, char *err, size_t err_size)
 {
     li_err e = x1_client_create_destination(r->client, poi->url, poi->id, r->did,
-                                            r->ingest_address, err, err_size);
+                                            r->ingest_address, X1_DELIVERY_X2_AND_X3, err,
+                                            err_size);
     if (e == LI_ERR_CONFLICT)
         e = x1_client_modify_destination(r->client, poi->url, poi->id, r->did,
-                                         r->ingest_address, err, err_size);
+                                         r->ingest_address, X1_DELIVERY_X2_AND_X3, err,
+                                         err_size);
     return e;
 }
 
@@ -417,9 +420,15 @@ static li_err sync_tasks(x1_reconciler *r, poi_state *poi, held_set *want)
 
 static int same_task(const x1_task *a, const x1_task *b)
 {
-    if (a->n_targets != b->n_targets || a->delivery != b->delivery ||
-        memcmp(a->did, b->did, 16) != 0)
+    if (a->n_targets != b->n_targets || a->delivery != b->delivery || a->n_dids != b->n_dids)
         return 0;
+    for (size_t i = 0; i < a->n_dids; i++) {
+        size_t j = 0;
+        while (j < b->n_dids && memcmp(a->dids[i], b->dids[j], 16) != 0)
+            j++;
+        if (j == b->n_dids)
+            return 0;
+    }
     for (size_t i = 0; i < a->n_targets; i++) {
         int found = 0;
         for (size_t j = 0; j < b->n_targets && !found; j++)

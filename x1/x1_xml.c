@@ -191,8 +191,11 @@ static li_err put_task(li_buf *b, const x1_task *t)
     }
     TRY(put(b, "</targetIdentifiers>"));
     TRY(put_elem(b, "deliveryType", delivery_names[t->delivery]));
+    if (t->n_dids == 0 || t->n_dids > X1_MAX_DIDS)
+        return LI_ERR_INVAL;
     TRY(put(b, "<listOfDIDs>"));
-    TRY(put_uuid(b, "dId", t->did));
+    for (size_t i = 0; i < t->n_dids; i++)
+        TRY(put_uuid(b, "dId", t->dids[i]));
     TRY(put(b, "</listOfDIDs>"));
     /* Session-based messaging is what limf intercepts (TS 103 221-1 ServiceType). */
     TRY(put(b, "<listOfServiceTypes><serviceType>messaging</serviceType></listOfServiceTypes>"));
@@ -662,10 +665,16 @@ static int parse_task(const xmlNode *td, x1_task *t, perr *e)
     const xmlNode *did = child(child(td, "listOfDIDs"), "dId");
     if (!did)
         return fail(e, X1_ERR_SYNTAX, "listOfDIDs names no dId");
-    if (uuid_of(did, t->did) != 0)
-        return fail(e, X1_ERR_SYNTAX, "malformed dId");
-    if (next_elem(did->next, "dId"))
-        return fail(e, X1_ERR_GENERIC, "limf supports one dId per task");
+    for (t->n_dids = 0; did; did = next_elem(did->next, "dId")) {
+        if (t->n_dids == X1_MAX_DIDS)
+            return fail(e, X1_ERR_GENERIC, "more than 8 dIds in listOfDIDs");
+        if (uuid_of(did, t->dids[t->n_dids]) != 0)
+            return fail(e, X1_ERR_SYNTAX, "malformed dId");
+        for (size_t i = 0; i < t->n_dids; i++)
+            if (memcmp(t->dids[i], t->dids[t->n_dids], 16) == 0)
+                return fail(e, X1_ERR_SYNTAX, "a dId listed twice");
+        t->n_dids++;
+    }
     return 0;
 }
 

@@ -39,11 +39,12 @@ static uint64_t generation(void *ctx)
     return x1_ne_generation(((daemon_ctx *)ctx)->ne);
 }
 
-static void export_record(void *ctx, const uint8_t did[16], const x2x3_record *rec)
+static void export_record(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
+                          const x2x3_record *rec)
 {
     /* LI_ERR_FULL is counted per XID by the sender and reported as a gap event; a
      * record without a route is counted by the router. */
-    (void)x2x3_router_send(((daemon_ctx *)ctx)->router, did, rec);
+    (void)x2x3_router_send(((daemon_ctx *)ctx)->router, dids, n_dids, rec);
 }
 
 static void snapshot(daemon_ctx *d, x2x3_siptap_snapshot *s)

@@ -43,7 +43,7 @@ static void send_record(x2x3_relay_tap *tap, const x1_ne_match *m, uint16_t type
     rec.n_matched_targets = 1;
     rec.payload = payload;
     rec.payload_len = len;
-    li_err err = x2x3_router_send(tap->router, m->did, &rec);
+    li_err err = x2x3_router_send(tap->router, m->dids, m->n_dids, &rec);
     if (err != LI_OK) {
         tap->refused++;
         li_log_debug("tap: record refused (%s)", li_err_str(err));

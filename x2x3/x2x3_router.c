@@ -14,6 +14,7 @@
 
 typedef struct route {
     uint8_t did[16];
+    x1_delivery delivery;      /* the destination's deliveryType: what it accepts */
     x2x3_sender *sender;
 } route;
 
@@ -120,6 +121,7 @@ static void rebuild(x2x3_router *r)
             continue;
         d->retired = 0;
         memcpy(routes[n_routes].did, dests[i].did, 16);
+        routes[n_routes].delivery = dests[i].delivery;
         routes[n_routes++].sender = d->sender;
     }
     route *old = r->routes;
@@ -266,21 +268,44 @@ fail:
     return NULL;
 }
 
-li_err x2x3_router_send(x2x3_router *r, const uint8_t did[16], const x2x3_record *rec)
+static int accepts(x1_delivery delivery, uint16_t pdu_type)
+{
+    return delivery == X1_DELIVERY_X2_AND_X3 ||
+           (delivery == X1_DELIVERY_X2_ONLY && pdu_type == X2X3_PDU_X2) ||
+           (delivery == X1_DELIVERY_X3_ONLY && pdu_type == X2X3_PDU_X3);
+}
+
+li_err x2x3_router_send(x2x3_router *r, const uint8_t (*dids)[16], size_t n_dids,
+                        const x2x3_record *rec)
 {
     if (r->fixed)
         return x2x3_sender_send(r->fixed, rec);
-    li_err e = LI_ERR_NOT_FOUND;
+    li_err e = LI_OK;
+    x2x3_sender *sent[X1_MAX_DIDS];
+    size_t n_sent = 0;
     pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->n_routes; i++) {
-        if (memcmp(r->routes[i].did, did, 16) == 0) {
-            e = x2x3_sender_send(r->routes[i].sender, rec);
-            break;
-        }
+    for (size_t d = 0; d < n_dids && d < X1_MAX_DIDS; d++) {
+        size_t i = 0;
+        while (i < r->n_routes && memcmp(r->routes[i].did, dids[d], 16) != 0)
+            i++;
+        if (i == r->n_routes || !accepts(r->routes[i].delivery, rec->pdu_type))
+            continue;
+        /* Two destinations at one address: one copy on its one connection. */
+        size_t k = 0;
+        while (k < n_sent && sent[k] != r->routes[i].sender)
+            k++;
+        if (k < n_sent)
+            continue;
+        sent[n_sent++] = r->routes[i].sender;
+        li_err one = x2x3_sender_send(r->routes[i].sender, rec);
+        if (one != LI_OK)
+            e = one;
     }
     pthread_mutex_unlock(&r->mu);
-    if (e == LI_ERR_NOT_FOUND)
+    if (n_sent == 0) {
         atomic_fetch_add(&r->unrouted, 1);
+        return LI_ERR_NOT_FOUND;
+    }
     return e;
 }
 

@@ -44,11 +44,15 @@ typedef struct x2x3_router_stats {
 x2x3_router *x2x3_router_new(const li_config *cfg, const char *prefix, x1_ne *ne,
                              char *errstr, size_t errstr_size);
 
-/* Queues rec (x2x3_sender_send()) to the sender of destination did. Thread-safe, never
- * blocks on the network. LI_ERR_NOT_FOUND (counted as unrouted) when the DID has no
- * sender: no such destination, max_destinations reached, or the sender could not be
- * created (logged when the destination was created). */
-li_err x2x3_router_send(x2x3_router *r, const uint8_t did[16], const x2x3_record *rec);
+/* Queues rec (x2x3_sender_send()) to the senders of the task's destinations dids (at
+ * most X1_MAX_DIDS) whose deliveryType accepts the record's type (X2Only: X2 records,
+ * X3Only: X3, X2andX3: both); destinations sharing an address get one copy. Thread-safe,
+ * never blocks on the network. LI_ERR_NOT_FOUND (counted as unrouted) when no
+ * destination took it: none known, none accepting the type, max_destinations reached,
+ * or the sender could not be created (logged when the destination was created); else
+ * LI_OK or the last sender's error (LI_ERR_FULL: counted by that sender). */
+li_err x2x3_router_send(x2x3_router *r, const uint8_t (*dids)[16], size_t n_dids,
+                        const x2x3_record *rec);
 
 /* Waits until every sender has every PDU acknowledged; LI_ERR_TIMEOUT when timeout_ms
  * passes first. */

@@ -22,7 +22,8 @@ enum { SIDE_SENDER = 1, SIDE_RECEIVER = 2 };
 
 typedef struct task_ref {
     uint8_t xid[16];
-    uint8_t did[16];            /* its destination, where its records go */
+    uint8_t dids[X1_MAX_DIDS][16]; /* its destinations, where its records go */
+    size_t n_dids;
     x1_delivery delivery;
     char target[272];           /* attribute 17 text */
     char canon[LI_IDENT_MAX];   /* the identity that matched, to check it again */
@@ -223,7 +224,8 @@ static void match_identity(x2x3_siptap *t, li_sip_str value, int side, task_ref 
             r = &tasks[(*n_tasks)++];
             memset(r, 0, sizeof *r);
             memcpy(r->xid, m[i].xid, 16);
-            memcpy(r->did, m[i].did, 16);
+            memcpy(r->dids, m[i].dids, sizeof r->dids);
+            r->n_dids = m[i].n_dids;
             r->delivery = m[i].delivery;
             memcpy(r->target, m[i].target, sizeof r->target);
             r->target[sizeof r->target - 1] = 0;
@@ -251,7 +253,8 @@ static void dialog_recheck(x2x3_siptap *t, dialog *d)
                 continue;
             /* Still tasked; a ModifyTask may have changed its delivery or destination. */
             d->tasks[i].delivery = m[j].delivery;
-            memcpy(d->tasks[i].did, m[j].did, 16);
+            memcpy(d->tasks[i].dids, m[j].dids, sizeof d->tasks[i].dids);
+            d->tasks[i].n_dids = m[j].n_dids;
             d->tasks[keep++] = d->tasks[i];
             break;
         }
@@ -426,7 +429,8 @@ static void on_message(x2x3_siptap *t, const li_sip_msg *msg, const uint8_t *raw
         const char *target = tasks[i].target;
         rec.matched_targets = &target;
         rec.n_matched_targets = 1;
-        t->o.export_record(t->o.export_ctx, tasks[i].did, &rec);
+        t->o.export_record(t->o.export_ctx, (const uint8_t (*)[16])tasks[i].dids,
+                           tasks[i].n_dids, &rec);
         t->st.exported++;
     }
 }

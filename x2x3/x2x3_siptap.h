@@ -41,9 +41,9 @@ typedef size_t (*x2x3_siptap_match_fn)(void *ctx, const char *canon, x1_ne_match
 /* Returns a counter that changes whenever the tasks change (x1_ne_generation), so that
  * dialogs are checked again against the tasks before their next export; may be NULL. */
 typedef uint64_t (*x2x3_siptap_generation_fn)(void *ctx);
-/* Receives one record for the task's destination did (x1_ne_match.did); every pointer
- * in it is valid only during the call. */
-typedef void (*x2x3_siptap_export_fn)(void *ctx, const uint8_t did[16],
+/* Receives one record for the task's destinations (x1_ne_match.dids); every pointer in
+ * it is valid only during the call. */
+typedef void (*x2x3_siptap_export_fn)(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
                                       const x2x3_record *rec);
 
 typedef struct x2x3_siptap_opts {

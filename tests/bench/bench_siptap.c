@@ -51,10 +51,12 @@ static li_buf pdu_buf, attr_buf;
 static uint64_t exported_bytes;
 
 /* Encodes the record as the sender would (header, attributes 9-17, payload). */
-static void export_record(void *ctx, const uint8_t did[16], const x2x3_record *r)
+static void export_record(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
+                          const x2x3_record *r)
 {
     (void)ctx;
-    (void)did;
+    (void)dids;
+    (void)n_dids;
     li_buf_reset(&attr_buf);
     li_buf_reset(&pdu_buf);
     x2x3_attr_put_timestamp(&attr_buf, r->timestamp_ns);

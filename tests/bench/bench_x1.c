@@ -25,7 +25,8 @@ static void make_task(x1_task *t, unsigned i, const uint8_t did[16])
 {
     memset(t, 0, sizeof *t);
     li_uuid_random(t->xid);
-    memcpy(t->did, did, 16);
+    memcpy(t->dids[0], did, 16);
+    t->n_dids = 1;
     t->delivery = X1_DELIVERY_X2_AND_X3;
     t->n_targets = 2;
     strcpy(t->targets[0].type, "sip-uri");
@@ -97,7 +98,8 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
     uint8_t did[16];
     li_uuid_random(did);
-    x1_client_create_destination(c, url, "limf-ne", did, "127.0.0.1:4443", err, sizeof err);
+    x1_client_create_destination(c, url, "limf-ne", did, "127.0.0.1:4443", X1_DELIVERY_X2_AND_X3,
+                                 err, sizeof err);
 
     /* ActivateTask round trips, each on a fresh mutual-TLS connection. */
     x1_task t;

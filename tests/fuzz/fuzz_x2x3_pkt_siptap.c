@@ -19,16 +19,18 @@ static size_t match_all(void *ctx, const char *canon, x1_ne_match *out, size_t m
         return 0;
     memset(out, 0, sizeof *out);
     memcpy(out->xid, canon, strlen(canon) < 16 ? strlen(canon) : 16);
-    memcpy(out->did, out->xid, 16);
+    memcpy(out->dids[0], out->xid, 16);
+    out->n_dids = 1;
     out->delivery = X1_DELIVERY_X2_ONLY;
     snprintf(out->target, sizeof out->target, "sip-uri:%s", canon);
     return 1;
 }
 
-static void check_record(void *ctx, const uint8_t did[16], const x2x3_record *rec)
+static void check_record(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
+                         const x2x3_record *rec)
 {
     (void)ctx;
-    if (memcmp(did, rec->xid, 16) != 0)   /* each record goes to its own task's DID */
+    if (n_dids != 1 || memcmp(dids[0], rec->xid, 16) != 0)   /* its own task's DID */
         __builtin_trap();
     /* Touch the payload so that ASan sees a stale pointer. */
     uint8_t x = 0;

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
                     if (x1_ne_get_task(ne, xids[i], &t) != LI_OK)
                         continue;
                     li_uuid_format(t.xid, x);
-                    li_uuid_format(t.did, d);
+                    li_uuid_format(t.dids[0], d);   /* the ADMF names one */
                     printf("%s %d %zu %s\n", x, (int)t.delivery, t.n_targets, d);
                 }
                 printf("end\n");
@@ -98,7 +98,8 @@ int main(int argc, char **argv)
                 t.n_targets = 1;
                 t.delivery = X1_DELIVERY_X2_ONLY;
                 /* the destination the ADMF created (x1.ingest_did's default) */
-                li_uuid_parse("6c696d66-0000-4000-8000-000000000001", t.did);
+                li_uuid_parse("6c696d66-0000-4000-8000-000000000001", t.dids[0]);
+                t.n_dids = 1;
                 e = x1_client_activate(self, url, argv[2], &t, errstr, sizeof errstr);
             } else {
                 e = x1_client_deactivate(self, url, argv[2], xid, errstr, sizeof errstr);

@@ -2,6 +2,7 @@
  * destination its delivery address), through two real limf-ingest processes (ids
  * "ingest-a" and "ingest-b", told apart in the records they write to Kafka) and real X1:
  * - two tasks with two destinations: each task's events reach its own ingest only;
+ * - a task naming both destinations (listOfDIDs): its events reach both ingests;
  * - ModifyTask moves a task to the other destination: its next session goes there;
  * - ModifyDestination moves that destination to the first ingest: the next session
  *   goes there, and the sender no destination names any more stops (relay metrics) and
@@ -27,6 +28,8 @@ static const uint8_t XID_ALICE[16] = { 0x7e, 0x1a, 0x90, 0x03, 0x22, 0x33, 0x44,
                                        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x0a };
 static const uint8_t XID_BOB[16] = { 0x7e, 0x1a, 0x90, 0x03, 0x22, 0x33, 0x44, 0x55,
                                      0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x0b };
+static const uint8_t XID_CAROL[16] = { 0x7e, 0x1a, 0x90, 0x03, 0x22, 0x33, 0x44, 0x55,
+                                       0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0x0c };
 static const uint8_t DID_A[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xa };
 static const uint8_t DID_B[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xb };
 static const uint8_t DID_C[16] = { 0xd3, 0xd3, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xc };
@@ -82,7 +85,7 @@ static const char *dest_series(const char *what, uint16_t port)
 
 /* Records per (ingest, task) in Kafka, each (sequence, correlation, event) once. */
 typedef struct tally {
-    size_t alice_a, alice_b, bob_a, bob_b, other;
+    size_t alice_a, alice_b, bob_a, bob_b, carol_a, carol_b, other;
     char keys[64][96];
     size_t n_keys;
 } tally;
@@ -107,12 +110,15 @@ static void on_record(const Limf__XPdu *x, void *ctx)
     int b = x->ingest_id && strcmp(x->ingest_id, "ingest-b") == 0;
     int alice = x->xid.len == 16 && memcmp(x->xid.data, XID_ALICE, 16) == 0;
     int bob = x->xid.len == 16 && memcmp(x->xid.data, XID_BOB, 16) == 0;
-    if (x->pdu_type != X2X3_PDU_X2 || (!a && !b) || (!alice && !bob))
+    int carol = x->xid.len == 16 && memcmp(x->xid.data, XID_CAROL, 16) == 0;
+    if (x->pdu_type != X2X3_PDU_X2 || (!a && !b) || (!alice && !bob && !carol))
         t->other++;
     else if (alice)
         *(a ? &t->alice_a : &t->alice_b) += 1;
-    else
+    else if (bob)
         *(a ? &t->bob_a : &t->bob_b) += 1;
+    else
+        *(a ? &t->carol_a : &t->carol_b) += 1;
 }
 
 int main(void)
@@ -146,31 +152,52 @@ int main(void)
                  await_metric(r.metrics_port, dest_series("acked_pdus_total", b.port), 2) == 2,
              "per-destination series of the relay");
 
-    /* ModifyTask: alice's task now names bob's destination. */
+    /* carol's task names both destinations: her events go to both ingests. */
     li_config *cfg;
     x1_client *c = rt_x1_client(&cfg);
     char url[128], err[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", r.x1_port);
     x1_task t;
     memset(&t, 0, sizeof t);
+    memcpy(t.xid, XID_CAROL, 16);
+    snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
+    snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:carol@example.com");
+    t.n_targets = 1;
+    t.delivery = X1_DELIVERY_X2_ONLY;
+    memcpy(t.dids[0], DID_A, 16);
+    memcpy(t.dids[1], DID_B, 16);
+    t.n_dids = 2;
+    RT_CHECK(x1_client_activate(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
+             "ActivateTask with two DIDs: %s", err);
+    session(&r, "sip:carol@example.com");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 4) == 4 &&
+                 await_metric(b.metrics_port, X2_PDUS, 4) == 4,
+             "carol's 2 events at each ingest");
+    RT_CHECK(x1_client_deactivate(c, url, "relay-test", XID_CAROL, err, sizeof err) == LI_OK,
+             "DeactivateTask: %s", err);
+
+    /* ModifyTask: alice's task now names bob's destination. */
+    memset(&t, 0, sizeof t);
     memcpy(t.xid, XID_ALICE, 16);
     snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
     snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:alice@example.com");
     t.n_targets = 1;
     t.delivery = X1_DELIVERY_X2_AND_X3;
-    memcpy(t.did, DID_B, 16);
+    memcpy(t.dids[0], DID_B, 16);
+    t.n_dids = 1;
     RT_CHECK(x1_client_modify(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
              "ModifyTask: %s", err);
     session(&r, "sip:alice@example.com");
-    RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 4) == 4, "ingest B: alice's 2 more events");
+    RT_CHECK(await_metric(b.metrics_port, X2_PDUS, 6) == 6, "ingest B: alice's 2 more events");
 
     /* ModifyDestination: B now delivers to ingest A; B's sender has nothing left to do. */
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", a.port);
-    RT_CHECK(x1_client_modify_destination(c, url, "relay-test", DID_B, addr, err, sizeof err) ==
-                 LI_OK, "ModifyDestination: %s", err);
+    RT_CHECK(x1_client_modify_destination(c, url, "relay-test", DID_B, addr,
+                                          X1_DELIVERY_X2_AND_X3, err, sizeof err) == LI_OK,
+             "ModifyDestination: %s", err);
     session(&r, "sip:alice@example.com");
-    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 4) == 4, "ingest A: alice's 2 more events");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 6) == 6, "ingest A: alice's 2 more events");
     RT_CHECK(await_metric(r.metrics_port, "limf_relay_x2x3_destinations", 1) == 1,
              "the sender to ingest B still runs");
     RT_CHECK(await_metric(b.metrics_port, "limf_ingest_connections", 0) == 0,
@@ -182,9 +209,9 @@ int main(void)
     RT_CHECK(x1_client_remove_destination(c, url, "relay-test", DID_A, err, sizeof err) ==
                  LI_OK, "RemoveDestination: %s", err);
     session(&r, "sip:alice@example.com");
-    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 6) == 6, "ingest A: alice's 2 more events");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 8) == 8, "ingest A: alice's 2 more events");
     RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_destinations") == 1, "senders");
-    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 4, "ingest B got more than its 4");
+    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 6, "ingest B got more than its 6");
     RT_CHECK(metric(r.metrics_port, "limf_relay_x2x3_unrouted_total") == 0, "unrouted records");
     x1_client_free(c);
     li_config_free(cfg);
@@ -196,17 +223,18 @@ int main(void)
     rt_x1_task(fixed.x1_port, XID_ALICE, DID_C, b.port, "sip-uri", "sip:alice@example.com",
                X1_DELIVERY_X2_AND_X3);
     session(&fixed, "sip:alice@example.com");
-    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 8) == 8, "fixed route: ingest A");
+    RT_CHECK(await_metric(a.metrics_port, X2_PDUS, 10) == 10, "fixed route: ingest A");
     RT_CHECK(rt_relay_stop(&fixed) == 0, "relay exit (see %s)", fixed.log);
-    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 4, "fixed route: ingest B got records");
+    RT_CHECK(metric(b.metrics_port, X2_PDUS) == 6, "fixed route: ingest B got records");
 
     /* What Kafka holds says the same, per ingest and task. */
     tally k;
     memset(&k, 0, sizeof k);
-    x2x3t_consume(12, 30, 2000, on_record, &k);
-    RT_CHECK(k.alice_a == 8 && k.alice_b == 2 && k.bob_a == 0 && k.bob_b == 2 && k.other == 0,
-             "Kafka: alice A %zu B %zu, bob A %zu B %zu, other %zu", k.alice_a, k.alice_b,
-             k.bob_a, k.bob_b, k.other);
+    x2x3t_consume(16, 30, 2000, on_record, &k);
+    RT_CHECK(k.alice_a == 8 && k.alice_b == 2 && k.bob_a == 0 && k.bob_b == 2 &&
+                 k.carol_a == 2 && k.carol_b == 2 && k.other == 0,
+             "Kafka: alice A %zu B %zu, bob A %zu B %zu, carol A %zu B %zu, other %zu",
+             k.alice_a, k.alice_b, k.bob_a, k.bob_b, k.carol_a, k.carol_b, k.other);
     x2x3t_ingest_stop(&a, 15);
     rt_disown(a.pid);
     x2x3t_ingest_stop(&b, 15);

@@ -294,7 +294,8 @@ void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
     char url[128], addr[64], err[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_port);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", ingest_port);
-    li_err e = x1_client_create_destination(c, url, "relay-test", did, addr, err, sizeof err);
+    li_err e = x1_client_create_destination(c, url, "relay-test", did, addr, X1_DELIVERY_X2_AND_X3,
+                                            err, sizeof err);
     RT_CHECK(e == LI_OK || e == LI_ERR_PROTO, "CreateDestination: %s", err);
     x1_task t;
     memset(&t, 0, sizeof t);
@@ -303,7 +304,8 @@ void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
     snprintf(t.targets[0].value, sizeof t.targets[0].value, "%s", target);
     t.n_targets = 1;
     t.delivery = delivery;
-    memcpy(t.did, did, 16);
+    memcpy(t.dids[0], did, 16);
+    t.n_dids = 1;
     RT_CHECK(x1_client_activate(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
              "ActivateTask: %s", err);
     x1_client_free(c);

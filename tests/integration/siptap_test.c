@@ -307,7 +307,8 @@ static void task_alice(const siptap_proc *p, uint16_t x2_port)
     char url[128], err[512], addr[64];
     x1_client *c = admf_client(p, url, sizeof url);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", x2_port);
-    if (x1_client_create_destination(c, url, "siptap-test", DID, addr, err, sizeof err) != LI_OK)
+    if (x1_client_create_destination(c, url, "siptap-test", DID, addr, X1_DELIVERY_X2_AND_X3, err,
+                                     sizeof err) != LI_OK)
         die("CreateDestination: %s", err);
     x1_task t;
     memset(&t, 0, sizeof t);
@@ -316,7 +317,8 @@ static void task_alice(const siptap_proc *p, uint16_t x2_port)
     snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:Alice@LIMF.test");
     t.n_targets = 1;
     t.delivery = X1_DELIVERY_X2_AND_X3;
-    memcpy(t.did, DID, 16);
+    memcpy(t.dids[0], DID, 16);
+    t.n_dids = 1;
     if (x1_client_activate(c, url, "siptap-test", &t, err, sizeof err) != LI_OK)
         die("ActivateTask: %s", err);
     x1_client_free(c);

@@ -149,7 +149,8 @@ static void make_task(x1_task *t, uint8_t tag, const char *sip, const char *tel)
     memset(t, 0, sizeof *t);
     li_uuid_random(t->xid);
     t->xid[15] = tag;
-    memcpy(t->did, DID, 16);
+    memcpy(t->dids[0], DID, 16);
+    t->n_dids = 1;
     t->delivery = X1_DELIVERY_X2_AND_X3;
     strcpy(t->targets[0].type, "sip-uri");
     strcpy(t->targets[0].value, sip);
@@ -186,8 +187,10 @@ static void test_tasks(void **state)
     assert_int_equal(x1_ne_task_count(ne), 0);
 
     assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "127.0.0.1:4443",
+                                                  X1_DELIVERY_X2_AND_X3,
                                                   err, sizeof err), LI_OK);
     assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "127.0.0.1:4443",
+                                                  X1_DELIVERY_X2_AND_X3,
                                                   err, sizeof err), LI_ERR_CONFLICT);
     x1_destination d;
     assert_int_equal(x1_ne_get_destination(ne, DID, &d), LI_OK);
@@ -241,6 +244,34 @@ static void test_tasks(void **state)
     assert_int_equal(x1_client_activate(admf, url, "poi-1", &b, err, sizeof err), LI_OK);
     assert_int_equal(matches("sip:bob@example.com", m, 4), 2);
     assert_int_equal(matches("sip:bob@example.com", m, 1), 2);
+
+    /* Several destinations (listOfDIDs): every one must exist, and none can go while a
+     * task names it. */
+    static const uint8_t DID2[16] = { 0xd2, 2 };
+    x1_task c;
+    make_task(&c, 5, "sip:carol@example.com", NULL);
+    memcpy(c.dids[1], DID2, 16);
+    c.n_dids = 2;
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &c, err, sizeof err),
+                     LI_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "entry 2"));
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID2, "127.0.0.2:4443",
+                                                  X1_DELIVERY_X3_ONLY, err, sizeof err), LI_OK);
+    assert_int_equal(x1_ne_get_destination(ne, DID2, &d), LI_OK);
+    assert_int_equal(d.delivery, X1_DELIVERY_X3_ONLY);
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &c, err, sizeof err), LI_OK);
+    assert_int_equal(matches("sip:carol@example.com", m, 4), 1);
+    assert_int_equal(m[0].n_dids, 2);
+    assert_memory_equal(m[0].dids[1], DID2, 16);
+    assert_int_equal(x1_client_get_task(admf, url, "poi-1", c.xid, &got, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(got.n_dids, 2);
+    assert_memory_equal(got.dids, c.dids, 32);
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID2, err, sizeof err),
+                     LI_ERR_PROTO);
+    assert_int_equal(x1_client_deactivate(admf, url, "poi-1", c.xid, err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID2, err, sizeof err),
+                     LI_OK);
 
     uint8_t xids[4][16];
     size_t n = 0;
@@ -420,7 +451,8 @@ static void expect_refused_by_pin(x1_client *c, const char *want_msg)
     char errs[11][512];
     r[0] = x1_client_ping(c, url, "poi-1", errs[0], sizeof errs[0]);
     r[1] = x1_client_keepalive(c, url, "poi-1", errs[1], sizeof errs[1]);
-    r[2] = x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443", errs[2],
+    r[2] = x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443",
+                                        X1_DELIVERY_X2_AND_X3, errs[2],
                                         sizeof errs[2]);
     r[3] = x1_client_activate(c, url, "poi-1", &t, errs[3], sizeof errs[3]);
     r[4] = x1_client_modify(c, url, "poi-1", &t, errs[4], sizeof errs[4]);
@@ -473,7 +505,8 @@ static void test_pinned_certificate(void **state)
     assert_int_equal(x1_client_pin(c, "poi-1", right), LI_OK);
     uint64_t before = ne_messages();
     assert_int_equal(x1_client_ping(c, url, "poi-1", err, sizeof err), LI_OK);
-    assert_int_equal(x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443", err,
+    assert_int_equal(x1_client_create_destination(c, url, "poi-1", DID, "127.0.0.1:4443",
+                                                  X1_DELIVERY_X2_AND_X3, err,
                                                   sizeof err), LI_OK);
     make_task(&t, 0x60, "sip:pinned@example.com", NULL);
     assert_int_equal(x1_client_activate(c, url, "poi-1", &t, err, sizeof err), LI_OK);
@@ -878,7 +911,8 @@ static void test_concurrent(void **state)
 {
     (void)state;
     char err[256];
-    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "[::1]:4443", err,
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "[::1]:4443",
+                                                  X1_DELIVERY_X2_AND_X3, err,
                                                   sizeof err), LI_OK);
     enum { N = 6 };
     pthread_t t[N], mt;

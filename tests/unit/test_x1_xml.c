@@ -21,7 +21,8 @@ static void sample_task(x1_task *t)
 {
     memset(t, 0, sizeof *t);
     memcpy(t->xid, XID, 16);
-    memcpy(t->did, DID, 16);
+    memcpy(t->dids[0], DID, 16);
+    t->n_dids = 1;
     t->delivery = X1_DELIVERY_X2_AND_X3;
     t->n_targets = 3;
     strcpy(t->targets[0].type, "sip-uri");
@@ -45,7 +46,8 @@ static void sample_exception(x1_cert_exception *o)
 static void assert_task_equal(const x1_task *a, const x1_task *b)
 {
     assert_memory_equal(a->xid, b->xid, 16);
-    assert_memory_equal(a->did, b->did, 16);
+    assert_int_equal(a->n_dids, b->n_dids);
+    assert_memory_equal(a->dids, b->dids, a->n_dids * 16);
     assert_int_equal(a->delivery, b->delivery);
     assert_int_equal(a->n_targets, b->n_targets);
     for (size_t i = 0; i < a->n_targets; i++) {
@@ -92,6 +94,13 @@ static void test_request_round_trips(void **state)
         assert_int_equal(x1_header_init(&in.hdr, "admf & co", "ne<1>"), LI_OK);
         in.type = (x1_msg_type)t;
         sample_task(&in.task);
+        if (t % 2) {   /* and a listOfDIDs of three */
+            for (int k = 1; k < 3; k++) {
+                memcpy(in.task.dids[k], DID, 16);
+                in.task.dids[k][15] = (uint8_t)k;
+            }
+            in.task.n_dids = 3;
+        }
         memcpy(in.id, XID, 16);
         memcpy(in.dest.did, DID, 16);
         in.dest.delivery = X1_DELIVERY_X2_ONLY;
@@ -190,6 +199,8 @@ static void test_response_round_trips(void **state)
     sample_task(&tasks[1]);
     tasks[1].xid[0] = 0x77;
     tasks[1].n_targets = 1;
+    memcpy(tasks[1].dids[1], XID, 16);
+    tasks[1].n_dids = 2;
     sample_exception(&objs[0]);
     memcpy(dests[0].did, DID, 16);
     dests[0].delivery = X1_DELIVERY_X2_AND_X3;
@@ -275,6 +286,8 @@ static void test_response_round_trips(void **state)
     "<deliveryType>" delivery "</deliveryType><listOfDIDs>" dids "</listOfDIDs>"       \
     "</taskDetails>"
 #define ONE_DID "<dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>"
+#define DID_N(n) "<dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd" #n "</dId>"
+#define EIGHT_DIDS DID_N(1) DID_N(2) DID_N(3) DID_N(4) DID_N(5) DID_N(6) DID_N(7) DID_N(8)
 #define SIP "<targetIdentifier><sipUri>sip:alice@example.com</sipUri></targetIdentifier>"
 #define DOC(msgs)                                                                      \
     "<?xml version=\"1.0\"?><X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI      \
@@ -353,7 +366,11 @@ static const req_vector req_vectors[] = {
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
     { "bad delivery type", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X4Only", ONE_DID))),
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED },
-    { "two DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))),
+    { "a DID listed twice", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
+    { "eight DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS))),
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
+    { "nine DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS ONE_DID))),
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_GENERIC },
     { "no DID", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ""))), LI_OK, 1,
       X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
@@ -417,6 +434,10 @@ static void test_request_vectors(void **state)
         if (v->code == 0 && v->type != X1_MSG_UNKNOWN) {
             assert_string_equal(out[0].hdr.admf_id, "admf");
             assert_int_equal(out[0].hdr.transaction_id[0], 0x3f);
+        }
+        if (strcmp(v->name, "eight DIDs") == 0) {
+            assert_int_equal(out[0].task.n_dids, 8);
+            assert_int_equal(out[0].task.dids[7][15], 0xd8);
         }
     }
     /* More messages than the caller has room for. */

@@ -1,7 +1,8 @@
 /* The POI's router (x2x3_router.h) with the real NE library tasked by the real X1
  * client over mutual TLS, and two in-process ingests that answer keepalives (real TLS
  * on loopback, the test PKI): records go to the sender of their DID's delivery address,
- * destinations sharing an address share a sender, a removed destination's sender stops
+ * destinations sharing an address share a sender, a task's several destinations get
+ * what their deliveryType accepts, a removed destination's sender stops
  * and disconnects, max_destinations bounds the senders, unknown DIDs are counted, and a
  * fixed route overrides the destinations. Runs under ASan/UBSan in CI, which watches
  * the X1 threads, the router's thread and the senders' threads meet. */
@@ -181,12 +182,17 @@ static const uint8_t DID_A[16] = { 0xda, 1 }, DID_B[16] = { 0xdb, 2 },
                      DID_C[16] = { 0xdc, 3 }, DID_D[16] = { 0xdd, 4 },
                      DID_NONE[16] = { 0xee, 5 };
 
-static void destination(const uint8_t did[16], uint16_t port)
+static void destination_for(const uint8_t did[16], uint16_t port, x1_delivery delivery)
 {
     char addr[64], err[512];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
-    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did, addr, err,
-                                                  sizeof err), LI_OK);
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did, addr, delivery,
+                                                  err, sizeof err), LI_OK);
+}
+
+static void destination(const uint8_t did[16], uint16_t port)
+{
+    destination_for(did, port, X1_DELIVERY_X2_AND_X3);
 }
 
 static li_config *poi_config(const char *fixed, const char *max_destinations)
@@ -209,18 +215,25 @@ static li_config *poi_config(const char *fixed, const char *max_destinations)
     return cfg;
 }
 
-static li_err send_to(x2x3_router *r, const uint8_t did[16])
+/* An X2 (SIP) or X3 (MSRP) record of a task with these destinations. */
+static li_err send_x(x2x3_router *r, uint16_t type, const uint8_t (*dids)[16], size_t n)
 {
-    static const char payload[] = "MESSAGE sip:b@example.org SIP/2.0\r\n\r\n";
+    static const char sip[] = "MESSAGE sip:b@example.org SIP/2.0\r\n\r\n";
+    static const char msrp[] = "MSRP a1 SEND\r\nTo-Path: msrp://b\r\n-------a1$\r\n";
     x2x3_record rec;
     memset(&rec, 0, sizeof rec);
-    rec.pdu_type = X2X3_PDU_X2;
-    rec.payload_format = X2X3_FORMAT_SIP;
+    rec.pdu_type = type;
+    rec.payload_format = type == X2X3_PDU_X2 ? X2X3_FORMAT_SIP : X2X3_FORMAT_MSRP;
     rec.payload_direction = X2X3_DIR_TO_TARGET;
-    memcpy(rec.xid, did, 16);
-    rec.payload = (const uint8_t *)payload;
-    rec.payload_len = sizeof payload - 1;
-    return x2x3_router_send(r, did, &rec);
+    memcpy(rec.xid, dids[0], 16);
+    rec.payload = (const uint8_t *)(type == X2X3_PDU_X2 ? sip : msrp);
+    rec.payload_len = type == X2X3_PDU_X2 ? sizeof sip - 1 : sizeof msrp - 1;
+    return x2x3_router_send(r, dids, n, &rec);
+}
+
+static li_err send_to(x2x3_router *r, const uint8_t did[16])
+{
+    return send_x(r, X2X3_PDU_X2, (const uint8_t (*)[16])did, 1);
 }
 
 static size_t senders(x2x3_router *r)
@@ -275,12 +288,14 @@ static void test_routes_follow_destinations(void **state)
     destination(DID_D, ing[1].port);     /* shares B's */
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", nobody);
-    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID_NONE, addr, err,
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID_NONE, addr,
+                                                  X1_DELIVERY_X2_AND_X3, err,
                                                   sizeof err), LI_OK);
     assert_int_equal(senders(r), 3);     /* A, B, and the third address */
     uint8_t did_e[16] = { 0xde, 6 };
     snprintf(addr, sizeof addr, "127.0.0.2:%u", nobody);
-    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr, err,
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr,
+                                                  X1_DELIVERY_X2_AND_X3, err,
                                                   sizeof err), LI_OK);
     assert_int_equal(senders(r), 3);
     assert_int_equal(send_to(r, did_e), LI_ERR_NOT_FOUND);
@@ -297,7 +312,8 @@ static void test_routes_follow_destinations(void **state)
     /* Room again: the destination beyond the bound gets its sender now. */
     assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", did_e, err, sizeof err),
                      LI_OK);
-    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr, err,
+    assert_int_equal(x1_client_create_destination(admf, url, "poi-1", did_e, addr,
+                                                  X1_DELIVERY_X2_AND_X3, err,
                                                   sizeof err), LI_OK);
     assert_int_equal(senders(r), 3);
 
@@ -327,6 +343,42 @@ static void test_routes_follow_destinations(void **state)
     }
     assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", did_e, err, sizeof err),
                      LI_OK);
+}
+
+/* A task with several destinations (listOfDIDs): each record goes to those whose
+ * deliveryType accepts its type, once per address. */
+static void test_several_destinations(void **state)
+{
+    (void)state;
+    char err[512];
+    li_config *cfg = poi_config(NULL, NULL);
+    x2x3_router *r = x2x3_router_new(cfg, "x2x3", ne, err, sizeof err);
+    li_config_free(cfg);
+    assert_non_null(r);
+    destination_for(DID_A, ing[0].port, X1_DELIVERY_X2_ONLY);
+    destination_for(DID_B, ing[1].port, X1_DELIVERY_X3_ONLY);
+    destination(DID_C, ing[1].port);   /* B's address, both types */
+    size_t x2_0 = read_field(&ing[0], &ing[0].pdus, NULL);
+    size_t x3_1 = read_field(&ing[1], &ing[1].pdus, NULL);
+    const uint8_t ab[2][16] = { { 0xda, 1 }, { 0xdb, 2 } };
+    const uint8_t bc[2][16] = { { 0xdb, 2 }, { 0xdc, 3 } };
+    assert_int_equal(send_x(r, X2X3_PDU_X2, ab, 2), LI_OK);   /* to A only */
+    assert_int_equal(send_x(r, X2X3_PDU_X3, ab, 2), LI_OK);   /* to B only */
+    assert_int_equal(send_x(r, X2X3_PDU_X3, ab, 1), LI_ERR_NOT_FOUND);  /* A takes no X3 */
+    assert_int_equal(send_x(r, X2X3_PDU_X3, bc, 2), LI_OK);   /* one copy at B's address */
+    assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
+    assert_true(await(&ing[0], 0, x2_0 + 1));
+    assert_true(await(&ing[1], 0, x3_1 + 2));
+    x2x3_router_stats st;
+    x2x3_router_stats_get(r, &st);
+    assert_int_equal(st.unrouted, 1);
+    assert_int_equal(st.x.acked_pdus, 3);
+    x1_ne_on_change(ne, NULL, NULL);
+    x2x3_router_free(r);
+    const uint8_t *d[] = { DID_A, DID_B, DID_C };
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", d[i], err,
+                                                      sizeof err), LI_OK);
 }
 
 /* x2x3.address: every record to it, whatever the DID. */
@@ -422,6 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_follow_destinations),
+        cmocka_unit_test(test_several_destinations),
         cmocka_unit_test(test_fixed_route),
         cmocka_unit_test(test_bad_config),
     };

@@ -51,7 +51,10 @@ static size_t match(void *ctx, const char *canon, x1_ne_match *out, size_t max)
         if (n < max) {
             memset(&out[n], 0, sizeof out[n]);
             memset(out[n].xid, tasks[i].xid, 16);
-            memset(out[n].did, tasks[i].did, 16);
+            /* Two destinations per task: the second is the first's complement. */
+            memset(out[n].dids[0], tasks[i].did, 16);
+            memset(out[n].dids[1], tasks[i].did ^ 0xff, 16);
+            out[n].n_dids = 2;
             out[n].delivery = tasks[i].delivery;
             snprintf(out[n].target, sizeof out[n].target, "%s:%s", tasks[i].type,
                      tasks[i].value);
@@ -70,20 +73,24 @@ static uint64_t get_generation(void *ctx)
 /* What the export callback received (deep copies). */
 typedef struct rec {
     x2x3_record r;
-    uint8_t did[16];
+    uint8_t dids[2][16];
+    size_t n_dids;
     char target[300];
     uint8_t payload[8192];
 } rec;
 static rec got[32];
 static size_t n_got;
 
-static void export_record(void *ctx, const uint8_t did[16], const x2x3_record *r)
+static void export_record(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
+                          const x2x3_record *r)
 {
     (void)ctx;
     assert_true(n_got < 32);
     rec *g = &got[n_got++];
     g->r = *r;
-    memcpy(g->did, did, 16);
+    assert_int_equal(n_dids, 2);
+    g->n_dids = n_dids;
+    memcpy(g->dids, dids, sizeof g->dids);
     assert_int_equal(r->n_matched_targets, 1);
     snprintf(g->target, sizeof g->target, "%s", r->matched_targets[0]);
     assert_true(r->payload_len <= sizeof g->payload);
@@ -132,7 +139,11 @@ static void expect_rec(size_t i, uint8_t xid, const char *payload, uint16_t dir,
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++)
         if (tasks[k].xid == xid)
             memset(d, tasks[k].did, 16);
-    assert_memory_equal(got[i].did, d, 16);
+    assert_int_equal(got[i].n_dids, 2);
+    assert_memory_equal(got[i].dids[0], d, 16);
+    for (size_t k = 0; k < 16; k++)
+        d[k] ^= 0xff;
+    assert_memory_equal(got[i].dids[1], d, 16);
     assert_int_equal(r->pdu_type, X2X3_PDU_X2);
     assert_int_equal(r->payload_format, X2X3_FORMAT_SIP);
     assert_int_equal(r->payload_len, strlen(payload));
