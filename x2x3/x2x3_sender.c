@@ -423,8 +423,11 @@ static li_err try_connect(x2x3_sender *s, char *why, size_t why_size)
             stopping(s)) {
             char ossl[256];
             li_tls_error_string(ossl, sizeof ossl);
-            snprintf(why, why_size, "TLS handshake: %s", now >= deadline ? "timed out"
-                     : *ossl ? ossl : "connection closed by the peer");
+            long v = SSL_get_verify_result(s->ssl);   /* e.g. the name does not match */
+            snprintf(why, why_size, "TLS handshake: %s%s%s", now >= deadline ? "timed out"
+                     : *ossl ? ossl : "connection closed by the peer",
+                     v != X509_V_OK ? ": " : "",
+                     v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
             return LI_ERR_TLS;
         }
         wait_fd(s, s->fd, se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
@@ -716,9 +719,10 @@ static li_err parse_host_port(const char *text, char *host, size_t host_size, ch
     return LI_OK;
 }
 
-/* Reads every setting but the address into s, and its TLS context. */
+/* Reads every setting but the address into s, and its TLS context for host (NULL: a
+ * check without an address). */
 static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *prefix,
-                            char *errstr, size_t errstr_size)
+                            const char *host, char *errstr, size_t errstr_size)
 {
     char key[256];
     snprintf(key, sizeof key, "%s.poi_id", prefix);
@@ -757,6 +761,10 @@ static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *pr
     snprintf(key, sizeof key, "%s.tls", prefix);
     li_tls_opts_from_config(cfg, key, &opts);
     opts.server = 0;
+    /* Verified by a CA, the ingest's certificate must name the host it is reached at
+     * (RFC 6125), unless tls.peer_name says another name; pins alone name no host. */
+    if (!opts.peer_name && opts.ca_file && !opts.pins)
+        opts.peer_name = host;
     s->ctx = li_tls_ctx_new(&opts, errstr, errstr_size);
     return s->ctx ? LI_OK : LI_ERR_INVAL;
 }
@@ -769,7 +777,7 @@ li_err x2x3_sender_check(const li_config *cfg, const char *prefix, char *errstr,
         snprintf(errstr, errstr_size, "out of memory");
         return LI_ERR_NOMEM;
     }
-    li_err e = read_settings(s, cfg, prefix, errstr, errstr_size);
+    li_err e = read_settings(s, cfg, prefix, NULL, errstr, errstr_size);
     SSL_CTX_free(s->ctx);
     free(s);
     return e;
@@ -808,7 +816,7 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
             snprintf(errstr, errstr_size, "%s must be host:port of limf-ingest", key);
         goto fail;
     }
-    if (read_settings(s, cfg, prefix, errstr, errstr_size) != LI_OK)
+    if (read_settings(s, cfg, prefix, s->host, errstr, errstr_size) != LI_OK)
         goto fail;
     /* Pages are touched only as the buffer fills, and in huge pages where the kernel has
      * them (transparent huge pages in madvise mode): the POI's thread that first fills

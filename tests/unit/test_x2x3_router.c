@@ -48,7 +48,8 @@ typedef struct ingest {
     int open;
 } ingest;
 
-static ingest ing[2];
+/* ing[2] presents a certificate that names only elsewhere.example. */
+static ingest ing[3];
 
 static int stopped(ingest *g)
 {
@@ -120,11 +121,11 @@ static void *ingest_thread(void *arg)
     return NULL;
 }
 
-static int ingest_start(ingest *g)
+static int ingest_start(ingest *g, const char *role)
 {
     char cert[128], key[128], ca[128], err[256];
-    snprintf(cert, sizeof cert, "%s/ingest.pem", dir);
-    snprintf(key, sizeof key, "%s/ingest.key", dir);
+    snprintf(cert, sizeof cert, "%s/%s.pem", dir, role);
+    snprintf(key, sizeof key, "%s/%s.key", dir, role);
     snprintf(ca, sizeof ca, "%s/ca.pem", dir);
     li_tls_opts o = { .cert_file = cert, .key_file = key, .ca_file = ca, .server = 1 };
     pthread_mutex_init(&g->mu, NULL);
@@ -381,6 +382,37 @@ static void test_several_destinations(void **state)
                                                       sizeof err), LI_OK);
 }
 
+/* Verified by the CA, the ingest's certificate must name the address's host, or
+ * x2x3.tls.peer_name. */
+static void test_certificate_names(void **state)
+{
+    (void)state;
+    char err[512];
+    for (int named = 0; named < 2; named++) {
+        li_config *cfg = poi_config(NULL, NULL);
+        if (named)
+            li_config_set(cfg, "x2x3.tls.peer_name", "elsewhere.example");
+        x2x3_router *r = x2x3_router_new(cfg, "x2x3", ne, err, sizeof err);
+        li_config_free(cfg);
+        assert_non_null(r);
+        destination(DID_A, ing[2].port);
+        size_t before = read_field(&ing[2], &ing[2].pdus, NULL);
+        assert_int_equal(send_to(r, DID_A), LI_OK);
+        if (named) {
+            assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
+            assert_true(await(&ing[2], 0, before + 1));
+        } else {
+            /* 127.0.0.1 is not in its certificate: refused, the record waits. */
+            assert_int_equal(x2x3_router_flush(r, 1500), LI_ERR_TIMEOUT);
+            assert_int_equal(read_field(&ing[2], &ing[2].pdus, NULL), before);
+        }
+        x1_ne_on_change(ne, NULL, NULL);
+        x2x3_router_free(r);
+        assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID_A, err,
+                                                      sizeof err), LI_OK);
+    }
+}
+
 /* x2x3.address: every record to it, whatever the DID. */
 static void test_fixed_route(void **state)
 {
@@ -421,14 +453,22 @@ static void test_bad_config(void **state)
 static int setup(void **state)
 {
     (void)state;
-    char cmd[512], p[128], err[512];
+    char cmd[1024], p[128], err[512];
     signal(SIGPIPE, SIG_IGN);
     snprintf(dir, sizeof dir, "/tmp/limf-router-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
     const char *src = getenv("LIMF_SOURCE_DIR") ? getenv("LIMF_SOURCE_DIR") : SOURCE_DIR;
-    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", src, dir);
-    if (system(cmd) != 0 || ingest_start(&ing[0]) != 0 || ingest_start(&ing[1]) != 0)
+    snprintf(cmd, sizeof cmd,
+             "%s/deploy/pki.sh %s >/dev/null && cd %s && "
+             "printf 'subjectAltName=DNS:elsewhere.example\\n' >misnamed.ext && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout misnamed.key -out misnamed.csr -subj /CN=elsewhere 2>/dev/null && "
+             "openssl x509 -req -in misnamed.csr -CA ca.pem -CAkey ca.key -set_serial 7 "
+             "-days 1 -out misnamed.pem -extfile misnamed.ext 2>/dev/null && "
+             "chmod 600 misnamed.key", src, dir, dir);
+    if (system(cmd) != 0 || ingest_start(&ing[0], "ingest") != 0 ||
+        ingest_start(&ing[1], "ingest") != 0 || ingest_start(&ing[2], "misnamed") != 0)
         return -1;
     li_config *cfg = li_config_new();
     li_config_set(cfg, "poi.x1.listen", "127.0.0.1:0");
@@ -463,8 +503,8 @@ static int teardown(void **state)
     (void)state;
     x1_client_free(admf);
     x1_ne_free(ne);
-    ingest_stop(&ing[0]);
-    ingest_stop(&ing[1]);
+    for (size_t i = 0; i < 3; i++)
+        ingest_stop(&ing[i]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -475,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_follow_destinations),
         cmocka_unit_test(test_several_destinations),
+        cmocka_unit_test(test_certificate_names),
         cmocka_unit_test(test_fixed_route),
         cmocka_unit_test(test_bad_config),
     };
