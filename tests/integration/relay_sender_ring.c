@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "li_log.h"
 #include "x2x3_pdu.h"
@@ -81,15 +82,26 @@ int main(void)
     const char *const opts[] = { buffer_opt, "x2x3.keepalive_s=1", "x2x3.reconnect_max_s=1",
                                  "x2x3.ack_interval_ms=2", NULL };
     x2x3_sender *s = x2x3t_sender(port, "poi-test", opts);
-    int killed = 0;
+    int frozen = 0, killed = 0;
     for (unsigned i = 0; i < RECORDS; i++) {
+        if (i == KILL_AT) {
+            /* From here the ingest acknowledges nothing (its socket still takes bytes),
+             * so what the sender writes until the buffer is full stays unacknowledged. */
+            kill(ing.pid, SIGSTOP);
+            frozen = 1;
+        }
         /* Never more than the buffer holds, so that nothing is dropped: wait for the
          * acknowledgements when the next record might not fit. */
         x2x3_sender_stats st;
         x2x3_sender_stats_get(s, &st);
         if (st.buffered_bytes + MAX_PAYLOAD + 200 > BUFFER) {
-            if (!killed && i >= KILL_AT) {
+            if (frozen && !killed) {
                 /* About 60 KiB written and unacknowledged: the ingest dies with them. */
+                for (int w = 0; w < 500 && st.sent_pdus < i; w++) {
+                    usleep(10000);
+                    x2x3_sender_stats_get(s, &st);
+                }
+                X2X3T_CHECK(st.sent_pdus >= i, "the sender did not write to the frozen ingest");
                 x2x3t_ingest_stop(&ing, SIGKILL);
                 x2x3t_ingest_start(&ing, port, NULL);
                 killed = 1;
