@@ -23,8 +23,12 @@ li_add_fuzzer(fuzz_x2x3_pdu SOURCES ${LIMF_TESTS_DIR}/fuzz/fuzz_x2x3_pdu.c LIBS 
 add_library(x2x3_sender STATIC ${X2X3_DIR}/x2x3_sender.c)
 target_include_directories(x2x3_sender PUBLIC ${X2X3_DIR})
 target_link_libraries(x2x3_sender PUBLIC x2x3_pdu li_common)
+# An in-process TLS ingest for the POI side's unit tests.
+add_library(x2x3_test_ingest STATIC ${LIMF_TESTS_DIR}/unit/x2x3_test_ingest.c)
+target_include_directories(x2x3_test_ingest PUBLIC ${LIMF_TESTS_DIR}/unit)
+target_link_libraries(x2x3_test_ingest PUBLIC x2x3_pdu li_common)
 li_add_unit_test(test_x2x3_sender SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_sender.c
-                 LIBS x2x3_sender)
+                 LIBS x2x3_sender x2x3_test_ingest)
 target_compile_definitions(test_x2x3_sender PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # A POI's routes: one sender per X1 destination (linked by the relay and siptap).
@@ -32,7 +36,7 @@ add_library(x2x3_router STATIC ${X2X3_DIR}/x2x3_router.c)
 target_include_directories(x2x3_router PUBLIC ${X2X3_DIR})
 target_link_libraries(x2x3_router PUBLIC x2x3_sender x1_lib)
 li_add_unit_test(test_x2x3_router SOURCES ${LIMF_TESTS_DIR}/unit/test_x2x3_router.c
-                 LIBS x2x3_router)
+                 LIBS x2x3_router x2x3_test_ingest)
 target_compile_definitions(test_x2x3_router PRIVATE SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # The limf.xpdu record's encoder (pure; checked against protobuf-c).

@@ -29,8 +29,8 @@ struct x2x3_router {
     x1_ne *ne;                     /* not owned; NULL with a fixed route */
     char prefix[64];
     size_t max_senders;
-    x2x3_sender *fixed;            /* <prefix>.address: every record goes here */
-    char fixed_address[272];
+    int fixed;                     /* <prefix>.address: senders[0] takes every record, and
+                                      the senders never change */
     /* routes and senders change under both locks and are read under either:
      * rebuild_mu serialises the X1 threads and the reaper (and is held while a sender
      * is created, which takes milliseconds), mu is what every send takes. */
@@ -228,10 +228,21 @@ x2x3_router *x2x3_router_new(const li_config *cfg, const char *prefix, x1_ne *ne
     pthread_cond_init(&r->stop_cond, NULL);
 
     snprintf(key, sizeof key, "%s.address", prefix);
-    if (li_config_get(cfg, key, NULL)) {
-        if (!(r->fixed = x2x3_sender_new(cfg, prefix, errstr, errstr_size)))
+    const char *fixed = li_config_get(cfg, key, NULL);
+    if (fixed) {
+        if (strlen(fixed) >= sizeof r->senders[0].address) {
+            snprintf(errstr, errstr_size, "%s too long", key);
             goto fail;
-        snprintf(r->fixed_address, sizeof r->fixed_address, "%s", li_config_get(cfg, key, ""));
+        }
+        if (!(r->senders = calloc(1, sizeof *r->senders))) {
+            snprintf(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+        if (!(r->senders[0].sender = x2x3_sender_new(cfg, prefix, errstr, errstr_size)))
+            goto fail;
+        strcpy(r->senders[0].address, fixed);
+        r->n_senders = 1;
+        r->fixed = 1;
         return r;
     }
     if (!ne) {
@@ -279,7 +290,7 @@ li_err x2x3_router_send(x2x3_router *r, const uint8_t (*dids)[16], size_t n_dids
                         const x2x3_record *rec)
 {
     if (r->fixed)
-        return x2x3_sender_send(r->fixed, rec);
+        return x2x3_sender_send(r->senders[0].sender, rec);
     li_err e = LI_OK;
     x2x3_sender *sent[X1_MAX_DIDS];
     size_t n_sent = 0;
@@ -311,8 +322,6 @@ li_err x2x3_router_send(x2x3_router *r, const uint8_t (*dids)[16], size_t n_dids
 
 li_err x2x3_router_flush(x2x3_router *r, int timeout_ms)
 {
-    if (r->fixed)
-        return x2x3_sender_flush(r->fixed, timeout_ms);
     uint64_t until = li_mono_ns() + (uint64_t)timeout_ms * 1000000u;
     li_err e = LI_OK;
     pthread_mutex_lock(&r->rebuild_mu);   /* the senders stay while they are flushed */
@@ -329,15 +338,10 @@ void x2x3_router_stats_get(x2x3_router *r, x2x3_router_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->unrouted = atomic_load(&r->unrouted);
-    x2x3_sender_stats x;
-    if (r->fixed) {
-        x2x3_sender_stats_get(r->fixed, &out->x);
-        out->senders = 1;
-        return;
-    }
     pthread_mutex_lock(&r->mu);
     out->x = r->stopped;
     for (size_t i = 0; i < r->n_senders; i++) {
+        x2x3_sender_stats x;
         x2x3_sender_stats_get(r->senders[i].sender, &x);
         add_stats(&out->x, &x);
     }
@@ -354,17 +358,15 @@ void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix)
         { "destination_dropped_pdus_total", "counter", "PDUs dropped, buffer full" },
     };
     pthread_mutex_lock(&r->mu);
-    size_t n = r->fixed ? 1 : r->n_senders;
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
         char name[128];
         snprintf(name, sizeof name, "%s_%s", prefix, fam[f].suffix);
         li_metrics_put_family(b, name, fam[f].type, fam[f].help);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < r->n_senders; i++) {
             x2x3_sender_stats st;
-            x2x3_sender_stats_get(r->fixed ? r->fixed : r->senders[i].sender, &st);
+            x2x3_sender_stats_get(r->senders[i].sender, &st);
             char labels[320] = "";
-            li_metrics_label(labels, sizeof labels, "address",
-                             r->fixed ? r->fixed_address : r->senders[i].address);
+            li_metrics_label(labels, sizeof labels, "address", r->senders[i].address);
             const uint64_t v[] = { (uint64_t)st.connected, st.buffered_bytes, st.acked_pdus,
                                    st.dropped_pdus };
             li_metrics_put_labeled(b, name, labels, v[f]);
@@ -386,7 +388,6 @@ void x2x3_router_free(x2x3_router *r)
     }
     for (size_t i = 0; i < r->n_senders; i++)
         x2x3_sender_free(r->senders[i].sender);
-    x2x3_sender_free(r->fixed);
     free(r->senders);
     free(r->routes);
     li_config_free(r->cfg);

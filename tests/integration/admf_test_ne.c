@@ -59,6 +59,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "admf_test_ne: %s\n", errstr);
         return 1;
     }
+    /* the destination the ADMF creates (x1.ingest_did's default) */
+    uint8_t admf_did[16];
+    li_uuid_parse("6c696d66-0000-4000-8000-000000000001", admf_did);
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
     printf("port %u\n", x1_ne_port(ne));
     fflush(stdout);
@@ -97,8 +100,7 @@ int main(int argc, char **argv)
                 snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:intruder@example.org");
                 t.n_targets = 1;
                 t.delivery = X1_DELIVERY_X2_ONLY;
-                /* the destination the ADMF created (x1.ingest_did's default) */
-                li_uuid_parse("6c696d66-0000-4000-8000-000000000001", t.dids[0]);
+                memcpy(t.dids[0], admf_did, 16);
                 t.n_dids = 1;
                 e = x1_client_activate(self, url, argv[2], &t, errstr, sizeof errstr);
             } else {
@@ -109,18 +111,14 @@ int main(int argc, char **argv)
             else
                 printf("error %s\n", errstr);
         } else if (strcmp(cmd, "forget-destination") == 0) {
-            uint8_t did[16];
-            li_uuid_parse("6c696d66-0000-4000-8000-000000000001", did);
-            if (x1_client_remove_destination(self, url, argv[2], did, errstr, sizeof errstr) ==
-                LI_OK)
+            if (x1_client_remove_destination(self, url, argv[2], admf_did, errstr,
+                                             sizeof errstr) == LI_OK)
                 printf("ok\n");
             else
                 printf("error %s\n", errstr);
         } else if (strcmp(cmd, "destination") == 0) {
-            uint8_t did[16];
             x1_destination d;
-            li_uuid_parse("6c696d66-0000-4000-8000-000000000001", did);
-            if (x1_ne_get_destination(ne, did, &d) == LI_OK)
+            if (x1_ne_get_destination(ne, admf_did, &d) == LI_OK)
                 printf("destination %s\n", d.address);
             else
                 printf("destination none\n");

@@ -158,15 +158,11 @@ int main(void)
     char url[128], err[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", r.x1_port);
     x1_task t;
-    memset(&t, 0, sizeof t);
-    memcpy(t.xid, XID_CAROL, 16);
-    snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
-    snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:carol@example.com");
-    t.n_targets = 1;
-    t.delivery = X1_DELIVERY_X2_ONLY;
-    memcpy(t.dids[0], DID_A, 16);
-    memcpy(t.dids[1], DID_B, 16);
-    t.n_dids = 2;
+    uint8_t both[2][16];
+    memcpy(both[0], DID_A, 16);
+    memcpy(both[1], DID_B, 16);
+    rt_task(&t, XID_CAROL, "sip-uri", "sip:carol@example.com", X1_DELIVERY_X2_ONLY,
+            (const uint8_t (*)[16])both, 2);
     RT_CHECK(x1_client_activate(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
              "ActivateTask with two DIDs: %s", err);
     session(&r, "sip:carol@example.com");
@@ -177,14 +173,8 @@ int main(void)
              "DeactivateTask: %s", err);
 
     /* ModifyTask: alice's task now names bob's destination. */
-    memset(&t, 0, sizeof t);
-    memcpy(t.xid, XID_ALICE, 16);
-    snprintf(t.targets[0].type, sizeof t.targets[0].type, "sip-uri");
-    snprintf(t.targets[0].value, sizeof t.targets[0].value, "sip:alice@example.com");
-    t.n_targets = 1;
-    t.delivery = X1_DELIVERY_X2_AND_X3;
-    memcpy(t.dids[0], DID_B, 16);
-    t.n_dids = 1;
+    rt_task(&t, XID_ALICE, "sip-uri", "sip:alice@example.com", X1_DELIVERY_X2_AND_X3,
+            (const uint8_t (*)[16])DID_B, 1);
     RT_CHECK(x1_client_modify(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
              "ModifyTask: %s", err);
     session(&r, "sip:alice@example.com");

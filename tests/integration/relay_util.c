@@ -285,6 +285,19 @@ x1_client *rt_x1_client(li_config **cfg_out)
     return c;
 }
 
+void rt_task(x1_task *t, const uint8_t xid[16], const char *target_type, const char *target,
+             x1_delivery delivery, const uint8_t (*dids)[16], size_t n_dids)
+{
+    memset(t, 0, sizeof *t);
+    memcpy(t->xid, xid, 16);
+    snprintf(t->targets[0].type, sizeof t->targets[0].type, "%s", target_type);
+    snprintf(t->targets[0].value, sizeof t->targets[0].value, "%s", target);
+    t->n_targets = 1;
+    t->delivery = delivery;
+    memcpy(t->dids, dids, n_dids * 16);
+    t->n_dids = n_dids;
+}
+
 void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
                 uint16_t ingest_port, const char *target_type, const char *target,
                 x1_delivery delivery)
@@ -298,14 +311,7 @@ void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
                                             err, sizeof err);
     RT_CHECK(e == LI_OK || e == LI_ERR_PROTO, "CreateDestination: %s", err);
     x1_task t;
-    memset(&t, 0, sizeof t);
-    memcpy(t.xid, xid, 16);
-    snprintf(t.targets[0].type, sizeof t.targets[0].type, "%s", target_type);
-    snprintf(t.targets[0].value, sizeof t.targets[0].value, "%s", target);
-    t.n_targets = 1;
-    t.delivery = delivery;
-    memcpy(t.dids[0], did, 16);
-    t.n_dids = 1;
+    rt_task(&t, xid, target_type, target, delivery, (const uint8_t (*)[16])did, 1);
     RT_CHECK(x1_client_activate(c, url, "relay-test", &t, err, sizeof err) == LI_OK,
              "ActivateTask: %s", err);
     x1_client_free(c);

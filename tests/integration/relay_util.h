@@ -72,6 +72,9 @@ long rt_json_int(const char *json, const char *key);
 
 /* An X1 client with the ADMF's certificate (admf_id "admf-test"); the caller frees both. */
 x1_client *rt_x1_client(li_config **cfg_out);
+/* A task on one target with these destinations (at most X1_MAX_DIDS). */
+void rt_task(x1_task *t, const uint8_t xid[16], const char *target_type, const char *target,
+             x1_delivery delivery, const uint8_t (*dids)[16], size_t n_dids);
 /* X1 as the ADMF would: a destination (the ingest) and a task on one target. */
 void rt_x1_task(uint16_t x1_port, const uint8_t xid[16], const uint8_t did[16],
                 uint16_t ingest_port, const char *target_type, const char *target,

@@ -1,6 +1,6 @@
 /* The POI's router (x2x3_router.h) with the real NE library tasked by the real X1
- * client over mutual TLS, and two in-process ingests that answer keepalives (real TLS
- * on loopback, the test PKI): records go to the sender of their DID's delivery address,
+ * client over mutual TLS, and three in-process ingests that answer keepalives
+ * (x2x3_test_ingest.h): records go to the sender of their DID's delivery address,
  * destinations sharing an address share a sender, a task's several destinations get
  * what their deliveryType accepts, a removed destination's sender stops
  * and disconnects, max_destinations bounds the senders, unknown DIDs are counted, and a
@@ -12,169 +12,37 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "li_time.h"
-#include "li_tls.h"
 #include "x1_client.h"
 #include "x1_ne.h"
-#include "x2x3_pdu.h"
 #include "x2x3_router.h"
+#include "x2x3_test_ingest.h"
 
 static char dir[64];
 static x1_ne *ne;
 static x1_client *admf;
 static char url[128];
 
-/* --- an ingest that acknowledges everything and counts PDUs and open connections --- */
-
-typedef struct ingest {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    SSL_CTX *ctx;
-    int listen_fd;
-    uint16_t port;
-    int stop;
-    size_t pdus;
-    int open;
-} ingest;
+/* --- three ingests that acknowledge everything --- */
 
 /* ing[2] presents a certificate that names only elsewhere.example. */
-static ingest ing[3];
+static x2x3_test_ingest ing[3];
 
-static int stopped(ingest *g)
+/* Waits up to 5 s for the ingest's PDU count to be exactly want. */
+static int await_pdus(x2x3_test_ingest *g, size_t want)
 {
-    pthread_mutex_lock(&g->mu);
-    int v = g->stop;
-    pthread_mutex_unlock(&g->mu);
-    return v;
+    return x2x3_test_ingest_wait(g, &g->pdus, want, 1, 5000);
 }
 
-/* Reads PDUs until the peer closes; answers each keepalive at once. */
-static void serve(ingest *g, SSL *ssl, int fd)
+static size_t pdus(x2x3_test_ingest *g)
 {
-    li_buf in;
-    li_buf_init(&in, 0);
-    while (!stopped(g)) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (SSL_pending(ssl) == 0 && poll(&p, 1, 20) <= 0)
-            continue;
-        uint8_t buf[16384];
-        int n = SSL_read(ssl, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        li_buf_append(&in, buf, (size_t)n);
-        size_t off = 0, used;
-        x2x3_pdu pdu;
-        while (x2x3_pdu_decode(in.data + off, in.len - off, 0, &pdu, &used, NULL) == LI_OK) {
-            if (pdu.pdu_type == X2X3_PDU_KEEPALIVE) {
-                li_buf ack;
-                li_buf_init(&ack, 0);
-                x2x3_keepalive_ack_encode(&ack, &pdu);
-                SSL_write(ssl, ack.data, (int)ack.len);
-                li_buf_free(&ack);
-            } else {
-                pthread_mutex_lock(&g->mu);
-                g->pdus++;
-                pthread_mutex_unlock(&g->mu);
-            }
-            off += used;
-        }
-        li_buf_consume(&in, off);
-    }
-    li_buf_free(&in);
-}
-
-static void *ingest_thread(void *arg)
-{
-    ingest *g = arg;
-    while (!stopped(g)) {
-        struct pollfd p = { g->listen_fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(g->listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        SSL *ssl = SSL_new(g->ctx);
-        SSL_set_fd(ssl, fd);
-        if (SSL_accept(ssl) == 1) {
-            pthread_mutex_lock(&g->mu);
-            g->open++;
-            pthread_mutex_unlock(&g->mu);
-            serve(g, ssl, fd);
-            pthread_mutex_lock(&g->mu);
-            g->open--;
-            pthread_mutex_unlock(&g->mu);
-        }
-        SSL_free(ssl);
-        close(fd);
-    }
-    return NULL;
-}
-
-static int ingest_start(ingest *g, const char *role)
-{
-    char cert[128], key[128], ca[128], err[256];
-    snprintf(cert, sizeof cert, "%s/%s.pem", dir, role);
-    snprintf(key, sizeof key, "%s/%s.key", dir, role);
-    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-    li_tls_opts o = { .cert_file = cert, .key_file = key, .ca_file = ca, .server = 1 };
-    pthread_mutex_init(&g->mu, NULL);
-    if (!(g->ctx = li_tls_ctx_new(&o, err, sizeof err))) {
-        print_message("ingest TLS: %s\n", err);
-        return -1;
-    }
-    g->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (bind(g->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(g->listen_fd, 8) != 0 ||
-        getsockname(g->listen_fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    g->port = ntohs(a.sin_port);
-    return pthread_create(&g->thread, NULL, ingest_thread, g) == 0 ? 0 : -1;
-}
-
-static void ingest_stop(ingest *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->stop = 1;
-    pthread_mutex_unlock(&g->mu);
-    pthread_join(g->thread, NULL);
-    close(g->listen_fd);
-    SSL_CTX_free(g->ctx);
-    pthread_mutex_destroy(&g->mu);
-}
-
-static size_t read_field(ingest *g, const size_t *pdus, const int *open)
-{
-    pthread_mutex_lock(&g->mu);
-    size_t v = pdus ? *pdus : (size_t)*open;
-    pthread_mutex_unlock(&g->mu);
-    return v;
-}
-
-/* Waits up to 5 s for the ingest's PDU count (or open connections) to reach want. */
-static int await(ingest *g, int count_open, size_t want)
-{
-    uint64_t deadline = li_mono_ns() + 5000000000u;
-    size_t v;
-    while ((v = read_field(g, count_open ? NULL : &g->pdus, count_open ? &g->open : NULL)) !=
-               want &&
-           li_mono_ns() < deadline)
-        usleep(10000);
-    if (v != want)
-        print_message("have %zu, want %zu\n", v, want);
-    return v == want;
+    return x2x3_test_ingest_get(g, &g->pdus);
 }
 
 /* --- the POI side --- */
@@ -196,16 +64,25 @@ static void destination(const uint8_t did[16], uint16_t port)
     destination_for(did, port, X1_DELIVERY_X2_AND_X3);
 }
 
+/* <prefix>.cert/.key/.ca: the test PKI's certificate of role, trusting its CA. */
+static void set_tls(li_config *cfg, const char *prefix, const char *role)
+{
+    static const char *const keys[3] = { "cert", "key", "ca" };
+    for (int i = 0; i < 3; i++) {
+        char key[64], v[128];
+        snprintf(key, sizeof key, "%s.%s", prefix, keys[i]);
+        if (i < 2)
+            snprintf(v, sizeof v, "%s/%s.%s", dir, role, i ? "key" : "pem");
+        else
+            snprintf(v, sizeof v, "%s/ca.pem", dir);
+        li_config_set(cfg, key, v);
+    }
+}
+
 static li_config *poi_config(const char *fixed, const char *max_destinations)
 {
     li_config *cfg = li_config_new();
-    char v[128];
-    snprintf(v, sizeof v, "%s/poi-test.pem", dir);
-    li_config_set(cfg, "x2x3.tls.cert", v);
-    snprintf(v, sizeof v, "%s/poi-test.key", dir);
-    li_config_set(cfg, "x2x3.tls.key", v);
-    snprintf(v, sizeof v, "%s/ca.pem", dir);
-    li_config_set(cfg, "x2x3.tls.ca", v);
+    set_tls(cfg, "x2x3.tls", "poi-test");
     li_config_set(cfg, "x2x3.ack_interval_ms", "5");
     li_config_set(cfg, "x2x3.reconnect_max_s", "1");
     li_config_set(cfg, "x2x3.buffer_bytes", "1048576");
@@ -270,16 +147,16 @@ static void test_routes_follow_destinations(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(send_to(r, DID_B), LI_OK);
     assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
-    assert_true(await(&ing[0], 0, 10));
-    assert_true(await(&ing[1], 0, 5));
+    assert_true(await_pdus(&ing[0], 10));
+    assert_true(await_pdus(&ing[1], 5));
 
     /* A third destination at A's address shares A's sender (and connection). */
     destination(DID_C, ing[0].port);
     assert_int_equal(senders(r), 2);
     assert_int_equal(send_to(r, DID_C), LI_OK);
     assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
-    assert_true(await(&ing[0], 0, 11));
-    assert_true(await(&ing[0], 1, 1));
+    assert_true(await_pdus(&ing[0], 11));
+    assert_true(x2x3_test_ingest_wait(&ing[0], &ing[0].open, 1, 1, 5000));
 
     /* A DID the NE does not know: dropped and counted. */
     assert_int_equal(send_to(r, DID_NONE), LI_ERR_NOT_FOUND);
@@ -308,7 +185,7 @@ static void test_routes_follow_destinations(void **state)
     assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID_D, err, sizeof err),
                      LI_OK);
     assert_true(await_senders(r, 2));
-    assert_true(await(&ing[1], 1, 0));
+    assert_true(x2x3_test_ingest_wait(&ing[1], &ing[1].open, 0, 1, 5000));
     assert_int_equal(send_to(r, DID_B), LI_ERR_NOT_FOUND);
     /* Room again: the destination beyond the bound gets its sender now. */
     assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", did_e, err, sizeof err),
@@ -359,8 +236,8 @@ static void test_several_destinations(void **state)
     destination_for(DID_A, ing[0].port, X1_DELIVERY_X2_ONLY);
     destination_for(DID_B, ing[1].port, X1_DELIVERY_X3_ONLY);
     destination(DID_C, ing[1].port);   /* B's address, both types */
-    size_t x2_0 = read_field(&ing[0], &ing[0].pdus, NULL);
-    size_t x3_1 = read_field(&ing[1], &ing[1].pdus, NULL);
+    size_t x2_0 = pdus(&ing[0]);
+    size_t x3_1 = pdus(&ing[1]);
     const uint8_t ab[2][16] = { { 0xda, 1 }, { 0xdb, 2 } };
     const uint8_t bc[2][16] = { { 0xdb, 2 }, { 0xdc, 3 } };
     assert_int_equal(send_x(r, X2X3_PDU_X2, ab, 2), LI_OK);   /* to A only */
@@ -368,8 +245,8 @@ static void test_several_destinations(void **state)
     assert_int_equal(send_x(r, X2X3_PDU_X3, ab, 1), LI_ERR_NOT_FOUND);  /* A takes no X3 */
     assert_int_equal(send_x(r, X2X3_PDU_X3, bc, 2), LI_OK);   /* one copy at B's address */
     assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
-    assert_true(await(&ing[0], 0, x2_0 + 1));
-    assert_true(await(&ing[1], 0, x3_1 + 2));
+    assert_true(await_pdus(&ing[0], x2_0 + 1));
+    assert_true(await_pdus(&ing[1], x3_1 + 2));
     x2x3_router_stats st;
     x2x3_router_stats_get(r, &st);
     assert_int_equal(st.unrouted, 1);
@@ -396,15 +273,15 @@ static void test_certificate_names(void **state)
         li_config_free(cfg);
         assert_non_null(r);
         destination(DID_A, ing[2].port);
-        size_t before = read_field(&ing[2], &ing[2].pdus, NULL);
+        size_t before = pdus(&ing[2]);
         assert_int_equal(send_to(r, DID_A), LI_OK);
         if (named) {
             assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
-            assert_true(await(&ing[2], 0, before + 1));
+            assert_true(await_pdus(&ing[2], before + 1));
         } else {
             /* 127.0.0.1 is not in its certificate: refused, the record waits. */
             assert_int_equal(x2x3_router_flush(r, 1500), LI_ERR_TIMEOUT);
-            assert_int_equal(read_field(&ing[2], &ing[2].pdus, NULL), before);
+            assert_int_equal(pdus(&ing[2]), before);
         }
         x1_ne_on_change(ne, NULL, NULL);
         x2x3_router_free(r);
@@ -423,11 +300,11 @@ static void test_fixed_route(void **state)
     x2x3_router *r = x2x3_router_new(cfg, "x2x3", NULL, err, sizeof err);
     li_config_free(cfg);
     assert_non_null(r);
-    size_t before = read_field(&ing[1], &ing[1].pdus, NULL);
+    size_t before = pdus(&ing[1]);
     assert_int_equal(send_to(r, DID_NONE), LI_OK);
     assert_int_equal(send_to(r, DID_A), LI_OK);
     assert_int_equal(x2x3_router_flush(r, 5000), LI_OK);
-    assert_true(await(&ing[1], 0, before + 2));
+    assert_true(await_pdus(&ing[1], before + 2));
     assert_int_equal(senders(r), 1);
     x2x3_router_free(r);
 }
@@ -453,7 +330,7 @@ static void test_bad_config(void **state)
 static int setup(void **state)
 {
     (void)state;
-    char cmd[1024], p[128], err[512];
+    char cmd[1024], err[512];
     signal(SIGPIPE, SIG_IGN);
     snprintf(dir, sizeof dir, "/tmp/limf-router-XXXXXX");
     if (!mkdtemp(dir))
@@ -467,17 +344,13 @@ static int setup(void **state)
              "openssl x509 -req -in misnamed.csr -CA ca.pem -CAkey ca.key -set_serial 7 "
              "-days 1 -out misnamed.pem -extfile misnamed.ext 2>/dev/null && "
              "chmod 600 misnamed.key", src, dir, dir);
-    if (system(cmd) != 0 || ingest_start(&ing[0], "ingest") != 0 ||
-        ingest_start(&ing[1], "ingest") != 0 || ingest_start(&ing[2], "misnamed") != 0)
+    if (system(cmd) != 0 || x2x3_test_ingest_start(&ing[0], dir, "ingest", 1) != 0 ||
+        x2x3_test_ingest_start(&ing[1], dir, "ingest", 1) != 0 ||
+        x2x3_test_ingest_start(&ing[2], dir, "misnamed", 1) != 0)
         return -1;
     li_config *cfg = li_config_new();
     li_config_set(cfg, "poi.x1.listen", "127.0.0.1:0");
-    snprintf(p, sizeof p, "%s/poi-test.pem", dir);
-    li_config_set(cfg, "poi.x1.tls.cert", p);
-    snprintf(p, sizeof p, "%s/poi-test.key", dir);
-    li_config_set(cfg, "poi.x1.tls.key", p);
-    snprintf(p, sizeof p, "%s/ca.pem", dir);
-    li_config_set(cfg, "poi.x1.tls.ca", p);
+    set_tls(cfg, "poi.x1.tls", "poi-test");
     li_config_set(cfg, "poi.x1.ne_id", "poi-1");
     ne = x1_ne_new(cfg, "poi.x1", err, sizeof err);
     li_config_free(cfg);
@@ -487,12 +360,7 @@ static int setup(void **state)
     }
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
     cfg = li_config_new();
-    snprintf(p, sizeof p, "%s/admf.pem", dir);
-    li_config_set(cfg, "x1.tls.cert", p);
-    snprintf(p, sizeof p, "%s/admf.key", dir);
-    li_config_set(cfg, "x1.tls.key", p);
-    snprintf(p, sizeof p, "%s/ca.pem", dir);
-    li_config_set(cfg, "x1.tls.ca", p);
+    set_tls(cfg, "x1.tls", "admf");
     admf = x1_client_new(cfg, "x1", err, sizeof err);
     li_config_free(cfg);
     return admf ? 0 : -1;
@@ -504,7 +372,7 @@ static int teardown(void **state)
     x1_client_free(admf);
     x1_ne_free(ne);
     for (size_t i = 0; i < 3; i++)
-        ingest_stop(&ing[i]);
+        x2x3_test_ingest_stop(&ing[i]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : -1;

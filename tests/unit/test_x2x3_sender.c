@@ -8,126 +8,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "li_log.h"
-#include "li_time.h"
-#include "li_tls.h"
 #include "x2x3_pdu.h"
 #include "x2x3_sender.h"
+#include "x2x3_test_ingest.h"
 
 static char tmpdir[64];
 
-/* --- a minimal ingest: records the X2/X3 bytes of each connection --- */
-
-static struct {
-    pthread_mutex_t mu;
-    SSL_CTX *ctx;
-    int listen_fd;
-    uint16_t port;
-    int answer;          /* answer keepalives */
-    int drop;            /* close the current connection */
-    int stop;
-    int conns;
-    li_buf stream[4];    /* X2/X3 PDUs received on connection i */
-    size_t pdus[4];
-    size_t keepalives;
-} srv;
-
-static int flag(int *f)
-{
-    pthread_mutex_lock(&srv.mu);
-    int v = *f;
-    pthread_mutex_unlock(&srv.mu);
-    return v;
-}
-
-static void serve_one(SSL *ssl, int fd, int idx)
-{
-    li_buf in;
-    li_buf_init(&in, 0);
-    while (!flag(&srv.stop) && !flag(&srv.drop)) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (SSL_pending(ssl) == 0 && poll(&p, 1, 20) <= 0)
-            continue;
-        uint8_t buf[16384];
-        int n = SSL_read(ssl, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        li_buf_append(&in, buf, (size_t)n);
-        size_t off = 0, used;
-        x2x3_pdu pdu;
-        while (x2x3_pdu_decode(in.data + off, in.len - off, 0, &pdu, &used, NULL) == LI_OK) {
-            pthread_mutex_lock(&srv.mu);
-            if (pdu.pdu_type == X2X3_PDU_KEEPALIVE) {
-                srv.keepalives++;
-                if (srv.answer) {
-                    li_buf ack;
-                    li_buf_init(&ack, 0);
-                    x2x3_keepalive_ack_encode(&ack, &pdu);
-                    SSL_write(ssl, ack.data, (int)ack.len);
-                    li_buf_free(&ack);
-                }
-            } else if (idx < 4) {
-                li_buf_append(&srv.stream[idx], in.data + off, used);
-                srv.pdus[idx]++;
-            }
-            pthread_mutex_unlock(&srv.mu);
-            off += used;
-        }
-        li_buf_consume(&in, off);
-    }
-    li_buf_free(&in);
-}
-
-static void *server(void *arg)
-{
-    (void)arg;
-    while (!flag(&srv.stop)) {
-        struct pollfd p = { srv.listen_fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(srv.listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        SSL *ssl = SSL_new(srv.ctx);
-        SSL_set_fd(ssl, fd);
-        if (SSL_accept(ssl) == 1) {
-            pthread_mutex_lock(&srv.mu);
-            int idx = srv.conns++;
-            srv.drop = 0;
-            pthread_mutex_unlock(&srv.mu);
-            serve_one(ssl, fd, idx);
-        }
-        SSL_free(ssl);
-        close(fd);
-    }
-    return NULL;
-}
-
-static int wait_until(size_t *counter, size_t want, int timeout_ms)
-{
-    uint64_t deadline = li_mono_ns() + (uint64_t)timeout_ms * 1000000u;
-    while (li_mono_ns() < deadline) {
-        pthread_mutex_lock(&srv.mu);
-        size_t v = *counter;
-        pthread_mutex_unlock(&srv.mu);
-        if (v >= want)
-            return 1;
-        usleep(10000);
-    }
-    return 0;
-}
+/* The ingest: starts without answering keepalives. */
+static x2x3_test_ingest srv;
 
 static x2x3_sender *make_sender(void)
 {
@@ -176,20 +73,18 @@ static void test_retained_resent_released(void **state)
         assert_int_equal(x2x3_sender_send(s, &r), LI_OK);
     }
     /* Delivered but never acknowledged: still buffered. */
-    assert_true(wait_until(&srv.pdus[0], 10, 5000));
+    assert_true(x2x3_test_ingest_wait(&srv, &srv.stream_pdus[0], 10, 0, 5000));
     assert_int_equal(x2x3_sender_flush(s, 200), LI_ERR_TIMEOUT);
     x2x3_sender_stats st;
     x2x3_sender_stats_get(s, &st);
     assert_int_equal(st.acked_pdus, 0);
     assert_true(st.buffered_bytes > 0);
     assert_int_equal(st.connected, 1);
-    assert_true(wait_until(&srv.keepalives, 1, 2000));
+    assert_true(x2x3_test_ingest_wait(&srv, &srv.keepalives, 1, 0, 2000));
 
     /* The link drops: everything is resent on the next connection, byte for byte. */
-    pthread_mutex_lock(&srv.mu);
-    srv.drop = 1;
-    pthread_mutex_unlock(&srv.mu);
-    assert_true(wait_until(&srv.pdus[1], 10, 8000));
+    x2x3_test_ingest_set(&srv, &srv.drop, 1);
+    assert_true(x2x3_test_ingest_wait(&srv, &srv.stream_pdus[1], 10, 0, 8000));
     pthread_mutex_lock(&srv.mu);
     assert_int_equal(srv.stream[1].len, srv.stream[0].len);
     assert_memory_equal(srv.stream[1].data, srv.stream[0].data, srv.stream[0].len);
@@ -321,26 +216,7 @@ static int setup(void **state)
     snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", SOURCE_DIR, tmpdir);
     if (system(cmd) != 0)
         return -1;
-    char c[300], k[300], a[300], err[512];
-    snprintf(c, sizeof c, "%s/ingest.pem", tmpdir);
-    snprintf(k, sizeof k, "%s/ingest.key", tmpdir);
-    snprintf(a, sizeof a, "%s/ca.pem", tmpdir);
-    li_tls_opts o = { .server = 1, .cert_file = c, .key_file = k, .ca_file = a };
-    pthread_mutex_init(&srv.mu, NULL);
-    if (!(srv.ctx = li_tls_ctx_new(&o, err, sizeof err)))
-        return -1;
-    srv.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    socklen_t sl = sizeof sa;
-    if (bind(srv.listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(srv.listen_fd, 8) != 0 ||
-        getsockname(srv.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
-        return -1;
-    srv.port = ntohs(sa.sin_port);
-    for (int i = 0; i < 4; i++)
-        li_buf_init(&srv.stream[i], 0);
-    return 0;
+    return x2x3_test_ingest_start(&srv, tmpdir, "ingest", 0);
 }
 
 int main(void)
@@ -357,17 +233,8 @@ int main(void)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    pthread_t t;
-    pthread_create(&t, NULL, server, NULL);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    pthread_mutex_lock(&srv.mu);
-    srv.stop = 1;
-    pthread_mutex_unlock(&srv.mu);
-    pthread_join(t, NULL);
-    close(srv.listen_fd);
-    SSL_CTX_free(srv.ctx);
-    for (int i = 0; i < 4; i++)
-        li_buf_free(&srv.stream[i]);
+    x2x3_test_ingest_stop(&srv);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
