@@ -77,7 +77,7 @@ echo
 echo "LIID $(jq -r .liid "$run/state/lemf.jsonl" | sort -u | paste -sd ' '), records: $(wc -l <"$run/state/lemf.jsonl")"
 echo "carol's session produced nothing: she is not a target."
 echo "Full JSON lines: $run/state/lemf.jsonl; raw PS-PDUs: $run/state/lemf.raw"
-echo "(decode offline: build/handover/limf-lemf decode $run/state/lemf.raw)"
+echo "(decode offline: build/bin/limf-lemf decode $run/state/lemf.raw)"
 
 if [ $down = 1 ]; then
   say "stopping"

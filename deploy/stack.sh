@@ -29,8 +29,8 @@ STACK_INGEST_DID=6c696d66-0000-4000-8000-000000000001
 
 stack_bin() {
   local name=$1 path
-  path=$(find "$LIMF_BUILD_DIR" -maxdepth 3 -type f -name "$name" -perm -u+x | head -n 1)
-  if [ -z "$path" ]; then
+  path=$LIMF_BUILD_DIR/bin/$name
+  if [ ! -x "$path" ]; then
     echo "stack: $name not built in $LIMF_BUILD_DIR" >&2
     return 1
   fi

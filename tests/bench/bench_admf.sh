@@ -38,7 +38,7 @@ tls.key = $work/pki/admf.key
 tls.ca = $work/pki/ca.pem
 ingest_address = 127.0.0.1:9
 CONF
-"$build/x1/limf-admf" -c "$work/admf.conf" 2>"$work/admf.log" &
+"$build/bin/limf-admf" -c "$work/admf.conf" 2>"$work/admf.log" &
 admf_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.2; done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

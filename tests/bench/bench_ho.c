@@ -291,7 +291,7 @@ static void bench_delivery(size_t size, int n, int paced, pid_t ho)
     snprintf(cert, sizeof cert, "lemf.tls.cert=%s/lemf.pem", pki);
     snprintf(key, sizeof key, "lemf.tls.key=%s/lemf.key", pki);
     snprintf(ca, sizeof ca, "lemf.tls.ca=%s/ca.pem", pki);
-    snprintf(path, sizeof path, "%s/handover/limf-lemf", bin);
+    snprintf(path, sizeof path, "%s/bin/limf-lemf", bin);
     char *argv[] = { path, "-o", listen, "-o", outo, "-o", cert, "-o", key, "-o", ca,
                      "-o", "log.level=warn", NULL };
     pid_t lemf = spawn("lemf.log", argv);
@@ -360,7 +360,7 @@ int main(int argc, char **argv)
             getenv("LIMF_TOPIC_PREFIX"), getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki);
     fclose(f);
     char path[300];
-    snprintf(path, sizeof path, "%s/handover/limf-handover", bin);
+    snprintf(path, sizeof path, "%s/bin/limf-handover", bin);
     char *hargv[] = { path, "-c", conf, NULL };
     pid_t ho = spawn("handover.log", hargv);
     bench_delivery(200, n, 1000, ho);

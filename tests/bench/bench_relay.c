@@ -131,7 +131,7 @@ static void relay_task(pid_t tid, const char *stat_path, void *ctx)
     relay_sample *rs = ctx;
     char comm[32];
     double t = task_cpu(stat_path, comm, sizeof comm);
-    if (tid == rs->pid) {                     /* x2x3_relay_run runs in the main thread */
+    if (tid == rs->pid) {                     /* msrp_relay_run runs in the main thread */
         rs->out->relaying += t;
         rs->out->relaying_sleeps += task_switches(stat_path, 1);
         rs->out->relaying_preempted += task_switches(stat_path, 0);

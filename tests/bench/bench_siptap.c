@@ -19,11 +19,11 @@
 #include "li_config.h"
 #include "li_ident.h"
 #include "li_time.h"
-#include "test_x2x3_pkt_build.h"
+#include "siptap_pkt_build.h"
 #include "x2x3_pdu.h"
-#include "x2x3_pkt.h"
-#include "x2x3_siptap.h"
-#include "x2x3_siptap_io.h"
+#include "siptap_pkt.h"
+#include "siptap.h"
+#include "siptap_io.h"
 
 /* The active tasks: canonical identities, sorted for bsearch (the NE's lookup is a hash;
  * this keeps the benchmark about the tap). */
@@ -100,7 +100,7 @@ static void put(gen *g, const pb_spec *s)
 static void message(gen *g, int tcp, int dir, const char *ua, const char *ub, uint16_t pa,
                     const char *text, size_t len)
 {
-    pb_spec s = { X2X3_DLT_EN10MB, dir ? ub : ua, dir ? ua : ub, dir ? 5060 : pa,
+    pb_spec s = { SIPTAP_DLT_EN10MB, dir ? ub : ua, dir ? ua : ub, dir ? 5060 : pa,
                   dir ? pa : 5060, tcp ? 6 : 17, 0, 0, (const uint8_t *)text, len, 0, 0 };
     g->messages++;
     if (!tcp) {
@@ -131,10 +131,10 @@ static void dialog(gen *g, unsigned i, int tasked)
     int tcp = i % 2;
     const char *tr = tcp ? "TCP" : "UDP";
     if (tcp) {
-        pb_spec syn = { X2X3_DLT_EN10MB, ip_a, ip_b, port, 5060, 6, 1000, X2X3_TCP_SYN,
+        pb_spec syn = { SIPTAP_DLT_EN10MB, ip_a, ip_b, port, 5060, 6, 1000, X2X3_TCP_SYN,
                         (const uint8_t *)"", 0, 0, 0 };
         put(g, &syn);
-        pb_spec synack = { X2X3_DLT_EN10MB, ip_b, ip_a, 5060, port, 6, 5000,
+        pb_spec synack = { SIPTAP_DLT_EN10MB, ip_b, ip_a, 5060, port, 6, 5000,
                            X2X3_TCP_SYN | X2X3_TCP_ACK, (const uint8_t *)"", 0, 0, 0 };
         put(g, &synack);
         g->seq[0] = 1001;
@@ -188,10 +188,10 @@ static void dialog(gen *g, unsigned i, int tasked)
     n += snprintf(m + n, sizeof m - n, "Content-Length: 0\r\n\r\n");
     message(g, tcp, 1, ip_a, ip_b, port, m, (size_t)n);
     if (tcp) {
-        pb_spec fin = { X2X3_DLT_EN10MB, ip_a, ip_b, port, 5060, 6, g->seq[0],
+        pb_spec fin = { SIPTAP_DLT_EN10MB, ip_a, ip_b, port, 5060, 6, g->seq[0],
                         X2X3_TCP_FIN | X2X3_TCP_ACK, (const uint8_t *)"", 0, 0, 0 };
         put(g, &fin);
-        pb_spec fin2 = { X2X3_DLT_EN10MB, ip_b, ip_a, 5060, port, 6, g->seq[1],
+        pb_spec fin2 = { SIPTAP_DLT_EN10MB, ip_b, ip_a, 5060, port, 6, g->seq[1],
                          X2X3_TCP_FIN | X2X3_TCP_ACK, (const uint8_t *)"", 0, 0, 0 };
         put(g, &fin2);
     }
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 1;
     close(fd);
-    gen g = { .f = pb_pcap_open(path, X2X3_DLT_EN10MB), .ts = li_now_ns() };
+    gen g = { .f = pb_pcap_open(path, SIPTAP_DLT_EN10MB), .ts = li_now_ns() };
     for (unsigned i = 0; i < dialogs; i++)
         dialog(&g, i, i % 10 == 0);
     fclose(g.f);
@@ -223,12 +223,12 @@ int main(int argc, char **argv)
 
     li_buf_init(&pdu_buf, 0);
     li_buf_init(&attr_buf, 0);
-    x2x3_siptap_opts o = { .match = match, .export_record = export_record };
-    x2x3_siptap *tap = x2x3_siptap_new(&o);
+    siptap_opts o = { .match = match, .export_record = export_record };
+    siptap *tap = siptap_new(&o);
     li_config *cfg = li_config_new();
     li_config_set(cfg, "siptap.pcap", path);
     char err[256];
-    x2x3_siptap_capture *cap = x2x3_siptap_capture_open(cfg, err, sizeof err);
+    siptap_capture *cap = siptap_capture_open(cfg, err, sizeof err);
     if (!tap || !cap) {
         fprintf(stderr, "bench_siptap: %s\n", cap ? "out of memory" : err);
         return 1;
@@ -237,10 +237,10 @@ int main(int argc, char **argv)
     if (pipe(stop) != 0)
         return 1;
     uint64_t t0 = li_mono_ns();
-    li_err rc = x2x3_siptap_capture_run(cap, tap, stop[0], NULL, NULL, err, sizeof err);
+    li_err rc = siptap_capture_run(cap, tap, stop[0], NULL, NULL, err, sizeof err);
     double secs = (double)(li_mono_ns() - t0) / 1e9;
-    x2x3_siptap_stats st;
-    x2x3_siptap_stats_get(tap, &st);
+    siptap_stats st;
+    siptap_stats_get(tap, &st);
     printf("bench_siptap: %u dialogs (half UDP, half TCP in 2 segments per message), %zu "
            "tasks, 1 dialog in 10 tasked\n", dialogs, n_targets);
     printf("  pcap: %llu frames, %llu SIP messages, %.1f MB\n", (unsigned long long)g.frames,
@@ -255,8 +255,8 @@ int main(int argc, char **argv)
              st.exported == (uint64_t)((dialogs + 9) / 10) * 6 && st.parse_errors == 0;
     if (!ok)
         fprintf(stderr, "bench_siptap: counts do not add up (rc %d)\n", rc);
-    x2x3_siptap_capture_close(cap);
-    x2x3_siptap_free(tap);
+    siptap_capture_close(cap);
+    siptap_free(tap);
     li_config_free(cfg);
     li_buf_free(&pdu_buf);
     li_buf_free(&attr_buf);

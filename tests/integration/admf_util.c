@@ -117,7 +117,7 @@ const char *admf_bin_dir(void)
 {
     static char dir[512];
     if (!dir[0])
-        snprintf(dir, sizeof dir, "%s/x1", env("LIMF_BUILD_DIR"));
+        snprintf(dir, sizeof dir, "%s/bin", env("LIMF_BUILD_DIR"));
     return dir;
 }
 

@@ -10,8 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 for unit in "$src"/deploy/systemd/*.service; do
   name=$(basename "$unit" .service)
-  bin=$(find "$build" -maxdepth 3 -type f -name "$name" -perm -u+x | head -n 1)
-  if [ -z "$bin" ]; then
+  bin=$build/bin/$name
+  if [ ! -x "$bin" ]; then
     echo "FAIL - $name: no such program built"
     failures=$((failures + 1))
     continue

@@ -125,7 +125,7 @@ static pid_t start_lemf(const char *role, int port, const char *raw_name, int an
     snprintf(ans, sizeof ans, "lemf.answer_keepalive=%s", answer ? "true" : "false");
     snprintf(log, sizeof log, "%s.log", raw_name);
     char path[600];
-    snprintf(path, sizeof path, "%s/handover/limf-lemf", bin);
+    snprintf(path, sizeof path, "%s/bin/limf-lemf", bin);
     char *argv[] = { path, "-o", listen, "-o", raw, "-o", ans, "-o", "lemf.out=/dev/null",
                      "-o", cert, "-o", key, "-o", ca, NULL };
     if (!role) /* plain TCP */
@@ -151,7 +151,7 @@ static pid_t start_handover(const char *log)
 {
     char conf[512], path[600];
     snprintf(conf, sizeof conf, "%s/handover.conf", dir);
-    snprintf(path, sizeof path, "%s/handover/limf-handover", bin);
+    snprintf(path, sizeof path, "%s/bin/limf-handover", bin);
     char *argv[] = { path, "-c", conf, NULL };
     char port_file[600];
     snprintf(port_file, sizeof port_file, "%s/metrics.port", dir);
@@ -578,7 +578,7 @@ static int scenario_kill9(void)
     printf("all 200 records delivered after SIGKILL; %d repeats, all byte-identical\n", s.repeats);
     /* The saved raw stream decodes offline to one JSON line per PDU, verdict clean. */
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/handover/limf-lemf decode %s/k.raw > %s/k.jsonl 2>%s/decode.err",
+    snprintf(cmd, sizeof cmd, "%s/bin/limf-lemf decode %s/k.raw > %s/k.jsonl 2>%s/decode.err",
              bin, dir, dir, dir);
     int rc = system(cmd);
     snprintf(cmd, sizeof cmd, "%s/k.jsonl", dir);

@@ -204,7 +204,7 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     fprintf(f, "[log]\nlevel = debug\n%s\n", extra_conf ? extra_conf : "");
     fclose(f);
     char bin[512];
-    snprintf(bin, sizeof bin, "%s/x2x3/limf-msrp-relay", rt_build());
+    snprintf(bin, sizeof bin, "%s/bin/limf-msrp-relay", rt_build());
     char *argv[] = { bin, "-c", conf, NULL };
     r->pid = rt_spawn(r->log, argv);
     for (int i = 0; i < 200; i++) {
@@ -340,7 +340,7 @@ void rt_x1_exception(uint16_t x1_port, const char *id, const uint8_t fingerprint
 static const char *ue_bin(void)
 {
     static char bin[512];
-    snprintf(bin, sizeof bin, "%s/tests/tools/limf-test-ue", rt_build());
+    snprintf(bin, sizeof bin, "%s/bin/limf-test-ue", rt_build());
     return bin;
 }
 

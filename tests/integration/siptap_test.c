@@ -44,9 +44,9 @@
 #include "li_log.h"
 #include "li_time.h"
 #include "li_tls.h"
-#include "test_x2x3_pkt_build.h"
+#include "siptap_pkt_build.h"
 #include "x1_client.h"
-#include "x2x3_pkt.h"
+#include "siptap_pkt.h"
 #include "x2x3_util.h"
 
 #define MAX_PDUS 256
@@ -252,7 +252,7 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
             pcap_file ? pcap_file : "", extra);
     fclose(f);
     char bin[512];
-    snprintf(bin, sizeof bin, "%s/x2x3/limf-siptap", build);
+    snprintf(bin, sizeof bin, "%s/bin/limf-siptap", build);
     char *argv[] = { bin, "-c", conf, NULL };
     p->pid = spawn(p->log, argv);
     for (int i = 0; i < 200; i++) {
@@ -601,7 +601,7 @@ static void keep_fragment(void *ctx, const uint8_t *ip, size_t len)
 /* Returns the capture time of the last frame. */
 static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
 {
-    writer w = { pb_pcap_open(path, X2X3_DLT_LINUX_SLL2), t0 };
+    writer w = { pb_pcap_open(path, SIPTAP_DLT_LINUX_SLL2), t0 };
     if (!w.f)
         die("cannot write %s", path);
     call *a = &calls[0], *b = &calls[1], *m = &calls[2];
@@ -615,7 +615,7 @@ static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
 
     /* A: UDP/IPv4; the 4 kB INVITE in fragments, last first; the rest of the dialog
      * carries alice in no header (the INVITE had her only in P-Asserted-Identity). */
-    pb_spec sa = { X2X3_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40000, 5060, 17, 0, 0,
+    pb_spec sa = { SIPTAP_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40000, 5060, 17, 0, 0,
                    (const uint8_t *)a->sent[0], a->sent_len[0], 0, 0 };
     static frag_set fs;
     fs.n = 0;
@@ -643,7 +643,7 @@ static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
     }
 
     /* B: TCP/IPv6; the INVITE in three segments, out of order, one duplicated. */
-    pb_spec sb = { X2X3_DLT_LINUX_SLL2, "::1", "::1", 40001, 5060, 6, 7000, X2X3_TCP_SYN,
+    pb_spec sb = { SIPTAP_DLT_LINUX_SLL2, "::1", "::1", 40001, 5060, 6, 7000, X2X3_TCP_SYN,
                    (const uint8_t *)"", 0, 0, 0 };
     put(&w, &sb);
     sb.flags = 0;
@@ -659,7 +659,7 @@ static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
     /* Bob's direction, picked up mid-message: the tail of an earlier message, then 200. */
     static char rb[4096];
     int n = snprintf(rb, sizeof rb, "ength: 0\r\n\r\n%.*s", (int)b->sent_len[1], b->sent[1]);
-    pb_spec bb = { X2X3_DLT_LINUX_SLL2, "::1", "::1", 5060, 40001, 6, 99000, 0,
+    pb_spec bb = { SIPTAP_DLT_LINUX_SLL2, "::1", "::1", 5060, 40001, 6, 99000, 0,
                    (const uint8_t *)rb, (size_t)n, 0, 0 };
     put(&w, &bb);
     /* ACK and BYE in one segment. */
@@ -676,7 +676,7 @@ static uint64_t write_hostile_pcap(const char *path, call *calls, uint64_t t0)
     put(&w, &bb);
 
     /* M: mallory, untasked, plain UDP. */
-    pb_spec sm = { X2X3_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40002, 5060, 17, 0, 0,
+    pb_spec sm = { SIPTAP_DLT_LINUX_SLL2, "127.0.0.1", "127.0.0.1", 40002, 5060, 17, 0, 0,
                    NULL, 0, 0, 0 };
     for (int i = 0; i < 5; i++) {
         sm.payload = (const uint8_t *)m->sent[i];

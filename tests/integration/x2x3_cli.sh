@@ -3,7 +3,7 @@
 # malformed input gives the reason and byte offset with exit status 1, and send delivers
 # decoded PDUs to a real limf-ingest over mutual TLS, acknowledged, into Kafka.
 set -euo pipefail
-b=${LIMF_BUILD_DIR:?}/x2x3
+b=${LIMF_BUILD_DIR:?}/bin
 src=${LIMF_SOURCE_DIR:?}
 ref=$src/../shared/reference/interop
 work=$(mktemp -d)

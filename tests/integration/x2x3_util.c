@@ -46,7 +46,7 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     }
     const char *pki = x2x3t_env("LIMF_PKI_DIR");
     char bin[512], portfile[300];
-    snprintf(bin, sizeof bin, "%s/x2x3/limf-ingest", x2x3t_env("LIMF_BUILD_DIR"));
+    snprintf(bin, sizeof bin, "%s/bin/limf-ingest", x2x3t_env("LIMF_BUILD_DIR"));
     snprintf(portfile, sizeof portfile, "%s/ports", ing->dir);
     unlink(portfile);
     char opts[16][600];

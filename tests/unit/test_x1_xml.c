@@ -544,7 +544,7 @@ static size_t read_seed(const char *name, char *buf, size_t size)
 {
     char path[512];
     const char *src = getenv("LIMF_SOURCE_DIR") ? getenv("LIMF_SOURCE_DIR") : SOURCE_DIR;
-    snprintf(path, sizeof path, "%s/tests/fuzz/x1_xml/%s", src, name);
+    snprintf(path, sizeof path, "%s/tests/fuzz/fuzz_x1_xml/%s", src, name);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     size_t n = fread(buf, 1, size, f);

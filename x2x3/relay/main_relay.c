@@ -1,0 +1,152 @@
+/* limf-msrp-relay: the MSRP relay point of interception (msrp_relay.h,
+ * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to its tasks' destinations. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "li_config.h"
+#include "li_log.h"
+#include "li_metrics.h"
+#include "x1_ne.h"
+#include "msrp_relay.h"
+#include "x2x3_router.h"
+
+typedef struct relay_metrics_ctx {
+    msrp_relay *relay;
+    x2x3_router *router;
+} relay_metrics_ctx;
+
+/* Prometheus text for the operator, on its own listener (relay.metrics_listen): unlike
+ * the control API, which the IMS-ALG uses, it may say how much is tapped. */
+static void render_metrics(void *ctx, li_buf *b)
+{
+    const relay_metrics_ctx *m = ctx;
+    msrp_relay_stats st;
+    msrp_relay_stats_get(m->relay, &st);
+    li_metrics_put(b, "limf_relay_sessions_reserved_total", "counter", "Sessions reserved",
+                   st.sessions_reserved);
+    li_metrics_put(b, "limf_relay_sessions_active", "gauge", "Sessions reserved now",
+                   st.sessions_active);
+    li_metrics_put(b, "limf_relay_sessions_refused_total", "counter",
+                   "Reservations refused", st.sessions_refused);
+    li_metrics_put(b, "limf_relay_tls_refused_total", "counter",
+                   "Handshakes refused (fingerprint)", st.tls_refused);
+    li_metrics_put(b, "limf_relay_messages_relayed_total", "counter",
+                   "MSRP messages or chunks forwarded", st.messages_relayed);
+    li_metrics_put(b, "limf_relay_bytes_relayed_total", "counter", "Bytes written to either leg",
+                   st.bytes_relayed);
+    li_metrics_put(b, "limf_relay_messages_tapped_total", "counter",
+                   "X3 records handed to the sender", st.messages_tapped);
+    li_metrics_put(b, "limf_relay_tap_refused_total", "counter",
+                   "Records the sender refused (buffer full)", st.tap_refused);
+    li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
+                   "Sessions passed through under a certificate exception",
+                   st.passthrough_sessions);
+    if (m->router) {
+        x2x3_router_stats rs;
+        x2x3_router_stats_get(m->router, &rs);
+        const x2x3_sender_stats x = rs.x;
+        li_metrics_put(b, "limf_relay_x2x3_destinations", "gauge",
+                       "X2/X3 delivery addresses with a sender", (uint64_t)rs.senders);
+        li_metrics_put(b, "limf_relay_x2x3_connected", "gauge",
+                       "X2/X3 delivery addresses connected", (uint64_t)x.connected);
+        li_metrics_put(b, "limf_relay_x2x3_unrouted_total", "counter",
+                       "X2/X3 records whose destination had no sender", rs.unrouted);
+        li_metrics_put(b, "limf_relay_x2x3_buffered_bytes", "gauge",
+                       "X2/X3 bytes held until acknowledged", x.buffered_bytes);
+        li_metrics_put(b, "limf_relay_x2x3_dropped_pdus_total", "counter",
+                       "X2/X3 PDUs dropped, buffer full", x.dropped_pdus);
+        li_metrics_put(b, "limf_relay_x2x3_reconnects_total", "counter", "X2/X3 reconnections",
+                       x.reconnects);
+        x2x3_router_put_metrics(m->router, b, "limf_relay_x2x3");
+    }
+}
+
+/* Tells a supervisor (or a test) the ports bound to port 0, once everything is up. */
+static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port,
+                            uint16_t metrics_port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u,\"metrics_port\":%u}\n", control_port,
+            x1_port, metrics_port);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    li_config *cfg = li_config_new();
+    if (!cfg || li_config_from_args(cfg, "limf-msrp-relay", argc, argv, "") != LI_OK) {
+        li_config_free(cfg);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);   /* before the X1 and X2/X3 threads start */
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    char errstr[512] = "signalfd failed";
+    x1_ne *ne = NULL;
+    x2x3_router *router = NULL;
+    msrp_relay *relay = NULL;
+    li_metrics *metrics = NULL;
+    relay_metrics_ctx mctx = { NULL, NULL };
+    int rc = 1;
+    if (sfd < 0)
+        goto out;
+    /* Without X1 or X2/X3 the relay still relays, and taps nothing. */
+    if (li_config_get(cfg, "x1.tls.cert", NULL)) {
+        ne = x1_ne_new(cfg, "x1", errstr, sizeof errstr);
+        if (!ne)
+            goto out;
+    } else {
+        li_log_warn("no x1.tls.cert: not an X1 network element, nothing will be tapped");
+    }
+    if (li_config_get(cfg, "x2x3.address", NULL) ||
+        (ne && li_config_get(cfg, "x2x3.tls.cert", NULL))) {
+        router = x2x3_router_new(cfg, "x2x3", ne, errstr, sizeof errstr);
+        if (!router)
+            goto out;
+    } else {
+        li_log_warn("no x2x3.tls.cert: nothing will be tapped");
+    }
+    relay = msrp_relay_new(cfg, ne, router, errstr, sizeof errstr);
+    if (!relay)
+        goto out;
+    const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
+    mctx.relay = relay;
+    mctx.router = router;
+    if (metrics_listen &&
+        !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
+        goto out;
+    const char *ready = li_config_get(cfg, "relay.ready_file", NULL);
+    if (ready && write_ready_file(ready, msrp_relay_control_port(relay),
+                                  ne ? x1_ne_port(ne) : 0, li_metrics_port(metrics)) != 0) {
+        snprintf(errstr, sizeof errstr, "cannot write relay.ready_file %s", ready);
+        goto out;
+    }
+    li_log_info("limf-msrp-relay: running");
+    rc = msrp_relay_run(relay, sfd) == LI_OK ? 0 : 1;
+    errstr[0] = '\0';
+out:
+    if (rc != 0 && errstr[0])
+        li_log_error("limf-msrp-relay: %s", errstr);
+    li_metrics_free(metrics);    /* before the relay it reads */
+    msrp_relay_free(relay);      /* reports every session released ... */
+    x1_ne_free(ne);              /* (no X1 thread calls the router after this) */
+    x2x3_router_free(router);    /* ... and flushes those events */
+    if (sfd >= 0)
+        close(sfd);
+    li_config_free(cfg);
+    return rc;
+}
