@@ -9,35 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_msrp.h"
-
-/* Copies data so that its last byte is the last readable byte of a mapping. */
-typedef struct guarded {
-    uint8_t *map;
-    size_t map_len;
-    uint8_t *data;
-} guarded;
-
-static guarded guard(const void *data, size_t len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (len + page - 1) / page + 1;
-    guarded g;
-    g.map_len = pages * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(g.map != MAP_FAILED);
-    assert_int_equal(mprotect(g.map + (pages - 1) * page, page, PROT_NONE), 0);
-    g.data = g.map + (pages - 1) * page - len;
-    memcpy(g.data, data, len);
-    return g;
-}
-
-static void unguard(guarded *g) { munmap(g->map, g->map_len); }
 
 typedef struct vector {
     const char *name;
@@ -137,7 +111,7 @@ static const vector vectors[] = {
 static void check_vector(const vector *v)
 {
     size_t len = v->input_len ? v->input_len : strlen(v->input);
-    guarded g = guard(v->input, len);
+    guard g = guard_new(v->input, len);
     li_msrp_msg msg;
     size_t used = 0;
     li_err err = li_msrp_parse(NULL, g.data, len, &msg, &used);
@@ -165,16 +139,16 @@ static void check_vector(const vector *v)
         assert_non_null(msg.from_path.p);
         /* Every proper prefix is incomplete, never an error or a shorter message. */
         for (size_t n = 0; n < used; n++) {
-            guarded p = guard(v->input, n);
+            guard p = guard_new(v->input, n);
             li_msrp_msg m;
             size_t u;
             li_err e = li_msrp_parse(NULL, p.data, n, &m, &u);
             if (e != LI_AGAIN)
                 fail_msg("%s: prefix %zu gave %d", v->name, n, e);
-            unguard(&p);
+            guard_free(&p);
         }
     }
-    unguard(&g);
+    guard_free(&g);
 }
 
 static void test_vectors(void **state)
@@ -320,7 +294,7 @@ static void test_uris(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
         const uri_vector *v = &uris[i];
-        guarded g = guard(v->text, strlen(v->text));
+        guard g = guard_new(v->text, strlen(v->text));
         li_msrp_uri u;
         li_err err = li_msrp_uri_parse((const char *)g.data, strlen(v->text), &u);
         if (err != v->result)
@@ -335,7 +309,7 @@ static void test_uris(void **state)
             assert_str(u.params, v->params);
             assert_int_equal(u.is_ipv6, v->is_ipv6);
         }
-        unguard(&g);
+        guard_free(&g);
     }
 }
 
@@ -368,14 +342,14 @@ static void test_session_id_readings(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof session_ids / sizeof session_ids[0]; i++) {
         size_t len = strlen(session_ids[i].text);
-        guarded g = guard(session_ids[i].text, len);
+        guard g = guard_new(session_ids[i].text, len);
         li_msrp_str sid = { NULL, 0 };
         li_err err = li_msrp_uri_session_id((const char *)g.data, len, &sid);
         if (err != session_ids[i].result)
             fail_msg("%s: got %d", session_ids[i].text, err);
         if (err == LI_OK)
             assert_str(sid, session_ids[i].session_id);
-        unguard(&g);
+        guard_free(&g);
     }
     for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
         size_t len = strlen(uris[i].text);

@@ -5,26 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_sdp.h"
-
-static const char *guarded(const char *s, size_t len)
-{
-    static char *base;
-    static size_t page;
-    if (!base) {
-        page = (size_t)sysconf(_SC_PAGESIZE);
-        base = mmap(NULL, page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(base != MAP_FAILED);
-        assert_int_equal(mprotect(base + page, page, PROT_NONE), 0);
-    }
-    assert_true(len <= page);
-    memcpy(base + page - len, s, len);
-    return base + page - len;
-}
 
 static int eq(li_sip_str s, const char *lit)
 {

@@ -6,30 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_sip.h"
-
-static char *guard_base;
-static size_t guard_page;
-
-/* Copies s to the end of a readable region followed by a PROT_NONE page. */
-static const char *guarded(const char *s, size_t len)
-{
-    if (!guard_base) {
-        guard_page = (size_t)sysconf(_SC_PAGESIZE);
-        guard_base = mmap(NULL, guard_page * 34, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(guard_base != MAP_FAILED);
-        assert_int_equal(mprotect(guard_base + guard_page * 33, guard_page, PROT_NONE), 0);
-    }
-    assert_true(len <= guard_page * 33);
-    char *dst = guard_base + guard_page * 33 - len;
-    memcpy(dst, s, len);
-    return dst;
-}
 
 static int eq(li_sip_str s, const char *lit)
 {

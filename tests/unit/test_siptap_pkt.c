@@ -9,27 +9,17 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
+#include "guard.h"
 #include "siptap_pkt_build.h"
 #include "siptap_pkt.h"
 
 static const char SIP[] = "OPTIONS sip:bob@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n";
 
-/* Decodes from a copy placed right before an unreadable page, so that any over-read
- * faults (STYLE.md, picohttpparser's test). */
+/* Decodes from a copy placed right before an unreadable page (guard.h). */
 static li_err decode_guarded(int linktype, const uint8_t *frame, size_t len, siptap_pkt *out)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (len + page - 1) / page + 1;
-    uint8_t *m = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    assert_true(m != MAP_FAILED);
-    assert_int_equal(mprotect(m + (pages - 1) * page, page, PROT_NONE), 0);
-    uint8_t *copy = m + (pages - 1) * page - len;
-    memcpy(copy, frame, len);
-    li_err err = siptap_pkt_decode(linktype, copy, len, out);
+    guard g = guard_new(frame, len);
+    li_err err = siptap_pkt_decode(linktype, g.data, len, out);
     if (err == LI_OK && out->payload_len) {
         /* Results point into the frame: copy the payload out before unmapping. */
         static uint8_t keep[4096];
@@ -37,7 +27,7 @@ static li_err decode_guarded(int linktype, const uint8_t *frame, size_t len, sip
         memcpy(keep, out->payload, out->payload_len);
         out->payload = keep;
     }
-    munmap(m, pages * page);
+    guard_free(&g);
     return err;
 }
 

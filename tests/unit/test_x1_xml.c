@@ -1,5 +1,6 @@
 /* X1 XML codec: round trips of every message limf sends, and a table of hand-written
- * documents (foreign prefixes, 3-digit timestamps, hostile and malformed input). */
+ * documents (foreign prefixes, 3-digit timestamps, hostile and malformed input). Every
+ * document is decoded from a copy right before an unreadable page (guard.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "x1_xml.h"
 
 static const uint8_t XID[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
@@ -71,7 +73,7 @@ static void request_round_trip(const x1_request *in, x1_request *out)
     size_t n;
     li_buf_init(&b, 0);
     assert_int_equal(x1_xml_request_encode(in, 1, &b), LI_OK);
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, 1, &n), LI_OK);
+    assert_int_equal(x1_xml_request_decode(guarded(b.data, b.len), b.len, out, 1, &n), LI_OK);
     assert_int_equal(n, 1);
     assert_int_equal(out->error_code, 0);
     assert_int_equal(out->type, in->type);
@@ -230,7 +232,7 @@ static void test_response_round_trips(void **state)
         out.xids_cap = 4;
         out.objects = got_objs;
         out.objects_cap = 2;
-        assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_OK);
+        assert_int_equal(x1_xml_response_decode(guarded(b.data, b.len), b.len, &out), LI_OK);
         assert_int_equal(out.error_code, in[i].error_code);
         assert_memory_equal(out.hdr.transaction_id, in[i].hdr.transaction_id, 16);
         switch (i) {
@@ -270,7 +272,7 @@ static void test_response_round_trips(void **state)
     /* A top-level error is not an answer to the request. */
     li_buf_reset(&b);
     assert_int_equal(x1_xml_top_error_encode(&in[0].hdr, &b), LI_OK);
-    assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_ERR_PROTO);
+    assert_int_equal(x1_xml_response_decode(guarded(b.data, b.len), b.len, &out), LI_ERR_PROTO);
     li_buf_free(&b);
 }
 
@@ -424,7 +426,8 @@ static void test_request_vectors(void **state)
         const req_vector *v = &req_vectors[i];
         size_t n = 99;
         print_message("vector: %s\n", v->name);
-        li_err err = x1_xml_request_decode((const uint8_t *)v->xml, strlen(v->xml), out, 3, &n);
+        size_t len = strlen(v->xml);
+        li_err err = x1_xml_request_decode(guarded(v->xml, len), len, out, 3, &n);
         assert_int_equal(err, v->err);
         if (err != LI_OK)
             continue;
@@ -443,11 +446,13 @@ static void test_request_vectors(void **state)
     /* More messages than the caller has room for. */
     const char *two = DOC(MSG("PingRequest", "") MSG("PingRequest", ""));
     size_t n;
-    assert_int_equal(x1_xml_request_decode((const uint8_t *)two, strlen(two), out, 1, &n),
+    assert_int_equal(x1_xml_request_decode(guarded(two, strlen(two)), strlen(two), out, 1,
+                                           &n),
                      LI_ERR_PROTO);
     /* 3 fraction digits are accepted. */
     const char *ping = DOC(MSG("PingRequest", ""));
-    assert_int_equal(x1_xml_request_decode((const uint8_t *)ping, strlen(ping), out, 1, &n),
+    assert_int_equal(x1_xml_request_decode(guarded(ping, strlen(ping)), strlen(ping), out, 1,
+                                           &n),
                      LI_OK);
     assert_int_equal(out[0].hdr.timestamp_ns % 1000000000, 123000000);
 }
@@ -468,7 +473,7 @@ static void test_response_vectors(void **state)
         "<R:errorDescription>unknown DID</R:errorDescription></R:errorInformation>"
         "</R:x1ResponseMessage></R:X1Response>";
     memset(&r, 0, sizeof r);
-    assert_int_equal(x1_xml_response_decode((const uint8_t *)err, strlen(err), &r), LI_OK);
+    assert_int_equal(x1_xml_response_decode(guarded(err, strlen(err)), strlen(err), &r), LI_OK);
     assert_int_equal(r.error_code, 303);
     assert_int_equal(r.type, X1_MSG_ACTIVATE_TASK);
     assert_string_equal(r.error_desc, "unknown DID");
@@ -484,8 +489,9 @@ static void test_response_vectors(void **state)
         "</errorCode><errorDescription/></errorInformation></x1ResponseMessage></X1Response>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(x1_xml_response_decode((const uint8_t *)bad[i], strlen(bad[i]), &r),
-                         LI_ERR_PROTO);
+        assert_int_equal(
+            x1_xml_response_decode(guarded(bad[i], strlen(bad[i])), strlen(bad[i]), &r),
+            LI_ERR_PROTO);
 }
 
 /* Documents built by repetition: too deep, too many messages, too many targets. */
@@ -501,7 +507,8 @@ static void test_hostile_sizes(void **state)
     for (int i = 0; i < 100000; i++)
         li_buf_printf(&b, "<a>");
     li_buf_printf(&b, "</X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n),
                      LI_ERR_PROTO);
 
     /* X1_MAX_MESSAGES + 1 messages. */
@@ -511,7 +518,8 @@ static void test_hostile_sizes(void **state)
         li_buf_printf(&b, "<x1RequestMessage xsi:type=\"PingRequest\">%s</x1RequestMessage>",
                       HDR("2026-11-27T10:00:00Z"));
     li_buf_printf(&b, "</X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n),
                      LI_ERR_PROTO);
 
     /* X1_MAX_TARGETS + 1 targets in one task. */
@@ -524,7 +532,8 @@ static void test_hostile_sizes(void **state)
         li_buf_printf(&b, "%s", SIP);
     li_buf_printf(&b, "</targetIdentifiers><deliveryType>X2Only</deliveryType><listOfDIDs>"
                       ONE_DID "</listOfDIDs></taskDetails></x1RequestMessage></X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
     assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
     assert_non_null(strstr(out[0].error_desc, "too many"));
 
@@ -535,7 +544,8 @@ static void test_hostile_sizes(void **state)
     for (int i = 0; i < 300; i++)
         li_buf_printf(&b, "a");
     li_buf_printf(&b, "</admfIdentifier></x1RequestMessage></X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
     assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
     li_buf_free(&b);
 }
@@ -564,14 +574,14 @@ static void test_seeds_are_valid(void **state)
     const char *responses[] = { "resp_all.xml", "resp_error.xml", "resp_ok.xml" };
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
         size_t len = read_seed(requests[i], buf, sizeof buf), n;
-        assert_int_equal(x1_xml_request_decode((uint8_t *)buf, len, req, 4, &n), LI_OK);
+        assert_int_equal(x1_xml_request_decode(guarded(buf, len), len, req, 4, &n), LI_OK);
         for (size_t k = 0; k < n; k++)
             assert_int_equal(req[k].error_code, 0);
     }
     for (size_t i = 0; i < sizeof responses / sizeof responses[0]; i++) {
         size_t len = read_seed(responses[i], buf, sizeof buf);
         memset(&resp, 0, sizeof resp);
-        assert_int_equal(x1_xml_response_decode((uint8_t *)buf, len, &resp), LI_OK);
+        assert_int_equal(x1_xml_response_decode(guarded(buf, len), len, &resp), LI_OK);
     }
     assert_int_equal(resp.type, X1_MSG_ACTIVATE_TASK);
 }

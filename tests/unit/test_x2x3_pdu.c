@@ -11,30 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
+#include "guard.h"
 #include "x2x3_pdu.h"
-
-/* --- inputs before a guard page --- */
-
-static uint8_t *guard_base;
-static size_t guard_size;
-
-static const uint8_t *guarded(const uint8_t *p, size_t n)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (guard_base)
-        munmap(guard_base, guard_size);
-    guard_size = ((n + page - 1) / page + 1) * page;
-    guard_base = mmap(NULL, guard_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    assert_true(guard_base != MAP_FAILED);
-    assert_int_equal(mprotect(guard_base + guard_size - page, page, PROT_NONE), 0);
-    uint8_t *at = guard_base + guard_size - page - n;
-    memcpy(at, p, n);
-    return at;
-}
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max)
 {
