@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keeps the docs true to the tree: every repository path that README.md and docs/*.md name
-# (in backquotes or as a relative link) exists, and every "docs/NAME.md" that the code,
+# (in backquotes or as a relative link) exists, and every document under docs/ that the code,
 # build files and scripts cite exists, with the numbered section it cites (DESIGN.md's
 # "## N." headings, STYLE.md's "N." rules).
 #   check_doc_paths.sh SOURCE_DIR
