@@ -320,8 +320,11 @@ static void test_ber_primitives(void **state)
 {
     (void)state;
     static const struct { uint64_t v; const char *hex; } ints[] = {
-        { 0, "02 01 00" }, { 127, "02 01 7F" }, { 128, "02 02 00 80" },
-        { 256, "02 02 01 00" }, { UINT64_MAX, "02 09 00 FF FF FF FF FF FF FF FF" },
+        { .hex = "02 01 00" },
+        { .v = 127, .hex = "02 01 7F" },
+        { .v = 128, .hex = "02 02 00 80" },
+        { .v = 256, .hex = "02 02 01 00" },
+        { .v = UINT64_MAX, .hex = "02 09 00 FF FF FF FF FF FF FF FF" },
     };
     li_buf b;
     li_buf_init(&b, 0);

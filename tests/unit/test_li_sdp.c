@@ -142,15 +142,15 @@ static void test_session_ids(void **state)
 {
     (void)state;
     static const struct { const char *uri; li_err err; const char *sid; } t[] = {
-        { "msrp://host:1/abc;tcp", LI_OK, "abc" },
-        { "MSRPS://user@host/xY9;tcp;x=1", LI_OK, "xY9" },
-        { "msrp://host/abc", LI_OK, "abc" },
-        { "msrp://host:1/;tcp", LI_ERR_PROTO, NULL },
-        { "msrp://host:1", LI_ERR_PROTO, NULL },
-        { "msrp:///abc;tcp", LI_ERR_PROTO, NULL },
-        { "sip:host/abc;tcp", LI_ERR_PROTO, NULL },
-        { "msrp://", LI_ERR_PROTO, NULL },
-        { "msrp://h/a b;tcp", LI_ERR_PROTO, NULL },
+        { .uri = "msrp://host:1/abc;tcp", .err = LI_OK, .sid = "abc" },
+        { .uri = "MSRPS://user@host/xY9;tcp;x=1", .err = LI_OK, .sid = "xY9" },
+        { .uri = "msrp://host/abc", .err = LI_OK, .sid = "abc" },
+        { .uri = "msrp://host:1/;tcp", .err = LI_ERR_PROTO },
+        { .uri = "msrp://host:1", .err = LI_ERR_PROTO },
+        { .uri = "msrp:///abc;tcp", .err = LI_ERR_PROTO },
+        { .uri = "sip:host/abc;tcp", .err = LI_ERR_PROTO },
+        { .uri = "msrp://", .err = LI_ERR_PROTO },
+        { .uri = "msrp://h/a b;tcp", .err = LI_ERR_PROTO },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t len = strlen(t[i].uri);
