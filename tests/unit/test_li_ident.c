@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guard.h"
 #include "li_ident.h"
 
 static const struct {
@@ -82,8 +83,8 @@ static void test_canon(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof canon_vectors / sizeof canon_vectors[0]; i++) {
         char out[LI_IDENT_MAX] = "";
-        li_err err = li_ident_canon(canon_vectors[i].in, strlen(canon_vectors[i].in), out,
-                                    sizeof out);
+        size_t len = strlen(canon_vectors[i].in);
+        li_err err = li_ident_canon(guarded(canon_vectors[i].in, len), len, out, sizeof out);
         if (err != canon_vectors[i].err || (err == LI_OK && strcmp(out, canon_vectors[i].out)))
             fail_msg("vector %zu '%s': got %d '%s'", i, canon_vectors[i].in, err, out);
     }

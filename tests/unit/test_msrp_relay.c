@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "guard.h"
 #include "msrp_relay_path.h"
 #include "msrp_relay_req.h"
 
@@ -158,7 +159,8 @@ static void test_requests(void **state)
         const req_vector *v = &req_vectors[i];
         msrp_relay_req req;
         char err[256] = "";
-        li_err e = msrp_relay_req_parse(v->json, strlen(v->json), v->tls_only_policy, &req, err,
+        size_t len = strlen(v->json);
+        li_err e = msrp_relay_req_parse(guarded(v->json, len), len, v->tls_only_policy, &req, err,
                                         sizeof err);
         if (e != v->result)
             fail_msg("%s: got %d want %d (%s)", v->name, e, v->result, err);
@@ -176,7 +178,9 @@ static void test_request_fields(void **state)
                        "[\"Alice <sip:Alice@Example.COM>;tag=9\",\"tel:+49-30-1234\"]}";
     msrp_relay_req req;
     char err[256];
-    assert_int_equal(msrp_relay_req_parse(json, strlen(json), 0, &req, err, sizeof err), LI_OK);
+    assert_int_equal(
+        msrp_relay_req_parse(guarded(json, strlen(json)), strlen(json), 0, &req, err, sizeof err),
+        LI_OK);
     assert_int_equal(req.mode, MSRP_RELAY_AS);
     assert_true(req.cema);
     assert_int_equal(req.paths, MSRP_RELAY_PATHS_B2BUA);
