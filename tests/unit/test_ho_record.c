@@ -128,7 +128,7 @@ static void test_lemf_checks(void **state)
     li_buf_init(&b, 0);
     li_buf_init(&s, 0);
     static const struct { uint32_t seq; const char *content, *check; } feed[] = {
-        { .content = "a" },
+        { .seq = 0, .content = "a" },
         { .seq = 1, .content = "b" },
         { .seq = 3, .content = "d", .check = "gap" },
         { .seq = 1, .content = "b", .check = "duplicate" },

@@ -24,9 +24,11 @@ static const struct {
     { .in = "Alice <sip:alice:secret@example.com?Subject=hi>", .err = LI_OK,
       .out = "sip:alice@example.com" },
     { .in = "<sip:al%69ce@example.com>", .err = LI_OK, .out = "sip:alice@example.com" },
-    { .in = "sip:sa%a%41@[::1]:5", .err = LI_OK, .out = "sip:sa%25aa@[::1]" }, /* found by fuzz_li_ident */
+    /* found by fuzz_li_ident */
+    { .in = "sip:sa%a%41@[::1]:5", .err = LI_OK, .out = "sip:sa%25aa@[::1]" },
     { .in = "sip:a%25b@x", .err = LI_OK, .out = "sip:a%25b@x" },
-    { .in = "sip:a%3Ab@x", .err = LI_OK, .out = "sip:a%3ab@x" }, /* an escaped ':' is no password separator */
+    /* an escaped ':' is no password separator */
+    { .in = "sip:a%3Ab@x", .err = LI_OK, .out = "sip:a%3ab@x" },
     { .in = "sip:a%20b@x", .err = LI_OK, .out = "sip:a%20b@x" },
     { .in = "sip:alice@example.com;tag=abc", .err = LI_OK, .out = "sip:alice@example.com" },
     { .in = "sip:alice@[2001:db8::1]:5060", .err = LI_OK, .out = "sip:alice@[2001:db8::1]" },

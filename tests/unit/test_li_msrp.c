@@ -371,9 +371,12 @@ static const struct {
     { .text = "msrp://h:1/jshA7we;tcp", .result = LI_OK, .session_id = "jshA7we" },
     { .text = "MsRpS://u@h/a+b/=c;tcp;x=y", .result = LI_OK, .session_id = "a+b/=c" },
     { .text = "msrp://[2001:db8::1]:2855/s;tcp", .result = LI_OK, .session_id = "s" },
-    { .text = "msrp://host/sid", .result = LI_OK, .session_id = "sid" },      /* a missing transport is tolerated */
-    { .text = "msrp://h/s?x;tcp", .result = LI_OK, .session_id = "s?x" },     /* outside session-id's ABNF: tolerated */
-    { .text = "msrp://h;tcp/s", .result = LI_OK, .session_id = "s" },         /* the first '/' ends the authority */
+    /* a missing transport is tolerated */
+    { .text = "msrp://host/sid", .result = LI_OK, .session_id = "sid" },
+    /* outside session-id's ABNF: tolerated */
+    { .text = "msrp://h/s?x;tcp", .result = LI_OK, .session_id = "s?x" },
+    /* the first '/' ends the authority */
+    { .text = "msrp://h;tcp/s", .result = LI_OK, .session_id = "s" },
     { .text = "msrp://h;tcp", .result = LI_ERR_PROTO },   /* a relay's URI: no session-id */
     { .text = "msrp:///s;tcp", .result = LI_ERR_PROTO },
     { .text = "msrp://h/;tcp", .result = LI_ERR_PROTO },

@@ -346,11 +346,13 @@ static void test_tcp_stream(void **state)
     starts[3] = n;
     /* All three messages flow one way here (a B2BUA's connection), for the framing. */
     const tcp_seg segs[] = {
-        { .len = 100 },
-        { .off = 200, .len = (uint32_t)starts[1] - 200 + 10 },     /* rest of INVITE + start of 200 */
-        { .off = 100, .len = 100 },                                /* late: fills the hole */
-        { .off = 100, .len = 100 },                                /* retransmission */
-        { .off = (uint32_t)starts[1] + 10, .len = n - starts[1] - 10 },  /* end of 200 and whole BYE */
+        { .off = 0, .len = 100 },
+        /* rest of INVITE + start of 200 */
+        { .off = 200, .len = (uint32_t)starts[1] - 200 + 10 },
+        { .off = 100, .len = 100 }, /* late: fills the hole */
+        { .off = 100, .len = 100 }, /* retransmission */
+        /* end of 200 and whole BYE */
+        { .off = (uint32_t)starts[1] + 10, .len = n - starts[1] - 10 },
     };
     pb_spec s = { SIPTAP_DLT_LINUX_SLL2, "192.0.2.1", "192.0.2.2", 40000, 5060, 6, 1000,
                   X2X3_TCP_SYN, NULL, 0, 0, 0 };
