@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Keeps the docs true to the tree: every repository path that README.md and docs/*.md name
-# (in backquotes or as a relative link) exists, and every document under docs/ that the code,
-# build files and scripts cite exists, with the numbered section it cites (DESIGN.md's
-# "## N." headings, STYLE.md's "N." rules).
+# (in backquotes or as a relative link) exists inside the repository, and every document
+# under docs/ that the code, build files and scripts cite exists, with the numbered section
+# it cites (DESIGN.md's "## N." headings, STYLE.md's "N." rules).
 #   check_doc_paths.sh SOURCE_DIR
 # Exit 0 when everything named exists; 1 with one line per missing name.
 set -uo pipefail
@@ -41,6 +41,10 @@ for doc in README.md docs/*.md; do
     link=${link%%#*}
     [ -z "$link" ] && continue
     [ -e "$dir/$link" ] || missing "$doc" "$link"
+    case $(realpath -m "$dir/$link") in
+      "$PWD"/*) ;;
+      *) echo "$doc: links to $link, outside the repository"; missing=1 ;;
+    esac
   done < <(grep -o '\]([^)]*)' "$doc" | sed 's/^](//; s/)$//' | grep -v -E '^(https?|mailto):')
   # Sections of DESIGN.md cited by number.
   while read -r section; do
