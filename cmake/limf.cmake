@@ -16,7 +16,8 @@ endfunction()
 # li_add_integration_test(NAME COMMAND cmd args... [LABELS l...] [TIMEOUT s])
 # Runs with the real Kafka broker and the test PKI of this build (CTest fixtures); the
 # command sees LIMF_KAFKA_BOOTSTRAP, LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_PKI_DIR,
-# LIMF_TOPIC_PREFIX (unique per run of the test), LIMF_BUILD_DIR and LIMF_SOURCE_DIR.
+# LIMF_TOPIC_PREFIX (unique per run of the test), LIMF_BUILD_DIR, LIMF_SOURCE_DIR and
+# LIMF_REFERENCE_DIR (empty when not configured).
 function(li_add_integration_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "COMMAND;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -29,7 +30,7 @@ function(li_add_integration_test name)
            COMMAND ${LIMF_TESTS_DIR}/integration/with_kafka.sh ${name} ${T_COMMAND})
   set_tests_properties(${name} PROPERTIES
     LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} FIXTURES_REQUIRED "kafka;pki"
-    ENVIRONMENT "LIMF_BUILD_DIR=${PROJECT_BINARY_DIR};LIMF_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    ENVIRONMENT "LIMF_BUILD_DIR=${PROJECT_BINARY_DIR};LIMF_SOURCE_DIR=${PROJECT_SOURCE_DIR};LIMF_REFERENCE_DIR=${LIMF_REFERENCE_DIR}")
 endfunction()
 
 # li_add_fuzzer(NAME SOURCES src... LIBS lib... CORPUS dir)

@@ -283,7 +283,7 @@ static void on_state(void *ctx, const char *key, const uint8_t *value, size_t le
 {
     const state_ctx *c = ctx;
     txn_out *o = &c->s->out;
-    /* The changelog is co-partitioned by partition number with limf.xpdu (DESIGN.md 3). */
+    /* The changelog is co-partitioned by partition number with limf.xpdu (docs/DESIGN.md 3). */
     uint8_t *v = out_push(o, c->s->t_state, c->partition, key, len);
     if (!v)
         return;
@@ -856,7 +856,7 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         goto fail;
     }
 
-    /* The task table before the first PDU (DESIGN.md 3: materialize, then follow). */
+    /* The task table before the first PDU (docs/DESIGN.md 3: materialize, then follow). */
     int32_t nadmin = partition_count(s->producer, s->t_admin);
     int32_t aparts[MAX_PARTITIONS];
     for (int32_t i = 0; i < nadmin && i < MAX_PARTITIONS; i++)

@@ -4,7 +4,8 @@
 #   a sanitizer build (ASan+UBSan: unit tests and fuzz-corpus replays), and a short
 #   libFuzzer run of every decoder (clang).
 # Environment: LIMF_JOBS (parallel build jobs), LIMF_SKIP_DEPS=1 (packages already there),
-# LIMF_FUZZ_SECONDS (per fuzzer, default 10; 0 skips the libFuzzer build).
+# LIMF_FUZZ_SECONDS (per fuzzer, default 10; 0 skips the libFuzzer build), LIMF_REFERENCE_DIR
+# (third-party reference material some tests read; they skip without it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -32,7 +33,8 @@ step() {
 build() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null &&
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLIMF_REFERENCE_DIR="${LIMF_REFERENCE_DIR:-}" "$@" >/dev/null &&
     cmake --build "$dir" -j "$jobs"
 }
 

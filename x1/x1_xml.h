@@ -50,8 +50,8 @@ typedef enum x1_msg_type {
     X1_MSG_COUNT
 } x1_msg_type;
 
-/* errorCode values of ErrorResponse. The schema fragments in ../shared/reference give
- * errorCode as an integer without its table, so these values are unconfirmed against
+/* errorCode values of ErrorResponse. The X1 schema (TS 103 221-1's XSD) types errorCode
+ * as an integer without a table of values, so these values are unconfirmed against
  * TS 103 221-1 (docs/X1.md section 6 says where they matter); 310 and 311 are limf's,
  * for GenericObjects. */
 enum {

@@ -43,4 +43,4 @@ admf_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.2; done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "broker: Apache Kafka $LIMF_KAFKA_VERSION, single node, mutual TLS; producer acks=all, idempotent"
-"$build/x1/bench_admf" "$work/pki" "$(cat "$work/port")" "$admf_pid" "$scale"
+"$build/bin/bench_admf" "$work/pki" "$(cat "$work/port")" "$admf_pid" "$scale"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent check of limf's HI2/HI3 encoder: asn1tools (PyPI, nobody here wrote it)
-compiles ETSI's LI-PS-PDU version 35 module from ../shared/reference plus a minimal
+compiles ETSI's LI-PS-PDU version 35 module (LIMF_REFERENCE_DIR) plus a minimal
 IPMultimediaPDU module written here from the TS 102 232-5 tag table, then decodes the
 PS-PDUs that ho_oracle_dump wrote and compares them with the fields it was given.
 

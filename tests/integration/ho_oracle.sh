@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Independent oracle for the HI2/HI3 encoder: a Python venv under the build directory with
 # asn1tools from PyPI decodes PDUs written by limf's encoder against ETSI's LI-PS-PDU
-# module in ../shared/reference (read in place, never copied).
+# module, read in place from LIMF_REFERENCE_DIR (limf does not ship it).
 #   ho_oracle.sh DUMP_PROGRAM
 # Exit 77 (skipped) when python3 -m venv or PyPI is not available, or the module is missing.
 set -uo pipefail
 dump=$1
 src=${LIMF_SOURCE_DIR:?}
 build=${LIMF_BUILD_DIR:?}
-asn=$src/../shared/reference/LI-PS-PDU-ver35.asn
-if [ ! -f "$asn" ]; then
-  echo "SKIP: $asn not found (the reference module is not shipped with limf)"
+asn=${LIMF_REFERENCE_DIR:-}/LI-PS-PDU-ver35.asn
+if [ -z "${LIMF_REFERENCE_DIR:-}" ] || [ ! -f "$asn" ]; then
+  echo "SKIP: LI-PS-PDU-ver35.asn not found in LIMF_REFERENCE_DIR (limf does not ship it)"
   exit 77
 fi
 venv=$build/ho-oracle-venv

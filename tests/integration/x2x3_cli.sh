@@ -5,7 +5,7 @@
 set -euo pipefail
 b=${LIMF_BUILD_DIR:?}/bin
 src=${LIMF_SOURCE_DIR:?}
-ref=$src/../shared/reference/interop
+ref=${LIMF_REFERENCE_DIR:+$LIMF_REFERENCE_DIR/interop}
 work=$(mktemp -d)
 ingest_pid=
 cleanup() {
@@ -17,7 +17,7 @@ trap cleanup EXIT
 # 1. identity on our seeds and on the interop PDUs
 cat "$src"/tests/fuzz/fuzz_x2x3_pdu/{keepalive,x2_sip,x3_msrp,variant_05_00_ts12_xml}.bin > "$work/ours.bin"
 inputs=("$work/ours.bin")
-if [ -d "$ref" ]; then
+if [ -n "$ref" ] && [ -d "$ref" ]; then
   for f in lippycat-x2_sip_invite lippycat-x3_rtp lippycat-keepalive; do
     grep -v '^#' "$ref/$f.hex" | xxd -r -p >> "$work/interop.bin"
   done

@@ -32,15 +32,22 @@ static const struct {
     const char *payload;
     int use;
 } vectors[] = {
-    { 1, 4, "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\",\"fingerprint\":\"AB\","
-            "\"peer\":\"conf.example.net\"}", 1 },
-    { 1, 4, "{\"limf_event\":\"passthrough\",\"exception_id\":\"a b\"}", 0 },
-    { 1, 4, "{\"limf_event\":\"passthrough\"}", 0 },
-    { 1, 4, "{\"limf_event\":\"gap\",\"dropped\":3,\"note\":\"passthrough\"}", 0 },
-    { 1, 4, "{\"limf_event\":\"passthrough\",\"limf_event\":\"passthrough\",\"exception_id\":\"e\"}", 0 },
-    { 1, 4, "passthrough but not JSON", 0 },
-    { 1, 9, "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\"}", 0 },
-    { 2, 4, "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\"}", 0 },
+    { .pdu_type = 1, .format = 4,
+      .payload = "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\",\"fingerprint\":\"AB\","
+                 "\"peer\":\"conf.example.net\"}",
+      .use = 1 },
+    { .pdu_type = 1, .format = 4,
+      .payload = "{\"limf_event\":\"passthrough\",\"exception_id\":\"a b\"}" },
+    { .pdu_type = 1, .format = 4, .payload = "{\"limf_event\":\"passthrough\"}" },
+    { .pdu_type = 1, .format = 4,
+      .payload = "{\"limf_event\":\"gap\",\"dropped\":3,\"note\":\"passthrough\"}" },
+    { .pdu_type = 1, .format = 4,
+      .payload = "{\"limf_event\":\"passthrough\",\"limf_event\":\"passthrough\",\"exception_id\":\"e\"}" },
+    { .pdu_type = 1, .format = 4, .payload = "passthrough but not JSON" },
+    { .pdu_type = 1, .format = 9,
+      .payload = "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\"}" },
+    { .pdu_type = 2, .format = 4,
+      .payload = "{\"limf_event\":\"passthrough\",\"exception_id\":\"exc-1\"}" },
 };
 
 static void test_vectors(void **state)

@@ -160,8 +160,11 @@ static void test_serve_counts(void **state)
     uint64_t t0 = li_now_ns();
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, serve_main, &s), 0);
-    static const step steps[] = { { 'i', "L1", 7, 0, 0 }, { 'c', "L1", 7, 1, 0 },
-                                  { 'k', "-", 0, 3, 0 } };
+    static const step steps[] = {
+        { .kind = 'i', .liid = "L1", .cin = 7 },
+        { .kind = 'c', .liid = "L1", .cin = 7, .seq = 1 },
+        { .kind = 'k', .liid = "-", .seq = 3 }
+    };
     li_buf b;
     li_buf_init(&b, 0);
     uint64_t bytes = 0;
@@ -223,9 +226,14 @@ static void test_render(void **state)
     (void)state;
     FILE *out = sink();
     ho_lemf *l = ho_lemf_new(out, NULL);
-    static const step steps[] = { { 'i', "L1", 1, 0, 0 }, { 'i', "L1", 1, 2, 0 },
-                                  { 'c', "L1", 1, 2, 0 }, { 'c', "L1", 1, 3, 0 },
-                                  { 'k', "-", 0, 1, 0 },  { 'x', "L1", 1, 9, 0 } };
+    static const step steps[] = {
+        { .kind = 'i', .liid = "L1", .cin = 1 },
+        { .kind = 'i', .liid = "L1", .cin = 1, .seq = 2 },
+        { .kind = 'c', .liid = "L1", .cin = 1, .seq = 2 },
+        { .kind = 'c', .liid = "L1", .cin = 1, .seq = 3 },
+        { .kind = 'k', .liid = "-", .seq = 1 },
+        { .kind = 'x', .liid = "L1", .cin = 1, .seq = 9 }
+    };
     li_buf b, m;
     li_buf_init(&b, 0);
     li_buf_init(&m, 0);

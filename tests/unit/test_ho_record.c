@@ -128,8 +128,13 @@ static void test_lemf_checks(void **state)
     li_buf_init(&b, 0);
     li_buf_init(&s, 0);
     static const struct { uint32_t seq; const char *content, *check; } feed[] = {
-        { 0, "a", NULL }, { 1, "b", NULL }, { 3, "d", "gap" }, { 1, "b", "duplicate" },
-        { 1, "B", "conflict" }, { 2, "c", "late" }, { 4, "e", NULL },
+        { .seq = 0, .content = "a" },
+        { .seq = 1, .content = "b" },
+        { .seq = 3, .content = "d", .check = "gap" },
+        { .seq = 1, .content = "b", .check = "duplicate" },
+        { .seq = 1, .content = "B", .check = "conflict" },
+        { .seq = 2, .content = "c", .check = "late" },
+        { .seq = 4, .content = "e" },
     };
     ho_pdu p;
     for (size_t i = 0; i < sizeof feed / sizeof feed[0]; i++) {

@@ -72,13 +72,13 @@ static const struct {
     li_err err;
     size_t len;
 } hex_vectors[] = {
-    { "00ff10", 0, LI_OK, 3 },
-    { "00:FF:10", 1, LI_OK, 3 },
-    { "00:FF:10", 0, LI_ERR_PROTO, 0 },
-    { "0", 0, LI_ERR_PROTO, 0 },
-    { "zz", 0, LI_ERR_PROTO, 0 },
-    { "00:", 1, LI_ERR_PROTO, 0 },
-    { "0011223344", 0, LI_ERR_TOO_BIG, 0 },
+    { .text = "00ff10", .err = LI_OK, .len = 3 },
+    { .text = "00:FF:10", .colons = 1, .err = LI_OK, .len = 3 },
+    { .text = "00:FF:10", .err = LI_ERR_PROTO },
+    { .text = "0", .err = LI_ERR_PROTO },
+    { .text = "zz", .err = LI_ERR_PROTO },
+    { .text = "00:", .colons = 1, .err = LI_ERR_PROTO },
+    { .text = "0011223344", .err = LI_ERR_TOO_BIG },
 };
 
 static void test_hex(void **state)
@@ -117,17 +117,17 @@ static const struct {
     li_err err;
     int64_t ns;
 } time_vectors[] = {
-    { "1970-01-01T00:00:00Z", LI_OK, 0 },
-    { "2026-11-27T20:57:02.5Z", LI_OK, 1795813022500000000 },
-    { "2026-11-27T21:57:02.5+01:00", LI_OK, 1795813022500000000 },
-    { "2026-11-27T20:57:02.123456789Z", LI_OK, 1795813022123456789 },
-    { "2026-02-31T00:00:00Z", LI_ERR_PROTO, 0 },
-    { "2026-11-27T20:57:02", LI_ERR_PROTO, 0 },
-    { "2026-11-27 20:57:02Zx", LI_ERR_PROTO, 0 },
-    { "2026-13-01T00:00:00Z", LI_ERR_PROTO, 0 },
-    { "", LI_ERR_PROTO, 0 },
-    { "9999-12-31T23:59:59Z", LI_ERR_PROTO, 0 }, /* beyond int64 nanoseconds */
-    { "2262-04-11T23:47:16Z", LI_OK, 9223372036000000000 },
+    { .text = "1970-01-01T00:00:00Z", .err = LI_OK },
+    { .text = "2026-11-27T20:57:02.5Z", .err = LI_OK, .ns = 1795813022500000000 },
+    { .text = "2026-11-27T21:57:02.5+01:00", .err = LI_OK, .ns = 1795813022500000000 },
+    { .text = "2026-11-27T20:57:02.123456789Z", .err = LI_OK, .ns = 1795813022123456789 },
+    { .text = "2026-02-31T00:00:00Z", .err = LI_ERR_PROTO },
+    { .text = "2026-11-27T20:57:02", .err = LI_ERR_PROTO },
+    { .text = "2026-11-27 20:57:02Zx", .err = LI_ERR_PROTO },
+    { .text = "2026-13-01T00:00:00Z", .err = LI_ERR_PROTO },
+    { .text = "", .err = LI_ERR_PROTO },
+    { .text = "9999-12-31T23:59:59Z", .err = LI_ERR_PROTO }, /* beyond int64 nanoseconds */
+    { .text = "2262-04-11T23:47:16Z", .err = LI_OK, .ns = 9223372036000000000 },
 };
 
 static void test_rfc3339(void **state)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guard.h"
 #include "li_ident.h"
 
 static const struct {
@@ -14,61 +15,69 @@ static const struct {
     li_err err;
     const char *out;
 } canon_vectors[] = {
-    { "sip:alice@example.com", LI_OK, "sip:alice@example.com" },
-    { "SIP:Alice@Example.COM", LI_OK, "sip:alice@example.com" },
-    { "sips:alice@example.com:5061;transport=tls", LI_OK, "sip:alice@example.com" },
-    { "\"Alice <x>\" <sip:alice@example.com;lr>;tag=1928301774", LI_OK, "sip:alice@example.com" },
-    { "Alice <sip:alice:secret@example.com?Subject=hi>", LI_OK, "sip:alice@example.com" },
-    { "<sip:al%69ce@example.com>", LI_OK, "sip:alice@example.com" },
-    { "sip:sa%a%41@[::1]:5", LI_OK, "sip:sa%25aa@[::1]" }, /* found by fuzz_li_ident */
-    { "sip:a%25b@x", LI_OK, "sip:a%25b@x" },
-    { "sip:a%3Ab@x", LI_OK, "sip:a%3ab@x" }, /* an escaped ':' is no password separator */
-    { "sip:a%20b@x", LI_OK, "sip:a%20b@x" },
-    { "sip:alice@example.com;tag=abc", LI_OK, "sip:alice@example.com" },
-    { "sip:alice@[2001:db8::1]:5060", LI_OK, "sip:alice@[2001:db8::1]" },
-    { "sip:+49-30-1234@ims.example;user=phone", LI_OK, "tel:+49301234" },
-    { "sip:+49301234;npdi@ims.example;user=phone", LI_OK, "tel:+49301234" },
-    { "<sip:+4930.1234@ims.example>", LI_OK, "tel:+49301234" },
-    { "tel:+49-30-(1234)", LI_OK, "tel:+49301234" },
-    { "<tel:+49301234;phone-context=+49>;tag=9", LI_OK, "tel:+49301234" },
+    { .in = "sip:alice@example.com", .err = LI_OK, .out = "sip:alice@example.com" },
+    { .in = "SIP:Alice@Example.COM", .err = LI_OK, .out = "sip:alice@example.com" },
+    { .in = "sips:alice@example.com:5061;transport=tls", .err = LI_OK,
+      .out = "sip:alice@example.com" },
+    { .in = "\"Alice <x>\" <sip:alice@example.com;lr>;tag=1928301774", .err = LI_OK,
+      .out = "sip:alice@example.com" },
+    { .in = "Alice <sip:alice:secret@example.com?Subject=hi>", .err = LI_OK,
+      .out = "sip:alice@example.com" },
+    { .in = "<sip:al%69ce@example.com>", .err = LI_OK, .out = "sip:alice@example.com" },
+    /* found by fuzz_li_ident */
+    { .in = "sip:sa%a%41@[::1]:5", .err = LI_OK, .out = "sip:sa%25aa@[::1]" },
+    { .in = "sip:a%25b@x", .err = LI_OK, .out = "sip:a%25b@x" },
+    /* an escaped ':' is no password separator */
+    { .in = "sip:a%3Ab@x", .err = LI_OK, .out = "sip:a%3ab@x" },
+    { .in = "sip:a%20b@x", .err = LI_OK, .out = "sip:a%20b@x" },
+    { .in = "sip:alice@example.com;tag=abc", .err = LI_OK, .out = "sip:alice@example.com" },
+    { .in = "sip:alice@[2001:db8::1]:5060", .err = LI_OK, .out = "sip:alice@[2001:db8::1]" },
+    { .in = "sip:+49-30-1234@ims.example;user=phone", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "sip:+49301234;npdi@ims.example;user=phone", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "<sip:+4930.1234@ims.example>", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "tel:+49-30-(1234)", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "<tel:+49301234;phone-context=+49>;tag=9", .err = LI_OK, .out = "tel:+49301234" },
     /* RFC 3966 5.1.5: a local number is one only within its phone-context. */
-    { "tel:7042;phone-context=example.com", LI_OK, "tel:7042;phone-context=example.com" },
-    { "tel:7042;isub=1;Phone-Context=Example.COM.;ext=2", LI_OK,
-      "tel:7042;phone-context=example.com" },
-    { "<tel:70-42;phone-context=+49-30>;tag=1", LI_OK, "tel:7042;phone-context=+4930" },
-    { "tel:*70#A;phone-context=pbx.example.com", LI_OK, "tel:*70#a;phone-context=pbx.example.com" },
-    { "tel:7042", LI_ERR_PROTO, NULL },
-    { "tel:7042;ext=1", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=+", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=exa_mple.com", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=-example.com", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=example-.com", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=example..com", LI_ERR_PROTO, NULL },
-    { "tel:7042;phone-context=example.123", LI_ERR_PROTO, NULL },
-    { "tel:+4930;phone-context=example.com", LI_OK, "tel:+4930" },
-    { "tel:+49ab", LI_ERR_PROTO, NULL }, /* global numbers are digits only */
-    { "tel:-+49", LI_ERR_PROTO, NULL },
+    { .in = "tel:7042;phone-context=example.com", .err = LI_OK,
+      .out = "tel:7042;phone-context=example.com" },
+    { .in = "tel:7042;isub=1;Phone-Context=Example.COM.;ext=2", .err = LI_OK,
+      .out = "tel:7042;phone-context=example.com" },
+    { .in = "<tel:70-42;phone-context=+49-30>;tag=1", .err = LI_OK,
+      .out = "tel:7042;phone-context=+4930" },
+    { .in = "tel:*70#A;phone-context=pbx.example.com", .err = LI_OK,
+      .out = "tel:*70#a;phone-context=pbx.example.com" },
+    { .in = "tel:7042", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;ext=1", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=+", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=exa_mple.com", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=-example.com", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=example-.com", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=example..com", .err = LI_ERR_PROTO },
+    { .in = "tel:7042;phone-context=example.123", .err = LI_ERR_PROTO },
+    { .in = "tel:+4930;phone-context=example.com", .err = LI_OK, .out = "tel:+4930" },
+    { .in = "tel:+49ab", .err = LI_ERR_PROTO }, /* global numbers are digits only */
+    { .in = "tel:-+49", .err = LI_ERR_PROTO },
     /* RFC 3261 19.1.6: user=phone makes the user part a telephone-subscriber. */
-    { "sip:7042;phone-context=Example.com@ims.example;user=phone", LI_OK,
-      "tel:7042;phone-context=example.com" },
-    { "sip:7042@ims.example;user=phone", LI_OK, "sip:7042@ims.example" },
-    { "sip:7042;phone-context=example.com@ims.example", LI_OK,
-      "sip:7042;phone-context=example.com@ims.example" },
-    { "+49 30", LI_ERR_PROTO, NULL },
-    { "+49301234", LI_OK, "tel:+49301234" },
-    { "49301234", LI_OK, "tel:+49301234" },
-    { "sip:example.com", LI_OK, "sip:example.com" },
-    { "  <sip:bob@biloxi.example.com>  ", LI_OK, "sip:bob@biloxi.example.com" },
-    { "sip:", LI_ERR_PROTO, NULL },
-    { "sip:@host", LI_ERR_PROTO, NULL },
-    { "<sip:alice@example.com", LI_ERR_PROTO, NULL },
-    { "mailto:alice@example.com", LI_ERR_PROTO, NULL },
-    { "tel:", LI_ERR_PROTO, NULL },
-    { "tel:+", LI_ERR_PROTO, NULL },
-    { "", LI_ERR_PROTO, NULL },
-    { "sip:al ice@example.com", LI_ERR_PROTO, NULL },
-    { "sip:alice@[2001:db8::1", LI_ERR_PROTO, NULL },
+    { .in = "sip:7042;phone-context=Example.com@ims.example;user=phone", .err = LI_OK,
+      .out = "tel:7042;phone-context=example.com" },
+    { .in = "sip:7042@ims.example;user=phone", .err = LI_OK, .out = "sip:7042@ims.example" },
+    { .in = "sip:7042;phone-context=example.com@ims.example", .err = LI_OK,
+      .out = "sip:7042;phone-context=example.com@ims.example" },
+    { .in = "+49 30", .err = LI_ERR_PROTO },
+    { .in = "+49301234", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "49301234", .err = LI_OK, .out = "tel:+49301234" },
+    { .in = "sip:example.com", .err = LI_OK, .out = "sip:example.com" },
+    { .in = "  <sip:bob@biloxi.example.com>  ", .err = LI_OK, .out = "sip:bob@biloxi.example.com" },
+    { .in = "sip:", .err = LI_ERR_PROTO },
+    { .in = "sip:@host", .err = LI_ERR_PROTO },
+    { .in = "<sip:alice@example.com", .err = LI_ERR_PROTO },
+    { .in = "mailto:alice@example.com", .err = LI_ERR_PROTO },
+    { .in = "tel:", .err = LI_ERR_PROTO },
+    { .in = "tel:+", .err = LI_ERR_PROTO },
+    { .in = "", .err = LI_ERR_PROTO },
+    { .in = "sip:al ice@example.com", .err = LI_ERR_PROTO },
+    { .in = "sip:alice@[2001:db8::1", .err = LI_ERR_PROTO },
 };
 
 static void test_canon(void **state)
@@ -76,8 +85,8 @@ static void test_canon(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof canon_vectors / sizeof canon_vectors[0]; i++) {
         char out[LI_IDENT_MAX] = "";
-        li_err err = li_ident_canon(canon_vectors[i].in, strlen(canon_vectors[i].in), out,
-                                    sizeof out);
+        size_t len = strlen(canon_vectors[i].in);
+        li_err err = li_ident_canon(guarded(canon_vectors[i].in, len), len, out, sizeof out);
         if (err != canon_vectors[i].err || (err == LI_OK && strcmp(out, canon_vectors[i].out)))
             fail_msg("vector %zu '%s': got %d '%s'", i, canon_vectors[i].in, err, out);
     }
@@ -108,28 +117,31 @@ static const struct {
     li_err err;
     const char *out;
 } target_vectors[] = {
-    { "sip-uri", "sip:alice@example.com", LI_OK, "sip:alice@example.com" },
-    { "sip-uri", "tel:+4930", LI_ERR_PROTO, NULL },
-    { "sip-uri", "sip:example.com", LI_ERR_PROTO, NULL },
-    { "sip-uri", "<sip:alice@example.com>", LI_ERR_PROTO, NULL },
-    { "tel-uri", "tel:+49-30-1234", LI_OK, "tel:+49301234" },
-    { "tel-uri", "sip:alice@example.com", LI_ERR_PROTO, NULL },
-    { "tel-uri", "tel:7042;phone-context=example.com", LI_OK,
-      "tel:7042;phone-context=example.com" },
-    { "tel-uri", "tel:7042", LI_ERR_PROTO, NULL },
-    { "tel-uri", "tel:7042;phone-context=+49", LI_OK, "tel:7042;phone-context=+49" },
-    { "impu", "tel:7042", LI_ERR_PROTO, NULL },
-    { "impu", "sip:7042;phone-context=+49@ims.example;user=phone", LI_OK,
-      "tel:7042;phone-context=+49" },
-    { "impu", "sip:+49301234@ims.example;user=phone", LI_OK, "tel:+49301234" },
-    { "impu", "tel:+49301234", LI_OK, "tel:+49301234" },
-    { "impu", "alice@example.com", LI_ERR_PROTO, NULL },
-    { "e164", "+49301234", LI_OK, "tel:+49301234" },
-    { "e164", "49301234", LI_OK, "tel:+49301234" },
-    { "e164", "+4930123456789012", LI_ERR_PROTO, NULL },
-    { "e164", "+49-30", LI_ERR_PROTO, NULL },
-    { "e164", "", LI_ERR_PROTO, NULL },
-    { "imsi", "262011234567890", LI_ERR_INVAL, NULL },
+    { .type = "sip-uri", .value = "sip:alice@example.com", .err = LI_OK,
+      .out = "sip:alice@example.com" },
+    { .type = "sip-uri", .value = "tel:+4930", .err = LI_ERR_PROTO },
+    { .type = "sip-uri", .value = "sip:example.com", .err = LI_ERR_PROTO },
+    { .type = "sip-uri", .value = "<sip:alice@example.com>", .err = LI_ERR_PROTO },
+    { .type = "tel-uri", .value = "tel:+49-30-1234", .err = LI_OK, .out = "tel:+49301234" },
+    { .type = "tel-uri", .value = "sip:alice@example.com", .err = LI_ERR_PROTO },
+    { .type = "tel-uri", .value = "tel:7042;phone-context=example.com", .err = LI_OK,
+      .out = "tel:7042;phone-context=example.com" },
+    { .type = "tel-uri", .value = "tel:7042", .err = LI_ERR_PROTO },
+    { .type = "tel-uri", .value = "tel:7042;phone-context=+49", .err = LI_OK,
+      .out = "tel:7042;phone-context=+49" },
+    { .type = "impu", .value = "tel:7042", .err = LI_ERR_PROTO },
+    { .type = "impu", .value = "sip:7042;phone-context=+49@ims.example;user=phone", .err = LI_OK,
+      .out = "tel:7042;phone-context=+49" },
+    { .type = "impu", .value = "sip:+49301234@ims.example;user=phone", .err = LI_OK,
+      .out = "tel:+49301234" },
+    { .type = "impu", .value = "tel:+49301234", .err = LI_OK, .out = "tel:+49301234" },
+    { .type = "impu", .value = "alice@example.com", .err = LI_ERR_PROTO },
+    { .type = "e164", .value = "+49301234", .err = LI_OK, .out = "tel:+49301234" },
+    { .type = "e164", .value = "49301234", .err = LI_OK, .out = "tel:+49301234" },
+    { .type = "e164", .value = "+4930123456789012", .err = LI_ERR_PROTO },
+    { .type = "e164", .value = "+49-30", .err = LI_ERR_PROTO },
+    { .type = "e164", .value = "", .err = LI_ERR_PROTO },
+    { .type = "imsi", .value = "262011234567890", .err = LI_ERR_INVAL },
 };
 
 static void test_canon_target(void **state)

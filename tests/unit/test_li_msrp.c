@@ -9,35 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_msrp.h"
-
-/* Copies data so that its last byte is the last readable byte of a mapping. */
-typedef struct guarded {
-    uint8_t *map;
-    size_t map_len;
-    uint8_t *data;
-} guarded;
-
-static guarded guard(const void *data, size_t len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (len + page - 1) / page + 1;
-    guarded g;
-    g.map_len = pages * page;
-    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(g.map != MAP_FAILED);
-    assert_int_equal(mprotect(g.map + (pages - 1) * page, page, PROT_NONE), 0);
-    g.data = g.map + (pages - 1) * page - len;
-    memcpy(g.data, data, len);
-    return g;
-}
-
-static void unguard(guarded *g) { munmap(g->map, g->map_len); }
 
 typedef struct vector {
     const char *name;
@@ -58,86 +32,129 @@ typedef struct vector {
 
 static const vector vectors[] = {
     /* RFC 4975 section 7.1.1 example, whole. */
-    { "rfc example", SEND_HDR("a786hjs2") "Message-ID: 87652491\r\nByte-Range: 1-25/25\r\n"
-      "Content-Type: text/plain\r\n\r\nHey Bob, are you there?\r\n-------a786hjs2$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "a786hjs2", 0, "Hey Bob, are you there?", 0, '$' },
-    { "response 200 OK", "MSRP a786hjs2 200 OK\r\nTo-Path: msrp://a.example.com:12763/kjhd37s2s20w2a;tcp\r\n"
-      "From-Path: msrp://b.example.com:7654/jshA7we;tcp\r\n-------a786hjs2$\r\n",
-      0, LI_OK, 0, LI_MSRP_RESPONSE, "a786hjs2", 200, NULL, 0, '$' },
-    { "response without comment", "MSRP abcd 481\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
-      "-------abcd$\r\n", 0, LI_OK, 0, LI_MSRP_RESPONSE, "abcd", 481, NULL, 0, '$' },
-    { "body with dashes and CRLFs", SEND_HDR("dkei38sd") "Message-ID: 4564dpWd\r\nByte-Range: 1-*/*\r\n"
-      "Content-Type: text/plain\r\n\r\n-------\r\n-------dkei38s\r\n-------dkei38sdX\r\n\r\n-------\r\n-------dkei38sd+\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "dkei38sd", 0, "-------\r\n-------dkei38s\r\n-------dkei38sdX\r\n\r\n-------", 0, '+' },
-    { "tid flag not followed by CRLF stays body", SEND_HDR("tid1") "Content-Type: text/plain\r\n\r\n"
-      "a\r\n-------tid1$x\r\n-------tid1#\r\n", 0, LI_OK, 0, LI_MSRP_SEND, "tid1", 0,
-      "a\r\n-------tid1$x", 0, '#' },
-    { "empty body", SEND_HDR("abcd") "Content-Type: text/plain\r\n\r\n\r\n-------abcd$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "abcd", 0, "", 0, '$' },
-    { "empty body without its CRLF", SEND_HDR("abcd") "Content-Type: text/plain\r\n\r\n-------abcd$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "abcd", 0, "", 0, '$' },
-    { "bodyless SEND (keep-alive / bind)", SEND_HDR("abcd") "Message-ID: 1\r\nByte-Range: 1-0/0\r\n-------abcd$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "abcd", 0, NULL, 0, '$' },
-    { "REPORT", "MSRP dkei38sd REPORT\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
-      "Message-ID: 12339sdqwer\r\nByte-Range: 1-106/106\r\nStatus: 000 200 OK\r\n-------dkei38sd$\r\n",
-      0, LI_OK, 0, LI_MSRP_REPORT, "dkei38sd", 0, NULL, 0, '$' },
-    { "AUTH", "MSRP 49fh AUTH\r\nTo-Path: msrps://alice@intra.example.com;tcp\r\n"
-      "From-Path: msrps://alice.example.com:9892/98cjs;tcp\r\n-------49fh$\r\n",
-      0, LI_OK, 0, LI_MSRP_AUTH, "49fh", 0, NULL, 0, '$' },
-    { "other method", "MSRP abcd NICKNAME\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n-------abcd$\r\n",
-      0, LI_OK, 0, LI_MSRP_OTHER, "abcd", 0, NULL, 0, '$' },
-    { "binary body with NUL", SEND_HDR("bin0") "Content-Type: application/octet-stream\r\n\r\n\0\x01\xff\r\n\r\n-------bin0$\r\n",
-      sizeof(SEND_HDR("bin0") "Content-Type: application/octet-stream\r\n\r\n\0\x01\xff\r\n\r\n-------bin0$\r\n") - 1,
-      LI_OK, 0, LI_MSRP_SEND, "bin0", 0, "\0\x01\xff\r\n", 5, '$' },
-    { "two messages: first consumed", SEND_HDR("abcd") "-------abcd$\r\nMSRP efgh 200 OK\r\n",
-      0, LI_OK, sizeof(SEND_HDR("abcd") "-------abcd$\r\n") - 1, LI_MSRP_SEND, "abcd", 0, NULL, 0, '$' },
-    { "lower-case header names, no SP", "MSRP abcd SEND\r\nto-path:msrp://a/x;tcp\r\nFROM-PATH:msrp://b/y;tcp\r\n-------abcd$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "abcd", 0, NULL, 0, '$' },
-    { "32-char tid", "MSRP abcdefghijklmnopqrstuvwxyz012345 SEND\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
-      "-------abcdefghijklmnopqrstuvwxyz012345$\r\n", 0, LI_OK, 0, LI_MSRP_SEND,
-      "abcdefghijklmnopqrstuvwxyz012345", 0, NULL, 0, '$' },
-    { "tid with ident chars", "MSRP a.-+%= SEND\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n-------a.-+%=$\r\n",
-      0, LI_OK, 0, LI_MSRP_SEND, "a.-+%=", 0, NULL, 0, '$' },
+    { .name = "rfc example",
+      .input = SEND_HDR("a786hjs2") "Message-ID: 87652491\r\nByte-Range: 1-25/25\r\n"
+               "Content-Type: text/plain\r\n\r\nHey Bob, are you there?\r\n-------a786hjs2$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "a786hjs2", .body = "Hey Bob, are you there?",
+      .flag = '$' },
+    { .name = "response 200 OK",
+      .input = "MSRP a786hjs2 200 OK\r\nTo-Path: msrp://a.example.com:12763/kjhd37s2s20w2a;tcp\r\n"
+               "From-Path: msrp://b.example.com:7654/jshA7we;tcp\r\n-------a786hjs2$\r\n",
+      .result = LI_OK, .method = LI_MSRP_RESPONSE, .tid = "a786hjs2", .status = 200, .flag = '$' },
+    { .name = "response without comment",
+      .input = "MSRP abcd 481\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
+               "-------abcd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_RESPONSE, .tid = "abcd", .status = 481, .flag = '$' },
+    { .name = "body with dashes and CRLFs",
+      .input = SEND_HDR("dkei38sd") "Message-ID: 4564dpWd\r\nByte-Range: 1-*/*\r\n"
+               "Content-Type: text/plain\r\n\r\n-------\r\n-------dkei38s\r\n-------dkei38sdX\r\n\r\n-------\r\n-------dkei38sd+\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "dkei38sd",
+      .body = "-------\r\n-------dkei38s\r\n-------dkei38sdX\r\n\r\n-------", .flag = '+' },
+    { .name = "tid flag not followed by CRLF stays body",
+      .input = SEND_HDR("tid1") "Content-Type: text/plain\r\n\r\n"
+               "a\r\n-------tid1$x\r\n-------tid1#\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "tid1", .body = "a\r\n-------tid1$x",
+      .flag = '#' },
+    { .name = "empty body",
+      .input = SEND_HDR("abcd") "Content-Type: text/plain\r\n\r\n\r\n-------abcd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "abcd", .body = "", .flag = '$' },
+    { .name = "empty body without its CRLF",
+      .input = SEND_HDR("abcd") "Content-Type: text/plain\r\n\r\n-------abcd$\r\n", .result = LI_OK,
+      .method = LI_MSRP_SEND, .tid = "abcd", .body = "", .flag = '$' },
+    { .name = "bodyless SEND (keep-alive / bind)",
+      .input = SEND_HDR("abcd") "Message-ID: 1\r\nByte-Range: 1-0/0\r\n-------abcd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "abcd", .flag = '$' },
+    { .name = "REPORT",
+      .input = "MSRP dkei38sd REPORT\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
+               "Message-ID: 12339sdqwer\r\nByte-Range: 1-106/106\r\nStatus: 000 200 OK\r\n-------dkei38sd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_REPORT, .tid = "dkei38sd", .flag = '$' },
+    { .name = "AUTH",
+      .input = "MSRP 49fh AUTH\r\nTo-Path: msrps://alice@intra.example.com;tcp\r\n"
+               "From-Path: msrps://alice.example.com:9892/98cjs;tcp\r\n-------49fh$\r\n",
+      .result = LI_OK, .method = LI_MSRP_AUTH, .tid = "49fh", .flag = '$' },
+    { .name = "other method",
+      .input = "MSRP abcd NICKNAME\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n-------abcd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_OTHER, .tid = "abcd", .flag = '$' },
+    { .name = "binary body with NUL",
+      .input = SEND_HDR("bin0") "Content-Type: application/octet-stream\r\n\r\n\0\x01\xff\r\n\r\n-------bin0$\r\n",
+      .input_len = sizeof(SEND_HDR("bin0") "Content-Type: application/octet-stream\r\n\r\n\0\x01\xff\r\n\r\n-------bin0$\r\n") - 1,
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "bin0", .body = "\0\x01\xff\r\n",
+      .body_len = 5, .flag = '$' },
+    { .name = "two messages: first consumed",
+      .input = SEND_HDR("abcd") "-------abcd$\r\nMSRP efgh 200 OK\r\n", .result = LI_OK,
+      .used = sizeof(SEND_HDR("abcd") "-------abcd$\r\n") - 1, .method = LI_MSRP_SEND,
+      .tid = "abcd", .flag = '$' },
+    { .name = "lower-case header names, no SP",
+      .input = "MSRP abcd SEND\r\nto-path:msrp://a/x;tcp\r\nFROM-PATH:msrp://b/y;tcp\r\n-------abcd$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "abcd", .flag = '$' },
+    { .name = "32-char tid",
+      .input = "MSRP abcdefghijklmnopqrstuvwxyz012345 SEND\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n"
+               "-------abcdefghijklmnopqrstuvwxyz012345$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "abcdefghijklmnopqrstuvwxyz012345",
+      .flag = '$' },
+    { .name = "tid with ident chars",
+      .input = "MSRP a.-+%= SEND\r\nTo-Path: msrp://a/x;tcp\r\nFrom-Path: msrp://b/y;tcp\r\n-------a.-+%=$\r\n",
+      .result = LI_OK, .method = LI_MSRP_SEND, .tid = "a.-+%=", .flag = '$' },
 
     /* incomplete */
-    { "empty input", "", 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "partial start", "MSRP ab", 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "headers only", SEND_HDR("abcd"), 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "end-line without CRLF", SEND_HDR("abcd") "-------abcd$", 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "body not ended", SEND_HDR("abcd") "Content-Type: t/p\r\n\r\nhello\r\n-------abc", 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "body end with other tid", SEND_HDR("abcd") "Content-Type: t/p\r\n\r\nhello\r\n-------abce$\r\n", 0, LI_AGAIN, 0, 0, NULL, 0, NULL, 0, 0 },
+    { .name = "empty input", .input = "", .result = LI_AGAIN },
+    { .name = "partial start", .input = "MSRP ab", .result = LI_AGAIN },
+    { .name = "headers only", .input = SEND_HDR("abcd"), .result = LI_AGAIN },
+    { .name = "end-line without CRLF", .input = SEND_HDR("abcd") "-------abcd$",
+      .result = LI_AGAIN },
+    { .name = "body not ended",
+      .input = SEND_HDR("abcd") "Content-Type: t/p\r\n\r\nhello\r\n-------abc", .result = LI_AGAIN },
+    { .name = "body end with other tid",
+      .input = SEND_HDR("abcd") "Content-Type: t/p\r\n\r\nhello\r\n-------abce$\r\n",
+      .result = LI_AGAIN },
 
     /* malformed */
-    { "not MSRP", "GET / HTTP/1.1\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "TLS ClientHello", "\x16\x03\x01\x02\x00\x01", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "lower-case msrp", "msrp abcd SEND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "tid too short", "MSRP abc SEND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "tid too long", "MSRP abcdefghijklmnopqrstuvwxyz0123456 SEND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "tid bad char", "MSRP ab/cd SEND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "tid starts with dash", "MSRP -abcd SEND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "lower-case method", "MSRP abcd send\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "junk after method", "MSRP abcd SEND x\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "4-digit status", "MSRP abcd 2000\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "bare LF", "MSRP abcd SEND\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "CR inside a line", "MSRP abcd SE\rND\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "missing From-Path", "MSRP abcd SEND\r\nTo-Path: msrp://a/x;tcp\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "two To-Paths", SEND_HDR("abcd") "To-Path: msrp://c/z;tcp\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "header without colon", SEND_HDR("abcd") "Message-ID 1\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "header name starts with digit", SEND_HDR("abcd") "1x: y\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "control char in value", SEND_HDR("abcd") "X: a\x01" "b\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "end-line with wrong tid", SEND_HDR("abcd") "-------abce$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "end-line with bad flag", SEND_HDR("abcd") "-------abcd!\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "end-line wrong already in its prefix", SEND_HDR("abcd") "------x", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "Byte-Range start 0", SEND_HDR("abcd") "Byte-Range: 0-1/1\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "Byte-Range overflow", SEND_HDR("abcd") "Byte-Range: 1-99999999999999999999/*\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "Byte-Range no slash", SEND_HDR("abcd") "Byte-Range: 1-5\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
-    { "Byte-Range slash before dash", SEND_HDR("abcd") "Byte-Range: 1/5-5\r\n-------abcd$\r\n", 0, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0, 0 },
+    { .name = "not MSRP", .input = "GET / HTTP/1.1\r\n", .result = LI_ERR_PROTO },
+    { .name = "TLS ClientHello", .input = "\x16\x03\x01\x02\x00\x01", .result = LI_ERR_PROTO },
+    { .name = "lower-case msrp", .input = "msrp abcd SEND\r\n", .result = LI_ERR_PROTO },
+    { .name = "tid too short", .input = "MSRP abc SEND\r\n", .result = LI_ERR_PROTO },
+    { .name = "tid too long", .input = "MSRP abcdefghijklmnopqrstuvwxyz0123456 SEND\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "tid bad char", .input = "MSRP ab/cd SEND\r\n", .result = LI_ERR_PROTO },
+    { .name = "tid starts with dash", .input = "MSRP -abcd SEND\r\n", .result = LI_ERR_PROTO },
+    { .name = "lower-case method", .input = "MSRP abcd send\r\n", .result = LI_ERR_PROTO },
+    { .name = "junk after method", .input = "MSRP abcd SEND x\r\n", .result = LI_ERR_PROTO },
+    { .name = "4-digit status", .input = "MSRP abcd 2000\r\n", .result = LI_ERR_PROTO },
+    { .name = "bare LF", .input = "MSRP abcd SEND\n", .result = LI_ERR_PROTO },
+    { .name = "CR inside a line", .input = "MSRP abcd SE\rND\r\n", .result = LI_ERR_PROTO },
+    { .name = "missing From-Path",
+      .input = "MSRP abcd SEND\r\nTo-Path: msrp://a/x;tcp\r\n-------abcd$\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "two To-Paths",
+      .input = SEND_HDR("abcd") "To-Path: msrp://c/z;tcp\r\n-------abcd$\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "header without colon", .input = SEND_HDR("abcd") "Message-ID 1\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "header name starts with digit", .input = SEND_HDR("abcd") "1x: y\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "control char in value", .input = SEND_HDR("abcd") "X: a\x01" "b\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "end-line with wrong tid", .input = SEND_HDR("abcd") "-------abce$\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "end-line with bad flag", .input = SEND_HDR("abcd") "-------abcd!\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "end-line wrong already in its prefix", .input = SEND_HDR("abcd") "------x",
+      .result = LI_ERR_PROTO },
+    { .name = "Byte-Range start 0",
+      .input = SEND_HDR("abcd") "Byte-Range: 0-1/1\r\n-------abcd$\r\n", .result = LI_ERR_PROTO },
+    { .name = "Byte-Range overflow",
+      .input = SEND_HDR("abcd") "Byte-Range: 1-99999999999999999999/*\r\n-------abcd$\r\n",
+      .result = LI_ERR_PROTO },
+    { .name = "Byte-Range no slash",
+      .input = SEND_HDR("abcd") "Byte-Range: 1-5\r\n-------abcd$\r\n", .result = LI_ERR_PROTO },
+    { .name = "Byte-Range slash before dash",
+      .input = SEND_HDR("abcd") "Byte-Range: 1/5-5\r\n-------abcd$\r\n", .result = LI_ERR_PROTO },
 };
 
 static void check_vector(const vector *v)
 {
     size_t len = v->input_len ? v->input_len : strlen(v->input);
-    guarded g = guard(v->input, len);
+    guard g = guard_new(v->input, len);
     li_msrp_msg msg;
     size_t used = 0;
     li_err err = li_msrp_parse(NULL, g.data, len, &msg, &used);
@@ -165,16 +182,16 @@ static void check_vector(const vector *v)
         assert_non_null(msg.from_path.p);
         /* Every proper prefix is incomplete, never an error or a shorter message. */
         for (size_t n = 0; n < used; n++) {
-            guarded p = guard(v->input, n);
+            guard p = guard_new(v->input, n);
             li_msrp_msg m;
             size_t u;
             li_err e = li_msrp_parse(NULL, p.data, n, &m, &u);
             if (e != LI_AGAIN)
                 fail_msg("%s: prefix %zu gave %d", v->name, n, e);
-            unguard(&p);
+            guard_free(&p);
         }
     }
-    unguard(&g);
+    guard_free(&g);
 }
 
 static void test_vectors(void **state)
@@ -286,22 +303,27 @@ typedef struct uri_vector {
 } uri_vector;
 
 static const uri_vector uris[] = {
-    { "msrp://b.example.com:7654/jshA7we;tcp", LI_OK, 0, NULL, "b.example.com", 7654, "jshA7we", "tcp", NULL, 0 },
-    { "MSRPS://alice@intra.example.com;tcp", LI_OK, 1, "alice", "intra.example.com", 0, NULL, "tcp", NULL, 0 },
-    { "msrps://[2001:db8::1]:2855/s+/=9;tcp;foo=bar", LI_OK, 1, NULL, "2001:db8::1", 2855, "s+/=9", "tcp", "foo=bar", 1 },
-    { "msrp://127.0.0.1:1/a;ws", LI_OK, 0, NULL, "127.0.0.1", 1, "a", "ws", NULL, 0 },
-    { "msrp://host/sid", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://host:0/sid;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://host:65536/sid;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://host:/sid;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp:///sid;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://[::1/sid;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://h/;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://h/s;", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://h/s;tcp;", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "sip://h/s;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://h:12x/s;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
-    { "msrp://h/s?x;tcp", LI_ERR_PROTO, 0, NULL, NULL, 0, NULL, NULL, NULL, 0 },
+    { .text = "msrp://b.example.com:7654/jshA7we;tcp", .result = LI_OK, .host = "b.example.com",
+      .port = 7654, .session_id = "jshA7we", .transport = "tcp" },
+    { .text = "MSRPS://alice@intra.example.com;tcp", .result = LI_OK, .secure = 1, .user = "alice",
+      .host = "intra.example.com", .transport = "tcp" },
+    { .text = "msrps://[2001:db8::1]:2855/s+/=9;tcp;foo=bar", .result = LI_OK, .secure = 1,
+      .host = "2001:db8::1", .port = 2855, .session_id = "s+/=9", .transport = "tcp",
+      .params = "foo=bar", .is_ipv6 = 1 },
+    { .text = "msrp://127.0.0.1:1/a;ws", .result = LI_OK, .host = "127.0.0.1", .port = 1,
+      .session_id = "a", .transport = "ws" },
+    { .text = "msrp://host/sid", .result = LI_ERR_PROTO },
+    { .text = "msrp://host:0/sid;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://host:65536/sid;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://host:/sid;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp:///sid;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://[::1/sid;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/s;", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/s;tcp;", .result = LI_ERR_PROTO },
+    { .text = "sip://h/s;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h:12x/s;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/s?x;tcp", .result = LI_ERR_PROTO },
 };
 
 static void assert_str(li_msrp_str s, const char *want)
@@ -320,7 +342,7 @@ static void test_uris(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
         const uri_vector *v = &uris[i];
-        guarded g = guard(v->text, strlen(v->text));
+        guard g = guard_new(v->text, strlen(v->text));
         li_msrp_uri u;
         li_err err = li_msrp_uri_parse((const char *)g.data, strlen(v->text), &u);
         if (err != v->result)
@@ -335,7 +357,7 @@ static void test_uris(void **state)
             assert_str(u.params, v->params);
             assert_int_equal(u.is_ipv6, v->is_ipv6);
         }
-        unguard(&g);
+        guard_free(&g);
     }
 }
 
@@ -346,21 +368,24 @@ static const struct {
     li_err result;
     const char *session_id;
 } session_ids[] = {
-    { "msrp://h:1/jshA7we;tcp", LI_OK, "jshA7we" },
-    { "MsRpS://u@h/a+b/=c;tcp;x=y", LI_OK, "a+b/=c" },
-    { "msrp://[2001:db8::1]:2855/s;tcp", LI_OK, "s" },
-    { "msrp://host/sid", LI_OK, "sid" },      /* a missing transport is tolerated */
-    { "msrp://h/s?x;tcp", LI_OK, "s?x" },     /* outside session-id's ABNF: tolerated */
-    { "msrp://h;tcp/s", LI_OK, "s" },         /* the first '/' ends the authority */
-    { "msrp://h;tcp", LI_ERR_PROTO, NULL },   /* a relay's URI: no session-id */
-    { "msrp:///s;tcp", LI_ERR_PROTO, NULL },
-    { "msrp://h/;tcp", LI_ERR_PROTO, NULL },
-    { "msrp://h/a b;tcp", LI_ERR_PROTO, NULL },
-    { "msrp://h/a>;tcp", LI_ERR_PROTO, NULL },
-    { "msrp:/h/s;tcp", LI_ERR_PROTO, NULL },
-    { "msrpx://h/s;tcp", LI_ERR_PROTO, NULL },
-    { "msrp://", LI_ERR_PROTO, NULL },
-    { "msr", LI_ERR_PROTO, NULL },
+    { .text = "msrp://h:1/jshA7we;tcp", .result = LI_OK, .session_id = "jshA7we" },
+    { .text = "MsRpS://u@h/a+b/=c;tcp;x=y", .result = LI_OK, .session_id = "a+b/=c" },
+    { .text = "msrp://[2001:db8::1]:2855/s;tcp", .result = LI_OK, .session_id = "s" },
+    /* a missing transport is tolerated */
+    { .text = "msrp://host/sid", .result = LI_OK, .session_id = "sid" },
+    /* outside session-id's ABNF: tolerated */
+    { .text = "msrp://h/s?x;tcp", .result = LI_OK, .session_id = "s?x" },
+    /* the first '/' ends the authority */
+    { .text = "msrp://h;tcp/s", .result = LI_OK, .session_id = "s" },
+    { .text = "msrp://h;tcp", .result = LI_ERR_PROTO },   /* a relay's URI: no session-id */
+    { .text = "msrp:///s;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/a b;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://h/a>;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp:/h/s;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrpx://h/s;tcp", .result = LI_ERR_PROTO },
+    { .text = "msrp://", .result = LI_ERR_PROTO },
+    { .text = "msr", .result = LI_ERR_PROTO },
 };
 
 static void test_session_id_readings(void **state)
@@ -368,14 +393,14 @@ static void test_session_id_readings(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof session_ids / sizeof session_ids[0]; i++) {
         size_t len = strlen(session_ids[i].text);
-        guarded g = guard(session_ids[i].text, len);
+        guard g = guard_new(session_ids[i].text, len);
         li_msrp_str sid = { NULL, 0 };
         li_err err = li_msrp_uri_session_id((const char *)g.data, len, &sid);
         if (err != session_ids[i].result)
             fail_msg("%s: got %d", session_ids[i].text, err);
         if (err == LI_OK)
             assert_str(sid, session_ids[i].session_id);
-        unguard(&g);
+        guard_free(&g);
     }
     for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
         size_t len = strlen(uris[i].text);

@@ -5,26 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_sdp.h"
-
-static const char *guarded(const char *s, size_t len)
-{
-    static char *base;
-    static size_t page;
-    if (!base) {
-        page = (size_t)sysconf(_SC_PAGESIZE);
-        base = mmap(NULL, page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(base != MAP_FAILED);
-        assert_int_equal(mprotect(base + page, page, PROT_NONE), 0);
-    }
-    assert_true(len <= page);
-    memcpy(base + page - len, s, len);
-    return base + page - len;
-}
 
 static int eq(li_sip_str s, const char *lit)
 {
@@ -159,15 +142,15 @@ static void test_session_ids(void **state)
 {
     (void)state;
     static const struct { const char *uri; li_err err; const char *sid; } t[] = {
-        { "msrp://host:1/abc;tcp", LI_OK, "abc" },
-        { "MSRPS://user@host/xY9;tcp;x=1", LI_OK, "xY9" },
-        { "msrp://host/abc", LI_OK, "abc" },
-        { "msrp://host:1/;tcp", LI_ERR_PROTO, NULL },
-        { "msrp://host:1", LI_ERR_PROTO, NULL },
-        { "msrp:///abc;tcp", LI_ERR_PROTO, NULL },
-        { "sip:host/abc;tcp", LI_ERR_PROTO, NULL },
-        { "msrp://", LI_ERR_PROTO, NULL },
-        { "msrp://h/a b;tcp", LI_ERR_PROTO, NULL },
+        { .uri = "msrp://host:1/abc;tcp", .err = LI_OK, .sid = "abc" },
+        { .uri = "MSRPS://user@host/xY9;tcp;x=1", .err = LI_OK, .sid = "xY9" },
+        { .uri = "msrp://host/abc", .err = LI_OK, .sid = "abc" },
+        { .uri = "msrp://host:1/;tcp", .err = LI_ERR_PROTO },
+        { .uri = "msrp://host:1", .err = LI_ERR_PROTO },
+        { .uri = "msrp:///abc;tcp", .err = LI_ERR_PROTO },
+        { .uri = "sip:host/abc;tcp", .err = LI_ERR_PROTO },
+        { .uri = "msrp://", .err = LI_ERR_PROTO },
+        { .uri = "msrp://h/a b;tcp", .err = LI_ERR_PROTO },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t len = strlen(t[i].uri);

@@ -6,30 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "guard.h"
 
 #include "li_sip.h"
-
-static char *guard_base;
-static size_t guard_page;
-
-/* Copies s to the end of a readable region followed by a PROT_NONE page. */
-static const char *guarded(const char *s, size_t len)
-{
-    if (!guard_base) {
-        guard_page = (size_t)sysconf(_SC_PAGESIZE);
-        guard_base = mmap(NULL, guard_page * 34, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(guard_base != MAP_FAILED);
-        assert_int_equal(mprotect(guard_base + guard_page * 33, guard_page, PROT_NONE), 0);
-    }
-    assert_true(len <= guard_page * 33);
-    char *dst = guard_base + guard_page * 33 - len;
-    memcpy(dst, s, len);
-    return dst;
-}
 
 static int eq(li_sip_str s, const char *lit)
 {
@@ -96,76 +75,85 @@ typedef struct vector {
 } vector;
 
 static const vector vectors[] = {
-    { "invite multipart", INVITE_MULTIPART, 1, LI_OK, 0, 1, "INVITE", 0,
-      "a84b4c76e66710@pc33.example.net", 13 },
-    { "200 ok", RESPONSE_200, 1, LI_OK, 0, 0, NULL, 200, "c1", 6 },
-    { "keepalive crlf before message", "\r\n\r\n" RESPONSE_200, 1, LI_OK, 0, 0, NULL, 200,
-      "c1", 6 },
-    { "two messages in a stream", RESPONSE_200 RESPONSE_200, 1, LI_OK,
-      sizeof RESPONSE_200 - 1, 0, NULL, 200, "c1", 6 },
-    { "bare LF lines", "MESSAGE sip:b@x SIP/2.0\nCall-ID: lf1\nl: 5\n\nhello", 1, LI_OK, 0, 1,
-      "MESSAGE", 0, "lf1", 2 },
-    { "lower-case version, space before colon",
-      "OPTIONS sip:x sip/2.0\r\nCall-ID : sp\r\n\r\n", 0, LI_OK, 0, 1, "OPTIONS", 0, "sp", 1 },
-    { "reason phrase empty", "SIP/2.0 180\r\ni: r\r\n\r\n", 0, LI_OK, 0, 0, NULL, 180, "r", 1 },
-    { "datagram body without content-length",
-      "MESSAGE sip:b@x SIP/2.0\r\ni: d1\r\n\r\nbody bytes", 0, LI_OK, 0, 1, "MESSAGE", 0, "d1",
-      1 },
-    { "datagram without blank line", "BYE sip:b@x SIP/2.0\r\ni: nb", 0, LI_OK, 0, 1, "BYE", 0,
-      "nb", 1 },
-    { "datagram content-length shorter than body",
-      "MESSAGE sip:b@x SIP/2.0\r\nl: 2\r\n\r\nhello", 0, LI_OK,
-      sizeof "MESSAGE sip:b@x SIP/2.0\r\nl: 2\r\n\r\nhe" - 1, 1, "MESSAGE", 0, NULL, 1 },
-    { "stream header incomplete", "INVITE sip:b@x SIP/2.0\r\nCall-ID: x\r\n", 1, LI_AGAIN,
-      0, 0, NULL, 0, NULL, 0 },
-    { "stream body incomplete", "MESSAGE sip:b@x SIP/2.0\r\nl: 10\r\n\r\nhello", 1, LI_AGAIN,
-      0, 0, NULL, 0, NULL, 0 },
-    { "only keepalive", "\r\n\r\n", 1, LI_AGAIN, 0, 0, NULL, 0, NULL, 0 },
-    { "datagram content-length beyond end", "MESSAGE sip:b@x SIP/2.0\r\nl: 10\r\n\r\nhi", 0,
-      LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
-    { "conflicting content-length",
-      "MESSAGE sip:b@x SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab", 1, LI_ERR_PROTO, 0, 0,
-      NULL, 0, NULL, 0 },
-    { "content-length overflow",
-      "MESSAGE sip:b@x SIP/2.0\r\nl: 99999999999999999999999\r\n\r\n", 1, LI_ERR_PROTO, 0, 0,
-      NULL, 0, NULL, 0 },
-    { "content-length not a number", "MESSAGE sip:b@x SIP/2.0\r\nl: -1\r\n\r\n", 1,
-      LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
-    { "header without colon", "INVITE sip:b@x SIP/2.0\r\nCall-ID x\r\n\r\n", 1, LI_ERR_PROTO,
-      0, 0, NULL, 0, NULL, 0 },
-    { "fold before any header", "INVITE sip:b@x SIP/2.0\r\n folded\r\n\r\n", 1, LI_ERR_PROTO,
-      0, 0, NULL, 0, NULL, 0 },
-    { "bad status code", "SIP/2.0 2x0 OK\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
-    { "status code below 100", "SIP/2.0 099 Odd\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL,
-      0 },
-    { "not SIP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
-    { "request line without uri", "INVITE  SIP/2.0\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0,
-      NULL, 0 },
-    { "bad cseq", "INVITE sip:b@x SIP/2.0\r\nCSeq: INVITE\r\n\r\n", 1, LI_ERR_PROTO, 0, 0,
-      NULL, 0, NULL, 0 },
-    { "cseq above 2^32", "INVITE sip:b@x SIP/2.0\r\nCSeq: 4294967296 INVITE\r\n\r\n", 1,
-      LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
+    { .name = "invite multipart", .in = INVITE_MULTIPART, .stream = 1, .err = LI_OK,
+      .is_request = 1, .method = "INVITE", .call_id = "a84b4c76e66710@pc33.example.net",
+      .n_headers = 13 },
+    { .name = "200 ok", .in = RESPONSE_200, .stream = 1, .err = LI_OK, .status = 200,
+      .call_id = "c1", .n_headers = 6 },
+    { .name = "keepalive crlf before message", .in = "\r\n\r\n" RESPONSE_200, .stream = 1,
+      .err = LI_OK, .status = 200, .call_id = "c1", .n_headers = 6 },
+    { .name = "two messages in a stream", .in = RESPONSE_200 RESPONSE_200, .stream = 1,
+      .err = LI_OK, .used = sizeof RESPONSE_200 - 1, .status = 200, .call_id = "c1",
+      .n_headers = 6 },
+    { .name = "bare LF lines", .in = "MESSAGE sip:b@x SIP/2.0\nCall-ID: lf1\nl: 5\n\nhello",
+      .stream = 1, .err = LI_OK, .is_request = 1, .method = "MESSAGE", .call_id = "lf1",
+      .n_headers = 2 },
+    { .name = "lower-case version, space before colon",
+      .in = "OPTIONS sip:x sip/2.0\r\nCall-ID : sp\r\n\r\n", .err = LI_OK, .is_request = 1,
+      .method = "OPTIONS", .call_id = "sp", .n_headers = 1 },
+    { .name = "reason phrase empty", .in = "SIP/2.0 180\r\ni: r\r\n\r\n", .err = LI_OK,
+      .status = 180, .call_id = "r", .n_headers = 1 },
+    { .name = "datagram body without content-length",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\ni: d1\r\n\r\nbody bytes", .err = LI_OK, .is_request = 1,
+      .method = "MESSAGE", .call_id = "d1", .n_headers = 1 },
+    { .name = "datagram without blank line", .in = "BYE sip:b@x SIP/2.0\r\ni: nb", .err = LI_OK,
+      .is_request = 1, .method = "BYE", .call_id = "nb", .n_headers = 1 },
+    { .name = "datagram content-length shorter than body",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 2\r\n\r\nhello", .err = LI_OK,
+      .used = sizeof "MESSAGE sip:b@x SIP/2.0\r\nl: 2\r\n\r\nhe" - 1, .is_request = 1,
+      .method = "MESSAGE", .n_headers = 1 },
+    { .name = "stream header incomplete", .in = "INVITE sip:b@x SIP/2.0\r\nCall-ID: x\r\n",
+      .stream = 1, .err = LI_AGAIN },
+    { .name = "stream body incomplete", .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 10\r\n\r\nhello",
+      .stream = 1, .err = LI_AGAIN },
+    { .name = "only keepalive", .in = "\r\n\r\n", .stream = 1, .err = LI_AGAIN },
+    { .name = "datagram content-length beyond end",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 10\r\n\r\nhi", .err = LI_ERR_PROTO },
+    { .name = "conflicting content-length",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "content-length overflow",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 99999999999999999999999\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "content-length not a number", .in = "MESSAGE sip:b@x SIP/2.0\r\nl: -1\r\n\r\n",
+      .stream = 1, .err = LI_ERR_PROTO },
+    { .name = "header without colon", .in = "INVITE sip:b@x SIP/2.0\r\nCall-ID x\r\n\r\n",
+      .stream = 1, .err = LI_ERR_PROTO },
+    { .name = "fold before any header", .in = "INVITE sip:b@x SIP/2.0\r\n folded\r\n\r\n",
+      .stream = 1, .err = LI_ERR_PROTO },
+    { .name = "bad status code", .in = "SIP/2.0 2x0 OK\r\n\r\n", .stream = 1, .err = LI_ERR_PROTO },
+    { .name = "status code below 100", .in = "SIP/2.0 099 Odd\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "not SIP", .in = "GET / HTTP/1.1\r\nHost: x\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "request line without uri", .in = "INVITE  SIP/2.0\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "bad cseq", .in = "INVITE sip:b@x SIP/2.0\r\nCSeq: INVITE\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
+    { .name = "cseq above 2^32", .in = "INVITE sip:b@x SIP/2.0\r\nCSeq: 4294967296 INVITE\r\n\r\n",
+      .stream = 1, .err = LI_ERR_PROTO },
     /* RFC 4475 3.1.1.3 (intmeth): a method of unusual token characters. */
-    { "unusual method token",
-      "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$"
-      "/crazy?,;;*@example.com SIP/2.0\r\ni: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\r\n"
-      "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\r\n\r\n", 0, LI_OK, 0, 1,
-      "!interesting-Method0123456789_*+`.%indeed'~", 0,
-      "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{", 2 },
+    { .name = "unusual method token",
+      .in = "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$"
+            "/crazy?,;;*@example.com SIP/2.0\r\ni: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\r\n"
+            "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\r\n\r\n",
+      .err = LI_OK, .is_request = 1, .method = "!interesting-Method0123456789_*+`.%indeed'~",
+      .call_id = "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{", .n_headers = 2 },
     /* RFC 4475 3.1.1.1 (wsinv): whitespace and folding everywhere it is allowed. */
-    { "folded call-id and long whitespace",
-      "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0\r\n"
-      "Call-ID   :   \r\n   0ha0isndaksdj@192.0.2.1  \r\n"
-      "CSeq: 0009\r\n  INVITE\r\nl:0\r\n\r\n", 1, LI_OK, 0, 1, "INVITE", 0,
-      "0ha0isndaksdj@192.0.2.1", 3 },
+    { .name = "folded call-id and long whitespace",
+      .in = "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0\r\n"
+            "Call-ID   :   \r\n   0ha0isndaksdj@192.0.2.1  \r\n"
+            "CSeq: 0009\r\n  INVITE\r\nl:0\r\n\r\n",
+      .stream = 1, .err = LI_OK, .is_request = 1, .method = "INVITE",
+      .call_id = "0ha0isndaksdj@192.0.2.1", .n_headers = 3 },
     /* RFC 4475 3.1.2.1 (noreason): a status line without reason phrase text. */
-    { "empty reason after space", "SIP/2.0 100 \r\ni: nr\r\n\r\n", 0, LI_OK, 0, 0, NULL,
-      100, "nr", 1 },
+    { .name = "empty reason after space", .in = "SIP/2.0 100 \r\ni: nr\r\n\r\n", .err = LI_OK,
+      .status = 100, .call_id = "nr", .n_headers = 1 },
     /* RFC 4475 3.1.2.6 (mcl01) is the conflicting content-length vector above. */
-    { "content-length above the maximum", "MESSAGE sip:b@x SIP/2.0\r\nl: 16777217\r\n\r\n",
-      1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL, 0 },
-    { "nul in method", "INV\0TE sip:b@x SIP/2.0\r\n\r\n", 1, LI_ERR_PROTO, 0, 0, NULL, 0, NULL,
-      0 },
+    { .name = "content-length above the maximum",
+      .in = "MESSAGE sip:b@x SIP/2.0\r\nl: 16777217\r\n\r\n", .stream = 1, .err = LI_ERR_PROTO },
+    { .name = "nul in method", .in = "INV\0TE sip:b@x SIP/2.0\r\n\r\n", .stream = 1,
+      .err = LI_ERR_PROTO },
 };
 
 static size_t vec_len(const vector *v)
@@ -294,23 +282,27 @@ static void test_addr(void **state)
 {
     (void)state;
     static const addr_vector av[] = {
-        { "Bob <sip:bob@x>;tag=a", LI_OK, "Bob", "sip:bob@x", "a" },
-        { "  \"B;o,b\" <sip:bob@x;lr>  ;  TAG = q1 ;x", LI_OK, "B;o,b", "sip:bob@x;lr", "q1" },
-        { "sip:bob@x;tag=t2;user=phone", LI_OK, "", "sip:bob@x", "t2" },
-        { "<tel:+1234>", LI_OK, "", "tel:+1234", NULL },
-        { "tel:+1234", LI_OK, "", "tel:+1234", NULL },
-        { "<sip:x@y", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "\"unterminated <sip:x@y>", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "<>", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "<sip:x@y> junk", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "Bob <sip:bob@x>;tag", LI_OK, "Bob", "sip:bob@x", "" },
+        { .in = "Bob <sip:bob@x>;tag=a", .err = LI_OK, .display = "Bob", .uri = "sip:bob@x",
+          .tag = "a" },
+        { .in = "  \"B;o,b\" <sip:bob@x;lr>  ;  TAG = q1 ;x", .err = LI_OK, .display = "B;o,b",
+          .uri = "sip:bob@x;lr", .tag = "q1" },
+        { .in = "sip:bob@x;tag=t2;user=phone", .err = LI_OK, .display = "", .uri = "sip:bob@x",
+          .tag = "t2" },
+        { .in = "<tel:+1234>", .err = LI_OK, .display = "", .uri = "tel:+1234" },
+        { .in = "tel:+1234", .err = LI_OK, .display = "", .uri = "tel:+1234" },
+        { .in = "<sip:x@y", .err = LI_ERR_PROTO },
+        { .in = "\"unterminated <sip:x@y>", .err = LI_ERR_PROTO },
+        { .in = "<>", .err = LI_ERR_PROTO },
+        { .in = "", .err = LI_ERR_PROTO },
+        { .in = "<sip:x@y> junk", .err = LI_ERR_PROTO },
+        { .in = "Bob <sip:bob@x>;tag", .err = LI_OK, .display = "Bob", .uri = "sip:bob@x",
+          .tag = "" },
         /* addr-spec: a ';' before any '<' starts the header parameters */
-        { "sip:a@b;x=<y>;tag=7", LI_OK, "", "sip:a@b", "7" },
-        { "sip:a@b;x=\"y", LI_OK, "", "sip:a@b", NULL },
-        { "\"B\\\" <q>\" <sip:b@x>", LI_OK, "B\\\" <q>", "sip:b@x", NULL },
-        { "\"unterminated sip:x@y", LI_ERR_PROTO, NULL, NULL, NULL },
-        { "A\"B <sip:x@y>", LI_ERR_PROTO, NULL, NULL, NULL },
+        { .in = "sip:a@b;x=<y>;tag=7", .err = LI_OK, .display = "", .uri = "sip:a@b", .tag = "7" },
+        { .in = "sip:a@b;x=\"y", .err = LI_OK, .display = "", .uri = "sip:a@b" },
+        { .in = "\"B\\\" <q>\" <sip:b@x>", .err = LI_OK, .display = "B\\\" <q>", .uri = "sip:b@x" },
+        { .in = "\"unterminated sip:x@y", .err = LI_ERR_PROTO },
+        { .in = "A\"B <sip:x@y>", .err = LI_ERR_PROTO },
     };
     for (size_t i = 0; i < sizeof av / sizeof av[0]; i++) {
         size_t len = strlen(av[i].in);
@@ -350,14 +342,26 @@ static void test_header_ids(void **state)
 {
     (void)state;
     static const struct { const char *name; li_sip_hdr id; } t[] = {
-        { "i", LI_SIP_H_CALL_ID }, { "CALL-ID", LI_SIP_H_CALL_ID }, { "f", LI_SIP_H_FROM },
-        { "T", LI_SIP_H_TO }, { "m", LI_SIP_H_CONTACT }, { "v", LI_SIP_H_VIA },
-        { "l", LI_SIP_H_CONTENT_LENGTH }, { "c", LI_SIP_H_CONTENT_TYPE },
-        { "k", LI_SIP_H_SUPPORTED }, { "s", LI_SIP_H_SUBJECT }, { "e", LI_SIP_H_CONTENT_ENCODING },
-        { "o", LI_SIP_H_EVENT }, { "u", LI_SIP_H_ALLOW_EVENTS }, { "r", LI_SIP_H_REFER_TO },
-        { "b", LI_SIP_H_REFERRED_BY }, { "x", LI_SIP_H_SESSION_EXPIRES },
-        { "p-asserted-identity", LI_SIP_H_P_ASSERTED_IDENTITY }, { "q", LI_SIP_H_OTHER },
-        { "X-Custom", LI_SIP_H_OTHER }, { "cseq", LI_SIP_H_CSEQ },
+        { .name = "i", .id = LI_SIP_H_CALL_ID },
+        { .name = "CALL-ID", .id = LI_SIP_H_CALL_ID },
+        { .name = "f", .id = LI_SIP_H_FROM },
+        { .name = "T", .id = LI_SIP_H_TO },
+        { .name = "m", .id = LI_SIP_H_CONTACT },
+        { .name = "v", .id = LI_SIP_H_VIA },
+        { .name = "l", .id = LI_SIP_H_CONTENT_LENGTH },
+        { .name = "c", .id = LI_SIP_H_CONTENT_TYPE },
+        { .name = "k", .id = LI_SIP_H_SUPPORTED },
+        { .name = "s", .id = LI_SIP_H_SUBJECT },
+        { .name = "e", .id = LI_SIP_H_CONTENT_ENCODING },
+        { .name = "o", .id = LI_SIP_H_EVENT },
+        { .name = "u", .id = LI_SIP_H_ALLOW_EVENTS },
+        { .name = "r", .id = LI_SIP_H_REFER_TO },
+        { .name = "b", .id = LI_SIP_H_REFERRED_BY },
+        { .name = "x", .id = LI_SIP_H_SESSION_EXPIRES },
+        { .name = "p-asserted-identity", .id = LI_SIP_H_P_ASSERTED_IDENTITY },
+        { .name = "q", .id = LI_SIP_H_OTHER },
+        { .name = "X-Custom", .id = LI_SIP_H_OTHER },
+        { .name = "cseq", .id = LI_SIP_H_CSEQ },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         assert_int_equal(li_sip_header_id(t[i].name, strlen(t[i].name)), t[i].id);
@@ -371,18 +375,22 @@ static void test_multipart(void **state)
         li_err err;
         const char *part;
     } t[] = {
-        { "--xx\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--xx--", "xx", LI_OK, "v=0" },
-        { "--xx\nc: text/plain\n\nhi\n--xx\nc: Application/SDP ; a=b\n\nv=0\n\n--xx--\n", "xx",
-          LI_OK, "v=0\n" },
-        { "--xx\r\nc: text/plain\r\n\r\nhi\r\n--xx--\r\n", "xx", LI_ERR_NOT_FOUND, NULL },
-        { "no delimiter at all", "xx", LI_ERR_PROTO, NULL },
-        { "--xx\r\nc: application/sdp\r\n\r\nv=0 with no close", "xx", LI_ERR_PROTO, NULL },
-        { "--xx\r\nc: application/sdp", "xx", LI_ERR_PROTO, NULL },
-        { "--xx", "xx", LI_ERR_PROTO, NULL },
-        { "--xx--", "xx", LI_ERR_NOT_FOUND, NULL },
+        { .body = "--xx\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--xx--", .boundary = "xx",
+          .err = LI_OK, .part = "v=0" },
+        { .body = "--xx\nc: text/plain\n\nhi\n--xx\nc: Application/SDP ; a=b\n\nv=0\n\n--xx--\n",
+          .boundary = "xx", .err = LI_OK, .part = "v=0\n" },
+        { .body = "--xx\r\nc: text/plain\r\n\r\nhi\r\n--xx--\r\n", .boundary = "xx",
+          .err = LI_ERR_NOT_FOUND },
+        { .body = "no delimiter at all", .boundary = "xx", .err = LI_ERR_PROTO },
+        { .body = "--xx\r\nc: application/sdp\r\n\r\nv=0 with no close", .boundary = "xx",
+          .err = LI_ERR_PROTO },
+        { .body = "--xx\r\nc: application/sdp", .boundary = "xx", .err = LI_ERR_PROTO },
+        { .body = "--xx", .boundary = "xx", .err = LI_ERR_PROTO },
+        { .body = "--xx--", .boundary = "xx", .err = LI_ERR_NOT_FOUND },
         /* Found by libFuzzer: a delimiter right after the part's blank line (the CRLF
          * before the delimiter is the blank line's own) is an empty part. */
-        { "--xx\r\nc: application/sdp\r\n\r\n--xx--", "xx", LI_OK, "" },
+        { .body = "--xx\r\nc: application/sdp\r\n\r\n--xx--", .boundary = "xx", .err = LI_OK,
+          .part = "" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t len = strlen(t[i].body);

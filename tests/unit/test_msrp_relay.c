@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "guard.h"
 #include "msrp_relay_path.h"
 #include "msrp_relay_req.h"
 
@@ -27,27 +28,33 @@ typedef struct path_vector {
 } path_vector;
 
 static const path_vector path_vectors[] = {
-    { "rfc4976: pop the relay, push it on From-Path", MSRP_RELAY_PATHS_RFC4976,
-      OWN_UE " " PEER, "msrps://ue.example:1/u1;tcp", LI_OK, PEER,
-      OWN_NET " msrps://ue.example:1/u1;tcp" },
-    { "rfc4976: relay alone in To-Path gets the reserved path", MSRP_RELAY_PATHS_RFC4976,
-      OWN_UE, "msrps://ue.example:1/u1;tcp", LI_OK, PEER, OWN_NET " msrps://ue.example:1/u1;tcp" },
-    { "rfc4976: the relay twice (other host, same session-id)", MSRP_RELAY_PATHS_RFC4976,
-      OWN_UE " msrp://relay.internal:9/" SID ";tcp msrp://far/x;tcp  ", "msrp://a/b;tcp",
-      LI_OK, "msrp://far/x;tcp", OWN_NET " msrp://a/b;tcp" },
-    { "rfc4976: a response along a longer path", MSRP_RELAY_PATHS_RFC4976,
-      OWN_NET " msrps://ue.example:1/u1;tcp", PEER, LI_OK, "msrps://ue.example:1/u1;tcp",
-      OWN_NET " " PEER },
-    { "b2bua: always the reserved path and the relay alone", MSRP_RELAY_PATHS_B2BUA,
-      OWN_UE " msrp://elsewhere/x;tcp", "msrps://ue.example:1/u1;tcp", LI_OK, PEER, OWN_NET },
-    { "not addressed to the relay", MSRP_RELAY_PATHS_RFC4976, PEER, "msrp://a/b;tcp",
-      LI_ERR_NOT_FOUND, NULL, NULL },
-    { "session-id prefix is not the relay", MSRP_RELAY_PATHS_RFC4976,
-      "msrp://10.0.0.1:2855/" SID "0;tcp", "msrp://a/b;tcp", LI_ERR_NOT_FOUND, NULL, NULL },
-    { "malformed first URI", MSRP_RELAY_PATHS_RFC4976, "http://x/y", "msrp://a/b;tcp",
-      LI_ERR_PROTO, NULL, NULL },
-    { "malformed later URI after the relay", MSRP_RELAY_PATHS_RFC4976, OWN_UE " msrp:/bad",
-      "msrp://a/b;tcp", LI_ERR_PROTO, NULL, NULL },
+    { .name = "rfc4976: pop the relay, push it on From-Path", .mode = MSRP_RELAY_PATHS_RFC4976,
+      .to_path = OWN_UE " " PEER, .from_path = "msrps://ue.example:1/u1;tcp", .result = LI_OK,
+      .want_to = PEER, .want_from = OWN_NET " msrps://ue.example:1/u1;tcp" },
+    { .name = "rfc4976: relay alone in To-Path gets the reserved path",
+      .mode = MSRP_RELAY_PATHS_RFC4976, .to_path = OWN_UE,
+      .from_path = "msrps://ue.example:1/u1;tcp", .result = LI_OK, .want_to = PEER,
+      .want_from = OWN_NET " msrps://ue.example:1/u1;tcp" },
+    { .name = "rfc4976: the relay twice (other host, same session-id)",
+      .mode = MSRP_RELAY_PATHS_RFC4976,
+      .to_path = OWN_UE " msrp://relay.internal:9/" SID ";tcp msrp://far/x;tcp  ",
+      .from_path = "msrp://a/b;tcp", .result = LI_OK, .want_to = "msrp://far/x;tcp",
+      .want_from = OWN_NET " msrp://a/b;tcp" },
+    { .name = "rfc4976: a response along a longer path", .mode = MSRP_RELAY_PATHS_RFC4976,
+      .to_path = OWN_NET " msrps://ue.example:1/u1;tcp", .from_path = PEER, .result = LI_OK,
+      .want_to = "msrps://ue.example:1/u1;tcp", .want_from = OWN_NET " " PEER },
+    { .name = "b2bua: always the reserved path and the relay alone", .mode = MSRP_RELAY_PATHS_B2BUA,
+      .to_path = OWN_UE " msrp://elsewhere/x;tcp", .from_path = "msrps://ue.example:1/u1;tcp",
+      .result = LI_OK, .want_to = PEER, .want_from = OWN_NET },
+    { .name = "not addressed to the relay", .mode = MSRP_RELAY_PATHS_RFC4976, .to_path = PEER,
+      .from_path = "msrp://a/b;tcp", .result = LI_ERR_NOT_FOUND },
+    { .name = "session-id prefix is not the relay", .mode = MSRP_RELAY_PATHS_RFC4976,
+      .to_path = "msrp://10.0.0.1:2855/" SID "0;tcp", .from_path = "msrp://a/b;tcp",
+      .result = LI_ERR_NOT_FOUND },
+    { .name = "malformed first URI", .mode = MSRP_RELAY_PATHS_RFC4976, .to_path = "http://x/y",
+      .from_path = "msrp://a/b;tcp", .result = LI_ERR_PROTO },
+    { .name = "malformed later URI after the relay", .mode = MSRP_RELAY_PATHS_RFC4976,
+      .to_path = OWN_UE " msrp:/bad", .from_path = "msrp://a/b;tcp", .result = LI_ERR_PROTO },
 };
 
 static void test_paths(void **state)
@@ -91,29 +98,58 @@ typedef struct req_vector {
 } req_vector;
 
 static const req_vector req_vectors[] = {
-    { "agw, TLS UE, TCP network", "{\"mode\":\"agw\"," UE_TLS "," NET_TCP ",\"target\":\"sip:a@b.c\"}", 0, LI_OK },
-    { "as, TCP UE, TLS network", "{\"mode\":\"as\",\"ue\":{\"transport\":\"tcp\",\"path\":\"msrp://ue/u;tcp\"}," NET_TLS "}", 0, LI_OK },
-    { "defaults to agw", "{" UE_TLS "," NET_TCP "}", 0, LI_OK },
-    { "agw refuses a TCP UE leg", "{\"mode\":\"agw\",\"ue\":{\"transport\":\"tcp\",\"path\":\"msrp://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "TLS-only request refuses a TCP next hop", "{\"mode\":\"as\",\"tls_only\":true," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "TLS-only policy refuses a TCP next hop", "{\"mode\":\"as\"," UE_TLS "," NET_TCP "}", 1, LI_ERR_INVAL },
-    { "TLS-only policy accepts TLS legs", "{\"mode\":\"as\"," UE_TLS "," NET_TLS "}", 1, LI_OK },
-    { "TLS UE without fingerprint", "{\"ue\":{\"transport\":\"tls\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "sha-1 fingerprint", "{\"ue\":{\"fingerprint\":\"sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "short fingerprint", "{\"ue\":{\"fingerprint\":\"sha-256 4A:AD\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "UE path scheme does not match its transport", "{\"ue\":{\"fingerprint\":\"" FP "\",\"path\":\"msrp://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "bad next hop", "{" UE_TLS ",\"network\":{\"next_hop\":\"sip:x@y\"}}", 0, LI_ERR_INVAL },
-    { "missing network", "{" UE_TLS "}", 0, LI_ERR_INVAL },
-    { "bad mode", "{\"mode\":\"sbc\"," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "bad setup", "{\"ue\":{\"fingerprint\":\"" FP "\",\"setup\":\"holdconn\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "hop-by-hop responses", "{\"responses\":\"hop-by-hop\"," UE_TLS "," NET_TCP "}", 0, LI_OK },
-    { "hop-by-hop responses with CEMA", "{\"cema\":true,\"responses\":\"hop-by-hop\"," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "bad responses", "{\"responses\":\"none\"," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "cema not a boolean", "{\"cema\":1," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "target not an identity", "{" UE_TLS "," NET_TCP ",\"target\":\"not an identity\"}", 0, LI_ERR_INVAL },
-    { "duplicate keys", "{" UE_TLS "," UE_TLS "," NET_TCP "}", 0, LI_ERR_INVAL },
-    { "not JSON", "{\"ue\":", 0, LI_ERR_INVAL },
-    { "not an object", "[1,2]", 0, LI_ERR_INVAL },
+    { .name = "agw, TLS UE, TCP network",
+      .json = "{\"mode\":\"agw\"," UE_TLS "," NET_TCP ",\"target\":\"sip:a@b.c\"}",
+      .result = LI_OK },
+    { .name = "as, TCP UE, TLS network",
+      .json = "{\"mode\":\"as\",\"ue\":{\"transport\":\"tcp\",\"path\":\"msrp://ue/u;tcp\"}," NET_TLS "}",
+      .result = LI_OK },
+    { .name = "defaults to agw", .json = "{" UE_TLS "," NET_TCP "}", .result = LI_OK },
+    { .name = "agw refuses a TCP UE leg",
+      .json = "{\"mode\":\"agw\",\"ue\":{\"transport\":\"tcp\",\"path\":\"msrp://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "TLS-only request refuses a TCP next hop",
+      .json = "{\"mode\":\"as\",\"tls_only\":true," UE_TLS "," NET_TCP "}", .result = LI_ERR_INVAL },
+    { .name = "TLS-only policy refuses a TCP next hop",
+      .json = "{\"mode\":\"as\"," UE_TLS "," NET_TCP "}", .tls_only_policy = 1,
+      .result = LI_ERR_INVAL },
+    { .name = "TLS-only policy accepts TLS legs",
+      .json = "{\"mode\":\"as\"," UE_TLS "," NET_TLS "}", .tls_only_policy = 1, .result = LI_OK },
+    { .name = "TLS UE without fingerprint",
+      .json = "{\"ue\":{\"transport\":\"tls\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "sha-1 fingerprint",
+      .json = "{\"ue\":{\"fingerprint\":\"sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "short fingerprint",
+      .json = "{\"ue\":{\"fingerprint\":\"sha-256 4A:AD\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "UE path scheme does not match its transport",
+      .json = "{\"ue\":{\"fingerprint\":\"" FP "\",\"path\":\"msrp://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "bad next hop", .json = "{" UE_TLS ",\"network\":{\"next_hop\":\"sip:x@y\"}}",
+      .result = LI_ERR_INVAL },
+    { .name = "missing network", .json = "{" UE_TLS "}", .result = LI_ERR_INVAL },
+    { .name = "bad mode", .json = "{\"mode\":\"sbc\"," UE_TLS "," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "bad setup",
+      .json = "{\"ue\":{\"fingerprint\":\"" FP "\",\"setup\":\"holdconn\",\"path\":\"msrps://ue/u;tcp\"}," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "hop-by-hop responses",
+      .json = "{\"responses\":\"hop-by-hop\"," UE_TLS "," NET_TCP "}", .result = LI_OK },
+    { .name = "hop-by-hop responses with CEMA",
+      .json = "{\"cema\":true,\"responses\":\"hop-by-hop\"," UE_TLS "," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "bad responses", .json = "{\"responses\":\"none\"," UE_TLS "," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "cema not a boolean", .json = "{\"cema\":1," UE_TLS "," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "target not an identity",
+      .json = "{" UE_TLS "," NET_TCP ",\"target\":\"not an identity\"}", .result = LI_ERR_INVAL },
+    { .name = "duplicate keys", .json = "{" UE_TLS "," UE_TLS "," NET_TCP "}",
+      .result = LI_ERR_INVAL },
+    { .name = "not JSON", .json = "{\"ue\":", .result = LI_ERR_INVAL },
+    { .name = "not an object", .json = "[1,2]", .result = LI_ERR_INVAL },
 };
 
 static void test_requests(void **state)
@@ -123,7 +159,8 @@ static void test_requests(void **state)
         const req_vector *v = &req_vectors[i];
         msrp_relay_req req;
         char err[256] = "";
-        li_err e = msrp_relay_req_parse(v->json, strlen(v->json), v->tls_only_policy, &req, err,
+        size_t len = strlen(v->json);
+        li_err e = msrp_relay_req_parse(guarded(v->json, len), len, v->tls_only_policy, &req, err,
                                         sizeof err);
         if (e != v->result)
             fail_msg("%s: got %d want %d (%s)", v->name, e, v->result, err);
@@ -141,7 +178,9 @@ static void test_request_fields(void **state)
                        "[\"Alice <sip:Alice@Example.COM>;tag=9\",\"tel:+49-30-1234\"]}";
     msrp_relay_req req;
     char err[256];
-    assert_int_equal(msrp_relay_req_parse(json, strlen(json), 0, &req, err, sizeof err), LI_OK);
+    assert_int_equal(
+        msrp_relay_req_parse(guarded(json, strlen(json)), strlen(json), 0, &req, err, sizeof err),
+        LI_OK);
     assert_int_equal(req.mode, MSRP_RELAY_AS);
     assert_true(req.cema);
     assert_int_equal(req.paths, MSRP_RELAY_PATHS_B2BUA);

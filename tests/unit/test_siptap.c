@@ -31,10 +31,14 @@ typedef struct task {
 } task;
 
 static task tasks[] = {
-    { "sip-uri", "sip:Alice@Example.com", 0xa1, X1_DELIVERY_X2_AND_X3, 1, 0xd1 },
-    { "e164", "+4930123456", 0xa1, X1_DELIVERY_X2_AND_X3, 1, 0xd1 },   /* alice's number */
-    { "tel-uri", "tel:+1-555-0100", 0xc3, X1_DELIVERY_X2_ONLY, 1, 0xd3 },
-    { "sip-uri", "sip:carol@example.com", 0xc4, X1_DELIVERY_X3_ONLY, 1, 0xd4 },
+    { .type = "sip-uri", .value = "sip:Alice@Example.com", .xid = 0xa1,
+      .delivery = X1_DELIVERY_X2_AND_X3, .active = 1, .did = 0xd1 },
+    { .type = "e164", .value = "+4930123456", .xid = 0xa1, .delivery = X1_DELIVERY_X2_AND_X3,
+      .active = 1, .did = 0xd1 },   /* alice's number */
+    { .type = "tel-uri", .value = "tel:+1-555-0100", .xid = 0xc3, .delivery = X1_DELIVERY_X2_ONLY,
+      .active = 1, .did = 0xd3 },
+    { .type = "sip-uri", .value = "sip:carol@example.com", .xid = 0xc4,
+      .delivery = X1_DELIVERY_X3_ONLY, .active = 1, .did = 0xd4 },
 };
 static uint64_t generation = 1;
 
@@ -342,11 +346,13 @@ static void test_tcp_stream(void **state)
     starts[3] = n;
     /* All three messages flow one way here (a B2BUA's connection), for the framing. */
     const tcp_seg segs[] = {
-        { 0, 100 },
-        { 200, (uint32_t)starts[1] - 200 + 10 },     /* rest of INVITE + start of 200 */
-        { 100, 100 },                                /* late: fills the hole */
-        { 100, 100 },                                /* retransmission */
-        { (uint32_t)starts[1] + 10, n - starts[1] - 10 },  /* end of 200 and whole BYE */
+        { .off = 0, .len = 100 },
+        /* rest of INVITE + start of 200 */
+        { .off = 200, .len = (uint32_t)starts[1] - 200 + 10 },
+        { .off = 100, .len = 100 }, /* late: fills the hole */
+        { .off = 100, .len = 100 }, /* retransmission */
+        /* end of 200 and whole BYE */
+        { .off = (uint32_t)starts[1] + 10, .len = n - starts[1] - 10 },
     };
     pb_spec s = { SIPTAP_DLT_LINUX_SLL2, "192.0.2.1", "192.0.2.2", 40000, 5060, 6, 1000,
                   X2X3_TCP_SYN, NULL, 0, 0, 0 };

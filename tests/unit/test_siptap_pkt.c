@@ -9,27 +9,17 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
+#include "guard.h"
 #include "siptap_pkt_build.h"
 #include "siptap_pkt.h"
 
 static const char SIP[] = "OPTIONS sip:bob@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n";
 
-/* Decodes from a copy placed right before an unreadable page, so that any over-read
- * faults (STYLE.md, picohttpparser's test). */
+/* Decodes from a copy placed right before an unreadable page (guard.h). */
 static li_err decode_guarded(int linktype, const uint8_t *frame, size_t len, siptap_pkt *out)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (len + page - 1) / page + 1;
-    uint8_t *m = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    assert_true(m != MAP_FAILED);
-    assert_int_equal(mprotect(m + (pages - 1) * page, page, PROT_NONE), 0);
-    uint8_t *copy = m + (pages - 1) * page - len;
-    memcpy(copy, frame, len);
-    li_err err = siptap_pkt_decode(linktype, copy, len, out);
+    guard g = guard_new(frame, len);
+    li_err err = siptap_pkt_decode(linktype, g.data, len, out);
     if (err == LI_OK && out->payload_len) {
         /* Results point into the frame: copy the payload out before unmapping. */
         static uint8_t keep[4096];
@@ -37,7 +27,7 @@ static li_err decode_guarded(int linktype, const uint8_t *frame, size_t len, sip
         memcpy(keep, out->payload, out->payload_len);
         out->payload = keep;
     }
-    munmap(m, pages * page);
+    guard_free(&g);
     return err;
 }
 
@@ -52,17 +42,41 @@ static void test_table(void **state)
     const uint8_t *p = (const uint8_t *)SIP;
     size_t n = sizeof SIP - 1;
     const vec vecs[] = {
-        { "eth udp4", { SIPTAP_DLT_EN10MB, "10.0.0.1", "10.0.0.2", 5060, 5062, 17, 0, 0, p, n, 0, 0 } },
-        { "eth vlan tcp4", { SIPTAP_DLT_EN10MB, "10.0.0.1", "10.0.0.2", 40000, 5060, 6, 77, 0, p, n, 1, 0 } },
-        { "eth udp6", { SIPTAP_DLT_EN10MB, "2001:db8::1", "2001:db8::2", 5060, 5060, 17, 0, 0, p, n, 0, 0 } },
-        { "eth tcp6 ext", { SIPTAP_DLT_EN10MB, "2001:db8::1", "::1", 5060, 1234, 6, 0xfffffff0u, 0, p, n, 0, 1 } },
-        { "null udp4", { SIPTAP_DLT_NULL, "127.0.0.1", "127.0.0.1", 5060, 5061, 17, 0, 0, p, n, 0, 0 } },
-        { "null tcp6", { SIPTAP_DLT_NULL, "::1", "::1", 5060, 5061, 6, 1, 0, p, n, 0, 0 } },
-        { "sll udp4", { SIPTAP_DLT_LINUX_SLL, "192.0.2.1", "192.0.2.2", 1, 2, 17, 0, 0, p, n, 0, 0 } },
-        { "sll2 tcp4", { SIPTAP_DLT_LINUX_SLL2, "192.0.2.1", "192.0.2.2", 1, 2, 6, 5, 0, p, n, 0, 0 } },
-        { "sll2 udp6 ext", { SIPTAP_DLT_LINUX_SLL2, "fe80::1", "fe80::2", 1, 2, 17, 0, 0, p, n, 0, 1 } },
-        { "raw tcp4 empty", { SIPTAP_DLT_RAW, "192.0.2.1", "192.0.2.2", 1, 2, 6, 9, 0, p, 0, 0, 0 } },
-        { "raw udp6", { SIPTAP_DLT_RAW, "::1", "::2", 1, 2, 17, 0, 0, p, n, 0, 0 } },
+        { .name = "eth udp4",
+          .spec = { .linktype = SIPTAP_DLT_EN10MB, .src = "10.0.0.1", .dst = "10.0.0.2",
+                    .sport = 5060, .dport = 5062, .proto = 17, .payload = p, .len = n } },
+        { .name = "eth vlan tcp4",
+          .spec = { .linktype = SIPTAP_DLT_EN10MB, .src = "10.0.0.1", .dst = "10.0.0.2",
+                    .sport = 40000, .dport = 5060, .proto = 6, .seq = 77, .payload = p, .len = n,
+                    .vlan = 1 } },
+        { .name = "eth udp6",
+          .spec = { .linktype = SIPTAP_DLT_EN10MB, .src = "2001:db8::1", .dst = "2001:db8::2",
+                    .sport = 5060, .dport = 5060, .proto = 17, .payload = p, .len = n } },
+        { .name = "eth tcp6 ext",
+          .spec = { .linktype = SIPTAP_DLT_EN10MB, .src = "2001:db8::1", .dst = "::1",
+                    .sport = 5060, .dport = 1234, .proto = 6, .seq = 0xfffffff0u, .payload = p,
+                    .len = n, .v6_ext = 1 } },
+        { .name = "null udp4",
+          .spec = { .linktype = SIPTAP_DLT_NULL, .src = "127.0.0.1", .dst = "127.0.0.1",
+                    .sport = 5060, .dport = 5061, .proto = 17, .payload = p, .len = n } },
+        { .name = "null tcp6",
+          .spec = { .linktype = SIPTAP_DLT_NULL, .src = "::1", .dst = "::1", .sport = 5060,
+                    .dport = 5061, .proto = 6, .seq = 1, .payload = p, .len = n } },
+        { .name = "sll udp4",
+          .spec = { .linktype = SIPTAP_DLT_LINUX_SLL, .src = "192.0.2.1", .dst = "192.0.2.2",
+                    .sport = 1, .dport = 2, .proto = 17, .payload = p, .len = n } },
+        { .name = "sll2 tcp4",
+          .spec = { .linktype = SIPTAP_DLT_LINUX_SLL2, .src = "192.0.2.1", .dst = "192.0.2.2",
+                    .sport = 1, .dport = 2, .proto = 6, .seq = 5, .payload = p, .len = n } },
+        { .name = "sll2 udp6 ext",
+          .spec = { .linktype = SIPTAP_DLT_LINUX_SLL2, .src = "fe80::1", .dst = "fe80::2",
+                    .sport = 1, .dport = 2, .proto = 17, .payload = p, .len = n, .v6_ext = 1 } },
+        { .name = "raw tcp4 empty",
+          .spec = { .linktype = SIPTAP_DLT_RAW, .src = "192.0.2.1", .dst = "192.0.2.2", .sport = 1,
+                    .dport = 2, .proto = 6, .seq = 9, .payload = p } },
+        { .name = "raw udp6",
+          .spec = { .linktype = SIPTAP_DLT_RAW, .src = "::1", .dst = "::2", .sport = 1, .dport = 2,
+                    .proto = 17, .payload = p, .len = n } },
     };
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         const pb_spec *s = &vecs[i].spec;

@@ -1,5 +1,6 @@
 /* X1 XML codec: round trips of every message limf sends, and a table of hand-written
- * documents (foreign prefixes, 3-digit timestamps, hostile and malformed input). */
+ * documents (foreign prefixes, 3-digit timestamps, hostile and malformed input). Every
+ * document is decoded from a copy right before an unreadable page (guard.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "x1_xml.h"
 
 static const uint8_t XID[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
@@ -71,7 +73,7 @@ static void request_round_trip(const x1_request *in, x1_request *out)
     size_t n;
     li_buf_init(&b, 0);
     assert_int_equal(x1_xml_request_encode(in, 1, &b), LI_OK);
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, 1, &n), LI_OK);
+    assert_int_equal(x1_xml_request_decode(guarded(b.data, b.len), b.len, out, 1, &n), LI_OK);
     assert_int_equal(n, 1);
     assert_int_equal(out->error_code, 0);
     assert_int_equal(out->type, in->type);
@@ -230,7 +232,7 @@ static void test_response_round_trips(void **state)
         out.xids_cap = 4;
         out.objects = got_objs;
         out.objects_cap = 2;
-        assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_OK);
+        assert_int_equal(x1_xml_response_decode(guarded(b.data, b.len), b.len, &out), LI_OK);
         assert_int_equal(out.error_code, in[i].error_code);
         assert_memory_equal(out.hdr.transaction_id, in[i].hdr.transaction_id, 16);
         switch (i) {
@@ -270,7 +272,7 @@ static void test_response_round_trips(void **state)
     /* A top-level error is not an answer to the request. */
     li_buf_reset(&b);
     assert_int_equal(x1_xml_top_error_encode(&in[0].hdr, &b), LI_OK);
-    assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_ERR_PROTO);
+    assert_int_equal(x1_xml_response_decode(guarded(b.data, b.len), b.len, &out), LI_ERR_PROTO);
     li_buf_free(&b);
 }
 
@@ -305,115 +307,129 @@ typedef struct req_vector {
 } req_vector;
 
 static const req_vector req_vectors[] = {
-    { "plain activate", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2andX3", ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
-    { "foreign prefixes everywhere",
-      "<p:X1Request xmlns:p=\"" X1_NS "\" xmlns:i=\"" X1_NS_XSI "\">"
-      "<p:x1RequestMessage i:type=\"p:ActivateTaskRequest\">"
-      "<p:admfIdentifier>admf</p:admfIdentifier><p:neIdentifier>ne</p:neIdentifier>"
-      "<p:messageTimestamp>2026-11-27T10:00:00.123456Z</p:messageTimestamp>"
-      "<p:version>v1</p:version>"
-      "<p:x1TransactionId> 3fa85f64-5717-4562-b3fc-2c963f66afa6 </p:x1TransactionId>"
-      "<p:taskDetails><p:xId>11223344-5566-4788-99aa-bbccddeeff01</p:xId>"
-      "<p:targetIdentifiers><p:targetIdentifier><p:telUri><![CDATA[tel:+4930]]></p:telUri>"
-      "</p:targetIdentifier></p:targetIdentifiers><p:deliveryType>X2Only</p:deliveryType>"
-      "<p:listOfDIDs><p:dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</p:dId></p:listOfDIDs>"
-      "<ext:foo xmlns:ext=\"urn:other\">ignored</ext:foo>"
-      "</p:taskDetails></p:x1RequestMessage></p:X1Request>",
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
-    { "unprefixed xsi:type in the default namespace",
-      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\">"
-      "<x1RequestMessage xsi:type=\"PingRequest\">" HDR("2026-11-27T10:00:00Z")
-      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_PING, 0 },
-    { "pretty-printed, with mediation details and 3GPP-style extensions",
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:c=\"" X1_NS_COMMON "\">\n"
-      "  <x1RequestMessage xsi:type=\"ActivateTaskRequest\">\n"
-      "    <admfIdentifier>admf</admfIdentifier>\n    <neIdentifier>ne</neIdentifier>\n"
-      "    <messageTimestamp>2026-10-01T08:30:00.000000Z</messageTimestamp>\n"
-      "    <version>v1.23.1</version>\n"
-      "    <x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</x1TransactionId>\n"
-      "    <taskDetails>\n      <xId>aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</xId>\n"
-      "      <targetIdentifiers>\n        <targetIdentifier>\n"
-      "          <impu>sip:+4930123@ims.example</impu>\n        </targetIdentifier>\n"
-      "      </targetIdentifiers>\n      <deliveryType>X2andX3</deliveryType>\n"
-      "      <listOfDIDs>\n        <dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>\n"
-      "      </listOfDIDs>\n      <listOfMediationDetails><mediationDetails><LIID>L1</LIID>"
-      "<deliveryType>HI2andHI3</deliveryType></mediationDetails></listOfMediationDetails>\n"
-      "      <taskDetailsExtensions><Owner>3GPP</Owner><e:Whatever xmlns:e=\"urn:3GPP:x\">1"
-      "</e:Whatever></taskDetailsExtensions>\n    </taskDetails>\n"
-      "  </x1RequestMessage>\n</X1Request>\n",
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
-    { "two messages", DOC(MSG("PingRequest", "") MSG("KeepaliveRequest", "")), LI_OK, 2,
-      X1_MSG_PING, 0 },
-    { "not implemented type", DOC(MSG("DeactivateAllTasksRequest", "")), LI_OK, 1,
-      X1_MSG_UNKNOWN, X1_ERR_GENERIC },
-    { "type in a foreign namespace",
-      "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:o=\"urn:o\">"
-      "<x1RequestMessage xsi:type=\"o:PingRequest\">" HDR("2026-11-27T10:00:00Z")
-      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_GENERIC },
-    { "no xsi:type", DOC("<x1RequestMessage>" HDR("2026-11-27T10:00:00Z") "</x1RequestMessage>"),
-      LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_SYNTAX },
-    { "imsi target",
-      DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><imsi>262011234567890</imsi>"
-                                          "</targetIdentifier>", "X2Only", ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
-    { "no target", DOC(MSG("ActivateTaskRequest", TASK("", "X2Only", ONE_DID))), LI_OK, 1,
-      X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
-    { "target in no namespace",
-      DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><sipUri xmlns=\"\">sip:a@b"
-                                          "</sipUri></targetIdentifier>", "X2Only", ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
-    { "bad delivery type", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X4Only", ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED },
-    { "a DID listed twice", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
-    { "eight DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
-    { "nine DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_GENERIC },
-    { "no DID", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ""))), LI_OK, 1,
-      X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
-    { "bad xId", DOC(MSG("DeactivateTaskRequest", "<xId>not-a-uuid</xId>")), LI_OK, 1,
-      X1_MSG_DEACTIVATE_TASK, X1_ERR_SYNTAX },
-    { "bad timestamp",
-      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("yesterday")
-          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
-    { "timestamp before 1970",
-      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("1728-11-27T10:00:00Z")
-          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
-    { "timestamp beyond int64 nanoseconds",
-      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("9999-12-31T23:59:59Z")
-          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
-    { "missing transaction id",
-      DOC("<x1RequestMessage xsi:type=\"x:PingRequest\"><admfIdentifier>a</admfIdentifier>"
-          "</x1RequestMessage>"), LI_OK, 1, X1_MSG_PING, X1_ERR_SYNTAX },
-    { "object of a foreign type",
-      DOC(MSG("CreateObjectRequest", "<createObject xsi:type=\"x:HashContext\"><objectId>"
-                                     "abc</objectId></createObject>")),
-      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_GENERIC },
-    { "object with a short fingerprint",
-      DOC(MSG("CreateObjectRequest",
-              "<createObject xmlns:l=\"" X1_NS_LIMF "\" xsi:type=\"l:CertificateException\">"
-              "<objectId>abc</objectId><l:fingerprint>AB:CD</l:fingerprint><l:peer>p</l:peer>"
-              "<l:expiry>2030-01-01T00:00:00Z</l:expiry></createObject>")),
-      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_SYNTAX },
-    { "empty document", "", LI_ERR_PROTO, 0, 0, 0 },
-    { "not XML", "X1Request please", LI_ERR_PROTO, 0, 0, 0 },
-    { "truncated", DOC("<x1RequestMessage"), LI_ERR_PROTO, 0, 0, 0 },
-    { "wrong root namespace",
-      "<X1Request xmlns=\"http://uri.etsi.org/03221/X1/2016/01\"><x1RequestMessage/>"
-      "</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
-    { "response instead of request", "<X1Response xmlns=\"" X1_NS "\"/>", LI_ERR_PROTO, 0, 0,
-      0 },
-    { "no message", DOC(""), LI_ERR_PROTO, 0, 0, 0 },
-    { "entity expansion",
-      "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY a \"aaaaaaaaaa\">"
-      "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
-      "<X1Request xmlns=\"" X1_NS "\">&b;</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
-    { "external entity",
-      "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
-      "<X1Request xmlns=\"" X1_NS "\">&e;</X1Request>", LI_ERR_PROTO, 0, 0, 0 },
+    { .name = "plain activate",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2andX3", ONE_DID))), .err = LI_OK, .n = 1,
+      .type = X1_MSG_ACTIVATE_TASK },
+    { .name = "foreign prefixes everywhere",
+      .xml = "<p:X1Request xmlns:p=\"" X1_NS "\" xmlns:i=\"" X1_NS_XSI "\">"
+             "<p:x1RequestMessage i:type=\"p:ActivateTaskRequest\">"
+             "<p:admfIdentifier>admf</p:admfIdentifier><p:neIdentifier>ne</p:neIdentifier>"
+             "<p:messageTimestamp>2026-11-27T10:00:00.123456Z</p:messageTimestamp>"
+             "<p:version>v1</p:version>"
+             "<p:x1TransactionId> 3fa85f64-5717-4562-b3fc-2c963f66afa6 </p:x1TransactionId>"
+             "<p:taskDetails><p:xId>11223344-5566-4788-99aa-bbccddeeff01</p:xId>"
+             "<p:targetIdentifiers><p:targetIdentifier><p:telUri><![CDATA[tel:+4930]]></p:telUri>"
+             "</p:targetIdentifier></p:targetIdentifiers><p:deliveryType>X2Only</p:deliveryType>"
+             "<p:listOfDIDs><p:dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</p:dId></p:listOfDIDs>"
+             "<ext:foo xmlns:ext=\"urn:other\">ignored</ext:foo>"
+             "</p:taskDetails></p:x1RequestMessage></p:X1Request>",
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK },
+    { .name = "unprefixed xsi:type in the default namespace",
+      .xml = "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\">"
+             "<x1RequestMessage xsi:type=\"PingRequest\">" HDR("2026-11-27T10:00:00Z")
+             "</x1RequestMessage></X1Request>",
+      .err = LI_OK, .n = 1, .type = X1_MSG_PING },
+    { .name = "pretty-printed, with mediation details and 3GPP-style extensions",
+      .xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:c=\"" X1_NS_COMMON "\">\n"
+             "  <x1RequestMessage xsi:type=\"ActivateTaskRequest\">\n"
+             "    <admfIdentifier>admf</admfIdentifier>\n    <neIdentifier>ne</neIdentifier>\n"
+             "    <messageTimestamp>2026-10-01T08:30:00.000000Z</messageTimestamp>\n"
+             "    <version>v1.23.1</version>\n"
+             "    <x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</x1TransactionId>\n"
+             "    <taskDetails>\n      <xId>aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</xId>\n"
+             "      <targetIdentifiers>\n        <targetIdentifier>\n"
+             "          <impu>sip:+4930123@ims.example</impu>\n        </targetIdentifier>\n"
+             "      </targetIdentifiers>\n      <deliveryType>X2andX3</deliveryType>\n"
+             "      <listOfDIDs>\n        <dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>\n"
+             "      </listOfDIDs>\n      <listOfMediationDetails><mediationDetails><LIID>L1</LIID>"
+             "<deliveryType>HI2andHI3</deliveryType></mediationDetails></listOfMediationDetails>\n"
+             "      <taskDetailsExtensions><Owner>3GPP</Owner><e:Whatever xmlns:e=\"urn:3GPP:x\">1"
+             "</e:Whatever></taskDetailsExtensions>\n    </taskDetails>\n"
+             "  </x1RequestMessage>\n</X1Request>\n",
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK },
+    { .name = "two messages", .xml = DOC(MSG("PingRequest", "") MSG("KeepaliveRequest", "")),
+      .err = LI_OK, .n = 2, .type = X1_MSG_PING },
+    { .name = "not implemented type", .xml = DOC(MSG("DeactivateAllTasksRequest", "")),
+      .err = LI_OK, .n = 1, .type = X1_MSG_UNKNOWN, .code = X1_ERR_GENERIC },
+    { .name = "type in a foreign namespace",
+      .xml = "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:o=\"urn:o\">"
+             "<x1RequestMessage xsi:type=\"o:PingRequest\">" HDR("2026-11-27T10:00:00Z")
+             "</x1RequestMessage></X1Request>",
+      .err = LI_OK, .n = 1, .type = X1_MSG_UNKNOWN, .code = X1_ERR_GENERIC },
+    { .name = "no xsi:type",
+      .xml = DOC("<x1RequestMessage>" HDR("2026-11-27T10:00:00Z") "</x1RequestMessage>"),
+      .err = LI_OK, .n = 1, .type = X1_MSG_UNKNOWN, .code = X1_ERR_SYNTAX },
+    { .name = "imsi target",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><imsi>262011234567890</imsi>"
+             "</targetIdentifier>", "X2Only", ONE_DID))),
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_TARGET_NOT_SUPPORTED },
+    { .name = "no target", .xml = DOC(MSG("ActivateTaskRequest", TASK("", "X2Only", ONE_DID))),
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_SYNTAX },
+    { .name = "target in no namespace",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK("<targetIdentifier><sipUri xmlns=\"\">sip:a@b"
+             "</sipUri></targetIdentifier>", "X2Only", ONE_DID))),
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_TARGET_NOT_SUPPORTED },
+    { .name = "bad delivery type",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X4Only", ONE_DID))), .err = LI_OK, .n = 1,
+      .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED },
+    { .name = "a DID listed twice",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))), .err = LI_OK,
+      .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_SYNTAX },
+    { .name = "eight DIDs", .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS))),
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK },
+    { .name = "nine DIDs",
+      .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS ONE_DID))), .err = LI_OK,
+      .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_GENERIC },
+    { .name = "no DID", .xml = DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ""))),
+      .err = LI_OK, .n = 1, .type = X1_MSG_ACTIVATE_TASK, .code = X1_ERR_SYNTAX },
+    { .name = "bad xId", .xml = DOC(MSG("DeactivateTaskRequest", "<xId>not-a-uuid</xId>")),
+      .err = LI_OK, .n = 1, .type = X1_MSG_DEACTIVATE_TASK, .code = X1_ERR_SYNTAX },
+    { .name = "bad timestamp",
+      .xml = DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("yesterday")
+             "</x1RequestMessage>"),
+      .err = LI_OK, .n = 1, .type = X1_MSG_PING, .code = X1_ERR_SYNTAX },
+    { .name = "timestamp before 1970",
+      .xml = DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("1728-11-27T10:00:00Z")
+             "</x1RequestMessage>"),
+      .err = LI_OK, .n = 1, .type = X1_MSG_PING, .code = X1_ERR_SYNTAX },
+    { .name = "timestamp beyond int64 nanoseconds",
+      .xml = DOC("<x1RequestMessage xsi:type=\"x:PingRequest\">" HDR("9999-12-31T23:59:59Z")
+             "</x1RequestMessage>"),
+      .err = LI_OK, .n = 1, .type = X1_MSG_PING, .code = X1_ERR_SYNTAX },
+    { .name = "missing transaction id",
+      .xml = DOC("<x1RequestMessage xsi:type=\"x:PingRequest\"><admfIdentifier>a</admfIdentifier>"
+             "</x1RequestMessage>"),
+      .err = LI_OK, .n = 1, .type = X1_MSG_PING, .code = X1_ERR_SYNTAX },
+    { .name = "object of a foreign type",
+      .xml = DOC(MSG("CreateObjectRequest", "<createObject xsi:type=\"x:HashContext\"><objectId>"
+             "abc</objectId></createObject>")),
+      .err = LI_OK, .n = 1, .type = X1_MSG_CREATE_OBJECT, .code = X1_ERR_GENERIC },
+    { .name = "object with a short fingerprint",
+      .xml = DOC(MSG("CreateObjectRequest",
+             "<createObject xmlns:l=\"" X1_NS_LIMF "\" xsi:type=\"l:CertificateException\">"
+             "<objectId>abc</objectId><l:fingerprint>AB:CD</l:fingerprint><l:peer>p</l:peer>"
+             "<l:expiry>2030-01-01T00:00:00Z</l:expiry></createObject>")),
+      .err = LI_OK, .n = 1, .type = X1_MSG_CREATE_OBJECT, .code = X1_ERR_SYNTAX },
+    { .name = "empty document", .xml = "", .err = LI_ERR_PROTO },
+    { .name = "not XML", .xml = "X1Request please", .err = LI_ERR_PROTO },
+    { .name = "truncated", .xml = DOC("<x1RequestMessage"), .err = LI_ERR_PROTO },
+    { .name = "wrong root namespace",
+      .xml = "<X1Request xmlns=\"http://uri.etsi.org/03221/X1/2016/01\"><x1RequestMessage/>"
+             "</X1Request>",
+      .err = LI_ERR_PROTO },
+    { .name = "response instead of request", .xml = "<X1Response xmlns=\"" X1_NS "\"/>",
+      .err = LI_ERR_PROTO },
+    { .name = "no message", .xml = DOC(""), .err = LI_ERR_PROTO },
+    { .name = "entity expansion",
+      .xml = "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY a \"aaaaaaaaaa\">"
+             "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+             "<X1Request xmlns=\"" X1_NS "\">&b;</X1Request>",
+      .err = LI_ERR_PROTO },
+    { .name = "external entity",
+      .xml = "<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+             "<X1Request xmlns=\"" X1_NS "\">&e;</X1Request>",
+      .err = LI_ERR_PROTO },
 };
 
 static void test_request_vectors(void **state)
@@ -424,7 +440,8 @@ static void test_request_vectors(void **state)
         const req_vector *v = &req_vectors[i];
         size_t n = 99;
         print_message("vector: %s\n", v->name);
-        li_err err = x1_xml_request_decode((const uint8_t *)v->xml, strlen(v->xml), out, 3, &n);
+        size_t len = strlen(v->xml);
+        li_err err = x1_xml_request_decode(guarded(v->xml, len), len, out, 3, &n);
         assert_int_equal(err, v->err);
         if (err != LI_OK)
             continue;
@@ -443,11 +460,13 @@ static void test_request_vectors(void **state)
     /* More messages than the caller has room for. */
     const char *two = DOC(MSG("PingRequest", "") MSG("PingRequest", ""));
     size_t n;
-    assert_int_equal(x1_xml_request_decode((const uint8_t *)two, strlen(two), out, 1, &n),
+    assert_int_equal(x1_xml_request_decode(guarded(two, strlen(two)), strlen(two), out, 1,
+                                           &n),
                      LI_ERR_PROTO);
     /* 3 fraction digits are accepted. */
     const char *ping = DOC(MSG("PingRequest", ""));
-    assert_int_equal(x1_xml_request_decode((const uint8_t *)ping, strlen(ping), out, 1, &n),
+    assert_int_equal(x1_xml_request_decode(guarded(ping, strlen(ping)), strlen(ping), out, 1,
+                                           &n),
                      LI_OK);
     assert_int_equal(out[0].hdr.timestamp_ns % 1000000000, 123000000);
 }
@@ -468,7 +487,7 @@ static void test_response_vectors(void **state)
         "<R:errorDescription>unknown DID</R:errorDescription></R:errorInformation>"
         "</R:x1ResponseMessage></R:X1Response>";
     memset(&r, 0, sizeof r);
-    assert_int_equal(x1_xml_response_decode((const uint8_t *)err, strlen(err), &r), LI_OK);
+    assert_int_equal(x1_xml_response_decode(guarded(err, strlen(err)), strlen(err), &r), LI_OK);
     assert_int_equal(r.error_code, 303);
     assert_int_equal(r.type, X1_MSG_ACTIVATE_TASK);
     assert_string_equal(r.error_desc, "unknown DID");
@@ -484,8 +503,9 @@ static void test_response_vectors(void **state)
         "</errorCode><errorDescription/></errorInformation></x1ResponseMessage></X1Response>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(x1_xml_response_decode((const uint8_t *)bad[i], strlen(bad[i]), &r),
-                         LI_ERR_PROTO);
+        assert_int_equal(
+            x1_xml_response_decode(guarded(bad[i], strlen(bad[i])), strlen(bad[i]), &r),
+            LI_ERR_PROTO);
 }
 
 /* Documents built by repetition: too deep, too many messages, too many targets. */
@@ -501,7 +521,8 @@ static void test_hostile_sizes(void **state)
     for (int i = 0; i < 100000; i++)
         li_buf_printf(&b, "<a>");
     li_buf_printf(&b, "</X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n),
                      LI_ERR_PROTO);
 
     /* X1_MAX_MESSAGES + 1 messages. */
@@ -511,7 +532,8 @@ static void test_hostile_sizes(void **state)
         li_buf_printf(&b, "<x1RequestMessage xsi:type=\"PingRequest\">%s</x1RequestMessage>",
                       HDR("2026-11-27T10:00:00Z"));
     li_buf_printf(&b, "</X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n),
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n),
                      LI_ERR_PROTO);
 
     /* X1_MAX_TARGETS + 1 targets in one task. */
@@ -524,7 +546,8 @@ static void test_hostile_sizes(void **state)
         li_buf_printf(&b, "%s", SIP);
     li_buf_printf(&b, "</targetIdentifiers><deliveryType>X2Only</deliveryType><listOfDIDs>"
                       ONE_DID "</listOfDIDs></taskDetails></x1RequestMessage></X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
     assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
     assert_non_null(strstr(out[0].error_desc, "too many"));
 
@@ -535,7 +558,8 @@ static void test_hostile_sizes(void **state)
     for (int i = 0; i < 300; i++)
         li_buf_printf(&b, "a");
     li_buf_printf(&b, "</admfIdentifier></x1RequestMessage></X1Request>");
-    assert_int_equal(x1_xml_request_decode(b.data, b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
+    assert_int_equal(
+        x1_xml_request_decode(guarded(b.data, b.len), b.len, out, X1_MAX_MESSAGES, &n), LI_OK);
     assert_int_equal(out[0].error_code, X1_ERR_SYNTAX);
     li_buf_free(&b);
 }
@@ -564,14 +588,14 @@ static void test_seeds_are_valid(void **state)
     const char *responses[] = { "resp_all.xml", "resp_error.xml", "resp_ok.xml" };
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
         size_t len = read_seed(requests[i], buf, sizeof buf), n;
-        assert_int_equal(x1_xml_request_decode((uint8_t *)buf, len, req, 4, &n), LI_OK);
+        assert_int_equal(x1_xml_request_decode(guarded(buf, len), len, req, 4, &n), LI_OK);
         for (size_t k = 0; k < n; k++)
             assert_int_equal(req[k].error_code, 0);
     }
     for (size_t i = 0; i < sizeof responses / sizeof responses[0]; i++) {
         size_t len = read_seed(responses[i], buf, sizeof buf);
         memset(&resp, 0, sizeof resp);
-        assert_int_equal(x1_xml_response_decode((uint8_t *)buf, len, &resp), LI_OK);
+        assert_int_equal(x1_xml_response_decode(guarded(buf, len), len, &resp), LI_OK);
     }
     assert_int_equal(resp.type, X1_MSG_ACTIVATE_TASK);
 }

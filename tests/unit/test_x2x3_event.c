@@ -41,13 +41,15 @@ typedef struct event_vector {
 } event_vector;
 
 static const event_vector events[] = {
-    { X2X3_EVENT_SESSION_RESERVED, { "session", "s-1", NULL } },
-    { X2X3_EVENT_TLS_ESTABLISHED, { "leg", "ue", "fingerprint", "AB:CD:EF", NULL } },
-    { X2X3_EVENT_PASSTHROUGH, { "exception_id", "ex-9", "fingerprint", "01:02",
-                                "peer", "conf.example.org", NULL } },
-    { X2X3_EVENT_SESSION_RELEASED, { "session", "s-1", NULL } },
-    { "odd", { "quote\"back\\slash", "line\nfeed\ttab\x01", "utf8", "caf\xc3\xa9 \xe2\x82\xac",
-               NULL } },
+    { .event = X2X3_EVENT_SESSION_RESERVED, .kv = { "session", "s-1", NULL } },
+    { .event = X2X3_EVENT_TLS_ESTABLISHED, .kv = { "leg", "ue", "fingerprint", "AB:CD:EF", NULL } },
+    { .event = X2X3_EVENT_PASSTHROUGH,
+      .kv = { "exception_id", "ex-9", "fingerprint", "01:02",
+              "peer", "conf.example.org", NULL } },
+    { .event = X2X3_EVENT_SESSION_RELEASED, .kv = { "session", "s-1", NULL } },
+    { .event = "odd",
+      .kv = { "quote\"back\\slash", "line\nfeed\ttab\x01", "utf8", "caf\xc3\xa9 \xe2\x82\xac",
+              NULL } },
 };
 
 static void test_events_parse_back(void **state)

@@ -11,30 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
+#include "guard.h"
 #include "x2x3_pdu.h"
-
-/* --- inputs before a guard page --- */
-
-static uint8_t *guard_base;
-static size_t guard_size;
-
-static const uint8_t *guarded(const uint8_t *p, size_t n)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (guard_base)
-        munmap(guard_base, guard_size);
-    guard_size = ((n + page - 1) / page + 1) * page;
-    guard_base = mmap(NULL, guard_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    assert_true(guard_base != MAP_FAILED);
-    assert_int_equal(mprotect(guard_base + guard_size - page, page, PROT_NONE), 0);
-    uint8_t *at = guard_base + guard_size - page - n;
-    memcpy(at, p, n);
-    return at;
-}
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max)
 {
@@ -65,39 +43,63 @@ typedef struct bad_vector {
 } bad_vector;
 
 static const bad_vector bad[] = {
-    { "header length 0", "0005 0001 00000000 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
-    { "header length 39", "0005 0001 00000027 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
-    { "unknown PDU type", "0005 0007 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
-    { "PDU type 0", "0005 0000 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
-    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000000 000d 0002" XID CORR,
-      LI_ERR_PROTO, 12 },
-    { "X3 with SIP (X2 only)", "0005 0002 00000028 00000000 0009 0002" XID CORR,
-      LI_ERR_PROTO, 12 },
-    { "X2 with format 0", "0005 0001 00000028 00000000 0000 0002" XID CORR, LI_ERR_PROTO, 12 },
-    { "X3 with format 17", "0005 0002 00000028 00000000 0011 0002" XID CORR, LI_ERR_PROTO, 12 },
-    { "direction 6", "0005 0001 00000028 00000000 0009 0006" XID CORR, LI_ERR_PROTO, 14 },
-    { "keepalive with payload", "0005 0003 00000028 00000001 0000 0000" XID CORR "00",
-      LI_ERR_PROTO, 8 },
-    { "4 GiB payload", "0005 0001 00000028 ffffffff 0009 0002" XID CORR, LI_ERR_TOO_BIG, 8 },
-    { "4 GiB header", "0005 0001 ffffffff 00000000 0009 0002" XID CORR, LI_ERR_TOO_BIG, 4 },
-    { "sum wraps 32 bits", "0005 0001 00000100 ffffff00 0009 0002" XID CORR, LI_ERR_TOO_BIG,
-      8 },
-    { "attribute header overrun", "0005 0001 0000002a 00000000 0009 0002" XID CORR "0008",
-      LI_ERR_PROTO, 40 },
-    { "attribute value overrun", "0005 0001 00000030 00000000 0009 0002" XID CORR
-      "0007000a41424344", LI_ERR_PROTO, 40 },
-    { "second attribute overrun", "0005 0001 00000034 00000000 0009 0002" XID CORR
-      "0008000400000001 0016ffff", LI_ERR_PROTO, 48 },
-    { "sequence number of 2 octets", "0005 0001 0000002e 00000000 0009 0002" XID CORR
-      "000800020001", LI_ERR_PROTO, 40 },
-    { "IPv4 address of 16 octets", "0005 0001 0000003c 00000000 0009 0002" XID CORR
-      "000a0010 00000000000000000000000000000000", LI_ERR_PROTO, 40 },
-    { "port of 1 octet", "0005 0001 0000002d 00000000 0009 0002" XID CORR "000e000105",
-      LI_ERR_PROTO, 40 },
-    { "timestamp of 10 octets", "0005 0001 00000032 00000000 0009 0002" XID CORR
-      "0009000a 00000001000000010000", LI_ERR_PROTO, 40 },
-    { "timestamp ns 10^9", "0005 0001 00000030 00000000 0009 0002" XID CORR
-      "00090008 000000013b9aca00", LI_ERR_PROTO, 40 },
+    { .name = "header length 0", .hex = "0005 0001 00000000 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 4 },
+    { .name = "header length 39", .hex = "0005 0001 00000027 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 4 },
+    { .name = "unknown PDU type", .hex = "0005 0007 00000028 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 2 },
+    { .name = "PDU type 0", .hex = "0005 0000 00000028 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 2 },
+    { .name = "X2 with MSRP (X3 only)", .hex = "0005 0001 00000028 00000000 000d 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 12 },
+    { .name = "X3 with SIP (X2 only)", .hex = "0005 0002 00000028 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 12 },
+    { .name = "X2 with format 0", .hex = "0005 0001 00000028 00000000 0000 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 12 },
+    { .name = "X3 with format 17", .hex = "0005 0002 00000028 00000000 0011 0002" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 12 },
+    { .name = "direction 6", .hex = "0005 0001 00000028 00000000 0009 0006" XID CORR,
+      .err = LI_ERR_PROTO, .offset = 14 },
+    { .name = "keepalive with payload",
+      .hex = "0005 0003 00000028 00000001 0000 0000" XID CORR "00", .err = LI_ERR_PROTO,
+      .offset = 8 },
+    { .name = "4 GiB payload", .hex = "0005 0001 00000028 ffffffff 0009 0002" XID CORR,
+      .err = LI_ERR_TOO_BIG, .offset = 8 },
+    { .name = "4 GiB header", .hex = "0005 0001 ffffffff 00000000 0009 0002" XID CORR,
+      .err = LI_ERR_TOO_BIG, .offset = 4 },
+    { .name = "sum wraps 32 bits", .hex = "0005 0001 00000100 ffffff00 0009 0002" XID CORR,
+      .err = LI_ERR_TOO_BIG, .offset = 8 },
+    { .name = "attribute header overrun",
+      .hex = "0005 0001 0000002a 00000000 0009 0002" XID CORR "0008", .err = LI_ERR_PROTO,
+      .offset = 40 },
+    { .name = "attribute value overrun",
+      .hex = "0005 0001 00000030 00000000 0009 0002" XID CORR
+             "0007000a41424344",
+      .err = LI_ERR_PROTO, .offset = 40 },
+    { .name = "second attribute overrun",
+      .hex = "0005 0001 00000034 00000000 0009 0002" XID CORR
+             "0008000400000001 0016ffff",
+      .err = LI_ERR_PROTO, .offset = 48 },
+    { .name = "sequence number of 2 octets",
+      .hex = "0005 0001 0000002e 00000000 0009 0002" XID CORR
+             "000800020001",
+      .err = LI_ERR_PROTO, .offset = 40 },
+    { .name = "IPv4 address of 16 octets",
+      .hex = "0005 0001 0000003c 00000000 0009 0002" XID CORR
+             "000a0010 00000000000000000000000000000000",
+      .err = LI_ERR_PROTO, .offset = 40 },
+    { .name = "port of 1 octet",
+      .hex = "0005 0001 0000002d 00000000 0009 0002" XID CORR "000e000105", .err = LI_ERR_PROTO,
+      .offset = 40 },
+    { .name = "timestamp of 10 octets",
+      .hex = "0005 0001 00000032 00000000 0009 0002" XID CORR
+             "0009000a 00000001000000010000",
+      .err = LI_ERR_PROTO, .offset = 40 },
+    { .name = "timestamp ns 10^9",
+      .hex = "0005 0001 00000030 00000000 0009 0002" XID CORR
+             "00090008 000000013b9aca00",
+      .err = LI_ERR_PROTO, .offset = 40 },
 };
 
 static void test_bad_vectors(void **state)

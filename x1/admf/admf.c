@@ -582,7 +582,7 @@ static uint64_t version_of(x1_kind kind, const ProtobufCMessage *m)
     }
 }
 
-/* The "why" of a change (DESIGN.md 6): a warrant's legal reference, an exception's reason,
+/* The "why" of a change (docs/DESIGN.md 6): a warrant's legal reference, an exception's reason,
  * else the X-Reason header. */
 static const char *reason_of(x1_kind kind, const json_t *body, const char *header)
 {
@@ -1069,7 +1069,7 @@ typedef struct list_ctx {
 
 /* Filters compare the representation's top-level fields: strings and numbers by their
  * text, arrays by membership of a string. */
-/* 1 when one of the warrant's targets is the identity `canon` (canonical form, DESIGN.md
+/* 1 when one of the warrant's targets is the identity `canon` (canonical form, docs/DESIGN.md
  * 5: identities match when their canonical forms are equal). */
 static int has_target(const json_t *view, const char *canon)
 {

@@ -1,11 +1,10 @@
-/* Uses of certificate exceptions in the audit trail (DESIGN.md 6: "the audit trail
- * records it"). A relay that passes a tasked session through under an exception reports
- * it over X2 as a POI event ({"limf_event":"passthrough","exception_id",...}, payload
- * format 4); limf-ingest writes POI events to limf.poi.events as well as to limf.xpdu,
- * so that the ADMF never reads intercepted content. This consumer (its own group)
- * follows limf.poi.events and appends one `exception.use` event per report to
- * limf.audit, committing its offset only after the event was acknowledged: at least
- * once. */
+/* Uses of certificate exceptions in the audit trail (docs/DESIGN.md 6: the audit trail
+ * records each use). A relay that passes a tasked session through under an exception
+ * reports it over X2 as a POI event ({"limf_event":"passthrough","exception_id",...},
+ * payload format 4); limf-ingest writes POI events to limf.poi.events as well as to
+ * limf.xpdu, so that the ADMF never reads intercepted content. This consumer (its own
+ * group) follows limf.poi.events and appends one `exception.use` event per report to
+ * limf.audit, committing its offset only after the event was acknowledged: at least once. */
 #ifndef ADMF_USES_H
 #define ADMF_USES_H
 

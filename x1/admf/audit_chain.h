@@ -1,4 +1,4 @@
-/* The audit trail's hash chain (DESIGN.md 6, limf.audit): the canonical serialization an
+/* The audit trail's hash chain (docs/DESIGN.md 6, limf.audit): the canonical serialization an
  * event's hash covers, its JSON form (the export format, one object per line), and a
  * chain verifier shared by GET /v1/audit/verify and the offline limf-audit-verify.
  *

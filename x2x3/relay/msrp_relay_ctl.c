@@ -1,7 +1,7 @@
 /* The relay's control API (docs/POI-RELAY.md): HTTP/JSON on loopback, playing the
  * IMS-ALG's role. libmicrohttpd runs in external epoll mode inside the relay's own
  * loop, so handlers touch sessions without locks. It never tells whether a session is
- * tapped: interception stays invisible to the signalling side (DESIGN.md 7). */
+ * tapped: interception stays invisible to the signalling side (docs/DESIGN.md 7). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
