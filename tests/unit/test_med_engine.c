@@ -1,7 +1,8 @@
 /* Correlation scenarios, table-driven: a sequence of X2/X3 PDUs (and clock ticks) in,
  * the exact list of HI records out, one line per record and destination:
- *   "<destination> <liid> <cin>/<seq> <type> d<direction> <payload kind>[ <reason>]"
- * with type begin / continue / end / report (IRI) or cc. */
+ *   "<destination> <liid> <cin>/<seq> <type> d<direction>[ <payload kind>][ <reason>]"
+ * with type begin / continue / end / report (IRI, numbered on HI2), alarm (an HI1
+ * alarms-indicator, numbered on HI2 with the IRI) or cc (numbered on HI3 alone). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,8 +165,11 @@ typedef struct out {
 static const char *type_name(const Limf__HiRecord *r)
 {
     static const char *const iri[] = { "?", "begin", "end", "continue", "report" };
+    static const char *const hi1[] = { "?", "activated", "deactivated", "modified", "alarm" };
     if (r->kind == LIMF__HI_RECORD__KIND__CC)
         return "cc";
+    if (r->kind == LIMF__HI_RECORD__KIND__HI1)
+        return r->hi1_operation <= 4 ? hi1[r->hi1_operation] : "?";
     return r->iri_type <= 4 ? iri[r->iri_type] : "?";
 }
 
@@ -174,10 +178,10 @@ static void on_record(void *ctx, const char *dest, const Limf__HiRecord *r)
     out *o = ctx;
     assert_true(o->n < 256);
     assert_string_equal(dest, r->destination_id);
-    snprintf(o->lines[o->n++], sizeof o->lines[0], "%s %s %llu/%llu %s d%u %s%s%s", dest,
+    snprintf(o->lines[o->n++], sizeof o->lines[0], "%s %s %llu/%llu %s d%u%s%s%s%s", dest,
              r->liid, (unsigned long long)r->cin, (unsigned long long)r->seq, type_name(r),
-             r->direction, r->payload_kind, *r->report_reason ? " " : "",
-             *r->report_reason ? r->report_reason : "");
+             r->direction, *r->payload_kind ? " " : "", r->payload_kind,
+             *r->report_reason ? " " : "", r->report_reason);
 }
 
 static void run_step(med_engine *e, const step *s)
@@ -238,7 +242,7 @@ static med_config test_config(void)
 /* ---- the scenarios ---- */
 
 static const scenario scenarios[] = {
-    { "dialog with content both ways, BYE, late 200",
+    { "BYE a CONTINUE, its 200 the END; IRI and CC numbered per interface",
       { { X2_SIP, XID_A, 0, INVITE("c1", "sa"), 0, 1 },
         { X2_SIP, XID_A, 1, RESP("180 Ringing", "c1", "b1", "1 INVITE"), 0, 1 },
         { X2_SIP, XID_A, 2, RESP_SDP("200 OK", "c1", "b1", "sb"), 0, 1 },
@@ -247,20 +251,26 @@ static const scenario scenarios[] = {
         { X3_MSRP, XID_A, 4, MSRP("tx002", "sa", "sb", "hi alice -------tx002+ not the end"), 0, 9 },
         { X2_SIP, XID_A, 5, BYE_FROM_BOB("c1", "b1"), 0, 1 },
         { X2_SIP, XID_A, 5, RESP_TO_BOB("200 OK", "c1", "b1", "1 BYE"), 0, 1 } },
-      { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
+      { "lea1 LIID-A 1/0 begin d0 sip",
+        "lea2 LIID-B 1/0 begin d0 sip",
         "lea3 LIID-B 1/0 begin d0 sip",
-        "lea1 LIID-A 1/1 continue d1 sip", "lea2 LIID-B 1/1 continue d1 sip",
+        "lea1 LIID-A 1/1 continue d1 sip",
+        "lea2 LIID-B 1/1 continue d1 sip",
         "lea3 LIID-B 1/1 continue d1 sip",
-        "lea1 LIID-A 1/2 continue d1 sip", "lea2 LIID-B 1/2 continue d1 sip",
+        "lea1 LIID-A 1/2 continue d1 sip",
+        "lea2 LIID-B 1/2 continue d1 sip",
         "lea3 LIID-B 1/2 continue d1 sip",
-        "lea1 LIID-A 1/3 continue d0 sip", "lea2 LIID-B 1/3 continue d0 sip",
+        "lea1 LIID-A 1/3 continue d0 sip",
+        "lea2 LIID-B 1/3 continue d0 sip",
         "lea3 LIID-B 1/3 continue d0 sip",
-        "lea1 LIID-A 1/4 cc d0 msrp",
-        "lea1 LIID-A 1/5 cc d1 msrp",
-        "lea1 LIID-A 1/6 end d1 sip", "lea2 LIID-B 1/4 end d1 sip",
-        "lea3 LIID-B 1/4 end d1 sip",
-        "lea1 LIID-A 1/7 report d0 sip", "lea2 LIID-B 1/5 report d0 sip",
-        "lea3 LIID-B 1/5 report d0 sip", NULL } },
+        "lea1 LIID-A 1/0 cc d0 msrp",
+        "lea1 LIID-A 1/1 cc d1 msrp",
+        "lea1 LIID-A 1/4 continue d1 sip",
+        "lea2 LIID-B 1/4 continue d1 sip",
+        "lea3 LIID-B 1/4 continue d1 sip",
+        "lea1 LIID-A 1/5 end d0 sip",
+        "lea2 LIID-B 1/5 end d0 sip",
+        "lea3 LIID-B 1/5 end d0 sip", NULL } },
 
     { "retransmissions give one record each",
       { { X2_SIP, XID_B, 0, INVITE("r1", "s1"), 0, 1 },
@@ -269,7 +279,8 @@ static const scenario scenarios[] = {
         { X2_SIP, XID_B, 2, RESP_SDP("200 OK", "r1", "x", "s2"), 0, 1 },
         { X2_SIP, XID_B, 2, REQ("ACK", "1", "r1", "x"), 0, 1 },
         { X2_SIP, XID_B, 3, INVITE("r1", "s1"), 0, 1 } },
-      { "lea1 LIID-C 1/0 begin d2 sip", "lea1 LIID-C 1/1 continue d2 sip",
+      { "lea1 LIID-C 1/0 begin d2 sip",
+        "lea1 LIID-C 1/1 continue d2 sip",
         "lea1 LIID-C 1/2 continue d2 sip", NULL } },
 
     { "content before its signalling waits, then follows BEGIN",
@@ -278,10 +289,12 @@ static const scenario scenarios[] = {
         { X2_SIP, XID_A, 2, INVITE("c2", "sa"), 0, 1 },
         { TICK, NULL, 20, NULL, 0, 0 },
         { X3_MSRP, XID_A, 21, MSRP("tx003", "sb", "sa", "later"), 3, 7 } },
-      { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
+      { "lea1 LIID-A 1/0 begin d0 sip",
+        "lea2 LIID-B 1/0 begin d0 sip",
         "lea3 LIID-B 1/0 begin d0 sip",
-        "lea1 LIID-A 1/1 cc d0 msrp", "lea1 LIID-A 1/2 cc d0 msrp",
-        "lea1 LIID-A 1/3 cc d0 msrp", NULL } },
+        "lea1 LIID-A 1/0 cc d0 msrp",
+        "lea1 LIID-A 1/1 cc d0 msrp",
+        "lea1 LIID-A 1/2 cc d0 msrp", NULL } },
 
     { "content without signalling goes under its own CIN after the wait",
       { { X3_MSRP, XID_A, 0, MSRP("tx001", "zz", "yy", "orphan"), 2, 7 },
@@ -289,12 +302,13 @@ static const scenario scenarios[] = {
         { TICK, NULL, 6, NULL, 0, 0 },
         { X3_MSRP, XID_A, 7, MSRP("tx002", "yy", "zz", "orphan 2"), 0, 7 },
         { X2_SIP, XID_A, 8, INVITE("c3", "zz"), 0, 1 } },
-      { "lea1 LIID-A 1/0 report d2 report content-without-signalling",
-        "lea2 LIID-B 1/0 report d2 report content-without-signalling",
-        "lea3 LIID-B 1/0 report d2 report content-without-signalling",
-        "lea1 LIID-A 1/1 cc d1 msrp",
-        "lea1 LIID-A 1/2 cc d2 msrp",
-        "lea1 LIID-A 2/0 begin d0 sip", "lea2 LIID-B 2/0 begin d0 sip",
+      { "lea1 LIID-A 1/0 alarm d2 content-without-signalling",
+        "lea2 LIID-B 1/0 alarm d2 content-without-signalling",
+        "lea3 LIID-B 1/0 alarm d2 content-without-signalling",
+        "lea1 LIID-A 1/0 cc d1 msrp",
+        "lea1 LIID-A 1/1 cc d2 msrp",
+        "lea1 LIID-A 2/0 begin d0 sip",
+        "lea2 LIID-B 2/0 begin d0 sip",
         "lea3 LIID-B 2/0 begin d0 sip", NULL } },
 
     { "pager MESSAGE and REGISTER are reports, retransmission once",
@@ -302,18 +316,22 @@ static const scenario scenarios[] = {
         { X2_SIP, XID_A, 0, MESSAGE("p1"), 0, 1 },
         { X2_SIP, XID_A, 1, RESP("200 OK", "p1", "q", "1 MESSAGE"), 0, 1 },
         { X2_SIP, XID_A, 2, REGISTER("g1"), 0, 1 } },
-      { "lea1 LIID-A 1/0 report d0 sip", "lea2 LIID-B 1/0 report d0 sip",
+      { "lea1 LIID-A 1/0 report d0 sip",
+        "lea2 LIID-B 1/0 report d0 sip",
         "lea3 LIID-B 1/0 report d0 sip",
-        "lea1 LIID-A 1/1 report d1 sip", "lea2 LIID-B 1/1 report d1 sip",
+        "lea1 LIID-A 1/1 report d1 sip",
+        "lea2 LIID-B 1/1 report d1 sip",
         "lea3 LIID-B 1/1 report d1 sip",
-        "lea1 LIID-A 2/0 report d0 sip", "lea2 LIID-B 2/0 report d0 sip",
+        "lea1 LIID-A 2/0 report d0 sip",
+        "lea2 LIID-B 2/0 report d0 sip",
         "lea3 LIID-B 2/0 report d0 sip", NULL } },
 
     { "final failure ends the attempt",
       { { X2_SIP, XID_B, 0, INVITE("f1", "s1"), 3, 1 },
         { X2_SIP, XID_B, 1, RESP("486 Busy Here", "f1", "x", "1 INVITE"), 2, 1 },
         { X2_SIP, XID_B, 1, REQ("ACK", "1", "f1", "x"), 3, 1 } },
-      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 end d1 sip",
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 end d1 sip",
         "lea1 LIID-C 1/2 report d0 sip", NULL } },
 
     { "CANCEL: the 487 ends the attempt, the ACK after END is a report",
@@ -324,9 +342,48 @@ static const scenario scenarios[] = {
         { X2_SIP, XID_B, 2, RESP("200 OK", "x1", "t1", "1 CANCEL"), 2, 1 },
         { X2_SIP, XID_B, 2, RESP("487 Request Terminated", "x1", "t1", "1 INVITE"), 2, 1 },
         { X2_SIP, XID_B, 3, REQ("ACK", "1", "x1", "t1"), 3, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d0 sip",
+        "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/4 end d1 sip",
+        "lea1 LIID-C 1/5 report d0 sip", NULL } },
+
+    { "a challenged BYE and a failed BYE do not end the dialog; the 2xx to the BYE does",
+      { { X2_SIP, XID_B, 0, INVITE("y1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP("200 OK", "y1", "t1", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 2, REQ("BYE", "2", "y1", "t1"), 3, 1 },
+        { X2_SIP, XID_B, 2, RESP("407 Proxy Authentication Required", "y1", "t1", "2 BYE"), 2, 1 },
+        { X3_MSRP, XID_B, 3, MSRP("tx001", "x", "s1", "still up"), 0, 3 },
+        { X2_SIP, XID_B, 4, REQ("BYE", "3", "y1", "t1"), 3, 1 },
+        { X2_SIP, XID_B, 4, RESP("200 OK", "y1", "t1", "2 BYE"), 2, 1 },
+        { X2_SIP, XID_B, 4, RESP("500 Server Error", "y1", "t1", "3 BYE"), 2, 1 },
+        { X2_SIP, XID_B, 5, REQ("BYE", "4", "y1", "t1"), 3, 1 },
+        { X2_SIP, XID_B, 5, RESP("100 Trying", "y1", "t1", "4 BYE"), 2, 1 },
+        { X2_SIP, XID_B, 6, RESP("200 OK", "y1", "t1", "4 BYE"), 2, 1 },
+        { X2_SIP, XID_B, 7, RESP("200 OK", "y1", "t1", "4 BYE"), 2, 1 } },
       { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
         "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 1/3 continue d1 sip",
-        "lea1 LIID-C 1/4 end d1 sip", "lea1 LIID-C 1/5 report d0 sip", NULL } },
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/4 continue d0 sip",
+        /* a stray 200 with another CSeq than the BYE's ends nothing */
+        "lea1 LIID-C 1/5 continue d1 sip", "lea1 LIID-C 1/6 continue d1 sip",
+        "lea1 LIID-C 1/7 continue d0 sip", "lea1 LIID-C 1/8 continue d1 sip",
+        "lea1 LIID-C 1/9 end d1 sip", NULL } },
+
+    { "no final response to the BYE: END by timeout alarm, a late 200 is a REPORT",
+      { { X2_SIP, XID_B, 0, INVITE("z1", "s1"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP("200 OK", "z1", "t1", "1 INVITE"), 2, 1 },
+        { X2_SIP, XID_B, 2, REQ("BYE", "2", "z1", "t1"), 3, 1 },
+        { TICK, NULL, 11, NULL, 0, 0 },
+        /* other traffic moves event time past the 10 s wait */
+        { X2_SIP, XID_B, 13, MESSAGE("zz"), 3, 2 },
+        { TICK, NULL, 13, NULL, 0, 0 },
+        { X2_SIP, XID_B, 14, RESP("200 OK", "z1", "t1", "2 BYE"), 2, 1 } },
+      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 2/0 report d0 sip",
+        "lea1 LIID-C 1/3 alarm d2 end-by-timeout: no final response to the BYE",
+        "lea1 LIID-C 1/4 report d1 sip", NULL } },
 
     { "forked early dialogs share the CIN; timeout ends it",
       { { X2_SIP, XID_B, 0, INVITE("k1", "s1"), 3, 1 },
@@ -337,10 +394,12 @@ static const scenario scenarios[] = {
         { TICK, NULL, 30, NULL, 0, 0 },
         { TICK, NULL, 63, NULL, 0, 0 },
         { X2_SIP, XID_B, 64, REQ("ACK", "1", "k1", "f2"), 3, 1 } },
-      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
-        "lea1 LIID-C 1/2 continue d1 sip", "lea1 LIID-C 1/3 continue d1 sip",
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d1 sip",
+        "lea1 LIID-C 1/3 continue d1 sip",
         "lea1 LIID-C 1/4 continue d1 sip",
-        "lea1 LIID-C 1/5 end d2 report session-timeout",
+        "lea1 LIID-C 1/5 alarm d2 end-by-timeout: no signalling within the session timeout",
         "lea1 LIID-C 2/0 begin d0 sip", NULL } },
 
     { "interleaved communications get their own CINs",
@@ -349,16 +408,18 @@ static const scenario scenarios[] = {
         { X3_MSRP, XID_B, 1, MSRP("tx001", "x", "s2", "two"), 0, 3 },
         { X3_MSRP, XID_B, 1, MSRP("tx002", "x", "s1", "one"), 0, 3 },
         { X2_SIP, XID_B, 2, REQ("BYE", "2", "i1", "b"), 3, 1 } },
-      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 2/0 begin d0 sip",
-        "lea1 LIID-C 2/1 cc d0 msrp", "lea1 LIID-C 1/1 cc d0 msrp",
-        "lea1 LIID-C 1/2 end d0 sip", NULL } },
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 2/0 cc d0 msrp",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 continue d0 sip", NULL } },
 
     { "outside the window and unknown tasks give nothing",
       { { X2_SIP, XID_OLD, 0, INVITE("o1", "s1"), 0, 1 },
         { X3_MSRP, XID_OLD, 0, MSRP("tx001", "x", "s1", "x"), 0, 1 },
         { X2_SIP, XID_NONE, 0, INVITE("o2", "s1"), 0, 1 },
         { X2_SIP, XID_B, 0, "this is not SIP", 0, 1 } },
-      { "lea1 LIID-C 1/0 report d2 report malformed-signalling", NULL } },
+      { "lea1 LIID-C 1/0 alarm d2 malformed-signalling", NULL } },
 
     { "POI events: gap and passthrough reports, linked to the session",
       { { X2_SIP, XID_B, 0, INVITE("e1", "s1"), 3, 1 },
@@ -373,10 +434,10 @@ static const scenario scenarios[] = {
           43 },
         { X2_EVENT, XID_B, 4, "{not json", 5, 43 } },
       { "lea1 LIID-C 1/0 begin d0 sip",
-        "lea1 LIID-C 1/1 report d2 report content-not-available: cert-exception",
-        "lea1 LIID-C 2/0 report d2 report poi-gap: PDUs dropped at the point of interception",
-        "lea1 LIID-C 3/0 report d2 report content-not-available: cert-exception",
-        "lea1 LIID-C 4/0 report d2 report malformed-poi-event", NULL } },
+        "lea1 LIID-C 1/1 alarm d2 poi-event content-not-available: cert-exception",
+        "lea1 LIID-C 2/0 alarm d2 poi-event poi-gap",
+        "lea1 LIID-C 3/0 alarm d2 poi-event content-not-available: cert-exception",
+        "lea1 LIID-C 4/0 alarm d2 malformed-poi-event", NULL } },
 
     { "SDP from attribute 22, chunked content through a relay, responses, two per PDU",
       { { X2_SIP, XID_B, 0, INVITE_NO_SDP("a22"), 3, 1, SDP("sx") },
@@ -384,9 +445,11 @@ static const scenario scenarios[] = {
         { X3_MSRP, XID_B, 1, MSRP_CHUNK("ch0002", "peer", "sx", "6-10/10", "world", "$")
                              MSRP_200("ch0001", "sx", "peer"), 0, 4 },
         { X3_MSRP, XID_B, 2, MSRP_200("ch0002", "sx", "peer"), 0, 4 } },
-      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 cc d0 msrp",
-        "lea1 LIID-C 1/2 cc d0 msrp", "lea1 LIID-C 1/3 cc d1 msrp",
-        "lea1 LIID-C 1/4 cc d1 msrp", NULL } },
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 cc d0 msrp",
+        "lea1 LIID-C 1/2 cc d1 msrp",
+        "lea1 LIID-C 1/3 cc d1 msrp", NULL } },
 
     { "relay content linked through its session-reserved event",
       { { X2_EVENT, XID_B, 0, "{\"limf_event\":\"session-reserved\",\"session\":\"rl1\"}", 5,
@@ -396,14 +459,15 @@ static const scenario scenarios[] = {
         { X3_MSRP, XID_B, 2, MSRP("tx002", "other1", "other2", "later via relay"), 2, 77 },
         { X3_MSRP, XID_B, 2, MSRP("tx003", "zz1", "zz2", "other relay session"), 2, 78 },
         { TICK, NULL, 10, NULL, 0, 0 } },
-      { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 cc d0 msrp",
-        "lea1 LIID-C 1/2 cc d1 msrp",
-        "lea1 LIID-C 2/0 report d2 report content-without-signalling",
-        "lea1 LIID-C 2/1 cc d1 msrp", NULL } },
+      { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 cc d1 msrp",
+        "lea1 LIID-C 2/0 alarm d2 content-without-signalling",
+        "lea1 LIID-C 2/0 cc d1 msrp", NULL } },
 
     { "unsupported payload format is reported, never dropped silently",
       { { X2_OTHER, XID_B, 0, "MIME-Version: 1.0\r\n\r\n", 0, 1 } },
-      { "lea1 LIID-C 1/0 report d2 report unsupported-payload-format", NULL } },
+      { "lea1 LIID-C 1/0 alarm d2 unsupported-payload-format", NULL } },
 };
 
 static void test_scenarios(void **state)
@@ -499,13 +563,20 @@ static void test_restore(void **state)
     for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
         run_step(e, &second[i]);
     assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
+    med_engine_free(e);
+    e = med_engine_new(&cfg, tasks, on_record, &o);
+    restore_into(e, &st);
+    run_step(e, &(step){ X2_SIP, XID_B, 9, RESP("200 OK", "r1", "x", "2 BYE"), 2, 1 });
+    assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
     static const char *const want[] = {
         "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
-        "lea1 LIID-C 1/2 cc d0 msrp",
-        /* after the restore */
-        "lea1 LIID-C 1/3 cc d1 msrp", "lea1 LIID-C 2/0 begin d0 sip",
-        "lea1 LIID-C 3/0 report d2 report content-without-signalling",
-        "lea1 LIID-C 3/1 cc d1 msrp", "lea1 LIID-C 1/4 end d0 sip", NULL };
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        /* after the restore: both counters continue */
+        "lea1 LIID-C 1/1 cc d1 msrp", "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 3/0 alarm d2 content-without-signalling",
+        "lea1 LIID-C 3/0 cc d1 msrp", "lea1 LIID-C 1/2 continue d0 sip",
+        /* the BYE's 200 after a second restore: the CSeq it waited for survived */
+        "lea1 LIID-C 1/3 end d1 sip", NULL };
     check("restore", &o, want);
     med_engine_free(e);
 
@@ -618,7 +689,7 @@ static void test_sid_cap(void **state)
     for (size_t i = 0; i < 3; i++)
         run_step(e, &steps[i]);
     static const char *const want[] = { "lea1 LIID-C 1/0 begin d0 sip",
-                                        "lea1 LIID-C 1/1 cc d1 msrp", NULL };
+                                        "lea1 LIID-C 1/0 cc d1 msrp", NULL };
     check("sid cap", &o, want);
     med_stats st;
     med_engine_stats(e, &st);
