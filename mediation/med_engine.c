@@ -781,8 +781,11 @@ static li_err deliver_msrp(med_engine *e, session *s, const Limf__XPdu *pdu, uin
     }
     Limf__HiRecord__Direction dir = msrp_direction(s, pdu, from_sid[0] ? from_sid : NULL,
                                                    to_sid[0] ? to_sid : NULL);
+    /* streamIdentifier names the MSRP session, not the hop: both directions carry the
+     * communication's first linked session-id (the one each message matched differs by
+     * direction: each end's own path URI). */
     rec_args a = { pdu, ts, KIND_CC, LIMF__HI_RECORD__IRI_TYPE__IRI_NONE, dir, "msrp", msg,
-                   len, NULL, sid };
+                   len, NULL, s->n_msrp ? s->msrp[0].id : sid };
     s->last_ns = now;
     return emit_in(e, s, &a, now);
 }

@@ -698,6 +698,37 @@ static void test_sid_cap(void **state)
     med_tasks_free(tasks);
 }
 
+/* streamIdentifier is one per MSRP session: both directions carry the same. */
+static void on_stream(void *ctx, const char *dest, const Limf__HiRecord *r)
+{
+    out *o = ctx;
+    (void)dest;
+    if (r->kind == LIMF__HI_RECORD__KIND__CC)
+        snprintf(o->lines[o->n++], sizeof o->lines[0], "d%u %s", r->direction, r->stream_id);
+}
+
+static void test_stream_id(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    med_config cfg = test_config();
+    static out o;
+    o.n = 0;
+    med_engine *e = med_engine_new(&cfg, tasks, on_stream, &o);
+    static const step steps[] = {
+        { X2_SIP, XID_B, 0, INVITE("st", "sa"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP_SDP("200 OK", "st", "b1", "sb"), 2, 1 },
+        { X3_MSRP, XID_B, 2, MSRP("tx001", "sb", "sa", "to bob"), 0, 9 },
+        { X3_MSRP, XID_B, 3, MSRP("tx002", "sa", "sb", "to alice"), 0, 9 },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        run_step(e, &steps[i]);
+    static const char *const want[] = { "d0 sa", "d1 sa", NULL };
+    check("stream id", &o, want);
+    med_engine_free(e);
+    med_tasks_free(tasks);
+}
+
 /* Warrant updates and tombstones change what is delivered. */
 static void test_tasks(void **state)
 {
@@ -752,7 +783,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
-        cmocka_unit_test(test_sid_cap),
+        cmocka_unit_test(test_sid_cap), cmocka_unit_test(test_stream_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
