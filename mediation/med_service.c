@@ -15,6 +15,7 @@
 #include "med_engine.h"
 #include "med_map.h"
 #include "med_metrics.h"
+#include "med_notify.h"
 #include "med_tasks.h"
 
 #define MAX_PARTITIONS 256
@@ -58,6 +59,7 @@ struct med_service {
     med_tasks *tasks;
     med_config mcfg;
     med_engine *engines[MAX_PARTITIONS];
+    med_notify *notify;          /* HI1 notifications of warrants: with partition 0 */
     rd_kafka_message_t **batch;  /* consumed, not yet processed */
     size_t n_batch, max_batch, batch_bytes, max_batch_bytes;
     uint64_t batch_started_ns;
@@ -374,7 +376,10 @@ static void apply_state(void *ctx, const rd_kafka_message_t *m)
         return;
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = 0;
-    if (med_engine_restore(e, key, m->payload, m->len) != LI_OK)
+    li_err err = m->partition == 0 && med_notify_owns(key)
+               ? med_notify_restore(r->s->notify, key, m->payload, m->len)
+               : med_engine_restore(e, key, m->payload, m->len);
+    if (err != LI_OK)
         r->failed = 1;
     r->records++;
 }
@@ -402,6 +407,10 @@ static void engine_drop(med_service *s, int32_t p)
     }
     med_engine_free(s->engines[p]);
     s->engines[p] = NULL;
+    if (p == 0) {
+        med_notify_free(s->notify);
+        s->notify = NULL;
+    }
 }
 
 /* Rebuilds the engines of these partitions from limf.mediator.state, all partitions
@@ -411,6 +420,8 @@ static li_err engines_restore(med_service *s, const int32_t *parts, int n)
     for (int i = 0; i < n; i++) {
         engine_drop(s, parts[i]);
         if (!(s->engines[parts[i]] = med_engine_new(&s->mcfg, s->tasks, on_hi, s)))
+            return LI_ERR_NOMEM;
+        if (parts[i] == 0 && !(s->notify = med_notify_new(s->tasks, on_hi, s)))
             return LI_ERR_NOMEM;
     }
     restore_ctx r = { s, 0, 0 };
@@ -560,6 +571,12 @@ static void process_batch(med_service *s, int tick)
             o->failed = 1;
         state_ctx c = { s, p };
         if (med_engine_state_flush(s->engines[p], on_state, &c) != LI_OK)
+            o->failed = 1;
+    }
+    if (s->notify) {
+        state_ctx c = { s, 0 };
+        if ((tick && med_notify_tick(s->notify, now) != LI_OK) ||
+            med_notify_flush(s->notify, on_state, &c) != LI_OK)
             o->failed = 1;
     }
     o->ready = 1;
@@ -1025,6 +1042,7 @@ void med_service_free(med_service *s)
     free(s->out.recs);
     for (int32_t p = 0; p < MAX_PARTITIONS; p++)
         med_engine_free(s->engines[p]);
+    med_notify_free(s->notify);
     li_kafka_destroy(s->admin_reader, 0);
     li_kafka_destroy(s->state_reader, 0);
     li_kafka_destroy(s->producer, 5000);
