@@ -113,7 +113,7 @@ check "IRI-CONTINUE for the 200 and the ACK" \
 check "the BYE is an IRI-CONTINUE" \
   [ "$(echo "$alice" | jq -s '[.[] | select(.iri_type == "continue") | .sip | split(" ")[0]] | index("BYE") != null')" = true ]
 check "IRI-END with the 200 to the BYE" \
-  [ "$(echo "$alice" | jq -s -r '[.[] | select(.iri_type == "end")] | .[0].sip | test("^SIP/2.0 200 .*CSeq: *[0-9]+ BYE"; "s")')" = true ]
+  [ "$(echo "$alice" | jq -s -r '[.[] | select(.iri_type == "end")] | .[0].sip | startswith("SIP/2.0 200 ") and test("CSeq: *[0-9]+ BYE")')" = true ]
 
 # Every SIP message of alice's dialog as it crossed the wire, in order, is an IRI.
 tshark -r "$run/sip.pcap" -d "udp.port==$(stack_port "$run" sip_uas),sip" \
