@@ -11,7 +11,8 @@
  *               or alarms-indicator [4] Alarm-Indicator { communicationIdentifier [1],
  *               timeStamp [2], alarm-information [3] (limf's event, 1..256 octets),
  *               lawfulInterceptionIdentifier [4] }; the PSHeader's CIN only when the
- *               notification belongs to a communication (clause 5.2.4).
+ *               notification belongs to a communication (LI-PS-PDU: "in case of
+ *               transport of HI1 messages not required").
  *   CC   (HI3): CCPayload { payloadDirection, timeStamp, cCContents.iPMMCC { iPMMCCObjId,
  *               mMCCContents (MSRP bytes), frameType msrpFrame(7), streamIdentifier,
  *               mMCCprotocol mSRP(1) } }

@@ -384,7 +384,7 @@ static size_t emit(med_engine *e, const uint8_t xid[16], uint64_t cin, lseq **se
         lseq *sl = seq_slot(seqs, n_seqs, w->liid);
         if (!sl)
             continue;
-        /* HI3 carries CC, HI2 the IRI and the HI1 notifications (TS 102 232-1 5.2.3). */
+        /* HI3 carries CC, HI2 the IRI and the HI1 notifications (docs/HANDOVER.md). */
         uint64_t *next = a->kind == KIND_CC ? &sl->next_hi3 : &sl->next_hi2;
         Limf__HiRecord r = LIMF__HI_RECORD__INIT;
         r.liid = w->liid;
@@ -498,7 +498,8 @@ static int header_is_target(med_engine *e, const uint8_t xid[16], const li_sip_m
  * direction), else whether the sender or the receiver is a target identity (From and
  * P-Asserted-Identity name the sender of a request, To and the Request-URI its
  * receiver; a response travels the other way). */
-static Limf__HiRecord__Direction sip_direction(med_engine *e, const Limf__XPdu *pdu, const li_sip_msg *m)
+static Limf__HiRecord__Direction sip_direction(med_engine *e, const Limf__XPdu *pdu,
+                                               const li_sip_msg *m)
 {
     if (pdu->payload_direction == X2X3_DIR_FROM_TARGET)
         return DIR_FROM_TARGET;
@@ -731,8 +732,8 @@ static li_err process_sip(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uin
 
 /* ---- MSRP (X3, format 13) ---- */
 
-static Limf__HiRecord__Direction msrp_direction(const session *s, const Limf__XPdu *pdu, const char *from_sid,
-                               const char *to_sid)
+static Limf__HiRecord__Direction msrp_direction(const session *s, const Limf__XPdu *pdu,
+                                                const char *from_sid, const char *to_sid)
 {
     if (pdu->payload_direction == X2X3_DIR_FROM_TARGET)
         return DIR_FROM_TARGET;
@@ -1163,7 +1164,8 @@ li_err med_engine_tick(med_engine *e, uint64_t now)
             s->deadline_ns += e->cfg.linger_ns;
             err = emit_in(e, s, &a, now);
         } else if (s->kind == KIND_DIALOG && s->phase != PHASE_ENDED) {
-            rec_args a = alarm(NULL, now, "end-by-timeout: no signalling within the session timeout");
+            rec_args a = alarm(NULL, now,
+                               "end-by-timeout: no signalling within the session timeout");
             if ((err = emit_in(e, s, &a, now)) == LI_OK)
                 err = session_delete(e, s);
         } else {

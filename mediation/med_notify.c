@@ -91,7 +91,7 @@ static void notify(med_notify *n, const char *warrant_id, note *t,
     Limf__HiRecord r = LIMF__HI_RECORD__INIT;
     r.liid = t->liid;
     r.auth_country = t->auth_country;
-    r.cin = 0;                    /* a notification of no communication (clause 5.2.4) */
+    r.cin = 0; /* of no communication: LI-PS-PDU leaves the CIN out for HI1 messages */
     r.seq = t->next_seq++;
     r.kind = LIMF__HI_RECORD__KIND__HI1;
     r.hi1_operation = op;

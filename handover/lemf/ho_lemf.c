@@ -14,7 +14,7 @@
 /* A stream's record of which sequence numbers arrived, and a hash of each PDU's bytes
  * (so that a repeat can be told from a conflicting reuse of a number). A stream is one
  * (LIID, CIN) on one handover interface: HI2 (IRI and HI1) and HI3 (CC) are numbered
- * apart (TS 102 232-1 5.2.5); HI1 notifications without a CIN form a stream of their own. */
+ * apart (docs/CONFORMANCE.md); HI1 notifications without a CIN form a stream of their own. */
 typedef struct stream {
     struct stream *next;
     uint32_t cin;

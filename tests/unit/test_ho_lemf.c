@@ -73,7 +73,7 @@ static const struct scenario {
     step steps[8];
     ho_lemf_stats want; /* bytes, connections, open, refused, last_rx_ns not compared */
 } scenarios[] = {
-    /* HI2 and HI3 are numbered apart (TS 102 232-1 5.2.5): CC 0 is neither a gap nor a
+    /* HI2 and HI3 are numbered apart (docs/CONFORMANCE.md): CC 0 is neither a gap nor a
      * conflict after IRI 0. */
     { "in order", { { 'i', "L1", 1, 0, 0 }, { 'c', "L1", 1, 0, 0 }, { 'i', "L1", 1, 1, 0 } },
       { .iri = 2, .cc = 1, .streams = 2 } },

@@ -76,7 +76,8 @@ static void test_record_mapping(void **state)
     assert_int_equal(p.payload, HO_PAYLOAD_HI1);
     assert_int_equal(p.hi1_op, HO_HI1_ALARM);
     assert_true(p.has_cin);
-    assert_true(eq(p.content, "content-not-available: cert-exception: {\"exception_id\":\"ex-1\"}"));
+    assert_true(eq(p.content,
+                   "content-not-available: cert-exception: {\"exception_id\":\"ex-1\"}"));
     assert_int_equal(p.ne_id.len, 0);
     r.payload.len = 0;
     assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);

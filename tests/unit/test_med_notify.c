@@ -72,6 +72,9 @@ static void put(med_tasks *t, const warrant_def *d)
     w.end_ms = d->end_s ? (int64_t)(T0 / 1000000) + d->end_s * 1000 : 0;
     w.xid.data = (uint8_t *)XID;
     w.xid.len = 16;
+    static uint64_t version;
+    w.version = ++version;        /* the ADMF's ETag: every write differs */
+    w.legal_reference = version % 2 ? "court order A" : "court order A, amended";
     uint8_t buf[1024];
     size_t n = limf__warrant__pack(&w, buf);
     char key[64];
@@ -109,23 +112,23 @@ static void test_notifications(void **state)
         /* A window that opens later: nothing before, activated when it opens. */
         { PUT, 0, { "w2", "LIID-2", A, "active", "lea1", NULL, 10, 20 } },
         { .what = TICK, .at_s = 1 },
-        { .what = TICK, .at_s = 2 },                                      /* nothing changed: nothing */
-        /* The ADMF rewrites state and provenance: no modification. */
+        { .what = TICK, .at_s = 2 },            /* nothing changed: nothing */
+        /* Written again (another version and legal reference): no modification. */
         { PUT, 3, { "w1", "LIID-1", A, "active", "lea1", "lea2", 0, 0 } },
         { .what = TICK, .at_s = 3 },
         /* Another target while active: modified, also to the new destination set. */
         { PUT, 4, { "w1", "LIID-1", B, "active", "lea1", NULL, 0, 0 } },
         { .what = TICK, .at_s = 4 },
         { .what = RESTART, .at_s = 5 },
-        { .what = TICK, .at_s = 11 },                                     /* w2's window opened */
+        { .what = TICK, .at_s = 11 },           /* w2's window opened */
         { PUT, 12, { "w1", "LIID-1", B, "deactivated", "lea1", NULL, 0, 0 } },
         { .what = TICK, .at_s = 12 },
         { PUT, 13, { "w1", "LIID-1", B, "active", "lea1", NULL, 0, 0 } },
         { .what = TICK, .at_s = 13 },
-        { .what = TICK, .at_s = 21 },                                     /* w2's window closed */
+        { .what = TICK, .at_s = 21 },           /* w2's window closed */
         { .what = WITHDRAW, .at_s = 22, .w = { .id = "w1" } },
         { .what = TICK, .at_s = 22 },
-        { .what = TICK, .at_s = 23 },                                     /* withdrawn once: nothing */
+        { .what = TICK, .at_s = 23 },           /* withdrawn once: nothing */
     };
     static const char *const want[] = {
         "lea1 LIID-1 0 activated", "lea2 LIID-1 0 activated",
