@@ -69,8 +69,10 @@ for _ in $(seq 1 60); do
   prev=$n
   sleep 0.5
 done
-jq -r '[ .cin, .seq, (if .hi == 2 then "HI2 IRI-\(.iri_type | ascii_upcase)" else "HI3 CC \(.direction)" end),
-         ((.sip // .msrp // .report // "") | split("\r\n")[0]) ] | @tsv' "$run/state/lemf.jsonl" |
+jq -r '[ (.cin // "-"), .seq,
+         (if .hi1 then "HI2 HI1 \(.hi1)" elif .hi == 2 then "HI2 IRI-\(.iri_type | ascii_upcase)"
+          else "HI3 CC \(.direction)" end),
+         ((.sip // .msrp // .alarm // "") | split("\r\n")[0]) ] | @tsv' "$run/state/lemf.jsonl" |
   awk -F'\t' 'BEGIN { printf "%-5s %-5s %-24s %s\n", "CIN", "SEQ", "RECORD", "FIRST LINE" }
               { printf "%-5s %-5s %-24s %s\n", $1, $2, $3, $4 }'
 echo

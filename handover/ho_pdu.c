@@ -25,7 +25,7 @@ static char *digits(char *out, unsigned v, int n)
     return out + n;
 }
 
-void ho_generalized_time(uint64_t ns, char out[20])
+size_t ho_generalized_time(uint64_t ns, char out[20])
 {
     /* The calendar part changes once a second: each thread keeps the last one. */
     static _Thread_local time_t cached_secs = -1;
@@ -46,10 +46,34 @@ void ho_generalized_time(uint64_t ns, char out[20])
     }
     memcpy(out, cached, 14);
     char *o = out + 14;
-    *o++ = '.';
-    o = digits(o, (unsigned)(ns / 1000000u % 1000u), 3);
+    unsigned ms = (unsigned)(ns / 1000000u % 1000u);
+    if (ms) {
+        /* DER (X.690 11.7.3): no trailing zeros in the fraction, no '.' without one. */
+        int width = 3;
+        for (; ms % 10 == 0; ms /= 10)
+            width--;
+        *o++ = '.';
+        o = digits(o, ms, width);
+    }
     *o++ = 'Z';
     *o = 0;
+    return (size_t)(o - out);
+}
+
+/* UTCTime "YYMMDDhhmmssZ" (X.680 47; DER X.690 11.8: seconds present, "Z"), the
+ * HI2Operations TimeStamp utcTime alternative that HI1 notifications carry. */
+static void utc_time(uint64_t ns, char out[13])
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char *c = digits(out, (unsigned)tm.tm_year % 100, 2);
+    c = digits(c, (unsigned)tm.tm_mon + 1, 2);
+    c = digits(c, (unsigned)tm.tm_mday, 2);
+    c = digits(c, (unsigned)tm.tm_hour, 2);
+    c = digits(c, (unsigned)tm.tm_min, 2);
+    c = digits(c, (unsigned)tm.tm_sec, 2);
+    *c = 'Z';
 }
 
 static void put_slice(ho_ber_w *w, uint8_t id, li_slice s)
@@ -80,12 +104,16 @@ static int valid(const ho_pdu *p)
         p->operator_id.len > 16 || p->ne_id.len > 16 ||
         (p->auth_cc.len != 0 && p->auth_cc.len != 2) ||
         (p->delivery_cc.len != 0 && p->delivery_cc.len != 2) ||
-        (!tri && !p->has_cin) || p->ts_qualifier > 3)
+        (!tri && p->payload != HO_PAYLOAD_HI1 && !p->has_cin) || p->ts_qualifier > 3)
         return 0;
     switch (p->payload) {
     case HO_PAYLOAD_IRI:
         return p->iri_type >= HO_IRI_BEGIN && p->iri_type <= HO_IRI_REPORT &&
-               (p->iri_content == HO_IRI_SIP || p->iri_content == HO_IRI_EVENT);
+               p->iri_content == HO_IRI_SIP;
+    case HO_PAYLOAD_HI1:
+        return p->hi1_op >= HO_HI1_ACTIVATED && p->hi1_op <= HO_HI1_ALARM &&
+               p->timestamp_ns && p->content.len <= HO_HI1_TEXT_MAX &&
+               (p->hi1_op != HO_HI1_ALARM || p->content.len);
     case HO_PAYLOAD_CC:
         return p->direction <= 4;
     case HO_PAYLOAD_KEEPALIVE:
@@ -116,8 +144,7 @@ static void put_header(ho_ber_w *w, const ho_pdu *p)
     ho_ber_uint(w, P(4), p->seq);
     if (p->timestamp_ns) {
         char gt[20];
-        ho_generalized_time(p->timestamp_ns, gt);
-        ho_ber_bytes(w, P(5), gt, 19);
+        ho_ber_bytes(w, P(5), gt, ho_generalized_time(p->timestamp_ns, gt));
         ho_ber_open(w, C(7));         /* microSecondTimeStamp */
         ho_ber_uint(w, P(0), p->timestamp_ns / 1000000000u);
         ho_ber_uint(w, P(1), p->timestamp_ns / 1000u % 1000000u);
@@ -125,6 +152,43 @@ static void put_header(ho_ber_w *w, const ho_pdu *p)
     }
     if (p->ts_qualifier >= 0)
         ho_ber_uint(w, P(8), (uint64_t)p->ts_qualifier);
+    ho_ber_close(w);
+}
+
+/* HI2Operations CommunicationIdentifier { network-Identifier [1] { operator-Identifier
+ * [0] OCTET STRING (SIZE (1..5)) } } and TimeStamp utcTime [1] (a CHOICE: explicit). */
+static void put_hi1_ids(ho_ber_w *w, uint8_t ci_tag, uint8_t ts_tag, const ho_pdu *p)
+{
+    char utc[13];
+    size_t n = p->operator_id.len < HO_HI1_OPERATOR_MAX ? p->operator_id.len
+                                                         : HO_HI1_OPERATOR_MAX;
+    ho_ber_open(w, C(ci_tag));
+    ho_ber_open(w, C(1));
+    ho_ber_bytes(w, P(0), p->operator_id.p, n);
+    ho_ber_close(w);
+    ho_ber_close(w);
+    utc_time(p->timestamp_ns, utc);
+    ho_ber_open(w, C(ts_tag));
+    ho_ber_bytes(w, P(1), utc, sizeof utc);
+    ho_ber_close(w);
+}
+
+/* hI1-Operation [3]: a CHOICE, so constructed; the chosen SEQUENCE is implicitly tagged. */
+static void put_hi1(ho_ber_w *w, const ho_pdu *p)
+{
+    ho_ber_open(w, C(3));
+    ho_ber_open(w, C(p->hi1_op));
+    if (p->hi1_op == HO_HI1_ALARM) {
+        put_hi1_ids(w, 1, 2, p);                  /* Alarm-Indicator */
+        put_slice(w, P(3), p->content);           /* alarm-information */
+        put_slice(w, P(4), p->liid);              /* lawfulInterceptionIdentifier */
+    } else {
+        put_slice(w, P(1), p->liid);              /* Notification */
+        put_hi1_ids(w, 2, 3, p);
+        if (p->content.len)
+            put_slice(w, P(6), p->content);       /* target-Information */
+    }
+    ho_ber_close(w);
     ho_ber_close(w);
 }
 
@@ -147,15 +211,11 @@ li_err ho_pdu_encode(const ho_pdu *p, li_buf *out)
         ho_ber_open(&w, C(11));       /* iPMMIRI */
         ho_ber_oid(&w, P(0), ipmm_iri_oid, 4, 1);
         ho_ber_open(&w, C(1));        /* iPMMIRIContents (CHOICE) */
-        if (p->iri_content == HO_IRI_SIP) {
-            ho_ber_open(&w, C(1));    /* sIPMessage */
-            put_addr(&w, C(0), &p->src);
-            put_addr(&w, C(1), &p->dst);
-            put_slice(&w, P(2), p->content);
-            ho_ber_close(&w);
-        } else {
-            put_slice(&w, P(0), p->content); /* originalIPMMMessage: the report text */
-        }
+        ho_ber_open(&w, C(1));        /* sIPMessage */
+        put_addr(&w, C(0), &p->src);
+        put_addr(&w, C(1), &p->dst);
+        put_slice(&w, P(2), p->content);
+        ho_ber_close(&w);
         ho_ber_close(&w);
         ho_ber_close(&w);
         ho_ber_close(&w);
@@ -178,6 +238,9 @@ li_err ho_pdu_encode(const ho_pdu *p, li_buf *out)
         ho_ber_close(&w);
         ho_ber_close(&w);
         ho_ber_close(&w);
+        break;
+    case HO_PAYLOAD_HI1:
+        put_hi1(&w, p);
         break;
     case HO_PAYLOAD_KEEPALIVE:
     case HO_PAYLOAD_KEEPALIVE_RESPONSE:
@@ -415,7 +478,7 @@ static li_err get_ipmmiri(li_slice c, ho_pdu *p)
             p->iri_content = HO_IRI_SIP;
         } else if (u.tag == 0 && !u.constructed) {
             p->content = u.content;
-            p->iri_content = HO_IRI_EVENT;
+            p->iri_content = HO_IRI_ORIGINAL;
         } else {
             return LI_ERR_PROTO; /* H.323, national or XCAP: not limf's */
         }
@@ -492,6 +555,40 @@ static li_err get_payload_seq(li_slice c, ho_pdu *p)
     return LI_OK;
 }
 
+/* hI1-Operation: the alternative, the LIID (which must be the PSHeader's), a timeStamp,
+ * and alarm-information or target-Information. Other fields are skipped. */
+static li_err get_hi1(li_slice c, ho_pdu *p)
+{
+    ho_ber_tlv op, t;
+    TRY(choice(c, &op));
+    if (!op.constructed || op.tag < HO_HI1_ACTIVATED || op.tag > HO_HI1_ALARM)
+        return LI_ERR_PROTO; /* national-HI1-ASN1parameters: not limf's */
+    int alarm = op.tag == HO_HI1_ALARM, have_time = 0, have_liid = 0;
+    uint32_t liid_tag = alarm ? 4 : 1, time_tag = alarm ? 2 : 3, text_tag = alarm ? 3 : 6;
+    li_slice s = op.content;
+    while (s.len) {
+        TRY(ho_ber_next_in(&s, &t));
+        if (t.cls != HO_BER_CONTEXT)
+            return LI_ERR_PROTO;
+        if (t.tag == liid_tag) {
+            if (t.content.len != p->liid.len || memcmp(t.content.p, p->liid.p, p->liid.len))
+                return LI_ERR_PROTO;
+            have_liid = 1;
+        } else if (t.tag == time_tag) {
+            have_time = t.constructed;
+        } else if (t.tag == text_tag) {
+            if (t.content.len < 1 || t.content.len > HO_HI1_TEXT_MAX)
+                return LI_ERR_PROTO;
+            p->content = t.content;
+        }
+    }
+    /* Alarm-Indicator's LIID is an extension (OPTIONAL); a Notification's is not. */
+    if (!have_time || (!alarm && !have_liid) || (alarm && !p->content.len))
+        return LI_ERR_PROTO;
+    p->hi1_op = (ho_hi1_op)op.tag;
+    return LI_OK;
+}
+
 li_err ho_pdu_frame(const uint8_t *buf, size_t len, size_t max, size_t *pdu_len)
 {
     li_slice s = li_slice_of(buf, len);
@@ -558,6 +655,9 @@ li_err ho_pdu_decode(const uint8_t *buf, size_t len, ho_pdu *p, size_t *used)
                 if (v.constructed || v.content.len || (v.tag != 3 && v.tag != 4))
                     return LI_ERR_PROTO;
                 p->payload = v.tag == 3 ? HO_PAYLOAD_KEEPALIVE : HO_PAYLOAD_KEEPALIVE_RESPONSE;
+            } else if (u.tag == 3 && u.constructed && have_header) {
+                TRY(get_hi1(u.content, p));
+                p->payload = HO_PAYLOAD_HI1;
             } else {
                 return LI_ERR_PROTO;
             }

@@ -5,9 +5,14 @@
  * What limf sends (docs/HANDOVER.md has the full table):
  *   IRI  (HI2): IRIPayload { iRIType, timeStamp, iRIContents.iPMMIRI { iPMMIRIObjId,
  *               iPMMIRIContents.sIPMessage { iPSourceAddress, iPDestinationAddress, sIPContent } } }
- *   REPORT (HI2, limf's own events, no SIP message): IRIPayload { iRIType iRI-Report(4), timeStamp,
- *               iRIContents.iPMMIRI { iPMMIRIObjId, iPMMIRIContents.originalIPMMMessage = the
- *               event report text, UTF-8 } }
+ *   HI1  (HI2): hI1-Operation [3] (TS 101 671 HI1NotificationOperations version 7):
+ *               liActivated [1] / liDeactivated [2] / liModified [3] Notification
+ *               { lawfulInterceptionIdentifier [1], communicationIdentifier [2], timeStamp [3] },
+ *               or alarms-indicator [4] Alarm-Indicator { communicationIdentifier [1],
+ *               timeStamp [2], alarm-information [3] (limf's event, 1..256 octets),
+ *               lawfulInterceptionIdentifier [4] }; the PSHeader's CIN only when the
+ *               notification belongs to a communication (LI-PS-PDU: "in case of
+ *               transport of HI1 messages not required").
  *   CC   (HI3): CCPayload { payloadDirection, timeStamp, cCContents.iPMMCC { iPMMCCObjId,
  *               mMCCContents (MSRP bytes), frameType msrpFrame(7), streamIdentifier,
  *               mMCCprotocol mSRP(1) } }
@@ -30,13 +35,27 @@ typedef enum ho_payload {
     HO_PAYLOAD_IRI = 1,
     HO_PAYLOAD_CC = 2,
     HO_PAYLOAD_KEEPALIVE = 3,
-    HO_PAYLOAD_KEEPALIVE_RESPONSE = 4
+    HO_PAYLOAD_KEEPALIVE_RESPONSE = 4,
+    HO_PAYLOAD_HI1 = 5
 } ho_payload;
 
-/* IRIType (TS 102 232-1 clause 5.2.10). */
+/* IRIType (TS 102 232-1 clause 5.2.10); the values the HiRecord enum of hi.proto also has
+ * (the Kafka contract; ho_dest.c checks that they agree). */
 enum { HO_IRI_BEGIN = 1, HO_IRI_END = 2, HO_IRI_CONTINUE = 3, HO_IRI_REPORT = 4 };
-/* What an IRI carries: a SIP message, or a limf event report. */
-typedef enum ho_iri_content { HO_IRI_SIP = 1, HO_IRI_EVENT = 2 } ho_iri_content;
+/* What an IRI carries: a SIP message (what limf sends), or, from other senders,
+ * originalIPMMMessage (read only). */
+typedef enum ho_iri_content { HO_IRI_SIP = 1, HO_IRI_ORIGINAL = 2 } ho_iri_content;
+/* HI1-Operation alternatives (TS 101 671 HI1NotificationOperations), their CHOICE tags. */
+typedef enum ho_hi1_op {
+    HO_HI1_ACTIVATED = 1,
+    HO_HI1_DEACTIVATED = 2,
+    HO_HI1_MODIFIED = 3,
+    HO_HI1_ALARM = 4
+} ho_hi1_op;
+/* Alarm-Indicator alarm-information and Notification target-Information: SIZE (1..256). */
+#define HO_HI1_TEXT_MAX 256
+/* Network-Identifier operator-Identifier of HI2Operations: SIZE (1..5). */
+#define HO_HI1_OPERATOR_MAX 5
 /* PayloadDirection. */
 enum { HO_DIR_FROM_TARGET = 0, HO_DIR_TO_TARGET = 1, HO_DIR_INDETERMINATE = 2 };
 /* TS 102 232-5 FrameType msrpFrame and MMCCProtocol mSRP. */
@@ -58,7 +77,7 @@ typedef struct ho_pdu {
     li_slice auth_cc;            /* authorizationCountryCode, 2 letters, optional */
     li_slice operator_id;        /* networkIdentifier.operatorIdentifier (1..16) */
     li_slice ne_id;              /* networkIdentifier.networkElementIdentifier (0..16) */
-    int has_cin;
+    int has_cin;                 /* optional for HI1 only */
     uint32_t cin;                /* communicationIdentityNumber */
     li_slice delivery_cc;        /* deliveryCountryCode, optional */
     uint32_t seq;                /* sequenceNumber */
@@ -73,7 +92,11 @@ typedef struct ho_pdu {
     uint32_t frame_type;         /* decode only; the encoder sends msrpFrame */
     uint32_t mmcc_protocol;      /* decode only (0 when absent); the encoder sends mSRP */
     li_slice stream_id;          /* streamIdentifier, optional */
-    /* The SIP message, the MSRP bytes, or the report text. */
+    /* HI1 (needs timestamp_ns: its timeStamp is mandatory); the notification's LIID and
+     * network identifier are the PSHeader's (operator id cut to HO_HI1_OPERATOR_MAX) */
+    ho_hi1_op hi1_op;
+    /* The SIP message, the MSRP bytes, or (HI1) alarm-information / target-Information
+     * (at most HO_HI1_TEXT_MAX; optional for notifications). */
     li_slice content;
 } ho_pdu;
 
@@ -91,7 +114,9 @@ li_err ho_pdu_frame(const uint8_t *buf, size_t len, size_t max, size_t *pdu_len)
  * Views in out point into buf. Unknown extension fields are skipped (X.680 extensibility). */
 li_err ho_pdu_decode(const uint8_t *buf, size_t len, ho_pdu *out, size_t *used);
 
-/* Formats ns since the epoch as a GeneralizedTime "YYYYMMDDhhmmss.mmmZ" (out >= 20 bytes). */
-void ho_generalized_time(uint64_t ns, char out[20]);
+/* Formats ns since the epoch as a DER GeneralizedTime (X.690 11.7): "YYYYMMDDhhmmss[.f]Z"
+ * with milliseconds at most, trailing zeros of the fraction and a bare '.' left out.
+ * Returns its length (out >= 20 bytes, NUL-terminated). */
+size_t ho_generalized_time(uint64_t ns, char out[20]);
 
 #endif

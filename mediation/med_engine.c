@@ -13,17 +13,24 @@
 #include "li_sip.h"
 #include "med_map.h"
 #include "med_state.pb-c.h"
+#include "x2x3_event.h"
+#include "x2x3_pdu.h"
 
-/* TS 102 232-1 IRIType and HiRecord direction values (common/proto/hi.proto). */
-enum { IRI_BEGIN = 1, IRI_END = 2, IRI_CONTINUE = 3, IRI_REPORT = 4 };
-enum { DIR_FROM_TARGET = 0, DIR_TO_TARGET = 1, DIR_INDETERMINATE = 2 };
-/* TS 103 221-2 PDU types, payload formats and directions. */
-enum { PDU_X2 = 1, PDU_X3 = 2 };
-enum { FMT_PROPRIETARY = 4, FMT_SIP = 9, FMT_MSRP = 13 };
-enum { X_DIR_TO_TARGET = 2, X_DIR_FROM_TARGET = 3 };
+/* The HiRecord values (common/proto/hi.proto), under short names. */
+#define IRI_BEGIN LIMF__HI_RECORD__IRI_TYPE__IRI_BEGIN
+#define IRI_END LIMF__HI_RECORD__IRI_TYPE__IRI_END
+#define IRI_CONTINUE LIMF__HI_RECORD__IRI_TYPE__IRI_CONTINUE
+#define IRI_REPORT LIMF__HI_RECORD__IRI_TYPE__IRI_REPORT
+#define DIR_FROM_TARGET LIMF__HI_RECORD__DIRECTION__FROM_TARGET
+#define DIR_TO_TARGET LIMF__HI_RECORD__DIRECTION__TO_TARGET
+#define DIR_INDETERMINATE LIMF__HI_RECORD__DIRECTION__INDETERMINATE
+#define KIND_IRI LIMF__HI_RECORD__KIND__IRI
+#define KIND_CC LIMF__HI_RECORD__KIND__CC
+#define KIND_HI1 LIMF__HI_RECORD__KIND__HI1
 
 enum { KIND_DIALOG = 1, KIND_PAGER = 2, KIND_ORPHAN = 3 };
-enum { PHASE_EARLY = 0, PHASE_CONFIRMED = 1, PHASE_ENDED = 2 };
+/* PHASE_CLOSING: a BYE was seen, its final response not yet (med_state.proto). */
+enum { PHASE_EARLY = 0, PHASE_CONFIRMED = 1, PHASE_ENDED = 2, PHASE_CLOSING = 3 };
 
 /* An ended dialog lingers until input with later event times shows that its last
  * messages are in; on a partition that stays idle, this long after (processing time). */
@@ -40,9 +47,11 @@ typedef struct msid {
     uint8_t side;
 } msid;
 
+/* The next sequenceNumber of one LIID in one CIN, per handover interface: HI2 (IRI
+ * and HI1 records) and HI3 (CC) are separate deliveries, each contiguous from 0. */
 typedef struct lseq {
     char *liid;
-    uint64_t next;
+    uint64_t next_hi2, next_hi3;
 } lseq;
 
 typedef struct pend {
@@ -63,6 +72,7 @@ typedef struct session {
     uint64_t recent[RECENT];
     uint32_t n_recent;
     uint64_t last_ns, deadline_ns;
+    uint32_t bye_cseq;       /* PHASE_CLOSING: the CSeq whose 2xx ends the dialog */
     pend *pending;
     uint32_t n_pending;
     size_t pending_bytes;
@@ -118,9 +128,9 @@ struct med_engine {
 typedef struct rec_args {
     const Limf__XPdu *pdu;   /* source PDU, or NULL (timer records) */
     uint64_t ts_ns;
-    int kind;                /* LIMF__HI_RECORD__KIND__IRI or __CC */
-    uint32_t iri_type;
-    uint32_t direction;
+    Limf__HiRecord__Kind kind;
+    Limf__HiRecord__IriType iri_type;
+    Limf__HiRecord__Direction direction;
     const char *payload_kind;
     const uint8_t *payload;
     size_t payload_len;
@@ -263,19 +273,19 @@ static li_err session_delete(med_engine *e, session *s)
     return err;
 }
 
-static uint64_t *seq_slot(lseq **seqs, uint32_t *n, const char *liid)
+static lseq *seq_slot(lseq **seqs, uint32_t *n, const char *liid)
 {
     for (uint32_t i = 0; i < *n; i++)
         if (strcmp((*seqs)[i].liid, liid) == 0)
-            return &(*seqs)[i].next;
+            return &(*seqs)[i];
     lseq *ns = realloc(*seqs, (*n + 1) * sizeof *ns);
     if (!ns)
         return NULL;
     *seqs = ns;
     if (!(ns[*n].liid = strdup(liid)))
         return NULL;
-    ns[*n].next = 0;
-    return &ns[(*n)++].next;
+    ns[*n].next_hi2 = ns[*n].next_hi3 = 0;
+    return &ns[(*n)++];
 }
 
 /* The task's state record, created on first use; its key goes into k (size >= 40). */
@@ -369,18 +379,22 @@ static size_t emit(med_engine *e, const uint8_t xid[16], uint64_t cin, lseq **se
         const med_warrant *w = ws[i];
         if (!med_warrant_in_window(w, a->ts_ns))
             continue;
-        if (a->kind == LIMF__HI_RECORD__KIND__CC && !w->deliver_cc)
+        if (a->kind == KIND_CC && !w->deliver_cc)
             continue;
-        uint64_t *next = seq_slot(seqs, n_seqs, w->liid);
-        if (!next)
+        lseq *sl = seq_slot(seqs, n_seqs, w->liid);
+        if (!sl)
             continue;
+        /* HI3 carries CC, HI2 the IRI and the HI1 notifications (docs/HANDOVER.md). */
+        uint64_t *next = a->kind == KIND_CC ? &sl->next_hi3 : &sl->next_hi2;
         Limf__HiRecord r = LIMF__HI_RECORD__INIT;
         r.liid = w->liid;
         r.auth_country = w->auth_country;
         r.cin = cin;
         r.seq = (*next)++;
         r.kind = a->kind;
-        r.iri_type = a->kind == LIMF__HI_RECORD__KIND__IRI ? a->iri_type : 0;
+        r.iri_type = a->kind == KIND_IRI ? a->iri_type : LIMF__HI_RECORD__IRI_TYPE__IRI_NONE;
+        r.hi1_operation = a->kind == KIND_HI1 ? LIMF__HI_RECORD__HI1_OPERATION__ALARM
+                                              : LIMF__HI_RECORD__HI1_OPERATION__HI1_NONE;
         r.direction = a->direction;
         r.timestamp_ns = a->ts_ns;
         r.mediated_ns = now_ns;
@@ -404,7 +418,7 @@ static size_t emit(med_engine *e, const uint8_t xid[16], uint64_t cin, lseq **se
             r.destination_id = w->destinations[d];
             e->emit(e->emit_ctx, w->destinations[d], &r);
         }
-        if (a->kind == LIMF__HI_RECORD__KIND__CC)
+        if (a->kind == KIND_CC)
             e->st.cc++;
         else
             e->st.iri++;
@@ -484,11 +498,12 @@ static int header_is_target(med_engine *e, const uint8_t xid[16], const li_sip_m
  * direction), else whether the sender or the receiver is a target identity (From and
  * P-Asserted-Identity name the sender of a request, To and the Request-URI its
  * receiver; a response travels the other way). */
-static uint32_t sip_direction(med_engine *e, const Limf__XPdu *pdu, const li_sip_msg *m)
+static Limf__HiRecord__Direction sip_direction(med_engine *e, const Limf__XPdu *pdu,
+                                               const li_sip_msg *m)
 {
-    if (pdu->payload_direction == X_DIR_FROM_TARGET)
+    if (pdu->payload_direction == X2X3_DIR_FROM_TARGET)
         return DIR_FROM_TARGET;
-    if (pdu->payload_direction == X_DIR_TO_TARGET)
+    if (pdu->payload_direction == X2X3_DIR_TO_TARGET)
         return DIR_TO_TARGET;
     const uint8_t *xid = pdu->xid.data;
     int from = header_is_target(e, xid, m, LI_SIP_H_FROM) ||
@@ -552,12 +567,22 @@ static void remember(session *s, uint64_t h)
         s->n_recent = RECENT;
 }
 
+/* An alarm (HI1 alarms-indicator on HI2) without intercepted content: limf's own
+ * event, its meaning in reason (docs/HANDOVER.md). */
+static rec_args alarm(const Limf__XPdu *pdu, uint64_t ts, const char *reason)
+{
+    rec_args a = { pdu, ts, KIND_HI1, LIMF__HI_RECORD__IRI_TYPE__IRI_NONE, DIR_INDETERMINATE,
+                   "", NULL, 0, reason, NULL };
+    return a;
+}
+
+/* Input that cannot be read: the LEA learns that something was lost, not the bytes
+ * (an alarm carries no intercepted content). */
 static li_err report_malformed(med_engine *e, const Limf__XPdu *pdu, uint64_t ts,
                                const char *reason, uint64_t now)
 {
     e->st.malformed++;
-    rec_args a = { pdu, ts, LIMF__HI_RECORD__KIND__IRI, IRI_REPORT, DIR_INDETERMINATE,
-                   "report", pdu->payload.data, pdu->payload.len, reason, NULL };
+    rec_args a = alarm(pdu, ts, reason);
     return emit_standalone(e, pdu->xid.data, &a, now);
 }
 
@@ -568,7 +593,7 @@ static li_err drain_orphan(med_engine *e, session *orphan, session *into, uint64
 
 /* Indexes the MSRP session-ids of every m=message section of the message's SDP. */
 static li_err link_sdp(med_engine *e, session *s, const Limf__XPdu *pdu, const li_sip_msg *m,
-                       uint32_t dir, uint64_t now)
+                       Limf__HiRecord__Direction dir, uint64_t now)
 {
     li_sip_str body;
     if (li_sip_sdp_body(m, &body) != LI_OK) {
@@ -606,6 +631,38 @@ static li_err link_sdp(med_engine *e, session *s, const Limf__XPdu *pdu, const l
     return LI_OK;
 }
 
+/* The dialog's phase after message m; 1 when m ends the communication (its IRI is the
+ * END). Practice of TS 102 232-5 IRI for SIP (OpenLI does the same): a BYE is a
+ * CONTINUE, the 2xx with the BYE's CSeq the END; a challenged (401/407) or failed BYE
+ * leaves the dialog up. A final failure of the initial INVITE ends the attempt. */
+static int dialog_step(session *s, const li_sip_msg *m)
+{
+    if (m->is_request) {
+        if (li_sip_str_eq(m->method, "BYE")) {
+            s->phase = PHASE_CLOSING;
+            s->bye_cseq = m->cseq;
+        }
+        return 0;
+    }
+    if (m->status < 200)
+        return 0;
+    if (li_sip_str_eq(m->cseq_method, "BYE")) {
+        if (s->phase != PHASE_CLOSING || m->cseq != s->bye_cseq)
+            return 0;
+        s->phase = m->status < 300 ? PHASE_ENDED : PHASE_CONFIRMED;
+        return s->phase == PHASE_ENDED;
+    }
+    if (!li_sip_str_eq(m->cseq_method, "INVITE"))
+        return 0;
+    if (m->status < 300 && s->phase == PHASE_EARLY) {
+        s->phase = PHASE_CONFIRMED;
+    } else if (m->status >= 300 && s->phase == PHASE_EARLY) {
+        s->phase = PHASE_ENDED;
+        return 1;
+    }
+    return 0;
+}
+
 /* Methods that are sent outside any dialog (RFC 3428 pager mode, RFC 3261 REGISTER and
  * OPTIONS, RFC 3903 PUBLISH): their responses alone also make a report. */
 static int is_out_of_dialog(li_sip_str method)
@@ -634,7 +691,7 @@ static li_err process_sip(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uin
         return LI_OK;
     }
     int has_to_tag = tag_of(m->to).p != NULL;
-    uint32_t iri;
+    Limf__HiRecord__IriType iri;
     li_err err;
     if (!s) {
         /* A new communication. A request outside a dialog other than INVITE (MESSAGE
@@ -654,28 +711,18 @@ static li_err process_sip(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uin
     } else {
         iri = IRI_CONTINUE;
     }
-    if (s->kind == KIND_DIALOG && s->phase != PHASE_ENDED) {
-        int invite = li_sip_str_eq(m->cseq_method, "INVITE");
-        if (m->is_request && li_sip_str_eq(m->method, "BYE")) {
-            s->phase = PHASE_ENDED;
-        } else if (!m->is_request && invite && m->status >= 200 && m->status < 300) {
-            s->phase = PHASE_CONFIRMED;
-        } else if (!m->is_request && invite && m->status >= 300 && s->phase == PHASE_EARLY) {
-            s->phase = PHASE_ENDED;      /* final failure of the initial INVITE */
-        }
-        if (s->phase == PHASE_ENDED) {
-            if (iri == IRI_CONTINUE)
-                iri = IRI_END;
-            /* Linger in event time: after an outage of Kafka or of the mediator the
-             * rest of the dialog (the 200 to the BYE) is processed late, and must
-             * still find it (see med_engine_tick). */
-            s->deadline_ns = ts + e->cfg.linger_ns;
-        }
-    }
+    if (s->kind == KIND_DIALOG && s->phase != PHASE_ENDED && dialog_step(s, m) &&
+        iri == IRI_CONTINUE)
+        iri = IRI_END;
+    if (s->phase == PHASE_ENDED || s->phase == PHASE_CLOSING)
+        /* In event time: after an outage of Kafka or of the mediator the rest of the
+         * dialog is processed late, and must still find it (see med_engine_tick). For
+         * PHASE_CLOSING this is how long the BYE's final response may take. */
+        s->deadline_ns = ts + e->cfg.linger_ns;
     remember(s, fp);
     s->last_ns = now;
-    uint32_t dir = sip_direction(e, pdu, m);
-    rec_args a = { pdu, ts, LIMF__HI_RECORD__KIND__IRI, iri, dir, "sip", pdu->payload.data,
+    Limf__HiRecord__Direction dir = sip_direction(e, pdu, m);
+    rec_args a = { pdu, ts, KIND_IRI, iri, dir, "sip", pdu->payload.data,
                    pdu->payload.len, NULL, NULL };
     if ((err = emit_in(e, s, &a, now)) != LI_OK)
         return err;
@@ -685,12 +732,12 @@ static li_err process_sip(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uin
 
 /* ---- MSRP (X3, format 13) ---- */
 
-static uint32_t msrp_direction(const session *s, const Limf__XPdu *pdu, const char *from_sid,
-                               const char *to_sid)
+static Limf__HiRecord__Direction msrp_direction(const session *s, const Limf__XPdu *pdu,
+                                                const char *from_sid, const char *to_sid)
 {
-    if (pdu->payload_direction == X_DIR_FROM_TARGET)
+    if (pdu->payload_direction == X2X3_DIR_FROM_TARGET)
         return DIR_FROM_TARGET;
-    if (pdu->payload_direction == X_DIR_TO_TARGET)
+    if (pdu->payload_direction == X2X3_DIR_TO_TARGET)
         return DIR_TO_TARGET;
     for (uint32_t i = 0; s && i < s->n_msrp; i++) {
         uint8_t side = s->msrp[i].side;
@@ -733,9 +780,13 @@ static li_err deliver_msrp(med_engine *e, session *s, const Limf__XPdu *pdu, uin
         if (!last_sid(mm->to_path, to_sid, sizeof to_sid))
             to_sid[0] = 0;
     }
-    uint32_t dir = msrp_direction(s, pdu, from_sid[0] ? from_sid : NULL,
-                                  to_sid[0] ? to_sid : NULL);
-    rec_args a = { pdu, ts, LIMF__HI_RECORD__KIND__CC, 0, dir, "msrp", msg, len, NULL, sid };
+    Limf__HiRecord__Direction dir = msrp_direction(s, pdu, from_sid[0] ? from_sid : NULL,
+                                                   to_sid[0] ? to_sid : NULL);
+    /* streamIdentifier names the MSRP session, not the hop: both directions carry the
+     * communication's first linked session-id (the one each message matched differs by
+     * direction: each end's own path URI). */
+    rec_args a = { pdu, ts, KIND_CC, LIMF__HI_RECORD__IRI_TYPE__IRI_NONE, dir, "msrp", msg,
+                   len, NULL, s->n_msrp ? s->msrp[0].id : sid };
     s->last_ns = now;
     return emit_in(e, s, &a, now);
 }
@@ -805,17 +856,14 @@ static li_err drain_orphan(med_engine *e, session *orphan, session *into, uint64
 }
 
 /* The wait for signalling is over: the content becomes a communication of its own,
- * announced by an IRI REPORT (docs/DESIGN.md 5). */
+ * announced by an alarm in its CIN (docs/DESIGN.md 5). */
 static li_err orphan_release(med_engine *e, session *o, uint64_t now)
 {
     li_err err = alloc_cin(e, o->xid, &o->cin);
     if (err != LI_OK)
         return err;
-    static const char text[] = "content without signalling: no SIP dialog announced this "
-                               "MSRP session within the wait";
-    rec_args a = { NULL, now, LIMF__HI_RECORD__KIND__IRI, IRI_REPORT, DIR_INDETERMINATE,
-                   "report", (const uint8_t *)text, sizeof text - 1,
-                   "content-without-signalling", o->n_msrp ? o->msrp[0].id : NULL };
+    rec_args a = alarm(NULL, now, "content-without-signalling");
+    a.stream_id = o->n_msrp ? o->msrp[0].id : NULL;
     if ((err = emit_in(e, o, &a, now)) != LI_OK)
         return err;
     e->st.orphans_expired++;
@@ -927,13 +975,13 @@ static li_err process_msrp(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, ui
     return LI_OK;
 }
 
-/* ---- POI events (X2, format 4; docs/X2X3.md, POI events) ---- */
+/* ---- POI events (X2, format 4, x2x3_event.h) ---- */
 
 static li_err process_event(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, uint64_t now)
 {
     json_error_t jerr;
     json_t *j = json_loadb((const char *)pdu->payload.data, pdu->payload.len, 0, &jerr);
-    const char *ev = j ? json_string_value(json_object_get(j, "limf_event")) : NULL;
+    const char *ev = j ? json_string_value(json_object_get(j, X2X3_EVENT_KEY)) : NULL;
     if (!ev) {
         json_decref(j);
         return report_malformed(e, pdu, ts, "malformed-poi-event", now);
@@ -941,8 +989,9 @@ static li_err process_event(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, u
     char lk[MAX_ID + 80];
     link_key(pdu, lk, sizeof lk);
     li_err err = LI_OK;
-    if (strcmp(ev, "session-reserved") == 0) {
-        const char *sid = json_string_value(json_object_get(j, "session"));
+    x2x3_event_type type = x2x3_event_type_of(ev);
+    if (type == X2X3_EV_SESSION_RESERVED) {
+        const char *sid = json_string_value(json_object_get(j, X2X3_EVENT_KEY_SESSION));
         link_state *l = med_map_get(&e->links, lk);
         if (sid && strlen(sid) < MAX_ID) {
             if (!l) {
@@ -962,22 +1011,21 @@ static li_err process_event(med_engine *e, const Limf__XPdu *pdu, uint64_t ts, u
             l->last_ns = now;
             err = mark(e, lk, &l->dirty);
         }
-    } else if (strcmp(ev, "session-released") == 0) {
+    } else if (type == X2X3_EV_SESSION_RELEASED) {
         link_state *l = med_map_del(&e->links, lk);
         if (l) {
             err = mark(e, lk, &l->dirty);
             free(l->sid);
             free(l);
         }
-    } else if (strcmp(ev, "gap") == 0 || strcmp(ev, "passthrough") == 0) {
-        int gap = ev[0] == 'g';
-        /* The report carries the event as the POI wrote it, so the LEA sees the count
+    } else if (type == X2X3_EV_GAP || type == X2X3_EV_PASSTHROUGH) {
+        int gap = type == X2X3_EV_GAP;
+        /* The alarm carries the event as the POI wrote it, so the LEA sees the count
          * or the exception, fingerprint and peer. */
-        rec_args a = { pdu, ts, LIMF__HI_RECORD__KIND__IRI, IRI_REPORT, DIR_INDETERMINATE,
-                       "report", pdu->payload.data, pdu->payload.len,
-                       gap ? "poi-gap: PDUs dropped at the point of interception"
-                           : "content-not-available: cert-exception",
-                       NULL };
+        rec_args a = alarm(pdu, ts, gap ? "poi-gap" : "content-not-available: cert-exception");
+        a.payload_kind = "poi-event";
+        a.payload = pdu->payload.data;
+        a.payload_len = pdu->payload.len;
         session *s = NULL;
         link_state *l = med_map_get(&e->links, lk);
         if (!gap && l) {
@@ -1056,7 +1104,7 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     }
     if (ts > e->watermark_ns)
         e->watermark_ns = ts;
-    int x3 = pdu->pdu_type == PDU_X3;
+    int x3 = pdu->pdu_type == X2X3_PDU_X3;
     if (!task_wants(e, pdu->xid.data, ts, x3)) {
         if (x3 && task_wants(e, pdu->xid.data, ts, 0))
             e->st.dropped_iri_only++;      /* content of IRI-only warrants */
@@ -1071,11 +1119,11 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     }
     if (err != LI_OK)
         return err;
-    if (x3 && pdu->payload_format == FMT_MSRP)
+    if (x3 && pdu->payload_format == X2X3_FORMAT_MSRP)
         return process_msrp(e, pdu, ts, now_ns);
-    if (!x3 && pdu->payload_format == FMT_SIP)
+    if (!x3 && pdu->payload_format == X2X3_FORMAT_SIP)
         return process_sip(e, pdu, ts, now_ns);
-    if (pdu->payload_format == FMT_PROPRIETARY)
+    if (pdu->payload_format == X2X3_FORMAT_PROPRIETARY)
         return process_event(e, pdu, ts, now_ns);
     return report_malformed(e, pdu, ts, "unsupported-payload-format", now_ns);
 }
@@ -1094,7 +1142,7 @@ li_err med_engine_tick(med_engine *e, uint64_t now)
         int is_due = 0;
         if (s->kind == KIND_ORPHAN && s->cin == 0)
             is_due = now >= s->deadline_ns;
-        else if (s->phase == PHASE_ENDED)
+        else if (s->phase == PHASE_ENDED || s->phase == PHASE_CLOSING)
             is_due = e->watermark_ns >= s->deadline_ns || now >= s->deadline_ns + LINGER_IDLE_NS;
         else if (s->kind == KIND_PAGER)
             is_due = now - s->last_ns >= e->cfg.linger_ns;
@@ -1108,11 +1156,16 @@ li_err med_engine_tick(med_engine *e, uint64_t now)
         session *s = due[i];
         if (s->kind == KIND_ORPHAN && s->cin == 0) {
             err = orphan_release(e, s, now);
+        } else if (s->kind == KIND_DIALOG && s->phase == PHASE_CLOSING) {
+            /* No final response to the BYE within 64*T1: the communication ends by
+             * timeout; it lingers once more for a late response (a REPORT). */
+            rec_args a = alarm(NULL, now, "end-by-timeout: no final response to the BYE");
+            s->phase = PHASE_ENDED;
+            s->deadline_ns += e->cfg.linger_ns;
+            err = emit_in(e, s, &a, now);
         } else if (s->kind == KIND_DIALOG && s->phase != PHASE_ENDED) {
-            static const char text[] = "session timeout";
-            rec_args a = { NULL, now, LIMF__HI_RECORD__KIND__IRI, IRI_END, DIR_INDETERMINATE,
-                           "report", (const uint8_t *)text, sizeof text - 1,
-                           "session-timeout", NULL };
+            rec_args a = alarm(NULL, now,
+                               "end-by-timeout: no signalling within the session timeout");
             if ((err = emit_in(e, s, &a, now)) == LI_OK)
                 err = session_delete(e, s);
         } else {
@@ -1180,6 +1233,7 @@ static li_err flush_session(session *s, med_state_fn fn, void *ctx)
     ps.call_id = s->call_id ? s->call_id : (char *)"";
     ps.last_ns = s->last_ns;
     ps.deadline_ns = s->deadline_ns;
+    ps.bye_cseq = s->bye_cseq;
     uint32_t nr = s->n_recent < RECENT ? s->n_recent : RECENT;
     ps.recent = s->recent;
     ps.n_recent = nr;
@@ -1200,7 +1254,8 @@ static li_err flush_session(session *s, med_state_fn fn, void *ctx)
     for (uint32_t i = 0; i < s->n_seqs; i++) {
         limf__med__liid_seq__init(&ls[i]);
         ls[i].liid = s->seqs[i].liid;
-        ls[i].next_seq = s->seqs[i].next;
+        ls[i].next_seq = s->seqs[i].next_hi2;
+        ls[i].next_hi3_seq = s->seqs[i].next_hi3;
         lsp[i] = &ls[i];
     }
     for (uint32_t i = 0; i < s->n_pending; i++) {
@@ -1294,6 +1349,7 @@ static session *session_from_proto(med_engine *e, const char *key, const Limf__M
     s->cin = p->cin;
     s->last_ns = p->last_ns;
     s->deadline_ns = p->deadline_ns;
+    s->bye_cseq = p->bye_cseq;
     if (p->call_id && *p->call_id && !(s->call_id = strdup(p->call_id)))
         return NULL;
     for (size_t i = 0; i < p->n_recent && i < RECENT; i++)
@@ -1302,10 +1358,11 @@ static session *session_from_proto(med_engine *e, const char *key, const Limf__M
         if (session_add_sid(e, s, p->msrp[i]->id, (uint8_t)p->msrp[i]->side) != LI_OK)
             return NULL;
     for (size_t i = 0; i < p->n_seqs; i++) {
-        uint64_t *slot = seq_slot(&s->seqs, &s->n_seqs, p->seqs[i]->liid);
+        lseq *slot = seq_slot(&s->seqs, &s->n_seqs, p->seqs[i]->liid);
         if (!slot)
             return NULL;
-        *slot = p->seqs[i]->next_seq;
+        slot->next_hi2 = p->seqs[i]->next_seq;
+        slot->next_hi3 = p->seqs[i]->next_hi3_seq;
     }
     if (p->n_pending) {
         s->pending = calloc(p->n_pending, sizeof *s->pending);

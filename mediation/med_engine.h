@@ -7,16 +7,20 @@
  * Rules implemented (docs/MEDIATION.md has the full list):
  * - A communication is one SIP Call-ID of one task (XID): one CIN per communication
  *   (shared by the LIIDs of the task, so unique within each LIID's CIN space), sequence
- *   numbers per (LIID, CIN) from 0, contiguous.
- * - IRI BEGIN on the first SIP message of a dialog, CONTINUE for the later ones, END at
- *   BYE, at a final failure of the initial INVITE, or at session timeout; messages
- *   after END (the 200 to the BYE) are REPORTs in the same CIN. Out-of-dialog requests
+ *   numbers per (LIID, CIN) and per handover interface from 0, contiguous: HI2 (IRI and
+ *   HI1 records) and HI3 (CC) each count their own.
+ * - IRI BEGIN on the first SIP message of a dialog, CONTINUE for the later ones (the BYE
+ *   too), END on the 2xx to the BYE (same CSeq) or on a final failure of the initial
+ *   INVITE; messages after END are REPORTs in the same CIN. Out-of-dialog requests
  *   (MESSAGE, REGISTER, OPTIONS, ...) and their responses are REPORTs with their own CIN.
  *   A retransmitted SIP message gives no second record.
+ * - limf's own events are HI1 records (alarms-indicator, on HI2), never IRI text: no
+ *   final response to a BYE within linger, or no signalling within the session timeout
+ *   (the communication ends by timeout); content without signalling; malformed input;
+ *   POI events "gap" and "passthrough" (content not available).
  * - CC: each MSRP message of an X3 PDU, linked to its dialog by the MSRP session-ids of
  *   the SDP a=path URIs found in To-Path / From-Path. X3 without known signalling waits
- *   (bounded time and bytes), then goes under its own CIN after an IRI REPORT.
- * - POI events (format 4): "gap" and "passthrough" give IRI REPORTs.
+ *   (bounded time and bytes), then goes under its own CIN after an alarm.
  * - Warrants outside their window get nothing; IRI-only warrants get no CC. */
 #ifndef MED_ENGINE_H
 #define MED_ENGINE_H
@@ -32,7 +36,8 @@
 typedef struct med_config {
     uint64_t session_timeout_ns;   /* inactivity before IRI END (default 1800 s) */
     uint64_t linger_ns;            /* how long an ended or pager communication keeps its
-                                      CIN for late messages (default 32 s, RFC 3261 64*T1) */
+                                      CIN for late messages, and how long a BYE waits for
+                                      its final response (default 32 s, RFC 3261 64*T1) */
     uint64_t x3_wait_ns;           /* how long X3 waits for its X2 (default 5 s) */
     size_t x3_wait_bytes;          /* per MSRP session (default 1 MiB) */
     size_t x3_wait_total_bytes;    /* per engine (default 64 MiB) */

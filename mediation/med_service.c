@@ -12,9 +12,11 @@
 #include "li_kafka.h"
 #include "li_log.h"
 #include "li_time.h"
+#include "med_changelog.h"
 #include "med_engine.h"
 #include "med_map.h"
 #include "med_metrics.h"
+#include "med_notify.h"
 #include "med_tasks.h"
 
 #define MAX_PARTITIONS 256
@@ -58,6 +60,7 @@ struct med_service {
     med_tasks *tasks;
     med_config mcfg;
     med_engine *engines[MAX_PARTITIONS];
+    med_notify *notify;          /* HI1 notifications of warrants: with partition 0 */
     rd_kafka_message_t **batch;  /* consumed, not yet processed */
     size_t n_batch, max_batch, batch_bytes, max_batch_bytes;
     uint64_t batch_started_ns;
@@ -163,36 +166,6 @@ static int32_t partition_count(rd_kafka_t *rk, const char *topic)
         n = partition_count_once(rk, topic);
     }
     return n;
-}
-
-/* Reads partitions of a topic from the beginning up to their end (the last stable
- * offset for a read_committed reader), handing each record to fn. */
-static li_err read_to_end(rd_kafka_t *rk, const char *topic, const int32_t *parts, int n,
-                          void (*fn)(void *ctx, const rd_kafka_message_t *m), void *ctx,
-                          int timeout_ms)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
-    for (int i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(l, topic, parts[i])->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e)
-        return LI_ERR_KAFKA;
-    int left = n;
-    uint64_t deadline = li_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
-    while (left > 0 && li_mono_ns() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            left--;
-        else if (!m->err)
-            fn(ctx, m);
-        else
-            li_log_warn("mediator: reading %s: %s", topic, rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-    }
-    return left == 0 ? LI_OK : LI_ERR_TIMEOUT;
 }
 
 /* ---- limf.admin ---- */
@@ -358,27 +331,6 @@ static int produce_out(med_service *s)
 
 /* ---- engines and their state ---- */
 
-typedef struct restore_ctx {
-    med_service *s;
-    size_t records;
-    int failed;
-} restore_ctx;
-
-static void apply_state(void *ctx, const rd_kafka_message_t *m)
-{
-    restore_ctx *r = ctx;
-    char key[1024];
-    med_engine *e = m->partition >= 0 && m->partition < r->s->partitions
-                  ? r->s->engines[m->partition] : NULL;
-    if (!e || !m->key || m->key_len >= sizeof key)
-        return;
-    memcpy(key, m->key, m->key_len);
-    key[m->key_len] = 0;
-    if (med_engine_restore(e, key, m->payload, m->len) != LI_OK)
-        r->failed = 1;
-    r->records++;
-}
-
 static void add_counters(med_stats *sum, const med_stats *st)
 {
     sum->pdus += st->pdus;
@@ -402,6 +354,10 @@ static void engine_drop(med_service *s, int32_t p)
     }
     med_engine_free(s->engines[p]);
     s->engines[p] = NULL;
+    if (p == 0) {
+        med_notify_free(s->notify);
+        s->notify = NULL;
+    }
 }
 
 /* Rebuilds the engines of these partitions from limf.mediator.state, all partitions
@@ -412,16 +368,18 @@ static li_err engines_restore(med_service *s, const int32_t *parts, int n)
         engine_drop(s, parts[i]);
         if (!(s->engines[parts[i]] = med_engine_new(&s->mcfg, s->tasks, on_hi, s)))
             return LI_ERR_NOMEM;
+        if (parts[i] == 0 && !(s->notify = med_notify_new(s->tasks, on_hi, s)))
+            return LI_ERR_NOMEM;
     }
-    restore_ctx r = { s, 0, 0 };
     uint64_t t0 = li_mono_ns();
-    li_err err = read_to_end(s->state_reader, s->t_state, parts, n, apply_state, &r, 120000);
-    rd_kafka_assign(s->state_reader, NULL);
-    if (err != LI_OK || r.failed) {
+    size_t records = 0;
+    li_err err = med_changelog_restore(s->state_reader, s->t_state, parts, n, s->engines,
+                                       s->partitions, s->notify, &records);
+    if (err != LI_OK) {
         for (int i = 0; i < n; i++)
             engine_drop(s, parts[i]);
         li_log_error("mediator: state restore failed");
-        return err != LI_OK ? err : LI_ERR_PROTO;
+        return err;
     }
     uint64_t sessions = 0;
     for (int i = 0; i < n; i++) {
@@ -430,7 +388,7 @@ static li_err engines_restore(med_service *s, const int32_t *parts, int n)
         sessions += st.sessions;
     }
     li_log_info("mediator: %d partitions: restored %zu state records, %" PRIu64
-                " sessions in %" PRIu64 " ms", n, r.records, sessions,
+                " sessions in %" PRIu64 " ms", n, records, sessions,
                 (li_mono_ns() - t0) / 1000000);
     return LI_OK;
 }
@@ -560,6 +518,12 @@ static void process_batch(med_service *s, int tick)
             o->failed = 1;
         state_ctx c = { s, p };
         if (med_engine_state_flush(s->engines[p], on_state, &c) != LI_OK)
+            o->failed = 1;
+    }
+    if (s->notify) {
+        state_ctx c = { s, 0 };
+        if ((tick && med_notify_tick(s->notify, now) != LI_OK) ||
+            med_notify_flush(s->notify, on_state, &c) != LI_OK)
             o->failed = 1;
     }
     o->ready = 1;
@@ -861,9 +825,9 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
     int32_t aparts[MAX_PARTITIONS];
     for (int32_t i = 0; i < nadmin && i < MAX_PARTITIONS; i++)
         aparts[i] = i;
-    if (nadmin <= 0 || read_to_end(s->admin_reader, s->t_admin, aparts,
-                                   nadmin < MAX_PARTITIONS ? nadmin : MAX_PARTITIONS,
-                                   apply_admin, s, 60000) != LI_OK) {
+    if (nadmin <= 0 || med_read_to_end(s->admin_reader, s->t_admin, aparts,
+                                       nadmin < MAX_PARTITIONS ? nadmin : MAX_PARTITIONS,
+                                       apply_admin, s, 60000) != LI_OK) {
         snprintf(errstr, errstr_size, "%s: could not be read to its end", s->t_admin);
         goto fail;
     }
@@ -1025,6 +989,7 @@ void med_service_free(med_service *s)
     free(s->out.recs);
     for (int32_t p = 0; p < MAX_PARTITIONS; p++)
         med_engine_free(s->engines[p]);
+    med_notify_free(s->notify);
     li_kafka_destroy(s->admin_reader, 0);
     li_kafka_destroy(s->state_reader, 0);
     li_kafka_destroy(s->producer, 5000);

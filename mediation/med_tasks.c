@@ -109,6 +109,26 @@ static li_err xid_add(med_tasks *t, med_warrant *w)
     return LI_OK;
 }
 
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+    return med_hash(s, strlen(s) + 1, h);   /* the NUL separates fields */
+}
+
+static uint64_t fingerprint(const med_warrant *w)
+{
+    uint64_t h = hash_str(w->liid, 0);
+    h = med_hash(&w->deliver_cc, sizeof w->deliver_cc, h);
+    h = med_hash(&w->start_ms, sizeof w->start_ms, h);
+    h = med_hash(&w->end_ms, sizeof w->end_ms, h);
+    h = med_hash(w->xid, sizeof w->xid, h);
+    for (size_t i = 0; i < w->n_targets; i++)
+        h = hash_str(w->targets[i], h);
+    h = med_hash("|", 1, h);
+    for (size_t i = 0; i < w->n_destinations; i++)
+        h = hash_str(w->destinations[i], h);
+    return h;
+}
+
 static med_warrant *warrant_from_proto(const Limf__Warrant *p)
 {
     med_warrant *w = calloc(1, sizeof *w);
@@ -138,6 +158,7 @@ static med_warrant *warrant_from_proto(const Limf__Warrant *p)
                                   w->targets[w->n_targets], LI_IDENT_MAX) == LI_OK)
             w->n_targets++;
     }
+    w->fingerprint = fingerprint(w);
     return w;
 fail:
     warrant_free(w);
@@ -222,4 +243,19 @@ size_t med_tasks_count(const med_tasks *t)
 uint64_t med_tasks_generation(const med_tasks *t)
 {
     return t->generation;
+}
+
+int med_tasks_next(const med_tasks *t, size_t *iter, const med_warrant **w)
+{
+    const char *k;
+    void *v;
+    if (!med_map_next(&t->by_id, iter, &k, &v))
+        return 0;
+    *w = v;
+    return 1;
+}
+
+const med_warrant *med_tasks_get(const med_tasks *t, const char *id)
+{
+    return med_map_get(&t->by_id, id);
 }

@@ -25,6 +25,9 @@ typedef struct med_warrant {
     uint8_t xid[16];
     char (*targets)[LI_IDENT_MAX];  /* canonical identities (li_ident_canon_target) */
     size_t n_targets;
+    uint64_t fingerprint;        /* of what it intercepts and where it delivers: LIID,
+                                    targets, delivery, destinations, window, XID (not its
+                                    state or provenance) */
 } med_warrant;
 
 typedef struct med_tasks med_tasks;
@@ -51,5 +54,12 @@ uint64_t med_tasks_generation(const med_tasks *t);
 
 /* Number of warrants. */
 size_t med_tasks_count(const med_tasks *t);
+
+/* The warrant with this id, or NULL; valid until the next med_tasks_apply. */
+const med_warrant *med_tasks_get(const med_tasks *t, const char *id);
+
+/* Iteration over every warrant: for (size_t i = 0; med_tasks_next(t, &i, &w); ) ...; the
+ * table must not change during the loop. */
+int med_tasks_next(const med_tasks *t, size_t *iter, const med_warrant **w);
 
 #endif

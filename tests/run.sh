@@ -18,6 +18,13 @@ deploy/kafka.sh fetch
 status=0
 summary=()
 
+# Tests that skipped, each with the reason it printed on its "SKIP:" line (CTest's own
+# summary lists skipped tests without one).
+skips() {
+  awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 } /^SKIP: / { print "SKIP  " name ": " substr($0, 7) }' \
+    "$1/Testing/Temporary/LastTest.log" 2>/dev/null || true
+}
+
 step() {
   local name=$1
   shift
@@ -41,6 +48,8 @@ build() {
 step "build (normal)" build build
 step "tests (normal: unit, fuzz replay, integration, e2e on real Kafka)" \
   ctest --test-dir build --output-on-failure -j 1 --timeout 900
+
+mapfile -t -O "${#summary[@]}" summary < <(skips build)
 
 # Show that the integration tests talked to the real broker, and which one.
 grep -hE "^(broker: Apache Kafka|produced [0-9]+, consumed)" build/Testing/Temporary/LastTest.log \

@@ -93,8 +93,28 @@ static li_err finish(out_buf *o, size_t *len)
 
 static void put_head(out_buf *o, const char *event)
 {
-    put(o, "{\"limf_event\":", 14);
+    put(o, "{", 1);
+    put_string(o, X2X3_EVENT_KEY);
+    put(o, ":", 1);
     put_string(o, event);
+}
+
+x2x3_event_type x2x3_event_type_of(const char *name)
+{
+    static const struct {
+        const char *name;
+        x2x3_event_type type;
+    } names[] = {
+        { X2X3_EVENT_GAP, X2X3_EV_GAP },
+        { X2X3_EVENT_SESSION_RESERVED, X2X3_EV_SESSION_RESERVED },
+        { X2X3_EVENT_TLS_ESTABLISHED, X2X3_EV_TLS_ESTABLISHED },
+        { X2X3_EVENT_PASSTHROUGH, X2X3_EV_PASSTHROUGH },
+        { X2X3_EVENT_SESSION_RELEASED, X2X3_EV_SESSION_RELEASED },
+    };
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0)
+            return names[i].type;
+    return X2X3_EV_UNKNOWN;
 }
 
 li_err x2x3_event_format(char *out, size_t out_size, size_t *len, const char *event,

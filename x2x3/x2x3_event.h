@@ -6,7 +6,8 @@
  *   {"limf_event":"passthrough","exception_id":"..","fingerprint":"..","peer":".."}
  *   {"limf_event":"session-released","session":"<id>"}
  * A tiny encoder (no allocation) so that POIs need no JSON library; the mediator parses
- * the events with jansson. */
+ * the JSON with jansson and names the event with x2x3_event_type_of(), so that both
+ * sides take the names from here. */
 #ifndef X2X3_EVENT_H
 #define X2X3_EVENT_H
 
@@ -20,6 +21,22 @@
 #define X2X3_EVENT_TLS_ESTABLISHED "tls-established"
 #define X2X3_EVENT_PASSTHROUGH "passthrough"
 #define X2X3_EVENT_SESSION_RELEASED "session-released"
+/* The member that names the event, and the members the mediator reads. */
+#define X2X3_EVENT_KEY "limf_event"
+#define X2X3_EVENT_KEY_SESSION "session"
+
+typedef enum x2x3_event_type {
+    X2X3_EV_UNKNOWN = 0,         /* a name this version does not know: informational */
+    X2X3_EV_GAP,
+    X2X3_EV_SESSION_RESERVED,
+    X2X3_EV_TLS_ESTABLISHED,
+    X2X3_EV_PASSTHROUGH,
+    X2X3_EV_SESSION_RELEASED
+} x2x3_event_type;
+
+/* The event named name (the value of X2X3_EVENT_KEY); X2X3_EV_UNKNOWN for NULL or any
+ * other name. */
+x2x3_event_type x2x3_event_type_of(const char *name);
 
 /* Writes {"limf_event":"<event>","<k1>":"<v1>",...} into out (NUL-terminated) from kv, a
  * NULL-terminated list of key, value strings (kv may be NULL). Strings are escaped for

@@ -63,9 +63,48 @@ struct ho_dest {
 
 /* ---- HiRecord -> PS-PDU ---- */
 
+/* The HiRecord enums (the Kafka contract) carry the ASN.1 values themselves. */
+_Static_assert((int)LIMF__HI_RECORD__IRI_TYPE__IRI_BEGIN == (int)HO_IRI_BEGIN &&
+               (int)LIMF__HI_RECORD__IRI_TYPE__IRI_END == (int)HO_IRI_END &&
+               (int)LIMF__HI_RECORD__IRI_TYPE__IRI_CONTINUE == (int)HO_IRI_CONTINUE &&
+               (int)LIMF__HI_RECORD__IRI_TYPE__IRI_REPORT == (int)HO_IRI_REPORT,
+               "IRIType values");
+_Static_assert((int)LIMF__HI_RECORD__DIRECTION__FROM_TARGET == (int)HO_DIR_FROM_TARGET &&
+               (int)LIMF__HI_RECORD__DIRECTION__TO_TARGET == (int)HO_DIR_TO_TARGET &&
+               (int)LIMF__HI_RECORD__DIRECTION__INDETERMINATE == (int)HO_DIR_INDETERMINATE,
+               "PayloadDirection values");
+_Static_assert((int)LIMF__HI_RECORD__HI1_OPERATION__LI_ACTIVATED == (int)HO_HI1_ACTIVATED &&
+               (int)LIMF__HI_RECORD__HI1_OPERATION__LI_DEACTIVATED == (int)HO_HI1_DEACTIVATED &&
+               (int)LIMF__HI_RECORD__HI1_OPERATION__LI_MODIFIED == (int)HO_HI1_MODIFIED &&
+               (int)LIMF__HI_RECORD__HI1_OPERATION__ALARM == (int)HO_HI1_ALARM,
+               "HI1-Operation tags");
+
 static li_slice text(const char *s)
 {
     return li_slice_of(s, s ? strlen(s) : 0);
+}
+
+/* n octets of p, or fewer so that a UTF-8 sequence is not cut (RFC 3629). */
+static size_t utf8_cut(const uint8_t *p, size_t len, size_t n)
+{
+    if (len <= n)
+        return len;
+    while (n > 0 && (p[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/* alarm-information / target-Information: the reason, then what the POI reported,
+ * within the 256 octets of the ASN.1 type. */
+static li_err hi1_text(const Limf__HiRecord *r, li_buf *scratch, li_slice *out)
+{
+    li_buf_reset(scratch);
+    if (li_buf_append(scratch, r->report_reason, strlen(r->report_reason)) ||
+        (r->payload.len && (li_buf_append(scratch, ": ", 2) ||
+                            li_buf_append(scratch, r->payload.data, r->payload.len))))
+        return LI_ERR_NOMEM;
+    *out = li_slice_of(scratch->data, utf8_cut(scratch->data, scratch->len, HO_HI1_TEXT_MAX));
+    return LI_OK;
 }
 
 static void set_addr(ho_addr *a, ProtobufCBinaryData b)
@@ -86,7 +125,7 @@ li_err ho_record_to_pdu(const Limf__HiRecord *r, const char *operator_id, const 
     p->operator_id = text(operator_id);
     p->ne_id = text(ne_id);
     p->delivery_cc = text(delivery_cc);
-    p->has_cin = 1;
+    p->has_cin = r->kind != LIMF__HI_RECORD__KIND__HI1 || r->cin != 0;
     p->cin = (uint32_t)r->cin;
     p->seq = (uint32_t)r->seq;
     p->timestamp_ns = r->timestamp_ns;
@@ -95,27 +134,28 @@ li_err ho_record_to_pdu(const Limf__HiRecord *r, const char *operator_id, const 
     p->content = li_slice_of(r->payload.data, r->payload.len);
     if (r->kind == LIMF__HI_RECORD__KIND__CC) {
         p->payload = HO_PAYLOAD_CC;
-        p->direction = r->direction <= HO_DIR_INDETERMINATE ? r->direction : HO_DIR_INDETERMINATE;
+        p->direction = (int)r->direction <= HO_DIR_INDETERMINATE ? (uint32_t)r->direction
+                                                            : HO_DIR_INDETERMINATE;
         p->stream_id = text(r->stream_id);
+    } else if (r->kind == LIMF__HI_RECORD__KIND__HI1 || !strcmp(r->payload_kind, "report")) {
+        /* A notification or limf's own event (an IRI "report" record of an older
+         * mediator, still in the topic after an upgrade, is one too): HI1 on HI2. */
+        p->payload = HO_PAYLOAD_HI1;
+        p->hi1_op = r->kind == LIMF__HI_RECORD__KIND__HI1 ? (ho_hi1_op)r->hi1_operation
+                                                          : HO_HI1_ALARM;
+        /* timeStamp is mandatory in HI1: the mediation's time when the event has none. */
+        if (!p->timestamp_ns)
+            p->timestamp_ns = r->mediated_ns;
+        li_err e = hi1_text(r, scratch, &p->content);
+        if (e != LI_OK)
+            return e;
+        return p->hi1_op == HO_HI1_ALARM && !p->content.len ? LI_ERR_INVAL : LI_OK;
     } else {
         p->payload = HO_PAYLOAD_IRI;
         p->iri_type = r->iri_type;
-        if (!strcmp(r->payload_kind, "report")) {
-            /* A limf event: the reason and the text, in originalIPMMMessage. */
-            p->iri_content = HO_IRI_EVENT;
-            if (*r->report_reason) {
-                li_buf_reset(scratch);
-                if (li_buf_append(scratch, r->report_reason, strlen(r->report_reason)) ||
-                    (r->payload.len && (li_buf_append(scratch, ": ", 2) ||
-                                        li_buf_append(scratch, r->payload.data, r->payload.len))))
-                    return LI_ERR_NOMEM;
-                p->content = li_slice_of(scratch->data, scratch->len);
-            }
-        } else {
-            p->iri_content = HO_IRI_SIP;
-            set_addr(&p->src, r->src_addr);
-            set_addr(&p->dst, r->dst_addr);
-        }
+        p->iri_content = HO_IRI_SIP;
+        set_addr(&p->src, r->src_addr);
+        set_addr(&p->dst, r->dst_addr);
     }
     return p->content.len ? LI_OK : LI_ERR_INVAL;
 }

@@ -42,9 +42,11 @@ const char *ho_dest_id(const ho_dest *dst);
 void ho_dest_stats_get(ho_dest *dst, ho_dest_stats *out);
 
 /* The PS-PDU of one HiRecord with the destination's identifiers (operator, network
- * element, delivery country). Views point into r, the identifier strings, and scratch
- * (reused; holds a composed REPORT text). LI_ERR_INVAL when r cannot be expressed (CIN or
- * sequence number above 2^32-1, LIID of more than 25 octets, empty content). */
+ * element, delivery country). An HI1 record becomes hI1-Operation, its text "<reason>:
+ * <POI event>" cut to 256 octets; without a CIN (0) the PSHeader carries none. Views
+ * point into r, the identifier strings, and scratch (reused; holds the HI1 text).
+ * LI_ERR_INVAL when r cannot be expressed (CIN or sequence number above 2^32-1, LIID of
+ * more than 25 octets, empty content or alarm text). */
 li_err ho_record_to_pdu(const Limf__HiRecord *r, const char *operator_id, const char *ne_id,
                         const char *delivery_cc, li_buf *scratch, ho_pdu *out);
 

@@ -12,10 +12,14 @@
 
 #define BUCKETS 4096
 /* A stream's record of which sequence numbers arrived, and a hash of each PDU's bytes
- * (so that a repeat can be told from a conflicting reuse of a number). */
+ * (so that a repeat can be told from a conflicting reuse of a number). A stream is one
+ * (LIID, CIN) on one handover interface: HI2 (IRI and HI1) and HI3 (CC) are numbered
+ * apart (docs/CONFORMANCE.md); HI1 notifications without a CIN form a stream of their own. */
 typedef struct stream {
     struct stream *next;
     uint32_t cin;
+    uint8_t hi;         /* 2 or 3 */
+    uint8_t has_cin;
     char liid[26];
     uint32_t base;      /* first sequence number seen */
     uint32_t expected;  /* one past the highest seen */
@@ -68,18 +72,30 @@ void ho_lemf_free(ho_lemf *l)
     free(l);
 }
 
-static stream *find_stream(ho_lemf *l, li_slice liid, uint32_t cin, uint32_t seq)
+/* The handover interface a PDU belongs to. */
+static uint8_t interface_of(const ho_pdu *p)
 {
-    uint64_t h = fnv1a(liid.p, liid.len, 0xcbf29ce484222325ull) ^ cin;
+    return p->payload == HO_PAYLOAD_CC ? 3 : 2;
+}
+
+static stream *find_stream(ho_lemf *l, const ho_pdu *p)
+{
+    li_slice liid = p->liid;
+    uint8_t hi = interface_of(p), has_cin = p->has_cin != 0;
+    uint64_t h = (fnv1a(liid.p, liid.len, 0xcbf29ce484222325ull) ^ p->cin) * 4 + hi + has_cin;
     stream **b = &l->buckets[h % BUCKETS];
     for (stream *s = *b; s; s = s->next)
-        if (s->cin == cin && strlen(s->liid) == liid.len && memcmp(s->liid, liid.p, liid.len) == 0)
+        if (s->cin == p->cin && s->hi == hi && s->has_cin == has_cin &&
+            strlen(s->liid) == liid.len && memcmp(s->liid, liid.p, liid.len) == 0)
             return s;
     stream *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     memcpy(s->liid, liid.p, liid.len);
-    s->cin = cin;
+    s->cin = p->cin;
+    s->hi = hi;
+    s->has_cin = has_cin;
+    uint32_t seq = p->seq;
     s->base = s->expected = seq;
     s->next = *b;
     *b = s;
@@ -251,6 +267,8 @@ static void put_addr(jline *j, const char *key, const ho_addr *a)
 }
 
 static const char *const iri_names[] = { "", "begin", "end", "continue", "report" };
+static const char *const hi1_names[] = { "", "liActivated", "liDeactivated", "liModified",
+                                         "alarms-indicator" };
 static const char *const dir_names[] = { "fromTarget", "toTarget", "indeterminate", "combined",
                                          "notApplicable" };
 
@@ -259,7 +277,7 @@ static void put_pdu(FILE *f, const ho_pdu *p, uint64_t rx_ns, const char *check)
 {
     jline j = { f, 0 };
     char ts[48];
-    put_uint(&j, "hi", p->payload == HO_PAYLOAD_IRI ? 2 : 3);
+    put_uint(&j, "hi", interface_of(p));
     put_text(&j, "liid", p->liid);
     if (p->auth_cc.len)
         put_text(&j, "auth_cc", p->auth_cc);
@@ -268,7 +286,8 @@ static void put_pdu(FILE *f, const ho_pdu *p, uint64_t rx_ns, const char *check)
         put_text(&j, "ne_id", p->ne_id);
     if (p->delivery_cc.len)
         put_text(&j, "delivery_cc", p->delivery_cc);
-    put_uint(&j, "cin", p->cin);
+    if (p->has_cin)
+        put_uint(&j, "cin", p->cin);
     put_uint(&j, "seq", p->seq);
     if (p->timestamp_ns) {
         li_time_format_rfc3339(p->timestamp_ns, 6, ts, sizeof ts);
@@ -281,8 +300,13 @@ static void put_pdu(FILE *f, const ho_pdu *p, uint64_t rx_ns, const char *check)
             put_addr(&j, "dst", &p->dst);
             put_text(&j, "sip", p->content);
         } else {
-            put_text(&j, "report", p->content);
+            put_text(&j, "original", p->content);
         }
+    } else if (p->payload == HO_PAYLOAD_HI1) {
+        /* TS 101 671 HI1 notification: what limf means by each is in docs/HANDOVER.md. */
+        put_word(&j, "hi1", hi1_names[p->hi1_op]);
+        if (p->content.len)
+            put_text(&j, p->hi1_op == HO_HI1_ALARM ? "alarm" : "target_info", p->content);
     } else {
         if (p->direction <= 4)
             put_word(&j, "direction", dir_names[p->direction]);
@@ -322,9 +346,11 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     }
     if (p->payload == HO_PAYLOAD_IRI)
         l->st.iri++;
+    else if (p->payload == HO_PAYLOAD_HI1)
+        l->st.hi1++;
     else
         l->st.cc++;
-    stream *s = find_stream(l, p->liid, p->cin, p->seq);
+    stream *s = find_stream(l, p);
     uint32_t missing_from = 0;
     const char *verdict = s ? check_seq(l, s, p->seq, fnv1a(buf, len, 0xcbf29ce484222325ull),
                                         &missing_from)
@@ -332,11 +358,11 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
     if (strcmp(verdict, "new") != 0) {
         /* Gaps and repeats also go to stderr for the operator watching the run. */
         if (!strcmp(verdict, "gap"))
-            fprintf(stderr, "limf-lemf: gap on LIID %s CIN %u: %u..%u missing\n", s->liid,
-                    p->cin, missing_from, p->seq - 1);
+            fprintf(stderr, "limf-lemf: gap on LIID %s CIN %u HI%u: %u..%u missing\n",
+                    s->liid, p->cin, s->hi, missing_from, p->seq - 1);
         else
-            fprintf(stderr, "limf-lemf: %s on LIID %s CIN %u seq %u\n", verdict,
-                    s ? s->liid : "?", p->cin, p->seq);
+            fprintf(stderr, "limf-lemf: %s on LIID %s CIN %u HI%u seq %u\n", verdict,
+                    s ? s->liid : "?", p->cin, interface_of(p), p->seq);
     }
     put_pdu(l->out, p, rx_ns, strcmp(verdict, "new") != 0 ? verdict : NULL);
     pthread_mutex_unlock(&l->mu);
@@ -435,11 +461,13 @@ void ho_lemf_summary(ho_lemf *l, li_buf *out)
     ho_lemf_stats st;
     ho_lemf_stats_get(l, &st);
     li_buf_printf(out,
-                  "{\"summary\":true,\"pdus\":%llu,\"iri\":%llu,\"cc\":%llu,\"keepalives\":%llu,"
+                  "{\"summary\":true,\"pdus\":%llu,\"iri\":%llu,\"cc\":%llu,\"hi1\":%llu,"
+                  "\"keepalives\":%llu,"
                   "\"streams\":%llu,\"gaps\":%llu,\"missing\":%llu,\"late\":%llu,"
                   "\"duplicates\":%llu,\"conflicts\":%llu,\"errors\":%llu}",
-                  (unsigned long long)(st.iri + st.cc), (unsigned long long)st.iri,
-                  (unsigned long long)st.cc, (unsigned long long)st.keepalives,
+                  (unsigned long long)(st.iri + st.cc + st.hi1), (unsigned long long)st.iri,
+                  (unsigned long long)st.cc, (unsigned long long)st.hi1,
+                  (unsigned long long)st.keepalives,
                   (unsigned long long)st.streams, (unsigned long long)st.gaps,
                   (unsigned long long)st.missing, (unsigned long long)st.late,
                   (unsigned long long)st.duplicates, (unsigned long long)st.conflicts,
@@ -455,6 +483,7 @@ void ho_lemf_render(void *lemf, li_buf *b)
                           "PS-PDUs received and decoded, by payload.");
     li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"iri\"", st.iri);
     li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"cc\"", st.cc);
+    li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"hi1\"", st.hi1);
     li_metrics_put_labeled(b, "limf_lemf_pdus_total", "type=\"keepalive\"", st.keepalives);
     li_metrics_put_family(b, "limf_lemf_connections_total", "counter",
                           "HI2/HI3 connections served, and refused at the TLS handshake.");
@@ -471,7 +500,7 @@ void ho_lemf_render(void *lemf, li_buf *b)
         { "limf_lemf_decode_errors_total", "counter",
           "PDUs that did not decode, or streams not cut into PDUs (the connection is closed).",
           offsetof(ho_lemf_stats, errors) },
-        { "limf_lemf_streams", "gauge", "Distinct (LIID, CIN) seen.",
+        { "limf_lemf_streams", "gauge", "Distinct (LIID, CIN, handover interface) seen.",
           offsetof(ho_lemf_stats, streams) },
         { "limf_lemf_gaps_total", "counter",
           "Times a stream's sequence number skipped one or more.",

@@ -1,6 +1,6 @@
 /* The reference LEMF's receiving side (limf-lemf): every PS-PDU is decoded, checked for
- * sequence continuity per (LIID, CIN) and written as one JSON line; keep-alives are
- * answered. Shared by the live server and `limf-lemf decode FILE`. */
+ * sequence continuity per (LIID, CIN) and handover interface (HI2: IRI and HI1
+ * notifications; HI3: CC) and written as one JSON line; keep-alives are answered. Shared by the live server and `limf-lemf decode FILE`. */
 #ifndef HO_LEMF_H
 #define HO_LEMF_H
 
@@ -40,11 +40,12 @@ void ho_lemf_refused(ho_lemf *l);
 
 /* What the LEMF has received since ho_lemf_new(). */
 typedef struct ho_lemf_stats {
-    uint64_t iri, cc, keepalives;  /* decoded PDUs by payload (keep-alive responses too) */
+    uint64_t iri, cc, hi1, keepalives; /* decoded PDUs by payload (keep-alive responses
+                                        * too); hi1: notifications and alarms */
     uint64_t bytes;                /* octets of every PDU received, undecodable ones too */
     uint64_t errors;               /* PDUs that did not decode, and connections whose
                                     * stream could not be cut into PDUs (ho_lemf_serve) */
-    uint64_t streams;              /* distinct (LIID, CIN) */
+    uint64_t streams;              /* distinct (LIID, CIN, interface) */
     uint64_t gaps;                 /* events: a sequence number skipped one or more */
     uint64_t missing;              /* sequence numbers never received (falls as late ones
                                     * arrive) */
@@ -59,8 +60,8 @@ typedef struct ho_lemf_stats {
 /* A consistent copy of the counters (thread-safe). */
 void ho_lemf_stats_get(ho_lemf *l, ho_lemf_stats *st);
 
-/* The counters as one JSON object line (no newline) into out: pdus (IRI + CC), iri, cc,
- * keepalives, streams, gaps, missing, late, duplicates, conflicts, errors. */
+/* The counters as one JSON object line (no newline) into out: pdus (IRI + CC + HI1), iri,
+ * cc, hi1, keepalives, streams, gaps, missing, late, duplicates, conflicts, errors. */
 void ho_lemf_summary(ho_lemf *l, li_buf *out);
 
 /* A li_metrics_render_fn (ctx: the ho_lemf): the limf_lemf_* families of the Prometheus

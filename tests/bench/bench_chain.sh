@@ -50,12 +50,13 @@ id = $3
 EOF
 }
 lemf=$run/state/lemf.jsonl
-# wait_lemf N: until the LEMF holds N records, or nothing arrived for 30 s.
+# wait_lemf N: until the LEMF holds N records of sessions (the warrant's HI1
+# notifications left out), or nothing arrived for 30 s.
 wait_lemf() {
   local n=0 prev=-1 stall=0
   while [ "$n" -lt "$1" ]; do
     sleep 1
-    n=$(wc -l <"$lemf")
+    n=$(grep -vc '"hi1":' "$lemf")
     if [ "$n" = "$prev" ]; then
       stall=$((stall + 1))
       [ $stall -lt 30 ] || return 0
@@ -75,7 +76,7 @@ if [ "$warm" -gt 0 ]; then
   "$(stack_bin limf-chain-load)" -c "$run/conf/warm.conf" >"$run/warm.json" 2>"$run/logs/warm.log"
   wait_lemf $((warm * per_session))
 fi
-skip=$(wc -l <"$lemf")
+skip=$(wc -l <"$lemf")   # every line so far, the HI1 notifications included
 load_conf "$run/conf/load.conf" "$sessions" bench
 # CPU time (user + system, clock ticks) of the broker and each daemon: what one record
 # costs in each, independent of what else the machine runs.
@@ -97,7 +98,8 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
   def pct(p): (sort | .[((length - 1) * p | floor)]);
   (map(.rx_ns) | min) as $first | (map(.rx_ns) | max) as $last |
   (($last - $first) / 1e9) as $secs |
-  (map("\(.cin)/\(.seq)") | unique | length) as $distinct |
+  map(select(.hi1 == null)) |
+  (map("\(.cin)/\(.hi)/\(.seq)") | unique | length) as $distinct |
   (map((.rx_ns / 1e6) - (.timestamp | sub("Z$"; "") | split(".") as $p |
         (($p[0] + "Z" | fromdateiso8601) * 1000 + ($p[1] | tonumber) / 1000)))) as $lat |
   "bench: LEMF received \(length) PDUs, \($distinct) distinct of \($expected) expected: loss \($expected - $distinct)",
@@ -109,10 +111,10 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
 "$(stack_bin limf-hi-stages)" -c "$run/conf/common.conf" >"$run/stages.jsonl"
 jq -s -r '
   def pct(p): (sort | .[((length - 1) * p | floor)] | . * 100 | floor / 100);
-  (map(select(.hi != null)) | map({key: "\(.cin)/\(.seq)", value: .rx_ns}) | from_entries) as $rx |
-  map(select(.poi_ns != null and .ingest_ns > 0 and $rx["\(.cin)/\(.seq)"] != null)) |
+  (map(select(.hi != null and .rx_ns != null)) | map({key: "\(.cin)/\(.hi)/\(.seq)", value: .rx_ns}) | from_entries) as $rx |
+  map(select(.poi_ns != null and .ingest_ns > 0 and $rx["\(.cin)/\(.hi)/\(.seq)"] != null)) |
   map({ingest: ((.ingest_ns - .poi_ns) / 1e6), mediator: ((.mediated_ns - .ingest_ns) / 1e6),
-       handover: (($rx["\(.cin)/\(.seq)"] - .mediated_ns) / 1e6)}) as $s |
+       handover: (($rx["\(.cin)/\(.hi)/\(.seq)"] - .mediated_ns) / 1e6)}) as $s |
   "bench: per stage ms (p50 / p99): POI->ingest \($s | map(.ingest) | pct(0.5)) / \($s | map(.ingest) | pct(0.99)), ingest->mediator \($s | map(.mediator) | pct(0.5)) / \($s | map(.mediator) | pct(0.99)), mediator->LEMF \($s | map(.handover) | pct(0.5)) / \($s | map(.handover) | pct(0.99))"
 ' "$measured" "$run/stages.jsonl"
 hz=$(getconf CLK_TCK)

@@ -61,10 +61,12 @@ int main(int argc, char **argv)
         } else {
             Limf__HiRecord *r = limf__hi_record__unpack(NULL, m->len, m->payload);
             if (r) {
-                printf("{\"cin\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"poi_ns\":%" PRIu64
+                /* HI2 and HI3 are numbered apart: the interface is part of the key. */
+                printf("{\"cin\":%" PRIu64 ",\"hi\":%d,\"seq\":%" PRIu64 ",\"poi_ns\":%" PRIu64
                        ",\"ingest_ns\":%" PRIu64 ",\"mediated_ns\":%" PRIu64
                        ",\"kafka_ms\":%" PRId64 "}\n",
-                       r->cin, r->seq, r->timestamp_ns, r->ingest_ns, r->mediated_ns,
+                       r->cin, r->kind == LIMF__HI_RECORD__KIND__CC ? 3 : 2, r->seq,
+                       r->timestamp_ns, r->ingest_ns, r->mediated_ns,
                        rd_kafka_message_timestamp(m, NULL));
                 limf__hi_record__free_unpacked(r, NULL);
             }

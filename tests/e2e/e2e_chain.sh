@@ -3,16 +3,20 @@
 # every daemon as its own process, provisioning over the REST API, SIP from sipp seen by
 # limf-siptap on loopback, MSRP over TLS between test UEs through limf-msrp-relay, and
 # what the reference LEMFs decoded. Checks what an agency would check:
-#   - HI2: IRI-BEGIN with the INVITE, CONTINUEs, END with the BYE, each carrying the SIP
-#     message byte-identical to what crossed the wire (tshark capture as the oracle);
+#   - HI2: IRI-BEGIN with the INVITE, CONTINUEs (the BYE too), END with the 200 to the
+#     BYE, each carrying the SIP message byte-identical to what crossed the wire (tshark
+#     capture as the oracle);
+#   - HI1 notifications on HI2 (no CIN): each warrant's liActivated, and liDeactivated
+#     when its window ends;
 #   - HI3: every MSRP message of the target's UE leg, byte-identical and in order, with
 #     the right direction;
-#   - one CIN for the session and contiguous sequence numbers from 0;
+#   - one CIN for the session, and contiguous sequence numbers from 0 on each handover
+#     interface (HI2 and HI3 are numbered apart, TS 102 232-1);
 #   - an untasked user's session yields nothing;
 #   - a second warrant on the same target from another agency reaches the second LEMF
 #     independently (own LIID, own CIN space and sequence numbers);
-#   - a session passed through under a certificate exception yields an IRI REPORT
-#     (content not available) and no CC;
+#   - a session passed through under a certificate exception yields an HI1
+#     alarms-indicator (content not available) and no CC;
 #   - a warrant's end time stops delivery;
 #   - each LEMF's /metrics counts exactly what it received and wrote out.
 # Needs root (siptap captures on lo); skipped (77) otherwise.
@@ -89,26 +93,33 @@ wait_quiet "$run/state/lemf2.jsonl"
 
 lemf1=$run/state/lemf.jsonl
 lemf2=$run/state/lemf2.jsonl
-alice=$(jq -c 'select(.liid == "LIID-E2E-1")' "$lemf1")
+# The session's records (HI1 notifications of the warrant carry no CIN).
+alice=$(jq -c 'select(.liid == "LIID-E2E-1" and .cin != null)' "$lemf1")
+notes() { jq -r --arg l "$2" 'select(.liid == $l and .hi1 != null and .cin == null) | .hi1' "$1"; }
 
 # --- HI2 ---
 cins=$(echo "$alice" | jq -r .cin | sort -u)
 check "one CIN for alice's session at LEA 1" [ "$(echo "$cins" | wc -l)" = 1 ]
-check "sequence numbers 0..n-1, no gap, no duplicate" \
-  [ "$(echo "$alice" | jq -s '[.[].seq] | sort == [range(0; length)]')" = true ]
+seq_ok() { jq -s --argjson h "$1" '[.[] | select(.hi == $h) | .seq] | sort == [range(0; length)]'; }
+check "HI2 sequence numbers 0..n-1, no gap, no duplicate" [ "$(echo "$alice" | seq_ok 2)" = true ]
+check "HI3 sequence numbers 0..n-1 of their own" [ "$(echo "$alice" | seq_ok 3)" = true ]
+check "LEA 1 was told of w1's activation (liActivated, HI1 without CIN, seq 0)" \
+  [ "$(notes "$lemf1" LIID-E2E-1 | head -n 1)" = liActivated ]
 first=$(echo "$alice" | jq -s -c 'sort_by(.seq) | .[0]')
 check "IRI-BEGIN first, with the INVITE" \
   [ "$(echo "$first" | jq -r '"\(.hi) \(.iri_type) \(.sip | split(" ")[0])"')" = "2 begin INVITE" ]
 check "IRI-CONTINUE for the 200 and the ACK" \
   [ "$(echo "$alice" | jq -s '[.[] | select(.iri_type == "continue")] | length >= 2')" = true ]
-check "IRI-END with the BYE" \
-  [ "$(echo "$alice" | jq -s -r '[.[] | select(.iri_type == "end")] | .[0].sip | split(" ")[0]')" = BYE ]
+check "the BYE is an IRI-CONTINUE" \
+  [ "$(echo "$alice" | jq -s '[.[] | select(.iri_type == "continue") | .sip | split(" ")[0]] | index("BYE") != null')" = true ]
+check "IRI-END with the 200 to the BYE" \
+  [ "$(echo "$alice" | jq -s -r '[.[] | select(.iri_type == "end")] | .[0].sip | startswith("SIP/2.0 200 ") and test("CSeq: *[0-9]+ BYE")')" = true ]
 
 # Every SIP message of alice's dialog as it crossed the wire, in order, is an IRI.
 tshark -r "$run/sip.pcap" -d "udp.port==$(stack_port "$run" sip_uas),sip" \
   -Y "sip.Call-ID && sip.from.user == \"alice\"" -T fields \
   -e udp.payload 2>/dev/null | tr -d ':' | sort -u >"$run/wire.hex"
-echo "$alice" | jq -s -r 'sort_by(.seq) | .[] | select(.hi == 2) | .sip | @base64' |
+echo "$alice" | jq -s -r 'sort_by(.seq) | .[] | select(.hi == 2 and .sip != null) | .sip | @base64' |
   while read -r b; do echo "$b" | base64 -d | od -An -v -tx1 | tr -d ' \n'; echo; done |
   sort -u >"$run/hi2.hex"
 check "every IRI carries a SIP message byte-identical to the wire (tshark)" \
@@ -141,11 +152,11 @@ check "carol's session (no warrant) yields nothing at either LEMF" \
   bash -c "! grep -q carol '$lemf1' '$lemf2'"
 
 # --- a second agency ---
-alice2=$(jq -c 'select(.liid == "LIID-E2E-2")' "$lemf2")
+alice2=$(jq -c 'select(.liid == "LIID-E2E-2" and .cin != null)' "$lemf2")
 check "LEA 2 received the same session under its own LIID" \
   [ "$(echo "$alice2" | jq -s 'length')" = "$(echo "$alice" | jq -s 'length')" ]
-check "LEA 2's sequence numbers run from 0 on their own" \
-  [ "$(echo "$alice2" | jq -s '[.[].seq] | sort == [range(0; length)]')" = true ]
+lea2_seqs_ok() { [ "$(echo "$alice2" | seq_ok 2)" = true ] && [ "$(echo "$alice2" | seq_ok 3)" = true ]; }
+check "LEA 2's sequence numbers run from 0 on their own (HI2 and HI3)" lea2_seqs_ok
 check "LEA 1 never sees LIID-E2E-2, LEA 2 never sees LIID-E2E-1" \
   bash -c "! grep -q LIID-E2E-2 '$lemf1' && ! grep -q LIID-E2E-1 '$lemf2'"
 
@@ -155,8 +166,8 @@ stack_passthrough_session "$run" pass alice
 sleep 2
 wait_quiet "$lemf1"
 pass=$(jq -c 'select(.liid == "LIID-E2E-1")' "$lemf1" | tail -n +$((before + 1)))
-check "a passthrough under an exception yields an IRI REPORT naming it" \
-  [ "$(echo "$pass" | jq -s '[.[] | select(.iri_type == "report" and ((.report // "") | test("exception|passthrough|not.available")))] | length > 0')" = true ]
+check "a passthrough under an exception yields an HI1 alarm naming it" \
+  [ "$(echo "$pass" | jq -s '[.[] | select(.hi1 == "alarms-indicator" and ((.alarm // "") | test("exception|passthrough|not.available")))] | length > 0')" = true ]
 check "and no CC: the content was never decrypted" \
   [ "$(echo "$pass" | jq -s '[.[] | select(.hi == 3)] | length')" = 0 ]
 audit_names_exception() {
@@ -165,15 +176,17 @@ audit_names_exception() {
 check "the audit trail records the exception" audit_names_exception
 
 # --- warrant end time ---
-dave_before=$(jq -c 'select(.liid == "LIID-E2E-3")' "$lemf1" | wc -l)
+dave_before=$(jq -c 'select(.liid == "LIID-E2E-3" and .cin != null)' "$lemf1" | wc -l)
 check "dave's session inside the warrant's window was delivered" [ "$dave_before" -gt 0 ]
 now=$(date +%s)
 [ "$now" -gt $((w3_end + 1)) ] || sleep $((w3_end + 2 - now))
 stack_session "$run" dave2 dave 200
 sleep 3
 wait_quiet "$lemf1"
-dave_after=$(jq -c 'select(.liid == "LIID-E2E-3")' "$lemf1" | wc -l)
+dave_after=$(jq -c 'select(.liid == "LIID-E2E-3" and .cin != null)' "$lemf1" | wc -l)
 check "after the warrant's end time nothing more is delivered" [ "$dave_after" = "$dave_before" ]
+check "and the end of w3's window is notified (liActivated, then liDeactivated)" \
+  [ "$(notes "$lemf1" LIID-E2E-3 | tr '\n' ' ')" = "liActivated liDeactivated " ]
 state=$(stack_rest "$run" operator GET /v1/warrants/w3 2>/dev/null | jq -r .state || echo "?")
 check "the ADMF reports warrant w3 as expired (state: $state)" [ "$state" = expired ]
 

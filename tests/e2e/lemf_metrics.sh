@@ -8,7 +8,7 @@ e2e_lemf_metric() {
     awk -v s="$3" '$1 == s { print $2 }'
 }
 
-# e2e_lemf_metrics_agree RUN LEMF: the LEMF's /metrics count what it wrote: IRI, CC,
+# e2e_lemf_metrics_agree RUN LEMF: the LEMF's /metrics count what it wrote: IRI, CC, HI1,
 # gaps and duplicates against its JSON lines, octets against its raw stream, keep-alives,
 # missing numbers, conflicts and decode errors against an offline decoding of that
 # stream (limf-lemf decode). Keep-alives keep arriving, so the scrape and the files are
@@ -19,6 +19,7 @@ e2e_lemf_metrics_agree() {
     got=$(curl -s "http://127.0.0.1:$(cat "$run/state/$l.metrics_port")/metrics" | awk '
       $1 == "limf_lemf_pdus_total{type=\"iri\"}" { iri = $2 }
       $1 == "limf_lemf_pdus_total{type=\"cc\"}" { cc = $2 }
+      $1 == "limf_lemf_pdus_total{type=\"hi1\"}" { hi1 = $2 }
       $1 == "limf_lemf_gaps_total" { gaps = $2 }
       $1 == "limf_lemf_duplicates_total" { dups = $2 }
       $1 == "limf_lemf_received_bytes_total" { bytes = $2 }
@@ -26,9 +27,10 @@ e2e_lemf_metrics_agree() {
       $1 == "limf_lemf_missing" { missing = $2 }
       $1 == "limf_lemf_conflicts_total" { conflicts = $2 }
       $1 == "limf_lemf_decode_errors_total" { errors = $2 }
-      END { print iri, cc, gaps, dups, bytes, ka, missing, conflicts, errors }')
+      END { print iri, cc, hi1, gaps, dups, bytes, ka, missing, conflicts, errors }')
     want="$(jq -R -s -r '[split("\n")[] | fromjson? ] |
-                [map(select(.hi == 2)), map(select(.hi == 3)),
+                [map(select(.hi == 2 and .hi1 == null)), map(select(.hi == 3)),
+                 map(select(.hi1 != null)),
                  map(select(.check == "gap")), map(select(.check == "duplicate"))] |
                 map(length) | join(" ")' "$run/state/$l.jsonl") \
 $(stat -c %s "$run/state/$l.raw") \
@@ -37,7 +39,7 @@ $("$(stack_bin limf-lemf)" decode "$run/state/$l.raw" 2>&1 >/dev/null | tail -n 
     [ "$got" = "$want" ] && return 0
     sleep 0.5
   done
-  echo "  $l /metrics (iri cc gaps duplicates bytes keepalives missing conflicts errors):"
+  echo "  $l /metrics (iri cc hi1 gaps duplicates bytes keepalives missing conflicts errors):"
   echo "    scraped: $got"
   echo "    files:   $want"
   return 1

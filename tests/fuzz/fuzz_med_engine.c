@@ -2,7 +2,8 @@
  * [op u8][len u16 big-endian][payload]; op % 6: 0 X2 SIP, 1 X3 MSRP, 2 X2 POI event,
  * 3 clock +len seconds and tick, 4 state flush and restore into a fresh engine,
  * 5 X2 SIP with the payload's direction byte. Every emitted record must be well formed
- * and numbered contiguously per (LIID, CIN); nothing may crash or leak. */
+ * and numbered contiguously per (LIID, CIN) and handover interface (HI2: IRI and HI1,
+ * HI3: CC); nothing may crash or leak. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +16,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t XID[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-static med_map seqs;             /* "<liid>/<cin>" -> next seq + 1 */
+static med_map seqs;             /* "<liid>/<cin>/<interface>" -> next seq + 1 */
 
 static void on_record(void *ctx, const char *dest, const Limf__HiRecord *r)
 {
     (void)ctx;
     if (!dest || !r->liid || !r->payload_kind || (r->payload.len && !r->payload.data) ||
         r->cin == 0 || (r->kind == LIMF__HI_RECORD__KIND__IRI &&
-                        (r->iri_type < 1 || r->iri_type > 4)) || r->direction > 2)
+                        (r->iri_type < 1 || r->iri_type > 4)) ||
+        (r->kind == LIMF__HI_RECORD__KIND__HI1 &&
+         (r->hi1_operation < 1 || r->hi1_operation > 4 || !*r->report_reason)) ||
+        r->kind > LIMF__HI_RECORD__KIND__HI1 || r->direction > 2)
         abort();
     if (strcmp(dest, "lea2") == 0)
         return;                  /* the same record again, for the second destination */
     char k[64];
-    snprintf(k, sizeof k, "%s/%llu", r->liid, (unsigned long long)r->cin);
+    snprintf(k, sizeof k, "%s/%llu/%d", r->liid, (unsigned long long)r->cin,
+             r->kind == LIMF__HI_RECORD__KIND__CC ? 3 : 2);
     /* The map holds the next expected seq + 1 (0: a CIN not seen yet). */
     uintptr_t stored = (uintptr_t)med_map_get(&seqs, k);
     uint64_t expected = stored ? stored - 1 : 0;

@@ -282,6 +282,7 @@ static void remove_destination(const char *id)
     flush();
 }
 
+/* The content of record idx of a stream: IRI (SIP) on even, CC (MSRP) on odd indexes. */
 static void expected_content(const char *dest, int stream, uint32_t seq, char *out, size_t n)
 {
     if (seq % 2 == 0)
@@ -294,29 +295,30 @@ static void expected_content(const char *dest, int stream, uint32_t seq, char *o
 
 static uint32_t next_seq[8][STREAMS];
 
-/* n records for destination slot/id: IRI (SIP) on even, CC (MSRP) on odd sequence numbers,
- * spread over STREAMS (LIID, CIN) pairs. */
+/* n records for destination slot/id: IRI (SIP) and CC (MSRP) alternately, spread over
+ * STREAMS (LIID, CIN) pairs; record idx of a stream has sequenceNumber idx / 2 on its
+ * interface (HI2 and HI3 are numbered apart, TS 102 232-1). */
 static void produce_records(int slot, const char *dest, int n, int gap_ms)
 {
     char base[200];
     snprintf(base, sizeof base, "limf.hi.%s", dest);
     for (int i = 0; i < n; i++) {
         int stream = i % STREAMS;
-        uint32_t seq = next_seq[slot][stream]++;
+        uint32_t idx = next_seq[slot][stream]++;
         char liid[32], key[64], content[256];
         snprintf(liid, sizeof liid, "LIID-%s", dest);
         snprintf(key, sizeof key, "%s/%d", liid, 100 + stream);
-        expected_content(dest, stream, seq, content, sizeof content);
+        expected_content(dest, stream, idx, content, sizeof content);
         Limf__HiRecord r = LIMF__HI_RECORD__INIT;
         r.liid = liid;
         r.auth_country = "DE";
         r.cin = 100 + (uint64_t)stream;
-        r.seq = seq;
-        r.kind = seq % 2 ? LIMF__HI_RECORD__KIND__CC : LIMF__HI_RECORD__KIND__IRI;
-        r.iri_type = seq == 0 ? 1 : 3;
+        r.seq = idx / 2;
+        r.kind = idx % 2 ? LIMF__HI_RECORD__KIND__CC : LIMF__HI_RECORD__KIND__IRI;
+        r.iri_type = idx == 0 ? 1 : 3;
         r.direction = 1;
         r.timestamp_ns = li_now_ns();
-        r.payload_kind = seq % 2 ? "msrp" : "sip";
+        r.payload_kind = idx % 2 ? "msrp" : "sip";
         r.payload.data = (uint8_t *)content;
         r.payload.len = strlen(content);
         uint8_t src[4] = { 192, 0, 2, 1 }, dst[4] = { 198, 51, 100, 7 };
@@ -340,7 +342,7 @@ typedef struct seen {
     uint8_t *bytes[STREAMS][MAX_SEQ];
     size_t len[STREAMS][MAX_SEQ];
     uint32_t next[STREAMS];
-    uint32_t next_kind[STREAMS][2]; /* split mode: next IRI (even) and CC (odd) number */
+    uint32_t next_kind[STREAMS][2]; /* split mode: next IRI (even) and CC (odd) index */
     int repeats, pdus;
 } seen;
 
@@ -377,40 +379,39 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
             if (ho_pdu_decode(data + at, pl, &p, &used) != LI_OK)
                 die("%s: undecodable PDU at %zu", files[f], at);
             if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
-                int stream = (int)p.cin - 100;
+                int stream = (int)p.cin - 100, kind = p.payload == HO_PAYLOAD_CC;
+                uint32_t idx = p.seq * 2 + (uint32_t)kind;
                 char liid[32], want[256];
                 snprintf(liid, sizeof liid, "LIID-%s", dest);
-                if (stream < 0 || stream >= STREAMS || p.seq >= MAX_SEQ ||
+                if (stream < 0 || stream >= STREAMS || p.seq >= MAX_SEQ / 2 ||
                     p.liid.len != strlen(liid) || memcmp(p.liid.p, liid, p.liid.len))
                     die("%s: unexpected LIID/CIN %u", files[f], p.cin);
-                expected_content(dest, stream, p.seq, want, sizeof want);
+                expected_content(dest, stream, idx, want, sizeof want);
                 if (p.content.len != strlen(want) || memcmp(p.content.p, want, p.content.len) ||
-                    (p.payload == HO_PAYLOAD_CC) != (p.seq % 2 == 1) ||
                     p.operator_id.len != 10 || memcmp(p.operator_id.p, "OPERATOR-1", 10) ||
                     p.delivery_cc.len != 2 || memcmp(p.delivery_cc.p, "FR", 2))
                     die("%s: CIN %u seq %u: content or identifiers differ from the record",
                         files[f], p.cin, p.seq);
                 s->pdus++;
-                int kind = p.payload == HO_PAYLOAD_CC;
                 if (split_kind[f] >= 0 && kind != split_kind[f])
                     die("%s: %s PDU on the %s connection", files[f], kind ? "CC" : "IRI",
                         split_kind[f] ? "HI3" : "HI2");
-                if (s->bytes[stream][p.seq]) {
-                    if (s->len[stream][p.seq] != pl ||
-                        memcmp(s->bytes[stream][p.seq], data + at, pl) != 0)
-                        die("%s: CIN %u seq %u repeated with different bytes", files[f], p.cin,
-                            p.seq);
+                if (s->bytes[stream][idx]) {
+                    if (s->len[stream][idx] != pl ||
+                        memcmp(s->bytes[stream][idx], data + at, pl) != 0)
+                        die("%s: CIN %u HI%d seq %u repeated with different bytes", files[f],
+                            p.cin, 2 + kind, p.seq);
                     s->repeats++;
                 } else {
                     uint32_t due = split_kind[f] >= 0 ? s->next_kind[stream][kind] : s->next[stream];
-                    if (p.seq != due)
-                        die("%s: CIN %u: seq %u arrived when %u was due (out of order or lost)",
-                            files[f], p.cin, p.seq, due);
+                    if (idx != due)
+                        die("%s: CIN %u: record %u arrived when %u was due (out of order or "
+                            "lost)", files[f], p.cin, idx, due);
                     s->next[stream]++;
                     s->next_kind[stream][kind] += 2;
-                    s->bytes[stream][p.seq] = malloc(pl);
-                    memcpy(s->bytes[stream][p.seq], data + at, pl);
-                    s->len[stream][p.seq] = pl;
+                    s->bytes[stream][idx] = malloc(pl);
+                    memcpy(s->bytes[stream][idx], data + at, pl);
+                    s->len[stream][idx] = pl;
                 }
             }
             at += pl;

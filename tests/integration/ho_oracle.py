@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Independent check of limf's HI2/HI3 encoder: asn1tools (PyPI, nobody here wrote it)
-compiles ETSI's LI-PS-PDU version 35 module (LIMF_REFERENCE_DIR) plus a minimal
-IPMultimediaPDU module written here from the TS 102 232-5 tag table, then decodes the
-PS-PDUs that ho_oracle_dump wrote and compares them with the fields it was given.
+compiles ETSI's LI-PS-PDU version 35 module and the modules it needs from tests/asn1
+(README.md there says what each is), then decodes the PS-PDUs that ho_oracle_dump wrote
+and compares them with the fields it was given.
 
-Usage: ho_oracle.py DUMP_DIR ASN_FILE
+Usage: ho_oracle.py DUMP_DIR ASN_DIR
 Exit 0: every PDU decoded with the expected fields; 1: a mismatch; 77: asn1tools unavailable."""
 import json
 import os
@@ -17,69 +17,44 @@ except ImportError:
     print("SKIP: asn1tools not installed", file=sys.stderr)
     sys.exit(77)
 
-# TS 102 232-5 IPMMIRI / IPMMCC, from the tag table (ipmm-ts102232-5-tags.txt): only what
-# limf sends, with the extension markers that let other alternatives be added. asn1tools has
-# no RELATIVE-OID type, so the object identifiers are read as their content octets
-# (implicitly tagged, the octets are the same) and compared with X.690 8.20 by hand.
-IPMM = """
-IPMultimediaPDU DEFINITIONS IMPLICIT TAGS ::=
-BEGIN
-IMPORTS IPAddress FROM LI-PS-PDU;
-IPMMIRI ::= SEQUENCE {
-    iPMMIRIObjId     [0] OCTET STRING,
-    iPMMIRIContents  [1] IPMMIRIContents,
-    ...
-}
-IPMMIRIContents ::= CHOICE {
-    originalIPMMMessage [0] OCTET STRING,
-    sIPMessage          [1] SIPMessage,
-    ...
-}
-SIPMessage ::= SEQUENCE {
-    iPSourceAddress       [0] IPAddress,
-    iPDestinationAddress  [1] IPAddress,
-    sIPContent            [2] OCTET STRING,
-    ...
-}
-IPMMCC ::= SEQUENCE {
-    iPMMCCObjId       [0] OCTET STRING,
-    mMCCContents      [1] OCTET STRING,
-    frameType         [2] FrameType,
-    streamIdentifier  [3] OCTET STRING OPTIONAL,
-    mMCCprotocol      [4] MMCCProtocol OPTIONAL,
-    ...
-}
-FrameType ::= ENUMERATED { ipFrame(0), udpFrame(1), rtpFrame(2), audioFrame(3), tcpFrame(4),
-    artificialRtpFrame(5), udptlFrame(6), msrpFrame(7), ... }
-MMCCProtocol ::= ENUMERATED { rTP(0), mSRP(1), uDPTL(2), ... }
-END
-"""
-
-
-def prepare(asn_text):
-    """The reference module as asn1tools can compile it, transformed in memory (the file
-    itself is neither changed nor copied): comments dropped, its IMPORTS replaced by the two
-    limf needs, `Module.Type` references to modules limf does not use replaced by OCTET
-    STRING placeholders (asn1tools does not resolve dotted references), and Common-Parameters
-    with LIID (TS 103 280: UTF8String (SIZE (1..25)))."""
-    text_ = re.sub(r"--[^\n]*", "", asn_text)
+def prepare(asn_dir):
+    """The modules of tests/asn1 as asn1tools can compile them. LI-PS-PDU (ETSI's text) is
+    transformed in memory: comments dropped, its IMPORTS replaced by the three limf uses
+    (LIID, IPMMCC/IPMMIRI, HI1-Operation), and `Module.Type` references to modules limf
+    does not use replaced by OCTET STRING placeholders (asn1tools does not resolve dotted
+    references)."""
+    def read(name):
+        with open(os.path.join(asn_dir, name)) as f:
+            return f.read()
+    text_ = re.sub(r"--[^\n]*", "", read("LI-PS-PDU.asn"))
     head, rest = text_.split("IMPORTS", 1)
     rest = rest[rest.index(";") + 1:]
-    rest = rest.replace("Common-Parameters.LIID", "LIID")
-    rest = rest.replace("IPMultimediaPDU.IPMMIRI", "IPMMIRI").replace("IPMultimediaPDU.IPMMCC", "IPMMCC")
+    for module, name in (("Common-Parameters", "LIID"), ("IPMultimediaPDU", "IPMMIRI"),
+                         ("IPMultimediaPDU", "IPMMCC"), ("HI1NotificationOperations", "HI1-Operation")):
+        rest = rest.replace(f"{module}.{name}", name)
     rest = re.sub(r"\b[A-Za-z][\w-]*\.[A-Za-z][\w-]*", "OCTET STRING", rest)
-    module = (head + "IMPORTS LIID FROM Common-Parameters IPMMCC, IPMMIRI FROM IPMultimediaPDU;\n"
-              + rest)
-    common = "Common-Parameters DEFINITIONS IMPLICIT TAGS ::=\nBEGIN\nLIID ::= UTF8String (SIZE (1..25))\nEND\n"
-    return "\n".join([module, common, IPMM])
+    module = (head + "IMPORTS LIID FROM Common-Parameters IPMMCC, IPMMIRI FROM IPMultimediaPDU"
+              " HI1-Operation FROM HI1NotificationOperations;\n" + rest)
+    others = [read(n) for n in ("Common-Parameters.asn", "IPMultimediaPDU.asn",
+                                "HI1NotificationOperations.asn", "HI2Operations.asn")]
+    return "\n".join([module] + others)
 
 
 def text(v):
     return v.decode() if isinstance(v, (bytes, bytearray)) else v
 
 
+def der_time_ok(pdu_bytes):
+    """The PSHeader timeStamp [5] in DER form (X.690 11.7.3): a fraction, if any, without
+    trailing zeros. asn1tools reads any BER form, so this looks at the octets."""
+    m = re.search(rb"\x85[\x0f-\x13]\d{14}(?:\.(\d*))?Z", pdu_bytes)
+    return m is None or m.group(1) is None or (m.group(1) != b"" and not m.group(1).endswith(b"0"))
+
+
 def check(spec, pdu_bytes, want):
     d = spec.decode("PS-PDU", pdu_bytes)
+    if not der_time_ok(pdu_bytes):
+        return "timeStamp is not DER (trailing zeros in the fraction)"
     h = d["pSHeader"]
     got = {
         "domain": h["li-psDomainId"],
@@ -122,7 +97,24 @@ def check(spec, pdu_bytes, want):
                 a = iv[f]
                 got[k] = [a["iP-type"], a["iP-value"][1].hex()]
         else:
-            got["report"] = text(iv)
+            return f"iPMMIRIContents is {ik}: limf sends sIPMessage only"
+    elif kind == "hI1-Operation":
+        op, body = payload
+        got["payload"] = "hi1"
+        got["hi1"] = op
+        ci = body["communicationIdentifier"]["network-Identifier"]
+        got["hi1_operator_id"] = text(ci["operator-Identifier"])
+        ts_kind, ts = body["timeStamp"]
+        if ts_kind != "utcTime":
+            return f"HI1 timeStamp is {ts_kind}"
+        # The HI1 time and the PSHeader's agree to the second.
+        if "microSecondTimeStamp" in h and int(ts.timestamp()) != h["microSecondTimeStamp"]["seconds"]:
+            return f"HI1 timeStamp {ts} disagrees with the PSHeader"
+        got["hi1_liid"] = text(body.get("lawfulInterceptionIdentifier", b""))
+        if op == "alarms-indicator":
+            got["alarm"] = text(body["alarm-information"])
+        elif "target-Information" in body:
+            got["target_info"] = text(body["target-Information"])
     elif kind == "cCPayloadSequence":
         (cc,) = payload
         got["payload"] = "cc"
@@ -147,10 +139,8 @@ def check(spec, pdu_bytes, want):
 
 
 def main():
-    dump_dir, asn_file = sys.argv[1], sys.argv[2]
-    with open(asn_file) as f:
-        asn_text = f.read()
-    spec = asn1tools.compile_string(prepare(asn_text), "ber")
+    dump_dir, asn_dir = sys.argv[1], sys.argv[2]
+    spec = asn1tools.compile_string(prepare(asn_dir), "ber")
     with open(os.path.join(dump_dir, "expected.jsonl")) as f:
         cases = [json.loads(line) for line in f if line.strip()]
     failures = 0

@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
 # Independent oracle for the HI2/HI3 encoder: a Python venv under the build directory with
 # asn1tools from PyPI decodes PDUs written by limf's encoder against ETSI's LI-PS-PDU
-# module, read in place from LIMF_REFERENCE_DIR (limf does not ship it).
+# module and the modules it needs, committed in tests/asn1 (README.md there).
 #   ho_oracle.sh DUMP_PROGRAM
-# Exit 77 (skipped) when python3 -m venv or PyPI is not available, or the module is missing.
+# Exit 77 (skipped, the reason on the "SKIP:" line, which tests/run.sh repeats in its
+# summary) when python3 -m venv or PyPI is not available.
 set -uo pipefail
 dump=$1
 src=${LIMF_SOURCE_DIR:?}
 build=${LIMF_BUILD_DIR:?}
-asn=${LIMF_REFERENCE_DIR:-}/LI-PS-PDU-ver35.asn
-if [ -z "${LIMF_REFERENCE_DIR:-}" ] || [ ! -f "$asn" ]; then
-  echo "SKIP: LI-PS-PDU-ver35.asn not found in LIMF_REFERENCE_DIR (limf does not ship it)"
-  exit 77
-fi
+asn=$src/tests/asn1
 venv=$build/ho-oracle-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import asn1tools' 2>/dev/null; then
   if ! python3 -m venv "$venv" >/dev/null 2>&1; then

@@ -98,13 +98,17 @@ int main(int argc, char **argv)
          "\"payload\":\"iri\",\"iri_type\":\"iRI-Continue\",\"src\":[\"iPV4\",\"00000000\"],"
          "\"dst\":[\"iPV4\",\"00000000\"]");
 
+    /* limf's own event in the communication: hI1-Operation alarms-indicator on HI2; the
+     * GeneralizedTime of .120 s is DER ".12". */
     p.seq = 2;
-    p.iri_type = HO_IRI_REPORT;
-    p.iri_content = HO_IRI_EVENT;
+    p.payload = HO_PAYLOAD_HI1;
+    p.hi1_op = HO_HI1_ALARM;
+    p.timestamp_ns = 1767225599120000000ull;
     p.content = S("content-not-available: cert-exception");
     emit(argv[1], &p,
-         "\"payload\":\"iri\",\"iri_type\":\"iRI-Report\","
-         "\"report\":\"content-not-available: cert-exception\"");
+         "\"payload\":\"hi1\",\"hi1\":\"alarms-indicator\",\"hi1_liid\":\"LIID-0001\","
+         "\"hi1_operator_id\":\"OPERA\",\"alarm\":\"content-not-available: cert-exception\"");
+    p.timestamp_ns = 1767225599999999000ull;
 
     /* CC with 2 KB of MSRP: long-form lengths at every level. */
     static char msrp[2049];
@@ -128,18 +132,19 @@ int main(int argc, char **argv)
     p.content = S("x");
     emit(argv[1], &p, "\"payload\":\"cc\",\"direction\":\"indeterminate\"");
 
-    /* A HiRecord as the mediator writes it, through limf-handover's own mapping: an event
-     * REPORT with its reason, the identifiers from the destination. */
+    /* HiRecords as the mediator writes them, through limf-handover's own mapping: a POI
+     * event as an alarm with its reason, the identifiers from the destination; then a
+     * warrant's activation, a notification without a CIN. */
     Limf__HiRecord r = LIMF__HI_RECORD__INIT;
     r.liid = "LIID-0002";
     r.auth_country = "NL";
     r.cin = 7;
     r.seq = 12;
-    r.kind = LIMF__HI_RECORD__KIND__IRI;
-    r.iri_type = 4;
+    r.kind = LIMF__HI_RECORD__KIND__HI1;
+    r.hi1_operation = LIMF__HI_RECORD__HI1_OPERATION__ALARM;
     r.timestamp_ns = 1767225600000001000ull;
-    r.payload_kind = "report";
-    r.report_reason = "gap";
+    r.payload_kind = "poi-event";
+    r.report_reason = "poi-gap";
     r.payload.data = (uint8_t *)"{\"limf_event\":\"gap\",\"dropped\":3}";
     r.payload.len = strlen((const char *)r.payload.data);
     li_buf scratch;
@@ -149,8 +154,21 @@ int main(int argc, char **argv)
         return 1;
     }
     emit(argv[1], &p,
-         "\"payload\":\"iri\",\"iri_type\":\"iRI-Report\","
-         "\"report\":\"gap: {\\\"limf_event\\\":\\\"gap\\\",\\\"dropped\\\":3}\"");
+         "\"payload\":\"hi1\",\"hi1\":\"alarms-indicator\",\"hi1_liid\":\"LIID-0002\","
+         "\"alarm\":\"poi-gap: {\\\"limf_event\\\":\\\"gap\\\",\\\"dropped\\\":3}\"");
+    r.cin = 0;
+    r.seq = 0;
+    r.hi1_operation = LIMF__HI_RECORD__HI1_OPERATION__LI_ACTIVATED;
+    r.payload_kind = "";
+    r.report_reason = "";
+    r.payload.len = 0;
+    if (ho_record_to_pdu(&r, "OPERATOR2", "ne-2", "BE", &scratch, &p) != LI_OK) {
+        fprintf(stderr, "mapping failed\n");
+        return 1;
+    }
+    emit(argv[1], &p,
+         "\"payload\":\"hi1\",\"hi1\":\"liActivated\",\"hi1_liid\":\"LIID-0002\","
+         "\"hi1_operator_id\":\"OPERA\"");
     li_buf_free(&scratch);
 
     memset(&p, 0, sizeof p);

@@ -51,8 +51,9 @@ static long long wait_metric(const char *name, long long want)
 }
 
 typedef struct seen {
-    uint64_t seqs;            /* bit per seq */
+    uint64_t hi2, hi3;        /* bit per seq, per interface */
     uint64_t cin;
+    char hi1[8];              /* the warrant's notifications: A(ctivated) D(eactivated) */
     size_t n;
 } seen;
 
@@ -61,10 +62,21 @@ static void on_rec(void *ctx, const rd_kafka_message_t *m, const Limf__HiRecord 
     (void)m;
     seen *s = ctx;
     CHECK(strcmp(r->liid, "LIID-00") == 0 && r->seq < 64, "unexpected record");
-    CHECK(s->n == 0 || s->cin == r->cin, "records of two communications");
-    s->cin = r->cin;
-    s->seqs |= 1ULL << r->seq;
     s->n++;
+    if (r->kind == LIMF__HI_RECORD__KIND__HI1) {
+        size_t k = strlen(s->hi1);
+        CHECK(r->cin == 0 && r->seq == k && k + 1 < sizeof s->hi1, "HI1 %zu: cin %" PRIu64
+              " seq %" PRIu64, k, r->cin, r->seq);
+        s->hi1[k] = r->hi1_operation == LIMF__HI_RECORD__HI1_OPERATION__LI_ACTIVATED ? 'A'
+                  : r->hi1_operation == LIMF__HI_RECORD__HI1_OPERATION__LI_DEACTIVATED ? 'D' : '?';
+        return;
+    }
+    CHECK(s->hi2 == 0 && s->hi3 == 0 ? 1 : s->cin == r->cin, "records of two communications");
+    s->cin = r->cin;
+    if (r->kind == LIMF__HI_RECORD__KIND__CC)
+        s->hi3 |= 1ULL << r->seq;
+    else
+        s->hi2 |= 1ULL << r->seq;
 }
 
 int main(int argc, char **argv)
@@ -88,19 +100,23 @@ int main(int argc, char **argv)
     put_warrant(p, 0, 0);
     CHECK(wait_metric("limf_mediator_warrants", 1) == 1, "warrant not followed");
     session(p, 1);
-    const long long want = med_gen_records(0, MSRP);
+    /* The session's records, and the warrant's liActivated (HI1, no CIN). */
+    const long long cc = med_gen_records(0, MSRP) - 5, want = med_gen_records(0, MSRP) + 1;
     CHECK(wait_metric("limf_mediator_records", want) == want, "records of the tasked session");
-    seen s = { 0, 0, 0 };
-    CHECK(med_it_read_hi(cfg, dest, 1, on_rec, &s) == (size_t)want &&
-          s.seqs == (1ULL << want) - 1, "want seq 0..%lld of one CIN, got %zu records (mask %#"
-          PRIx64 ")", want - 1, s.n, s.seqs);
+    seen s = { 0 };
+    CHECK(med_it_read_hi(cfg, dest, 1, on_rec, &s) == (size_t)want && s.hi2 == 0x1f &&
+          s.hi3 == (1ULL << cc) - 1 && strcmp(s.hi1, "A") == 0,
+          "want HI2 0..4, HI3 0..%lld of one CIN and liActivated, got %zu records (masks %#"
+          PRIx64 " %#" PRIx64 ", HI1 %s)", cc - 1, s.n, s.hi2, s.hi3, s.hi1);
 
     /* 3. The window closes. */
     put_warrant(p, (int64_t)(li_now_ns() / 1000000) - 1000, 0);
     usleep(1500000);          /* the admin reader catches up */
     session(p, 2);
     CHECK(wait_metric("limf_mediator_dropped_window", 9) == 9, "PDUs outside the window");
-    CHECK(med_it_metric(0, "limf_mediator_records") == want, "records outside the window");
+    /* Only the warrant's liDeactivated. */
+    CHECK(wait_metric("limf_mediator_records", want + 1) == want + 1,
+          "records outside the window, or no liDeactivated");
 
     /* 4. Tombstone. */
     put_warrant(p, 0, 1);
@@ -111,10 +127,9 @@ int main(int argc, char **argv)
 
     /* 5. Clean stop; nothing more was delivered. */
     CHECK(med_it_term(0) == 0, "unclean exit");
-    s.n = 0;
-    s.seqs = 0;
-    CHECK(med_it_read_hi(cfg, dest, 1, on_rec, &s) == (size_t)want,
-          "records after the warrant ended");
+    memset(&s, 0, sizeof s);
+    CHECK(med_it_read_hi(cfg, dest, 1, on_rec, &s) == (size_t)want + 1 &&
+          strcmp(s.hi1, "AD") == 0, "records after the warrant ended (HI1 %s)", s.hi1);
     li_kafka_destroy(p, 5000);
     li_config_free(cfg);
     printf("OK: admin followed live (create, window, tombstone)\n");

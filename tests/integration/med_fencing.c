@@ -35,7 +35,8 @@ static void produce_sessions(rd_kafka_t *p, int from, int to)
     CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
 }
 
-/* Per "<liid>/<cin>": bit mask of the sequence numbers seen (all sessions are short). */
+/* Per "<liid>/<cin>/<interface>": bit mask of the sequence numbers seen (all sessions are
+ * short); each warrant's HI1 notifications (CIN 0) are a sequence of their own. */
 typedef struct tally {
     med_map seqs;
     size_t records, duplicates;
@@ -46,7 +47,8 @@ static void on_rec(void *ctx, const rd_kafka_message_t *m, const Limf__HiRecord 
     (void)m;
     tally *t = ctx;
     char key[64];
-    snprintf(key, sizeof key, "%s/%" PRIu64, r->liid, r->cin);
+    snprintf(key, sizeof key, "%s/%" PRIu64 "/%d", r->liid, r->cin,
+             r->kind == LIMF__HI_RECORD__KIND__CC ? 3 : 2);
     CHECK(r->seq < 60, "seq %" PRIu64 " out of range", r->seq);
     uintptr_t mask = (uintptr_t)med_map_get(&t->seqs, key);
     if (mask & ((uintptr_t)1 << r->seq))
@@ -81,7 +83,7 @@ int main(int argc, char **argv)
         med_it_produce(p, topic_admin, key, strlen(key), buf, n);
     }
     CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush warrants");
-    size_t want = 0;
+    size_t want = WARRANTS;  /* each warrant's liActivated */
     for (int s = 0; s < SESSIONS; s++)
         want += (size_t)med_gen_records(s % WARRANTS, MSRP);
 

@@ -3,7 +3,8 @@
  * lippycat's keepalive without a sequence number) sent as they are over mutual TLS to a
  * real limf-ingest: the keepalive is answered (only after Kafka took the PDUs before it),
  * all three PDUs are in Kafka with their fields, and the variants are counted.
- * Skipped (77) when the reference folder is absent. */
+ * The captures are other projects' and are not shipped with limf: skipped (77) with the
+ * reason on a "SKIP:" line when their folder is absent. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,8 @@ int main(void)
     static uint8_t stream[8192];
     size_t n = read_sipgate(dir, stream, sizeof stream);
     if (n == 0) {
-        printf("%s absent: skipped\n", dir);
+        printf("SKIP: other implementations' X2/X3 captures not found in %s (not shipped with "
+               "limf)\n", dir);
         return 77;
     }
     n += read_hex(dir, "lippycat-x2_sip_invite.hex", stream + n, sizeof stream - n);

@@ -90,18 +90,33 @@ static ho_pdu vec_iri_sip(void)
     return p;
 }
 
-static ho_pdu vec_report(void)
+/* A limf event in its communication: HI1 alarms-indicator on HI2. */
+static ho_pdu vec_alarm(void)
 {
     ho_pdu p = base();
-    p.payload = HO_PAYLOAD_IRI;
+    p.payload = HO_PAYLOAD_HI1;
     p.liid = S("L");
     p.operator_id = S("O");
     p.has_cin = 1;
-    p.cin = 0;
-    p.seq = 2;
-    p.iri_type = HO_IRI_REPORT;
-    p.iri_content = HO_IRI_EVENT;
+    p.cin = 1;
+    p.seq = 3;
+    p.timestamp_ns = 1700000000000000000ull;    /* 2023-11-14 22:13:20 UTC */
+    p.hi1_op = HO_HI1_ALARM;
     p.content = S("gap");
+    return p;
+}
+
+/* A warrant's activation: liActivated without a CIN; the operator identifier cut to the
+ * 5 octets of HI2Operations' operator-Identifier. */
+static ho_pdu vec_activated(void)
+{
+    ho_pdu p = base();
+    p.payload = HO_PAYLOAD_HI1;
+    p.liid = S("L");
+    p.operator_id = S("OPERATOR1");
+    p.seq = 0;
+    p.timestamp_ns = 1700000000000000000ull;
+    p.hi1_op = HO_HI1_ACTIVATED;
     return p;
 }
 
@@ -126,10 +141,25 @@ static const struct vector {
       " A0 0B 81 01 00 A2 06 81 04 0A 00 00 01"
       " A1 1B 81 01 01 A2 12 81 10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 84 02 00 80"
       " 82 06 49 4E 56 49 54 45" },
-    /* REPORT: iPMMIRIContents originalIPMMMessage [0] carries the event text. */
-    { "iri-report", vec_report,
-      "30 35 A1 19 80 07 04 00 02 02 05 01 23 81 01 4C A3 08 A0 03 80 01 4F 81 01 00 84 01 02"
-      " A2 18 A0 16 30 14 80 01 04 A2 0F AB 0D 80 04 05 05 10 01 A1 05 80 03 67 61 70" },
+    /* hI1-Operation [3] alarms-indicator [4] { communicationIdentifier [1]
+     * { network-Identifier [1] { operator-Identifier [0] } }, timeStamp [2] { utcTime [1] },
+     * alarm-information [3], lawfulInterceptionIdentifier [4] }; the GeneralizedTime of
+     * a whole second has no fraction (DER). */
+    { "hi1-alarm", vec_alarm,
+      "30 5D A1 35 80 07 04 00 02 02 05 01 23 81 01 4C A3 08 A0 03 80 01 4F 81 01 01 84 01 03"
+      " 85 0F 32 30 32 33 31 31 31 34 32 32 31 33 32 30 5A"
+      " A7 09 80 04 65 53 F1 00 81 01 00"
+      " A2 24 A3 22 A4 20 A1 05 A1 03 80 01 4F"
+      " A2 0F 81 0D 32 33 31 31 31 34 32 32 31 33 32 30 5A 83 03 67 61 70 84 01 4C" },
+    /* liActivated [1] Notification { lawfulInterceptionIdentifier [1],
+     * communicationIdentifier [2], timeStamp [3] }; no communicationIdentityNumber. */
+    { "hi1-activated", vec_activated,
+      "30 61 A1 3A 80 07 04 00 02 02 05 01 23 81 01 4C"
+      " A3 0D A0 0B 80 09 4F 50 45 52 41 54 4F 52 31 84 01 00"
+      " 85 0F 32 30 32 33 31 31 31 34 32 32 31 33 32 30 5A"
+      " A7 09 80 04 65 53 F1 00 81 01 00"
+      " A2 23 A3 21 A1 1F 81 01 4C A2 09 A1 07 80 05 4F 50 45 52 41"
+      " A3 0F 81 0D 32 33 31 31 31 34 32 32 31 33 32 30 5A" },
 };
 
 static int slice_eq(li_slice a, li_slice b)
@@ -162,6 +192,8 @@ static void assert_same(const ho_pdu *a, const ho_pdu *b)
             assert_memory_equal(a->dst.addr, b->dst.addr, b->dst.family == 6 ? 16 : 4);
         }
     }
+    if (a->payload == HO_PAYLOAD_HI1)
+        assert_int_equal(a->hi1_op, b->hi1_op);
     if (a->payload == HO_PAYLOAD_CC) {
         assert_int_equal(a->direction, b->direction);
         assert_int_equal(b->frame_type, HO_FRAME_MSRP);
@@ -373,14 +405,82 @@ static void test_ber_primitives(void **state)
     li_buf_free(&b);
 }
 
+/* DER GeneralizedTime (X.690 11.7.3): no trailing zeros in the fraction, no bare '.'. */
 static void test_generalized_time(void **state)
 {
     (void)state;
-    char gt[20];
-    ho_generalized_time(0, gt);
-    assert_string_equal(gt, "19700101000000.000Z");
-    ho_generalized_time(951782400999000000ull, gt); /* leap day 2000 */
-    assert_string_equal(gt, "20000229000000.999Z");
+    static const struct {
+        uint64_t ns;
+        const char *want;
+    } rows[] = {
+        { .ns = 0, .want = "19700101000000Z" },
+        { .ns = 951782400999000000ull, .want = "20000229000000.999Z" }, /* leap day 2000 */
+        { .ns = 1700000000120000000ull, .want = "20231114221320.12Z" },
+        { .ns = 1700000000100999999ull, .want = "20231114221320.1Z" },  /* ms: truncated */
+        { .ns = 1700000000007000000ull, .want = "20231114221320.007Z" },
+        { .ns = 1700000000000999999ull, .want = "20231114221320Z" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char gt[20];
+        size_t n = ho_generalized_time(rows[i].ns, gt);
+        assert_string_equal(gt, rows[i].want);
+        assert_int_equal(n, strlen(rows[i].want));
+    }
+}
+
+/* originalIPMMMessage [0] from another sender is read (limf itself never sends it). */
+static void test_original_message(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    size_t n = unhex("30 35 A1 19 80 07 04 00 02 02 05 01 23 81 01 4C A3 08 A0 03 80 01 4F 81 01"
+                     " 00 84 01 02 A2 18 A0 16 30 14 80 01 04 A2 0F AB 0D 80 04 05 05 10 01 A1 05"
+                     " 80 03 67 61 70", buf), used;
+    ho_pdu d;
+    assert_int_equal(ho_pdu_decode(buf, n, &d, &used), LI_OK);
+    assert_int_equal(d.iri_content, HO_IRI_ORIGINAL);
+    assert_int_equal(d.iri_type, HO_IRI_REPORT);
+    assert_int_equal(d.content.len, 3);
+    /* The encoder sends SIP messages only. */
+    ho_pdu p = vec_iri_sip();
+    p.iri_content = HO_IRI_ORIGINAL;
+    li_buf b;
+    li_buf_init(&b, 0);
+    assert_int_equal(ho_pdu_encode(&p, &b), LI_ERR_INVAL);
+    li_buf_free(&b);
+}
+
+/* HI1 fields out of their ASN.1 bounds are refused both ways. */
+static void test_hi1_rejects(void **state)
+{
+    (void)state;
+    li_buf b;
+    li_buf_init(&b, 0);
+    ho_pdu p = vec_alarm();
+    p.content = S("");                            /* alarm-information SIZE (1..256) */
+    assert_int_equal(ho_pdu_encode(&p, &b), LI_ERR_INVAL);
+    static char big[HO_HI1_TEXT_MAX + 1];
+    memset(big, 'x', sizeof big);
+    p.content = li_slice_of(big, sizeof big);
+    assert_int_equal(ho_pdu_encode(&p, &b), LI_ERR_INVAL);
+    p = vec_alarm();
+    p.timestamp_ns = 0;                           /* timeStamp is mandatory */
+    assert_int_equal(ho_pdu_encode(&p, &b), LI_ERR_INVAL);
+    p = vec_alarm();
+    p.hi1_op = 5;                                 /* national parameters: not limf's */
+    assert_int_equal(ho_pdu_encode(&p, &b), LI_ERR_INVAL);
+    assert_int_equal(b.len, 0);
+    /* A Notification whose LIID differs from the PSHeader's is not decoded. */
+    uint8_t buf[128];
+    size_t n = unhex("30 61 A1 3A 80 07 04 00 02 02 05 01 23 81 01 4C"
+                     " A3 0D A0 0B 80 09 4F 50 45 52 41 54 4F 52 31 84 01 00"
+                     " 85 0F 32 30 32 33 31 31 31 34 32 32 31 33 32 30 5A"
+                     " A7 09 80 04 65 53 F1 00 81 01 00"
+                     " A2 23 A3 21 A1 1F 81 01 4D A2 09 A1 07 80 05 4F 50 45 52 41"
+                     " A3 0F 81 0D 32 33 31 31 31 34 32 32 31 33 32 30 5A", buf), used;
+    ho_pdu d;
+    assert_int_equal(ho_pdu_decode(buf, n, &d, &used), LI_ERR_PROTO);
+    li_buf_free(&b);
 }
 
 int main(void)
@@ -392,6 +492,8 @@ int main(void)
         cmocka_unit_test(test_decode_rejects),
         cmocka_unit_test(test_ber_primitives),
         cmocka_unit_test(test_generalized_time),
+        cmocka_unit_test(test_original_message),
+        cmocka_unit_test(test_hi1_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

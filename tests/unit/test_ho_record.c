@@ -64,19 +64,57 @@ static void test_record_mapping(void **state)
     assert_int_equal(p.dst.addr[15], 9);
     assert_true(eq(p.content, "INVITE sip:x SIP/2.0\r\n\r\n"));
 
-    /* REPORT: reason and text together in the report. */
-    r.iri_type = 4;
-    r.payload_kind = "report";
-    r.report_reason = "content-not-available";
-    r.payload.data = (uint8_t *)"cert-exception ex-1";
+    /* A limf event: an HI1 alarm, reason and POI event together in alarm-information. */
+    r.kind = LIMF__HI_RECORD__KIND__HI1;
+    r.iri_type = LIMF__HI_RECORD__IRI_TYPE__IRI_NONE;
+    r.hi1_operation = LIMF__HI_RECORD__HI1_OPERATION__ALARM;
+    r.payload_kind = "poi-event";
+    r.report_reason = "content-not-available: cert-exception";
+    r.payload.data = (uint8_t *)"{\"exception_id\":\"ex-1\"}";
     r.payload.len = strlen((char *)r.payload.data);
     assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);
-    assert_int_equal(p.iri_content, HO_IRI_EVENT);
-    assert_true(eq(p.content, "content-not-available: cert-exception ex-1"));
+    assert_int_equal(p.payload, HO_PAYLOAD_HI1);
+    assert_int_equal(p.hi1_op, HO_HI1_ALARM);
+    assert_true(p.has_cin);
+    assert_true(eq(p.content,
+                   "content-not-available: cert-exception: {\"exception_id\":\"ex-1\"}"));
     assert_int_equal(p.ne_id.len, 0);
     r.payload.len = 0;
     assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);
-    assert_true(eq(p.content, "content-not-available"));
+    assert_true(eq(p.content, "content-not-available: cert-exception"));
+    /* alarm-information is at most 256 octets: cut, never inside a UTF-8 sequence. */
+    static char long_event[400];
+    memset(long_event, 'x', sizeof long_event - 1);
+    memcpy(long_event + 255 - 39, "\xc3\xa9", 2); /* octets 256 and 257 of the text */
+    r.payload.data = (uint8_t *)long_event;
+    r.payload.len = strlen(long_event);
+    assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);
+    assert_int_equal(p.content.len, 255);
+    li_buf enc;
+    li_buf_init(&enc, 0);
+    assert_int_equal(ho_pdu_encode(&p, &enc), LI_OK);
+    li_buf_free(&enc);
+    /* A warrant notification has no CIN; without an event time, the mediation's. */
+    r = record();
+    r.kind = LIMF__HI_RECORD__KIND__HI1;
+    r.hi1_operation = LIMF__HI_RECORD__HI1_OPERATION__LI_DEACTIVATED;
+    r.cin = 0;
+    r.timestamp_ns = 0;
+    r.mediated_ns = 1700000001000000000ull;
+    r.payload.len = 0;
+    assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);
+    assert_int_equal(p.hi1_op, HO_HI1_DEACTIVATED);
+    assert_false(p.has_cin);
+    assert_int_equal(p.content.len, 0);
+    assert_true(p.timestamp_ns == 1700000001000000000ull);
+    /* An older mediator's IRI report record in the topic becomes an alarm as well. */
+    r = record();
+    r.iri_type = 4;
+    r.payload_kind = "report";
+    r.report_reason = "poi-gap";
+    assert_int_equal(ho_record_to_pdu(&r, "OP", "", "", &scratch, &p), LI_OK);
+    assert_int_equal(p.payload, HO_PAYLOAD_HI1);
+    assert_int_equal(p.hi1_op, HO_HI1_ALARM);
 
     /* CC. */
     r = record();
@@ -117,6 +155,73 @@ static void encode(uint32_t seq, const char *content, li_buf *b)
     li_buf_reset(b);
     assert_int_equal(ho_pdu_encode(&p, b), LI_OK);
     li_buf_free(&scratch);
+}
+
+/* HI2 and HI3 are numbered apart: IRI 0,1 and CC 0,1 of one (LIID, CIN) are no gap, no
+ * conflict; HI1 notifications are decoded and counted on HI2 (without a CIN: a stream
+ * of their own). */
+static void test_lemf_interfaces(void **state)
+{
+    (void)state;
+    FILE *out = tmpfile();
+    ho_lemf *l = ho_lemf_new(out, NULL);
+    li_buf scratch, b, s;
+    li_buf_init(&scratch, 0);
+    li_buf_init(&b, 0);
+    li_buf_init(&s, 0);
+    static const struct {
+        int kind;               /* 0 IRI, 1 CC, 2 HI1 alarm, 3 HI1 activated (no CIN) */
+        uint32_t seq;
+        const char *want_key, *want_value;
+    } feed[] = {
+        { 0, 0, "iri_type", "begin" }, { 1, 0, "direction", "fromTarget" },
+        { 1, 1, "direction", "fromTarget" }, { 0, 1, "iri_type", "begin" },
+        { 2, 2, "alarm", "end-by-timeout: no final response to the BYE" },
+        { 3, 0, "hi1", "liActivated" }, { 3, 1, "hi1", "liActivated" },
+    };
+    ho_pdu p;
+    for (size_t i = 0; i < sizeof feed / sizeof feed[0]; i++) {
+        Limf__HiRecord r = record();
+        r.seq = feed[i].seq;
+        if (feed[i].kind == 1)
+            r.kind = LIMF__HI_RECORD__KIND__CC;
+        if (feed[i].kind >= 2) {
+            r.kind = LIMF__HI_RECORD__KIND__HI1;
+            r.hi1_operation = feed[i].kind == 2 ? LIMF__HI_RECORD__HI1_OPERATION__ALARM
+                                                : LIMF__HI_RECORD__HI1_OPERATION__LI_ACTIVATED;
+            r.report_reason = feed[i].kind == 2 ? "end-by-timeout: no final response to the BYE"
+                                                : "";
+            r.payload.len = 0;
+            r.cin = feed[i].kind == 2 ? r.cin : 0;
+        }
+        assert_int_equal(ho_record_to_pdu(&r, "OP", "NE", "FR", &scratch, &p), LI_OK);
+        li_buf_reset(&b);
+        assert_int_equal(ho_pdu_encode(&p, &b), LI_OK);
+        assert_int_equal(ho_lemf_pdu(l, b.data, b.len, 0, &p), LI_OK);
+    }
+    ho_lemf_summary(l, &s);
+    assert_non_null(strstr((char *)s.data, "\"pdus\":7,\"iri\":2,\"cc\":2,\"hi1\":3,"));
+    assert_non_null(strstr((char *)s.data, "\"streams\":3,\"gaps\":0,\"missing\":0,\"late\":0,"
+                                           "\"duplicates\":0,\"conflicts\":0,\"errors\":0"));
+    assert_int_equal(ho_lemf_clean(l), 1);
+    rewind(out);
+    char line[1024];
+    for (size_t n = 0; fgets(line, sizeof line, out); n++) {
+        json_error_t err;
+        json_t *o = json_loads(line, 0, &err);
+        assert_non_null(o);
+        assert_int_equal(json_integer_value(json_object_get(o, "hi")), feed[n].kind == 1 ? 3 : 2);
+        assert_string_equal(json_string_value(json_object_get(o, feed[n].want_key)),
+                            feed[n].want_value);
+        assert_int_equal(json_object_get(o, "cin") != NULL, feed[n].kind != 3);
+        assert_null(json_object_get(o, "check"));
+        json_decref(o);
+    }
+    ho_lemf_free(l);
+    fclose(out);
+    li_buf_free(&scratch);
+    li_buf_free(&b);
+    li_buf_free(&s);
 }
 
 static void test_lemf_checks(void **state)
@@ -243,7 +348,7 @@ static void test_lemf_keepalive_answer(void **state)
     li_buf s;
     li_buf_init(&s, 0);
     ho_lemf_summary(a.l, &s);
-    assert_non_null(strstr((char *)s.data, "\"pdus\":1,\"iri\":1,\"cc\":0,\"keepalives\":1"));
+    assert_non_null(strstr((char *)s.data, "\"pdus\":1,\"iri\":1,\"cc\":0,\"hi1\":0,\"keepalives\":1"));
     assert_int_equal(ho_lemf_clean(a.l), 1);
     ho_conn_close(&c);
     ho_conn_close(&a.c);
@@ -288,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_record_mapping),
         cmocka_unit_test(test_lemf_checks),
+        cmocka_unit_test(test_lemf_interfaces),
         cmocka_unit_test(test_lemf_keepalive_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* Correlation scenarios, table-driven: a sequence of X2/X3 PDUs (and clock ticks) in,
  * the exact list of HI records out, one line per record and destination:
- *   "<destination> <liid> <cin>/<seq> <type> d<direction> <payload kind>[ <reason>]"
- * with type begin / continue / end / report (IRI) or cc. */
+ *   "<destination> <liid> <cin>/<seq> <type> d<direction>[ <payload kind>][ <reason>]"
+ * with type begin / continue / end / report (IRI, numbered on HI2), alarm (an HI1
+ * alarms-indicator, numbered on HI2 with the IRI) or cc (numbered on HI3 alone). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,8 +165,11 @@ typedef struct out {
 static const char *type_name(const Limf__HiRecord *r)
 {
     static const char *const iri[] = { "?", "begin", "end", "continue", "report" };
+    static const char *const hi1[] = { "?", "activated", "deactivated", "modified", "alarm" };
     if (r->kind == LIMF__HI_RECORD__KIND__CC)
         return "cc";
+    if (r->kind == LIMF__HI_RECORD__KIND__HI1)
+        return r->hi1_operation <= 4 ? hi1[r->hi1_operation] : "?";
     return r->iri_type <= 4 ? iri[r->iri_type] : "?";
 }
 
@@ -174,10 +178,10 @@ static void on_record(void *ctx, const char *dest, const Limf__HiRecord *r)
     out *o = ctx;
     assert_true(o->n < 256);
     assert_string_equal(dest, r->destination_id);
-    snprintf(o->lines[o->n++], sizeof o->lines[0], "%s %s %llu/%llu %s d%u %s%s%s", dest,
+    snprintf(o->lines[o->n++], sizeof o->lines[0], "%s %s %llu/%llu %s d%u%s%s%s%s", dest,
              r->liid, (unsigned long long)r->cin, (unsigned long long)r->seq, type_name(r),
-             r->direction, r->payload_kind, *r->report_reason ? " " : "",
-             *r->report_reason ? r->report_reason : "");
+             r->direction, *r->payload_kind ? " " : "", r->payload_kind,
+             *r->report_reason ? " " : "", r->report_reason);
 }
 
 static void run_step(med_engine *e, const step *s)
@@ -238,234 +242,229 @@ static med_config test_config(void)
 /* ---- the scenarios ---- */
 
 static const scenario scenarios[] = {
-    { .name = "dialog with content both ways, BYE, late 200",
+    { .name = "BYE a CONTINUE, its 200 the END; IRI and CC numbered per interface",
       .steps = { { .what = X2_SIP, .xid = XID_A, .text = INVITE("c1", "sa"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 1,
-                   .text = RESP("180 Ringing", "c1", "b1", "1 INVITE"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 2,
-                   .text = RESP_SDP("200 OK", "c1", "b1", "sb"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 2, .text = REQ("ACK", "1", "c1", "b1"),
-                   .corr = 1 },
-                 { .what = X3_MSRP, .xid = XID_A, .at_s = 3,
-                   .text = MSRP("tx001", "sb", "sa", "hi bob"), .corr = 9 },
-                 { .what = X3_MSRP, .xid = XID_A, .at_s = 4,
-                   .text = MSRP("tx002", "sa", "sb", "hi alice -------tx002+ not the end"),
-                   .corr = 9 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 5, .text = BYE_FROM_BOB("c1", "b1"),
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 5,
-                   .text = RESP_TO_BOB("200 OK", "c1", "b1", "1 BYE"), .corr = 1 } },
-      .want = { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
-                "lea3 LIID-B 1/0 begin d0 sip",
-                "lea1 LIID-A 1/1 continue d1 sip", "lea2 LIID-B 1/1 continue d1 sip",
-                "lea3 LIID-B 1/1 continue d1 sip",
-                "lea1 LIID-A 1/2 continue d1 sip", "lea2 LIID-B 1/2 continue d1 sip",
-                "lea3 LIID-B 1/2 continue d1 sip",
-                "lea1 LIID-A 1/3 continue d0 sip", "lea2 LIID-B 1/3 continue d0 sip",
-                "lea3 LIID-B 1/3 continue d0 sip",
-                "lea1 LIID-A 1/4 cc d0 msrp",
-                "lea1 LIID-A 1/5 cc d1 msrp",
-                "lea1 LIID-A 1/6 end d1 sip", "lea2 LIID-B 1/4 end d1 sip",
-                "lea3 LIID-B 1/4 end d1 sip",
-                "lea1 LIID-A 1/7 report d0 sip", "lea2 LIID-B 1/5 report d0 sip",
-                "lea3 LIID-B 1/5 report d0 sip", NULL } },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 1, .text = RESP("180 Ringing", "c1", "b1", "1 INVITE"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 2, .text = RESP_SDP("200 OK", "c1", "b1", "sb"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 2, .text = REQ("ACK", "1", "c1", "b1"), .corr = 1 },
+                 { .what = X3_MSRP, .xid = XID_A, .at_s = 3, .text = MSRP("tx001", "sb", "sa", "hi bob"), .corr = 9 },
+                 { .what = X3_MSRP, .xid = XID_A, .at_s = 4, .text = MSRP("tx002", "sa", "sb", "hi alice -------tx002+ not the end"), .corr = 9 },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 5, .text = BYE_FROM_BOB("c1", "b1"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 5, .text = RESP_TO_BOB("200 OK", "c1", "b1", "1 BYE"), .corr = 1 } },
+      .want = { "lea1 LIID-A 1/0 begin d0 sip",
+        "lea2 LIID-B 1/0 begin d0 sip",
+        "lea3 LIID-B 1/0 begin d0 sip",
+        "lea1 LIID-A 1/1 continue d1 sip",
+        "lea2 LIID-B 1/1 continue d1 sip",
+        "lea3 LIID-B 1/1 continue d1 sip",
+        "lea1 LIID-A 1/2 continue d1 sip",
+        "lea2 LIID-B 1/2 continue d1 sip",
+        "lea3 LIID-B 1/2 continue d1 sip",
+        "lea1 LIID-A 1/3 continue d0 sip",
+        "lea2 LIID-B 1/3 continue d0 sip",
+        "lea3 LIID-B 1/3 continue d0 sip",
+        "lea1 LIID-A 1/0 cc d0 msrp",
+        "lea1 LIID-A 1/1 cc d1 msrp",
+        "lea1 LIID-A 1/4 continue d1 sip",
+        "lea2 LIID-B 1/4 continue d1 sip",
+        "lea3 LIID-B 1/4 continue d1 sip",
+        "lea1 LIID-A 1/5 end d0 sip",
+        "lea2 LIID-B 1/5 end d0 sip",
+        "lea3 LIID-B 1/5 end d0 sip", NULL } },
 
     { .name = "retransmissions give one record each",
       .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("r1", "s1"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_B, .text = INVITE("r1", "s1"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1,
-                   .text = RESP_SDP("200 OK", "r1", "x", "s2"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = RESP_SDP("200 OK", "r1", "x", "s2"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("ACK", "1", "r1", "x"),
-                   .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP_SDP("200 OK", "r1", "x", "s2"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP_SDP("200 OK", "r1", "x", "s2"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("ACK", "1", "r1", "x"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_B, .at_s = 3, .text = INVITE("r1", "s1"), .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 begin d2 sip", "lea1 LIID-C 1/1 continue d2 sip",
-                "lea1 LIID-C 1/2 continue d2 sip", NULL } },
+      .want = { "lea1 LIID-C 1/0 begin d2 sip",
+        "lea1 LIID-C 1/1 continue d2 sip",
+        "lea1 LIID-C 1/2 continue d2 sip", NULL } },
 
     { .name = "content before its signalling waits, then follows BEGIN",
-      .steps = { { .what = X3_MSRP, .xid = XID_A, .text = MSRP("tx001", "sb", "sa", "early"),
-                   .corr = 7 },
-                 { .what = X3_MSRP, .xid = XID_A, .at_s = 1,
-                   .text = MSRP("tx002", "sb", "sa", "early 2"), .corr = 7 },
+      .steps = { { .what = X3_MSRP, .xid = XID_A, .text = MSRP("tx001", "sb", "sa", "early"), .corr = 7 },
+                 { .what = X3_MSRP, .xid = XID_A, .at_s = 1, .text = MSRP("tx002", "sb", "sa", "early 2"), .corr = 7 },
                  { .what = X2_SIP, .xid = XID_A, .at_s = 2, .text = INVITE("c2", "sa"), .corr = 1 },
                  { .what = TICK, .at_s = 20 },
-                 { .what = X3_MSRP, .xid = XID_A, .at_s = 21,
-                   .text = MSRP("tx003", "sb", "sa", "later"), .pdu_dir = 3, .corr = 7 } },
-      .want = { "lea1 LIID-A 1/0 begin d0 sip", "lea2 LIID-B 1/0 begin d0 sip",
-                "lea3 LIID-B 1/0 begin d0 sip",
-                "lea1 LIID-A 1/1 cc d0 msrp", "lea1 LIID-A 1/2 cc d0 msrp",
-                "lea1 LIID-A 1/3 cc d0 msrp", NULL } },
+                 { .what = X3_MSRP, .xid = XID_A, .at_s = 21, .text = MSRP("tx003", "sb", "sa", "later"), .pdu_dir = 3, .corr = 7 } },
+      .want = { "lea1 LIID-A 1/0 begin d0 sip",
+        "lea2 LIID-B 1/0 begin d0 sip",
+        "lea3 LIID-B 1/0 begin d0 sip",
+        "lea1 LIID-A 1/0 cc d0 msrp",
+        "lea1 LIID-A 1/1 cc d0 msrp",
+        "lea1 LIID-A 1/2 cc d0 msrp", NULL } },
 
     { .name = "content without signalling goes under its own CIN after the wait",
-      .steps = { { .what = X3_MSRP, .xid = XID_A, .text = MSRP("tx001", "zz", "yy", "orphan"),
-                   .pdu_dir = 2, .corr = 7 },
+      .steps = { { .what = X3_MSRP, .xid = XID_A, .text = MSRP("tx001", "zz", "yy", "orphan"), .pdu_dir = 2, .corr = 7 },
                  { .what = TICK, .at_s = 4 },
                  { .what = TICK, .at_s = 6 },
-                 { .what = X3_MSRP, .xid = XID_A, .at_s = 7,
-                   .text = MSRP("tx002", "yy", "zz", "orphan 2"), .corr = 7 },
+                 { .what = X3_MSRP, .xid = XID_A, .at_s = 7, .text = MSRP("tx002", "yy", "zz", "orphan 2"), .corr = 7 },
                  { .what = X2_SIP, .xid = XID_A, .at_s = 8, .text = INVITE("c3", "zz"), .corr = 1 } },
-      .want = { "lea1 LIID-A 1/0 report d2 report content-without-signalling",
-                "lea2 LIID-B 1/0 report d2 report content-without-signalling",
-                "lea3 LIID-B 1/0 report d2 report content-without-signalling",
-                "lea1 LIID-A 1/1 cc d1 msrp",
-                "lea1 LIID-A 1/2 cc d2 msrp",
-                "lea1 LIID-A 2/0 begin d0 sip", "lea2 LIID-B 2/0 begin d0 sip",
-                "lea3 LIID-B 2/0 begin d0 sip", NULL } },
+      .want = { "lea1 LIID-A 1/0 alarm d2 content-without-signalling",
+        "lea2 LIID-B 1/0 alarm d2 content-without-signalling",
+        "lea3 LIID-B 1/0 alarm d2 content-without-signalling",
+        "lea1 LIID-A 1/0 cc d1 msrp",
+        "lea1 LIID-A 1/1 cc d2 msrp",
+        "lea1 LIID-A 2/0 begin d0 sip",
+        "lea2 LIID-B 2/0 begin d0 sip",
+        "lea3 LIID-B 2/0 begin d0 sip", NULL } },
 
     { .name = "pager MESSAGE and REGISTER are reports, retransmission once",
       .steps = { { .what = X2_SIP, .xid = XID_A, .text = MESSAGE("p1"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_A, .text = MESSAGE("p1"), .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_A, .at_s = 1,
-                   .text = RESP("200 OK", "p1", "q", "1 MESSAGE"), .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_A, .at_s = 1, .text = RESP("200 OK", "p1", "q", "1 MESSAGE"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_A, .at_s = 2, .text = REGISTER("g1"), .corr = 1 } },
-      .want = { "lea1 LIID-A 1/0 report d0 sip", "lea2 LIID-B 1/0 report d0 sip",
-                "lea3 LIID-B 1/0 report d0 sip",
-                "lea1 LIID-A 1/1 report d1 sip", "lea2 LIID-B 1/1 report d1 sip",
-                "lea3 LIID-B 1/1 report d1 sip",
-                "lea1 LIID-A 2/0 report d0 sip", "lea2 LIID-B 2/0 report d0 sip",
-                "lea3 LIID-B 2/0 report d0 sip", NULL } },
+      .want = { "lea1 LIID-A 1/0 report d0 sip",
+        "lea2 LIID-B 1/0 report d0 sip",
+        "lea3 LIID-B 1/0 report d0 sip",
+        "lea1 LIID-A 1/1 report d1 sip",
+        "lea2 LIID-B 1/1 report d1 sip",
+        "lea3 LIID-B 1/1 report d1 sip",
+        "lea1 LIID-A 2/0 report d0 sip",
+        "lea2 LIID-B 2/0 report d0 sip",
+        "lea3 LIID-B 2/0 report d0 sip", NULL } },
 
     { .name = "final failure ends the attempt",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("f1", "s1"), .pdu_dir = 3,
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1,
-                   .text = RESP("486 Busy Here", "f1", "x", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = REQ("ACK", "1", "f1", "x"),
-                   .pdu_dir = 3, .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 end d1 sip",
-                "lea1 LIID-C 1/2 report d0 sip", NULL } },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("f1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("486 Busy Here", "f1", "x", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = REQ("ACK", "1", "f1", "x"), .pdu_dir = 3, .corr = 1 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 end d1 sip",
+        "lea1 LIID-C 1/2 report d0 sip", NULL } },
 
     { .name = "CANCEL: the 487 ends the attempt, the ACK after END is a report",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("x1", "s1"), .pdu_dir = 3,
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1,
-                   .text = RESP("180 Ringing", "x1", "t1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = "CANCEL sip:bob@ims.example.net SIP/2.0\r\nf: " ALICE ";tag=ax1\r\n"
-                           "t: " BOB "\r\ni: x1\r\nCSeq: 1 CANCEL\r\n\r\n",
-                   .pdu_dir = 3, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = RESP("200 OK", "x1", "t1", "1 CANCEL"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = RESP("487 Request Terminated", "x1", "t1", "1 INVITE"), .pdu_dir = 2,
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 3, .text = REQ("ACK", "1", "x1", "t1"),
-                   .pdu_dir = 3, .corr = 1 } },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("x1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("180 Ringing", "x1", "t1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = "CANCEL sip:bob@ims.example.net SIP/2.0\r\nf: " ALICE ";tag=ax1\r\n"
+                            "t: " BOB "\r\ni: x1\r\nCSeq: 1 CANCEL\r\n\r\n", .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP("200 OK", "x1", "t1", "1 CANCEL"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP("487 Request Terminated", "x1", "t1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 3, .text = REQ("ACK", "1", "x1", "t1"), .pdu_dir = 3, .corr = 1 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d0 sip",
+        "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/4 end d1 sip",
+        "lea1 LIID-C 1/5 report d0 sip", NULL } },
+
+    { .name = "a challenged BYE and a failed BYE do not end the dialog; the 2xx to the BYE does",
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("y1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("200 OK", "y1", "t1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("BYE", "2", "y1", "t1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP("407 Proxy Authentication Required", "y1", "t1", "2 BYE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 3, .text = MSRP("tx001", "x", "s1", "still up"), .corr = 3 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 4, .text = REQ("BYE", "3", "y1", "t1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 4, .text = RESP("200 OK", "y1", "t1", "2 BYE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 4, .text = RESP("500 Server Error", "y1", "t1", "3 BYE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 5, .text = REQ("BYE", "4", "y1", "t1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 5, .text = RESP("100 Trying", "y1", "t1", "4 BYE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 6, .text = RESP("200 OK", "y1", "t1", "4 BYE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 7, .text = RESP("200 OK", "y1", "t1", "4 BYE"), .pdu_dir = 2, .corr = 1 } },
       .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
-                "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 1/3 continue d1 sip",
-                "lea1 LIID-C 1/4 end d1 sip", "lea1 LIID-C 1/5 report d0 sip", NULL } },
+        "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/4 continue d0 sip",
+        /* a stray 200 with another CSeq than the BYE's ends nothing */
+        "lea1 LIID-C 1/5 continue d1 sip", "lea1 LIID-C 1/6 continue d1 sip",
+        "lea1 LIID-C 1/7 continue d0 sip", "lea1 LIID-C 1/8 continue d1 sip",
+        "lea1 LIID-C 1/9 end d1 sip", NULL } },
+
+    { .name = "no final response to the BYE: END by timeout alarm, a late 200 is a REPORT",
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("z1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("200 OK", "z1", "t1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("BYE", "2", "z1", "t1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = TICK, .at_s = 11 },
+                 /* other traffic moves event time past the 10 s wait */
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 13, .text = MESSAGE("zz"), .pdu_dir = 3, .corr = 2 },
+                 { .what = TICK, .at_s = 13 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 14, .text = RESP("200 OK", "z1", "t1", "2 BYE"), .pdu_dir = 2, .corr = 1 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d0 sip", "lea1 LIID-C 2/0 report d0 sip",
+        "lea1 LIID-C 1/3 alarm d2 end-by-timeout: no final response to the BYE",
+        "lea1 LIID-C 1/4 report d1 sip", NULL } },
 
     { .name = "forked early dialogs share the CIN; timeout ends it",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("k1", "s1"), .pdu_dir = 3,
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1,
-                   .text = RESP("180 Ringing", "k1", "f1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1,
-                   .text = RESP("180 Ringing", "k1", "f2", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = RESP("200 OK", "k1", "f2", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2,
-                   .text = RESP("487 Request Terminated", "k1", "f1", "1 INVITE"), .pdu_dir = 2,
-                   .corr = 1 },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("k1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("180 Ringing", "k1", "f1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP("180 Ringing", "k1", "f2", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP("200 OK", "k1", "f2", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = RESP("487 Request Terminated", "k1", "f1", "1 INVITE"), .pdu_dir = 2, .corr = 1 },
                  { .what = TICK, .at_s = 30 },
                  { .what = TICK, .at_s = 63 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 64, .text = REQ("ACK", "1", "k1", "f2"),
-                   .pdu_dir = 3, .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
-                "lea1 LIID-C 1/2 continue d1 sip", "lea1 LIID-C 1/3 continue d1 sip",
-                "lea1 LIID-C 1/4 continue d1 sip",
-                "lea1 LIID-C 1/5 end d2 report session-timeout",
-                "lea1 LIID-C 2/0 begin d0 sip", NULL } },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 64, .text = REQ("ACK", "1", "k1", "f2"), .pdu_dir = 3, .corr = 1 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/1 continue d1 sip",
+        "lea1 LIID-C 1/2 continue d1 sip",
+        "lea1 LIID-C 1/3 continue d1 sip",
+        "lea1 LIID-C 1/4 continue d1 sip",
+        "lea1 LIID-C 1/5 alarm d2 end-by-timeout: no signalling within the session timeout",
+        "lea1 LIID-C 2/0 begin d0 sip", NULL } },
 
     { .name = "interleaved communications get their own CINs",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("i1", "s1"), .pdu_dir = 3,
-                   .corr = 1 },
-                 { .what = X2_SIP, .xid = XID_B, .text = INVITE("i2", "s2"), .pdu_dir = 3,
-                   .corr = 2 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1,
-                   .text = MSRP("tx001", "x", "s2", "two"), .corr = 3 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1,
-                   .text = MSRP("tx002", "x", "s1", "one"), .corr = 3 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("BYE", "2", "i1", "b"),
-                   .pdu_dir = 3, .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 2/0 begin d0 sip",
-                "lea1 LIID-C 2/1 cc d0 msrp", "lea1 LIID-C 1/1 cc d0 msrp",
-                "lea1 LIID-C 1/2 end d0 sip", NULL } },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("i1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_SIP, .xid = XID_B, .text = INVITE("i2", "s2"), .pdu_dir = 3, .corr = 2 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1, .text = MSRP("tx001", "x", "s2", "two"), .corr = 3 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1, .text = MSRP("tx002", "x", "s1", "one"), .corr = 3 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 2, .text = REQ("BYE", "2", "i1", "b"), .pdu_dir = 3, .corr = 1 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 2/0 cc d0 msrp",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 continue d0 sip", NULL } },
 
     { .name = "outside the window and unknown tasks give nothing",
       .steps = { { .what = X2_SIP, .xid = XID_OLD, .text = INVITE("o1", "s1"), .corr = 1 },
-                 { .what = X3_MSRP, .xid = XID_OLD, .text = MSRP("tx001", "x", "s1", "x"),
-                   .corr = 1 },
+                 { .what = X3_MSRP, .xid = XID_OLD, .text = MSRP("tx001", "x", "s1", "x"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_NONE, .text = INVITE("o2", "s1"), .corr = 1 },
                  { .what = X2_SIP, .xid = XID_B, .text = "this is not SIP", .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 report d2 report malformed-signalling", NULL } },
+      .want = { "lea1 LIID-C 1/0 alarm d2 malformed-signalling", NULL } },
 
     { .name = "POI events: gap and passthrough reports, linked to the session",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("e1", "s1"), .pdu_dir = 3,
-                   .corr = 1 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 1,
-                   .text = "{\"limf_event\":\"session-reserved\",\"session\":\"s1\"}", .pdu_dir = 5,
-                   .corr = 42 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 1,
-                   .text = "{\"limf_event\":\"tls-established\",\"leg\":\"ue\"}", .pdu_dir = 5,
-                   .corr = 42 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 2,
-                   .text = "{\"limf_event\":\"passthrough\",\"exception_id\":\"x1\",\"fingerprint\":\"AB\","
-                           "\"peer\":\"conf.example\"}",
-                   .pdu_dir = 5, .corr = 42 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 3,
-                   .text = "{\"limf_event\":\"gap\",\"dropped\":7}", .pdu_dir = 5 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 4,
-                   .text = "{\"limf_event\":\"passthrough\",\"exception_id\":\"x2\"}", .pdu_dir = 5,
-                   .corr = 43 },
-                 { .what = X2_EVENT, .xid = XID_B, .at_s = 4, .text = "{not json", .pdu_dir = 5,
-                   .corr = 43 } },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE("e1", "s1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 1, .text = "{\"limf_event\":\"session-reserved\",\"session\":\"s1\"}", .pdu_dir = 5, .corr = 42 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 1, .text = "{\"limf_event\":\"tls-established\",\"leg\":\"ue\"}", .pdu_dir = 5, .corr = 42 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 2, .text = "{\"limf_event\":\"passthrough\",\"exception_id\":\"x1\",\"fingerprint\":\"AB\","
+          "\"peer\":\"conf.example\"}", .pdu_dir = 5, .corr = 42 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 3, .text = "{\"limf_event\":\"gap\",\"dropped\":7}", .pdu_dir = 5 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 4, .text = "{\"limf_event\":\"passthrough\",\"exception_id\":\"x2\"}", .pdu_dir = 5, .corr = 43 },
+                 { .what = X2_EVENT, .xid = XID_B, .at_s = 4, .text = "{not json", .pdu_dir = 5, .corr = 43 } },
       .want = { "lea1 LIID-C 1/0 begin d0 sip",
-                "lea1 LIID-C 1/1 report d2 report content-not-available: cert-exception",
-                "lea1 LIID-C 2/0 report d2 report poi-gap: PDUs dropped at the point of interception",
-                "lea1 LIID-C 3/0 report d2 report content-not-available: cert-exception",
-                "lea1 LIID-C 4/0 report d2 report malformed-poi-event", NULL } },
+        "lea1 LIID-C 1/1 alarm d2 poi-event content-not-available: cert-exception",
+        "lea1 LIID-C 2/0 alarm d2 poi-event poi-gap",
+        "lea1 LIID-C 3/0 alarm d2 poi-event content-not-available: cert-exception",
+        "lea1 LIID-C 4/0 alarm d2 malformed-poi-event", NULL } },
 
     { .name = "SDP from attribute 22, chunked content through a relay, responses, two per PDU",
-      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE_NO_SDP("a22"), .pdu_dir = 3,
-                   .corr = 1, .sdp = SDP("sx") },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1,
-                   .text = MSRP_CHUNK("ch0001", "peer", "sx", "1-5/10", "hello", "+"), .corr = 4 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1,
-                   .text = MSRP_CHUNK("ch0002", "peer", "sx", "6-10/10", "world", "$")
-                           MSRP_200("ch0001", "sx", "peer"),
-                   .corr = 4 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2,
-                   .text = MSRP_200("ch0002", "sx", "peer"), .corr = 4 } },
-      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 cc d0 msrp",
-                "lea1 LIID-C 1/2 cc d0 msrp", "lea1 LIID-C 1/3 cc d1 msrp",
-                "lea1 LIID-C 1/4 cc d1 msrp", NULL } },
+      .steps = { { .what = X2_SIP, .xid = XID_B, .text = INVITE_NO_SDP("a22"), .pdu_dir = 3, .corr = 1, .sdp = SDP("sx") },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1, .text = MSRP_CHUNK("ch0001", "peer", "sx", "1-5/10", "hello", "+"), .corr = 4 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 1, .text = MSRP_CHUNK("ch0002", "peer", "sx", "6-10/10", "world", "$")
+                             MSRP_200("ch0001", "sx", "peer"), .corr = 4 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2, .text = MSRP_200("ch0002", "sx", "peer"), .corr = 4 } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 cc d0 msrp",
+        "lea1 LIID-C 1/2 cc d1 msrp",
+        "lea1 LIID-C 1/3 cc d1 msrp", NULL } },
 
     { .name = "relay content linked through its session-reserved event",
-      .steps = { { .what = X2_EVENT, .xid = XID_B,
-                   .text = "{\"limf_event\":\"session-reserved\",\"session\":\"rl1\"}",
-                   .pdu_dir = 5, .corr = 77 },
-                 { .what = X3_MSRP, .xid = XID_B,
-                   .text = MSRP("tx001", "other1", "other2", "early via relay"), .pdu_dir = 3,
-                   .corr = 77 },
-                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = INVITE("rl", "rl1"),
-                   .pdu_dir = 3, .corr = 1 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2,
-                   .text = MSRP("tx002", "other1", "other2", "later via relay"), .pdu_dir = 2,
-                   .corr = 77 },
-                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2,
-                   .text = MSRP("tx003", "zz1", "zz2", "other relay session"), .pdu_dir = 2,
-                   .corr = 78 },
+      .steps = { { .what = X2_EVENT, .xid = XID_B, .text = "{\"limf_event\":\"session-reserved\",\"session\":\"rl1\"}", .pdu_dir = 5, .corr = 77 },
+                 { .what = X3_MSRP, .xid = XID_B, .text = MSRP("tx001", "other1", "other2", "early via relay"), .pdu_dir = 3, .corr = 77 },
+                 { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = INVITE("rl", "rl1"), .pdu_dir = 3, .corr = 1 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2, .text = MSRP("tx002", "other1", "other2", "later via relay"), .pdu_dir = 2, .corr = 77 },
+                 { .what = X3_MSRP, .xid = XID_B, .at_s = 2, .text = MSRP("tx003", "zz1", "zz2", "other relay session"), .pdu_dir = 2, .corr = 78 },
                  { .what = TICK, .at_s = 10 } },
-      .want = { "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 cc d0 msrp",
-                "lea1 LIID-C 1/2 cc d1 msrp",
-                "lea1 LIID-C 2/0 report d2 report content-without-signalling",
-                "lea1 LIID-C 2/1 cc d1 msrp", NULL } },
+      .want = { "lea1 LIID-C 1/0 begin d0 sip",
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        "lea1 LIID-C 1/1 cc d1 msrp",
+        "lea1 LIID-C 2/0 alarm d2 content-without-signalling",
+        "lea1 LIID-C 2/0 cc d1 msrp", NULL } },
 
     { .name = "unsupported payload format is reported, never dropped silently",
       .steps = { { .what = X2_OTHER, .xid = XID_B, .text = "MIME-Version: 1.0\r\n\r\n", .corr = 1 } },
-      .want = { "lea1 LIID-C 1/0 report d2 report unsupported-payload-format", NULL } },
+      .want = { "lea1 LIID-C 1/0 alarm d2 unsupported-payload-format", NULL } },
+
 };
 
 static void test_scenarios(void **state)
@@ -568,13 +567,20 @@ static void test_restore(void **state)
     for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
         run_step(e, &second[i]);
     assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
+    med_engine_free(e);
+    e = med_engine_new(&cfg, tasks, on_record, &o);
+    restore_into(e, &st);
+    run_step(e, &(step){ X2_SIP, XID_B, 9, RESP("200 OK", "r1", "x", "2 BYE"), 2, 1 });
+    assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
     static const char *const want[] = {
         "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
-        "lea1 LIID-C 1/2 cc d0 msrp",
-        /* after the restore */
-        "lea1 LIID-C 1/3 cc d1 msrp", "lea1 LIID-C 2/0 begin d0 sip",
-        "lea1 LIID-C 3/0 report d2 report content-without-signalling",
-        "lea1 LIID-C 3/1 cc d1 msrp", "lea1 LIID-C 1/4 end d0 sip", NULL };
+        "lea1 LIID-C 1/0 cc d0 msrp",
+        /* after the restore: both counters continue */
+        "lea1 LIID-C 1/1 cc d1 msrp", "lea1 LIID-C 2/0 begin d0 sip",
+        "lea1 LIID-C 3/0 alarm d2 content-without-signalling",
+        "lea1 LIID-C 3/0 cc d1 msrp", "lea1 LIID-C 1/2 continue d0 sip",
+        /* the BYE's 200 after a second restore: the CSeq it waited for survived */
+        "lea1 LIID-C 1/3 end d1 sip", NULL };
     check("restore", &o, want);
     med_engine_free(e);
 
@@ -689,11 +695,42 @@ static void test_sid_cap(void **state)
     for (size_t i = 0; i < 3; i++)
         run_step(e, &steps[i]);
     static const char *const want[] = { "lea1 LIID-C 1/0 begin d0 sip",
-                                        "lea1 LIID-C 1/1 cc d1 msrp", NULL };
+                                        "lea1 LIID-C 1/0 cc d1 msrp", NULL };
     check("sid cap", &o, want);
     med_stats st;
     med_engine_stats(e, &st);
     assert_int_equal(st.sessions, 2);     /* the dialog and the waiting content */
+    med_engine_free(e);
+    med_tasks_free(tasks);
+}
+
+/* streamIdentifier is one per MSRP session: both directions carry the same. */
+static void on_stream(void *ctx, const char *dest, const Limf__HiRecord *r)
+{
+    out *o = ctx;
+    (void)dest;
+    if (r->kind == LIMF__HI_RECORD__KIND__CC)
+        snprintf(o->lines[o->n++], sizeof o->lines[0], "d%u %s", r->direction, r->stream_id);
+}
+
+static void test_stream_id(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    med_config cfg = test_config();
+    static out o;
+    o.n = 0;
+    med_engine *e = med_engine_new(&cfg, tasks, on_stream, &o);
+    static const step steps[] = {
+        { X2_SIP, XID_B, 0, INVITE("st", "sa"), 3, 1 },
+        { X2_SIP, XID_B, 1, RESP_SDP("200 OK", "st", "b1", "sb"), 2, 1 },
+        { X3_MSRP, XID_B, 2, MSRP("tx001", "sb", "sa", "to bob"), 0, 9 },
+        { X3_MSRP, XID_B, 3, MSRP("tx002", "sa", "sb", "to alice"), 0, 9 },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        run_step(e, &steps[i]);
+    static const char *const want[] = { "d0 sa", "d1 sa", NULL };
+    check("stream id", &o, want);
     med_engine_free(e);
     med_tasks_free(tasks);
 }
@@ -752,7 +789,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
-        cmocka_unit_test(test_sid_cap),
+        cmocka_unit_test(test_sid_cap), cmocka_unit_test(test_stream_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

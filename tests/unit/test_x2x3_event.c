@@ -109,6 +109,38 @@ static void test_too_small(void **state)
     assert_int_equal(x2x3_event_gap(small, sizeof small, NULL, 1), LI_ERR_TOO_BIG);
 }
 
+/* The mediator names what a POI wrote with the same table the POIs write from. */
+static void test_type_of(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        x2x3_event_type type;
+    } rows[] = {
+        { .name = X2X3_EVENT_GAP, .type = X2X3_EV_GAP },
+        { .name = X2X3_EVENT_SESSION_RESERVED, .type = X2X3_EV_SESSION_RESERVED },
+        { .name = X2X3_EVENT_TLS_ESTABLISHED, .type = X2X3_EV_TLS_ESTABLISHED },
+        { .name = X2X3_EVENT_PASSTHROUGH, .type = X2X3_EV_PASSTHROUGH },
+        { .name = X2X3_EVENT_SESSION_RELEASED, .type = X2X3_EV_SESSION_RELEASED },
+        { .name = "gap ", .type = X2X3_EV_UNKNOWN },
+        { .name = "future-event", .type = X2X3_EV_UNKNOWN },
+        { .name = NULL, .type = X2X3_EV_UNKNOWN },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char out[128];
+        if (rows[i].name) {
+            /* Through the wire form: written, parsed back, named. */
+            assert_int_equal(x2x3_event_format(out, sizeof out, NULL, rows[i].name, NULL), LI_OK);
+            json_t *j = parse(out);
+            assert_int_equal(x2x3_event_type_of(json_string_value(json_object_get(j, X2X3_EVENT_KEY))),
+                             rows[i].type);
+            json_decref(j);
+        } else {
+            assert_int_equal(x2x3_event_type_of(NULL), X2X3_EV_UNKNOWN);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_events_parse_back),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_too_small),
+        cmocka_unit_test(test_type_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
