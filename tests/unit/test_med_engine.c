@@ -570,7 +570,8 @@ static void test_restore(void **state)
     med_engine_free(e);
     e = med_engine_new(&cfg, tasks, on_record, &o);
     restore_into(e, &st);
-    run_step(e, &(step){ X2_SIP, XID_B, 9, RESP("200 OK", "r1", "x", "2 BYE"), 2, 1 });
+    run_step(e, &(step){ .what = X2_SIP, .xid = XID_B, .at_s = 9,
+                         .text = RESP("200 OK", "r1", "x", "2 BYE"), .pdu_dir = 2, .corr = 1 });
     assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
     static const char *const want[] = {
         "lea1 LIID-C 1/0 begin d0 sip", "lea1 LIID-C 1/1 continue d1 sip",
@@ -722,10 +723,13 @@ static void test_stream_id(void **state)
     o.n = 0;
     med_engine *e = med_engine_new(&cfg, tasks, on_stream, &o);
     static const step steps[] = {
-        { X2_SIP, XID_B, 0, INVITE("st", "sa"), 3, 1 },
-        { X2_SIP, XID_B, 1, RESP_SDP("200 OK", "st", "b1", "sb"), 2, 1 },
-        { X3_MSRP, XID_B, 2, MSRP("tx001", "sb", "sa", "to bob"), 0, 9 },
-        { X3_MSRP, XID_B, 3, MSRP("tx002", "sa", "sb", "to alice"), 0, 9 },
+        { .what = X2_SIP, .xid = XID_B, .text = INVITE("st", "sa"), .pdu_dir = 3, .corr = 1 },
+        { .what = X2_SIP, .xid = XID_B, .at_s = 1, .text = RESP_SDP("200 OK", "st", "b1", "sb"),
+          .pdu_dir = 2, .corr = 1 },
+        { .what = X3_MSRP, .xid = XID_B, .at_s = 2, .text = MSRP("tx001", "sb", "sa", "to bob"),
+          .corr = 9 },
+        { .what = X3_MSRP, .xid = XID_B, .at_s = 3, .text = MSRP("tx002", "sa", "sb", "to alice"),
+          .corr = 9 },
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         run_step(e, &steps[i]);
