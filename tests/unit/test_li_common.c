@@ -165,6 +165,21 @@ static SSL_CTX *make_ctx(int server, const char *cert, const char *ca, const cha
     return ctx;
 }
 
+/* A file of tmpdir as a NUL-terminated string (the caller frees it). */
+static char *read_text(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *text = calloc(1, 65536);
+    assert_non_null(text);
+    size_t n = fread(text, 1, 65535, f);
+    fclose(f);
+    assert_true(n > 0 && n < 65535);
+    return text;
+}
+
 static void test_tls_ca_and_pins(void **state)
 {
     (void)state;
@@ -208,7 +223,27 @@ static void test_tls_ca_and_pins(void **state)
     run(cmd);
     assert_null(make_ctx(0, "self", "ca", NULL, NULL));
 
-    SSL_CTX *all[] = { srv, cli, cli_badname, cli_self, srv_pinned };
+    /* The same trust from memory (an agency's CA arriving over the API): the CA-signed
+     * client still passes, the self-signed one is still refused, text that is no PEM is
+     * refused up front. */
+    char *ca_pem = read_text("ca.pem"), *cert_pem = read_text("ingest.pem");
+    char *key_pem = read_text("ingest.key");
+    li_tls_opts mem = { .server = 1, .cert_pem = cert_pem, .key_pem = key_pem, .ca_pem = ca_pem };
+    char err[512];
+    SSL_CTX *srv_mem = li_tls_ctx_new(&mem, err, sizeof err);
+    assert_non_null(srv_mem);
+    assert_true(try_handshake(srv_mem, cli));
+    assert_false(try_handshake(srv_mem, cli_self));
+    mem.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+    assert_null(li_tls_ctx_new(&mem, err, sizeof err));
+    mem.ca_pem = ca_pem;
+    mem.key_pem = cert_pem;   /* a certificate where the key belongs */
+    assert_null(li_tls_ctx_new(&mem, err, sizeof err));
+    free(ca_pem);
+    free(cert_pem);
+    free(key_pem);
+
+    SSL_CTX *all[] = { srv, cli, cli_badname, cli_self, srv_pinned, srv_mem };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         SSL_CTX_free(all[i]);
 }
