@@ -58,6 +58,7 @@ void li_tls_opts_from_config(const li_config *cfg, const char *prefix, li_tls_op
     GET(peer_name, "peer_name");
     GET(keylog_file, "keylog");
 #undef GET
+    opts->cert_pem = opts->key_pem = opts->ca_pem = NULL;   /* configuration names files */
 }
 
 static li_err cert_fingerprint(X509 *cert, uint8_t out[32])

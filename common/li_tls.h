@@ -31,7 +31,7 @@ typedef struct li_tls_opts {
 } li_tls_opts;
 
 /* Reads `<prefix>.cert`, `.key`, `.ca`, `.pins`, `.peer_name`, `.keylog` from cfg into
- * opts; the strings stay owned by cfg. */
+ * opts (the PEM texts set to NULL); the strings stay owned by cfg. */
 void li_tls_opts_from_config(const li_config *cfg, const char *prefix, li_tls_opts *opts);
 
 /* Builds a context. Returns NULL with a reason in errstr when a file is missing or

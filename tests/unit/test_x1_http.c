@@ -96,56 +96,11 @@ static void test_head_too_long(void **state)
     free(buf);
 }
 
-static void test_hostport(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *text;
-        int def;
-        li_err err;
-        const char *host;
-        unsigned port;
-    } v[] = {
-        { "127.0.0.1:4443", -1, LI_OK, "127.0.0.1", 4443 },
-        { "[::1]:0", -1, LI_OK, "::1", 0 },
-        { "[fe80::1%eth0]:65535", -1, LI_OK, "fe80::1%eth0", 65535 },
-        { "ingest.example.net:1", -1, LI_OK, "ingest.example.net", 1 },
-        { "ne.example.net", 443, LI_OK, "ne.example.net", 443 },
-        { "[2001:db8::2]", 443, LI_OK, "2001:db8::2", 443 },
-        { "ne.example.net", -1, LI_ERR_PROTO, NULL, 0 },
-        { "2001:db8::2:443", -1, LI_ERR_PROTO, NULL, 0 },
-        { "[::1:443", -1, LI_ERR_PROTO, NULL, 0 },
-        { "[::1]443", -1, LI_ERR_PROTO, NULL, 0 },
-        { "host:65536", -1, LI_ERR_PROTO, NULL, 0 },
-        { "host:", -1, LI_ERR_PROTO, NULL, 0 },
-        { ":80", -1, LI_ERR_PROTO, NULL, 0 },
-        { "bad host:80", -1, LI_ERR_PROTO, NULL, 0 },
-        { "host:8x", -1, LI_ERR_PROTO, NULL, 0 },
-        { "[]:80", -1, LI_ERR_PROTO, NULL, 0 },
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char host[64] = "";
-        uint16_t port = 7;
-        print_message("hostport %s\n", v[i].text);
-        assert_int_equal(x1_hostport_split(v[i].text, v[i].def, host, sizeof host, &port),
-                         v[i].err);
-        if (v[i].err == LI_OK) {
-            assert_string_equal(host, v[i].host);
-            assert_int_equal(port, v[i].port);
-        }
-    }
-    char small[4];
-    uint16_t port;
-    assert_int_equal(x1_hostport_split("toolong:1", -1, small, sizeof small, &port),
-                     LI_ERR_PROTO);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_head_too_long),
-        cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
