@@ -47,11 +47,15 @@ li_err li_conn_attach(li_conn *c, int fd, SSL_CTX *ctx, int server)
     return LI_OK;
 }
 
+void li_conn_shutdown(li_conn *c)
+{
+    if (c->ssl && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
+}
+
 void li_conn_close(li_conn *c)
 {
     if (c->ssl) {
-        if (SSL_is_init_finished(c->ssl))
-            SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
         c->ssl = NULL;
         ERR_clear_error();

@@ -35,9 +35,12 @@ void li_conn_init(li_conn *c);
  * with TCP_NODELAY, and when ctx is not NULL puts a TLS session of ctx on it as server or
  * client (the handshake is li_conn_handshake's). LI_ERR_IO or LI_ERR_NOMEM on failure. */
 li_err li_conn_attach(li_conn *c, int fd, SSL_CTX *ctx, int server);
-/* Closes: one attempt at a TLS close_notify after a completed handshake (a peer that is
- * gone must not hold us up), then frees the session and closes the socket. Safe on a
- * closed connection; c can be attached again. */
+/* One attempt at a TLS close_notify after a completed handshake (a peer that is gone
+ * must not hold us up); nothing for plain TCP. For an orderly end, before closing. */
+void li_conn_shutdown(li_conn *c);
+/* Frees the TLS session and closes the socket (no close_notify: a connection dropped
+ * after an error says nothing more). Safe on a closed connection; c can be attached
+ * again. */
 void li_conn_close(li_conn *c);
 
 /* One step of each operation (never blocks); results as above. */

@@ -18,6 +18,7 @@ void ho_conn_init(ho_conn *c)
 
 void ho_conn_close(ho_conn *c)
 {
+    li_conn_shutdown(&c->io);
     li_conn_close(&c->io);
     li_buf_free(&c->rx);
     li_buf_init(&c->rx, 0);

@@ -280,6 +280,7 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
     *body_off = msg_len - h.content_length;
     resp_buf->len = msg_len;
 out:
+    li_conn_shutdown(&conn);
     li_conn_close(&conn);
     return err == LI_ERR_CLOSED ? LI_ERR_IO : err;
 }

@@ -40,8 +40,7 @@ li_err x1_conn_read_message(li_conn *c, li_buf *in, int response, size_t max_bod
 
 void x1_conn_linger_close(li_conn *c, uint64_t deadline_ns)
 {
-    if (c->ssl && SSL_is_init_finished(c->ssl))
-        SSL_shutdown(c->ssl);
+    li_conn_shutdown(c);
     if (c->fd >= 0) {
         shutdown(c->fd, SHUT_WR);
         size_t drained = 0;

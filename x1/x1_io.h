@@ -21,7 +21,7 @@ li_err x1_conn_read_message(li_conn *c, li_buf *in, int response, size_t max_bod
 /* Closes after an error answer sent before the request was read whole: sends
  * close_notify, stops writing, and discards what the peer still sends (until it closes,
  * 1 MiB or the deadline), so that the kernel does not reset the connection and destroy
- * the answer before the peer read it. Then closes like li_conn_close(). */
+ * the answer before the peer read it. Then closes with li_conn_close(). */
 void x1_conn_linger_close(li_conn *c, uint64_t deadline_ns);
 
 #endif

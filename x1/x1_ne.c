@@ -692,6 +692,7 @@ static void serve(x1_ne *ne, int fd)
     if (err != LI_OK) {
         li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
         atomic_fetch_add(&ne->n_tls_failures, 1);
+        li_conn_shutdown(&c);
         li_conn_close(&c);
         return;
     }
@@ -739,6 +740,7 @@ static void serve(x1_ne *ne, int fd)
     }
     li_buf_free(&in);
     li_buf_free(&out);
+    li_conn_shutdown(&c);
     li_conn_close(&c);
 }
 

@@ -646,6 +646,7 @@ static int raw_request(const char *request, li_buf *answer)
     li_buf_reset(answer);
     assert_int_equal(x1_conn_read_message(&c, answer, 1, 1 << 20, &h, &len, deadline), LI_OK);
     li_buf_append_u8(answer, 0);
+    li_conn_shutdown(&c);
     li_conn_close(&c);
     SSL_CTX_free(ctx);
     return h.status;
@@ -838,6 +839,7 @@ static void *old_ne_main(void *arg)
             li_buf_free(&body);
             li_conn_send_all(&c, out.data, out.len, deadline);
         }
+        li_conn_shutdown(&c);
         li_conn_close(&c);
         li_buf_free(&in);
         li_buf_free(&out);
