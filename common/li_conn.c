@@ -33,17 +33,24 @@ li_err li_conn_attach(li_conn *c, int fd, SSL_CTX *ctx, int server)
     /* Requests, answers and PDUs are written whole: Nagle would only hold them back. */
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (!ctx)
-        return LI_OK;
-    c->ssl = SSL_new(ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+    li_err err = ctx ? li_conn_start_tls(c, ctx, server) : LI_OK;
+    if (err != LI_OK)
         li_conn_close(c);
+    return err;
+}
+
+li_err li_conn_start_tls(li_conn *c, SSL_CTX *ctx, int server)
+{
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl || SSL_set_fd(ssl, c->fd) != 1) {
+        SSL_free(ssl);
         return LI_ERR_NOMEM;
     }
     if (server)
-        SSL_set_accept_state(c->ssl);
+        SSL_set_accept_state(ssl);
     else
-        SSL_set_connect_state(c->ssl);
+        SSL_set_connect_state(ssl);
+    c->ssl = ssl;
     return LI_OK;
 }
 

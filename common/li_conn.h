@@ -35,6 +35,10 @@ void li_conn_init(li_conn *c);
  * with TCP_NODELAY, and when ctx is not NULL puts a TLS session of ctx on it as server or
  * client (the handshake is li_conn_handshake's). LI_ERR_IO or LI_ERR_NOMEM on failure. */
 li_err li_conn_attach(li_conn *c, int fd, SSL_CTX *ctx, int server);
+/* Puts a TLS session of ctx, as server or client, on an attached plain connection (a
+ * relay leg learns whether it speaks TLS once connected). LI_ERR_NOMEM on failure (the
+ * connection stays plain). */
+li_err li_conn_start_tls(li_conn *c, SSL_CTX *ctx, int server);
 /* One attempt at a TLS close_notify after a completed handshake (a peer that is gone
  * must not hold us up); nothing for plain TCP. For an orderly end, before closing. */
 void li_conn_shutdown(li_conn *c);
