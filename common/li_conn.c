@@ -113,6 +113,12 @@ static li_err map_ssl(li_conn *c, int rc, int handshake)
     return err;
 }
 
+/* The result of SSL_read_ex or SSL_write_ex. */
+static li_err after_io(li_conn *c, int rc)
+{
+    return rc == 1 ? LI_OK : map_ssl(c, rc, 0);
+}
+
 li_err li_conn_handshake(li_conn *c)
 {
     errno = 0;
@@ -125,10 +131,8 @@ li_err li_conn_recv(li_conn *c, void *buf, size_t size, size_t *got)
     if (c->fd < 0)
         return LI_ERR_CLOSED;
     errno = 0;
-    if (c->ssl) {
-        int rc = SSL_read_ex(c->ssl, buf, size, got);
-        return rc == 1 ? LI_OK : map_ssl(c, rc, 0);
-    }
+    if (c->ssl)
+        return after_io(c, SSL_read_ex(c->ssl, buf, size, got));
     ssize_t n = recv(c->fd, buf, size, 0);
     if (n > 0) {
         *got = (size_t)n;
@@ -142,10 +146,8 @@ li_err li_conn_send(li_conn *c, const void *buf, size_t n, size_t *sent)
     if (c->fd < 0)
         return LI_ERR_CLOSED;
     errno = 0;
-    if (c->ssl) {
-        int rc = SSL_write_ex(c->ssl, buf, n, sent);
-        return rc == 1 ? LI_OK : map_ssl(c, rc, 0);
-    }
+    if (c->ssl)
+        return after_io(c, SSL_write_ex(c->ssl, buf, n, sent));
     ssize_t k = send(c->fd, buf, n, MSG_NOSIGNAL);
     if (k >= 0) {
         *sent = (size_t)k;
