@@ -493,7 +493,8 @@ static void start_tls(msrp_relay *r, relay_conn *c, SSL_CTX *ctx)
 
 static void conn_attach(relay_conn *c, int fd)
 {
-    li_conn_attach(&c->io, fd, NULL, 0);
+    /* fd is an open non-blocking socket already: attaching it only adds TCP_NODELAY. */
+    (void)li_conn_attach(&c->io, fd, NULL, 0);
     socklen_t len = sizeof c->local;
     getsockname(fd, (struct sockaddr *)&c->local, &len);
     len = sizeof c->peer;
