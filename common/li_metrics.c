@@ -1,15 +1,15 @@
 /* See li_metrics.h. */
 #include "li_metrics.h"
 
-#include <arpa/inet.h>
 #include <math.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "li_net.h"
 
 struct li_metrics {
     struct MHD_Daemon *mhd;
@@ -55,46 +55,15 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const cha
     return ret;
 }
 
-/* "host:port", "[v6]:port" or ":port" (every address) into ss. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return -1;
-    /* getaddrinfo() takes "99999" and truncates it to 16 bits. */
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end || port > 65535)
-        return -1;
-    const char *h = listen;
-    size_t hlen = (size_t)(colon - listen);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(hlen ? host : NULL, colon + 1, &hints, &ai) != 0 || !ai)
-        return -1;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
-}
-
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (!listen || parse_listen(listen, &ss) != 0) {
-        snprintf(errstr, errstr_size, "bad listen address '%s' (want host:port)",
-                 listen ? listen : "");
+    socklen_t len;
+    /* "host:port", "[v6]:port" or ":port" (every address) */
+    if (li_net_address(listen ? listen : "", LI_HOSTPORT_NAME | LI_HOSTPORT_ANY | LI_HOSTPORT_PORT0,
+                       "metrics listen", &ss, &len, errstr, errstr_size) != LI_OK)
         return NULL;
-    }
     li_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");

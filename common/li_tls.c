@@ -58,6 +58,7 @@ void li_tls_opts_from_config(const li_config *cfg, const char *prefix, li_tls_op
     GET(peer_name, "peer_name");
     GET(keylog_file, "keylog");
 #undef GET
+    opts->cert_pem = opts->key_pem = opts->ca_pem = NULL;   /* configuration names files */
 }
 
 static li_err cert_fingerprint(X509 *cert, uint8_t out[32])
@@ -121,28 +122,108 @@ static void keylog_cb(const SSL *ssl, const char *line)
     fclose(f);
 }
 
+static int key_file_exposed(const char *path, char *errstr, size_t errstr_size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(errstr, errstr_size, "%s: cannot stat key file", path);
+        return 1;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(errstr, errstr_size, "%s: key file must not be accessible to group or others",
+                 path);
+        return 1;
+    }
+    return 0;
+}
+
+/* Own certificate chain and key, each from memory when given, else from its file. */
+static li_err load_own(SSL_CTX *ctx, const li_tls_opts *opts)
+{
+    li_err err = LI_OK;
+    if (opts->cert_pem) {
+        BIO *bio = BIO_new_mem_buf(opts->cert_pem, -1);
+        X509 *leaf = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        if (!leaf || SSL_CTX_use_certificate(ctx, leaf) != 1)
+            err = LI_ERR_TLS;
+        X509 *extra;
+        while (err == LI_OK && (extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
+            if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+                X509_free(extra);
+                err = LI_ERR_TLS;
+            }
+        ERR_clear_error();   /* the end of the PEM text reads as an error */
+        X509_free(leaf);
+        BIO_free(bio);
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, opts->cert_file) != 1) {
+        err = LI_ERR_TLS;
+    }
+    if (err != LI_OK)
+        return err;
+    if (opts->key_pem) {
+        BIO *bio = BIO_new_mem_buf(opts->key_pem, -1);
+        EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        if (!key || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+            err = LI_ERR_TLS;
+        EVP_PKEY_free(key);
+        BIO_free(bio);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, opts->key_file, SSL_FILETYPE_PEM) != 1) {
+        err = LI_ERR_TLS;
+    }
+    return err == LI_OK && SSL_CTX_check_private_key(ctx) == 1 ? LI_OK : LI_ERR_TLS;
+}
+
+/* Trust anchors (and, on a server, the CA names it asks clients for) from PEM text. */
+static li_err load_ca_pem(SSL_CTX *ctx, const char *pem, int server)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    size_t n = 0;
+    X509 *cert;
+    li_err err = bio ? LI_OK : LI_ERR_NOMEM;
+    while (err == LI_OK && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        if (X509_STORE_add_cert(store, cert) != 1 ||
+            (server && SSL_CTX_add_client_CA(ctx, cert) != 1))
+            err = LI_ERR_TLS;
+        X509_free(cert);
+        n++;
+    }
+    BIO_free(bio);
+    if (err == LI_OK && n == 0)
+        return LI_ERR_TLS;
+    ERR_clear_error();   /* the end of the PEM text reads as an error */
+    return err;
+}
+
+static li_err load_ca(SSL_CTX *ctx, const li_tls_opts *opts)
+{
+    if (opts->ca_pem)
+        return load_ca_pem(ctx, opts->ca_pem, opts->server);
+    if (SSL_CTX_load_verify_locations(ctx, opts->ca_file, NULL) != 1)
+        return LI_ERR_TLS;
+    if (opts->server) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(opts->ca_file);
+        if (names)
+            SSL_CTX_set_client_CA_list(ctx, names);
+    }
+    return LI_OK;
+}
+
 SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_size)
 {
     char ossl[512];
     pthread_once(&pin_once, pin_index_init);
-    if (!opts->cert_file || !opts->key_file) {
+    if ((!opts->cert_file && !opts->cert_pem) || (!opts->key_file && !opts->key_pem)) {
         snprintf(errstr, errstr_size, "a certificate and a key are required (mutual TLS)");
         return NULL;
     }
-    if (!opts->ca_file && !(opts->pins && *opts->pins)) {
+    if (!opts->ca_file && !opts->ca_pem && !(opts->pins && *opts->pins)) {
         snprintf(errstr, errstr_size, "a CA file or certificate pins are required");
         return NULL;
     }
-    struct stat st;
-    if (stat(opts->key_file, &st) != 0) {
-        snprintf(errstr, errstr_size, "%s: cannot stat key file", opts->key_file);
+    /* A key given in memory has no file whose permissions could expose it. */
+    if (!opts->key_pem && key_file_exposed(opts->key_file, errstr, errstr_size))
         return NULL;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(errstr, errstr_size, "%s: key file must not be accessible to group or others",
-                 opts->key_file);
-        return NULL;
-    }
     SSL_CTX *ctx = SSL_CTX_new(opts->server ? TLS_server_method() : TLS_client_method());
     pin_set *pins = OPENSSL_zalloc(sizeof *pins);
     if (!ctx || !pins) {
@@ -155,26 +236,21 @@ SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_siz
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
-    if (SSL_CTX_use_certificate_chain_file(ctx, opts->cert_file) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, opts->key_file, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
+    if (load_own(ctx, opts) != LI_OK) {
         li_tls_error_string(ossl, sizeof ossl);
-        snprintf(errstr, errstr_size, "certificate %s / key %s: %s", opts->cert_file,
-                 opts->key_file, ossl);
+        snprintf(errstr, errstr_size, "certificate %s / key %s: %s",
+                 opts->cert_pem ? "(PEM)" : opts->cert_file,
+                 opts->key_pem ? "(PEM)" : opts->key_file, ossl);
         goto fail;
     }
-    if (opts->ca_file) {
-        if (SSL_CTX_load_verify_locations(ctx, opts->ca_file, NULL) != 1) {
+    if (opts->ca_file || opts->ca_pem) {
+        if (load_ca(ctx, opts) != LI_OK) {
             li_tls_error_string(ossl, sizeof ossl);
-            snprintf(errstr, errstr_size, "CA %s: %s", opts->ca_file, ossl);
+            snprintf(errstr, errstr_size, "CA %s: %s", opts->ca_pem ? "(PEM)" : opts->ca_file,
+                     *ossl ? ossl : "no certificate");
             goto fail;
         }
         pins->have_ca = 1;
-        if (opts->server) {
-            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(opts->ca_file);
-            if (names)
-                SSL_CTX_set_client_CA_list(ctx, names);
-        }
     }
     if (opts->pins && parse_pins(opts->pins, pins, errstr, errstr_size) != LI_OK)
         goto fail;

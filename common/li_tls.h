@@ -23,15 +23,21 @@ typedef struct li_tls_opts {
                               * name when verified by CA; NULL skips the name check */
     int optional_peer_cert;  /* server only: ask for but do not demand a client certificate */
     const char *keylog_file; /* append NSS key-log lines here (oracle tests only), or NULL */
+    /* The same from memory (NUL-terminated PEM text), used instead of the file when set:
+     * what arrives through an API (an agency's CA) never has to be written to disk. */
+    const char *cert_pem;    /* own certificate chain, leaf first */
+    const char *key_pem;     /* own private key */
+    const char *ca_pem;      /* CA bundle */
 } li_tls_opts;
 
 /* Reads `<prefix>.cert`, `.key`, `.ca`, `.pins`, `.peer_name`, `.keylog` from cfg into
- * opts; the strings stay owned by cfg. */
+ * opts (the PEM texts set to NULL); the strings stay owned by cfg. */
 void li_tls_opts_from_config(const li_config *cfg, const char *prefix, li_tls_opts *opts);
 
 /* Builds a context. Returns NULL with a reason in errstr when a file is missing or
- * unreadable, the key does not match the certificate, the key file is readable by
- * others, or neither a CA nor pins are given (no peer would ever be verified).
+ * unreadable, a PEM text does not parse, the key does not match the certificate, the key
+ * file is readable by others, or neither a CA nor pins are given (no peer would ever be
+ * verified).
  * The caller frees it with SSL_CTX_free(). */
 SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_size);
 

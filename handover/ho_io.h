@@ -1,20 +1,19 @@
-/* Sockets and TLS of the HI2/HI3 links (limf-handover's client side, limf-lemf's server
- * side): non-blocking sockets driven by poll() with timeouts, TLS through OpenSSL when a
- * context is given, plain TCP otherwise; and a PS-PDU stream reader. */
+/* The HI2/HI3 links (limf-handover's client side, limf-lemf's server side): a li_conn
+ * (TLS when a context is given, plain TCP otherwise) with timeouts, and a PS-PDU stream
+ * reader. */
 #ifndef HO_IO_H
 #define HO_IO_H
 
 #include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "li_bytes.h"
+#include "li_conn.h"
 #include "li_err.h"
 
 typedef struct ho_conn {
-    int fd;        /* -1 when closed */
-    SSL *ssl;      /* NULL for plain TCP */
+    li_conn io;    /* io.fd is -1 when closed */
     li_buf rx;     /* received bytes not yet returned as PDUs */
     size_t taken;  /* octets of rx returned by the last ho_conn_next_pdu() */
 } ho_conn;
@@ -25,13 +24,9 @@ void ho_conn_init(ho_conn *c);
  * frees the receive buffer; the connection can be reused. A closed one is a no-op. */
 void ho_conn_close(ho_conn *c);
 
-/* "host:port" or "[v6]:port" (host numeric or a name) to a socket address (numeric or resolved). */
-li_err ho_sockaddr(const char *hostport, struct sockaddr_storage *ss, socklen_t *len);
-/* A listening socket on hostport (port 0 = any); *port receives the bound port. */
-li_err ho_listen(const char *hostport, int *fd, uint16_t *port, char *errstr, size_t errstr_size);
-
-/* Connects to hostport and, when ctx is not NULL, completes a TLS handshake (the peer is
- * verified by ctx: pins or CA + name), all within timeout_ms. */
+/* Connects to hostport ("host:port", "[v6]:port"; li_hostport with names) and, when ctx
+ * is not NULL, completes a TLS handshake (the peer is verified by ctx: pins or CA +
+ * name), all within timeout_ms. */
 li_err ho_conn_connect(ho_conn *c, const char *hostport, SSL_CTX *ctx, int timeout_ms,
                        char *errstr, size_t errstr_size);
 /* Takes an accepted socket (c owns it from then on) and completes the server handshake. */

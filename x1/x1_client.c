@@ -12,6 +12,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
 #include "x1_http.h"
@@ -163,6 +164,7 @@ static li_err check_pin(SSL *ssl, const char *ne_id, const uint8_t want[32], cha
 typedef struct url_parts {
     char host[256];
     char port[8];
+    uint16_t nport;
     char path[256];
     char authority[272]; /* for the Host header */
 } url_parts;
@@ -180,71 +182,17 @@ static li_err parse_url(const char *url, url_parts *u)
     memcpy(u->authority, p, alen);
     u->authority[alen] = '\0';
     snprintf(u->path, sizeof u->path, "%s", slash ? slash : "/");
-    uint16_t port;
-    if (x1_hostport_split(u->authority, 443, u->host, sizeof u->host, &port) != LI_OK ||
-        port == 0)
+    li_hostport hp = { .port = 443 };
+    if (li_hostport_parse(u->authority, LI_HOSTPORT_NAME | LI_HOSTPORT_OPT_PORT, &hp) != LI_OK)
         return LI_ERR_INVAL;
-    snprintf(u->port, sizeof u->port, "%u", port);
+    snprintf(u->host, sizeof u->host, "%s", hp.host);
+    u->nport = hp.port;
+    snprintf(u->port, sizeof u->port, "%u", hp.port);
     for (const char *q = u->path; *q; q++) {
         if ((unsigned char)*q <= ' ')
             return LI_ERR_INVAL;
     }
     return LI_OK;
-}
-
-/* A TCP connection to host:port within the deadline, trying each address in turn. */
-static li_err tcp_connect(const url_parts *u, uint64_t deadline, int *fd_out, char *errstr,
-                          size_t errstr_size)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV };
-    struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(u->host, u->port, &hints, &ai);
-    if (rc != 0) {
-        snprintf(errstr, errstr_size, "resolve %s: %s", u->host, gai_strerror(rc));
-        return LI_ERR_IO;
-    }
-    li_err err = LI_ERR_IO;
-    int saved = 0;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-            for (;;) {
-                uint64_t now = li_mono_ns();
-                if (now >= deadline) {
-                    err = LI_ERR_TIMEOUT;
-                    break;
-                }
-                struct pollfd p = { .fd = fd, .events = POLLOUT };
-                int n = poll(&p, 1, (int)((deadline - now) / 1000000 + 1));
-                if (n < 0 && errno == EINTR)
-                    continue;
-                int soerr = 0;
-                socklen_t sl = sizeof soerr;
-                if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr) {
-                    freeaddrinfo(ai);
-                    *fd_out = fd;
-                    return LI_OK;
-                }
-                saved = n > 0 ? soerr : errno;
-                break;
-            }
-        } else {
-            saved = errno;
-        }
-        close(fd);
-        if (err == LI_ERR_TIMEOUT)
-            break;
-    }
-    freeaddrinfo(ai);
-    if (err == LI_ERR_TIMEOUT)
-        snprintf(errstr, errstr_size, "connect to %s:%s: timed out", u->host, u->port);
-    else
-        snprintf(errstr, errstr_size, "connect to %s:%s: %s", u->host, u->port,
-                 saved ? strerror(saved) : "no address");
-    return err;
 }
 
 /* Demands that the NE's certificate names the host of the URL (unless pinned). */
@@ -273,11 +221,12 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
     }
     uint64_t deadline = li_mono_ns() + (uint64_t)c->timeout_ms * 1000000;
     int fd;
-    li_err err = tcp_connect(&u, deadline, &fd, errstr, errstr_size);
+    li_err err = li_net_connect(u.host, u.nport, deadline, NULL, &fd, errstr, errstr_size);
     if (err != LI_OK)
         return err;
-    x1_conn conn;
-    if ((err = x1_conn_init(&conn, fd, c->ctx, NULL)) != LI_OK) {
+    li_conn conn;
+    li_conn_init(&conn);
+    if ((err = li_conn_attach(&conn, fd, c->ctx, 0)) != LI_OK) {
         snprintf(errstr, errstr_size, "TLS setup: %s", li_err_str(err));
         return err;
     }
@@ -286,7 +235,7 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
         err = LI_ERR_INVAL;
         goto out;
     }
-    if ((err = x1_conn_handshake(&conn, 0, deadline)) != LI_OK) {
+    if ((err = li_conn_handshake_until(&conn, deadline)) != LI_OK) {
         long v = SSL_get_verify_result(conn.ssl);
         snprintf(errstr, errstr_size, "TLS handshake with %s:%s: %s%s%s", u.host, u.port,
                  li_err_str(err), v != X509_V_OK ? ": " : "",
@@ -306,7 +255,7 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
     if (err == LI_OK)
         err = li_buf_append(&msg, body->data, body->len);
     if (err == LI_OK)
-        err = x1_conn_write(&conn, msg.data, msg.len, deadline);
+        err = li_conn_send_all(&conn, msg.data, msg.len, deadline);
     li_buf_free(&msg);
     if (err != LI_OK) {
         snprintf(errstr, errstr_size, "send to %s:%s: %s", u.host, u.port, li_err_str(err));
@@ -331,7 +280,8 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
     *body_off = msg_len - h.content_length;
     resp_buf->len = msg_len;
 out:
-    x1_conn_close(&conn);
+    li_conn_shutdown(&conn);
+    li_conn_close(&conn);
     return err == LI_ERR_CLOSED ? LI_ERR_IO : err;
 }
 

@@ -30,10 +30,4 @@ typedef struct x1_http_head {
 li_err x1_http_parse_head(const uint8_t *buf, size_t len, int response, x1_http_head *out,
                           size_t *head_len);
 
-/* Splits "host:port", "[v6]:port" (and "host" alone when default_port >= 0) into host
- * (without brackets; an IPv6 host is the one containing ':') and port. The host may
- * hold letters, digits and ". - _ : %"; the port is 0-65535. LI_ERR_PROTO otherwise. */
-li_err x1_hostport_split(const char *text, int default_port, char *host, size_t host_size,
-                         uint16_t *port);
-
 #endif

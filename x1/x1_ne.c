@@ -17,6 +17,7 @@
 
 #include "li_ident.h"
 #include "li_log.h"
+#include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
 #include "x1_http.h"
@@ -640,7 +641,7 @@ static const char *reason(int status)
     }
 }
 
-static li_err send_response(x1_conn *c, int status, const li_buf *body, int close_after,
+static li_err send_response(li_conn *c, int status, const li_buf *body, int close_after,
                             uint64_t deadline)
 {
     /* Head and body in one write, like the client. */
@@ -654,7 +655,7 @@ static li_err send_response(x1_conn *c, int status, const li_buf *body, int clos
     if (err == LI_OK && body && body->len)
         err = li_buf_append(&msg, body->data, body->len);
     if (err == LI_OK)
-        err = x1_conn_write(c, msg.data, msg.len, deadline);
+        err = li_conn_send_all(c, msg.data, msg.len, deadline);
     li_buf_free(&msg);
     return err;
 }
@@ -681,15 +682,18 @@ static int client_allowed(const char *allowed, SSL *ssl)
 
 static void serve(x1_ne *ne, int fd)
 {
-    x1_conn c;
-    if (x1_conn_init(&c, fd, ne->ctx, &ne->stop) != LI_OK)
+    li_conn c;
+    li_conn_init(&c);
+    c.cancel = &ne->stop;
+    if (li_conn_attach(&c, fd, ne->ctx, 1) != LI_OK)
         return;
     uint64_t idle_ns = (uint64_t)ne->idle_timeout_ms * 1000000;
-    li_err err = x1_conn_handshake(&c, 1, li_mono_ns() + idle_ns);
+    li_err err = li_conn_handshake_until(&c, li_mono_ns() + idle_ns);
     if (err != LI_OK) {
         li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
         atomic_fetch_add(&ne->n_tls_failures, 1);
-        x1_conn_close(&c);
+        li_conn_shutdown(&c);
+        li_conn_close(&c);
         return;
     }
     if (ne->allowed_clients && !client_allowed(ne->allowed_clients, c.ssl)) {
@@ -736,7 +740,8 @@ static void serve(x1_ne *ne, int fd)
     }
     li_buf_free(&in);
     li_buf_free(&out);
-    x1_conn_close(&c);
+    li_conn_shutdown(&c);
+    li_conn_close(&c);
 }
 
 static void *conn_main(void *arg)
@@ -853,36 +858,9 @@ static void *acceptor_main(void *arg)
 static int open_listener(const char *listen_addr, uint16_t *port, char *errstr,
                          size_t errstr_size)
 {
-    char host[256], service[8];
-    if (x1_hostport_split(listen_addr, -1, host, sizeof host, port) != LI_OK) {
-        snprintf(errstr, errstr_size, "bad listen address '%s' (host:port)", listen_addr);
-        return -1;
-    }
-    snprintf(service, sizeof service, "%u", *port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(host, service, &hints, &ai);
-    if (rc != 0) {
-        snprintf(errstr, errstr_size, "listen address '%s': %s", listen_addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-        snprintf(errstr, errstr_size, "listen on '%s': %s", listen_addr, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    int fd = -1;
+    li_net_listen(listen_addr, LI_HOSTPORT_NAME, "x1 listen", 16, 0, &fd, port, errstr,
+                  errstr_size);
     return fd;
 }
 
@@ -984,7 +962,7 @@ void x1_ne_free(x1_ne *ne)
     atomic_store(&ne->stop, 1);
     pthread_join(ne->acceptor, NULL);
     close(ne->listen_fd);
-    /* Connection threads see stop within 250 ms (x1_conn cancel). */
+    /* Connection threads see stop within 250 ms (li_conn cancel). */
     for (size_t i = 0; i < ne->n_slots; i++) {
         /* state is written by the slot's thread as it ends, under conn_lock; the join
          * itself must not hold it (that thread takes it last). */

@@ -9,8 +9,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "li_hostport.h"
 #include "li_time.h"
-#include "x1_http.h"
 
 /* ---- names ---- */
 
@@ -205,7 +205,12 @@ static li_err put_task(li_buf *b, const x1_task *t)
 /* A destination address: host:port with a port other than 0. */
 static int split_address(const char *addr, char *host, size_t host_size, uint16_t *port)
 {
-    return x1_hostport_split(addr, -1, host, host_size, port) == LI_OK && *port != 0 ? 0 : -1;
+    li_hostport hp;
+    if (li_hostport_parse(addr, LI_HOSTPORT_NAME, &hp) != LI_OK || strlen(hp.host) >= host_size)
+        return -1;
+    memcpy(host, hp.host, strlen(hp.host) + 1);
+    *port = hp.port;
+    return 0;
 }
 
 static int is_ipv4(const char *s)

@@ -36,6 +36,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "li_conn.h"
+#include "li_hostport.h"
 #include "li_log.h"
 #include "li_time.h"
 #include "li_tls.h"
@@ -95,8 +97,7 @@ struct x2x3_sender {
     x2x3_sender_stats stats;
 
     /* I/O thread only */
-    int fd;
-    SSL *ssl;
+    li_conn io;                  /* to the ingest (TLS client); io.fd is -1 when down */
     uint64_t copied, limit, limit_pdus;
     uint64_t last_data_ns;        /* when PDU bytes were last written */
     li_buf wbuf, rbuf;            /* keepalives and answers; what the ingest sent */
@@ -323,15 +324,9 @@ void x2x3_sender_stats_get(x2x3_sender *s, x2x3_sender_stats *out)
 /* Drops the connection (why: logged when an established one is lost, else NULL). */
 static void disconnect(x2x3_sender *s, const char *why)
 {
-    if (s->ssl && s->stats.connected && why)
+    if (s->io.ssl && s->stats.connected && why)
         li_log_warn("x2x3 sender: connection to %s:%s lost: %s", s->host, s->port, why);
-    if (s->ssl) {
-        SSL_free(s->ssl);
-        s->ssl = NULL;
-    }
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
+    li_conn_close(&s->io);
     pthread_mutex_lock(&s->mu);
     s->stats.connected = 0;
     s->copied = s->limit = s->tail;     /* resend everything unacknowledged */
@@ -395,43 +390,33 @@ static li_err try_connect(x2x3_sender *s, char *why, size_t why_size)
             close(fd);
             continue;
         }
-        s->fd = fd;
-        e = LI_OK;
+        e = li_conn_attach(&s->io, fd, s->ctx, 0);
+        if (e != LI_OK)
+            snprintf(why, why_size, "TLS set-up: %s", li_err_str(e));
     }
     freeaddrinfo(res);
     if (e != LI_OK)
         return e;
-    int one = 1;
-    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    s->ssl = SSL_new(s->ctx);
-    if (!s->ssl) {
-        snprintf(why, why_size, "SSL_new failed");
-        return LI_ERR_TLS;
-    }
-    SSL_set_fd(s->ssl, s->fd);
     struct in6_addr ignored;
     if (inet_pton(AF_INET, s->host, &ignored) != 1 && inet_pton(AF_INET6, s->host, &ignored) != 1)
-        SSL_set_tlsext_host_name(s->ssl, s->host);
+        SSL_set_tlsext_host_name(s->io.ssl, s->host);
     uint64_t deadline = li_mono_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000u;
     for (;;) {
-        int rc = SSL_connect(s->ssl);
-        if (rc == 1)
+        li_err he = li_conn_handshake(&s->io);
+        if (he == LI_OK)
             return LI_OK;
-        int se = SSL_get_error(s->ssl, rc);
         uint64_t now = li_mono_ns();
-        if ((se != SSL_ERROR_WANT_READ && se != SSL_ERROR_WANT_WRITE) || now >= deadline ||
-            stopping(s)) {
+        if (he != LI_AGAIN || now >= deadline || stopping(s)) {
             char ossl[256];
             li_tls_error_string(ossl, sizeof ossl);
-            long v = SSL_get_verify_result(s->ssl);   /* e.g. the name does not match */
+            long v = SSL_get_verify_result(s->io.ssl);   /* e.g. the name does not match */
             snprintf(why, why_size, "TLS handshake: %s%s%s", now >= deadline ? "timed out"
                      : *ossl ? ossl : "connection closed by the peer",
                      v != X509_V_OK ? ": " : "",
                      v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
             return LI_ERR_TLS;
         }
-        wait_fd(s, s->fd, se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-                (int)((deadline - now) / 1000000u) + 1);
+        wait_fd(s, s->io.fd, s->io.want, (int)((deadline - now) / 1000000u) + 1);
     }
 }
 
@@ -518,14 +503,11 @@ static li_err do_read(x2x3_sender *s)
     for (;;) {
         if (li_buf_reserve(&s->rbuf, 16384) != LI_OK)
             return LI_ERR_NOMEM;
-        int n = SSL_read(s->ssl, s->rbuf.data + s->rbuf.len, 16384);
-        if (n <= 0) {
-            int se = SSL_get_error(s->ssl, n);
-            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
-                return LI_OK;
-            return se == SSL_ERROR_ZERO_RETURN ? LI_ERR_CLOSED : LI_ERR_IO;
-        }
-        s->rbuf.len += (size_t)n;
+        size_t n;
+        li_err rd = li_conn_recv(&s->io, s->rbuf.data + s->rbuf.len, 16384, &n);
+        if (rd != LI_OK)
+            return rd == LI_AGAIN ? LI_OK : rd;
+        s->rbuf.len += n;
         size_t off = 0;
         for (;;) {
             x2x3_pdu p;
@@ -583,20 +565,19 @@ static li_err do_write(x2x3_sender *s, int *want_out)
             p = s->wbuf.data + s->wbuf_off;
             n = s->wbuf.len - s->wbuf_off;
         }
-        int k = SSL_write(s->ssl, p, (int)n);
-        if (k <= 0) {
-            int se = SSL_get_error(s->ssl, k);
-            if (se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ) {
-                *want_out = 1;    /* retried after a wait (POLLIN ends it early) */
-                return LI_OK;
-            }
-            return LI_ERR_IO;
+        size_t k;
+        li_err e = li_conn_send(&s->io, p, n, &k);
+        if (e == LI_AGAIN) {
+            *want_out = 1;    /* retried after a wait (POLLIN ends it early) */
+            return LI_OK;
         }
+        if (e != LI_OK)
+            return e;
         if (from_ring) {
             s->copied += (uint64_t)k;
             s->last_data_ns = li_mono_ns();
         } else {
-            s->wbuf_off += (size_t)k;
+            s->wbuf_off += k;
         }
     }
 }
@@ -622,7 +603,7 @@ static void *io_thread(void *arg)
     char why[512];
     int logged_down = 0;
     while (!stopping(s)) {
-        if (!s->ssl) {
+        if (!s->io.ssl) {
             if (try_connect(s, why, sizeof why) != LI_OK) {
                 if (!logged_down)
                     li_log_warn("x2x3 sender: cannot connect to %s:%s: %s", s->host, s->port,
@@ -683,39 +664,30 @@ static void *io_thread(void *arg)
              * it drain for LINGER_NS and write then in large pieces: POLLOUT would report
              * every little room, and each would cost a wake-up and a write of a piece of
              * one TLS record. An answer (POLLIN) ends the wait early. */
-            wait_fd(s, s->fd, POLLIN, linger_ms);
+            wait_fd(s, s->io.fd, POLLIN, linger_ms);
         } else if (idle) {
-            wait_fd(s, s->fd, POLLIN, linger && timeout > linger_ms ? linger_ms : timeout);
+            wait_fd(s, s->io.fd, POLLIN, linger && timeout > linger_ms ? linger_ms : timeout);
         }
         pthread_mutex_lock(&s->mu);
         s->sleeping = 0;
         pthread_mutex_unlock(&s->mu);
     }
-    if (s->ssl)
-        SSL_shutdown(s->ssl);
+    li_conn_shutdown(&s->io);
     disconnect(s, NULL);
     return NULL;
 }
 
 /* --- life cycle --- */
 
+/* The ingest's address (names allowed: resolved at every connect) into host and port. */
 static li_err parse_host_port(const char *text, char *host, size_t host_size, char *port,
                               size_t port_size)
 {
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || !colon[1])
+    li_hostport hp;
+    if (li_hostport_parse(text, LI_HOSTPORT_NAME, &hp) != LI_OK || strlen(hp.host) >= host_size)
         return LI_ERR_INVAL;
-    const char *h = text;
-    size_t hl = (size_t)(colon - text);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {   /* [v6]:port */
-        h++;
-        hl -= 2;
-    }
-    if (hl >= host_size || strlen(colon + 1) >= port_size)
-        return LI_ERR_INVAL;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    snprintf(port, port_size, "%s", colon + 1);
+    snprintf(host, host_size, "%s", hp.host);
+    snprintf(port, port_size, "%u", hp.port);
     return LI_OK;
 }
 
@@ -798,7 +770,7 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    s->fd = -1;
+    li_conn_init(&s->io);
     s->wake_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->acked_cond, NULL);

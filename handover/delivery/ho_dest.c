@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ho_io.h"
 #include "li_kafka.h"
@@ -482,36 +481,18 @@ static SSL_CTX *dest_tls(const li_config *cfg, const Limf__Destination *dd, char
         o.pins = NULL;
     }
     o.peer_name = NULL;
-    char pins[MAX_PARTS * 100] = "", ca_path[64] = "";
+    char pins[MAX_PARTS * 100] = "";
     for (size_t i = 0; i < dd->n_pinned_sha256; i++) {
         size_t at = strlen(pins);
         snprintf(pins + at, sizeof pins - at, "%s%s", i ? "," : "", dd->pinned_sha256[i]);
     }
     if (*pins)
         o.pins = pins;
-    if (dd->ca_pem && *dd->ca_pem) {
-        /* OpenSSL loads trust anchors from a file: a private temporary one, removed as soon
-         * as the context has read it. */
-        snprintf(ca_path, sizeof ca_path, "/tmp/limf-handover-ca-XXXXXX");
-        int fd = mkstemp(ca_path);
-        size_t n = strlen(dd->ca_pem);
-        if (fd < 0 || write(fd, dd->ca_pem, n) != (ssize_t)n) {
-            snprintf(errstr, errstr_size, "cannot write the CA to a temporary file");
-            if (fd >= 0) {
-                close(fd);
-                unlink(ca_path);
-            }
-            return NULL;
-        }
-        close(fd);
-        o.ca_file = ca_path;
-    }
+    if (dd->ca_pem && *dd->ca_pem)
+        o.ca_pem = dd->ca_pem;   /* loaded from memory: the agency's CA never touches disk */
     if (dd->peer_name && *dd->peer_name)
         o.peer_name = dd->peer_name;
-    SSL_CTX *ctx = li_tls_ctx_new(&o, errstr, errstr_size);
-    if (*ca_path)
-        unlink(ca_path);
-    return ctx;
+    return li_tls_ctx_new(&o, errstr, errstr_size);
 }
 
 static int copy_id(char *out, size_t size, const char *in)

@@ -20,6 +20,7 @@
 #include "ho_lemf.h"
 #include "li_config.h"
 #include "li_log.h"
+#include "li_net.h"
 #include "li_metrics.h"
 #include "li_tls.h"
 
@@ -202,8 +203,9 @@ int main(int argc, char **argv)
     FILE *raw = open_out(li_config_get(cfg, "lemf.raw", NULL));
     int lfd;
     uint16_t port;
-    if (!out || ho_listen(li_config_get(cfg, "lemf.listen", "127.0.0.1:0"), &lfd, &port, err,
-                          sizeof err) != LI_OK) {
+    if (!out || li_net_listen(li_config_get(cfg, "lemf.listen", "127.0.0.1:0"),
+                              LI_HOSTPORT_NAME, "lemf.listen", 64, 0, &lfd, &port, err,
+                              sizeof err) != LI_OK) {
         li_log_error("%s", out ? err : "cannot open lemf.out");
         return 1;
     }

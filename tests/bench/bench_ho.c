@@ -26,6 +26,7 @@
 #include "ho_pdu.h"
 #include "li_kafka.h"
 #include "li_log.h"
+#include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
 
@@ -98,17 +99,9 @@ static void *sink_main(void *arg)
     if (ho_conn_accept(&c, fd, s->ctx, 5000, err, sizeof err) != LI_OK)
         return NULL;
     uint8_t buf[65536];
-    for (;;) {
-        int r = SSL_read(c.ssl, buf, sizeof buf);
-        if (r <= 0) {
-            int e = SSL_get_error(c.ssl, r);
-            if (e == SSL_ERROR_WANT_READ) {
-                usleep(50);
-                continue;
-            }
-            break;
-        }
-    }
+    size_t got;
+    while (li_conn_recv_until(&c.io, buf, sizeof buf, &got, UINT64_MAX) == LI_OK)
+        continue;
     ho_conn_close(&c);
     return NULL;
 }
@@ -122,7 +115,7 @@ static double raw_tls_rate(size_t size, int n)
     li_tls_opts so = { .server = 1, .cert_file = cert, .key_file = key, .ca_file = ca };
     sink s = { .ctx = li_tls_ctx_new(&so, err, sizeof err) };
     uint16_t port;
-    ho_listen("127.0.0.1:0", &s.lfd, &port, err, sizeof err);
+    li_net_listen("127.0.0.1:0", 0, "sink", 64, 0, &s.lfd, &port, err, sizeof err);
     pthread_t t;
     pthread_create(&t, NULL, sink_main, &s);
     snprintf(cert, sizeof cert, "%s/handover.pem", pki);

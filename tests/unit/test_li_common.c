@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_conn.h"
 #include "li_log.h"
+#include "li_time.h"
 #include "li_tls.h"
 
 static char tmpdir[256];
@@ -165,13 +168,25 @@ static SSL_CTX *make_ctx(int server, const char *cert, const char *ca, const cha
     return ctx;
 }
 
+/* A file of tmpdir as a NUL-terminated string (the caller frees it). */
+static char *read_text(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *text = calloc(1, 65536);
+    assert_non_null(text);
+    size_t n = fread(text, 1, 65535, f);
+    fclose(f);
+    assert_true(n > 0 && n < 65535);
+    return text;
+}
+
 static void test_tls_ca_and_pins(void **state)
 {
     (void)state;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", getenv("LIMF_SOURCE_DIR") ?
-             getenv("LIMF_SOURCE_DIR") : SOURCE_DIR, tmpdir);
-    run(cmd);
     /* A self-signed certificate outside the CA, as a UE would present. */
     snprintf(cmd, sizeof cmd,
              "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
@@ -208,16 +223,130 @@ static void test_tls_ca_and_pins(void **state)
     run(cmd);
     assert_null(make_ctx(0, "self", "ca", NULL, NULL));
 
-    SSL_CTX *all[] = { srv, cli, cli_badname, cli_self, srv_pinned };
+    /* The same trust from memory (an agency's CA arriving over the API): the CA-signed
+     * client still passes, the self-signed one is still refused, text that is no PEM is
+     * refused up front. */
+    char *ca_pem = read_text("ca.pem"), *cert_pem = read_text("ingest.pem");
+    char *key_pem = read_text("ingest.key");
+    li_tls_opts mem = { .server = 1, .cert_pem = cert_pem, .key_pem = key_pem, .ca_pem = ca_pem };
+    char err[512];
+    SSL_CTX *srv_mem = li_tls_ctx_new(&mem, err, sizeof err);
+    assert_non_null(srv_mem);
+    assert_true(try_handshake(srv_mem, cli));
+    assert_false(try_handshake(srv_mem, cli_self));
+    mem.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+    assert_null(li_tls_ctx_new(&mem, err, sizeof err));
+    mem.ca_pem = ca_pem;
+    mem.key_pem = cert_pem;   /* a certificate where the key belongs */
+    assert_null(li_tls_ctx_new(&mem, err, sizeof err));
+    free(ca_pem);
+    free(cert_pem);
+    free(key_pem);
+
+    SSL_CTX *all[] = { srv, cli, cli_badname, cli_self, srv_pinned, srv_mem };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         SSL_CTX_free(all[i]);
+}
+
+/* Both ends of a socketpair driven in one thread: each handshake step until neither
+ * would block. Returns the last results through sv and cv. */
+static void handshake_both(li_conn *s, li_conn *c, li_err *sv, li_err *cv)
+{
+    *sv = *cv = LI_AGAIN;
+    for (int i = 0; i < 100 && (*sv == LI_AGAIN || *cv == LI_AGAIN); i++) {
+        if (*cv == LI_AGAIN)
+            *cv = li_conn_handshake(c);
+        if (*sv == LI_AGAIN)
+            *sv = li_conn_handshake(s);
+    }
+}
+
+static void pair(li_conn *s, li_conn *c, SSL_CTX *sctx, SSL_CTX *cctx)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    li_conn_init(s);
+    li_conn_init(c);
+    assert_int_equal(li_conn_attach(s, sv[0], sctx, 1), LI_OK);
+    assert_int_equal(li_conn_attach(c, sv[1], cctx, 0), LI_OK);
+}
+
+/* li_conn's TLS outcomes, mapped once: data, would-block, the peer's close_notify, a refused
+ * certificate, and a peer that speaks no TLS. */
+static void test_conn_tls(void **state)
+{
+    (void)state;
+    SSL_CTX *sctx = make_ctx(1, "ingest", "ca", NULL, NULL);
+    SSL_CTX *cctx = make_ctx(0, "poi-test", "ca", NULL, NULL);
+    assert_non_null(sctx);
+    assert_non_null(cctx);
+    li_conn s, c;
+    li_err se, ce;
+    pair(&s, &c, sctx, cctx);
+    handshake_both(&s, &c, &se, &ce);
+    assert_int_equal(se, LI_OK);
+    assert_int_equal(ce, LI_OK);
+    char buf[64];
+    size_t n = 0;
+    assert_int_equal(li_conn_recv(&s, buf, sizeof buf, &n), LI_AGAIN);
+    assert_int_equal(s.want, POLLIN);
+    assert_int_equal(li_conn_send(&c, "hello", 5, &n), LI_OK);
+    assert_int_equal(n, 5);
+    uint64_t deadline = li_mono_ns() + 2000000000ull;
+    assert_int_equal(li_conn_recv_until(&s, buf, sizeof buf, &n, deadline), LI_OK);
+    assert_memory_equal(buf, "hello", 5);
+    li_conn_shutdown(&c);   /* close_notify: an orderly end for the reader */
+    assert_int_equal(li_conn_recv_until(&s, buf, sizeof buf, &n, deadline), LI_ERR_CLOSED);
+    li_conn_close(&c);
+    li_conn_close(&s);
+
+    /* A client the server has not pinned is refused: a TLS failure, not a close. */
+    SSL_CTX *pinned = make_ctx(1, "ingest", NULL, "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
+                               "EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", NULL);
+    assert_non_null(pinned);
+    pair(&s, &c, pinned, cctx);
+    handshake_both(&s, &c, &se, &ce);
+    assert_int_equal(se, LI_ERR_TLS);
+    li_conn_close(&s);
+    /* TLS 1.3: the server verifies last, so the client learns it at its first read. */
+    if (ce == LI_OK)
+        ce = li_conn_recv_until(&c, buf, sizeof buf, &n, deadline);
+    assert_int_equal(ce, LI_ERR_TLS);
+    li_conn_close(&c);
+
+    /* A peer that sends something other than TLS. */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    li_conn_init(&s);
+    assert_int_equal(li_conn_attach(&s, sv[0], sctx, 1), LI_OK);
+    assert_int_equal(write(sv[1], "GET / HTTP/1.0\r\n\r\n", 18), 18);
+    assert_int_equal(li_conn_handshake_until(&s, deadline), LI_ERR_TLS);
+    li_conn_close(&s);
+    close(sv[1]);
+
+    /* A peer that goes away during the handshake refused us. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    li_conn_init(&c);
+    assert_int_equal(li_conn_attach(&c, sv[0], cctx, 0), LI_OK);
+    close(sv[1]);
+    assert_int_equal(li_conn_handshake_until(&c, deadline), LI_ERR_TLS);
+    li_conn_close(&c);
+
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(pinned);
 }
 
 static int setup(void **state)
 {
     (void)state;
+    char cmd[1024];
     snprintf(tmpdir, sizeof tmpdir, "/tmp/limf-test-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", getenv("LIMF_SOURCE_DIR") ?
+             getenv("LIMF_SOURCE_DIR") : SOURCE_DIR, tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -237,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_config_from_args),
         cmocka_unit_test(test_redact_hides_identity),
         cmocka_unit_test(test_tls_ca_and_pins),
+        cmocka_unit_test(test_conn_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -100,59 +100,11 @@ static void test_head_too_long(void **state)
     free(buf);
 }
 
-static void test_hostport(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *text;
-        int def;
-        li_err err;
-        const char *host;
-        unsigned port;
-    } v[] = {
-        { .text = "127.0.0.1:4443", .def = -1, .err = LI_OK, .host = "127.0.0.1", .port = 4443 },
-        { .text = "[::1]:0", .def = -1, .err = LI_OK, .host = "::1" },
-        { .text = "[fe80::1%eth0]:65535", .def = -1, .err = LI_OK, .host = "fe80::1%eth0",
-          .port = 65535 },
-        { .text = "ingest.example.net:1", .def = -1, .err = LI_OK, .host = "ingest.example.net",
-          .port = 1 },
-        { .text = "ne.example.net", .def = 443, .err = LI_OK, .host = "ne.example.net",
-          .port = 443 },
-        { .text = "[2001:db8::2]", .def = 443, .err = LI_OK, .host = "2001:db8::2", .port = 443 },
-        { .text = "ne.example.net", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "2001:db8::2:443", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "[::1:443", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "[::1]443", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "host:65536", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "host:", .def = -1, .err = LI_ERR_PROTO },
-        { .text = ":80", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "bad host:80", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "host:8x", .def = -1, .err = LI_ERR_PROTO },
-        { .text = "[]:80", .def = -1, .err = LI_ERR_PROTO },
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char host[64] = "";
-        uint16_t port = 7;
-        print_message("hostport %s\n", v[i].text);
-        assert_int_equal(x1_hostport_split(v[i].text, v[i].def, host, sizeof host, &port),
-                         v[i].err);
-        if (v[i].err == LI_OK) {
-            assert_string_equal(host, v[i].host);
-            assert_int_equal(port, v[i].port);
-        }
-    }
-    char small[4];
-    uint16_t port;
-    assert_int_equal(x1_hostport_split("toolong:1", -1, small, sizeof small, &port),
-                     LI_ERR_PROTO);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_head_too_long),
-        cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

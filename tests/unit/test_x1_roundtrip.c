@@ -635,17 +635,19 @@ static int raw_request(const char *request, li_buf *answer)
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(x1_ne_port(ne)),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    x1_conn c;
+    li_conn c;
     uint64_t deadline = li_mono_ns() + 3000000000ull;
-    assert_int_equal(x1_conn_init(&c, fd, ctx, NULL), LI_OK);
-    assert_int_equal(x1_conn_handshake(&c, 0, deadline), LI_OK);
-    assert_int_equal(x1_conn_write(&c, request, strlen(request), deadline), LI_OK);
+    li_conn_init(&c);
+    assert_int_equal(li_conn_attach(&c, fd, ctx, 0), LI_OK);
+    assert_int_equal(li_conn_handshake_until(&c, deadline), LI_OK);
+    assert_int_equal(li_conn_send_all(&c, request, strlen(request), deadline), LI_OK);
     x1_http_head h;
     size_t len;
     li_buf_reset(answer);
     assert_int_equal(x1_conn_read_message(&c, answer, 1, 1 << 20, &h, &len, deadline), LI_OK);
     li_buf_append_u8(answer, 0);
-    x1_conn_close(&c);
+    li_conn_shutdown(&c);
+    li_conn_close(&c);
     SSL_CTX_free(ctx);
     return h.status;
 }
@@ -804,15 +806,16 @@ static void *old_ne_main(void *arg)
     }
     for (int k = 0; k < 2; k++) {
         int fd = accept(o->listen_fd, NULL, NULL);
-        x1_conn c;
+        li_conn c;
+        li_conn_init(&c);
         uint64_t deadline = li_mono_ns() + 3000000000ull;
         li_buf in, out;
         li_buf_init(&in, 0);
         li_buf_init(&out, 0);
         x1_http_head h;
         size_t len, n;
-        if (x1_conn_init(&c, fd, o->ctx, NULL) == LI_OK &&
-            x1_conn_handshake(&c, 1, deadline) == LI_OK &&
+        if (li_conn_attach(&c, fd, o->ctx, 1) == LI_OK &&
+            li_conn_handshake_until(&c, deadline) == LI_OK &&
             x1_conn_read_message(&c, &in, 0, 1 << 20, &h, &len, deadline) == LI_OK &&
             x1_xml_request_decode(in.data + len - h.content_length, h.content_length, &q, 1,
                                   &n) == LI_OK) {
@@ -834,9 +837,10 @@ static void *old_ne_main(void *arg)
             li_buf_printf(&out, "%zu\r\n\r\n", body.len);
             li_buf_append(&out, body.data, body.len);
             li_buf_free(&body);
-            x1_conn_write(&c, out.data, out.len, deadline);
+            li_conn_send_all(&c, out.data, out.len, deadline);
         }
-        x1_conn_close(&c);
+        li_conn_shutdown(&c);
+        li_conn_close(&c);
         li_buf_free(&in);
         li_buf_free(&out);
     }

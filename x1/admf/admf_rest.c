@@ -1,6 +1,5 @@
 #include "admf_rest.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "li_log.h"
+#include "li_net.h"
 #include "admf_rest_openapi.h"
 #include "admf_validate.h"
 
@@ -536,49 +536,13 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     li_log_debug("http: %s", msg);
 }
 
-static li_err parse_listen(const char *listen, struct sockaddr_storage *ss, char *errstr,
-                           size_t n)
-{
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    memset(ss, 0, sizeof *ss);
-    if (!colon || (size_t)(colon - listen) >= sizeof host) {
-        snprintf(errstr, n, "rest.listen: expected host:port, got \"%s\"", listen);
-        return LI_ERR_INVAL;
-    }
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        snprintf(errstr, n, "rest.listen: bad port in \"%s\"", listen);
-        return LI_ERR_INVAL;
-    }
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    size_t hl = strlen(host);
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = 0;
-        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons((uint16_t)port);
-            return LI_OK;
-        }
-    } else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        return LI_OK;
-    }
-    snprintf(errstr, n, "rest.listen: \"%s\" is not an IP address", host);
-    return LI_ERR_INVAL;
-}
-
 admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_reconcile_fn reconcile,
                      void *reconcile_ctx, char *errstr, size_t errstr_size)
 {
     admf_rest *r = calloc(1, sizeof *r);
     int64_t max_body, max_conn;
     struct sockaddr_storage ss;
+    socklen_t len;
     if (!r) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
@@ -601,8 +565,8 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
                           errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_connections", 128, 1, 4096, &max_conn, errstr,
                           errstr_size) ||
-        parse_listen(li_config_get(cfg, "rest.listen", "127.0.0.1:8443"), &ss, errstr,
-                     errstr_size))
+        li_net_address(li_config_get(cfg, "rest.listen", "127.0.0.1:8443"), LI_HOSTPORT_PORT0,
+                       "rest.listen", &ss, &len, errstr, errstr_size))
         goto fail;
     r->max_body = (size_t)max_body;
     r->max_connections = (unsigned)max_conn;

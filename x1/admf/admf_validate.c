@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "li_bytes.h"
+#include "li_hostport.h"
 #include "li_ident.h"
 #include "li_time.h"
 
@@ -49,35 +50,8 @@ int x1_valid_liid(const char *liid)
 
 int x1_valid_hostport(const char *text)
 {
-    const char *colon;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close == text + 1 || close[1] != ':')
-            return 0;
-        for (const char *p = text + 1; p < close; p++)
-            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
-                  (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
-                return 0;
-        colon = close + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon || colon == text || colon - text > 253)
-            return 0;
-        for (const char *p = text; p < colon; p++)
-            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                  (*p >= 'A' && *p <= 'Z') || *p == '.' || *p == '-'))
-                return 0;
-    }
-    unsigned port = 0;
-    const char *p = colon + 1;
-    if (!*p || strlen(p) > 5)
-        return 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        port = port * 10 + (unsigned)(*p - '0');
-    }
-    return port >= 1 && port <= 65535;
+    li_hostport hp;
+    return li_hostport_parse(text, LI_HOSTPORT_NAME, &hp) == LI_OK;
 }
 
 li_err x1_parse_sha256(const char *text, uint8_t out[32])

@@ -57,7 +57,7 @@ typedef struct admf_validate_env {
 int x1_valid_id(const char *id);
 /* LIID: 1-25 of [A-Za-z0-9._-] (see docs/REST.md for why this subset of OCTET STRING). */
 int x1_valid_liid(const char *liid);
-/* host:port or [v6]:port with a port 1-65535. */
+/* host:port or [v6]:port with a port 1-65535 (li_hostport with names). */
 int x1_valid_hostport(const char *text);
 /* A SHA-256 fingerprint as 64 hex digits, optionally as 32 ':'-separated pairs. */
 li_err x1_parse_sha256(const char *text, uint8_t out[32]);

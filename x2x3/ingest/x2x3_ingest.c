@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "li_conn.h"
 #include "li_kafka.h"
 #include "li_log.h"
 #include "li_metrics.h"
+#include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
 #include "x2x3_pdu.h"
@@ -37,8 +40,7 @@ typedef struct ka_wait {          /* a keepalive waiting for Kafka */
 
 typedef struct conn {
     struct conn *prev, *next;
-    int fd;
-    SSL *ssl;
+    li_conn io;                   /* TLS, server side */
     int state;
     int paused;
     int failed;                   /* a Kafka delivery failed: close, the POI resends */
@@ -129,7 +131,7 @@ static void conn_set_events(x2x3_ingest *ing, conn *c, uint32_t events)
     if (c->state == CONN_CLOSED || events == c->events)
         return;
     struct epoll_event ev = { .events = events, .data.ptr = c };
-    epoll_ctl(ing->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    epoll_ctl(ing->epfd, EPOLL_CTL_MOD, c->io.fd, &ev);
     c->events = events;
 }
 
@@ -161,11 +163,8 @@ static void conn_close(x2x3_ingest *ing, conn *c, const char *kind, const char *
         } else {
             li_log_info("ingest: %s from %s disconnected", c->poi_id, c->addr);
         }
-        epoll_ctl(ing->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        SSL_free(c->ssl);
-        c->ssl = NULL;
-        close(c->fd);
-        c->fd = -1;
+        epoll_ctl(ing->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
+        li_conn_close(&c->io);
         c->state = CONN_CLOSED;
         COUNT(ing->conns_open, (uint64_t)-1);
         li_buf_free(&c->rbuf);
@@ -185,15 +184,15 @@ static void reap(x2x3_ingest *ing)
 static void conn_flush(x2x3_ingest *ing, conn *c)
 {
     while (c->wbuf.len > 0) {
-        int n = SSL_write(c->ssl, c->wbuf.data, (int)c->wbuf.len);
-        if (n <= 0) {
-            int se = SSL_get_error(c->ssl, n);
-            if (se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ)
-                break;
+        size_t n;
+        li_err e = li_conn_send(&c->io, c->wbuf.data, c->wbuf.len, &n);
+        if (e == LI_AGAIN)
+            break;
+        if (e != LI_OK) {
             conn_close(ing, c, "io", "write failed");
             return;
         }
-        li_buf_consume(&c->wbuf, (size_t)n);
+        li_buf_consume(&c->wbuf, n);
     }
     uint32_t ev = (c->paused ? 0 : EPOLLIN) | (c->wbuf.len ? EPOLLOUT : 0);
     conn_set_events(ing, c, ev);
@@ -453,19 +452,19 @@ static void on_readable(x2x3_ingest *ing, conn *c)
             conn_close(ing, c, "io", "out of memory");
             return;
         }
-        int n = SSL_read(c->ssl, c->rbuf.data + c->rbuf.len, (int)want);
-        if (n <= 0) {
-            int se = SSL_get_error(c->ssl, n);
-            if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
-                return;
+        size_t n;
+        li_err e = li_conn_recv(&c->io, c->rbuf.data + c->rbuf.len, want, &n);
+        if (e == LI_AGAIN)
+            return;
+        if (e != LI_OK) {
             if (c->rbuf.len > 0)   /* the POI left in the middle of a PDU */
                 conn_close(ing, c, "truncated", "connection closed inside a PDU");
             else
-                conn_close(ing, c, se == SSL_ERROR_ZERO_RETURN ? NULL : "io",
-                           se == SSL_ERROR_ZERO_RETURN ? NULL : "read failed or peer reset");
+                conn_close(ing, c, e == LI_ERR_CLOSED ? NULL : "io",
+                           e == LI_ERR_CLOSED ? NULL : "read failed");
             return;
         }
-        c->rbuf.len += (size_t)n;
+        c->rbuf.len += n;
         c->last_rx_ns = li_mono_ns();
         COUNT(ing->bytes_in, (uint64_t)n);
     }
@@ -473,15 +472,10 @@ static void on_readable(x2x3_ingest *ing, conn *c)
 
 static void on_handshake(x2x3_ingest *ing, conn *c)
 {
-    int rc = SSL_do_handshake(c->ssl);
-    if (rc != 1) {
-        int se = SSL_get_error(c->ssl, rc);
-        if (se == SSL_ERROR_WANT_READ) {
-            conn_set_events(ing, c, EPOLLIN);
-            return;
-        }
-        if (se == SSL_ERROR_WANT_WRITE) {
-            conn_set_events(ing, c, EPOLLOUT);
+    li_err e = li_conn_handshake(&c->io);
+    if (e != LI_OK) {
+        if (e == LI_AGAIN) {
+            conn_set_events(ing, c, c->io.want == POLLIN ? EPOLLIN : EPOLLOUT);
             return;
         }
         char ossl[256];
@@ -490,8 +484,8 @@ static void on_handshake(x2x3_ingest *ing, conn *c)
         conn_close(ing, c, "tls_handshake", NULL);
         return;
     }
-    if (li_tls_peer_name(c->ssl, c->poi_id, sizeof c->poi_id) != LI_OK ||
-        li_tls_peer_fingerprint(c->ssl, c->fp) != LI_OK) {
+    if (li_tls_peer_name(c->io.ssl, c->poi_id, sizeof c->poi_id) != LI_OK ||
+        li_tls_peer_fingerprint(c->io.ssl, c->fp) != LI_OK) {
         conn_close(ing, c, "not_allowed", "no client certificate");
         return;
     }
@@ -522,21 +516,17 @@ static void on_accept(x2x3_ingest *ing)
             return;
         }
         conn *c = calloc(1, sizeof *c);
-        SSL *ssl = c ? SSL_new(ing->ctx) : NULL;
-        if (!ssl) {
+        if (c)
+            li_conn_init(&c->io);
+        if (!c || li_conn_attach(&c->io, fd, ing->ctx, 1) != LI_OK) {
+            if (!c)
+                close(fd);
             free(c);
-            close(fd);
             count_error(ing, "accept", "out of memory");
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
-        c->ssl = ssl;
-        SSL_set_fd(ssl, fd);
-        SSL_set_accept_state(ssl);
         /* Thousands of mostly idle POIs: OpenSSL's record buffers only while busy. */
-        SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_mode(c->io.ssl, SSL_MODE_RELEASE_BUFFERS);
         li_buf_init(&c->rbuf, ing->max_pdu + READ_CHUNK);
         li_buf_init(&c->wbuf, 1 << 20);
         char host[INET6_ADDRSTRLEN] = "?";
@@ -556,8 +546,7 @@ static void on_accept(x2x3_ingest *ing)
         c->events = EPOLLIN;
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
         if (epoll_ctl(ing->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            SSL_free(ssl);
-            close(fd);
+            li_conn_close(&c->io);
             free(c);
             continue;
         }
@@ -721,7 +710,7 @@ li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd)
         if (c->state == CONN_OPEN)
             conn_flush(ing, c);
         if (c->state == CONN_OPEN)
-            SSL_shutdown(c->ssl);
+            li_conn_shutdown(&c->io);
         conn_close(ing, c, NULL, NULL);
     }
     reap(ing);
@@ -783,69 +772,11 @@ static void render(void *ctx, li_buf *b)
 
 /* --- life cycle --- */
 
-static li_err resolve(const char *text, struct sockaddr_storage *ss, socklen_t *sl,
-                      char *errstr, size_t errstr_size)
-{
-    char host[256];
-    const char *colon = strrchr(text, ':');
-    if (!colon) {
-        snprintf(errstr, errstr_size, "'%s' is not host:port", text);
-        return LI_ERR_INVAL;
-    }
-    size_t hl = (size_t)(colon - text);
-    const char *h = text;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl >= sizeof host) {
-        snprintf(errstr, errstr_size, "'%s': host too long", text);
-        return LI_ERR_INVAL;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
-    if (rc != 0) {
-        snprintf(errstr, errstr_size, "'%s': %s", text, gai_strerror(rc));
-        return LI_ERR_INVAL;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *sl = res->ai_addrlen;
-    freeaddrinfo(res);
-    return LI_OK;
-}
-
-static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
-{
-    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-                                          : ((const struct sockaddr_in *)ss)->sin_port);
-}
-
 static li_err open_listener(x2x3_ingest *ing, const char *where, char *errstr,
                             size_t errstr_size)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    if (resolve(where, &ss, &sl, errstr, errstr_size) != LI_OK)
-        return LI_ERR_INVAL;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
-        snprintf(errstr, errstr_size, "listen on %s: %s", where, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return LI_ERR_IO;
-    }
-    sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    ing->listen_fd = fd;
-    ing->port = sockaddr_port(&ss);
-    return LI_OK;
+    return li_net_listen(where, LI_HOSTPORT_NAME | LI_HOSTPORT_ANY, "x2x3 listen", 1024,
+                         LI_NET_NONBLOCK, &ing->listen_fd, &ing->port, errstr, errstr_size);
 }
 
 static li_err write_port_file(x2x3_ingest *ing, const char *path, char *errstr,

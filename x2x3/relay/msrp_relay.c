@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "li_log.h"
+#include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
 #include "msrp_relay_int.h"
@@ -100,43 +102,27 @@ static SSL_CTX *make_ctx(msrp_relay *r, const char *prefix, const char *def_pref
 
 /* ---------------------------------------------------------------- sockets */
 
+/* host (an address or a name from an SDP or the configuration) and port as a socket
+ * address. */
 static li_err resolve(const char *host, uint16_t port, struct sockaddr_storage *out,
                       socklen_t *out_len)
 {
-    char service[8];
-    snprintf(service, sizeof service, "%u", port);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+    li_hostport hp = { .port = port };
+    if (!*host || snprintf(hp.host, sizeof hp.host, "%s", host) >= (int)sizeof hp.host)
         return LI_ERR_NOT_FOUND;
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    *out_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return LI_OK;
+    return li_net_resolve(&hp, out, out_len);
 }
 
-static void set_nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
+/* A session's own listening socket, on a port the system picks. */
 static int listen_on(const char *host, uint16_t *port)
 {
     struct sockaddr_storage sa;
     socklen_t len;
-    if (resolve(host, 0, &sa, &len) != LI_OK)
+    char err[256];
+    int fd = -1;
+    if (resolve(host, 0, &sa, &len) != LI_OK ||
+        li_net_listen_at(&sa, len, 16, LI_NET_NONBLOCK, &fd, port, err, sizeof err) != LI_OK)
         return -1;
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&sa, len) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        close(fd);
-        return -1;
-    }
-    *port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&sa)->sin_port);
     return fd;
 }
 
@@ -150,15 +136,12 @@ static void session_end(msrp_relay *r, relay_session *s);
 
 static void conn_close(msrp_relay *r, relay_conn *c)
 {
-    if (c->fd >= 0) {
-        epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        if (c->ssl && c->state == CONN_OPEN)
-            SSL_shutdown(c->ssl);
-        close(c->fd);
+    if (c->io.fd >= 0) {
+        epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
+        if (c->state == CONN_OPEN)
+            li_conn_shutdown(&c->io);
     }
-    SSL_free(c->ssl);
-    c->ssl = NULL;
-    c->fd = -1;
+    li_conn_close(&c->io);
     c->events = 0;
     c->state = CONN_CLOSED;
     li_buf_reset(&c->in);
@@ -196,7 +179,7 @@ static void conn_fail(msrp_relay *r, relay_conn *c, const char *why)
 
 static void conn_update(msrp_relay *r, relay_conn *c)
 {
-    if (c->fd < 0)
+    if (c->io.fd < 0)
         return;
     uint32_t ev = 0;
     switch (c->state) {
@@ -220,67 +203,33 @@ static void conn_update(msrp_relay *r, relay_conn *c)
     if (ev == c->events)
         return;
     struct epoll_event e = { .events = ev, .data.ptr = &c->ev };
-    epoll_ctl(r->epfd, EPOLL_CTL_MOD, c->fd, &e);
+    epoll_ctl(r->epfd, EPOLL_CTL_MOD, c->io.fd, &e);
     c->events = ev;
 }
 
 static void conn_register(msrp_relay *r, relay_conn *c, uint32_t ev)
 {
     struct epoll_event e = { .events = ev, .data.ptr = &c->ev };
-    epoll_ctl(r->epfd, EPOLL_CTL_ADD, c->fd, &e);
+    epoll_ctl(r->epfd, EPOLL_CTL_ADD, c->io.fd, &e);
     c->events = ev;
 }
 
 /* >0 bytes, 0 end of stream, -1 would block, -2 error. */
 static ssize_t conn_recv(relay_conn *c, uint8_t *buf, size_t n)
 {
-    if (!c->ssl) {
-        ssize_t k = recv(c->fd, buf, n, 0);
-        if (k >= 0)
-            return k;
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
-    }
-    c->want_write_for_read = 0;
-    int k = SSL_read(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-    if (k > 0)
-        return k;
-    switch (SSL_get_error(c->ssl, k)) {
-    case SSL_ERROR_WANT_READ:
-        return -1;
-    case SSL_ERROR_WANT_WRITE:
-        c->want_write_for_read = 1;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;
-    default:
-        ERR_clear_error();
-        return -2;
-    }
+    size_t got;
+    li_err e = li_conn_recv(&c->io, buf, n, &got);
+    c->want_write_for_read = e == LI_AGAIN && c->io.want == POLLOUT;
+    return e == LI_OK ? (ssize_t)got : e == LI_AGAIN ? -1 : e == LI_ERR_CLOSED ? 0 : -2;
 }
 
 /* >0 bytes, -1 would block, -2 error. */
 static ssize_t conn_send(relay_conn *c, const uint8_t *buf, size_t n)
 {
-    if (!c->ssl) {
-        ssize_t k = send(c->fd, buf, n, MSG_NOSIGNAL);
-        if (k >= 0)
-            return k;
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
-    }
-    c->want_read_for_write = 0;
-    int k = SSL_write(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-    if (k > 0)
-        return k;
-    switch (SSL_get_error(c->ssl, k)) {
-    case SSL_ERROR_WANT_WRITE:
-        return -1;
-    case SSL_ERROR_WANT_READ:
-        c->want_read_for_write = 1;
-        return -1;
-    default:
-        ERR_clear_error();
-        return -2;
-    }
+    size_t sent;
+    li_err e = li_conn_send(&c->io, buf, n, &sent);
+    c->want_read_for_write = e == LI_AGAIN && c->io.want == POLLIN;
+    return e == LI_OK ? (ssize_t)sent : e == LI_AGAIN ? -1 : -2;
 }
 
 static void conn_flush(msrp_relay *r, relay_conn *c)
@@ -292,7 +241,7 @@ static void conn_flush(msrp_relay *r, relay_conn *c)
     while (off < c->out.len) {
         /* TLS records carry at most 16 KiB; larger writes only move more memory. */
         size_t n = c->out.len - off;
-        ssize_t k = conn_send(c, c->out.data + off, c->ssl && n > 16384 ? 16384 : n);
+        ssize_t k = conn_send(c, c->out.data + off, c->io.ssl && n > 16384 ? 16384 : n);
         if (k == -1)
             break;
         if (k < 0) {
@@ -482,9 +431,9 @@ static void on_open(msrp_relay *r, relay_conn *c)
 {
     relay_session *s = c->s;
     c->state = CONN_OPEN;
-    if (c->ssl) {
+    if (c->io.ssl) {
         uint8_t fp[32];
-        if (li_tls_peer_fingerprint(c->ssl, fp) == LI_OK)
+        if (li_tls_peer_fingerprint(c->io.ssl, fp) == LI_OK)
             msrp_relay_tap_tls(&s->tap, c->leg == RELAY_LEG_UE ? "ue" : "network", fp);
     }
     if (c->leg == RELAY_LEG_UE) {
@@ -507,19 +456,17 @@ static void on_open(msrp_relay *r, relay_conn *c)
 
 static void conn_handshake(msrp_relay *r, relay_conn *c)
 {
-    c->want_write_for_read = 0;
-    int k = SSL_do_handshake(c->ssl);
-    if (k == 1) {
+    li_err e = li_conn_handshake(&c->io);
+    c->want_write_for_read = e == LI_AGAIN && c->io.want == POLLOUT;
+    if (e == LI_OK) {
         on_open(r, c);
         return;
     }
-    int e = SSL_get_error(c->ssl, k);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        c->want_write_for_read = e == SSL_ERROR_WANT_WRITE;
+    if (e == LI_AGAIN) {
         conn_update(r, c);
         return;
     }
-    long v = SSL_get_verify_result(c->ssl);
+    long v = SSL_get_verify_result(c->io.ssl);
     ERR_clear_error();
     if (v != X509_V_OK) {
         r->stats.tls_refused++;
@@ -533,26 +480,21 @@ static void conn_handshake(msrp_relay *r, relay_conn *c)
 static void start_tls(msrp_relay *r, relay_conn *c, SSL_CTX *ctx)
 {
     relay_session *s = c->s;
-    c->ssl = SSL_new(ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+    if (li_conn_start_tls(&c->io, ctx, !c->active) != LI_OK) {
         conn_fail(r, c, "SSL_new failed");
         return;
     }
-    SSL_set_app_data(c->ssl, c);
-    if (c->active)
-        SSL_set_connect_state(c->ssl);
-    else
-        SSL_set_accept_state(c->ssl);
+    SSL_set_app_data(c->io.ssl, c);
     if (c->leg == RELAY_LEG_NET && !c->has_expected_fp)
-        SSL_set1_host(c->ssl, s->req.network.host);
+        SSL_set1_host(c->io.ssl, s->req.network.host);
     c->state = CONN_HANDSHAKE;
     conn_handshake(r, c);
 }
 
 static void conn_attach(relay_conn *c, int fd)
 {
-    c->fd = fd;
-    set_nodelay(fd);
+    /* fd is an open non-blocking socket already: attaching it only adds TCP_NODELAY. */
+    (void)li_conn_attach(&c->io, fd, NULL, 0);
     socklen_t len = sizeof c->local;
     getsockname(fd, (struct sockaddr *)&c->local, &len);
     len = sizeof c->peer;
@@ -603,7 +545,7 @@ static void conn_connect(msrp_relay *r, relay_conn *c)
         conn_fail(r, c, "socket failed");
         return;
     }
-    c->fd = fd;
+    c->io.fd = fd;
     c->state = CONN_CONNECTING;
     if (connect(fd, (struct sockaddr *)&sa, len) != 0 && errno != EINPROGRESS) {
         conn_fail(r, c, "connect failed");
@@ -618,11 +560,11 @@ static void conn_event(msrp_relay *r, relay_conn *c, uint32_t events)
     case CONN_CONNECTING: {
         int err = 0;
         socklen_t len = sizeof err;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
             conn_fail(r, c, "connect refused");
             return;
         }
-        conn_attach(c, c->fd);
+        conn_attach(c, c->io.fd);
         conn_connected(r, c);
         return;
     }
@@ -777,7 +719,7 @@ li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req, relay_ses
         c->ev.kind = RELAY_EV_CONN;
         c->s = s;
         c->leg = (relay_leg)i;
-        c->fd = -1;
+        li_conn_init(&c->io);
         li_buf_init(&c->in, 0);
         li_buf_init(&c->out, 0);
         li_msrp_parser_init(&c->parser);
@@ -825,7 +767,7 @@ void relay_session_release(msrp_relay *r, relay_session *s)
         return;
     s->ended = 1;
     for (int i = 0; i < 2; i++)
-        if (s->conn[i].fd >= 0)
+        if (s->conn[i].io.fd >= 0)
             conn_close(r, &s->conn[i]);
     if (s->listen_fd >= 0) {
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);

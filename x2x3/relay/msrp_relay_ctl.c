@@ -2,7 +2,6 @@
  * IMS-ALG's role. libmicrohttpd runs in external epoll mode inside the relay's own
  * loop, so handlers touch sessions without locks. It never tells whether a session is
  * tapped: interception stays invisible to the signalling side (docs/DESIGN.md 7). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "li_log.h"
+#include "li_net.h"
 #include "li_tls.h"
 #include "msrp_relay_int.h"
 
@@ -199,57 +199,18 @@ static int is_loopback(const struct sockaddr_storage *sa)
 
 li_err relay_ctl_start(msrp_relay *r, const char *listen_spec, char *errstr, size_t errstr_size)
 {
-    char host[256];
-    const char *colon = strrchr(listen_spec, ':');
-    if (!colon || (size_t)(colon - listen_spec) >= sizeof host) {
-        snprintf(errstr, errstr_size, "relay.control.listen: host:port expected");
-        return LI_ERR_INVAL;
-    }
-    const char *h = listen_spec;
-    size_t hl = (size_t)(colon - listen_spec);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        snprintf(errstr, errstr_size, "relay.control.listen: bad port");
-        return LI_ERR_INVAL;
-    }
     struct sockaddr_storage sa;
-    memset(&sa, 0, sizeof sa);
     socklen_t len;
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&sa)->sin_addr) == 1) {
-        sa.ss_family = AF_INET;
-        ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
-        len = sizeof(struct sockaddr_in);
-    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&sa)->sin6_addr) == 1) {
-        sa.ss_family = AF_INET6;
-        ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
-        len = sizeof(struct sockaddr_in6);
-    } else {
-        snprintf(errstr, errstr_size, "relay.control.listen: numeric loopback address expected");
+    int fd;
+    if (li_net_address(listen_spec, LI_HOSTPORT_PORT0, "relay.control.listen", &sa, &len, errstr,
+                       errstr_size) != LI_OK)
         return LI_ERR_INVAL;
-    }
     if (!is_loopback(&sa)) {
         snprintf(errstr, errstr_size, "relay.control.listen: must be a loopback address");
         return LI_ERR_INVAL;
     }
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, len) != 0 || listen(fd, 32) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        snprintf(errstr, errstr_size, "relay.control.listen %s: %s", listen_spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (li_net_listen_at(&sa, len, 32, 0, &fd, &r->control_port, errstr, errstr_size) != LI_OK)
         return LI_ERR_IO;
-    }
-    r->control_port = sa.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
-                                              : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
     r->control_fd = fd;
     r->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, r,
                               MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
@@ -266,7 +227,7 @@ li_err relay_ctl_start(msrp_relay *r, const char *listen_spec, char *errstr, siz
         snprintf(errstr, errstr_size, "epoll_ctl: %s", strerror(errno));
         return LI_ERR_IO;
     }
-    li_log_info("control API on %s port %u", host, r->control_port);
+    li_log_info("control API on %s (port %u)", listen_spec, r->control_port);
     return LI_OK;
 }
 

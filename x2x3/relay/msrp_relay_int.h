@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "li_bytes.h"
+#include "li_conn.h"
 #include "li_msrp.h"
 #include "msrp_relay.h"
 #include "msrp_relay_path.h"
@@ -43,8 +44,7 @@ typedef struct relay_conn {
     relay_session *s;
     relay_leg leg;
     relay_conn_state state;
-    int fd;
-    SSL *ssl;                   /* NULL for TCP and for passthrough */
+    li_conn io;                 /* io.ssl is NULL for TCP and for passthrough */
     int active;                 /* the relay connected (TLS client) */
     uint32_t events;            /* epoll interest registered */
     int want_read_for_write;    /* SSL_write needs the socket readable */
