@@ -31,6 +31,14 @@ static void sample_task(x1_task *t)
     strcpy(t->targets[1].value, "tel:+49-30-1234");
     strcpy(t->targets[2].type, "e164");
     strcpy(t->targets[2].value, "+49301234");
+    strcpy(t->service_types[0], "messaging");
+    t->n_service_types = 1;
+}
+
+/* An e164 value travels as the digits alone (TS 103 280 InternationalE164). */
+static const char *e164_digits(const x1_target *t)
+{
+    return strcmp(t->type, "e164") == 0 && t->value[0] == '+' ? t->value + 1 : t->value;
 }
 
 static void sample_exception(x1_cert_exception *o)
@@ -52,8 +60,11 @@ static void assert_task_equal(const x1_task *a, const x1_task *b)
     assert_int_equal(a->n_targets, b->n_targets);
     for (size_t i = 0; i < a->n_targets; i++) {
         assert_string_equal(a->targets[i].type, b->targets[i].type);
-        assert_string_equal(a->targets[i].value, b->targets[i].value);
+        assert_string_equal(e164_digits(&a->targets[i]), e164_digits(&b->targets[i]));
     }
+    assert_int_equal(a->n_service_types, b->n_service_types);
+    for (size_t i = 0; i < a->n_service_types; i++)
+        assert_string_equal(a->service_types[i], b->service_types[i]);
 }
 
 static void assert_exception_equal(const x1_cert_exception *a, const x1_cert_exception *b)
@@ -105,6 +116,7 @@ static void test_request_round_trips(void **state)
         memcpy(in.dest.did, DID, 16);
         in.dest.delivery = X1_DELIVERY_X2_ONLY;
         strcpy(in.dest.address, t % 2 ? "192.0.2.7:4443" : "[2001:db8::1]:4443");
+        strcpy(in.dest.friendly_name, t % 2 ? "agency & <ingest>" : "");
         sample_exception(&in.object);
         request_round_trip(&in, &out);
         switch (in.type) {
@@ -122,7 +134,10 @@ static void test_request_round_trips(void **state)
         case X1_MSG_MODIFY_DESTINATION:
             assert_memory_equal(in.dest.did, out.dest.did, 16);
             assert_int_equal(in.dest.delivery, out.dest.delivery);
-            assert_string_equal(in.dest.address, out.dest.address);
+            /* IPv6 is sent in TS 103 280's full form and read back as such. */
+            assert_string_equal(out.dest.address, t % 2 ? "192.0.2.7:4443"
+                                : "[2001:0db8:0000:0000:0000:0000:0000:0001]:4443");
+            assert_string_equal(in.dest.friendly_name, out.dest.friendly_name);
             break;
         case X1_MSG_CREATE_OBJECT:
         case X1_MSG_MODIFY_OBJECT:
@@ -144,6 +159,45 @@ static void test_request_round_trips(void **state)
     strcpy(in.dest.address, "ingest.example.net:4443");
     request_round_trip(&in, &out);
     assert_string_equal(out.dest.address, "ingest.example.net:4443");
+}
+
+/* The encoded document as a C string (the encoder keeps no NUL after it). */
+static const char *doc_text(li_buf *b)
+{
+    assert_int_equal(li_buf_append(b, "", 1), LI_OK);
+    return (const char *)b->data;
+}
+
+/* What goes on the wire for the values the standard types narrowly. */
+static void test_request_wire_forms(void **state)
+{
+    (void)state;
+    static x1_request in;
+    li_buf b;
+    li_buf_init(&b, 0);
+    memset(&in, 0, sizeof in);
+    x1_header_init(&in.hdr, "a", "n");
+    in.type = X1_MSG_ACTIVATE_TASK;
+    sample_task(&in.task);
+    assert_int_equal(x1_xml_request_encode(&in, 1, &b), LI_OK);
+    /* e164Number without '+', and only the service types provisioned. */
+    assert_non_null(strstr(doc_text(&b), "<e164Number>49301234</e164Number>"));
+    assert_non_null(strstr((const char *)b.data,
+                           "<listOfServiceTypes><serviceType>messaging</serviceType>"));
+    in.task.n_service_types = 0;
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&in, 1, &b), LI_OK);
+    assert_null(strstr(doc_text(&b), "listOfServiceTypes"));
+    /* friendlyName right after dId, as the DestinationDetails sequence orders it. */
+    in.type = X1_MSG_CREATE_DESTINATION;
+    in.dest.delivery = X1_DELIVERY_X2_ONLY;
+    strcpy(in.dest.address, "192.0.2.7:4443");
+    strcpy(in.dest.friendly_name, "ingest-1");
+    li_buf_reset(&b);
+    assert_int_equal(x1_xml_request_encode(&in, 1, &b), LI_OK);
+    assert_non_null(strstr(doc_text(&b), "</dId><friendlyName>ingest-1</friendlyName>"
+                                                 "<deliveryType>"));
+    li_buf_free(&b);
 }
 
 static void test_encode_refuses_bad_input(void **state)
@@ -267,10 +321,13 @@ static void test_response_round_trips(void **state)
             break;
         }
     }
-    /* A top-level error is not an answer to the request. */
+    /* A top-level error is not an answer to the request; its element is the schema's. */
     li_buf_reset(&b);
     assert_int_equal(x1_xml_top_error_encode(&in[0].hdr, &b), LI_OK);
-    assert_int_equal(x1_xml_response_decode(b.data, b.len, &out), LI_ERR_PROTO);
+    assert_non_null(strstr(doc_text(&b), "<X1TopLevelErrorResponse "));
+    assert_null(strstr(doc_text(&b), "x1TransactionId"));
+    assert_int_equal(x1_xml_response_decode(b.data, b.len - 2, &out), LI_ERR_PROTO);
+    assert_int_equal(out.top_level_error, 1);
     li_buf_free(&b);
 }
 
@@ -289,6 +346,13 @@ static void test_response_round_trips(void **state)
 #define DID_N(n) "<dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd" #n "</dId>"
 #define EIGHT_DIDS DID_N(1) DID_N(2) DID_N(3) DID_N(4) DID_N(5) DID_N(6) DID_N(7) DID_N(8)
 #define SIP "<targetIdentifier><sipUri>sip:alice@example.com</sipUri></targetIdentifier>"
+#define DEST(addr)                                                                     \
+    "<destinationDetails><dId>d1d2d3d4-d5d6-47d8-89da-dbdcdddedfd0</dId>"              \
+    "<deliveryType>X2andX3</deliveryType><deliveryAddress>" addr "</deliveryAddress>"  \
+    "</destinationDetails>"
+#define IPP(kind, host, port)                                                          \
+    "<ipAddressAndPort><address><" kind ">" host "</" kind "></address><port><" port   \
+    ">4443</" port "></port></ipAddressAndPort>"
 #define DOC(msgs)                                                                      \
     "<?xml version=\"1.0\"?><X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI      \
     "\" xmlns:x=\"" X1_NS "\">" msgs "</X1Request>"
@@ -347,11 +411,11 @@ static const req_vector req_vectors[] = {
     { "two messages", DOC(MSG("PingRequest", "") MSG("KeepaliveRequest", "")), LI_OK, 2,
       X1_MSG_PING, 0 },
     { "not implemented type", DOC(MSG("DeactivateAllTasksRequest", "")), LI_OK, 1,
-      X1_MSG_UNKNOWN, X1_ERR_GENERIC },
+      X1_MSG_UNKNOWN, X1_ERR_UNSUPPORTED_REQUEST },
     { "type in a foreign namespace",
       "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\" xmlns:o=\"urn:o\">"
       "<x1RequestMessage xsi:type=\"o:PingRequest\">" HDR("2026-11-27T10:00:00Z")
-      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_GENERIC },
+      "</x1RequestMessage></X1Request>", LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_UNSUPPORTED_REQUEST },
     { "no xsi:type", DOC("<x1RequestMessage>" HDR("2026-11-27T10:00:00Z") "</x1RequestMessage>"),
       LI_OK, 1, X1_MSG_UNKNOWN, X1_ERR_SYNTAX },
     { "imsi target",
@@ -365,13 +429,34 @@ static const req_vector req_vectors[] = {
                                           "</sipUri></targetIdentifier>", "X2Only", ONE_DID))),
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_TARGET_NOT_SUPPORTED },
     { "bad delivery type", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X4Only", ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED },
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
     { "a DID listed twice", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ONE_DID ONE_DID))),
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
     { "eight DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS))),
       LI_OK, 1, X1_MSG_ACTIVATE_TASK, 0 },
     { "nine DIDs", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", EIGHT_DIDS ONE_DID))),
-      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_GENERIC },
+      LI_OK, 1, X1_MSG_ACTIVATE_TASK, X1_ERR_MULTIPLE_DESTINATIONS },
+    { "a host name in IPv4Address",
+      DOC(MSG("CreateDestinationRequest", DEST(IPP("IPv4Address", "ingest.example", "TCPPort")))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, X1_ERR_SYNTAX },
+    { "an IPv4 address in IPv6Address",
+      DOC(MSG("CreateDestinationRequest", DEST(IPP("IPv6Address", "192.0.2.1", "TCPPort")))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, X1_ERR_SYNTAX },
+    { "IPv4 and TCP port",
+      DOC(MSG("CreateDestinationRequest", DEST(IPP("IPv4Address", "192.0.2.1", "TCPPort")))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, 0 },
+    { "compressed IPv6 accepted",
+      DOC(MSG("CreateDestinationRequest", DEST(IPP("IPv6Address", "2001:db8::1", "TCPPort")))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, 0 },
+    { "a UDP port",
+      DOC(MSG("CreateDestinationRequest", DEST(IPP("IPv4Address", "192.0.2.1", "UDPPort")))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, X1_ERR_ADDRESS_NOT_SUPPORTED },
+    { "an e164Number delivery address",
+      DOC(MSG("CreateDestinationRequest", DEST("<e164Number>4930123</e164Number>"))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, X1_ERR_ADDRESS_NOT_SUPPORTED },
+    { "an http uri",
+      DOC(MSG("CreateDestinationRequest", DEST("<uri>http://192.0.2.1:80</uri>"))),
+      LI_OK, 1, X1_MSG_CREATE_DESTINATION, X1_ERR_ADDRESS_NOT_SUPPORTED },
     { "no DID", DOC(MSG("ActivateTaskRequest", TASK(SIP, "X2Only", ""))), LI_OK, 1,
       X1_MSG_ACTIVATE_TASK, X1_ERR_SYNTAX },
     { "bad xId", DOC(MSG("DeactivateTaskRequest", "<xId>not-a-uuid</xId>")), LI_OK, 1,
@@ -391,7 +476,7 @@ static const req_vector req_vectors[] = {
     { "object of a foreign type",
       DOC(MSG("CreateObjectRequest", "<createObject xsi:type=\"x:HashContext\"><objectId>"
                                      "abc</objectId></createObject>")),
-      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_GENERIC },
+      LI_OK, 1, X1_MSG_CREATE_OBJECT, X1_ERR_CREATE_OBJECT_FAILED },
     { "object with a short fingerprint",
       DOC(MSG("CreateObjectRequest",
               "<createObject xmlns:l=\"" X1_NS_LIMF "\" xsi:type=\"l:CertificateException\">"
@@ -464,14 +549,43 @@ static void test_response_vectors(void **state)
         "<R:version>v1</R:version>"
         "<R:x1TransactionId>3fa85f64-5717-4562-b3fc-2c963f66afa6</R:x1TransactionId>"
         "<R:requestMessageType>ActivateTask</R:requestMessageType>"
-        "<R:errorInformation><R:errorCode>303</R:errorCode>"
+        "<R:errorInformation><R:errorCode>2040</R:errorCode>"
         "<R:errorDescription>unknown DID</R:errorDescription></R:errorInformation>"
         "</R:x1ResponseMessage></R:X1Response>";
     memset(&r, 0, sizeof r);
     assert_int_equal(x1_xml_response_decode((const uint8_t *)err, strlen(err), &r), LI_OK);
-    assert_int_equal(r.error_code, 303);
+    assert_int_equal(r.error_code, X1_ERR_DID_NOT_FOUND);
     assert_int_equal(r.type, X1_MSG_ACTIVATE_TASK);
     assert_string_equal(r.error_desc, "unknown DID");
+
+    /* errorDescription left out (the schema demands it; some NEs omit it): the code is
+     * still read. */
+    const char *no_desc =
+        "<X1Response xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\"><x1ResponseMessage "
+        "xsi:type=\"ErrorResponse\">" HDR("2026-11-27T10:00:00Z")
+        "<requestMessageType>ActivateTask</requestMessageType><errorInformation>"
+        "<errorCode>2010</errorCode></errorInformation></x1ResponseMessage></X1Response>";
+    memset(&r, 0, sizeof r);
+    assert_int_equal(x1_xml_response_decode((const uint8_t *)no_desc, strlen(no_desc), &r),
+                     LI_OK);
+    assert_int_equal(r.error_code, X1_ERR_XID_EXISTS);
+    assert_int_equal(r.type, X1_MSG_ACTIVATE_TASK);
+    assert_string_equal(r.error_desc, "");
+
+    /* Both names of the top-level error root are recognised as such. */
+    const char *tops[] = { "<X1TopLevelErrorResponse xmlns=\"" X1_NS "\"><admfIdentifier>a"
+                           "</admfIdentifier><neIdentifier>ne-7</neIdentifier>"
+                           "</X1TopLevelErrorResponse>",
+                           "<TopLevelErrorResponse xmlns=\"" X1_NS "\"><admfIdentifier>a"
+                           "</admfIdentifier><neIdentifier>ne-7</neIdentifier>"
+                           "</TopLevelErrorResponse>" };
+    for (size_t i = 0; i < 2; i++) {
+        memset(&r, 0, sizeof r);
+        assert_int_equal(x1_xml_response_decode((const uint8_t *)tops[i], strlen(tops[i]), &r),
+                         LI_ERR_PROTO);
+        assert_int_equal(r.top_level_error, 1);
+        assert_string_equal(r.hdr.ne_id, "ne-7");
+    }
 
     const char *bad[] = {
         "<X1Response xmlns=\"" X1_NS "\"/>",
@@ -486,6 +600,48 @@ static void test_response_vectors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(x1_xml_response_decode((const uint8_t *)bad[i], strlen(bad[i]), &r),
                          LI_ERR_PROTO);
+}
+
+/* Issue 15 item 4: an ErrorResponse whose requestMessageType fills the 63 characters
+ * limf reads of it once overflowed the decoder's stack buffer (ASan: stack-buffer-
+ * overflow). It must decode as an answer to an unknown request type, from 1 to 63
+ * characters, and one of 64 (too long to keep) as a malformed answer. The fuzz seed
+ * tests/fuzz/fuzz_x1_xml/regress_long_request_type.xml carries the 63-character case. */
+static size_t read_seed(const char *name, char *buf, size_t size);
+
+static void test_error_response_long_request_type(void **state)
+{
+    (void)state;
+    static x1_response r;
+    char rtype[80];
+    li_buf b;
+    li_buf_init(&b, 0);
+    for (size_t len = 1; len <= 64; len++) {
+        memset(rtype, 'A', len);
+        rtype[len] = '\0';
+        li_buf_reset(&b);
+        li_buf_printf(&b, "<X1Response xmlns=\"%s\" xmlns:xsi=\"%s\"><x1ResponseMessage "
+                          "xsi:type=\"ErrorResponse\">%s<requestMessageType>%s"
+                          "</requestMessageType><errorInformation><errorCode>1080</errorCode>"
+                          "<errorDescription>no</errorDescription></errorInformation>"
+                          "</x1ResponseMessage></X1Response>",
+                      X1_NS, X1_NS_XSI, HDR("2026-11-27T10:00:00Z"), rtype);
+        memset(&r, 0, sizeof r);
+        li_err err = x1_xml_response_decode(b.data, b.len, &r);
+        if (len < 64) {
+            assert_int_equal(err, LI_OK);
+            assert_int_equal(r.error_code, X1_ERR_UNSUPPORTED_REQUEST);
+            assert_int_equal(r.type, X1_MSG_UNKNOWN);
+        } else {
+            assert_int_equal(err, LI_ERR_PROTO);
+        }
+    }
+    char seed[4096];
+    size_t n = read_seed("regress_long_request_type.xml", seed, sizeof seed);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(x1_xml_response_decode((const uint8_t *)seed, n, &r), LI_OK);
+    assert_int_equal(r.error_code, X1_ERR_UNSUPPORTED_REQUEST);
+    li_buf_free(&b);
 }
 
 /* Documents built by repetition: too deep, too many messages, too many targets. */
@@ -584,6 +740,8 @@ int main(void)
         cmocka_unit_test(test_response_round_trips),
         cmocka_unit_test(test_request_vectors),
         cmocka_unit_test(test_response_vectors),
+        cmocka_unit_test(test_error_response_long_request_type),
+        cmocka_unit_test(test_request_wire_forms),
         cmocka_unit_test(test_hostile_sizes),
         cmocka_unit_test(test_seeds_are_valid),
     };
