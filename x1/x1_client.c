@@ -384,6 +384,12 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
                     errstr, errstr_size)) != LI_OK)
         goto out;
     err = x1_xml_response_decode(answer.data + off, answer.len - off, resp);
+    if (err != LI_OK && resp->top_level_error) {
+        snprintf(errstr, errstr_size, "NE answered HTTP %d with an X1TopLevelErrorResponse "
+                 "(it could not parse the request)", status);
+        err = LI_ERR_PROTO;
+        goto out;
+    }
     if (err != LI_OK) {
         snprintf(errstr, errstr_size, "NE answered HTTP %d without a usable X1Response%s",
                  status, status == 400 ? " (it could not parse the request)" : "");
@@ -394,7 +400,8 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
         snprintf(errstr, errstr_size, "X1Response answers another x1TransactionId");
         err = LI_ERR_PROTO;
     } else if (resp->error_code) {
-        snprintf(errstr, errstr_size, "X1 error %d: %s", resp->error_code, resp->error_desc);
+        snprintf(errstr, errstr_size, "X1 error %d: %s", resp->error_code,
+                 resp->error_desc[0] ? resp->error_desc : "(no errorDescription)");
         err = error_of(resp->error_code);
     } else if (resp->type != req->type) {
         snprintf(errstr, errstr_size, "X1Response of another type (%s)", resp->type_name);
@@ -494,7 +501,10 @@ li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
         x->resp.xids = xids;
         x->resp.xids_cap = max;
         err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
-        int unsupported = err == LI_ERR_PROTO && x->resp.error_code == X1_ERR_GENERIC &&
+        /* 1080 "unsupported request" is the standard's answer; some NEs say 1000. */
+        int unsupported = err == LI_ERR_PROTO &&
+                          (x->resp.error_code == X1_ERR_UNSUPPORTED_REQUEST ||
+                           x->resp.error_code == X1_ERR_GENERIC) &&
                           x->resp.type == X1_MSG_LIST_ALL_DETAILS;
         if (err == LI_OK)
             *n = x->resp.n_tasks;

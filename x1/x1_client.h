@@ -12,9 +12,11 @@
  *                     closed the connection or did not answer in time: retry later;
  *                     LI_ERR_TLS also when the NE's certificate does not match the one
  *                     pinned for it with x1_client_pin() (the request was not sent);
- *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named;
- *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (ActivateTask of an
- *                     existing XID, ...): a ModifyTask brings it in line;
+ *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named (TS 103 221-1
+ *                     error 2020, 2040, 2060);
+ *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (2010, 2030, 2050;
+ *                     ActivateTask of an existing XID, ...): a ModifyTask brings it in
+ *                     line;
  *   LI_ERR_PROTO      any other ErrorResponse, or an answer that is not X1;
  *   LI_ERR_INVAL      a bad argument (malformed URL, task without targets, ...).
  * errstr receives a human-readable reason on failure; for an ErrorResponse it holds
