@@ -74,6 +74,21 @@ li_err x1_client_deactivate(x1_client *c, const char *ne_url, const char *ne_id,
 li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
                             uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
                             size_t errstr_size);
+/* What an NE holds, by identifier (x1_client_list_all). The caller sets the arrays
+ * (NULL with max 0 when not wanted) and their max; n_* receive the numbers the NE
+ * listed, which may exceed max (then only the first max are stored). */
+typedef struct x1_listing {
+    uint8_t (*xids)[16];
+    size_t xids_max, n_xids;
+    uint8_t (*dids)[16];
+    size_t dids_max, n_dids;
+    char (*object_ids)[64];
+    size_t object_ids_max, n_object_ids;
+} x1_listing;
+/* The XIDs, DIDs and GenericObject IDs the NE holds, as x1_client_list_tasks asks for
+ * them: for an ADMF's reconciliation, which removes what it did not create. */
+li_err x1_client_list_all(x1_client *c, const char *ne_url, const char *ne_id,
+                          x1_listing *out, char *errstr, size_t errstr_size);
 /* GetTaskDetailsRequest: the task as the NE holds it, into *out (caller-owned). */
 li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
                           const uint8_t xid[16], x1_task *out, char *errstr,
