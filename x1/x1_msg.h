@@ -15,7 +15,8 @@
 /* Most entries of a task's listOfServiceTypes kept. */
 #define X1_MAX_SERVICE_TYPES 4
 
-/* TS 103 221-1 DeliveryType: which X interfaces the NE feeds for the task. */
+/* TS 103 221-1 DeliveryType: which X interfaces the NE feeds for the task. The values
+ * are bit sets (X2 1, X3 2): code may combine them with | and &. */
 typedef enum x1_delivery {
     X1_DELIVERY_X2_ONLY = 1,
     X1_DELIVERY_X3_ONLY = 2,

@@ -204,18 +204,22 @@ static void unindex_task(x1_ne *ne, task_entry *e)
 }
 
 /* 1 when the destinations task t names accept, together, every X interface of its
- * deliveryType (TS 103 221-1 error 3040 otherwise); with `as` (not NULL), the
- * destination of as->did is taken as `as` (a ModifyDestination under way). */
+ * deliveryType, and each of them accepts one at least (TS 103 221-1 error 3040
+ * otherwise: with one destination, it must be X2andX3 or the task's own type); with `as`
+ * (not NULL), the destination of as->did is taken as `as` (a ModifyDestination under
+ * way). X1_DELIVERY_* are bit sets: X2 1, X3 2. */
 static int carried(x1_ne *ne, const x1_task *t, const x1_destination *as)
 {
-    unsigned have = 0;
+    unsigned have = 0, want = (unsigned)t->delivery;
     for (size_t i = 0; i < t->n_dids; i++) {
         const x1_destination *d =
             as && memcmp(as->did, t->dids[i], 16) == 0 ? as : find_dest(ne, t->dids[i]);
+        if (d && !((unsigned)d->delivery & want))
+            return 0;
         if (d)
             have |= (unsigned)d->delivery;
     }
-    return (have & (unsigned)t->delivery) == (unsigned)t->delivery;
+    return (have & want) == want;
 }
 
 /* A table entry for task t, with its targets canonicalised, in one allocation; NULL
