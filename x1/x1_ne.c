@@ -643,11 +643,12 @@ static li_err handle_document(x1_ne *ne, const uint8_t *body, size_t len, li_buf
     if (!reqs || !resps)
         goto out;
     if (x1_xml_request_decode(body, len, reqs, X1_MAX_MESSAGES, &n) != LI_OK) {
-        /* Nothing to answer message by message: a TopLevelErrorResponse. */
+        /* Nothing to answer message by message: an X1TopLevelErrorResponse, in HTTP 200
+         * like every X1 answer (TS 103 221-1 clause 7.2.2.2). */
         x1_header hdr;
         li_log_warn("X1: request document refused (not an X1Request limf can parse)");
         atomic_fetch_add(&ne->n_bad_documents, 1);
-        *status = 400;
+        *status = 200;
         if (x1_header_init(&hdr, ne->admf_id[0] ? ne->admf_id : "-", ne->ne_id) == LI_OK)
             err = x1_xml_top_error_encode(&hdr, out);
         goto out;

@@ -102,7 +102,7 @@ void x1_ne_on_change(x1_ne *ne, void (*fn)(void *ctx, const x1_ne_change *change
 typedef struct x1_ne_stats {
     uint64_t messages;          /* X1 request messages answered */
     uint64_t error_responses;   /* of which answered with an ErrorResponse */
-    uint64_t bad_documents;     /* documents answered 400 (TopLevelErrorResponse) */
+    uint64_t bad_documents;     /* documents answered with an X1TopLevelErrorResponse */
     uint64_t tls_failures;      /* connections that failed the TLS handshake */
     uint64_t refused_clients;   /* trusted certificates not in allowed_clients (403) */
     uint64_t refused_connections; /* turned away: every connection slot busy */
