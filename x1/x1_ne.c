@@ -358,7 +358,10 @@ static int dest_change_carried(x1_ne *ne, const x1_destination *d)
 {
     for (size_t b = 0; b < XID_BUCKETS; b++) {
         for (task_entry *e = ne->xid_buckets[b]; e; e = e->next) {
-            if (!carried(ne, &e->task, d))
+            size_t i = 0;
+            while (i < e->task.n_dids && memcmp(e->task.dids[i], d->did, 16) != 0)
+                i++;
+            if (i < e->task.n_dids && !carried(ne, &e->task, d))
                 return 0;
         }
     }

@@ -775,7 +775,9 @@ static int parse_destination(const xmlNode *dd, x1_destination *d, perr *e)
     } else {
         return fail(e, X1_ERR_SYNTAX, "deliveryAddress must be ipAddressAndPort or uri");
     }
-    if (split_address(d->address, host, sizeof host, &pnum) != 0)
+    uint8_t bin[16];
+    if (split_address(d->address, host, sizeof host, &pnum) != 0 ||
+        (strchr(host, ':') && inet_pton(AF_INET6, host, bin) != 1))
         return fail(e, X1_ERR_SYNTAX, "malformed delivery address");
     return 0;
 }
