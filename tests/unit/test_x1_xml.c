@@ -719,8 +719,10 @@ static void test_seeds_are_valid(void **state)
     static x1_request req[4];
     static x1_response resp;
     const char *requests[] = { "activate.xml", "modify_deactivate.xml", "destination.xml",
-                               "object.xml", "ping_prefixes.xml" };
-    const char *responses[] = { "resp_all.xml", "resp_error.xml", "resp_ok.xml" };
+                               "object.xml", "ping_prefixes.xml",
+                               "destination_friendly_v6.xml" };
+    const char *responses[] = { "regress_long_request_type.xml", "resp_all.xml",
+                                "resp_error.xml", "resp_ok.xml" };
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
         size_t len = read_seed(requests[i], buf, sizeof buf), n;
         assert_int_equal(x1_xml_request_decode((uint8_t *)buf, len, req, 4, &n), LI_OK);
