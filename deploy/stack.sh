@@ -130,6 +130,8 @@ stack_write_confs() {
     echo "listen = 127.0.0.1:0"
     echo "ne_id = relay-agw"
     echo "admf_id = limf-admf"
+    # Only the ADMF's certificate tasks the POI, not any other of the CA (issue 15).
+    echo "allowed_clients = admf"
     stack_tls_keys tls relay-agw "$run"
     echo "[x2x3]"
     echo "poi_id = relay-agw"
@@ -146,6 +148,7 @@ stack_write_confs() {
     echo "listen = 127.0.0.1:0"
     echo "ne_id = siptap"
     echo "admf_id = limf-admf"
+    echo "allowed_clients = admf"
     stack_tls_keys tls siptap "$run"
     echo "[x2x3]"
     echo "poi_id = siptap"

@@ -334,6 +334,12 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
                     errstr, errstr_size)) != LI_OK)
         goto out;
     err = x1_xml_response_decode(answer.data + off, answer.len - off, resp);
+    if (err != LI_OK && resp->top_level_error) {
+        snprintf(errstr, errstr_size, "NE answered HTTP %d with an X1TopLevelErrorResponse "
+                 "(it could not parse the request)", status);
+        err = LI_ERR_PROTO;
+        goto out;
+    }
     if (err != LI_OK) {
         snprintf(errstr, errstr_size, "NE answered HTTP %d without a usable X1Response%s",
                  status, status == 400 ? " (it could not parse the request)" : "");
@@ -344,7 +350,8 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
         snprintf(errstr, errstr_size, "X1Response answers another x1TransactionId");
         err = LI_ERR_PROTO;
     } else if (resp->error_code) {
-        snprintf(errstr, errstr_size, "X1 error %d: %s", resp->error_code, resp->error_desc);
+        snprintf(errstr, errstr_size, "X1 error %d: %s", resp->error_code,
+                 resp->error_desc[0] ? resp->error_desc : "(no errorDescription)");
         err = error_of(resp->error_code);
     } else if (resp->type != req->type) {
         snprintf(errstr, errstr_size, "X1Response of another type (%s)", resp->type_name);
@@ -428,30 +435,66 @@ li_err x1_client_ping(x1_client *c, const char *ne_url, const char *ne_id, char 
     return simple(c, ne_url, ne_id, X1_MSG_PING, NULL, NULL, errstr, errstr_size);
 }
 
-li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
-                            uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
-                            size_t errstr_size)
+li_err x1_client_list_all(x1_client *c, const char *ne_url, const char *ne_id,
+                          x1_listing *out, char *errstr, size_t errstr_size)
 {
     /* ListAllDetails carries only the IDs (about 70 bytes per task, where GetAllDetails
      * carries every task whole); GetAllDetails serves NEs that do not implement it. */
     static const x1_msg_type tries[] = { X1_MSG_LIST_ALL_DETAILS, X1_MSG_GET_ALL_DETAILS };
     li_err err = LI_ERR;
-    *n = 0;
+    out->n_xids = out->n_dids = out->n_object_ids = 0;
+    /* The decoder fills whole destinations and objects; only their IDs are kept. */
+    x1_destination *dests = out->dids_max ? calloc(out->dids_max, sizeof *dests) : NULL;
+    x1_cert_exception *objs =
+        out->object_ids_max ? calloc(out->object_ids_max, sizeof *objs) : NULL;
+    if ((out->dids_max && !dests) || (out->object_ids_max && !objs)) {
+        free(dests);
+        free(objs);
+        return LI_ERR_NOMEM;
+    }
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
         exchange *x = exchange_new(tries[i], errstr, errstr_size);
-        if (!x)
-            return LI_ERR_NOMEM;
-        x->resp.xids = xids;
-        x->resp.xids_cap = max;
+        if (!x) {
+            err = LI_ERR_NOMEM;
+            break;
+        }
+        x->resp.xids = out->xids;
+        x->resp.xids_cap = out->xids_max;
+        x->resp.dests = dests;
+        x->resp.dests_cap = out->dids_max;
+        x->resp.objects = objs;
+        x->resp.objects_cap = out->object_ids_max;
         err = call(c, ne_url, ne_id, &x->req, &x->resp, errstr, errstr_size);
-        int unsupported = err == LI_ERR_PROTO && x->resp.error_code == X1_ERR_GENERIC &&
+        /* 1080 "unsupported request" is the standard's answer; some NEs say 1000. */
+        int unsupported = err == LI_ERR_PROTO &&
+                          (x->resp.error_code == X1_ERR_UNSUPPORTED_REQUEST ||
+                           x->resp.error_code == X1_ERR_GENERIC) &&
                           x->resp.type == X1_MSG_LIST_ALL_DETAILS;
-        if (err == LI_OK)
-            *n = x->resp.n_tasks;
+        if (err == LI_OK) {
+            out->n_xids = x->resp.n_tasks;
+            out->n_dids = x->resp.n_dests;
+            out->n_object_ids = x->resp.n_objects;
+        }
         free(x);
         if (!unsupported)
             break;
     }
+    for (size_t i = 0; err == LI_OK && i < out->n_dids && i < out->dids_max; i++)
+        memcpy(out->dids[i], dests[i].did, 16);
+    for (size_t i = 0; err == LI_OK && i < out->n_object_ids && i < out->object_ids_max; i++)
+        memcpy(out->object_ids[i], objs[i].id, 64);
+    free(dests);
+    free(objs);
+    return err;
+}
+
+li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
+                            uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
+                            size_t errstr_size)
+{
+    x1_listing l = { .xids = xids, .xids_max = max };
+    li_err err = x1_client_list_all(c, ne_url, ne_id, &l, errstr, errstr_size);
+    *n = l.n_xids;
     return err;
 }
 

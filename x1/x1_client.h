@@ -12,9 +12,11 @@
  *                     closed the connection or did not answer in time: retry later;
  *                     LI_ERR_TLS also when the NE's certificate does not match the one
  *                     pinned for it with x1_client_pin() (the request was not sent);
- *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named;
- *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (ActivateTask of an
- *                     existing XID, ...): a ModifyTask brings it in line;
+ *   LI_ERR_NOT_FOUND  the NE does not know the XID, DID or object named (TS 103 221-1
+ *                     error 2020, 2040, 2060);
+ *   LI_ERR_CONFLICT   the NE already has that XID, DID or object (2010, 2030, 2050;
+ *                     ActivateTask of an existing XID, ...): a ModifyTask brings it in
+ *                     line;
  *   LI_ERR_PROTO      any other ErrorResponse, or an answer that is not X1;
  *   LI_ERR_INVAL      a bad argument (malformed URL, task without targets, ...).
  * errstr receives a human-readable reason on failure; for an ErrorResponse it holds
@@ -72,6 +74,21 @@ li_err x1_client_deactivate(x1_client *c, const char *ne_url, const char *ne_id,
 li_err x1_client_list_tasks(x1_client *c, const char *ne_url, const char *ne_id,
                             uint8_t (*xids)[16], size_t max, size_t *n, char *errstr,
                             size_t errstr_size);
+/* What an NE holds, by identifier (x1_client_list_all). The caller sets the arrays
+ * (NULL with max 0 when not wanted) and their max; n_* receive the numbers the NE
+ * listed, which may exceed max (then only the first max are stored). */
+typedef struct x1_listing {
+    uint8_t (*xids)[16];
+    size_t xids_max, n_xids;
+    uint8_t (*dids)[16];
+    size_t dids_max, n_dids;
+    char (*object_ids)[64];
+    size_t object_ids_max, n_object_ids;
+} x1_listing;
+/* The XIDs, DIDs and GenericObject IDs the NE holds, as x1_client_list_tasks asks for
+ * them: for an ADMF's reconciliation, which removes what it did not create. */
+li_err x1_client_list_all(x1_client *c, const char *ne_url, const char *ne_id,
+                          x1_listing *out, char *errstr, size_t errstr_size);
 /* GetTaskDetailsRequest: the task as the NE holds it, into *out (caller-owned). */
 li_err x1_client_get_task(x1_client *c, const char *ne_url, const char *ne_id,
                           const uint8_t xid[16], x1_task *out, char *errstr,

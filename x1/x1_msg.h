@@ -12,8 +12,11 @@
 #define X1_MAX_TARGETS 16
 /* Most destinations one task names (listOfDIDs). */
 #define X1_MAX_DIDS 8
+/* Most entries of a task's listOfServiceTypes kept. */
+#define X1_MAX_SERVICE_TYPES 4
 
-/* TS 103 221-1 DeliveryType: which X interfaces the NE feeds for the task. */
+/* TS 103 221-1 DeliveryType: which X interfaces the NE feeds for the task. The values
+ * are bit sets (X2 1, X3 2): code may combine them with | and &. */
 typedef enum x1_delivery {
     X1_DELIVERY_X2_ONLY = 1,
     X1_DELIVERY_X3_ONLY = 2,
@@ -21,14 +24,17 @@ typedef enum x1_delivery {
 } x1_delivery;
 
 /* One target identifier. type is limf's REST/X1 name: "sip-uri" (X1 sipUri), "tel-uri"
- * (telUri), "impu" (impu), "e164" (e164Number). value is the text as provisioned. */
+ * (telUri), "impu" (impu), "e164" (e164Number). value is the text as provisioned (an
+ * e164 value with or without its '+': the codec sends the digits alone, TS 103 280
+ * InternationalE164). */
 typedef struct x1_target {
     char type[16];
     char value[256];
 } x1_target;
 
-/* TS 103 221-1 TaskDetails as limf uses them: one XID, its targets, the delivery type
- * and its X2/X3 destinations (listOfDIDs: one to X1_MAX_DIDS distinct dIds). */
+/* TS 103 221-1 TaskDetails as limf uses them: one XID, its targets, the delivery type,
+ * its X2/X3 destinations (listOfDIDs: one to X1_MAX_DIDS distinct dIds) and the
+ * listOfServiceTypes as provisioned (none: the element is left out). */
 typedef struct x1_task {
     uint8_t xid[16];
     x1_target targets[X1_MAX_TARGETS];
@@ -36,6 +42,8 @@ typedef struct x1_task {
     x1_delivery delivery;
     uint8_t dids[X1_MAX_DIDS][16];
     size_t n_dids;
+    char service_types[X1_MAX_SERVICE_TYPES][32];
+    size_t n_service_types;
 } x1_task;
 
 /* limf's self-signed-certificate exception (docs/DESIGN.md 6), carried as a GenericObject of
@@ -48,10 +56,12 @@ typedef struct x1_cert_exception {
     int64_t expires_ms;
 } x1_cert_exception;
 
-/* TS 103 221-1 DestinationDetails as limf uses them: the DID and where limf-ingest
- * listens, "host:port" (IPv6 hosts in brackets). */
+/* TS 103 221-1 DestinationDetails as limf uses them: the DID, its optional
+ * friendlyName ("" when none) and where limf-ingest listens, "host:port" (IPv6 hosts in
+ * brackets). */
 typedef struct x1_destination {
     uint8_t did[16];
+    char friendly_name[256];
     x1_delivery delivery;
     char address[272];
 } x1_destination;

@@ -204,6 +204,25 @@ static void unindex_task(x1_ne *ne, task_entry *e)
     }
 }
 
+/* 1 when the destinations task t names accept, together, every X interface of its
+ * deliveryType, and each of them accepts one at least (TS 103 221-1 error 3040
+ * otherwise: with one destination, it must be X2andX3 or the task's own type); with `as`
+ * (not NULL), the destination of as->did is taken as `as` (a ModifyDestination under
+ * way). X1_DELIVERY_* are bit sets: X2 1, X3 2. */
+static int carried(x1_ne *ne, const x1_task *t, const x1_destination *as)
+{
+    unsigned have = 0, want = (unsigned)t->delivery;
+    for (size_t i = 0; i < t->n_dids; i++) {
+        const x1_destination *d =
+            as && memcmp(as->did, t->dids[i], 16) == 0 ? as : find_dest(ne, t->dids[i]);
+        if (d && !((unsigned)d->delivery & want))
+            return 0;
+        if (d)
+            have |= (unsigned)d->delivery;
+    }
+    return (have & want) == want;
+}
+
 /* A table entry for task t, with its targets canonicalised, in one allocation; NULL
  * with an X1 error code and reason when t cannot be accepted. */
 static task_entry *entry_new(x1_ne *ne, const x1_task *t, int *code, char *desc,
@@ -233,10 +252,17 @@ static task_entry *entry_new(x1_ne *ne, const x1_task *t, int *code, char *desc,
             return NULL;
         }
     }
+    if (!carried(ne, t, NULL)) {
+        snprintf(desc, desc_size, "the destinations of listOfDIDs cannot carry deliveryType %s",
+                 t->delivery == X1_DELIVERY_X3_ONLY ? "X3Only"
+                 : t->delivery == X1_DELIVERY_X2_ONLY ? "X2Only" : "X2andX3");
+        *code = X1_ERR_DELIVERY_COMBINATION;
+        return NULL;
+    }
     task_entry *e = malloc(sizeof *e + total);
     if (!e) {
         snprintf(desc, desc_size, "out of memory");
-        *code = X1_ERR_GENERIC;
+        *code = X1_ERR_ACTIVATE_FAILED;
         return NULL;
     }
     e->task = *t;
@@ -265,6 +291,8 @@ static void handle_task(x1_ne *ne, const x1_request *q, x1_response *r)
     int code = 0;
     task_entry *fresh = entry_new(ne, &q->task, &code, desc, sizeof desc);
     if (!fresh) {
+        if (code == X1_ERR_ACTIVATE_FAILED && q->type == X1_MSG_MODIFY_TASK)
+            code = X1_ERR_MODIFY_FAILED;
         set_error(r, code, desc);
         return;
     }
@@ -273,7 +301,7 @@ static void handle_task(x1_ne *ne, const x1_request *q, x1_response *r)
         if (*slot) {
             set_error(r, X1_ERR_XID_EXISTS, "xId already exists");
         } else if (ne->n_tasks >= ne->max_tasks) {
-            set_error(r, X1_ERR_GENERIC, "task table full");
+            set_error(r, X1_ERR_ACTIVATE_FAILED, "task table full");
         } else {
             *slot = fresh;
             index_task(ne, fresh);
@@ -326,6 +354,21 @@ static int dest_in_use(x1_ne *ne, const uint8_t did[16])
     return 0;
 }
 
+/* 1 when every task naming d->did is still carried with d in its place. */
+static int dest_change_carried(x1_ne *ne, const x1_destination *d)
+{
+    for (size_t b = 0; b < XID_BUCKETS; b++) {
+        for (task_entry *e = ne->xid_buckets[b]; e; e = e->next) {
+            size_t i = 0;
+            while (i < e->task.n_dids && memcmp(e->task.dids[i], d->did, 16) != 0)
+                i++;
+            if (i < e->task.n_dids && !carried(ne, &e->task, d))
+                return 0;
+        }
+    }
+    return 1;
+}
+
 static void handle_destination(x1_ne *ne, const x1_request *q, x1_response *r)
 {
     x1_destination *d = find_dest(ne, q->type == X1_MSG_CREATE_DESTINATION ||
@@ -337,11 +380,11 @@ static void handle_destination(x1_ne *ne, const x1_request *q, x1_response *r)
         if (d) {
             set_error(r, X1_ERR_DID_EXISTS, "dId already exists");
         } else if (ne->n_dests >= ne->max_dests) {
-            set_error(r, X1_ERR_GENERIC, "destination table full");
+            set_error(r, X1_ERR_CREATE_DEST_FAILED, "destination table full");
         } else {
             x1_destination *grown = realloc(ne->dests, (ne->n_dests + 1) * sizeof *grown);
             if (!grown) {
-                set_error(r, X1_ERR_GENERIC, "out of memory");
+                set_error(r, X1_ERR_CREATE_DEST_FAILED, "out of memory");
                 return;
             }
             ne->dests = grown;
@@ -352,6 +395,11 @@ static void handle_destination(x1_ne *ne, const x1_request *q, x1_response *r)
     case X1_MSG_MODIFY_DESTINATION:
         if (!d) {
             set_error(r, X1_ERR_DID_NOT_FOUND, "unknown dId");
+            return;
+        }
+        if (!dest_change_carried(ne, &q->dest)) {
+            set_error(r, X1_ERR_MODIFY_DEST_FAILED,
+                      "the new deliveryType would leave a task's deliveryType uncarried");
             return;
         }
         *d = q->dest;
@@ -381,7 +429,9 @@ static void handle_object(x1_ne *ne, const x1_request *q, x1_response *r)
     x1_cert_exception *o = find_object(ne, q->object.id);
     if ((q->type == X1_MSG_CREATE_OBJECT || q->type == X1_MSG_MODIFY_OBJECT) &&
         q->object.expires_ms <= now_ms()) {
-        set_error(r, X1_ERR_SYNTAX, "expiry is in the past");
+        set_error(r, q->type == X1_MSG_CREATE_OBJECT ? X1_ERR_CREATE_OBJECT_FAILED
+                                                     : X1_ERR_MODIFY_OBJECT_FAILED,
+                  "expiry is in the past");
         return;
     }
     switch (q->type) {
@@ -389,12 +439,12 @@ static void handle_object(x1_ne *ne, const x1_request *q, x1_response *r)
         if (o) {
             set_error(r, X1_ERR_OBJECT_EXISTS, "objectId already exists");
         } else if (ne->n_exceptions >= ne->max_exceptions) {
-            set_error(r, X1_ERR_GENERIC, "exception table full");
+            set_error(r, X1_ERR_CREATE_OBJECT_FAILED, "exception table full");
         } else {
             x1_cert_exception *grown =
                 realloc(ne->exceptions, (ne->n_exceptions + 1) * sizeof *grown);
             if (!grown) {
-                set_error(r, X1_ERR_GENERIC, "out of memory");
+                set_error(r, X1_ERR_CREATE_OBJECT_FAILED, "out of memory");
                 return;
             }
             ne->exceptions = grown;
@@ -516,11 +566,11 @@ static void handle_message(x1_ne *ne, const x1_request *q, x1_response *r)
         return;
     }
     if (strcmp(q->hdr.ne_id, ne->ne_id) != 0) {
-        set_error(r, X1_ERR_GENERIC, "neIdentifier names another NE");
+        set_error(r, X1_ERR_UNEXPECTED_NE, "neIdentifier names another NE");
         return;
     }
     if (ne->admf_id[0] && strcmp(q->hdr.admf_id, ne->admf_id) != 0) {
-        set_error(r, X1_ERR_GENERIC, "admfIdentifier not accepted");
+        set_error(r, X1_ERR_UNEXPECTED_ADMF, "admfIdentifier not accepted");
         return;
     }
     int ro = is_read_only(q->type);
@@ -561,7 +611,7 @@ static void handle_message(x1_ne *ne, const x1_request *q, x1_response *r)
         handle_object(ne, q, r);
         break;
     case X1_MSG_UNKNOWN:
-        set_error(r, X1_ERR_GENERIC, "request message type not supported");
+        set_error(r, X1_ERR_UNSUPPORTED_REQUEST, "request message type not supported");
         break;
     default: /* Ping, Keepalive, GetNEStatus: nothing to change */
         break;
@@ -597,11 +647,12 @@ static li_err handle_document(x1_ne *ne, const uint8_t *body, size_t len, li_buf
     if (!reqs || !resps)
         goto out;
     if (x1_xml_request_decode(body, len, reqs, X1_MAX_MESSAGES, &n) != LI_OK) {
-        /* Nothing to answer message by message: a TopLevelErrorResponse. */
+        /* Nothing to answer message by message: an X1TopLevelErrorResponse, in HTTP 200
+         * like every X1 answer (TS 103 221-1 clause 7.2.2.2). */
         x1_header hdr;
         li_log_warn("X1: request document refused (not an X1Request limf can parse)");
         atomic_fetch_add(&ne->n_bad_documents, 1);
-        *status = 400;
+        *status = 200;
         if (x1_header_init(&hdr, ne->admf_id[0] ? ne->admf_id : "-", ne->ne_id) == LI_OK)
             err = x1_xml_top_error_encode(&hdr, out);
         goto out;
@@ -921,6 +972,14 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
     snprintf(key, sizeof key, "%s.tls", prefix);
     li_tls_opts_from_config(cfg, key, &opts);
     opts.server = 1;
+    /* Trust by CA alone would let any certificate the CA signed (an agency's LEMF,
+     * another POI) task this NE: the ADMF must be named, or pinned with nothing else. */
+    if (!ne->allowed_clients && !(opts.pins && *opts.pins && !opts.ca_file)) {
+        snprintf(errstr, errstr_size,
+                 "%s.allowed_clients (the ADMF's certificate name) or %s.tls.pins without "
+                 "%s.tls.ca is required: the ADMF must be pinned", prefix, prefix, prefix);
+        goto fail;
+    }
     if (!(ne->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
         goto fail;
     /* The ADMF opens a connection per request and never resumes: no session tickets. */

@@ -5,7 +5,8 @@
  *
  * Requests are validated whole before anything changes (TS 103 221-1 clause 6.3: an
  * ActivateTask naming an unknown DID, an existing XID, or a target that is not an
- * identity is refused with an ErrorResponse; see docs/X1.md for the codes). */
+ * identity is refused with an ErrorResponse carrying the standard's error code, table
+ * 6.7-3; see docs/X1.md). */
 #ifndef X1_NE_H
 #define X1_NE_H
 
@@ -34,6 +35,10 @@ typedef struct x1_ne_match {
  *   <prefix>.tls.cert/.key/.ca/.pins  own certificate (roles relay-agw, siptap,
  *                     poi-test) and the trust for the ADMF's client certificate, which
  *                     is demanded (li_tls_opts_from_config);
+ *   <prefix>.allowed_clients  comma-separated certificate names (CN, else first DNS
+ *                     SAN) that may task this NE, normally "admf". Required unless the
+ *                     ADMF is pinned by fingerprint alone (.tls.pins without .tls.ca):
+ *                     the NE refuses to start when any certificate of a CA could task it;
  *   <prefix>.ne_id    this NE's neIdentifier (default "limf-ne"); requests naming
  *                     another NE are refused;
  *   <prefix>.admf_id  the admfIdentifier accepted (default: any);
@@ -97,7 +102,7 @@ void x1_ne_on_change(x1_ne *ne, void (*fn)(void *ctx, const x1_ne_change *change
 typedef struct x1_ne_stats {
     uint64_t messages;          /* X1 request messages answered */
     uint64_t error_responses;   /* of which answered with an ErrorResponse */
-    uint64_t bad_documents;     /* documents answered 400 (TopLevelErrorResponse) */
+    uint64_t bad_documents;     /* documents answered with an X1TopLevelErrorResponse */
     uint64_t tls_failures;      /* connections that failed the TLS handshake */
     uint64_t refused_clients;   /* trusted certificates not in allowed_clients (403) */
     uint64_t refused_connections; /* turned away: every connection slot busy */

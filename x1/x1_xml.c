@@ -1,5 +1,6 @@
 #include "x1_xml.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -61,7 +62,8 @@ const char *x1_msg_type_name(x1_msg_type type)
     return type > X1_MSG_UNKNOWN && type < X1_MSG_COUNT ? msg_names[type] : "";
 }
 
-/* Type from an xsi:type local name with its suffix ("Request" or "Response"). */
+/* Type from an xsi:type local name with its suffix ("Request" or "Response"), or from
+ * a bare RequestMessageType value (suffix ""). */
 static x1_msg_type msg_type_of(const char *local, const char *suffix)
 {
     size_t len = strlen(local), slen = strlen(suffix);
@@ -185,8 +187,12 @@ static li_err put_task(li_buf *b, const x1_task *t)
         const char *el = target_element(t->targets[i].type);
         if (!el || !t->targets[i].value[0])
             return LI_ERR_INVAL;
+        const char *value = t->targets[i].value;
+        /* TS 103 280 InternationalE164 is the digits alone: no '+'. */
+        if (strcmp(el, "e164Number") == 0 && value[0] == '+')
+            value++;
         TRY(put(b, "<targetIdentifier>"));
-        TRY(put_elem(b, el, t->targets[i].value));
+        TRY(put_elem(b, el, value));
         TRY(put(b, "</targetIdentifier>"));
     }
     TRY(put(b, "</targetIdentifiers>"));
@@ -197,8 +203,15 @@ static li_err put_task(li_buf *b, const x1_task *t)
     for (size_t i = 0; i < t->n_dids; i++)
         TRY(put_uuid(b, "dId", t->dids[i]));
     TRY(put(b, "</listOfDIDs>"));
-    /* Session-based messaging is what limf intercepts (TS 103 221-1 ServiceType). */
-    TRY(put(b, "<listOfServiceTypes><serviceType>messaging</serviceType></listOfServiceTypes>"));
+    /* Only what was provisioned: GetTaskDetails reports the task as the ADMF sent it. */
+    if (t->n_service_types > X1_MAX_SERVICE_TYPES)
+        return LI_ERR_INVAL;
+    if (t->n_service_types) {
+        TRY(put(b, "<listOfServiceTypes>"));
+        for (size_t i = 0; i < t->n_service_types; i++)
+            TRY(put_elem(b, "serviceType", t->service_types[i]));
+        TRY(put(b, "</listOfServiceTypes>"));
+    }
     return put(b, "</taskDetails>");
 }
 
@@ -234,23 +247,38 @@ static int is_ipv4(const char *s)
     return parts == 4;
 }
 
+/* TS 103 280 IPv6Address: the full form, eight groups of four lower-case hex digits. */
+static int ipv6_full(const char *host, char out[40])
+{
+    uint8_t a[16];
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return -1;
+    for (int i = 0; i < 8; i++)
+        snprintf(out + i * 5, 6, "%02x%02x%s", a[2 * i], a[2 * i + 1], i < 7 ? ":" : "");
+    return 0;
+}
+
 /* DeliveryAddress: an IP literal as ipAddressAndPort (TCP), a host name as a tls:// URI. */
 static li_err put_destination(li_buf *b, const x1_destination *d)
 {
-    char host[256];
+    char host[256], v6[40];
     uint16_t port;
     if (d->delivery < X1_DELIVERY_X2_ONLY || d->delivery > X1_DELIVERY_X2_AND_X3 ||
         split_address(d->address, host, sizeof host, &port) != 0)
         return LI_ERR_INVAL;
-    int v6 = strchr(host, ':') != NULL;
+    int is_v6 = strchr(host, ':') != NULL;
+    if (is_v6 && ipv6_full(host, v6) != 0)
+        return LI_ERR_INVAL;
     TRY(put(b, "<destinationDetails>"));
     TRY(put_uuid(b, "dId", d->did));
+    if (d->friendly_name[0])
+        TRY(put_elem(b, "friendlyName", d->friendly_name));
     TRY(put_elem(b, "deliveryType", delivery_names[d->delivery]));
     TRY(put(b, "<deliveryAddress>"));
-    if (v6 || is_ipv4(host)) {
-        const char *kind = v6 ? "IPv6Address" : "IPv4Address";
+    if (is_v6 || is_ipv4(host)) {
+        const char *kind = is_v6 ? "IPv6Address" : "IPv4Address";
         TRY(li_buf_printf(b, "<ipAddressAndPort><etsi280:address><etsi280:%s>", kind));
-        TRY(put_escaped(b, host));
+        TRY(put_escaped(b, is_v6 ? v6 : host));
         TRY(li_buf_printf(b, "</etsi280:%s></etsi280:address><etsi280:port><etsi280:TCPPort>%u"
                              "</etsi280:TCPPort></etsi280:port></ipAddressAndPort>", kind, (unsigned)port));
     } else {
@@ -449,9 +477,10 @@ li_err x1_xml_response_encode(const x1_response *resp, size_t n, li_buf *out)
 
 li_err x1_xml_top_error_encode(const x1_header *hdr, li_buf *out)
 {
-    TRY(open_doc(out, "TopLevelErrorResponse"));
+    /* The element is X1TopLevelErrorResponse (its type is TopLevelErrorResponse). */
+    TRY(open_doc(out, "X1TopLevelErrorResponse"));
     TRY(put_header(out, hdr, 0));
-    return put(out, "</TopLevelErrorResponse>\n");
+    return put(out, "</X1TopLevelErrorResponse>\n");
 }
 
 /* ---- decoding ---- */
@@ -625,7 +654,8 @@ static int parse_delivery(const xmlNode *n, x1_delivery *d, perr *e)
             return 0;
         }
     }
-    return fail(e, X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED, "unknown deliveryType");
+    /* An enumeration value outside DeliveryType is a schema violation. */
+    return fail(e, X1_ERR_SYNTAX, "unknown deliveryType");
 }
 
 static int parse_target(const xmlNode *ti, x1_target *t, perr *e)
@@ -639,6 +669,10 @@ static int parse_target(const xmlNode *ti, x1_target *t, perr *e)
             strcpy(t->type, target_kinds[k].type);
             if (text_of(c, t->value, sizeof t->value) != 0 || !t->value[0])
                 return fail(e, X1_ERR_SYNTAX, "malformed target identifier");
+            /* InternationalE164 is digits alone; a peer's '+' is tolerated and dropped,
+             * so that the task reads back as the standard form. */
+            if (strcmp(t->type, "e164") == 0 && t->value[0] == '+')
+                memmove(t->value, t->value + 1, strlen(t->value));
             return 0;
         }
         /* Any other choice (imsi, ipv4Address, ...) is not an identity limf intercepts. */
@@ -672,7 +706,7 @@ static int parse_task(const xmlNode *td, x1_task *t, perr *e)
         return fail(e, X1_ERR_SYNTAX, "listOfDIDs names no dId");
     for (t->n_dids = 0; did; did = next_elem(did->next, "dId")) {
         if (t->n_dids == X1_MAX_DIDS)
-            return fail(e, X1_ERR_GENERIC, "more than 8 dIds in listOfDIDs");
+            return fail(e, X1_ERR_MULTIPLE_DESTINATIONS, "more than 8 dIds in listOfDIDs");
         if (uuid_of(did, t->dids[t->n_dids]) != 0)
             return fail(e, X1_ERR_SYNTAX, "malformed dId");
         for (size_t i = 0; i < t->n_dids; i++)
@@ -680,6 +714,36 @@ static int parse_task(const xmlNode *td, x1_task *t, perr *e)
                 return fail(e, X1_ERR_SYNTAX, "a dId listed twice");
         t->n_dids++;
     }
+    const xmlNode *st = child(child(td, "listOfServiceTypes"), "serviceType");
+    for (; st; st = next_elem(st->next, "serviceType")) {
+        char *v = t->service_types[t->n_service_types];
+        if (t->n_service_types == X1_MAX_SERVICE_TYPES)
+            return fail(e, X1_ERR_SYNTAX, "more than 4 serviceType entries");
+        if (text_of(st, v, sizeof t->service_types[0]) != 0 || !v[0])
+            return fail(e, X1_ERR_SYNTAX, "malformed serviceType");
+        t->n_service_types++;
+    }
+    return 0;
+}
+
+/* The ipAddressAndPort arm (TS 103 280 IPAddressPort): a valid IPv4 or IPv6 literal
+ * (a host name in IPv4Address is a schema violation) and a TCP port; a UDP port is a
+ * delivery address limf does not support (X2/X3 run over TLS/TCP). */
+static int parse_ip_port(const xmlNode *ipp, x1_destination *d, perr *e)
+{
+    const xmlNode *addr = child(ipp, "address"), *p = child(ipp, "port");
+    const xmlNode *v4 = child(addr, "IPv4Address"), *v6 = child(addr, "IPv6Address");
+    char host[256], port[16];
+    uint8_t bin[16];
+    if (!child(p, "TCPPort") && child(p, "UDPPort"))
+        return fail(e, X1_ERR_ADDRESS_NOT_SUPPORTED, "UDP delivery address (TCP expected)");
+    if (text_of(v4 ? v4 : v6, host, sizeof host) != 0 ||
+        text_of(child(p, "TCPPort"), port, sizeof port) != 0)
+        return fail(e, X1_ERR_SYNTAX, "malformed ipAddressAndPort");
+    if (v4 ? !is_ipv4(host) : inet_pton(AF_INET6, host, bin) != 1)
+        return fail(e, X1_ERR_SYNTAX, v4 ? "IPv4Address is not an IPv4 address"
+                                         : "IPv6Address is not an IPv6 address");
+    snprintf(d->address, sizeof d->address, v4 ? "%s:%s" : "[%s]:%s", host, port);
     return 0;
 }
 
@@ -690,30 +754,35 @@ static int parse_destination(const xmlNode *dd, x1_destination *d, perr *e)
         return fail(e, X1_ERR_SYNTAX, "missing destinationDetails");
     if (uuid_of(child(dd, "dId"), d->did) != 0)
         return fail(e, X1_ERR_SYNTAX, "missing or malformed dId");
+    const xmlNode *fn = child(dd, "friendlyName");
+    if (fn && text_of(fn, d->friendly_name, sizeof d->friendly_name) != 0)
+        return fail(e, X1_ERR_SYNTAX, "malformed or too long friendlyName");
     if (parse_delivery(child(dd, "deliveryType"), &d->delivery, e) != 0)
         return -1;
     const xmlNode *da = child(dd, "deliveryAddress");
     const xmlNode *ipp = child(da, "ipAddressAndPort");
     const xmlNode *uri = child(da, "uri");
-    char host[256], port[16];
+    char host[256];
     uint16_t pnum;
     if (ipp) {
-        const xmlNode *addr = child(ipp, "address"), *p = child(ipp, "port");
-        const xmlNode *v4 = child(addr, "IPv4Address"), *v6 = child(addr, "IPv6Address");
-        if (text_of(v4 ? v4 : v6, host, sizeof host) != 0 || !host[0] ||
-            text_of(child(p, "TCPPort"), port, sizeof port) != 0)
-            return fail(e, X1_ERR_SYNTAX, "malformed ipAddressAndPort (TCP expected)");
-        snprintf(d->address, sizeof d->address, v4 ? "%s:%s" : "[%s]:%s", host, port);
+        if (parse_ip_port(ipp, d, e) != 0)
+            return -1;
     } else if (uri) {
         char text[300];
-        if (text_of(uri, text, sizeof text) != 0 || strncmp(text, "tls://", 6) != 0 ||
-            strlen(text + 6) >= sizeof d->address)
-            return fail(e, X1_ERR_SYNTAX, "deliveryAddress uri must be tls://host:port");
+        if (text_of(uri, text, sizeof text) != 0 || strlen(text) >= 6 + sizeof d->address)
+            return fail(e, X1_ERR_SYNTAX, "malformed deliveryAddress uri");
+        if (strncmp(text, "tls://", 6) != 0)
+            return fail(e, X1_ERR_ADDRESS_NOT_SUPPORTED, "deliveryAddress uri must be tls://");
         strcpy(d->address, text + 6);
+    } else if (child(da, "e164Number") || child(da, "emailAddress")) {
+        return fail(e, X1_ERR_ADDRESS_NOT_SUPPORTED, "e164Number or emailAddress delivery "
+                                                     "address (TCP host:port expected)");
     } else {
         return fail(e, X1_ERR_SYNTAX, "deliveryAddress must be ipAddressAndPort or uri");
     }
-    if (split_address(d->address, host, sizeof host, &pnum) != 0)
+    uint8_t bin[16];
+    if (split_address(d->address, host, sizeof host, &pnum) != 0 ||
+        (strchr(host, ':') && inet_pton(AF_INET6, host, bin) != 1))
         return fail(e, X1_ERR_SYNTAX, "malformed delivery address");
     return 0;
 }
@@ -729,7 +798,9 @@ static int parse_object_id(const xmlNode *n, char *id, size_t size, perr *e)
     return 0;
 }
 
-static int parse_object(const xmlNode *go, x1_cert_exception *o, perr *e)
+/* unsupported: the code for a GenericObject of another type (the request's generic
+ * failure). */
+static int parse_object(const xmlNode *go, x1_cert_exception *o, int unsupported, perr *e)
 {
     char local[64], fp[128];
     int ns;
@@ -742,7 +813,7 @@ static int parse_object(const xmlNode *go, x1_cert_exception *o, perr *e)
         return -1;
     if (xsi_type(go, local, sizeof local, &ns) != 0 || ns != NS_LIMF ||
         strcmp(local, "CertificateException") != 0)
-        return fail(e, X1_ERR_GENERIC, "object type not supported");
+        return fail(e, unsupported, "object type not supported");
     if (text_of(child_ns(go, X1_NS_LIMF, "fingerprint"), fp, sizeof fp) != 0 ||
         li_hex_decode(fp, strlen(fp), 1, o->fingerprint, 32, &got) != LI_OK || got != 32)
         return fail(e, X1_ERR_SYNTAX, "missing or malformed fingerprint (SHA-256)");
@@ -768,7 +839,7 @@ static void parse_request(const xmlNode *msg, x1_request *r)
         goto out;
     switch (r->type) {
     case X1_MSG_UNKNOWN:
-        fail(&e, X1_ERR_GENERIC, "request message type not supported");
+        fail(&e, X1_ERR_UNSUPPORTED_REQUEST, "request message type not supported");
         break;
     case X1_MSG_ACTIVATE_TASK:
     case X1_MSG_MODIFY_TASK:
@@ -789,10 +860,10 @@ static void parse_request(const xmlNode *msg, x1_request *r)
             fail(&e, X1_ERR_SYNTAX, "missing or malformed dId");
         break;
     case X1_MSG_CREATE_OBJECT:
-        parse_object(child(msg, "createObject"), &r->object, &e);
+        parse_object(child(msg, "createObject"), &r->object, X1_ERR_CREATE_OBJECT_FAILED, &e);
         break;
     case X1_MSG_MODIFY_OBJECT:
-        parse_object(child(msg, "modifyObject"), &r->object, &e);
+        parse_object(child(msg, "modifyObject"), &r->object, X1_ERR_MODIFY_OBJECT_FAILED, &e);
         break;
     case X1_MSG_DELETE_OBJECT:
     case X1_MSG_GET_OBJECT:
@@ -819,8 +890,10 @@ void x1_xml_init(void)
     xmlSetGenericErrorFunc(NULL, silent);
 }
 
-/* Parses a document whose root must be `root` in the X1 namespace. */
-static xmlDoc *read_doc(const uint8_t *buf, size_t len, const char *root, const xmlNode **out)
+/* Parses a document whose root must be one of roots (NULL-terminated) in the X1
+ * namespace. */
+static xmlDoc *read_doc(const uint8_t *buf, size_t len, const char *const *roots,
+                        const xmlNode **out)
 {
     if (len == 0 || len > INT_MAX)
         return NULL;
@@ -834,8 +907,10 @@ static xmlDoc *read_doc(const uint8_t *buf, size_t len, const char *root, const 
         return NULL;
     const xmlNode *r = xmlDocGetRootElement(doc);
     /* A DTD could declare entities; X1 never carries one. */
-    if (doc->intSubset || doc->extSubset || !r || !ns_is(r, X1_NS) ||
-        strcmp((const char *)r->name, root) != 0) {
+    int named = 0;
+    for (size_t i = 0; r && roots[i] && !named; i++)
+        named = strcmp((const char *)r->name, roots[i]) == 0;
+    if (doc->intSubset || doc->extSubset || !r || !ns_is(r, X1_NS) || !named) {
         xmlFreeDoc(doc);
         return NULL;
     }
@@ -847,7 +922,8 @@ li_err x1_xml_request_decode(const uint8_t *buf, size_t len, x1_request *out, si
                              size_t *n)
 {
     const xmlNode *root;
-    xmlDoc *doc = read_doc(buf, len, "X1Request", &root);
+    static const char *const roots[] = { "X1Request", NULL };
+    xmlDoc *doc = read_doc(buf, len, roots, &root);
     *n = 0;
     if (!doc)
         return LI_ERR_PROTO;
@@ -927,7 +1003,7 @@ static int add_did(const xmlNode *n, x1_response *r, perr *e)
 static int add_object(const xmlNode *n, x1_response *r, perr *e)
 {
     x1_cert_exception o;
-    if (parse_object(n, &o, e) != 0)
+    if (parse_object(n, &o, X1_ERR_GENERIC, e) != 0)
         return -1;
     if (r->objects && r->n_objects < r->objects_cap)
         r->objects[r->n_objects] = o;
@@ -956,17 +1032,21 @@ static int parse_response(const xmlNode *msg, x1_response *r, perr *e)
     if (strcmp(r->type_name, "ErrorResponse") == 0) {
         char rtype[64], code[24];
         const xmlNode *info = child(msg, "errorInformation");
+        const xmlNode *desc = child(info, "errorDescription");
         if (text_of(child(msg, "requestMessageType"), rtype, sizeof rtype) != 0 ||
-            text_of(child(info, "errorCode"), code, sizeof code) != 0 ||
-            text_of(child(info, "errorDescription"), r->error_desc, sizeof r->error_desc) != 0)
+            text_of(child(info, "errorCode"), code, sizeof code) != 0)
             return fail(e, X1_ERR_SYNTAX, "malformed ErrorResponse");
+        /* The schema makes errorDescription mandatory; an NE that leaves it out (or sends
+         * one too long to keep) still gets its code read. */
+        if (!desc || text_of(desc, r->error_desc, sizeof r->error_desc) != 0)
+            r->error_desc[0] = '\0';
         char *end;
         long v = strtol(code, &end, 10);
         if (*end || end == code || v <= 0 || v > INT_MAX)
             return fail(e, X1_ERR_SYNTAX, "malformed errorCode");
         r->error_code = (int)v;
-        strcat(rtype, "Request");
-        r->type = msg_type_of(rtype, "Request");
+        /* requestMessageType is the enumeration value itself ("ActivateTask"). */
+        r->type = msg_type_of(rtype, "");
         return 0;
     }
     r->type = msg_type_of(r->type_name, "Response");
@@ -1001,7 +1081,7 @@ static int parse_response(const xmlNode *msg, x1_response *r, perr *e)
                                        "destinationDetails"), &r->dest, e);
     case X1_MSG_GET_OBJECT:
         return parse_object(child(child(msg, "genericObjectResponseDetails"), "object"),
-                            &r->object, e);
+                            &r->object, X1_ERR_GENERIC, e);
     case X1_MSG_GET_NE_STATUS: {
         char status[32];
         if (text_of(child(child(msg, "neStatusDetails"), "neStatus"), status, sizeof status) != 0)
@@ -1020,8 +1100,12 @@ static int parse_response(const xmlNode *msg, x1_response *r, perr *e)
 
 li_err x1_xml_response_decode(const uint8_t *buf, size_t len, x1_response *out)
 {
+    /* X1TopLevelErrorResponse is the schema's element; TopLevelErrorResponse (its type's
+     * name) is what limf sent before and some peers still send. */
+    static const char *const roots[] = { "X1Response", "X1TopLevelErrorResponse",
+                                         "TopLevelErrorResponse", NULL };
     const xmlNode *root;
-    xmlDoc *doc = read_doc(buf, len, "X1Response", &root);
+    xmlDoc *doc = read_doc(buf, len, roots, &root);
     if (!doc)
         return LI_ERR_PROTO;
     /* Keep the caller's list storage, clear everything else. */
@@ -1037,6 +1121,14 @@ li_err x1_xml_response_decode(const uint8_t *buf, size_t len, x1_response *out)
     out->objects_cap = keep.objects_cap;
     char desc[128];
     perr e = { 0, desc, sizeof desc };
+    if (strcmp((const char *)root->name, "X1Response") != 0) {
+        /* Its header has no x1TransactionId: read what it has, for the caller's report. */
+        out->top_level_error = 1;
+        text_of(child(root, "neIdentifier"), out->hdr.ne_id, sizeof out->hdr.ne_id);
+        text_of(child(root, "admfIdentifier"), out->hdr.admf_id, sizeof out->hdr.admf_id);
+        xmlFreeDoc(doc);
+        return LI_ERR_PROTO;
+    }
     const xmlNode *m = child(root, "x1ResponseMessage");
     li_err err = m && parse_response(m, out, &e) == 0 ? LI_OK : LI_ERR_PROTO;
     xmlFreeDoc(doc);

@@ -50,22 +50,35 @@ typedef enum x1_msg_type {
     X1_MSG_COUNT
 } x1_msg_type;
 
-/* errorCode values of ErrorResponse. The X1 schema (TS 103 221-1's XSD) types errorCode
- * as an integer without a table of values, so these values are unconfirmed against
- * TS 103 221-1 (docs/X1.md section 6 says where they matter); 310 and 311 are limf's,
- * for GenericObjects. */
+/* errorCode values of ErrorResponse: ETSI TS 103 221-1 table 6.7-3 "Error codes"
+ * (Table 46 in older versions). The values are the standard's; docs/CONFORMANCE.md
+ * names the public implementations they were checked against. */
 enum {
-    X1_ERR_GENERIC = 100,
-    X1_ERR_SYNTAX = 101,
-    X1_ERR_XID_EXISTS = 300,
-    X1_ERR_XID_NOT_FOUND = 301,
-    X1_ERR_DID_EXISTS = 302,
-    X1_ERR_DID_NOT_FOUND = 303,
-    X1_ERR_DID_IN_USE = 304,
-    X1_ERR_OBJECT_EXISTS = 310,
-    X1_ERR_OBJECT_NOT_FOUND = 311,
-    X1_ERR_TARGET_NOT_SUPPORTED = 401,
-    X1_ERR_DELIVERY_TYPE_NOT_SUPPORTED = 402
+    X1_ERR_GENERIC = 1000,                 /* generic error */
+    X1_ERR_SYNTAX = 1010,                  /* syntax / schema error */
+    X1_ERR_UNEXPECTED_ADMF = 1040,         /* unexpected ADMF identifier */
+    X1_ERR_UNEXPECTED_NE = 1060,           /* unexpected NE identifier */
+    X1_ERR_UNSUPPORTED_REQUEST = 1080,     /* unsupported request */
+    X1_ERR_XID_EXISTS = 2010,              /* XID already exists */
+    X1_ERR_XID_NOT_FOUND = 2020,           /* XID does not exist on the NE */
+    X1_ERR_DID_EXISTS = 2030,              /* DID already exists on the NE */
+    X1_ERR_DID_NOT_FOUND = 2040,           /* DID does not exist on the NE */
+    X1_ERR_OBJECT_EXISTS = 2050,           /* generic object ID already exists */
+    X1_ERR_OBJECT_NOT_FOUND = 2060,        /* generic object ID does not exist */
+    X1_ERR_ACTIVATE_FAILED = 3000,         /* generic ActivateTask failure */
+    X1_ERR_MODIFY_FAILED = 3001,           /* generic ModifyTask failure */
+    X1_ERR_TARGET_NOT_SUPPORTED = 3010,    /* unsupported TargetIdentifier type */
+    X1_ERR_MULTIPLE_DESTINATIONS = 3030,   /* multiple destinations not supported */
+    X1_ERR_DELIVERY_COMBINATION = 3040,    /* invalid DeliveryType / Destinations combination */
+    X1_ERR_DEACTIVATE_FAILED = 4000,       /* generic DeactivateTask failure */
+    X1_ERR_CREATE_DEST_FAILED = 6000,      /* generic CreateDestination failure */
+    X1_ERR_MODIFY_DEST_FAILED = 6001,      /* generic ModifyDestination failure */
+    X1_ERR_ADDRESS_NOT_SUPPORTED = 6020,   /* unsupported DeliveryAddress type */
+    X1_ERR_REMOVE_DEST_FAILED = 7000,      /* generic RemoveDestination failure */
+    X1_ERR_DID_IN_USE = 7010,              /* destination in use */
+    X1_ERR_CREATE_OBJECT_FAILED = 8500,    /* generic CreateObject failure */
+    X1_ERR_MODIFY_OBJECT_FAILED = 8510,    /* generic ModifyObject failure */
+    X1_ERR_DELETE_OBJECT_FAILED = 8530     /* generic DeleteObject failure */
 };
 
 /* The common header of every X1 message (X1RequestMessage / X1ResponseMessage). */
@@ -101,7 +114,8 @@ typedef struct x1_response {
     x1_msg_type type;          /* the request type answered */
     char type_name[64];        /* for X1_MSG_UNKNOWN: the request's xsi:type name */
     int error_code;
-    char error_desc[256];
+    char error_desc[256];      /* "" when the peer sent none */
+    int top_level_error;       /* decoding: the answer was an X1TopLevelErrorResponse */
     x1_task task;              /* GetTaskDetails */
     x1_destination dest;       /* GetDestinationDetails */
     x1_cert_exception object;  /* GetObject */
@@ -146,11 +160,14 @@ li_err x1_xml_request_decode(const uint8_t *buf, size_t len, x1_request *out, si
 li_err x1_xml_response_encode(const x1_response *resp, size_t n, li_buf *out);
 /* Parses the first response message of an X1Response document into *out (the list
  * arrays and caps set by the caller are kept). LI_ERR_PROTO when the document is not an
- * X1Response with a response message (a TopLevelErrorResponse included). */
+ * X1Response with a response message; for an X1TopLevelErrorResponse (or a
+ * TopLevelErrorResponse root, as older peers send) out->top_level_error is set as well.
+ * An ErrorResponse without errorDescription is read with error_desc "". */
 li_err x1_xml_response_decode(const uint8_t *buf, size_t len, x1_response *out);
 
-/* Appends a TopLevelErrorResponse document: the answer to a request document that
- * could not be parsed at all (no message to answer). */
+/* Appends an X1TopLevelErrorResponse document (TS 103 221-1 schema element, type
+ * TopLevelErrorResponse): the answer to a request document that could not be parsed at
+ * all (no message to answer). Its header carries no x1TransactionId. */
 li_err x1_xml_top_error_encode(const x1_header *hdr, li_buf *out);
 
 #endif

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
     li_config_set(cfg, "ne.tls.key", p);
     snprintf(p, sizeof p, "%s/ca.pem", dir);
     li_config_set(cfg, "ne.tls.ca", p);
+    li_config_set(cfg, "ne.allowed_clients", "admf");
     li_config_set(cfg, "admf.tls.ca", p);
     snprintf(p, sizeof p, "%s/admf.pem", dir);
     li_config_set(cfg, "admf.tls.cert", p);

@@ -4,6 +4,9 @@
  *                       GetAllDetails, details from the NE's table), then "end"
  *   inject XID          activates a task the ADMF never asked for (drift: extra)
  *   drop XID            deactivates a task behind the ADMF's back (drift: missing)
+ *   inject-destination DID   creates a destination the ADMF never asked for (drift)
+ *   inject-exception ID      creates a certificate exception for rogue.example (drift)
+ *   dids                "dids <did>,<did>..." of the destinations the NE holds
  *   forget-destination  removes the ADMF's destination (as if the NE had restarted)
  *   destination         "destination <address>" of the ADMF's destination, or
  *                       "destination none"
@@ -18,6 +21,7 @@
 
 #include "li_bytes.h"
 #include "li_log.h"
+#include "li_time.h"
 #include "x1_client.h"
 #include "x1_ne.h"
 
@@ -40,6 +44,7 @@ static li_config *config(const char *pki, const char *ne_id)
     }
     li_config_set(cfg, "ne.listen", "127.0.0.1:0");
     li_config_set(cfg, "ne.ne_id", ne_id);
+    li_config_set(cfg, "ne.allowed_clients", "admf");
     return cfg;
 }
 
@@ -110,6 +115,38 @@ int main(int argc, char **argv)
                 printf("ok\n");
             else
                 printf("error %s\n", errstr);
+        } else if (strcmp(cmd, "inject-destination") == 0 && li_uuid_parse(arg, xid) == LI_OK) {
+            /* a destination the ADMF never created (arg: its DID) */
+            if (x1_client_create_destination(self, url, argv[2], xid, "127.0.0.1:9",
+                                             X1_DELIVERY_X2_AND_X3, errstr,
+                                             sizeof errstr) == LI_OK)
+                printf("ok\n");
+            else
+                printf("error %s\n", errstr);
+        } else if (strcmp(cmd, "inject-exception") == 0 && arg[0]) {
+            /* a certificate exception the ADMF never created (arg: its id), for the peer
+             * rogue.example */
+            x1_cert_exception x;
+            memset(&x, 0, sizeof x);
+            snprintf(x.id, sizeof x.id, "%.63s", arg);
+            snprintf(x.peer, sizeof x.peer, "rogue.example");
+            x.expires_ms = (int64_t)(li_now_ns() / 1000000) + 3600000;
+            if (x1_client_create_exception(self, url, argv[2], &x, errstr, sizeof errstr) ==
+                LI_OK)
+                printf("ok\n");
+            else
+                printf("error %s\n", errstr);
+        } else if (strcmp(cmd, "dids") == 0) {
+            /* the DIDs the NE holds, joined by ',' */
+            x1_destination ds[16];
+            size_t n = x1_ne_list_destinations(ne, ds, 16);
+            printf("dids");
+            for (size_t i = 0; i < n && i < 16; i++) {
+                char t[37];
+                li_uuid_format(ds[i].did, t);
+                printf("%s%s", i ? "," : " ", t);
+            }
+            printf("\n");
         } else if (strcmp(cmd, "forget-destination") == 0) {
             if (x1_client_remove_destination(self, url, argv[2], admf_did, errstr,
                                              sizeof errstr) == LI_OK)

@@ -313,6 +313,52 @@ static void pinning(ne *pin_ne, const char *year0, const char *year1)
     check(r->status == 204, "DELETE poi-pin");
 }
 
+/* Audit events of this action on poi/<poi>, with this outcome ("ok", "failed"). */
+static size_t audit_count(const char *action, const char *poi, const char *outcome)
+{
+    admf_resp *r = admf_req(aud, "GET",
+                            admf_fmt("/v1/audit?action=%s&object=poi/%s&limit=1000", action, poi),
+                            NULL, NULL);
+    return admf_count(r, "outcome", outcome, NULL);
+}
+
+/* A POI that answers but refuses everything: registered under another neIdentifier than
+ * its NE's (TS 103 221-1 error 1060 to every request). Its listing fails, so it is
+ * degraded (alarm metric, audit), never "in-sync"; the refused CreateDestination is
+ * retried on a backoff and audited once, not re-sent at every round. */
+static void misnamed(ne *other_ne)
+{
+    int ok;
+    admf_resp *r = admf_req(op, "POST", "/v1/intercept-points",
+                            J("{s:s, s:s, s:s}", "id", "poi-misnamed", "role", "agw", "x1_url",
+                              other_ne->url),
+                            "X-Reason: t");
+    check(r->status == 201, "register poi-misnamed at the NE of another neIdentifier");
+    WAIT_UNTIL(ok, 8, eq(health("poi-misnamed"), "degraded"));
+    check(ok, "its tables cannot be read: health degraded, not ok");
+    r = admf_req(aud, "GET", "/metrics", NULL, NULL);
+    check(r->status == 200 &&
+              strstr(r->raw, "limf_admf_intercept_points_alarmed{health=\"degraded\"} 1\n"),
+          "the alarm metric counts it");
+    admf_sleep_ms(5000); /* 25 rounds of x1.tick_ms = 200 */
+    check(audit_count("x1.create_destination", "poi-misnamed", "failed") == 1,
+          "the refused CreateDestination is audited once (%zu)",
+          audit_count("x1.create_destination", "poi-misnamed", "failed"));
+    check(reconcile_event("poi-misnamed", "limf-admf", "\"outcome\":\"degraded\"", "1060",
+                          NULL) &&
+              audit_count("x1.reconcile", "poi-misnamed", "failed") == 1 &&
+              audit_count("x1.reconcile", "poi-misnamed", "ok") == 0,
+          "the reconciliation is audited as degraded, once, naming the NE's error");
+    check(admf_file_line_has(d.log, "poi-misnamed", "1060"), "and logged");
+    r = admf_req(aud, "POST", "/v1/intercept-points/poi-misnamed/audit", NULL, NULL);
+    check(r->status == 200 && eq(jstr(r->body, "outcome"), "degraded") &&
+              jstr(r->body, "detail") && strstr(jstr(r->body, "detail"), "X1 error 1060"),
+          "POST .../audit: degraded, with the NE's error (%s)", r->raw);
+    r = admf_req(op, "DELETE", "/v1/intercept-points/poi-misnamed", NULL,
+                 admf_fmt("If-Match: \"%lld\"\nX-Reason: end", poi_version("poi-misnamed")));
+    check(r->status == 204, "DELETE poi-misnamed");
+}
+
 static void run(ne *as_ne, ne *sip_ne, ne *pin_ne)
 {
     int ok;
@@ -324,6 +370,7 @@ static void run(ne *as_ne, ne *sip_ne, ne *pin_ne)
                "transport", "tcp"),
              "X-Reason: t");
     pinning(pin_ne, year0, year1);
+    misnamed(pin_ne);
     ne *nes[2] = { as_ne, sip_ne };
     const char *role[2] = { "as", "sip" };
     for (int i = 0; i < 2; i++) {
@@ -385,6 +432,24 @@ static void run(ne *as_ne, ne *sip_ne, ne *pin_ne)
     check(asked > 0, "and in the audit trail, with who asked");
     r = admf_req(aud, "POST", "/v1/intercept-points/poi-as/audit", NULL, NULL);
     check(eq(jstr(r->body, "outcome"), "in-sync"), "a second reconciliation finds it in sync");
+
+    /* Issue 15: state planted behind the ADMF's back (a destination to an attacker's
+     * server, an exception letting a target's traffic through) is removed too. */
+    const char *rogue_did = "0badd1d0-0000-4000-8000-00000000000e";
+    check(eq(ne_cmd(as_ne, admf_fmt("inject-destination %s", rogue_did)), "ok") &&
+              eq(ne_cmd(as_ne, "inject-exception rogue-exc"), "ok"),
+          "drift: a destination and a certificate exception the ADMF never created");
+    r = admf_req(aud, "POST", "/v1/intercept-points/poi-as/audit", NULL, NULL);
+    check(r->status == 200 && eq(jstr(r->body, "outcome"), "repaired") &&
+              jint(r->body, "extra") == 2 && jint(r->body, "missing") == 0,
+          "POST .../audit: repaired, 2 extra removed (%s)", r->raw);
+    check(eq(ne_cmd(as_ne, "dids"), "dids " DID), "only the ingest's destination is left");
+    check(eq(ne_cmd(as_ne, "exception rogue.example"), "exception none"),
+          "the planted exception is gone");
+    r = admf_req(aud, "GET", admf_fmt("/v1/audit?action=x1.remove_destination&object=poi/poi-as"),
+                 NULL, NULL);
+    check(admf_n(r) == 1 && r->raw && strstr(r->raw, rogue_did), "its removal is audited (%s)",
+          r->raw);
 
     /* the NE loses its tables behind the ADMF's back (as after a quick restart) */
     check(eq(ne_cmd(as_ne, admf_fmt("drop %s", xid)), "ok") &&

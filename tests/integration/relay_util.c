@@ -192,6 +192,7 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
             ready, pki, pki);
     if (with_x1)
         fprintf(f, "[x1]\nlisten = 127.0.0.1:0\nne_id = relay-test\nadmf_id = admf-test\n"
+                   "allowed_clients = admf\n"
                    "tls.cert = %s/relay-agw.pem\ntls.key = %s/relay-agw.key\ntls.ca = %s/ca.pem\n",
                 pki, pki, pki);
     if (with_x1 || x2x3_port)

@@ -241,6 +241,7 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
     FILE *f = fopen(conf, "w");
     fprintf(f,
             "[x1]\nlisten = 127.0.0.1:0\nne_id = siptap-test\nadmf_id = admf-test\n"
+            "allowed_clients = admf\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "[x2x3]\n%spoi_id = siptap-test\nkeepalive_s = 1\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"

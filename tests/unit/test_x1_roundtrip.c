@@ -183,7 +183,7 @@ static void test_tasks(void **state)
     make_task(&a, 1, "sip:Alice@Example.COM;transport=tcp", "tel:+49-30-1234");
     assert_int_equal(x1_client_activate(admf, url, "poi-1", &a, err, sizeof err),
                      LI_ERR_NOT_FOUND);
-    assert_non_null(strstr(err, "303"));
+    assert_non_null(strstr(err, "2040")); /* TS 103 221-1: DID does not exist */
     assert_int_equal(x1_ne_task_count(ne), 0);
 
     assert_int_equal(x1_client_create_destination(admf, url, "poi-1", DID, "127.0.0.1:4443",
@@ -212,14 +212,15 @@ static void test_tasks(void **state)
     /* Duplicate XID, malformed target, target type limf does not intercept. */
     assert_int_equal(x1_client_activate(admf, url, "poi-1", &a, err, sizeof err),
                      LI_ERR_CONFLICT);
-    assert_non_null(strstr(err, "300"));
+    assert_non_null(strstr(err, "2010")); /* XID already exists */
     make_task(&b, 2, "not an identity", NULL);
     assert_int_equal(x1_client_activate(admf, url, "poi-1", &b, err, sizeof err), LI_ERR_PROTO);
-    assert_non_null(strstr(err, "101"));
+    assert_non_null(strstr(err, "1010")); /* syntax error */
     assert_int_equal(x1_ne_task_count(ne), 1);
 
     assert_int_equal(x1_client_get_task(admf, url, "poi-1", a.xid, &got, err, sizeof err),
                      LI_OK);
+    assert_int_equal(got.n_service_types, 0); /* none provisioned, none reported */
     assert_int_equal(got.n_targets, 2);
     assert_string_equal(got.targets[0].value, a.targets[0].value);
     assert_string_equal(got.targets[1].type, "tel-uri");
@@ -259,6 +260,34 @@ static void test_tasks(void **state)
                                                   X1_DELIVERY_X3_ONLY, err, sizeof err), LI_OK);
     assert_int_equal(x1_ne_get_destination(ne, DID2, &d), LI_OK);
     assert_int_equal(d.delivery, X1_DELIVERY_X3_ONLY);
+    /* A deliveryType its destinations cannot carry: 3040. DID2 takes X3 only, so a task
+     * with X2 (alone or with X3) naming only DID2 is refused; nothing changes. */
+    x1_task x3;
+    make_task(&x3, 6, "sip:dave@example.com", NULL);
+    memcpy(x3.dids[0], DID2, 16);
+    gen = x1_ne_generation(ne);
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &x3, err, sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "X1 error 3040"));
+    x3.delivery = X1_DELIVERY_X2_ONLY;
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &x3, err, sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "X1 error 3040"));
+    assert_int_equal(x1_ne_generation(ne), gen);
+    /* X3Only to DID2 is carried, and GetTaskDetails reports the service types as
+     * provisioned: here one. */
+    x3.delivery = X1_DELIVERY_X3_ONLY;
+    strcpy(x3.service_types[0], "messaging");
+    x3.n_service_types = 1;
+    assert_int_equal(x1_client_activate(admf, url, "poi-1", &x3, err, sizeof err), LI_OK);
+    assert_int_equal(x1_client_get_task(admf, url, "poi-1", x3.xid, &got, err, sizeof err),
+                     LI_OK);
+    assert_int_equal(got.n_service_types, 1);
+    assert_string_equal(got.service_types[0], "messaging");
+    /* A ModifyDestination that would leave that task uncarried is refused (6001). */
+    assert_int_equal(x1_client_modify_destination(admf, url, "poi-1", DID2, "127.0.0.2:4443",
+                                                  X1_DELIVERY_X2_ONLY, err, sizeof err),
+                     LI_ERR_PROTO);
+    assert_non_null(strstr(err, "X1 error 6001"));
+    assert_int_equal(x1_client_deactivate(admf, url, "poi-1", x3.xid, err, sizeof err), LI_OK);
     assert_int_equal(x1_client_activate(admf, url, "poi-1", &c, err, sizeof err), LI_OK);
     assert_int_equal(matches("sip:carol@example.com", m, 4), 1);
     assert_int_equal(m[0].n_dids, 2);
@@ -287,13 +316,13 @@ static void test_tasks(void **state)
     /* The destination cannot go while tasks use it. */
     assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", DID, err, sizeof err),
                      LI_ERR_PROTO);
-    assert_non_null(strstr(err, "304"));
+    assert_non_null(strstr(err, "7010")); /* destination in use */
 
     assert_int_equal(x1_client_deactivate(admf, url, "poi-1", a.xid, err, sizeof err), LI_OK);
     assert_memory_equal(last_change(X1_NE_TASK_DEACTIVATED)->id, a.xid, 16);
     assert_int_equal(x1_client_deactivate(admf, url, "poi-1", a.xid, err, sizeof err),
                      LI_ERR_NOT_FOUND);
-    assert_non_null(strstr(err, "301"));
+    assert_non_null(strstr(err, "2020")); /* XID does not exist */
     assert_int_equal(x1_client_get_task(admf, url, "poi-1", a.xid, &got, err, sizeof err),
                      LI_ERR_NOT_FOUND);
     assert_int_equal(matches("sip:bob@example.com", m, 4), 1);
@@ -380,6 +409,42 @@ static void test_refused_peers(void **state)
     assert_non_null(strstr(err, "HTTP 403"));
     x1_client_free(poi);
 
+    /* Issue 15 item 1, as an attacker holding an agency's LEMF certificate (the same
+     * CA): reading every task (GetAllDetails/ListAllDetails), planting a destination and
+     * tasking a subscriber are all refused with 403, and nothing changes at the NE. */
+    x1_client *lemf = client_as("lemf", "ca.pem");
+    assert_non_null(lemf);
+    x1_ne_stats before, after;
+    x1_ne_stats_get(ne, &before);
+    uint64_t gen = x1_ne_generation(ne);
+    uint8_t xids[4][16];
+    size_t n_listed = 99;
+    static const uint8_t EVIL_DID[16] = { 0xe7, 0x11 };
+    x1_task evil;
+    make_task(&evil, 9, "sip:victim@example.com", NULL);
+    x1_ne_match m[2];
+    assert_int_equal(x1_client_list_tasks(lemf, url, "poi-1", xids, 4, &n_listed, err,
+                                          sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "HTTP 403"));
+    assert_int_equal(n_listed, 0);
+    assert_int_equal(x1_client_create_destination(lemf, url, "poi-1", EVIL_DID,
+                                                  "127.0.0.1:9", X1_DELIVERY_X2_AND_X3, err,
+                                                  sizeof err), LI_ERR_PROTO);
+    assert_non_null(strstr(err, "HTTP 403"));
+    assert_int_equal(x1_client_activate(lemf, url, "poi-1", &evil, err, sizeof err),
+                     LI_ERR_PROTO);
+    assert_non_null(strstr(err, "HTTP 403"));
+    x1_ne_stats_get(ne, &after);
+    assert_int_equal(x1_ne_generation(ne), gen);
+    assert_int_equal(after.messages, before.messages); /* not one request was read */
+    assert_int_equal(after.refused_clients, before.refused_clients + 3);
+    assert_int_equal(after.tasks, before.tasks);
+    assert_int_equal(after.destinations, before.destinations);
+    x1_destination got_dest;
+    assert_int_equal(x1_ne_get_destination(ne, EVIL_DID, &got_dest), LI_ERR_NOT_FOUND);
+    assert_int_equal(matches("sip:victim@example.com", m, 2), 0);
+    x1_client_free(lemf);
+
     /* A self-signed certificate claiming to be the ADMF. */
     x1_client *rogue = client_as("rogue", "ca.pem");
     assert_non_null(rogue);
@@ -418,9 +483,64 @@ static void test_refused_peers(void **state)
     x1_ne_stats st;
     x1_ne_stats_get(ne, &st);
     assert_true(st.tls_failures >= 2); /* the rogue client and the strict ADMF */
-    assert_int_equal(st.refused_clients, 1);
+    assert_int_equal(st.refused_clients, 4); /* siptap's once, the LEMF's three times */
     assert_true(st.messages > 20);
     assert_true(st.error_responses >= 8);
+}
+
+/* Issue 15 item 1: an NE whose trust would admit any certificate of its CA does not
+ * start; the ADMF is pinned by name (allowed_clients) or by fingerprint alone. */
+static void test_admf_must_be_pinned(void **state)
+{
+    (void)state;
+    char err[512], p[512], fp_hex[65];
+    uint8_t fp[32];
+    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key" };
+    li_config *cfg = li_config_new();
+    for (size_t i = 0; i < 2; i++)
+        li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
+    li_config_set(cfg, "poi.x1.ne_id", "poi-pin");
+    li_config_set(cfg, "poi.x1.tls.ca", li_config_get(ne_cfg, "poi.x1.tls.ca", NULL));
+    assert_null(x1_ne_new(cfg, "poi.x1", err, sizeof err));
+    assert_non_null(strstr(err, "poi.x1.allowed_clients"));
+    /* A pin next to the CA adds to the CA's trust, it does not narrow it. */
+    path_of(p, sizeof p, "admf.pem");
+    assert_int_equal(li_tls_file_fingerprint(p, fp), LI_OK);
+    li_hex_encode(fp, 32, fp_hex);
+    li_config_set(cfg, "poi.x1.tls.pins", fp_hex);
+    assert_null(x1_ne_new(cfg, "poi.x1", err, sizeof err));
+    li_config_free(cfg);
+
+    /* The ADMF's fingerprint alone: it is served, the LEMF (same CA) is not. */
+    cfg = li_config_new();
+    for (size_t i = 0; i < 2; i++)
+        li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
+    li_config_set(cfg, "poi.x1.ne_id", "poi-pin");
+    li_config_set(cfg, "poi.x1.tls.pins", fp_hex);
+    x1_ne *pinned = x1_ne_new(cfg, "poi.x1", err, sizeof err);
+    if (!pinned)
+        print_message("x1_ne_new: %s\n", err);
+    assert_non_null(pinned);
+    char pin_url[128];
+    snprintf(pin_url, sizeof pin_url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(pinned));
+    assert_int_equal(x1_client_ping(admf, pin_url, "poi-pin", err, sizeof err), LI_OK);
+    x1_client *lemf = client_as("lemf", "ca.pem");
+    assert_non_null(lemf);
+    li_err r = x1_client_ping(lemf, pin_url, "poi-pin", err, sizeof err);
+    assert_true(r == LI_ERR_TLS || r == LI_ERR_IO);
+    x1_ne_stats st;
+    /* The NE counts the failed handshake as it sees it, maybe after the client did. */
+    for (int i = 0; i < 100; i++) {
+        x1_ne_stats_get(pinned, &st);
+        if (st.tls_failures >= 1)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(st.messages, 1);
+    assert_true(st.tls_failures >= 1);
+    x1_client_free(lemf);
+    x1_ne_free(pinned);
+    li_config_free(cfg);
 }
 
 /* The NE's requests answered so far (x1_ne_stats.messages). */
@@ -662,8 +782,8 @@ static void test_raw_http(void **state)
     assert_int_equal(raw_request("POST /other HTTP/1.1\r\nContent-Length: 0\r\n"
                                  "Connection: close\r\n\r\n", &a), 404);
     assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nContent-Length: 5\r\n"
-                                 "Connection: close\r\n\r\nhello", &a), 400);
-    assert_non_null(strstr((const char *)a.data, "TopLevelErrorResponse"));
+                                 "Connection: close\r\n\r\nhello", &a), 200);
+    assert_non_null(strstr((const char *)a.data, "<X1TopLevelErrorResponse "));
     assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", &a),
                      413);
     assert_int_equal(raw_request("POST /X1/NE HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -688,12 +808,39 @@ static void test_raw_http(void **state)
     assert_int_equal(raw_request(req, &a), 200);
     const char *text = (const char *)a.data;
     assert_non_null(strstr(text, "<requestMessageType>DeactivateAllTasks</requestMessageType>"));
-    assert_non_null(strstr(text, "<errorCode>100</errorCode>"));
+    assert_non_null(strstr(text, "<errorCode>1080</errorCode>")); /* unsupported request */
     assert_non_null(strstr(text, "x1:PingResponse"));
     assert_non_null(strstr(text, "3fa85f64-5717-4562-b3fc-2c963f66afa6"));
     x1_ne_stats st;
     x1_ne_stats_get(ne, &st);
     assert_int_equal(st.bad_documents, 1);
+
+    /* A destination's friendlyName is kept and reported (GetDestinationDetails). */
+    static const char fdid[] = "fe000000-0000-4000-8000-0000000000f1";
+    snprintf(body, sizeof body,
+             "<X1Request xmlns=\"" X1_NS "\" xmlns:i=\"" X1_NS_XSI "\">"
+             "<x1RequestMessage i:type=\"CreateDestinationRequest\">%s<destinationDetails>"
+             "<dId>%s</dId><friendlyName>agency A &amp; co</friendlyName>"
+             "<deliveryType>X2andX3</deliveryType><deliveryAddress><ipAddressAndPort><address>"
+             "<IPv4Address>127.0.0.1</IPv4Address></address><port><TCPPort>4443</TCPPort>"
+             "</port></ipAddressAndPort></deliveryAddress></destinationDetails>"
+             "</x1RequestMessage><x1RequestMessage i:type=\"GetDestinationDetailsRequest\">"
+             "%s<dId>%s</dId></x1RequestMessage></X1Request>",
+             hdr, fdid, hdr, fdid);
+    snprintf(req, sizeof req, "POST /X1/NE HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    assert_int_equal(raw_request(req, &a), 200);
+    text = (const char *)a.data;
+    assert_non_null(strstr(text, "x1:CreateDestinationResponse"));
+    assert_non_null(strstr(text, "<friendlyName>agency A &amp; co</friendlyName>"));
+    uint8_t fd[16];
+    x1_destination kept;
+    li_uuid_parse(fdid, fd);
+    assert_int_equal(x1_ne_get_destination(ne, fd, &kept), LI_OK);
+    assert_string_equal(kept.friendly_name, "agency A & co");
+    char err[512];
+    assert_int_equal(x1_client_remove_destination(admf, url, "poi-1", fd, err, sizeof err),
+                     LI_OK);
     li_buf_free(&a);
 }
 
@@ -704,8 +851,9 @@ static void test_connection_limits(void **state)
     (void)state;
     char err[512];
     li_config *cfg = li_config_new();
-    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca" };
-    for (size_t i = 0; i < 3; i++)
+    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca",
+                           "poi.x1.allowed_clients" };
+    for (size_t i = 0; i < 4; i++)
         li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
     li_config_set(cfg, "poi.x1.ne_id", "poi-small");
     li_config_set(cfg, "poi.x1.max_connections", "1");
@@ -744,7 +892,7 @@ static void test_connection_limits(void **state)
 
     /* A request above max_request_bytes is refused before it is read. */
     x1_task t;
-    make_task(&t, 9, "sip:a@example.com", NULL);
+    make_task(&t, 9, "sip:somebody.with.a.longer.name@example.com", NULL);
     for (size_t i = 1; i < X1_MAX_TARGETS; i++) {
         t.targets[i] = t.targets[0];
         t.n_targets = i + 1;
@@ -763,8 +911,9 @@ static void test_ipv6(void **state)
     (void)state;
     char err[512];
     li_config *cfg = li_config_new();
-    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca" };
-    for (size_t i = 0; i < 3; i++)
+    const char *keys[] = { "poi.x1.tls.cert", "poi.x1.tls.key", "poi.x1.tls.ca",
+                           "poi.x1.allowed_clients" };
+    for (size_t i = 0; i < 4; i++)
         li_config_set(cfg, keys[i], li_config_get(ne_cfg, keys[i], NULL));
     li_config_set(cfg, "poi.x1.listen", "[::1]:0");
     li_config_set(cfg, "poi.x1.ne_id", "poi-v6");
@@ -947,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_tasks),
         cmocka_unit_test(test_exceptions_expire),
         cmocka_unit_test(test_refused_peers),
+        cmocka_unit_test(test_admf_must_be_pinned),
         cmocka_unit_test(test_pinned_certificate),
         cmocka_unit_test(test_pins_concurrent),
         cmocka_unit_test(test_raw_http),

@@ -352,6 +352,7 @@ static int setup(void **state)
     li_config_set(cfg, "poi.x1.listen", "127.0.0.1:0");
     set_tls(cfg, "poi.x1.tls", "poi-test");
     li_config_set(cfg, "poi.x1.ne_id", "poi-1");
+    li_config_set(cfg, "poi.x1.allowed_clients", "admf");
     ne = x1_ne_new(cfg, "poi.x1", err, sizeof err);
     li_config_free(cfg);
     if (!ne) {

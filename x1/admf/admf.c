@@ -1344,6 +1344,23 @@ void admf_audit_verify(admf_service *a, x1_result *out)
                           head);
 }
 
+/* Intercept points whose health is an alarm (admf_reconcile.c): unreachable over X1, or
+ * answering but with tables the ADMF cannot read (degraded). */
+typedef struct poi_alarms {
+    size_t unreachable, degraded;
+} poi_alarms;
+
+static int count_alarm(void *ctx, const ProtobufCMessage *m)
+{
+    poi_alarms *c = ctx;
+    const Limf__InterceptPoint *p = (const Limf__InterceptPoint *)m;
+    if (p->health && strcmp(p->health, "unreachable") == 0)
+        c->unreachable++;
+    else if (p->health && strcmp(p->health, "degraded") == 0)
+        c->degraded++;
+    return 0;
+}
+
 void admf_metrics(admf_service *a, li_buf *out)
 {
     static const char *const names[X1_KIND_COUNT] = { "warrants", "destinations",
@@ -1353,7 +1370,13 @@ void admf_metrics(admf_service *a, li_buf *out)
         li_buf_printf(out, "limf_admf_objects{kind=\"%s\"} %zu\n", names[k],
                       admf_store_count(a->store, (x1_kind)k));
     size_t n_audit = a->n_audit;
+    poi_alarms alarms = { 0, 0 };
+    admf_store_each(a->store, X1_KIND_POI, NULL, count_alarm, &alarms);
     pthread_mutex_unlock(&a->state_mu);
+    li_buf_printf(out, "# TYPE limf_admf_intercept_points_alarmed gauge\n"
+                       "limf_admf_intercept_points_alarmed{health=\"unreachable\"} %zu\n"
+                       "limf_admf_intercept_points_alarmed{health=\"degraded\"} %zu\n",
+                  alarms.unreachable, alarms.degraded);
     li_buf_printf(out, "# TYPE limf_admf_audit_events gauge\nlimf_admf_audit_events %zu\n",
                   n_audit);
     li_buf_printf(out, "# TYPE limf_admf_writes_total counter\n");

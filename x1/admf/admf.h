@@ -99,7 +99,7 @@ uint64_t admf_generation(admf_service *a);
 /* Records an intercept point's health, and its reconciliation outcome when `audit` is
  * given, as a system write to limf.admin (skipped when nothing changes). */
 typedef struct x1_poi_status {
-    const char *health;        /* "ok", "unreachable" */
+    const char *health;        /* "ok", "unreachable", "degraded" */
     int has_audit;
     int64_t at_ms;
     const char *outcome;       /* "in-sync", "repaired", "unreachable", "error" */

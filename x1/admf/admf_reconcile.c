@@ -10,6 +10,7 @@
 
 #include "admin.pb-c.h"
 #include "li_bytes.h"
+#include "li_ident.h"
 #include "li_log.h"
 #include "li_time.h"
 #include "admf_json.h"
@@ -17,6 +18,10 @@
 #include "admf_validate.h"
 
 #define MAX_LISTED 65536
+/* Destinations and GenericObjects read from a POI per reconciliation: what lies beyond
+ * is found at the next one, after these were removed. */
+#define MAX_LISTED_DIDS 1024
+#define MAX_LISTED_OBJECTS 4096
 
 /* What a POI holds as far as the ADMF knows: XID (or exception id) and a hash of the
  * content pushed, sorted by key. */
@@ -37,6 +42,11 @@ typedef struct poi_state {
     char role[8];
     int seen;
     int dest_ok;               /* CreateDestination accepted */
+    int dest_refused;          /* the POI refused it with an X1 error (audited once) */
+    unsigned dest_backoff_s;   /* delay before the refused destination is tried again */
+    uint64_t next_dest_ns;
+    int degraded;              /* answers, but its table could not be read (audited once) */
+    unsigned degraded_backoff_s;
     held_set tasks, excs;
     uint64_t next_try_ns, next_keepalive_ns, next_reconcile_ns;
     unsigned backoff_s;
@@ -73,6 +83,7 @@ struct admf_reconciler {
 typedef struct outcome {
     unsigned missing, extra, modified, failed;
     int unreachable;
+    int degraded;              /* the POI's listing failed with an X1 error */
     char detail[512];          /* a pin mismatch quotes two fingerprints */
 } outcome;
 
@@ -113,6 +124,9 @@ static void task_of(const admf_reconciler *r, const Limf__Warrant *w, const char
     t->delivery = strcmp(role, "sip") == 0 || !cc ? X1_DELIVERY_X2_ONLY : X1_DELIVERY_X2_AND_X3;
     memcpy(t->dids[0], r->did, 16);
     t->n_dids = 1;
+    /* Session-based messaging is what limf intercepts (TS 103 221-1 ServiceType). */
+    snprintf(t->service_types[0], sizeof t->service_types[0], "messaging");
+    t->n_service_types = 1;
 }
 
 static uint64_t task_hash(const x1_task *t)
@@ -310,9 +324,10 @@ static li_err push_task(admf_reconciler *r, poi_state *poi, const held *want, in
         exists = 0;
         e = x1_client_activate(r->client, poi->url, poi->id, &t, err, sizeof err);
     }
-    if (e == LI_ERR_NOT_FOUND && !exists) {
+    if (e == LI_ERR_NOT_FOUND && !exists && !poi->dest_refused) {
         /* An ActivateTask naming an unknown DID: the NE lost its destinations (restarted
-         * between two keepalives). Create it again and retry once. */
+         * between two keepalives). Create it again and retry once (not when the POI
+         * refuses the destination: that is retried on its own backoff, in visit()). */
         e = push_destination(r, poi, err, sizeof err);
         if (e == LI_OK)
             e = x1_client_activate(r->client, poi->url, poi->id, &t, err, sizeof err);
@@ -418,6 +433,20 @@ static li_err sync_tasks(admf_reconciler *r, poi_state *poi, held_set *want)
     return LI_OK;
 }
 
+/* The same identity: an e164Number comes back from the POI as digits alone (TS 103 280
+ * InternationalE164) where the warrant may carry a '+'. */
+static int same_target(const x1_target *a, const x1_target *b)
+{
+    char ca[LI_IDENT_MAX], cb[LI_IDENT_MAX];
+    if (strcmp(a->type, b->type) != 0)
+        return 0;
+    if (strcmp(a->value, b->value) == 0)
+        return 1;
+    return li_ident_canon_target(a->type, a->value, ca, sizeof ca) == LI_OK &&
+           li_ident_canon_target(b->type, b->value, cb, sizeof cb) == LI_OK &&
+           strcmp(ca, cb) == 0;
+}
+
 static int same_task(const x1_task *a, const x1_task *b)
 {
     if (a->n_targets != b->n_targets || a->delivery != b->delivery || a->n_dids != b->n_dids)
@@ -432,8 +461,7 @@ static int same_task(const x1_task *a, const x1_task *b)
     for (size_t i = 0; i < a->n_targets; i++) {
         int found = 0;
         for (size_t j = 0; j < b->n_targets && !found; j++)
-            found = strcmp(a->targets[i].type, b->targets[j].type) == 0 &&
-                    strcmp(a->targets[i].value, b->targets[j].value) == 0;
+            found = same_target(&a->targets[i], &b->targets[j]);
         if (!found)
             return 0;
     }
@@ -445,24 +473,85 @@ static int cmp_xid(const void *a, const void *b)
     return memcmp(a, b, 16);
 }
 
-/* Reconciliation: the POI's own list against the warrants (TS 103 221-1 GetAllDetails /
- * GetTaskDetails). */
-static li_err reconcile_tasks(admf_reconciler *r, poi_state *poi, held_set *want, outcome *o)
+/* Destinations and GenericObjects the ADMF did not create (issue 15: a certificate of
+ * the CA once tasked POIs) are removed, after the tasks that may name them; wanted
+ * exceptions the POI lost are forgotten, so that sync_exceptions() creates them again. */
+static li_err drop_foreign(admf_reconciler *r, poi_state *poi, const x1_listing *l,
+                           held_set *want_excs, outcome *o)
+{
+    char err[512] = "", text[64];
+    for (size_t i = 0; i < l->n_dids && i < l->dids_max; i++) {
+        if (memcmp(l->dids[i], r->did, 16) == 0)
+            continue;
+        li_err e = x1_client_remove_destination(r->client, poi->url, poi->id, l->dids[i], err,
+                                                sizeof err);
+        if (unreachable(e))
+            return e;
+        li_uuid_format(l->dids[i], text);
+        audit_push(r, poi, "x1.remove_destination", NULL, text,
+                   e == LI_ERR_NOT_FOUND ? LI_OK : e, err);
+        if (e == LI_OK || e == LI_ERR_NOT_FOUND)
+            o->extra++;
+        else
+            o->failed++;
+    }
+    for (size_t i = 0; i < l->n_object_ids && i < l->object_ids_max; i++) {
+        held key = { { 0 }, "", 0 };
+        snprintf(key.id, sizeof key.id, "%s", l->object_ids[i]);
+        if (held_find(want_excs, &key, 1))
+            continue;
+        li_err e = x1_client_delete_exception(r->client, poi->url, poi->id, l->object_ids[i],
+                                              err, sizeof err);
+        if (unreachable(e))
+            return e;
+        audit_push(r, poi, "x1.delete_object", NULL, l->object_ids[i],
+                   e == LI_ERR_NOT_FOUND ? LI_OK : e, err);
+        if (e == LI_OK || e == LI_ERR_NOT_FOUND)
+            o->extra++;
+        else
+            o->failed++;
+    }
+    if (l->n_object_ids > l->object_ids_max)
+        return LI_OK; /* the listing was cut: what it lacks proves nothing */
+    held_set kept = { 0 };
+    for (size_t i = 0; i < poi->excs.n; i++) {
+        size_t j = 0;
+        while (j < l->n_object_ids && strcmp(l->object_ids[j], poi->excs.v[i].id) != 0)
+            j++;
+        if (j < l->n_object_ids)
+            held_add(&kept, &poi->excs.v[i]);
+    }
+    free(poi->excs.v);
+    poi->excs = kept;
+    return LI_OK;
+}
+
+/* Reconciliation: the POI's own list against the warrants (TS 103 221-1 ListAllDetails /
+ * GetAllDetails and GetTaskDetails). A listing refused with an X1 error leaves the POI's
+ * state unknown: o->degraded, and the error is returned. */
+static li_err reconcile_tasks(admf_reconciler *r, poi_state *poi, held_set *want,
+                              held_set *want_excs, outcome *o)
 {
     char err[512] = "";
-    size_t n = 0;
-    uint8_t(*xids)[16] = malloc(MAX_LISTED * sizeof *xids);
-    if (!xids)
-        return LI_ERR_NOMEM;
-    li_err e = x1_client_list_tasks(r->client, poi->url, poi->id, xids, MAX_LISTED, &n, err,
-                                    sizeof err);
+    x1_listing l = { .xids_max = MAX_LISTED, .dids_max = MAX_LISTED_DIDS,
+                     .object_ids_max = MAX_LISTED_OBJECTS };
+    l.xids = malloc(MAX_LISTED * sizeof *l.xids);
+    l.dids = malloc(MAX_LISTED_DIDS * sizeof *l.dids);
+    l.object_ids = malloc(MAX_LISTED_OBJECTS * sizeof *l.object_ids);
+    li_err e = LI_ERR_NOMEM;
+    if (!l.xids || !l.dids || !l.object_ids) {
+        snprintf(o->detail, sizeof o->detail, "out of memory for the POI's listing");
+        o->degraded = 1;
+        goto out;
+    }
+    e = x1_client_list_all(r->client, poi->url, poi->id, &l, err, sizeof err);
     if (e != LI_OK) {
         snprintf(o->detail, sizeof o->detail, "GetAllDetails: %s", err);
-        free(xids);
-        return e;
+        o->degraded = !unreachable(e);
+        goto out;
     }
-    if (n > MAX_LISTED)
-        n = MAX_LISTED;
+    uint8_t(*xids)[16] = l.xids;
+    size_t n = l.n_xids < MAX_LISTED ? l.n_xids : MAX_LISTED;
     if (n)
         qsort(xids, n, 16, cmp_xid);
     for (size_t i = 0; i < n; i++) {
@@ -478,6 +567,8 @@ static li_err reconcile_tasks(admf_reconciler *r, poi_state *poi, held_set *want
         else
             o->failed++;
     }
+    if ((e = drop_foreign(r, poi, &l, want_excs, o)) != LI_OK)
+        goto out;
     for (size_t i = 0; i < want->n; i++) {
         int listed = bsearch(want->v[i].xid, xids, n, 16, cmp_xid) != NULL;
         if (listed) {
@@ -507,7 +598,9 @@ static li_err reconcile_tasks(admf_reconciler *r, poi_state *poi, held_set *want
     free(poi->tasks.v);
     poi->tasks = copy;
 out:
-    free(xids);
+    free(l.xids);
+    free(l.dids);
+    free(l.object_ids);
     return e;
 }
 
@@ -529,7 +622,8 @@ static void record_reconcile(admf_reconciler *r, poi_state *poi, const x1_princi
     snprintf(detail, sizeof detail, "%s", text ? text : "{}");
     free(text);
     json_decref(d);
-    x1_poi_status st = { o->unreachable ? "unreachable" : "ok", 1, at, result,
+    x1_poi_status st = { o->unreachable ? "unreachable" : o->degraded ? "degraded" : "ok", 1,
+                         at, result,
                          o->missing + o->modified, o->extra, o->detail };
     admf_poi_status(r->admf, poi->id, &st);
     snprintf(object, sizeof object, "poi/%s", poi->id);
@@ -552,7 +646,43 @@ static void mark_unreachable(admf_reconciler *r, poi_state *poi, uint64_t now_ns
     poi->next_try_ns = now_ns + (uint64_t)poi->backoff_s * 1000000000u;
     poi->need_reconcile = 1; /* what it holds is unknown until it answers again */
     poi->dest_ok = 0;        /* and so is its destination table */
+    poi->next_dest_ns = 0;   /* tried again as soon as it answers */
     set_health(r, poi, "unreachable");
+}
+
+/* Exponential backoff on the reconciliation schedule: 1 s, doubling, at most
+ * x1.reconcile_interval_s. Returns the delay in ns. */
+static uint64_t backoff_step(const admf_reconciler *r, unsigned *backoff_s)
+{
+    *backoff_s = *backoff_s ? *backoff_s * 2 : 1;
+    if (*backoff_s > (unsigned)r->reconcile_s)
+        *backoff_s = (unsigned)r->reconcile_s;
+    return (uint64_t)*backoff_s * 1000000000u;
+}
+
+/* The outcome of a Create/ModifyDestination that was answered. A refusal is retried on
+ * the backoff (and at every forced reconciliation), not at every round, and is audited
+ * when the POI starts refusing and when it accepts again, not at every retry. */
+static void note_destination(admf_reconciler *r, poi_state *poi, uint64_t now_ns, li_err e,
+                             const char *err)
+{
+    char did[37];
+    li_uuid_format(r->did, did);
+    if (e == LI_OK) {
+        if (poi->dest_refused)
+            audit_push(r, poi, "x1.create_destination", NULL, did, LI_OK, "");
+        poi->dest_ok = 1;
+        poi->dest_refused = 0;
+        poi->dest_backoff_s = 0;
+        poi->next_dest_ns = 0;
+        return;
+    }
+    if (!poi->dest_refused) {
+        li_log_warn("X1 Create/ModifyDestination at %s refused: %s", poi->id, err);
+        audit_push(r, poi, "x1.create_destination", NULL, did, e, err);
+    }
+    poi->dest_refused = 1;
+    poi->next_dest_ns = now_ns + backoff_step(r, &poi->dest_backoff_s);
 }
 
 /* One round for one POI; with `force` (and who) a reconciliation now. Returns the
@@ -565,6 +695,7 @@ static const char *visit(admf_reconciler *r, poi_state *poi, int force, const x1
     char err[512] = "";
     const char *result = NULL;
     li_err e = LI_OK;
+    int first_degraded = 0;
     memset(o, 0, sizeof *o);
     if (!poi->pin_ok) {
         snprintf(o->detail, sizeof o->detail, "its cert_sha256 could not be applied (out of memory)");
@@ -576,24 +707,22 @@ static const char *visit(admf_reconciler *r, poi_state *poi, int force, const x1
      * passed, or a reconciliation is due: with many warrants that walk is the cost. */
     uint64_t gen = admf_generation(r->admf), epoch = atomic_load(&r->epoch);
     int reconcile = force || poi->need_reconcile || now_ns >= poi->next_reconcile_ns;
-    int stale = reconcile || !poi->dest_ok || poi->synced_gen != gen ||
-                poi->synced_epoch != epoch;
+    int dest_due = !poi->dest_ok && (force || now_ns >= poi->next_dest_ns);
+    int stale = reconcile || dest_due || poi->synced_gen != gen || poi->synced_epoch != epoch;
     held_set tasks = { 0 }, excs = { 0 };
     if (stale)
         desired(r, poi, now, &tasks, &excs);
-    if (!poi->dest_ok) {
+    if (dest_due) {
         e = push_destination(r, poi, err, sizeof err);
-        if (e == LI_OK)
-            poi->dest_ok = 1;
-        else if (!unreachable(e))
-            li_log_warn("X1 Create/ModifyDestination at %s refused: %s", poi->id, err);
-        if (!unreachable(e))
+        if (!unreachable(e)) {
+            note_destination(r, poi, now_ns, e, err);
             e = LI_OK; /* tasks may still be accepted; the reconciliation reports drift */
-        else
+        } else {
             snprintf(o->detail, sizeof o->detail, "destination: %s", err);
+        }
     }
     if (e == LI_OK && stale)
-        e = reconcile ? reconcile_tasks(r, poi, &tasks, o) : sync_tasks(r, poi, &tasks);
+        e = reconcile ? reconcile_tasks(r, poi, &tasks, &excs, o) : sync_tasks(r, poi, &tasks);
     if (e == LI_OK && stale)
         e = sync_exceptions(r, poi, &excs);
     if (e == LI_OK && now_ns >= poi->next_keepalive_ns) {
@@ -611,21 +740,35 @@ static const char *visit(admf_reconciler *r, poi_state *poi, int force, const x1
         if (reconcile)
             result = "unreachable";
     } else {
-        if (stale)
+        if (stale && !o->degraded)
             poi->synced_gen = gen, poi->synced_epoch = epoch;
         poi->backoff_s = 0;
         poi->next_try_ns = 0;
-        set_health(r, poi, "ok");
-        if (reconcile) {
+        if (reconcile && o->degraded) {
+            /* The POI answers but its tables cannot be read: nothing is known to be in
+             * sync. Alarmed (health "degraded"), retried on the backoff. */
+            if (!poi->degraded)
+                li_log_warn("intercept point %s: its X1 tables cannot be read: %s", poi->id,
+                            o->detail);
+            first_degraded = !poi->degraded;
+            poi->degraded = 1;
+            poi->need_reconcile = 0;
+            poi->next_reconcile_ns = now_ns + backoff_step(r, &poi->degraded_backoff_s);
+            result = "degraded";
+        } else if (reconcile) {
+            poi->degraded = 0;
+            poi->degraded_backoff_s = 0;
             poi->need_reconcile = 0;
             poi->next_reconcile_ns = now_ns + (uint64_t)r->reconcile_s * 1000000000u;
             result = o->failed ? "error" : o->missing || o->extra || o->modified ? "repaired"
                                                                                  : "in-sync";
         }
+        set_health(r, poi, poi->degraded ? "degraded" : "ok");
     }
-    /* An unreachable POI is recorded when asked, and once when it goes away, not at every
-     * retry of the backoff. */
-    if (result && (strcmp(result, "unreachable") != 0 || force || poi->backoff_s == 1))
+    /* An unreachable or degraded POI is recorded when asked, and once when it turns so,
+     * not at every retry of the backoff. */
+    int quiet = (o->unreachable && poi->backoff_s != 1) || (o->degraded && !first_degraded);
+    if (result && (!quiet || force))
         record_reconcile(r, poi, who ? who : admf_system(), o, result);
     free(tasks.v);
     free(excs.v);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # limf-x1-test-ne smoke test with an independent client: `openssl s_client` (mutual TLS
 # with the admf certificate) posts a hand-written PingRequest and a GetNEStatusRequest;
-# the answers must be X1 responses echoing the transaction IDs; SIGTERM stops the NE.
+# the answers must be X1 responses echoing the transaction IDs; a document that is no
+# X1Request gets an X1TopLevelErrorResponse; an NE trusting any certificate of its CA
+# does not start; SIGTERM stops the NE.
 #   smoke.sh <limf-x1-test-ne binary> <source dir>
 set -euo pipefail
 bin=$1 src=$2
@@ -10,6 +12,12 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 "$src/deploy/pki.sh" "$dir" >/dev/null
+# Without x1.allowed_clients (and with a CA) any certificate of the CA could task it.
+if "$bin" -o x1.tls.cert="$dir/siptap.pem" -o x1.tls.key="$dir/siptap.key" \
+     -o x1.tls.ca="$dir/ca.pem" -o x1.ne_id=smoke-ne >"$dir/out0" 2>"$dir/err0"; then
+  echo "NE started without the ADMF pinned"; exit 1
+fi
+grep -q 'allowed_clients' "$dir/err0" || { echo "no reason given:"; cat "$dir/err0"; exit 1; }
 "$bin" -o x1.tls.cert="$dir/siptap.pem" -o x1.tls.key="$dir/siptap.key" \
        -o x1.tls.ca="$dir/ca.pem" -o x1.allowed_clients=admf -o x1.ne_id=smoke-ne \
        -o x1.port_file="$dir/port" >"$dir/out" 2>"$dir/err" &
@@ -34,6 +42,16 @@ grep -q '<oK>AcknowledgedAndCompleted</oK>' "$dir/answer"
 grep -q 'xsi:type="x1:GetNEStatusResponse"' "$dir/answer"
 grep -q '<neStatus>OK</neStatus>' "$dir/answer"
 grep -q '<neIdentifier>smoke-ne</neIdentifier>' "$dir/answer"
+
+# Not an X1Request: the schema's top-level error element, in HTTP 200.
+printf 'POST /X1/NE HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' \
+  >"$dir/request3"
+openssl s_client -quiet -connect "127.0.0.1:$port" -cert "$dir/admf.pem" -key "$dir/admf.key" \
+  -CAfile "$dir/ca.pem" <"$dir/request3" >"$dir/answer3" 2>/dev/null || true
+grep -q '^HTTP/1.1 200' "$dir/answer3" || { echo "expected 200:"; cat "$dir/answer3"; exit 1; }
+grep -q '<X1TopLevelErrorResponse ' "$dir/answer3"
+grep -q '<neIdentifier>smoke-ne</neIdentifier>' "$dir/answer3"
+if grep -q 'x1TransactionId' "$dir/answer3"; then echo "x1TransactionId in a top-level error"; exit 1; fi
 
 # A trusted certificate that is not the ADMF's is refused with 403.
 openssl s_client -quiet -connect "127.0.0.1:$port" -cert "$dir/poi-test.pem" \
