@@ -1,100 +1,61 @@
 /* See li_metrics.h. */
 #include "li_metrics.h"
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "li_httpd.h"
 
 struct li_metrics {
-    struct MHD_Daemon *mhd;
+    li_httpd *http;
     li_metrics_render_fn render;
     void *ctx;
-    uint16_t port;
+    int stop_fd;          /* eventfd: li_metrics_free() wakes the thread */
+    pthread_t thread;
 };
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const char *type,
-                              const void *body, size_t len)
+static void on_request(void *ctx, const li_httpd_request *req, li_httpd_response *resp)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    /* RFC 9110 15.5.6: a 405 names the methods the resource supports. */
-    if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **state)
-{
-    (void)version, (void)upload, (void)upload_size, (void)state;
-    li_metrics *m = cls;
-    static const char text[] = "text/plain; charset=utf-8";
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-        return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n", 19);
-    if (strcmp(url, "/healthz") == 0)
-        return answer(conn, MHD_HTTP_OK, text, "ok\n", 3);
-    if (strcmp(url, "/metrics") != 0)
-        return answer(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
-    li_buf b;
-    li_buf_init(&b, 0);
-    m->render(m->ctx, &b);
-    enum MHD_Result ret = answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
-    li_buf_free(&b);
-    return ret;
-}
-
-/* "host:port", "[v6]:port" or ":port" (every address) into ss. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return -1;
-    /* getaddrinfo() takes "99999" and truncates it to 16 bits. */
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end || port > 65535)
-        return -1;
-    const char *h = listen;
-    size_t hlen = (size_t)(colon - listen);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
+    li_metrics *m = ctx;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (strcmp(req->method, "GET") != 0) {
+        /* RFC 9110 15.5.6: a 405 names the methods the resource supports. */
+        resp->status = 405;
+        resp->allow = "GET";
+        li_buf_printf(&resp->body, "method not allowed\n");
+    } else if (strcmp(req->path, "/healthz") == 0) {
+        li_buf_printf(&resp->body, "ok\n");
+    } else if (strcmp(req->path, "/metrics") != 0) {
+        resp->status = 404;
+        li_buf_printf(&resp->body, "not found\n");
+    } else {
+        resp->content_type = "text/plain; version=0.0.4";
+        m->render(m->ctx, &resp->body);
     }
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(hlen ? host : NULL, colon + 1, &hints, &ai) != 0 || !ai)
-        return -1;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
+}
+
+/* One thread serves every scrape: they never run concurrently. */
+static void *serve(void *arg)
+{
+    li_metrics *m = arg;
+    for (;;) {
+        struct pollfd p[2] = { { li_httpd_fd(m->http), POLLIN, 0 }, { m->stop_fd, POLLIN, 0 } };
+        /* The timeout lets li_httpd expire a connection that sends nothing. */
+        if (poll(p, 2, 1000) > 0 && p[1].revents)
+            return NULL;
+        li_httpd_run(m->http, 0);
+    }
 }
 
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (!listen || parse_listen(listen, &ss) != 0) {
-        snprintf(errstr, errstr_size, "bad listen address '%s' (want host:port)",
-                 listen ? listen : "");
-        return NULL;
-    }
     li_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -102,34 +63,38 @@ li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void
     }
     m->render = render;
     m->ctx = ctx;
-    /* AUTO picks epoll/poll, not select(): a daemon with many peers has descriptors above
-     * FD_SETSIZE. One internal thread: scrapes never run concurrently. */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_http, m, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    if (!m->mhd) {
-        snprintf(errstr, errstr_size, "cannot listen on %s", listen);
+    /* A scrape is one GET: no body, a few seconds, a handful of scrapers. */
+    const li_httpd_opts o = { .handler = on_request, .ctx = m, .max_body = 0,
+                              .timeout_ms = 10000, .max_connections = 16 };
+    m->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (m->stop_fd < 0 || !(m->http = li_httpd_new(listen, &o, errstr, errstr_size)) ||
+        pthread_create(&m->thread, NULL, serve, m) != 0) {
+        if (m->stop_fd >= 0 && m->http)
+            snprintf(errstr, errstr_size, "cannot start the metrics thread");
+        li_httpd_free(m->http);
+        if (m->stop_fd >= 0)
+            close(m->stop_fd);
         free(m);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    m->port = info ? info->port : 0;
     return m;
 }
 
 uint16_t li_metrics_port(const li_metrics *m)
 {
-    return m ? m->port : 0;
+    return m ? li_httpd_port(m->http) : 0;
 }
 
 void li_metrics_free(li_metrics *m)
 {
     if (!m)
         return;
-    MHD_stop_daemon(m->mhd);
+    uint64_t one = 1;
+    if (write(m->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        abort();   /* an eventfd write of 1 cannot fail short of a bug */
+    pthread_join(m->thread, NULL);
+    li_httpd_free(m->http);
+    close(m->stop_fd);
     free(m);
 }
 

@@ -1,6 +1,5 @@
-/* The HTTP/1.1 framing X1 travels in (TS 103 221-1 clause 5: XML in HTTP POST bodies):
- * a pure parser for request and status lines and the headers limf needs. No I/O, no
- * allocation; the caller keeps the bytes. */
+/* The host:port syntax of X1 addresses (DeliveryAddress, the NE's listen key). The
+ * HTTP/1.1 framing X1 travels in (TS 103 221-1 clause 5) is common/li_http.h. */
 #ifndef X1_HTTP_H
 #define X1_HTTP_H
 
@@ -8,27 +7,6 @@
 #include <stdint.h>
 
 #include "li_err.h"
-
-/* Longest message head accepted (request or status line plus headers). */
-#define X1_HTTP_MAX_HEAD 8192
-
-typedef struct x1_http_head {
-    char method[16];       /* requests: "POST", ... */
-    char path[256];        /* requests: the request target, query included */
-    int status;            /* responses: the status code */
-    int minor_version;     /* HTTP/1.<minor> */
-    int has_length;        /* a Content-Length header was present */
-    size_t content_length;
-    int chunked;           /* Transfer-Encoding present (limf does not take it) */
-    int close;             /* Connection: close, or HTTP/1.0 without keep-alive */
-} x1_http_head;
-
-/* Parses the head at the start of buf[0..len). response selects a status line (1) or a
- * request line (0). Returns LI_OK with *head_len = bytes of the head including the empty
- * line; LI_AGAIN when the empty line has not arrived yet; LI_ERR_PROTO for a malformed
- * head or one longer than X1_HTTP_MAX_HEAD. Line ends may be CRLF or LF. */
-li_err x1_http_parse_head(const uint8_t *buf, size_t len, int response, x1_http_head *out,
-                          size_t *head_len);
 
 /* Splits "host:port", "[v6]:port" (and "host" alone when default_port >= 0) into host
  * (without brackets; an IPv6 host is the one containing ':') and port. The host may

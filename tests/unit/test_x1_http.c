@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "li_http.h"
 #include "x1_http.h"
 
 typedef struct head_vector {
@@ -61,9 +62,9 @@ static void test_vectors(void **state)
         /* Exact-size heap copy: any read past the input trips ASan. */
         uint8_t *buf = malloc(len ? len : 1);
         memcpy(buf, v->text, len);
-        x1_http_head h;
+        li_http_head h;
         size_t head_len = 0;
-        li_err err = x1_http_parse_head(buf, len, v->response, &h, &head_len);
+        li_err err = li_http_parse_head(buf, len, v->response, &h, &head_len);
         free(buf);
         print_message("vector %zu\n", i);
         assert_int_equal(err, v->err);
@@ -85,14 +86,14 @@ static void test_vectors(void **state)
 static void test_head_too_long(void **state)
 {
     (void)state;
-    size_t len = X1_HTTP_MAX_HEAD + 10;
+    size_t len = LI_HTTP_MAX_HEAD + 10;
     char *buf = malloc(len);
     memset(buf, 'a', len);
     memcpy(buf, "POST / HTTP/1.1\r\nX: ", 20);
-    x1_http_head h;
+    li_http_head h;
     size_t head_len;
-    assert_int_equal(x1_http_parse_head((uint8_t *)buf, len, 0, &h, &head_len), LI_ERR_PROTO);
-    assert_int_equal(x1_http_parse_head((uint8_t *)buf, 100, 0, &h, &head_len), LI_AGAIN);
+    assert_int_equal(li_http_parse_head((uint8_t *)buf, len, 0, &h, &head_len), LI_ERR_PROTO);
+    assert_int_equal(li_http_parse_head((uint8_t *)buf, 100, 0, &h, &head_len), LI_AGAIN);
     free(buf);
 }
 
