@@ -70,7 +70,7 @@ struct med_service {
     atomic_int produce_failed;   /* a delivery of the open transaction failed */
     uint64_t txns, aborts, records_out, pdus_in;
     med_stats retired;           /* counters of engines dropped since the start */
-    med_metrics *metrics;        /* NULL without mediator.metrics_listen */
+    med_metrics *metrics;        /* NULL without mediator.metrics.listen */
 };
 
 typedef struct state_ctx {
@@ -893,16 +893,10 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(se));
         goto fail;
     }
-    const char *listen = li_config_get(cfg, "mediator.metrics_listen", NULL);
+    const char *listen = li_config_get(cfg, "mediator.metrics.listen", NULL);
     if (listen && *listen) {
         if (!(s->metrics = med_metrics_new(listen, errstr, errstr_size)))
             goto fail;
-        const char *pf = li_config_get(cfg, "mediator.metrics_port_file", NULL);
-        FILE *f = pf && *pf ? fopen(pf, "w") : NULL;
-        if (f) {
-            fprintf(f, "%u\n", med_metrics_port(s->metrics));
-            fclose(f);
-        }
         li_log_info("mediator: metrics on port %u", med_metrics_port(s->metrics));
     }
     s->last_tick_ns = s->last_stats_ns = li_mono_ns();
@@ -1033,4 +1027,9 @@ void med_service_free(med_service *s)
     med_map_free(&s->hi_topics);
     free(s->batch);
     free(s);
+}
+
+uint16_t med_service_metrics_port(const med_service *s)
+{
+    return s->metrics ? med_metrics_port(s->metrics) : 0;
 }

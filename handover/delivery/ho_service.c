@@ -189,14 +189,7 @@ static li_err start_metrics(ho_service *s, const char *listen, char *errstr, siz
         snprintf(errstr, errstr_size, "handover.metrics.listen: %s", err);
         return LI_ERR_INVAL;
     }
-    unsigned port = li_metrics_port(s->metrics);
-    li_log_info("metrics on port %u", port);
-    const char *port_file = li_config_get(s->cfg, "handover.metrics.port_file", NULL);
-    FILE *f = port_file ? fopen(port_file, "w") : NULL;
-    if (f) {
-        fprintf(f, "%u\n", port);
-        fclose(f);
-    }
+    li_log_info("metrics on port %u", li_metrics_port(s->metrics));
     return LI_OK;
 }
 
@@ -271,4 +264,9 @@ void ho_service_free(ho_service *s)
         li_kafka_destroy(s->rk, 0);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+uint16_t ho_service_metrics_port(const ho_service *s)
+{
+    return li_metrics_port(s->metrics);
 }

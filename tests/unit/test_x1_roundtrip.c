@@ -640,7 +640,7 @@ static int raw_request(const char *request, li_buf *answer)
     assert_int_equal(x1_conn_init(&c, fd, ctx, NULL), LI_OK);
     assert_int_equal(x1_conn_handshake(&c, 0, deadline), LI_OK);
     assert_int_equal(x1_conn_write(&c, request, strlen(request), deadline), LI_OK);
-    x1_http_head h;
+    li_http_head h;
     size_t len;
     li_buf_reset(answer);
     assert_int_equal(x1_conn_read_message(&c, answer, 1, 1 << 20, &h, &len, deadline), LI_OK);
@@ -809,7 +809,7 @@ static void *old_ne_main(void *arg)
         li_buf in, out;
         li_buf_init(&in, 0);
         li_buf_init(&out, 0);
-        x1_http_head h;
+        li_http_head h;
         size_t len, n;
         if (x1_conn_init(&c, fd, o->ctx, NULL) == LI_OK &&
             x1_conn_handshake(&c, 1, deadline) == LI_OK &&

@@ -631,14 +631,6 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);
     r->port = di ? di->port : 0;
-    const char *port_file = li_config_get(cfg, "rest.port_file", NULL);
-    if (port_file) {
-        FILE *f = fopen(port_file, "w");
-        if (!f || fprintf(f, "%u\n", r->port) < 0 || fclose(f) != 0) {
-            snprintf(errstr, errstr_size, "rest.port_file %s: %s", port_file, strerror(errno));
-            goto fail;
-        }
-    }
     return r;
 fail:
     admf_rest_free(r);

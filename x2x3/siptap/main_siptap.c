@@ -1,15 +1,12 @@
 /* limf-siptap: the SIP point of interception (DESIGN.md 2). Captures SIP with libpcap
  * (live or from a file), exports the messages of tasked targets as X2 (ETSI TS 103 221-2
  * format 9) to limf-ingest, and is tasked over X1 (an NE). docs/POI-SIPTAP.md. */
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "x1_ne.h"
 #include "x2x3_router.h"
@@ -24,7 +21,7 @@ typedef struct daemon_ctx {
     x2x3_router *router;
     siptap *tap;
     siptap_capture *cap;
-    siptap_metrics *metrics;   /* NULL without siptap.metrics_listen */
+    siptap_metrics *metrics;   /* NULL without siptap.metrics.listen */
     int64_t stats_interval_s;
     int64_t seconds;
 } daemon_ctx;
@@ -117,27 +114,11 @@ static li_err engine_opts(const li_config *cfg, daemon_ctx *d, siptap_opts *o,
                              &d->stats_interval_s, err, n);
 }
 
-/* Written once X1 listens and the capture is open, for orchestration: the X1 port on
- * the first line, the metrics port (0 when disabled) on the second. */
-static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metrics_port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return LI_ERR_IO;
-    fprintf(f, "%u\n%u\n", x1_port, metrics_port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return LI_ERR_IO;
-    return LI_OK;
-}
-
 /* File mode: replaying before the tasks arrive would find nothing to match. */
 static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
 {
     while ((int64_t)x1_ne_task_count(d->ne) < want) {
-        struct pollfd pfd = { sfd, POLLIN, 0 };
-        if (poll(&pfd, 1, 100) > 0)
+        if (li_daemon_stop_requested(sfd, 100))
             return 0;
     }
     return 1;
@@ -145,19 +126,13 @@ static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
 
 int main(int argc, char **argv)
 {
-    signal(SIGPIPE, SIG_IGN);
     li_config *cfg = li_config_new();
     if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv,
                                     "main keys: siptap.interface or siptap.pcap, "
                                     "siptap.filter, x1.listen, x1.tls.*, x2x3.tls.*, "
                                     "x2x3.address (docs/POI-SIPTAP.md)\n") != LI_OK)
         return 2;
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);  /* before any thread starts */
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    int sfd = li_daemon_signals();   /* before any thread starts */
     if (sfd < 0) {
         li_log_error("signalfd failed");
         li_config_free(cfg);
@@ -184,16 +159,16 @@ int main(int argc, char **argv)
         !(d.router = x2x3_router_new(cfg, "x2x3", d.ne, err, sizeof err)) ||
         !(d.cap = siptap_capture_open(cfg, err, sizeof err)))
         goto out;
-    const char *metrics = li_config_get(cfg, "siptap.metrics_listen", NULL);
+    const char *metrics = li_config_get(cfg, "siptap.metrics.listen", NULL);
     if (metrics && *metrics && !(d.metrics = siptap_metrics_new(metrics, d.router, err, sizeof err)))
         goto out;
     on_second(&d);  /* a first snapshot for /metrics */
-    const char *ready = li_config_get(cfg, "siptap.ready_file", NULL);
-    if (ready && write_ready_file(ready, x1_ne_port(d.ne),
-                                  d.metrics ? siptap_metrics_port(d.metrics) : 0) != LI_OK) {
-        snprintf(err, sizeof err, "siptap.ready_file %s: cannot write", ready);
+    const li_daemon_port ports[] = {
+        { "x1", x1_ne_port(d.ne) },
+        { "metrics", d.metrics ? siptap_metrics_port(d.metrics) : 0 },
+    };
+    if (li_daemon_ready(cfg, ports, 2, err, sizeof err) != LI_OK)
         goto out;
-    }
     li_log_info("X1 on port %u, capturing %s", x1_ne_port(d.ne),
                 siptap_capture_is_file(d.cap) ? "from a file" : "live");
     if (siptap_capture_is_file(d.cap) && !wait_for_tasks(&d, wait_tasks, sfd)) {

@@ -9,13 +9,14 @@ dir=$(mktemp -d /tmp/limf-x1-smoke-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
+. "$src/deploy/lib.sh"
 "$src/deploy/pki.sh" "$dir" >/dev/null
 "$bin" -o x1.tls.cert="$dir/siptap.pem" -o x1.tls.key="$dir/siptap.key" \
        -o x1.tls.ca="$dir/ca.pem" -o x1.allowed_clients=admf -o x1.ne_id=smoke-ne \
-       -o x1.port_file="$dir/port" >"$dir/out" 2>"$dir/err" &
+       -o daemon.ready_file="$dir/ready" >"$dir/out" 2>"$dir/err" &
 pid=$!
-for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
-port=$(cat "$dir/port")
+li_wait_file "$dir/ready" 5
+port=$(li_ready_port "$dir/ready" x1)
 
 ns=http://uri.etsi.org/03221/X1/2017/10
 msg() { # type transaction-id
