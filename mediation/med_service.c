@@ -80,62 +80,31 @@ typedef struct state_ctx {
 
 /* ---- Kafka client configuration ---- */
 
-typedef struct conf_ctx {
-    rd_kafka_conf_t *conf;
-    char *errstr;
-    size_t errstr_size;
-} conf_ctx;
-
-static li_err conf_set(void *arg, const char *key, const char *value)
-{
-    conf_ctx *c = arg;
-    return rd_kafka_conf_set(c->conf, key, value, c->errstr, c->errstr_size) ==
-                   RD_KAFKA_CONF_OK ? LI_OK : LI_ERR_INVAL;
-}
-
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque);
 
-/* The group consumer needs a rebalance callback, which li_kafka_consumer_new cannot
- * take: this builds its configuration from the same `kafka.*` keys. */
+/* The group consumer of limf.xpdu, with the rebalance callback that hands partitions
+ * to engines. */
 static rd_kafka_t *group_consumer_new(med_service *s, const char *group, char *errstr,
                                       size_t errstr_size)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    conf_ctx c = { conf, errstr, errstr_size };
-    /* Fetches of at least 256 KiB or 20 ms: under load few large responses (the
-     * broker's cost is per request as much as per byte), at low load 20 ms more. */
-    static const char *const props[] = { "enable.auto.commit", "false",
-                                         "enable.auto.offset.store", "false",
-                                         "isolation.level", "read_committed",
-                                         "auto.offset.reset", "earliest",
-                                         "fetch.min.bytes", "262144",
-                                         "fetch.wait.max.ms", "20", NULL };
-    if (li_config_each(s->cfg, "kafka.", conf_set, &c) != LI_OK)
-        goto fail;
-    for (size_t i = 0; props[i]; i += 2)
-        if (conf_set(&c, props[i], props[i + 1]) != LI_OK)
-            goto fail;
-    if (conf_set(&c, "group.id", group) != LI_OK)
-        goto fail;
     /* How fast the group notices a dead instance (it then waits for its transaction to
      * time out too: mediator.transaction_timeout_ms). */
     char st[32], hb[32];
     snprintf(st, sizeof st, "%d", s->group_session_timeout_ms);
     snprintf(hb, sizeof hb, "%d", s->group_session_timeout_ms / 5);
-    if (conf_set(&c, "session.timeout.ms", st) != LI_OK ||
-        conf_set(&c, "heartbeat.interval.ms", hb) != LI_OK)
-        goto fail;
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_opaque(conf, s);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
-    if (!rk)
-        goto fail;
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
+    /* Fetches of at least 256 KiB or 20 ms: under load few large responses (the
+     * broker's cost is per request as much as per byte), at low load 20 ms more. */
+    const char *const props[] = { "enable.auto.commit", "false",
+                                  "enable.auto.offset.store", "false",
+                                  "isolation.level", "read_committed",
+                                  "auto.offset.reset", "earliest",
+                                  "fetch.min.bytes", "262144",
+                                  "fetch.wait.max.ms", "20",
+                                  "session.timeout.ms", st,
+                                  "heartbeat.interval.ms", hb, NULL };
+    return li_kafka_consumer_new_cb(s->cfg, group, props, rebalance_cb, s, errstr,
+                                    errstr_size);
 }
 
 static int32_t partition_count_once(rd_kafka_t *rk, const char *topic)

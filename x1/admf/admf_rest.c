@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "li_log.h"
+#include "li_metrics.h"
 #include "admf_rest_openapi.h"
 #include "admf_validate.h"
 
@@ -377,12 +378,16 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     if (strcmp(area, "metrics") == 0) {
         li_buf out;
         li_buf_init(&out, 0);
-        li_buf_printf(&out, "# TYPE limf_admf_http_requests_total counter\n");
-        for (int k = 1; k < 6; k++)
-            li_buf_printf(&out, "limf_admf_http_requests_total{class=\"%dxx\"} %llu\n", k,
-                          (unsigned long long)atomic_load(&r->by_class[k]));
-        li_buf_printf(&out, "limf_admf_auth_failures_total %llu\n",
-                      (unsigned long long)atomic_load(&r->auth_failures));
+        li_metrics_put_family(&out, "limf_admf_http_requests_total", "counter",
+                              "Answers by status class");
+        for (int k = 1; k < 6; k++) {
+            char label[32];
+            snprintf(label, sizeof label, "class=\"%dxx\"", k);
+            li_metrics_put_labeled(&out, "limf_admf_http_requests_total", label,
+                                   atomic_load(&r->by_class[k]));
+        }
+        li_metrics_put(&out, "limf_admf_auth_failures_total", "counter",
+                       "Requests refused by authentication", atomic_load(&r->auth_failures));
         admf_metrics(r->admf, &out);
         enum MHD_Result ret = send_text(r, c, 200, "text/plain; version=0.0.4",
                                         (const char *)out.data, out.len, 0, NULL, NULL);
