@@ -779,7 +779,8 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
     host[sizeof host - 1] = 0;
     char def_id[160];
     snprintf(def_id, sizeof def_id, "%s-%d", host, (int)getpid());
-    snprintf(tid, sizeof tid, "%s-%s", li_config_get(cfg, "mediator.group_id", "limf-mediator"),
+    const char *group_id = li_config_get(cfg, "mediator.group_id", "limf-mediator");
+    snprintf(tid, sizeof tid, "%s-%s", group_id,
              li_config_get(cfg, "mediator.instance_id", def_id));
     const char *ttimeout = li_config_get(cfg, "mediator.transaction_timeout_ms", "10000");
     const char *pprops[] = { "transactional.id", tid, "transaction.timeout.ms", ttimeout,
@@ -850,8 +851,7 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         goto fail;
     }
     s->com.started = 1;
-    s->consumer = group_consumer_new(s, li_config_get(cfg, "mediator.group_id", "limf-mediator"),
-                                     errstr, errstr_size);
+    s->consumer = group_consumer_new(s, group_id, errstr, errstr_size);
     if (!s->consumer)
         goto fail;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);

@@ -209,7 +209,7 @@ ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_siz
                                          "enable.auto.commit", "false", NULL };
     char group[256];
     snprintf(group, sizeof group, "%s.admin-reader",
-             li_config_get(cfg, "handover.group", "limf-handover"));
+             li_config_get(cfg, "handover.group", HO_GROUP_DEFAULT));
     s->rk = li_kafka_consumer_new(cfg, group, props, err, sizeof err);
     if (!s->rk) {
         snprintf(errstr, errstr_size, "admin consumer: %s", err);

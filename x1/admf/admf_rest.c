@@ -583,6 +583,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
 {
     admf_rest *r = calloc(1, sizeof *r);
     int64_t max_body, max_conn;
+    const char *listen_addr = li_config_get(cfg, "rest.listen", "127.0.0.1:8443");
     struct sockaddr_storage ss;
     if (!r) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -606,8 +607,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
                           errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_connections", 128, 1, 4096, &max_conn, errstr,
                           errstr_size) ||
-        parse_listen(li_config_get(cfg, "rest.listen", "127.0.0.1:8443"), &ss, errstr,
-                     errstr_size))
+        parse_listen(listen_addr, &ss, errstr, errstr_size))
         goto fail;
     r->max_body = (size_t)max_body;
     r->max_connections = (unsigned)max_conn;
@@ -631,7 +631,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "
-                 "certificate/key)", li_config_get(cfg, "rest.listen", "127.0.0.1:8443"));
+                 "certificate/key)", listen_addr);
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);

@@ -79,39 +79,47 @@ static void on_second(void *ctx)
         log_stats(&s);
 }
 
-/* Engine bounds from siptap.* keys (docs/POI-SIPTAP.md). */
+/* Engine bounds from siptap.* keys (docs/CONFIGURATION.md), each read into its own
+ * variable by name. */
 static li_err engine_opts(const li_config *cfg, daemon_ctx *d, siptap_opts *o,
                           char *err, size_t n)
 {
-    int64_t v[10];
-    const struct { const char *key; int64_t def, min, max; } keys[10] = {
-        { "siptap.max_dialogs", 16384, 16, 1 << 24 },
-        { "siptap.dialog_idle_s", 7200, 1, 7 * 86400 },
-        { "siptap.dialog_linger_s", 32, 1, 3600 },
-        { "siptap.max_fragment_bytes", 4 << 20, 65536, 1 << 30 },
-        { "siptap.fragment_timeout_s", 30, 1, 600 },
-        { "siptap.tcp.max_flows", 16384, 16, 1 << 24 },
-        { "siptap.tcp.max_flow_bytes", 256 << 10, 4096, 64 << 20 },
-        { "siptap.tcp.max_total_bytes", 64 << 20, 65536, (int64_t)1 << 34 },
-        { "siptap.tcp.idle_timeout_s", 300, 1, 86400 },
-        { "siptap.tcp.hole_timeout_ms", 2000, 1, 600000 },
+    int64_t max_dialogs, dialog_idle_s, dialog_linger_s, max_fragment_bytes,
+        fragment_timeout_s, tcp_max_flows, tcp_max_flow_bytes, tcp_max_total_bytes,
+        tcp_idle_timeout_s, tcp_hole_timeout_ms;
+    const struct { const char *key; int64_t def, min, max; int64_t *out; } keys[] = {
+        { "siptap.max_dialogs", 16384, 16, 1 << 24, &max_dialogs },
+        { "siptap.dialog_idle_s", 7200, 1, 7 * 86400, &dialog_idle_s },
+        { "siptap.dialog_linger_s", 32, 1, 3600, &dialog_linger_s },
+        { "siptap.max_fragment_bytes", 4 << 20, 65536, 1 << 30, &max_fragment_bytes },
+        { "siptap.fragment_timeout_s", 30, 1, 600, &fragment_timeout_s },
+        { "siptap.tcp.max_flows", 16384, 16, 1 << 24, &tcp_max_flows },
+        { "siptap.tcp.max_flow_bytes", 256 << 10, 4096, 64 << 20, &tcp_max_flow_bytes },
+        { "siptap.tcp.max_total_bytes", 64 << 20, 65536, (int64_t)1 << 34,
+          &tcp_max_total_bytes },
+        { "siptap.tcp.idle_timeout_s", 300, 1, 86400, &tcp_idle_timeout_s },
+        { "siptap.tcp.hole_timeout_ms", 2000, 1, 600000, &tcp_hole_timeout_ms },
+        { "siptap.stats_interval_s", 60, 0, 86400, &d->stats_interval_s },
     };
-    for (size_t i = 0; i < 10; i++)
-        if (li_config_get_int(cfg, keys[i].key, keys[i].def, keys[i].min, keys[i].max, &v[i],
-                              err, n) != LI_OK)
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (li_config_get_int(cfg, keys[i].key, keys[i].def, keys[i].min, keys[i].max,
+                              keys[i].out, err, n) != LI_OK)
             return LI_ERR_INVAL;
     *o = (siptap_opts){
         .match = match, .generation = generation, .match_ctx = d,
         .export_record = export_record, .export_ctx = d,
-        .max_dialogs = (size_t)v[0], .dialog_idle_ns = (uint64_t)(v[1] * NS),
-        .dialog_linger_ns = (uint64_t)(v[2] * NS), .max_fragment_bytes = (size_t)v[3],
-        .fragment_timeout_ns = (uint64_t)(v[4] * NS),
-        .tcp = { .max_flows = (size_t)v[5], .max_flow_bytes = (size_t)v[6],
-                 .max_total_bytes = (size_t)v[7], .idle_timeout_ns = (uint64_t)(v[8] * NS),
-                 .hole_timeout_ns = (uint64_t)v[9] * 1000000u },
+        .max_dialogs = (size_t)max_dialogs,
+        .dialog_idle_ns = (uint64_t)(dialog_idle_s * NS),
+        .dialog_linger_ns = (uint64_t)(dialog_linger_s * NS),
+        .max_fragment_bytes = (size_t)max_fragment_bytes,
+        .fragment_timeout_ns = (uint64_t)(fragment_timeout_s * NS),
+        .tcp = { .max_flows = (size_t)tcp_max_flows,
+                 .max_flow_bytes = (size_t)tcp_max_flow_bytes,
+                 .max_total_bytes = (size_t)tcp_max_total_bytes,
+                 .idle_timeout_ns = (uint64_t)(tcp_idle_timeout_s * NS),
+                 .hole_timeout_ns = (uint64_t)tcp_hole_timeout_ms * 1000000u },
     };
-    return li_config_get_int(cfg, "siptap.stats_interval_s", 60, 0, 86400,
-                             &d->stats_interval_s, err, n);
+    return LI_OK;
 }
 
 /* File mode: replaying before the tasks arrive would find nothing to match. */
