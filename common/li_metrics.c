@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "li_httpd.h"
+#include "li_log.h"
 
 struct li_metrics {
     li_httpd *http;
@@ -78,6 +79,23 @@ li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void
         return NULL;
     }
     return m;
+}
+
+li_err li_metrics_from_config(const li_config *cfg, const char *key, const char *def,
+                              li_metrics_render_fn render, void *ctx, li_metrics **out,
+                              char *errstr, size_t errstr_size)
+{
+    const char *listen = li_config_get(cfg, key, def);
+    char why[256];
+    *out = NULL;
+    if (!listen || !*listen)
+        return LI_OK;
+    if (!(*out = li_metrics_new(listen, render, ctx, why, sizeof why))) {
+        snprintf(errstr, errstr_size, "%s: %s", key, why);
+        return LI_ERR_INVAL;
+    }
+    li_log_info("/metrics on port %u", li_metrics_port(*out));
+    return LI_OK;
 }
 
 uint16_t li_metrics_port(const li_metrics *m)

@@ -182,17 +182,6 @@ static void render(void *ctx, li_buf *b)
     free(r);
 }
 
-static li_err start_metrics(ho_service *s, const char *listen, char *errstr, size_t errstr_size)
-{
-    char err[256];
-    if (!(s->metrics = li_metrics_new(listen, render, s, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "handover.metrics.listen: %s", err);
-        return LI_ERR_INVAL;
-    }
-    li_log_info("metrics on port %u", li_metrics_port(s->metrics));
-    return LI_OK;
-}
-
 ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_size)
 {
     char err[512];
@@ -241,8 +230,8 @@ ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_siz
         snprintf(errstr, errstr_size, "%s: assign: %s", s->topic, rd_kafka_err2str(ae));
         goto fail;
     }
-    const char *listen = li_config_get(cfg, "handover.metrics.listen", NULL);
-    if (listen && *listen && start_metrics(s, listen, errstr, errstr_size) != LI_OK)
+    if (li_metrics_from_config(cfg, "handover.metrics.listen", NULL, render, s, &s->metrics,
+                               errstr, errstr_size) != LI_OK)
         goto fail;
     return s;
 fail:

@@ -123,23 +123,6 @@ static char **rewrite_args(int argc, char **argv, int *out_argc, char **owned)
     return v;
 }
 
-/* Serves GET /metrics when lemf.metrics.listen is set, as limf-handover does (*out NULL
- * when it is not); LI_ERR_INVAL, logged, when it cannot. */
-static li_err start_metrics(const li_config *cfg, ho_lemf *lemf, li_metrics **out)
-{
-    const char *listen = li_config_get(cfg, "lemf.metrics.listen", NULL);
-    char err[256];
-    *out = NULL;
-    if (!listen || !*listen)
-        return LI_OK;
-    if (!(*out = li_metrics_new(listen, ho_lemf_render, lemf, err, sizeof err))) {
-        li_log_error("lemf.metrics.listen: %s", err);
-        return LI_ERR_INVAL;
-    }
-    li_log_info("metrics on port %u", li_metrics_port(*out));
-    return LI_OK;
-}
-
 static FILE *open_out(const char *path)
 {
     if (!path || !*path)
@@ -199,8 +182,11 @@ int main(int argc, char **argv)
     int sfd = li_daemon_signals();   /* before any thread starts */
     ho_lemf *lemf = sfd < 0 ? NULL : ho_lemf_new(out, raw);
     li_metrics *metrics;
-    if (!lemf || start_metrics(cfg, lemf, &metrics) != LI_OK)
+    if (!lemf || li_metrics_from_config(cfg, "lemf.metrics.listen", NULL, ho_lemf_render, lemf,
+                                        &metrics, err, sizeof err) != LI_OK) {
+        li_log_error("%s", err);
         return 1;
+    }
     /* The ready file says "ready": written once everything serves. */
     const li_daemon_port ports[] = { { "hi", port }, { "metrics", li_metrics_port(metrics) } };
     if (li_daemon_ready(cfg, ports, 2, err, sizeof err) != LI_OK) {

@@ -930,12 +930,9 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     if (open_listener(ing, li_config_get(cfg, "ingest.listen", "0.0.0.0:7443"), errstr,
                       errstr_size) != LI_OK)
         goto fail;
-    const char *metrics = li_config_get(cfg, "ingest.metrics.listen", "127.0.0.1:9464");
-    char err[256];
-    if (*metrics && !(ing->metrics = li_metrics_new(metrics, render, ing, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "ingest.metrics.listen: %s", err);
+    if (li_metrics_from_config(cfg, "ingest.metrics.listen", "127.0.0.1:9464", render, ing,
+                               &ing->metrics, errstr, errstr_size) != LI_OK)
         goto fail;
-    }
     return ing;
 fail:
     x2x3_ingest_free(ing);

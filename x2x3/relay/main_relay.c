@@ -99,11 +99,10 @@ int main(int argc, char **argv)
     relay = msrp_relay_new(cfg, ne, router, errstr, sizeof errstr);
     if (!relay)
         goto out;
-    const char *metrics_listen = li_config_get(cfg, "relay.metrics.listen", NULL);
     mctx.relay = relay;
     mctx.router = router;
-    if (metrics_listen &&
-        !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
+    if (li_metrics_from_config(cfg, "relay.metrics.listen", NULL, render_metrics, &mctx,
+                               &metrics, errstr, sizeof errstr) != LI_OK)
         goto out;
     const li_daemon_port ports[] = { { "control", msrp_relay_control_port(relay) },
                                      { "x1", ne ? x1_ne_port(ne) : 0 },
