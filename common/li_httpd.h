@@ -67,8 +67,8 @@ void li_httpd_free(li_httpd *h);
  * request in buf[0..len). LI_OK: *head filled, *total = head plus body octets.
  * LI_AGAIN: incomplete (*head filled and *total set once the head is complete, so
  * that the caller can answer an Expect: 100-continue). Otherwise *status is the answer
- * to give before closing: 400 malformed, 413 body over max_body, 501 Transfer-Encoding,
- * 505 not HTTP/1.x. */
+ * to give before closing: 400 malformed (a version other than HTTP/1.x included), 413
+ * body over max_body, 501 Transfer-Encoding. */
 li_err li_httpd_parse_request(const uint8_t *buf, size_t len, size_t max_body,
                               li_http_head *head, size_t *total, int *status);
 
