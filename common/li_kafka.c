@@ -79,6 +79,13 @@ rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra
 rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
                                   const char *const *extra, char *errstr, size_t errstr_size)
 {
+    return li_kafka_consumer_new_cb(cfg, group_id, extra, NULL, NULL, errstr, errstr_size);
+}
+
+rd_kafka_t *li_kafka_consumer_new_cb(const li_config *cfg, const char *group_id,
+                                     const char *const *extra, li_kafka_rebalance_fn rebalance,
+                                     void *opaque, char *errstr, size_t errstr_size)
+{
     rd_kafka_conf_t *conf = build_conf(cfg, NULL, extra, errstr, errstr_size);
     if (!conf)
         return NULL;
@@ -87,6 +94,9 @@ rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    if (rebalance)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_opaque(conf, opaque);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
     if (!rk) {
         rd_kafka_conf_destroy(conf);

@@ -32,6 +32,17 @@ rd_kafka_t *li_kafka_producer_new(const li_config *cfg, const char *const *extra
 rd_kafka_t *li_kafka_consumer_new(const li_config *cfg, const char *group_id,
                                   const char *const *extra, char *errstr, size_t errstr_size);
 
+/* The group's rebalance callback (librdkafka's rebalance_cb: it must assign or
+ * unassign) and the opaque every callback of the client receives. */
+typedef void (*li_kafka_rebalance_fn)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                      rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* As li_kafka_consumer_new, with a rebalance callback (NULL: librdkafka's default) and
+ * the opaque passed to it. */
+rd_kafka_t *li_kafka_consumer_new_cb(const li_config *cfg, const char *group_id,
+                                     const char *const *extra, li_kafka_rebalance_fn rebalance,
+                                     void *opaque, char *errstr, size_t errstr_size);
+
 /* Writes `topics.prefix` + base into out. */
 void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t out_size);
 

@@ -2,68 +2,63 @@
 #include "li_metrics.h"
 
 #include <math.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "li_httpd.h"
+#include "li_log.h"
 
 #include "li_net.h"
 
 struct li_metrics {
-    struct MHD_Daemon *mhd;
+    li_httpd *http;
     li_metrics_render_fn render;
     void *ctx;
-    uint16_t port;
+    int stop_fd;          /* eventfd: li_metrics_free() wakes the thread */
+    pthread_t thread;
 };
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const char *type,
-                              const void *body, size_t len)
+static void on_request(void *ctx, const li_httpd_request *req, li_httpd_response *resp)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    /* RFC 9110 15.5.6: a 405 names the methods the resource supports. */
-    if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    return ret;
+    li_metrics *m = ctx;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (strcmp(req->method, "GET") != 0) {
+        /* RFC 9110 15.5.6: a 405 names the methods the resource supports. */
+        resp->status = 405;
+        resp->allow = "GET";
+        li_buf_printf(&resp->body, "method not allowed\n");
+    } else if (strcmp(req->path, "/healthz") == 0) {
+        li_buf_printf(&resp->body, "ok\n");
+    } else if (strcmp(req->path, "/metrics") != 0) {
+        resp->status = 404;
+        li_buf_printf(&resp->body, "not found\n");
+    } else {
+        resp->content_type = "text/plain; version=0.0.4";
+        m->render(m->ctx, &resp->body);
+    }
 }
 
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **state)
+/* One thread serves every scrape: they never run concurrently. */
+static void *serve(void *arg)
 {
-    (void)version, (void)upload, (void)upload_size, (void)state;
-    li_metrics *m = cls;
-    static const char text[] = "text/plain; charset=utf-8";
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-        return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n", 19);
-    if (strcmp(url, "/healthz") == 0)
-        return answer(conn, MHD_HTTP_OK, text, "ok\n", 3);
-    if (strcmp(url, "/metrics") != 0)
-        return answer(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
-    li_buf b;
-    li_buf_init(&b, 0);
-    m->render(m->ctx, &b);
-    enum MHD_Result ret = answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
-    li_buf_free(&b);
-    return ret;
+    li_metrics *m = arg;
+    for (;;) {
+        struct pollfd p[2] = { { li_httpd_fd(m->http), POLLIN, 0 }, { m->stop_fd, POLLIN, 0 } };
+        /* The timeout lets li_httpd expire a connection that sends nothing. */
+        if (poll(p, 2, 1000) > 0 && p[1].revents)
+            return NULL;
+        li_httpd_run(m->http, 0);
+    }
 }
 
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    /* "host:port", "[v6]:port" or ":port" (every address) */
-    if (li_net_address(listen ? listen : "", LI_HOSTPORT_NAME | LI_HOSTPORT_ANY | LI_HOSTPORT_PORT0,
-                       "metrics listen", &ss, &len, errstr, errstr_size) != LI_OK)
-        return NULL;
     li_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -71,34 +66,55 @@ li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void
     }
     m->render = render;
     m->ctx = ctx;
-    /* AUTO picks epoll/poll, not select(): a daemon with many peers has descriptors above
-     * FD_SETSIZE. One internal thread: scrapes never run concurrently. */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_http, m, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    if (!m->mhd) {
-        snprintf(errstr, errstr_size, "cannot listen on %s", listen);
+    /* A scrape is one GET: no body, a few seconds, a handful of scrapers. */
+    const li_httpd_opts o = { .handler = on_request, .ctx = m, .max_body = 0,
+                              .timeout_ms = 10000, .max_connections = 16 };
+    m->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (m->stop_fd < 0 || !(m->http = li_httpd_new(listen, &o, errstr, errstr_size)) ||
+        pthread_create(&m->thread, NULL, serve, m) != 0) {
+        if (m->stop_fd >= 0 && m->http)
+            snprintf(errstr, errstr_size, "cannot start the metrics thread");
+        li_httpd_free(m->http);
+        if (m->stop_fd >= 0)
+            close(m->stop_fd);
         free(m);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    m->port = info ? info->port : 0;
     return m;
+}
+
+li_err li_metrics_from_config(const li_config *cfg, const char *key, const char *def,
+                              li_metrics_render_fn render, void *ctx, li_metrics **out,
+                              char *errstr, size_t errstr_size)
+{
+    const char *listen = li_config_get(cfg, key, def);
+    char why[256];
+    *out = NULL;
+    if (!listen || !*listen)
+        return LI_OK;
+    if (!(*out = li_metrics_new(listen, render, ctx, why, sizeof why))) {
+        snprintf(errstr, errstr_size, "%s: %s", key, why);
+        return LI_ERR_INVAL;
+    }
+    li_log_info("/metrics on port %u", li_metrics_port(*out));
+    return LI_OK;
 }
 
 uint16_t li_metrics_port(const li_metrics *m)
 {
-    return m ? m->port : 0;
+    return m ? li_httpd_port(m->http) : 0;
 }
 
 void li_metrics_free(li_metrics *m)
 {
     if (!m)
         return;
-    MHD_stop_daemon(m->mhd);
+    uint64_t one = 1;
+    if (write(m->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        abort();   /* an eventfd write of 1 cannot fail short of a bug */
+    pthread_join(m->thread, NULL);
+    li_httpd_free(m->http);
+    close(m->stop_fd);
     free(m);
 }
 

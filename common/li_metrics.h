@@ -1,6 +1,6 @@
 /* The Prometheus endpoint every daemon serves: GET /metrics in the text exposition format
- * 0.0.4 from a libmicrohttpd thread, plus the writers for its lines. One implementation
- * for all daemons (docs/STYLE.md 10); the daemon only renders its own values. */
+ * 0.0.4 from a thread of its own (li_httpd.h), plus the writers for its lines. One
+ * implementation for all daemons (docs/STYLE.md 10); the daemon only renders its own values. */
 #ifndef LI_METRICS_H
 #define LI_METRICS_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "li_bytes.h"
+#include "li_config.h"
 
 typedef struct li_metrics li_metrics;
 
@@ -23,6 +24,13 @@ typedef void (*li_metrics_render_fn)(void *ctx, li_buf *out);
  * a reason in errstr (bad address, cannot bind). Free with li_metrics_free(). */
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size);
+/* The daemons' way to start it: serves on the address of the configuration key `key`
+ * (`<daemon>.metrics.listen`; def when absent) and logs the port bound. LI_OK with *out
+ * NULL when the address is empty (the endpoint is off); LI_ERR_INVAL with "key: reason"
+ * in errstr when it cannot serve there. */
+li_err li_metrics_from_config(const li_config *cfg, const char *key, const char *def,
+                              li_metrics_render_fn render, void *ctx, li_metrics **out,
+                              char *errstr, size_t errstr_size);
 /* The port actually bound (useful with port 0); 0 for NULL. */
 uint16_t li_metrics_port(const li_metrics *m);
 /* Stops the HTTP thread (waits for a scrape in progress, so render is not called once this

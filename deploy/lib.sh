@@ -25,6 +25,13 @@ li_wait_file() {
   return 1
 }
 
+# li_ready_port FILE NAME: the port named NAME in a daemon's ready file
+# (daemon.ready_file: {"pid":N,"ports":{"x1":40001,"metrics":40002}}); empty when the
+# file does not name it.
+li_ready_port() {
+  sed -n 's/.*"ports":{[^}]*"'"$2"'":\([0-9]*\).*/\1/p' "$1" 2>/dev/null
+}
+
 # li_wait_port PORT SECONDS: waits until something listens on 127.0.0.1:PORT.
 li_wait_port() {
   local port=$1 limit=${2:-30}

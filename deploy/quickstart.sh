@@ -40,10 +40,10 @@ export STACK_SOURCED=1
 # shellcheck source=deploy/stack.sh
 . deploy/stack.sh
 
-say "provisioning over the ADMF's REST API (https://127.0.0.1:$(cat "$run/state/admf.port"))"
+say "provisioning over the ADMF's REST API (https://127.0.0.1:$(li_ready_port "$run/state/admf.ready" rest))"
 STACK_REASON="quickstart, ticket QS-1"
 stack_provision_destination "$run" lea1 lemf
-echo "destination lea1 -> limf-lemf on 127.0.0.1:$(cat "$run/state/lemf.port") (TLS, pinned)"
+echo "destination lea1 -> limf-lemf on 127.0.0.1:$(li_ready_port "$run/state/lemf.ready" hi) (TLS, pinned)"
 stack_provision_pois "$run"
 echo "intercept points: relay-agw (IMS-AGW), siptap (SIP)"
 warrant=$(stack_provision_warrant "$run" w-demo LIID-DEMO-0001 sip:alice@limf.test lea1)

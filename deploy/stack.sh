@@ -64,14 +64,21 @@ $prefix.ca = $run/pki/ca.pem
 EOF
 }
 
+# stack_ready_keys NAME RUN: where the daemon writes its ready file (the ports it
+# listens on, li_daemon.h), which stack_start waits for.
+stack_ready_keys() {
+  echo "[daemon]"
+  echo "ready_file = $(stack_ready_file "$1" "$2")"
+}
+
 stack_write_confs() {
   local run=$1
   mkdir -p "$run/conf" "$run/logs" "$run/pids" "$run/state"
   stack_conf_common "$run"
   {
+    stack_ready_keys admf "$run"
     echo "[rest]"
     echo "listen = 127.0.0.1:0"
-    echo "port_file = $run/state/admf.port"
     stack_tls_keys tls admf "$run"
     echo "[x1]"
     echo "admf_id = limf-admf"
@@ -82,13 +89,14 @@ stack_write_confs() {
     stack_tls_keys tls admf "$run"
   } >"$run/conf/admf.conf"
   {
+    stack_ready_keys ingest "$run"
     echo "[ingest]"
     echo "listen = 127.0.0.1:$(stack_port "$run" ingest)"
-    echo "metrics_listen = 127.0.0.1:0"
-    echo "port_file = $run/state/ingest.ports"
+    echo "metrics.listen = 127.0.0.1:0"
     stack_tls_keys tls ingest "$run"
   } >"$run/conf/ingest.conf"
   {
+    stack_ready_keys mediator "$run"
     echo "[mediator]"
     # Group and transactional identities carry the topic prefix, so that several stacks
     # can share one broker.
@@ -99,6 +107,7 @@ stack_write_confs() {
     echo "x3_wait_ms = 5000"
   } >"$run/conf/mediator.conf"
   {
+    stack_ready_keys handover "$run"
     echo "[handover]"
     echo "group = ${STACK_TOPIC_PREFIX:-}limf-handover"
     echo "metrics.listen = 127.0.0.1:0"
@@ -106,25 +115,24 @@ stack_write_confs() {
   } >"$run/conf/handover.conf"
   for lemf in lemf lemf2; do
     {
+      stack_ready_keys "$lemf" "$run"
       echo "[lemf]"
       echo "listen = 127.0.0.1:0"
-      echo "port_file = $run/state/$lemf.port"
       echo "out = $run/state/$lemf.jsonl"
       echo "raw = $run/state/$lemf.raw"
       echo "summary = $run/state/$lemf.summary"
       echo "metrics.listen = 127.0.0.1:0"
-      echo "metrics.port_file = $run/state/$lemf.metrics_port"
       stack_tls_keys tls "$lemf" "$run"
     } >"$run/conf/$lemf.conf"
   done
   # The POIs have no x2x3.address: they send X2/X3 to the destination limf-admf creates
   # on them over X1 (x1.ingest_address above).
   {
+    stack_ready_keys relay "$run"
     echo "[relay]"
     echo "control.listen = 127.0.0.1:0"
-    echo "ready_file = $run/state/relay.ready"
     echo "ue.listen_host = 127.0.0.1"
-    echo "metrics_listen = 127.0.0.1:0"
+    echo "metrics.listen = 127.0.0.1:0"
     stack_tls_keys ue.tls relay-agw "$run"
     echo "[x1]"
     echo "listen = 127.0.0.1:0"
@@ -140,10 +148,10 @@ stack_write_confs() {
     echo "tls.peer_name = 127.0.0.1"
   } >"$run/conf/relay.conf"
   {
+    stack_ready_keys siptap "$run"
     echo "[siptap]"
     echo "interface = lo"
     echo "filter = udp port $(stack_port "$run" sip_uas) or udp port $(stack_port "$run" sip_uac)"
-    echo "ready_file = $run/state/siptap.ready"
     echo "[x1]"
     echo "listen = 127.0.0.1:0"
     echo "ne_id = siptap"
@@ -185,14 +193,7 @@ stack_daemon_cmd() {
 
 # The file a daemon writes once it serves, which start waits for.
 stack_ready_file() {
-  case $1 in
-    admf) echo "$2/state/admf.port" ;;
-    ingest) echo "$2/state/ingest.ports" ;;
-    lemf | lemf2) echo "$2/state/$1.port" ;;
-    relay) echo "$2/state/relay.ready" ;;
-    siptap) echo "$2/state/siptap.ready" ;;
-    *) echo "" ;;
-  esac
+  echo "$2/state/$1.ready"
 }
 
 stack_start() {
@@ -202,13 +203,13 @@ stack_start() {
   fi
   cmd=$(stack_daemon_cmd "$name" "$run")
   ready=$(stack_ready_file "$name" "$run")
-  [ -z "$ready" ] || rm -f "$ready"
+  rm -f "$ready"
   # Each daemon runs under a supervisor that restarts it, as systemd would.
   # shellcheck disable=SC2086
   nohup "$STACK_HERE/supervise.sh" "$run/pids/$name.child" "$run/logs/$name.log" $cmd \
     >/dev/null 2>&1 </dev/null &
   echo $! >"$pidfile"
-  if [ -n "$ready" ] && ! li_wait_file "$ready" 60; then
+  if ! li_wait_file "$ready" 60; then
     echo "stack: $name did not start; its log:" >&2
     tail -n 20 "$run/logs/$name.log" >&2
     return 1
@@ -267,7 +268,7 @@ stack_rest() {
   local args=(-sS --fail-with-body --cacert "$run/pki/ca.pem" --cert "$run/pki/$role.pem"
               --key "$run/pki/$role.key" -X "$method"
               -H "X-Reason: ${STACK_REASON:-limf demo, ticket DEMO-1}"
-              "https://127.0.0.1:$(cat "$run/state/admf.port")$path")
+              "https://127.0.0.1:$(li_ready_port "$run/state/admf.ready" rest)$path")
   if [ -n "$body" ]; then
     args+=(-H 'Content-Type: application/json' --data "$body")
   fi
@@ -282,8 +283,8 @@ stack_cert_sha256() {
 # stack_provision_pois RUN: registers the relay and the SIP tap as intercept points.
 stack_provision_pois() {
   local run=$1 x1_relay x1_siptap
-  x1_relay=$(jq -r .x1_port "$run/state/relay.ready")
-  x1_siptap=$(awk '$1 == "x1" { print $2; exit } NF == 1 { print $1; exit }' "$run/state/siptap.ready")
+  x1_relay=$(li_ready_port "$run/state/relay.ready" x1)
+  x1_siptap=$(li_ready_port "$run/state/siptap.ready" x1)
   stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"relay-agw\",\"role\":\"agw\",
     \"x1_url\":\"https://127.0.0.1:$x1_relay/X1/NE\",
     \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/relay-agw.pem")\"}" >/dev/null
@@ -295,7 +296,7 @@ stack_provision_pois() {
 # stack_provision_destination RUN ID LEMF: an LEA destination served by one of the LEMFs.
 stack_provision_destination() {
   local run=$1 id=$2 lemf=$3 port
-  port=$(cat "$run/state/$lemf.port")
+  port=$(li_ready_port "$run/state/$lemf.ready" hi)
   stack_rest "$run" operator POST /v1/destinations "{\"id\":\"$id\",\"name\":\"LEA $id\",
     \"hi2_address\":\"127.0.0.1:$port\",\"hi3_address\":\"127.0.0.1:$port\",
     \"transport\":\"tls\",\"pinned_sha256\":[\"$(stack_cert_sha256 "$run/pki/$lemf.pem")\"],
@@ -333,7 +334,7 @@ stack_session() {
   local dir="$run/sessions/$tag" ue_bin ctl net_port uas_port uac_port
   mkdir -p "$dir"
   ue_bin=$(stack_bin limf-test-ue)
-  ctl=$(jq -r .control_port "$run/state/relay.ready")
+  ctl=$(li_ready_port "$run/state/relay.ready" control)
   net_port=$(li_pick_port)
   uas_port=$(stack_port "$run" sip_uas)
   uac_port=$(stack_port "$run" sip_uac)
@@ -398,7 +399,7 @@ stack_passthrough_session() {
   local dir="$run/sessions/$tag" ue_bin ctl peer_port ue_fp peer_fp
   mkdir -p "$dir"
   ue_bin=$(stack_bin limf-test-ue)
-  ctl=$(jq -r .control_port "$run/state/relay.ready")
+  ctl=$(li_ready_port "$run/state/relay.ready" control)
   peer_port=$(li_pick_port)
   ue_fp=$("$ue_bin" --gen-cert "$dir/ue" | tail -n 1)
   peer_fp=$("$ue_bin" --gen-cert "$dir/peer" | tail -n 1)

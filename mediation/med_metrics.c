@@ -61,7 +61,7 @@ med_metrics *med_metrics_new(const char *listen, char *errstr, size_t errstr_siz
     pthread_mutex_init(&m->mu, NULL);
     char err[256];
     if (!(m->http = li_metrics_new(listen, render, m, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "mediator.metrics_listen: %s", err);
+        snprintf(errstr, errstr_size, "mediator.metrics.listen: %s", err);
         med_metrics_free(m);
         return NULL;
     }

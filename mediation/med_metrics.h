@@ -1,5 +1,5 @@
-/* Prometheus text on GET /metrics for limf-mediator (mediator.metrics_listen), served by
- * a libmicrohttpd thread from a snapshot the Kafka loop refreshes. */
+/* Prometheus text on GET /metrics for limf-mediator (mediator.metrics.listen), served by
+ * the li_metrics thread from a snapshot the Kafka loop refreshes. */
 #ifndef MED_METRICS_H
 #define MED_METRICS_H
 

@@ -73,7 +73,7 @@ struct med_service {
     atomic_int produce_failed;   /* a delivery of the open transaction failed */
     uint64_t txns, aborts, records_out, pdus_in;
     med_stats retired;           /* counters of engines dropped since the start */
-    med_metrics *metrics;        /* NULL without mediator.metrics_listen */
+    med_metrics *metrics;        /* NULL without mediator.metrics.listen */
 };
 
 typedef struct state_ctx {
@@ -83,62 +83,31 @@ typedef struct state_ctx {
 
 /* ---- Kafka client configuration ---- */
 
-typedef struct conf_ctx {
-    rd_kafka_conf_t *conf;
-    char *errstr;
-    size_t errstr_size;
-} conf_ctx;
-
-static li_err conf_set(void *arg, const char *key, const char *value)
-{
-    conf_ctx *c = arg;
-    return rd_kafka_conf_set(c->conf, key, value, c->errstr, c->errstr_size) ==
-                   RD_KAFKA_CONF_OK ? LI_OK : LI_ERR_INVAL;
-}
-
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque);
 
-/* The group consumer needs a rebalance callback, which li_kafka_consumer_new cannot
- * take: this builds its configuration from the same `kafka.*` keys. */
+/* The group consumer of limf.xpdu, with the rebalance callback that hands partitions
+ * to engines. */
 static rd_kafka_t *group_consumer_new(med_service *s, const char *group, char *errstr,
                                       size_t errstr_size)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    conf_ctx c = { conf, errstr, errstr_size };
-    /* Fetches of at least 256 KiB or 20 ms: under load few large responses (the
-     * broker's cost is per request as much as per byte), at low load 20 ms more. */
-    static const char *const props[] = { "enable.auto.commit", "false",
-                                         "enable.auto.offset.store", "false",
-                                         "isolation.level", "read_committed",
-                                         "auto.offset.reset", "earliest",
-                                         "fetch.min.bytes", "262144",
-                                         "fetch.wait.max.ms", "20", NULL };
-    if (li_config_each(s->cfg, "kafka.", conf_set, &c) != LI_OK)
-        goto fail;
-    for (size_t i = 0; props[i]; i += 2)
-        if (conf_set(&c, props[i], props[i + 1]) != LI_OK)
-            goto fail;
-    if (conf_set(&c, "group.id", group) != LI_OK)
-        goto fail;
     /* How fast the group notices a dead instance (it then waits for its transaction to
      * time out too: mediator.transaction_timeout_ms). */
     char st[32], hb[32];
     snprintf(st, sizeof st, "%d", s->group_session_timeout_ms);
     snprintf(hb, sizeof hb, "%d", s->group_session_timeout_ms / 5);
-    if (conf_set(&c, "session.timeout.ms", st) != LI_OK ||
-        conf_set(&c, "heartbeat.interval.ms", hb) != LI_OK)
-        goto fail;
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_opaque(conf, s);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
-    if (!rk)
-        goto fail;
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
+    /* Fetches of at least 256 KiB or 20 ms: under load few large responses (the
+     * broker's cost is per request as much as per byte), at low load 20 ms more. */
+    const char *const props[] = { "enable.auto.commit", "false",
+                                  "enable.auto.offset.store", "false",
+                                  "isolation.level", "read_committed",
+                                  "auto.offset.reset", "earliest",
+                                  "fetch.min.bytes", "262144",
+                                  "fetch.wait.max.ms", "20",
+                                  "session.timeout.ms", st,
+                                  "heartbeat.interval.ms", hb, NULL };
+    return li_kafka_consumer_new_cb(s->cfg, group, props, rebalance_cb, s, errstr,
+                                    errstr_size);
 }
 
 static int32_t partition_count_once(rd_kafka_t *rk, const char *topic)
@@ -774,7 +743,8 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
     host[sizeof host - 1] = 0;
     char def_id[160];
     snprintf(def_id, sizeof def_id, "%s-%d", host, (int)getpid());
-    snprintf(tid, sizeof tid, "%s-%s", li_config_get(cfg, "mediator.group_id", "limf-mediator"),
+    const char *group_id = li_config_get(cfg, "mediator.group_id", "limf-mediator");
+    snprintf(tid, sizeof tid, "%s-%s", group_id,
              li_config_get(cfg, "mediator.instance_id", def_id));
     const char *ttimeout = li_config_get(cfg, "mediator.transaction_timeout_ms", "10000");
     const char *pprops[] = { "transactional.id", tid, "transaction.timeout.ms", ttimeout,
@@ -845,8 +815,7 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         goto fail;
     }
     s->com.started = 1;
-    s->consumer = group_consumer_new(s, li_config_get(cfg, "mediator.group_id", "limf-mediator"),
-                                     errstr, errstr_size);
+    s->consumer = group_consumer_new(s, group_id, errstr, errstr_size);
     if (!s->consumer)
         goto fail;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -857,16 +826,10 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(se));
         goto fail;
     }
-    const char *listen = li_config_get(cfg, "mediator.metrics_listen", NULL);
+    const char *listen = li_config_get(cfg, "mediator.metrics.listen", NULL);
     if (listen && *listen) {
         if (!(s->metrics = med_metrics_new(listen, errstr, errstr_size)))
             goto fail;
-        const char *pf = li_config_get(cfg, "mediator.metrics_port_file", NULL);
-        FILE *f = pf && *pf ? fopen(pf, "w") : NULL;
-        if (f) {
-            fprintf(f, "%u\n", med_metrics_port(s->metrics));
-            fclose(f);
-        }
         li_log_info("mediator: metrics on port %u", med_metrics_port(s->metrics));
     }
     s->last_tick_ns = s->last_stats_ns = li_mono_ns();
@@ -998,4 +961,9 @@ void med_service_free(med_service *s)
     med_map_free(&s->hi_topics);
     free(s->batch);
     free(s);
+}
+
+uint16_t med_service_metrics_port(const med_service *s)
+{
+    return s->metrics ? med_metrics_port(s->metrics) : 0;
 }

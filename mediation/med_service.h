@@ -12,6 +12,7 @@
 #define MED_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "li_config.h"
 #include "li_err.h"
@@ -31,5 +32,8 @@ li_err med_service_poll(med_service *s, int timeout_ms);
 
 /* Commits what is pending, leaves the group, closes the clients. NULL is a no-op. */
 void med_service_free(med_service *s);
+
+/* The port of /metrics (mediator.metrics.listen); 0 when it is not served. */
+uint16_t med_service_metrics_port(const med_service *s);
 
 #endif

@@ -15,7 +15,8 @@
 #include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
-#include "x1_http.h"
+#include "li_http.h"
+#include "li_http.h"
 #include "x1_io.h"
 #include "x1_xml.h"
 
@@ -261,7 +262,7 @@ static li_err post(x1_client *c, const char *ne_url, const char *ne_id, const ui
         snprintf(errstr, errstr_size, "send to %s:%s: %s", u.host, u.port, li_err_str(err));
         goto out;
     }
-    x1_http_head h;
+    li_http_head h;
     size_t msg_len;
     err = x1_conn_read_message(&conn, resp_buf, 1, c->max_response, &h, &msg_len, deadline);
     /* A closed connection is an unreachable NE too (x1_client.h): retry later. */
@@ -319,7 +320,7 @@ static li_err call(x1_client *c, const char *ne_url, const char *ne_id, x1_reque
     }
     li_buf body, answer;
     li_buf_init(&body, 0);
-    li_buf_init(&answer, c->max_response + X1_HTTP_MAX_HEAD);
+    li_buf_init(&answer, c->max_response + LI_HTTP_MAX_HEAD);
     li_err err = x1_xml_request_encode(req, 1, &body);
     if (err != LI_OK) {
         snprintf(errstr, errstr_size, "cannot encode the %s request: %s",

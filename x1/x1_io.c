@@ -5,13 +5,13 @@
 #include <sys/socket.h>
 
 li_err x1_conn_read_message(li_conn *c, li_buf *in, int response, size_t max_body,
-                            x1_http_head *head, size_t *msg_len, uint64_t deadline_ns)
+                            li_http_head *head, size_t *msg_len, uint64_t deadline_ns)
 {
     size_t head_len = 0;
     int have_head = 0;
     for (;;) {
         if (!have_head) {
-            li_err err = x1_http_parse_head(in->data, in->len, response, head, &head_len);
+            li_err err = li_http_parse_head(in->data, in->len, response, head, &head_len);
             if (err == LI_OK) {
                 have_head = 1;
                 if (head->chunked || !head->has_length)

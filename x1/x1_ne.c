@@ -20,7 +20,8 @@
 #include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
-#include "x1_http.h"
+#include "li_http.h"
+#include "li_http.h"
 #include "x1_io.h"
 #include "x1_xml.h"
 
@@ -758,10 +759,10 @@ static void serve(x1_ne *ne, int fd)
         return;
     }
     li_buf in, out;
-    li_buf_init(&in, ne->max_request + X1_HTTP_MAX_HEAD);
+    li_buf_init(&in, ne->max_request + LI_HTTP_MAX_HEAD);
     li_buf_init(&out, 0);
     while (!atomic_load(&ne->stop)) {
-        x1_http_head head;
+        li_http_head head;
         size_t msg_len;
         uint64_t deadline = li_mono_ns() + idle_ns;
         err = x1_conn_read_message(&c, &in, 0, ne->max_request, &head, &msg_len, deadline);

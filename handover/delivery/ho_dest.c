@@ -576,7 +576,7 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
     char base[200];
     snprintf(base, sizeof base, "limf.hi.%s", d->id);
     li_kafka_topic(cfg, base, d->topic, sizeof d->topic);
-    snprintf(d->group, sizeof d->group, "%s.%s", li_config_get(cfg, "handover.group", "limf-handover"),
+    snprintf(d->group, sizeof d->group, "%s.%s", li_config_get(cfg, "handover.group", HO_GROUP_DEFAULT),
              d->id);
     static const char *const props[] = { "isolation.level", "read_committed",
                                          "enable.auto.commit", "false",

@@ -16,6 +16,9 @@
 #include "li_config.h"
 #include "li_err.h"
 
+/* handover.group's default: the prefix of every consumer group limf-handover uses. */
+#define HO_GROUP_DEFAULT "limf-handover"
+
 typedef struct ho_dest ho_dest;
 
 /* Counters shown at /metrics. */

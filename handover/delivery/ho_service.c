@@ -182,24 +182,6 @@ static void render(void *ctx, li_buf *b)
     free(r);
 }
 
-static li_err start_metrics(ho_service *s, const char *listen, char *errstr, size_t errstr_size)
-{
-    char err[256];
-    if (!(s->metrics = li_metrics_new(listen, render, s, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "handover.metrics.listen: %s", err);
-        return LI_ERR_INVAL;
-    }
-    unsigned port = li_metrics_port(s->metrics);
-    li_log_info("metrics on port %u", port);
-    const char *port_file = li_config_get(s->cfg, "handover.metrics.port_file", NULL);
-    FILE *f = port_file ? fopen(port_file, "w") : NULL;
-    if (f) {
-        fprintf(f, "%u\n", port);
-        fclose(f);
-    }
-    return LI_OK;
-}
-
 ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_size)
 {
     char err[512];
@@ -216,7 +198,7 @@ ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_siz
                                          "enable.auto.commit", "false", NULL };
     char group[256];
     snprintf(group, sizeof group, "%s.admin-reader",
-             li_config_get(cfg, "handover.group", "limf-handover"));
+             li_config_get(cfg, "handover.group", HO_GROUP_DEFAULT));
     s->rk = li_kafka_consumer_new(cfg, group, props, err, sizeof err);
     if (!s->rk) {
         snprintf(errstr, errstr_size, "admin consumer: %s", err);
@@ -248,8 +230,8 @@ ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_siz
         snprintf(errstr, errstr_size, "%s: assign: %s", s->topic, rd_kafka_err2str(ae));
         goto fail;
     }
-    const char *listen = li_config_get(cfg, "handover.metrics.listen", NULL);
-    if (listen && *listen && start_metrics(s, listen, errstr, errstr_size) != LI_OK)
+    if (li_metrics_from_config(cfg, "handover.metrics.listen", NULL, render, s, &s->metrics,
+                               errstr, errstr_size) != LI_OK)
         goto fail;
     return s;
 fail:
@@ -271,4 +253,9 @@ void ho_service_free(ho_service *s)
         li_kafka_destroy(s->rk, 0);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+uint16_t ho_service_metrics_port(const ho_service *s)
+{
+    return li_metrics_port(s->metrics);
 }

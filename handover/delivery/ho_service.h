@@ -5,6 +5,8 @@
 #ifndef HO_SERVICE_H
 #define HO_SERVICE_H
 
+#include <stdint.h>
+
 #include "li_config.h"
 #include "li_err.h"
 
@@ -17,5 +19,8 @@ li_err ho_service_poll(ho_service *s, int timeout_ms);
 /* Stops every destination (nothing unacknowledged is committed) and the metrics server.
  * NULL is a no-op. */
 void ho_service_free(ho_service *s);
+
+/* The port of /metrics (handover.metrics.listen); 0 when it is not served. */
+uint16_t ho_service_metrics_port(const ho_service *s);
 
 #endif

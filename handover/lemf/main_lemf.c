@@ -3,22 +3,21 @@
  * bytes on request, reports sequence gaps and duplicates, and serves Prometheus /metrics
  * when lemf.metrics.listen is set.
  *   limf-lemf [-c FILE] [-o key=value]... [--listen ADDR] [--out FILE] [--raw FILE]
- *             [--summary FILE] [--tcp]
+ *             [--summary FILE] [--ready-file FILE] [--tcp]
  *   limf-lemf decode FILE     decodes a saved raw stream offline (JSON lines on stdout) */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ho_lemf.h"
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "li_net.h"
 #include "li_metrics.h"
@@ -93,7 +92,7 @@ static char **rewrite_args(int argc, char **argv, int *out_argc, char **owned)
 {
     static const struct { const char *opt, *key; } map[] = {
         { "--listen", "lemf.listen" }, { "--out", "lemf.out" }, { "--raw", "lemf.raw" },
-        { "--summary", "lemf.summary" }, { "--port-file", "lemf.port_file" },
+        { "--summary", "lemf.summary" }, { "--ready-file", "daemon.ready_file" },
     };
     char **v = calloc((size_t)argc * 2 + 1, sizeof *v);
     int n = 0, n_owned = 0;
@@ -125,33 +124,6 @@ static char **rewrite_args(int argc, char **argv, int *out_argc, char **owned)
     return v;
 }
 
-static void write_port(const char *path, unsigned port)
-{
-    FILE *f = path ? fopen(path, "w") : NULL;
-    if (f) {
-        fprintf(f, "%u\n", port);
-        fclose(f);
-    }
-}
-
-/* Serves GET /metrics when lemf.metrics.listen is set, as limf-handover does (*out NULL
- * when it is not); LI_ERR_INVAL, logged, when it cannot. */
-static li_err start_metrics(const li_config *cfg, ho_lemf *lemf, li_metrics **out)
-{
-    const char *listen = li_config_get(cfg, "lemf.metrics.listen", NULL);
-    char err[256];
-    *out = NULL;
-    if (!listen || !*listen)
-        return LI_OK;
-    if (!(*out = li_metrics_new(listen, ho_lemf_render, lemf, err, sizeof err))) {
-        li_log_error("lemf.metrics.listen: %s", err);
-        return LI_ERR_INVAL;
-    }
-    li_log_info("metrics on port %u", li_metrics_port(*out));
-    write_port(li_config_get(cfg, "lemf.metrics.port_file", NULL), li_metrics_port(*out));
-    return LI_OK;
-}
-
 static FILE *open_out(const char *path)
 {
     if (!path || !*path)
@@ -168,7 +140,6 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "decode"))
         return decode_file(argv[2]);
-    signal(SIGPIPE, SIG_IGN);
     int nargc;
     char **owned = calloc((size_t)argc + 1, sizeof *owned);
     if (!owned)
@@ -176,7 +147,8 @@ int main(int argc, char **argv)
     char **nargv = rewrite_args(argc, argv, &nargc, owned);
     li_config *cfg = li_config_new();
     if (li_config_from_args(cfg, "limf-lemf", nargc, nargv,
-                            "  --listen ADDR --out FILE --raw FILE --summary FILE --tcp\n"
+                            "  --listen ADDR --out FILE --raw FILE --summary FILE "
+                            "--ready-file FILE --tcp\n"
                             "  limf-lemf decode FILE\n") != LI_OK)
         return 2;
     char err[512];
@@ -209,19 +181,20 @@ int main(int argc, char **argv)
         li_log_error("%s", out ? err : "cannot open lemf.out");
         return 1;
     }
-    /* Signals are read from a descriptor; block them before any thread starts. */
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    ho_lemf *lemf = ho_lemf_new(out, raw);
+    int sfd = li_daemon_signals();   /* before any thread starts */
+    ho_lemf *lemf = sfd < 0 ? NULL : ho_lemf_new(out, raw);
     li_metrics *metrics;
-    if (!lemf || start_metrics(cfg, lemf, &metrics) != LI_OK)
+    if (!lemf || li_metrics_from_config(cfg, "lemf.metrics.listen", NULL, ho_lemf_render, lemf,
+                                        &metrics, err, sizeof err) != LI_OK) {
+        li_log_error("%s", err);
         return 1;
-    /* The port file says "ready": written once everything serves. */
-    write_port(li_config_get(cfg, "lemf.port_file", NULL), port);
+    }
+    /* The ready file says "ready": written once everything serves. */
+    const li_daemon_port ports[] = { { "hi", port }, { "metrics", li_metrics_port(metrics) } };
+    if (li_daemon_ready(cfg, ports, 2, err, sizeof err) != LI_OK) {
+        li_log_error("%s", err);
+        return 1;
+    }
     li_log_info("listening on port %u (%s)", port, ctx ? "TLS" : "TCP");
 
     while (!stopping) {

@@ -6,6 +6,7 @@ set -euo pipefail
 build=$(cd "${1:?usage: bench_admf.sh BUILD_DIR [SCALE_PERCENT]}" && pwd)
 scale=${2:-100}
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/deploy/lib.sh"
 work=$(mktemp -d /tmp/bench-admf.XXXXXX)
 admf_pid=
 cleanup() {
@@ -20,6 +21,7 @@ trap cleanup EXIT
 cat >"$work/admf.conf" <<CONF
 topics.prefix = bench-
 log.level = warn
+daemon.ready_file = $work/ready
 [kafka]
 bootstrap.servers = $LIMF_KAFKA_TLS_BOOTSTRAP
 security.protocol = ssl
@@ -28,7 +30,6 @@ ssl.certificate.location = $work/pki/admf.pem
 ssl.key.location = $work/pki/admf.key
 [rest]
 listen = 127.0.0.1:0
-port_file = $work/port
 tls.cert = $work/pki/admf.pem
 tls.key = $work/pki/admf.key
 tls.ca = $work/pki/ca.pem
@@ -40,7 +41,7 @@ ingest_address = 127.0.0.1:9
 CONF
 "$build/bin/limf-admf" -c "$work/admf.conf" 2>"$work/admf.log" &
 admf_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.2; done
+li_wait_file "$work/ready" 20
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "broker: Apache Kafka $LIMF_KAFKA_VERSION, single node, mutual TLS; producer acks=all, idempotent"
-"$build/bin/bench_admf" "$work/pki" "$(cat "$work/port")" "$admf_pid" "$scale"
+"$build/bin/bench_admf" "$work/pki" "$(li_ready_port "$work/ready" rest)" "$admf_pid" "$scale"

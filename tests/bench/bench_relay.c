@@ -503,7 +503,7 @@ int main(int argc, char **argv)
      * The default keepalive interval (the tests' 1 s would end a connection whose ingest
      * waits more than 3 s for the broker while a backlog drains). */
     char conf[256];
-    snprintf(conf, sizeof conf, "[log]\nlevel = info\n[relay]\nmetrics_listen = 127.0.0.1:0\n"
+    snprintf(conf, sizeof conf, "[log]\nlevel = info\n[relay]\nmetrics.listen = 127.0.0.1:0\n"
              "[x2x3]\nbuffer_bytes = %llu\nkeepalive_s = 5\n", (unsigned long long)BUFFER_BYTES);
     rt_relay_start(&r, "relay", 1, 0, conf);
     RT_CHECK(r.metrics_port, "the relay has no metrics port");

@@ -142,7 +142,7 @@ check "HI3 toTarget = every MSRP byte alice's UE received, in order" \
 check "the 1 MB messages (chunked and whole) are in HI3" [ "$(stat -c %s "$run/cc.from")" -gt 2048576 ]
 
 relay_tapped() {
-  curl -s "http://127.0.0.1:$(jq -r .metrics_port "$run/state/relay.ready")/metrics" |
+  curl -s "http://127.0.0.1:$(li_ready_port "$run/state/relay.ready" metrics)/metrics" |
     awk '/^limf_relay_messages_tapped_total/ { print $2 }'
 }
 check "limf-msrp-relay counts the tapped messages at /metrics" [ "$(relay_tapped)" -gt 0 ]

@@ -1,10 +1,11 @@
 # Sourced by the end-to-end tests (after deploy/stack.sh): the reference LEMFs' Prometheus
 # /metrics (limf-lemf, lemf.metrics.listen; docs/OBSERVABILITY.md). The stack starts
-# each LEMF with its listener, the port in RUN/state/<LEMF>.metrics_port.
+# each LEMF with its listener, the port named "metrics" in its ready file
+# RUN/state/<LEMF>.ready.
 
 # e2e_lemf_metric RUN LEMF SERIES: one sample's value ("" when absent).
 e2e_lemf_metric() {
-  curl -s "http://127.0.0.1:$(cat "$1/state/$2.metrics_port")/metrics" |
+  curl -s "http://127.0.0.1:$(li_ready_port "$1/state/$2.ready" metrics)/metrics" |
     awk -v s="$3" '$1 == s { print $2 }'
 }
 
@@ -16,7 +17,7 @@ e2e_lemf_metric() {
 e2e_lemf_metrics_agree() {
   local run=$1 l=$2 got want
   for _ in $(seq 1 20); do
-    got=$(curl -s "http://127.0.0.1:$(cat "$run/state/$l.metrics_port")/metrics" | awk '
+    got=$(curl -s "http://127.0.0.1:$(li_ready_port "$run/state/$l.ready" metrics)/metrics" | awk '
       $1 == "limf_lemf_pdus_total{type=\"iri\"}" { iri = $2 }
       $1 == "limf_lemf_pdus_total{type=\"cc\"}" { cc = $2 }
       $1 == "limf_lemf_pdus_total{type=\"hi1\"}" { hi1 = $2 }

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ready_port.h"
+
 /* ---- what the helpers own ---- */
 
 typedef struct kept {
@@ -201,7 +203,7 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
         exit(2);
     }
     snprintf(d->conf, sizeof d->conf, "%s/admf.conf", d->dir);
-    snprintf(d->port_file, sizeof d->port_file, "%s/port", d->dir);
+    snprintf(d->port_file, sizeof d->port_file, "%s/ready", d->dir);
     snprintf(d->log, sizeof d->log, "%s/admf.log", d->dir);
     snprintf(tokens, sizeof tokens, "%s/tokens", d->dir);
     write_file(tokens,
@@ -215,15 +217,16 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
     for (size_t i = 0; extra && extra[i]; i++)
         fprintf(f, "%s\n", extra[i]);
     fprintf(f,
+            "daemon.ready_file = %s\n"
             "topics.prefix = %s\n[kafka]\nbootstrap.servers = %s\nsecurity.protocol = ssl\n"
             "ssl.ca.location = %s/ca.pem\nssl.certificate.location = %s/admf.pem\n"
             "ssl.key.location = %s/admf.key\n"
-            "[rest]\nlisten = 127.0.0.1:0\nport_file = %s\ntls.cert = %s/admf.pem\n"
+            "[rest]\nlisten = 127.0.0.1:0\ntls.cert = %s/admf.pem\n"
             "tls.key = %s/admf.key\ntls.ca = %s/ca.pem\ntokens_file = %s\n"
             "[x1]\ntls.cert = %s/admf.pem\ntls.key = %s/admf.key\ntls.ca = %s/ca.pem\n"
             "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n",
-            env("LIMF_TOPIC_PREFIX"), env("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki,
-            d->port_file, pki, pki, pki, tokens, pki, pki, pki);
+            d->port_file, env("LIMF_TOPIC_PREFIX"), env("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki,
+            pki, pki, pki, pki, tokens, pki, pki, pki);
     fclose(f);
     write_file(d->conf, text, 0644);
     free(text);
@@ -290,13 +293,11 @@ void admf_daemon_start(admf_daemon *d)
     }
     d->pid = pid;
     for (int i = 0; i < 300; i++) {
-        char *port = read_file(d->port_file);
-        if (port && strchr(port, '\n')) { /* written whole: "PORT\n" */
-            d->port = (uint16_t)atoi(port);
-            free(port);
+        long port = ready_port(d->port_file, "rest");
+        if (port >= 0) {
+            d->port = (uint16_t)port;
             return;
         }
-        free(port);
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             d->pid = 0;
             break;

@@ -44,7 +44,7 @@ typedef struct admf_daemon {
     char port_file[300];
     char log[300];
     pid_t pid;
-    uint16_t port;       /* the REST API's port, read from rest.port_file */
+    uint16_t port;       /* the REST API's port, read from its ready file (daemon.ready_file) */
 } admf_daemon;
 
 /* A scratch directory with a tokens file (ci-admin: admin, ci-auditor: auditor) and a

@@ -36,6 +36,7 @@
 #include "li_log.h"
 #include "li_time.h"
 #include "li_tls.h"
+#include "ready_port.h"
 
 #define STREAMS 3
 #define MAX_SEQ 1000
@@ -153,18 +154,13 @@ static pid_t start_handover(const char *log)
     snprintf(conf, sizeof conf, "%s/handover.conf", dir);
     snprintf(path, sizeof path, "%s/bin/limf-handover", bin);
     char *argv[] = { path, "-c", conf, NULL };
-    char port_file[600];
-    snprintf(port_file, sizeof port_file, "%s/metrics.port", dir);
-    unlink(port_file);
+    char ready[600];
+    snprintf(ready, sizeof ready, "%s/handover.ready", dir);
+    unlink(ready);
     pid_t pid = spawn(log, argv);
     for (int i = 0; i < 200; i++) {
-        FILE *f = fopen(port_file, "r");
-        if (f && fscanf(f, "%d", &metrics_port) == 1) {
-            fclose(f);
+        if ((metrics_port = (int)ready_port(ready, "metrics")) >= 0)
             return pid;
-        }
-        if (f)
-            fclose(f);
         msleep(50);
     }
     die("limf-handover did not start (see %s/%s)", dir, log);
@@ -452,6 +448,7 @@ static void write_config(void)
     FILE *f = fopen(path, "w");
     fprintf(f,
             "log.level = %s\n"
+            "daemon.ready_file = %s/handover.ready\n"
             "topics.prefix = %s\n"
             "[kafka]\nbootstrap.servers = %s\n"
             "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
@@ -463,9 +460,9 @@ static void write_config(void)
             "keepalive_interval_s = 1\nkeepalive_timeout_s = 2\nack_interval_ms = 100\n"
             "reconnect_min_ms = 200\nreconnect_max_ms = 1000\nconnect_timeout_ms = 1000\n"
             "hi_partitions = 2\n"
-            "metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s/metrics.port\n",
-            getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", prefix,
-            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, pki, dir);
+            "metrics.listen = 127.0.0.1:0\n",
+            getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", dir, prefix,
+            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, pki);
     fclose(f);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "li_time.h"
+#include "ready_port.h"
 
 static const char *pki, *bootstrap, *prefix, *bin, *test_name;
 static pid_t pids[MED_IT_MAX_INSTANCES];
@@ -107,8 +108,8 @@ void med_it_start(int i, const char *const *extra)
     OPT("mediator.batch_ms=20");
     OPT("mediator.tick_ms=500");
     OPT("mediator.stats_s=5");
-    OPT("mediator.metrics_listen=127.0.0.1:0");
-    OPT("mediator.metrics_port_file=%s/%s.i%d.port", log_dir(), test_name, i);
+    OPT("mediator.metrics.listen=127.0.0.1:0");
+    OPT("daemon.ready_file=%s/%s.i%d.ready", log_dir(), test_name, i);
     OPT("log.level=info");
     for (size_t k = 0; extra && extra[k] && o < 32; k++)
         OPT("%s", extra[k]);
@@ -116,7 +117,7 @@ void med_it_start(int i, const char *const *extra)
     args[n] = NULL;
     char logpath[512], portpath[512];
     snprintf(logpath, sizeof logpath, "%s/%s.i%d.log", log_dir(), test_name, i);
-    snprintf(portpath, sizeof portpath, "%s/%s.i%d.port", log_dir(), test_name, i);
+    snprintf(portpath, sizeof portpath, "%s/%s.i%d.ready", log_dir(), test_name, i);
     unlink(portpath);
     pid_t pid = fork();
     MED_IT_CHECK(pid >= 0, "fork");
@@ -168,13 +169,8 @@ void med_it_stop_all(void)
 long long med_it_metric(int i, const char *name)
 {
     char path[512], buf[8192];
-    snprintf(path, sizeof path, "%s/%s.i%d.port", log_dir(), test_name, i);
-    FILE *f = fopen(path, "r");
-    int port = 0;
-    if (!f || fscanf(f, "%d", &port) != 1)
-        port = 0;
-    if (f)
-        fclose(f);
+    snprintf(path, sizeof path, "%s/%s.i%d.ready", log_dir(), test_name, i);
+    long port = ready_port(path, "metrics");
     int fd = port > 0 ? socket(AF_INET, SOCK_STREAM, 0) : -1;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

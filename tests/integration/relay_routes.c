@@ -136,7 +136,7 @@ int main(void)
 
     /* Routed by destination: no x2x3.address. */
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, 0, "[relay]\nmetrics_listen = 127.0.0.1:0\n");
+    rt_relay_start(&r, "relay", 1, 0, "[relay]\nmetrics.listen = 127.0.0.1:0\n");
     rt_x1_task(r.x1_port, XID_ALICE, DID_A, a.port, "sip-uri", "sip:alice@example.com",
                X1_DELIVERY_X2_AND_X3);
     rt_x1_task(r.x1_port, XID_BOB, DID_B, b.port, "sip-uri", "sip:bob@example.com",

@@ -1,5 +1,7 @@
 #include "relay_util.h"
 
+#include "ready_port.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -187,7 +189,7 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     const char *pki = rt_pki();
     FILE *f = fopen(conf, "w");
     RT_CHECK(f, "cannot write %s", conf);
-    fprintf(f, "[relay]\nready_file = %s\nue.tls.cert = %s/relay-agw.pem\n"
+    fprintf(f, "daemon.ready_file = %s\n[relay]\nue.tls.cert = %s/relay-agw.pem\n"
                "ue.tls.key = %s/relay-agw.key\n",
             ready, pki, pki);
     if (with_x1)
@@ -209,13 +211,10 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     char *argv[] = { bin, "-c", conf, NULL };
     r->pid = rt_spawn(r->log, argv);
     for (int i = 0; i < 200; i++) {
-        char *text;
-        size_t len;
-        if (rt_read_file(ready, &text, &len) == 0) {
-            r->control_port = (uint16_t)rt_json_int(text, "control_port");
-            r->x1_port = (uint16_t)rt_json_int(text, "x1_port");
-            r->metrics_port = (uint16_t)rt_json_int(text, "metrics_port");
-            free(text);
+        if (ready_port(ready, "control") >= 0) {
+            r->control_port = (uint16_t)ready_port(ready, "control");
+            r->x1_port = (uint16_t)ready_port(ready, "x1");
+            r->metrics_port = (uint16_t)ready_port(ready, "metrics");
             return;
         }
         int st;

@@ -51,7 +51,7 @@ typedef struct rt_relay {
     pid_t pid;
     uint16_t control_port;
     uint16_t x1_port;
-    uint16_t metrics_port;         /* 0 unless relay.metrics_listen was configured */
+    uint16_t metrics_port;         /* 0 unless relay.metrics.listen was configured */
     char log[700];
 } rt_relay;
 

@@ -47,6 +47,7 @@
 #include "siptap_pkt_build.h"
 #include "x1_client.h"
 #include "siptap_pkt.h"
+#include "ready_port.h"
 #include "x2x3_util.h"
 
 #define MAX_PDUS 256
@@ -240,16 +241,17 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
     snprintf(p->log, sizeof p->log, "%s/%s.log", work, name);
     FILE *f = fopen(conf, "w");
     fprintf(f,
+            "daemon.ready_file = %s\n"
             "[x1]\nlisten = 127.0.0.1:0\nne_id = siptap-test\nadmf_id = admf-test\n"
             "allowed_clients = admf\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "[x2x3]\n%spoi_id = siptap-test\nkeepalive_s = 1\n"
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "tls.peer_name = ingest\n"
-            "[siptap]\ninterface = lo\n%s%s%sready_file = %s\nstats_interval_s = 0\n"
-            "pcap_wait_tasks = 1\nmetrics_listen = 127.0.0.1:0\n%s%s\n%s[log]\nlevel = debug\n",
-            pki, pki, pki, fixed, pki, pki, pki, filter ? "filter = " : "",
-            filter ? filter : "", filter ? "\n" : "", ready, pcap_file ? "pcap = " : "",
+            "[siptap]\ninterface = lo\n%s%s%sstats_interval_s = 0\n"
+            "pcap_wait_tasks = 1\nmetrics.listen = 127.0.0.1:0\n%s%s\n%s[log]\nlevel = debug\n",
+            ready, pki, pki, pki, fixed, pki, pki, pki, filter ? "filter = " : "",
+            filter ? filter : "", filter ? "\n" : "", pcap_file ? "pcap = " : "",
             pcap_file ? pcap_file : "", extra);
     fclose(f);
     char bin[512];
@@ -257,15 +259,9 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
     char *argv[] = { bin, "-c", conf, NULL };
     p->pid = spawn(p->log, argv);
     for (int i = 0; i < 200; i++) {
-        char *text;
-        size_t len;
-        unsigned x1, metrics;
-        if (read_file(ready, &text, &len) == 0) {
-            if (sscanf(text, "%u %u", &x1, &metrics) != 2)
-                die("ready file %s: %s", ready, text);
-            p->x1_port = (uint16_t)x1;
-            p->metrics_port = (uint16_t)metrics;
-            free(text);
+        if (ready_port(ready, "x1") >= 0) {
+            p->x1_port = (uint16_t)ready_port(ready, "x1");
+            p->metrics_port = (uint16_t)ready_port(ready, "metrics");
             return;
         }
         if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {

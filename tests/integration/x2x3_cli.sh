@@ -5,6 +5,7 @@
 set -euo pipefail
 b=${LIMF_BUILD_DIR:?}/bin
 src=${LIMF_SOURCE_DIR:?}
+. "$src/deploy/lib.sh"
 ref=${LIMF_REFERENCE_DIR:+$LIMF_REFERENCE_DIR/interop}
 work=$(mktemp -d)
 ingest_pid=
@@ -47,14 +48,14 @@ echo "malformed: $(cat "$work/err.txt")"
 
 # 3. send to a real limf-ingest
 pki=${LIMF_PKI_DIR:?}
-"$b/limf-ingest" -o ingest.listen=127.0.0.1:0 -o ingest.metrics_listen= \
-  -o ingest.port_file="$work/ports" -o ingest.tls.cert="$pki/ingest.pem" \
+"$b/limf-ingest" -o ingest.listen=127.0.0.1:0 -o ingest.metrics.listen= \
+  -o daemon.ready_file="$work/ready" -o ingest.tls.cert="$pki/ingest.pem" \
   -o ingest.tls.key="$pki/ingest.key" -o ingest.tls.ca="$pki/ca.pem" \
   -o kafka.bootstrap.servers="$LIMF_KAFKA_BOOTSTRAP" -o topics.prefix="$LIMF_TOPIC_PREFIX" \
   -o log.level=warn &
 ingest_pid=$!
-for _ in $(seq 300); do [ -s "$work/ports" ] && break; sleep 0.1; done
-port=$(awk '/^x2x3/ {print $2}' "$work/ports")
+li_wait_file "$work/ready" 30
+port=$(li_ready_port "$work/ready" x2x3)
 "$b/limf-x2x3" decode "$work/ours.bin" | grep -v '"pdu_type":3' > "$work/send.json"
 n=$(wc -l < "$work/send.json")
 "$b/limf-x2x3" send --to "127.0.0.1:$port" --cert "$pki/poi-test.pem" --key "$pki/poi-test.key" \

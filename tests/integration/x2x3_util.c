@@ -17,6 +17,7 @@
 #include "li_kafka.h"
 #include "li_time.h"
 #include "li_tls.h"
+#include "ready_port.h"
 
 const char *x2x3t_env(const char *name)
 {
@@ -47,13 +48,13 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     const char *pki = x2x3t_env("LIMF_PKI_DIR");
     char bin[512], portfile[300];
     snprintf(bin, sizeof bin, "%s/bin/limf-ingest", x2x3t_env("LIMF_BUILD_DIR"));
-    snprintf(portfile, sizeof portfile, "%s/ports", ing->dir);
+    snprintf(portfile, sizeof portfile, "%s/ready", ing->dir);
     unlink(portfile);
     char opts[16][600];
     int n = 0;
     snprintf(opts[n++], 600, "ingest.listen=127.0.0.1:%u", port);
-    snprintf(opts[n++], 600, "ingest.metrics_listen=127.0.0.1:0");
-    snprintf(opts[n++], 600, "ingest.port_file=%s", portfile);
+    snprintf(opts[n++], 600, "ingest.metrics.listen=127.0.0.1:0");
+    snprintf(opts[n++], 600, "daemon.ready_file=%s", portfile);
     snprintf(opts[n++], 600, "ingest.tls.cert=%s/ingest.pem", pki);
     snprintf(opts[n++], 600, "ingest.tls.key=%s/ingest.key", pki);
     snprintf(opts[n++], 600, "ingest.tls.ca=%s/ca.pem", pki);
@@ -85,16 +86,11 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     ing->pid = pid;
     uint64_t deadline = li_mono_ns() + 30ull * 1000000000u;
     for (;;) {
-        FILE *f = fopen(portfile, "r");
-        unsigned p1, p2;
-        if (f && fscanf(f, "x2x3 %u metrics %u", &p1, &p2) == 2) {
-            fclose(f);
-            ing->port = (uint16_t)p1;
-            ing->metrics_port = (uint16_t)p2;
+        if (ready_port(portfile, "x2x3") >= 0) {
+            ing->port = (uint16_t)ready_port(portfile, "x2x3");
+            ing->metrics_port = (uint16_t)ready_port(portfile, "metrics");
             return;
         }
-        if (f)
-            fclose(f);
         int status;
         X2X3T_CHECK(waitpid(pid, &status, WNOHANG) == 0, "limf-ingest exited at start");
         X2X3T_CHECK(li_mono_ns() < deadline, "limf-ingest did not start");

@@ -761,7 +761,7 @@ static int raw_request(const char *request, li_buf *answer)
     assert_int_equal(li_conn_attach(&c, fd, ctx, 0), LI_OK);
     assert_int_equal(li_conn_handshake_until(&c, deadline), LI_OK);
     assert_int_equal(li_conn_send_all(&c, request, strlen(request), deadline), LI_OK);
-    x1_http_head h;
+    li_http_head h;
     size_t len;
     li_buf_reset(answer);
     assert_int_equal(x1_conn_read_message(&c, answer, 1, 1 << 20, &h, &len, deadline), LI_OK);
@@ -961,7 +961,7 @@ static void *old_ne_main(void *arg)
         li_buf in, out;
         li_buf_init(&in, 0);
         li_buf_init(&out, 0);
-        x1_http_head h;
+        li_http_head h;
         size_t len, n;
         if (li_conn_attach(&c, fd, o->ctx, 1) == LI_OK &&
             li_conn_handshake_until(&c, deadline) == LI_OK &&

@@ -12,6 +12,7 @@
 #include "li_ident.h"
 #include "li_kafka.h"
 #include "li_log.h"
+#include "li_metrics.h"
 #include "li_time.h"
 #include "admf_json.h"
 #include "audit_chain.h"
@@ -1365,28 +1366,39 @@ void admf_metrics(admf_service *a, li_buf *out)
 {
     static const char *const names[X1_KIND_COUNT] = { "warrants", "destinations",
                                                       "cert_exceptions", "intercept_points" };
+    size_t counts[X1_KIND_COUNT];
     pthread_mutex_lock(&a->state_mu);
     for (int k = 0; k < X1_KIND_COUNT; k++)
-        li_buf_printf(out, "limf_admf_objects{kind=\"%s\"} %zu\n", names[k],
-                      admf_store_count(a->store, (x1_kind)k));
+        counts[k] = admf_store_count(a->store, (x1_kind)k);
     size_t n_audit = a->n_audit;
     poi_alarms alarms = { 0, 0 };
     admf_store_each(a->store, X1_KIND_POI, NULL, count_alarm, &alarms);
     pthread_mutex_unlock(&a->state_mu);
-    li_buf_printf(out, "# TYPE limf_admf_intercept_points_alarmed gauge\n"
-                       "limf_admf_intercept_points_alarmed{health=\"unreachable\"} %zu\n"
-                       "limf_admf_intercept_points_alarmed{health=\"degraded\"} %zu\n",
-                  alarms.unreachable, alarms.degraded);
-    li_buf_printf(out, "# TYPE limf_admf_audit_events gauge\nlimf_admf_audit_events %zu\n",
-                  n_audit);
-    li_buf_printf(out, "# TYPE limf_admf_writes_total counter\n");
-    li_buf_printf(out, "limf_admf_writes_total{outcome=\"accepted\"} %" PRIuFAST64 "\n",
-                  atomic_load(&a->writes_ok));
-    li_buf_printf(out, "limf_admf_writes_total{outcome=\"refused\"} %" PRIuFAST64 "\n",
-                  atomic_load(&a->writes_refused));
-    li_buf_printf(out, "limf_admf_writes_total{outcome=\"failed\"} %" PRIuFAST64 "\n",
-                  atomic_load(&a->writes_failed));
-    li_buf_printf(out, "limf_admf_write_seconds_sum %.6f\n",
-                  (double)atomic_load(&a->write_ns_sum) / 1e9);
-    li_buf_printf(out, "limf_admf_store_healthy %d\n", admf_healthy(a));
+    li_metrics_put_family(out, "limf_admf_objects", "gauge", "Objects in the store");
+    for (int k = 0; k < X1_KIND_COUNT; k++) {
+        char label[64] = "";
+        li_metrics_label(label, sizeof label, "kind", names[k]);
+        li_metrics_put_labeled(out, "limf_admf_objects", label, counts[k]);
+    }
+    li_metrics_put_family(out, "limf_admf_intercept_points_alarmed", "gauge",
+                          "Intercept points unreachable over X1, or degraded");
+    li_metrics_put_labeled(out, "limf_admf_intercept_points_alarmed", "health=\"unreachable\"",
+                           alarms.unreachable);
+    li_metrics_put_labeled(out, "limf_admf_intercept_points_alarmed", "health=\"degraded\"",
+                           alarms.degraded);
+    li_metrics_put(out, "limf_admf_audit_events", "gauge", "Events in the audit trail",
+                   n_audit);
+    li_metrics_put_family(out, "limf_admf_writes_total", "counter", "Writes by outcome");
+    li_metrics_put_labeled(out, "limf_admf_writes_total", "outcome=\"accepted\"",
+                           atomic_load(&a->writes_ok));
+    li_metrics_put_labeled(out, "limf_admf_writes_total", "outcome=\"refused\"",
+                           atomic_load(&a->writes_refused));
+    li_metrics_put_labeled(out, "limf_admf_writes_total", "outcome=\"failed\"",
+                           atomic_load(&a->writes_failed));
+    li_metrics_put_family(out, "limf_admf_write_seconds_sum", "counter",
+                          "Seconds spent in writes");
+    li_metrics_put_labeled_gauge(out, "limf_admf_write_seconds_sum", NULL,
+                                 (double)atomic_load(&a->write_ns_sum) / 1e9);
+    li_metrics_put(out, "limf_admf_store_healthy", "gauge", "1 while the store of record works",
+                   (uint64_t)admf_healthy(a));
 }

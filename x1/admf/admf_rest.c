@@ -15,6 +15,7 @@
 
 #include "li_log.h"
 #include "li_net.h"
+#include "li_metrics.h"
 #include "admf_rest_openapi.h"
 #include "admf_validate.h"
 
@@ -377,12 +378,16 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     if (strcmp(area, "metrics") == 0) {
         li_buf out;
         li_buf_init(&out, 0);
-        li_buf_printf(&out, "# TYPE limf_admf_http_requests_total counter\n");
-        for (int k = 1; k < 6; k++)
-            li_buf_printf(&out, "limf_admf_http_requests_total{class=\"%dxx\"} %llu\n", k,
-                          (unsigned long long)atomic_load(&r->by_class[k]));
-        li_buf_printf(&out, "limf_admf_auth_failures_total %llu\n",
-                      (unsigned long long)atomic_load(&r->auth_failures));
+        li_metrics_put_family(&out, "limf_admf_http_requests_total", "counter",
+                              "Answers by status class");
+        for (int k = 1; k < 6; k++) {
+            char label[32];
+            snprintf(label, sizeof label, "class=\"%dxx\"", k);
+            li_metrics_put_labeled(&out, "limf_admf_http_requests_total", label,
+                                   atomic_load(&r->by_class[k]));
+        }
+        li_metrics_put(&out, "limf_admf_auth_failures_total", "counter",
+                       "Requests refused by authentication", atomic_load(&r->auth_failures));
         admf_metrics(r->admf, &out);
         enum MHD_Result ret = send_text(r, c, 200, "text/plain; version=0.0.4",
                                         (const char *)out.data, out.len, 0, NULL, NULL);
@@ -541,6 +546,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
 {
     admf_rest *r = calloc(1, sizeof *r);
     int64_t max_body, max_conn;
+    const char *listen_addr = li_config_get(cfg, "rest.listen", "127.0.0.1:8443");
     struct sockaddr_storage ss;
     socklen_t len;
     if (!r) {
@@ -565,7 +571,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
                           errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_connections", 128, 1, 4096, &max_conn, errstr,
                           errstr_size) ||
-        li_net_address(li_config_get(cfg, "rest.listen", "127.0.0.1:8443"), LI_HOSTPORT_PORT0,
+        li_net_address(listen_addr, LI_HOSTPORT_PORT0,
                        "rest.listen", &ss, &len, errstr, errstr_size))
         goto fail;
     r->max_body = (size_t)max_body;
@@ -590,19 +596,11 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "
-                 "certificate/key)", li_config_get(cfg, "rest.listen", "127.0.0.1:8443"));
+                 "certificate/key)", listen_addr);
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);
     r->port = di ? di->port : 0;
-    const char *port_file = li_config_get(cfg, "rest.port_file", NULL);
-    if (port_file) {
-        FILE *f = fopen(port_file, "w");
-        if (!f || fprintf(f, "%u\n", r->port) < 0 || fclose(f) != 0) {
-            snprintf(errstr, errstr_size, "rest.port_file %s: %s", port_file, strerror(errno));
-            goto fail;
-        }
-    }
     return r;
 fail:
     admf_rest_free(r);

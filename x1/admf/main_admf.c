@@ -1,15 +1,9 @@
 /* limf-admf: the administration function (docs/DESIGN.md 6). Operators' REST API over HTTPS,
  * store of record on limf.admin, audit trail on limf.audit, X1 towards the POIs. */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "admf.h"
 #include "admf_uses.h"
@@ -33,14 +27,8 @@ int main(int argc, char **argv)
     admf_uses *uses = NULL;
     admf_rest *rest = NULL;
 
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    /* Blocked before any thread starts, so only the signalfd sees them. */
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    /* Before any thread starts. */
+    int sfd = li_daemon_signals();
 
     if (!cfg || sfd < 0 ||
         li_config_from_args(cfg, "limf-admf", argc, argv,
@@ -61,19 +49,14 @@ int main(int argc, char **argv)
         goto fail;
     li_log_info("limf-admf listening on port %u (HTTPS), X1 %s", admf_rest_port(rest),
                 rec ? "enabled" : "disabled");
+    const li_daemon_port port = { "rest", admf_rest_port(rest) };
+    if (li_daemon_ready(cfg, &port, 1, errstr, sizeof errstr) != LI_OK)
+        goto fail;
 
-    struct pollfd pfd = { sfd, POLLIN, 0 };
     for (;;) {
-        int n = poll(&pfd, 1, 1000);
-        if (n < 0 && errno != EINTR)
+        if (li_daemon_stop_requested(sfd, 1000)) {
+            rc = 0;
             break;
-        if (n > 0) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                li_log_info("signal %u: shutting down", si.ssi_signo);
-                rc = 0;
-                break;
-            }
         }
         /* A lost Kafka acknowledgement leaves memory ahead of the store of record: exit
          * so that a restart rebuilds the state from the topics. */

@@ -1,12 +1,11 @@
 /* limf-ingest: receives X2/X3 from the POIs and publishes every PDU to Kafka
  * (x2x3_ingest.h, docs/X2X3.md). */
-#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "x2x3_ingest.h"
 
@@ -23,20 +22,19 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    /* A POI that vanishes mid-write must not kill the daemon. */
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);   /* before any thread starts */
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-    char errstr[512];
-    x2x3_ingest *ing = x2x3_ingest_new(cfg, errstr, sizeof errstr);
-    if (!ing || sfd < 0) {
-        li_log_error("limf-ingest: %s", ing ? "signalfd failed" : errstr);
+    int sfd = li_daemon_signals();   /* before any thread starts */
+    char errstr[512] = "signalfd failed";
+    x2x3_ingest *ing = sfd < 0 ? NULL : x2x3_ingest_new(cfg, errstr, sizeof errstr);
+    li_daemon_port ports[2] = { { "x2x3", 0 }, { "metrics", 0 } };
+    if (ing) {
+        ports[0].port = x2x3_ingest_port(ing);
+        ports[1].port = x2x3_ingest_metrics_port(ing);
+    }
+    if (!ing || li_daemon_ready(cfg, ports, 2, errstr, sizeof errstr) != LI_OK) {
+        li_log_error("limf-ingest: %s", errstr);
         x2x3_ingest_free(ing);
+        if (sfd >= 0)
+            close(sfd);
         li_config_free(cfg);
         return 1;
     }

@@ -88,7 +88,7 @@ struct x2x3_ingest {
     uint16_t port;
     int epfd;
     int kafka_pipe[2];            /* librdkafka writes here when reports are ready */
-    li_metrics *metrics;          /* NULL: ingest.metrics_listen is empty */
+    li_metrics *metrics;          /* NULL: ingest.metrics.listen is empty */
     conn *conns;
     msg_ref *free_refs;
     int kafka_blocked;
@@ -779,21 +779,6 @@ static li_err open_listener(x2x3_ingest *ing, const char *where, char *errstr,
                          LI_NET_NONBLOCK, &ing->listen_fd, &ing->port, errstr, errstr_size);
 }
 
-static li_err write_port_file(x2x3_ingest *ing, const char *path, char *errstr,
-                              size_t errstr_size)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f ||
-        fprintf(f, "x2x3 %u\nmetrics %u\n", ing->port, x2x3_ingest_metrics_port(ing)) < 0 ||
-        fclose(f) != 0 || rename(tmp, path) != 0) {
-        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
-        return LI_ERR_IO;
-    }
-    return LI_OK;
-}
-
 x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_size)
 {
     x2x3_ingest *ing = calloc(1, sizeof *ing);
@@ -876,14 +861,8 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     if (open_listener(ing, li_config_get(cfg, "ingest.listen", "0.0.0.0:7443"), errstr,
                       errstr_size) != LI_OK)
         goto fail;
-    const char *metrics = li_config_get(cfg, "ingest.metrics_listen", "127.0.0.1:9464");
-    char err[256];
-    if (*metrics && !(ing->metrics = li_metrics_new(metrics, render, ing, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "ingest.metrics_listen: %s", err);
-        goto fail;
-    }
-    const char *port_file = li_config_get(cfg, "ingest.port_file", NULL);
-    if (port_file && write_port_file(ing, port_file, errstr, errstr_size) != LI_OK)
+    if (li_metrics_from_config(cfg, "ingest.metrics.listen", "127.0.0.1:9464", render, ing,
+                               &ing->metrics, errstr, errstr_size) != LI_OK)
         goto fail;
     return ing;
 fail:

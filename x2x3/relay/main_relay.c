@@ -1,12 +1,10 @@
 /* limf-msrp-relay: the MSRP relay point of interception (msrp_relay.h,
  * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to its tasks' destinations. */
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "li_metrics.h"
 #include "x1_ne.h"
@@ -18,7 +16,7 @@ typedef struct relay_metrics_ctx {
     x2x3_router *router;
 } relay_metrics_ctx;
 
-/* Prometheus text for the operator, on its own listener (relay.metrics_listen): unlike
+/* Prometheus text for the operator, on its own listener (relay.metrics.listen): unlike
  * the control API, which the IMS-ALG uses, it may say how much is tapped. */
 static void render_metrics(void *ctx, li_buf *b)
 {
@@ -64,22 +62,6 @@ static void render_metrics(void *ctx, li_buf *b)
     }
 }
 
-/* Tells a supervisor (or a test) the ports bound to port 0, once everything is up. */
-static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port,
-                            uint16_t metrics_port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u,\"metrics_port\":%u}\n", control_port,
-            x1_port, metrics_port);
-    if (fclose(f) != 0)
-        return -1;
-    return rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
     li_config *cfg = li_config_new();
@@ -87,13 +69,7 @@ int main(int argc, char **argv)
         li_config_free(cfg);
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);   /* before the X1 and X2/X3 threads start */
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sfd = li_daemon_signals();   /* before the X1 and X2/X3 threads start */
 
     char errstr[512] = "signalfd failed";
     x1_ne *ne = NULL;
@@ -123,18 +99,16 @@ int main(int argc, char **argv)
     relay = msrp_relay_new(cfg, ne, router, errstr, sizeof errstr);
     if (!relay)
         goto out;
-    const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
     mctx.relay = relay;
     mctx.router = router;
-    if (metrics_listen &&
-        !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
+    if (li_metrics_from_config(cfg, "relay.metrics.listen", NULL, render_metrics, &mctx,
+                               &metrics, errstr, sizeof errstr) != LI_OK)
         goto out;
-    const char *ready = li_config_get(cfg, "relay.ready_file", NULL);
-    if (ready && write_ready_file(ready, msrp_relay_control_port(relay),
-                                  ne ? x1_ne_port(ne) : 0, li_metrics_port(metrics)) != 0) {
-        snprintf(errstr, sizeof errstr, "cannot write relay.ready_file %s", ready);
+    const li_daemon_port ports[] = { { "control", msrp_relay_control_port(relay) },
+                                     { "x1", ne ? x1_ne_port(ne) : 0 },
+                                     { "metrics", li_metrics_port(metrics) } };
+    if (li_daemon_ready(cfg, ports, 3, errstr, sizeof errstr) != LI_OK)
         goto out;
-    }
     li_log_info("limf-msrp-relay: running");
     rc = msrp_relay_run(relay, sfd) == LI_OK ? 0 : 1;
     errstr[0] = '\0';

@@ -842,7 +842,6 @@ msrp_relay *msrp_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
     r->cfg = cfg;
     r->ne = ne;
     r->router = router;
-    r->control_fd = -1;
     li_buf_init(&r->scratch, 0);
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (r->epfd < 0) {

@@ -5,8 +5,8 @@
  * body, passes TLS through untouched for peers covered by a certificate exception,
  * and taps the sessions of tasked targets over X2/X3 (msrp_relay_tap.h).
  *
- * One thread runs everything (epoll, non-blocking sockets, the control API through
- * libmicrohttpd's external epoll mode), so session state needs no locks; the X1 NE
+ * One thread runs everything (epoll, non-blocking sockets, the control API's li_httpd
+ * server), so session state needs no locks; the X1 NE
  * and the X2/X3 senders run their own threads behind thread-safe calls. */
 #ifndef MSRP_RELAY_H
 #define MSRP_RELAY_H

@@ -9,6 +9,7 @@
 
 #include "li_bytes.h"
 #include "li_conn.h"
+#include "li_httpd.h"
 #include "li_msrp.h"
 #include "msrp_relay.h"
 #include "msrp_relay_path.h"
@@ -89,8 +90,7 @@ struct msrp_relay {
     x2x3_router *router;
     int epfd;
     relay_ev stop_ev, control_ev;
-    struct MHD_Daemon *mhd;
-    int control_fd;
+    li_httpd *ctl;               /* the control API (msrp_relay_ctl.c) */
     uint16_t control_port;
     SSL_CTX *ue_server_ctx, *ue_client_ctx, *net_ctx;
     int net_have_ca;

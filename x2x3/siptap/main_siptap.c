@@ -1,15 +1,12 @@
 /* limf-siptap: the SIP point of interception (docs/DESIGN.md 2). Captures SIP with libpcap
  * (live or from a file), exports the messages of tasked targets as X2 (ETSI TS 103 221-2
  * format 9) to limf-ingest, and is tasked over X1 (an NE). docs/POI-SIPTAP.md. */
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "li_config.h"
+#include "li_daemon.h"
 #include "li_log.h"
 #include "x1_ne.h"
 #include "x2x3_router.h"
@@ -24,7 +21,7 @@ typedef struct daemon_ctx {
     x2x3_router *router;
     siptap *tap;
     siptap_capture *cap;
-    siptap_metrics *metrics;   /* NULL without siptap.metrics_listen */
+    siptap_metrics *metrics;   /* NULL without siptap.metrics.listen */
     int64_t stats_interval_s;
     int64_t seconds;
 } daemon_ctx;
@@ -82,53 +79,46 @@ static void on_second(void *ctx)
         log_stats(&s);
 }
 
-/* Engine bounds from siptap.* keys (docs/POI-SIPTAP.md). */
+/* Engine bounds from siptap.* keys (docs/CONFIGURATION.md), each read into its own
+ * variable by name. */
 static li_err engine_opts(const li_config *cfg, daemon_ctx *d, siptap_opts *o,
                           char *err, size_t n)
 {
-    int64_t v[10];
-    const struct { const char *key; int64_t def, min, max; } keys[10] = {
-        { "siptap.max_dialogs", 16384, 16, 1 << 24 },
-        { "siptap.dialog_idle_s", 7200, 1, 7 * 86400 },
-        { "siptap.dialog_linger_s", 32, 1, 3600 },
-        { "siptap.max_fragment_bytes", 4 << 20, 65536, 1 << 30 },
-        { "siptap.fragment_timeout_s", 30, 1, 600 },
-        { "siptap.tcp.max_flows", 16384, 16, 1 << 24 },
-        { "siptap.tcp.max_flow_bytes", 256 << 10, 4096, 64 << 20 },
-        { "siptap.tcp.max_total_bytes", 64 << 20, 65536, (int64_t)1 << 34 },
-        { "siptap.tcp.idle_timeout_s", 300, 1, 86400 },
-        { "siptap.tcp.hole_timeout_ms", 2000, 1, 600000 },
+    int64_t max_dialogs, dialog_idle_s, dialog_linger_s, max_fragment_bytes,
+        fragment_timeout_s, tcp_max_flows, tcp_max_flow_bytes, tcp_max_total_bytes,
+        tcp_idle_timeout_s, tcp_hole_timeout_ms;
+    const struct { const char *key; int64_t def, min, max; int64_t *out; } keys[] = {
+        { "siptap.max_dialogs", 16384, 16, 1 << 24, &max_dialogs },
+        { "siptap.dialog_idle_s", 7200, 1, 7 * 86400, &dialog_idle_s },
+        { "siptap.dialog_linger_s", 32, 1, 3600, &dialog_linger_s },
+        { "siptap.max_fragment_bytes", 4 << 20, 65536, 1 << 30, &max_fragment_bytes },
+        { "siptap.fragment_timeout_s", 30, 1, 600, &fragment_timeout_s },
+        { "siptap.tcp.max_flows", 16384, 16, 1 << 24, &tcp_max_flows },
+        { "siptap.tcp.max_flow_bytes", 256 << 10, 4096, 64 << 20, &tcp_max_flow_bytes },
+        { "siptap.tcp.max_total_bytes", 64 << 20, 65536, (int64_t)1 << 34,
+          &tcp_max_total_bytes },
+        { "siptap.tcp.idle_timeout_s", 300, 1, 86400, &tcp_idle_timeout_s },
+        { "siptap.tcp.hole_timeout_ms", 2000, 1, 600000, &tcp_hole_timeout_ms },
+        { "siptap.stats_interval_s", 60, 0, 86400, &d->stats_interval_s },
     };
-    for (size_t i = 0; i < 10; i++)
-        if (li_config_get_int(cfg, keys[i].key, keys[i].def, keys[i].min, keys[i].max, &v[i],
-                              err, n) != LI_OK)
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (li_config_get_int(cfg, keys[i].key, keys[i].def, keys[i].min, keys[i].max,
+                              keys[i].out, err, n) != LI_OK)
             return LI_ERR_INVAL;
     *o = (siptap_opts){
         .match = match, .generation = generation, .match_ctx = d,
         .export_record = export_record, .export_ctx = d,
-        .max_dialogs = (size_t)v[0], .dialog_idle_ns = (uint64_t)(v[1] * NS),
-        .dialog_linger_ns = (uint64_t)(v[2] * NS), .max_fragment_bytes = (size_t)v[3],
-        .fragment_timeout_ns = (uint64_t)(v[4] * NS),
-        .tcp = { .max_flows = (size_t)v[5], .max_flow_bytes = (size_t)v[6],
-                 .max_total_bytes = (size_t)v[7], .idle_timeout_ns = (uint64_t)(v[8] * NS),
-                 .hole_timeout_ns = (uint64_t)v[9] * 1000000u },
+        .max_dialogs = (size_t)max_dialogs,
+        .dialog_idle_ns = (uint64_t)(dialog_idle_s * NS),
+        .dialog_linger_ns = (uint64_t)(dialog_linger_s * NS),
+        .max_fragment_bytes = (size_t)max_fragment_bytes,
+        .fragment_timeout_ns = (uint64_t)(fragment_timeout_s * NS),
+        .tcp = { .max_flows = (size_t)tcp_max_flows,
+                 .max_flow_bytes = (size_t)tcp_max_flow_bytes,
+                 .max_total_bytes = (size_t)tcp_max_total_bytes,
+                 .idle_timeout_ns = (uint64_t)(tcp_idle_timeout_s * NS),
+                 .hole_timeout_ns = (uint64_t)tcp_hole_timeout_ms * 1000000u },
     };
-    return li_config_get_int(cfg, "siptap.stats_interval_s", 60, 0, 86400,
-                             &d->stats_interval_s, err, n);
-}
-
-/* Written once X1 listens and the capture is open, for orchestration: the X1 port on
- * the first line, the metrics port (0 when disabled) on the second. */
-static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metrics_port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return LI_ERR_IO;
-    fprintf(f, "%u\n%u\n", x1_port, metrics_port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return LI_ERR_IO;
     return LI_OK;
 }
 
@@ -136,8 +126,7 @@ static li_err write_ready_file(const char *path, uint16_t x1_port, uint16_t metr
 static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
 {
     while ((int64_t)x1_ne_task_count(d->ne) < want) {
-        struct pollfd pfd = { sfd, POLLIN, 0 };
-        if (poll(&pfd, 1, 100) > 0)
+        if (li_daemon_stop_requested(sfd, 100))
             return 0;
     }
     return 1;
@@ -145,19 +134,13 @@ static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
 
 int main(int argc, char **argv)
 {
-    signal(SIGPIPE, SIG_IGN);
     li_config *cfg = li_config_new();
     if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv,
                                     "main keys: siptap.interface or siptap.pcap, "
                                     "siptap.filter, x1.listen, x1.tls.*, x2x3.tls.*, "
                                     "x2x3.address (docs/POI-SIPTAP.md)\n") != LI_OK)
         return 2;
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);  /* before any thread starts */
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    int sfd = li_daemon_signals();   /* before any thread starts */
     if (sfd < 0) {
         li_log_error("signalfd failed");
         li_config_free(cfg);
@@ -184,16 +167,16 @@ int main(int argc, char **argv)
         !(d.router = x2x3_router_new(cfg, "x2x3", d.ne, err, sizeof err)) ||
         !(d.cap = siptap_capture_open(cfg, err, sizeof err)))
         goto out;
-    const char *metrics = li_config_get(cfg, "siptap.metrics_listen", NULL);
+    const char *metrics = li_config_get(cfg, "siptap.metrics.listen", NULL);
     if (metrics && *metrics && !(d.metrics = siptap_metrics_new(metrics, d.router, err, sizeof err)))
         goto out;
     on_second(&d);  /* a first snapshot for /metrics */
-    const char *ready = li_config_get(cfg, "siptap.ready_file", NULL);
-    if (ready && write_ready_file(ready, x1_ne_port(d.ne),
-                                  d.metrics ? siptap_metrics_port(d.metrics) : 0) != LI_OK) {
-        snprintf(err, sizeof err, "siptap.ready_file %s: cannot write", ready);
+    const li_daemon_port ports[] = {
+        { "x1", x1_ne_port(d.ne) },
+        { "metrics", d.metrics ? siptap_metrics_port(d.metrics) : 0 },
+    };
+    if (li_daemon_ready(cfg, ports, 2, err, sizeof err) != LI_OK)
         goto out;
-    }
     li_log_info("X1 on port %u, capturing %s", x1_ne_port(d.ne),
                 siptap_capture_is_file(d.cap) ? "from a file" : "live");
     if (siptap_capture_is_file(d.cap) && !wait_for_tasks(&d, wait_tasks, sfd)) {

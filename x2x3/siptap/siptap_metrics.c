@@ -98,7 +98,7 @@ siptap_metrics *siptap_metrics_new(const char *listen, x2x3_router *router,
     pthread_mutex_init(&m->mu, NULL);
     char err[256];
     if (!(m->http = li_metrics_new(listen, render, m, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "siptap.metrics_listen: %s", err);
+        snprintf(errstr, errstr_size, "siptap.metrics.listen: %s", err);
         siptap_metrics_free(m);
         return NULL;
     }

@@ -1,4 +1,4 @@
-/* limf-siptap's Prometheus endpoint: GET /metrics on its own HTTP port (libmicrohttpd,
+/* limf-siptap's Prometheus endpoint: GET /metrics on its own HTTP port (li_metrics,
  * its own thread). The capture thread publishes a snapshot of the counters about once a
  * second; the HTTP thread reads the snapshot, under a mutex, and the router's
  * per-destination series (x2x3_router_put_metrics). */

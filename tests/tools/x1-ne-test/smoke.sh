@@ -11,6 +11,7 @@ dir=$(mktemp -d /tmp/limf-x1-smoke-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
+. "$src/deploy/lib.sh"
 "$src/deploy/pki.sh" "$dir" >/dev/null
 # Without x1.allowed_clients (and with a CA) any certificate of the CA could task it.
 if "$bin" -o x1.tls.cert="$dir/siptap.pem" -o x1.tls.key="$dir/siptap.key" \
@@ -20,10 +21,10 @@ fi
 grep -q 'allowed_clients' "$dir/err0" || { echo "no reason given:"; cat "$dir/err0"; exit 1; }
 "$bin" -o x1.tls.cert="$dir/siptap.pem" -o x1.tls.key="$dir/siptap.key" \
        -o x1.tls.ca="$dir/ca.pem" -o x1.allowed_clients=admf -o x1.ne_id=smoke-ne \
-       -o x1.port_file="$dir/port" >"$dir/out" 2>"$dir/err" &
+       -o daemon.ready_file="$dir/ready" >"$dir/out" 2>"$dir/err" &
 pid=$!
-for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
-port=$(cat "$dir/port")
+li_wait_file "$dir/ready" 5
+port=$(li_ready_port "$dir/ready" x1)
 
 ns=http://uri.etsi.org/03221/X1/2017/10
 msg() { # type transaction-id

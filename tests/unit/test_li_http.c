@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "guard.h"
-#include "x1_http.h"
+#include "li_http.h"
 
 typedef struct head_vector {
     const char *text;
@@ -65,9 +65,9 @@ static void test_vectors(void **state)
         size_t len = strlen(v->text);
         /* Before an unreadable page: any read past the input faults (guard.h). */
         guard g = guard_new(v->text, len);
-        x1_http_head h;
+        li_http_head h;
         size_t head_len = 0;
-        li_err err = x1_http_parse_head(g.data, len, v->response, &h, &head_len);
+        li_err err = li_http_parse_head(g.data, len, v->response, &h, &head_len);
         guard_free(&g);
         print_message("vector %zu\n", i);
         assert_int_equal(err, v->err);
@@ -89,14 +89,14 @@ static void test_vectors(void **state)
 static void test_head_too_long(void **state)
 {
     (void)state;
-    size_t len = X1_HTTP_MAX_HEAD + 10;
+    size_t len = LI_HTTP_MAX_HEAD + 10;
     char *buf = malloc(len);
     memset(buf, 'a', len);
     memcpy(buf, "POST / HTTP/1.1\r\nX: ", 20);
-    x1_http_head h;
+    li_http_head h;
     size_t head_len;
-    assert_int_equal(x1_http_parse_head(guarded(buf, len), len, 0, &h, &head_len), LI_ERR_PROTO);
-    assert_int_equal(x1_http_parse_head(guarded(buf, 100), 100, 0, &h, &head_len), LI_AGAIN);
+    assert_int_equal(li_http_parse_head(guarded(buf, len), len, 0, &h, &head_len), LI_ERR_PROTO);
+    assert_int_equal(li_http_parse_head(guarded(buf, 100), 100, 0, &h, &head_len), LI_AGAIN);
     free(buf);
 }
 

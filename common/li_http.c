@@ -1,4 +1,4 @@
-#include "x1_http.h"
+#include "li_http.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -53,7 +53,7 @@ static int copy_token(const char *s, size_t len, char *out, size_t out_size)
     return 0;
 }
 
-static int parse_start_line(const char *l, size_t len, int response, x1_http_head *h)
+static int parse_start_line(const char *l, size_t len, int response, li_http_head *h)
 {
     const char *sp1 = memchr(l, ' ', len);
     if (!sp1)
@@ -128,12 +128,12 @@ static int parse_length(const char *v, size_t len, size_t *out)
     return 0;
 }
 
-li_err x1_http_parse_head(const uint8_t *buf, size_t len, int response, x1_http_head *out,
+li_err li_http_parse_head(const uint8_t *buf, size_t len, int response, li_http_head *out,
                           size_t *head_len)
 {
-    size_t end_off = find_head_end(buf, len < X1_HTTP_MAX_HEAD ? len : X1_HTTP_MAX_HEAD);
+    size_t end_off = find_head_end(buf, len < LI_HTTP_MAX_HEAD ? len : LI_HTTP_MAX_HEAD);
     if (!end_off)
-        return len < X1_HTTP_MAX_HEAD ? LI_AGAIN : LI_ERR_PROTO;
+        return len < LI_HTTP_MAX_HEAD ? LI_AGAIN : LI_ERR_PROTO;
     memset(out, 0, sizeof *out);
     const char *p = (const char *)buf, *end = (const char *)buf + end_off;
     size_t llen;
@@ -164,6 +164,8 @@ li_err x1_http_parse_head(const uint8_t *buf, size_t len, int response, x1_http_
         } else if (header_is(line, nlen, "Connection")) {
             out->close |= has_token(v, vlen, "close");
             keep_alive |= has_token(v, vlen, "keep-alive");
+        } else if (header_is(line, nlen, "Expect")) {
+            out->expect_continue |= has_token(v, vlen, "100-continue");
         }
     }
     if (out->minor_version == 0 && !keep_alive)

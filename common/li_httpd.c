@@ -1,0 +1,348 @@
+/* See li_httpd.h. */
+#include "li_httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "li_net.h"
+#include "li_time.h"
+
+typedef struct conn {
+    struct conn *next;
+    int fd;
+    uint64_t deadline_ns;
+    li_buf in;
+    li_buf out;
+    size_t sent;
+    int continued;      /* "100 Continue" queued */
+    int answering;      /* out holds the final answer: read no more */
+    int draining;       /* answer sent: discard input until the peer closes */
+} conn;
+
+struct li_httpd {
+    li_httpd_opts opts;
+    int epfd, lfd;
+    uint16_t port;
+    conn *conns;
+    size_t n_conns;
+};
+
+li_err li_httpd_parse_request(const uint8_t *buf, size_t len, size_t max_body,
+                              li_http_head *head, size_t *total, int *status)
+{
+    size_t head_len;
+    li_err err = li_http_parse_head(buf, len, 0, head, &head_len);
+    if (err == LI_AGAIN)
+        return LI_AGAIN;
+    if (err != LI_OK) {
+        *status = 400;
+        return LI_ERR_PROTO;
+    }
+    /* RFC 9112 6.1: a server that does not understand the transfer coding answers 501. */
+    if (head->chunked) {
+        *status = 501;
+        return LI_ERR_PROTO;
+    }
+    if (head->content_length > max_body) {
+        *status = 413;
+        return LI_ERR_TOO_BIG;
+    }
+    *total = head_len + head->content_length;
+    return len >= *total ? LI_OK : LI_AGAIN;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* Queues the whole answer in c->out. RFC 9110 6.4.1: 204 has no body and no length. */
+static void queue_answer(conn *c, const li_httpd_response *r)
+{
+    li_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nConnection: close\r\n", r->status,
+                  reason(r->status));
+    if (r->content_type && r->status != 204)
+        li_buf_printf(&c->out, "Content-Type: %s\r\n", r->content_type);
+    if (r->allow)
+        li_buf_printf(&c->out, "Allow: %s\r\n", r->allow);
+    if (r->status != 204)
+        li_buf_printf(&c->out, "Content-Length: %zu\r\n", r->body.len);
+    li_buf_append(&c->out, "\r\n", 2);
+    if (r->status != 204)
+        li_buf_append(&c->out, r->body.data, r->body.len);
+    c->answering = 1;
+}
+
+static void answer_error(conn *c, int status)
+{
+    li_httpd_response r = { .status = status, .content_type = "text/plain; charset=utf-8" };
+    li_buf_init(&r.body, 0);
+    li_buf_printf(&r.body, "%s\n", reason(status));
+    queue_answer(c, &r);
+    li_buf_free(&r.body);
+}
+
+static void conn_close(li_httpd *h, conn *c)
+{
+    for (conn **p = &h->conns; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    h->n_conns--;
+    close(c->fd);
+    li_buf_free(&c->in);
+    li_buf_free(&c->out);
+    free(c);
+}
+
+/* After the answer: RFC 9112 9.6, closing with unread input would reset the connection
+ * and could destroy the answer before the client reads it, so the server half-closes
+ * and discards what still arrives until the client closes (or the deadline). */
+static int conn_linger(li_httpd *h, conn *c)
+{
+    if (!c->draining) {
+        shutdown(c->fd, SHUT_WR);
+        c->draining = 1;
+        struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+        epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &e);
+    }
+    uint8_t chunk[4096];
+    ssize_t n;
+    while ((n = recv(c->fd, chunk, sizeof chunk, 0)) > 0 || (n < 0 && errno == EINTR))
+        ;
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Writes what is queued; 1 when the connection is done with (the peer gone, or it
+ * closed after the final answer). */
+static int conn_flush(li_httpd *h, conn *c)
+{
+    while (c->sent < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct epoll_event e = { .events = EPOLLOUT, .data.ptr = c };
+            epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &e);
+            return 0;
+        }
+        if (n <= 0)
+            return 1;
+        c->sent += (size_t)n;
+    }
+    return c->answering && conn_linger(h, c);
+}
+
+static void dispatch(li_httpd *h, conn *c, const li_http_head *head, size_t total)
+{
+    li_httpd_request req = { .method = head->method, .path = head->path,
+                             .body = head->content_length ? c->in.data + (total -
+                                                            head->content_length) : NULL,
+                             .body_len = head->content_length };
+    li_httpd_response r = { .status = 200 };
+    li_buf_init(&r.body, 0);
+    h->opts.handler(h->opts.ctx, &req, &r);
+    queue_answer(c, &r);
+    li_buf_free(&r.body);
+}
+
+/* Reads what has arrived and answers once the request is complete. */
+static void conn_read(li_httpd *h, conn *c)
+{
+    uint8_t chunk[4096];
+    for (;;) {
+        ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0 || li_buf_append(&c->in, chunk, (size_t)n) != LI_OK) {
+            conn_close(h, c);   /* peer gone before its request was complete */
+            return;
+        }
+        li_http_head head;
+        size_t total = 0;
+        int status = 400;
+        li_err err = li_httpd_parse_request(c->in.data, c->in.len, h->opts.max_body, &head,
+                                            &total, &status);
+        if (err == LI_OK) {
+            dispatch(h, c, &head, total);
+            break;
+        }
+        if (err != LI_AGAIN) {
+            answer_error(c, status);
+            break;
+        }
+        if (total && head.expect_continue && !c->continued) {
+            li_buf_printf(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+            c->continued = 1;
+        }
+    }
+    if (conn_flush(h, c))
+        conn_close(h, c);
+}
+
+static void accept_all(li_httpd *h)
+{
+    for (;;) {
+        int fd = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            return;
+        conn *c = h->n_conns < h->opts.max_connections ? calloc(1, sizeof *c) : NULL;
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->deadline_ns = li_mono_ns() + (uint64_t)h->opts.timeout_ms * 1000000u;
+        /* The whole request is held: its head and the largest body allowed. */
+        li_buf_init(&c->in, LI_HTTP_MAX_HEAD + h->opts.max_body);
+        li_buf_init(&c->out, 0);
+        struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+            close(fd);
+            li_buf_free(&c->in);
+            free(c);
+            continue;
+        }
+        c->next = h->conns;
+        h->conns = c;
+        h->n_conns++;
+    }
+}
+
+static void expire(li_httpd *h)
+{
+    uint64_t now = li_mono_ns();
+    for (conn *c = h->conns, *next; c; c = next) {
+        next = c->next;
+        if (now >= c->deadline_ns)
+            conn_close(h, c);
+    }
+}
+
+void li_httpd_run(li_httpd *h, int timeout_ms)
+{
+    struct epoll_event ev[32];
+    int n = epoll_wait(h->epfd, ev, 32, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        if (!ev[i].data.ptr) {
+            accept_all(h);
+            continue;
+        }
+        conn *c = ev[i].data.ptr;
+        if (c->draining) {
+            if (conn_linger(h, c))
+                conn_close(h, c);
+        } else if (c->answering) {
+            if (conn_flush(h, c))
+                conn_close(h, c);
+        } else {
+            conn_read(h, c);
+        }
+    }
+    expire(h);
+}
+
+static int is_loopback(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return 0;
+}
+
+static int open_listener(li_httpd *h, const char *spec, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    /* A host name only where the address need not be loopback (li_hostport's rules). */
+    unsigned flags = LI_HOSTPORT_PORT0 | LI_HOSTPORT_ANY |
+                     (h->opts.loopback_only ? 0 : LI_HOSTPORT_NAME);
+    if (!spec || li_net_address(spec, flags, "listen address", &ss, &len, errstr,
+                                errstr_size) != LI_OK)
+        return -1;
+    if (h->opts.loopback_only && !is_loopback(&ss)) {
+        snprintf(errstr, errstr_size, "%s: must be a loopback address", spec);
+        return -1;
+    }
+    if (li_net_listen_at(&ss, len, 64, LI_NET_NONBLOCK, &h->lfd, &h->port, errstr,
+                         errstr_size) != LI_OK)
+        return -1;
+    struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &e) != 0) {
+        snprintf(errstr, errstr_size, "epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+li_httpd *li_httpd_new(const char *listen, const li_httpd_opts *opts, char *errstr,
+                       size_t errstr_size)
+{
+    li_httpd *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    h->opts = *opts;
+    h->lfd = -1;
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->epfd < 0) {
+        snprintf(errstr, errstr_size, "epoll_create1: %s", strerror(errno));
+        li_httpd_free(h);
+        return NULL;
+    }
+    if (open_listener(h, listen, errstr, errstr_size) != 0) {
+        li_httpd_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+uint16_t li_httpd_port(const li_httpd *h)
+{
+    return h->port;
+}
+
+int li_httpd_fd(const li_httpd *h)
+{
+    return h->epfd;
+}
+
+void li_httpd_free(li_httpd *h)
+{
+    if (!h)
+        return;
+    while (h->conns)
+        conn_close(h, h->conns);
+    if (h->lfd >= 0)
+        close(h->lfd);
+    if (h->epfd >= 0)
+        close(h->epfd);
+    free(h);
+}

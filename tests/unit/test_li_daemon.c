@@ -1,0 +1,72 @@
+/* li_daemon: a stop signal is read from the descriptor (and does not kill the process),
+ * and the ready file holds exactly the JSON object of li_daemon.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "li_daemon.h"
+
+static void test_signals(void **state)
+{
+    (void)state;
+    int sfd = li_daemon_signals();
+    assert_true(sfd >= 0);
+    assert_int_equal(li_daemon_stop_requested(sfd, 0), 0);
+    /* Blocked: delivered to the descriptor, not to the default action (exit). */
+    assert_int_equal(kill(getpid(), SIGTERM), 0);
+    assert_int_equal(li_daemon_stop_requested(sfd, 1000), 1);
+    assert_int_equal(li_daemon_stop_requested(sfd, 0), 0);   /* consumed */
+    /* SIGPIPE is ignored. */
+    assert_int_equal(kill(getpid(), SIGPIPE), 0);
+    close(sfd);
+}
+
+static void test_ready_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_li_daemon.XXXXXX", path[128], err[256], text[256], want[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ready", dir);
+    li_config *cfg = li_config_new();
+    const li_daemon_port ports[] = { { "x1", 4001 }, { "metrics", 0 }, { "control", 65535 } };
+    /* Without the key: nothing written, no error. */
+    assert_int_equal(li_daemon_ready(cfg, ports, 3, err, sizeof err), LI_OK);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(li_config_set(cfg, "daemon.ready_file", path), LI_OK);
+    assert_int_equal(li_daemon_ready(cfg, ports, 3, err, sizeof err), LI_OK);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    snprintf(want, sizeof want,
+             "{\"pid\":%ld,\"ports\":{\"x1\":4001,\"metrics\":0,\"control\":65535}}\n",
+             (long)getpid());
+    assert_string_equal(text, want);
+    /* An unwritable place is an error the daemon reports. */
+    snprintf(path, sizeof path, "%s/no/such/dir/ready", dir);
+    assert_int_equal(li_config_set(cfg, "daemon.ready_file", path), LI_OK);
+    err[0] = 0;
+    assert_int_equal(li_daemon_ready(cfg, ports, 3, err, sizeof err), LI_ERR_IO);
+    assert_non_null(strstr(err, "daemon.ready_file"));
+    li_config_free(cfg);
+    snprintf(path, sizeof path, "%s/ready", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_ready_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
