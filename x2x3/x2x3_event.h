@@ -5,6 +5,8 @@
  *   {"limf_event":"tls-established","leg":"ue"|"network","fingerprint":"AB:CD:.."}
  *   {"limf_event":"passthrough","exception_id":"..","fingerprint":"..","peer":".."}
  *   {"limf_event":"session-released","session":"<id>"}
+ *   {"limf_event":"unknown-value","field":"pdu_type"|"payload_format"|
+ *    "payload_direction"|"attribute","value":"<n>"}   (written by limf-ingest)
  * A tiny encoder (no allocation) so that POIs need no JSON library; the mediator parses
  * the events with jansson. */
 #ifndef X2X3_EVENT_H
@@ -20,6 +22,7 @@
 #define X2X3_EVENT_TLS_ESTABLISHED "tls-established"
 #define X2X3_EVENT_PASSTHROUGH "passthrough"
 #define X2X3_EVENT_SESSION_RELEASED "session-released"
+#define X2X3_EVENT_UNKNOWN_VALUE "unknown-value"
 
 /* Writes {"limf_event":"<event>","<k1>":"<v1>",...} into out (NUL-terminated) from kv, a
  * NULL-terminated list of key, value strings (kv may be NULL). Strings are escaped for

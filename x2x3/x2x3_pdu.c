@@ -3,12 +3,13 @@
 #include <string.h>
 
 /* Payload formats allowed per PDU type (TS 103 221-2 clause 5.3 table 4): bit f set
- * when format f may be carried. */
+ * when format f may be carried. 17 (PS-PDU.Payload, both types) was added by CR019r2 in
+ * V1.8.1. */
 #define F(n) (1u << (n))
 static const uint32_t x2_formats = F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(9) | F(10) |
-                                   F(11) | F(14) | F(15);
+                                   F(11) | F(14) | F(15) | F(17);
 static const uint32_t x3_formats = F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) |
-                                   F(12) | F(13) | F(15) | F(16);
+                                   F(12) | F(13) | F(15) | F(16) | F(17);
 #undef F
 
 int x2x3_format_allowed(uint16_t pdu_type, uint16_t payload_format)
@@ -73,6 +74,8 @@ static li_err take_attr(x2x3_pdu *pdu, const x2x3_attr *a, size_t off, x2x3_deco
             pdu->flags |= X2X3_FLAG_TARGET_XML;
         return LI_OK;
     }
+    if (a->type == 0 || a->type > X2X3_ATTR_LAST)
+        pdu->flags |= X2X3_FLAG_UNKNOWN_ATTR;   /* kept opaque, passed on as received */
     if (a->type >= 32)
         return LI_OK;
     int repeatable = a->type == X2X3_ATTR_OTHER_TARGET || a->type == X2X3_ATTR_XID_INFO ||
@@ -173,7 +176,7 @@ li_err x2x3_pdu_decode(const uint8_t *buf, size_t len, size_t max_pdu, x2x3_pdu 
     else if (out->version != X2X3_VERSION)
         out->flags |= X2X3_FLAG_VERSION_OTHER;
     if (out->pdu_type < X2X3_PDU_X2 || out->pdu_type > X2X3_PDU_KEEPALIVE_ACK)
-        return fail(err, "unknown PDU type", 2, LI_ERR_PROTO);
+        out->flags |= X2X3_FLAG_UNKNOWN_PDU_TYPE;
     if (out->header_length < X2X3_HEADER_LEN)
         return fail(err, "header length below 40", 4, LI_ERR_PROTO);
     /* Size checks by subtraction, before anything else is read or buffered. */
@@ -181,15 +184,20 @@ li_err x2x3_pdu_decode(const uint8_t *buf, size_t len, size_t max_pdu, x2x3_pdu 
         return fail(err, "header length above the maximum PDU size", 4, LI_ERR_TOO_BIG);
     if (out->payload_length > max_pdu - out->header_length)
         return fail(err, "PDU size above the maximum", 8, LI_ERR_TOO_BIG);
-    int keepalive = out->pdu_type >= X2X3_PDU_KEEPALIVE;
+    int keepalive = out->pdu_type == X2X3_PDU_KEEPALIVE ||
+                    out->pdu_type == X2X3_PDU_KEEPALIVE_ACK;
     if (keepalive && out->payload_length != 0)
         return fail(err, "keepalive with payload", 8, LI_ERR_PROTO);
     /* Keepalives carry format 0 (reserved); X2 and X3 a format of table 4 allowed for
-     * their type. Keepalive format/direction are not checked: they carry nothing. */
-    if (!keepalive && !x2x3_format_allowed(out->pdu_type, out->payload_format))
-        return fail(err, "payload format not allowed for the PDU type", 12, LI_ERR_PROTO);
-    if (!keepalive && out->payload_direction > X2X3_DIR_NA)
-        return fail(err, "unknown payload direction", 14, LI_ERR_PROTO);
+     * their type. Keepalive format/direction are not checked: they carry nothing. A
+     * format or direction a later edition added (17 came with V1.8.1) is flagged, not
+     * refused: refusing it would block the POI, which sends the PDU again and again. */
+    if (out->pdu_type == X2X3_PDU_X2 || out->pdu_type == X2X3_PDU_X3) {
+        if (!x2x3_format_allowed(out->pdu_type, out->payload_format))
+            out->flags |= X2X3_FLAG_UNKNOWN_FORMAT;
+        if (out->payload_direction > X2X3_DIR_NA)
+            out->flags |= X2X3_FLAG_UNKNOWN_DIRECTION;
+    }
 
     size_t total = (size_t)out->header_length + out->payload_length;
     if (len < total) {

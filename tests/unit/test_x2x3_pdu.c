@@ -67,15 +67,6 @@ typedef struct bad_vector {
 static const bad_vector bad[] = {
     { "header length 0", "0005 0001 00000000 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
     { "header length 39", "0005 0001 00000027 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 4 },
-    { "unknown PDU type", "0005 0007 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
-    { "PDU type 0", "0005 0000 00000028 00000000 0009 0002" XID CORR, LI_ERR_PROTO, 2 },
-    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000000 000d 0002" XID CORR,
-      LI_ERR_PROTO, 12 },
-    { "X3 with SIP (X2 only)", "0005 0002 00000028 00000000 0009 0002" XID CORR,
-      LI_ERR_PROTO, 12 },
-    { "X2 with format 0", "0005 0001 00000028 00000000 0000 0002" XID CORR, LI_ERR_PROTO, 12 },
-    { "X3 with format 17", "0005 0002 00000028 00000000 0011 0002" XID CORR, LI_ERR_PROTO, 12 },
-    { "direction 6", "0005 0001 00000028 00000000 0009 0006" XID CORR, LI_ERR_PROTO, 14 },
     { "keepalive with payload", "0005 0003 00000028 00000001 0000 0000" XID CORR "00",
       LI_ERR_PROTO, 8 },
     { "4 GiB payload", "0005 0001 00000028 ffffffff 0009 0002" XID CORR, LI_ERR_TOO_BIG, 8 },
@@ -114,6 +105,60 @@ static void test_bad_vectors(void **state)
             fail_msg("%s: rc %d offset %zu (%s), want %d at %zu", bad[i].name, rc, err.offset,
                      err.reason ? err.reason : "-", bad[i].err, bad[i].offset);
     }
+}
+
+/* Values the codec does not know (a later edition, a vendor): decoded and flagged, never
+ * refused, so that a receiver can keep the connection (issue 17). Format 17 (PS-PDU
+ * payload, TS 103 221-2 V1.8.1) is known. */
+typedef struct odd_vector {
+    const char *name;
+    const char *hex;
+    uint32_t flags;
+} odd_vector;
+
+static const odd_vector odd[] = {
+    { "unknown PDU type", "0005 0007 00000030 00000002 0009 0002" XID CORR
+      "0008000400000005 abcd", X2X3_FLAG_UNKNOWN_PDU_TYPE },
+    { "PDU type 0", "0005 0000 00000028 00000000 0009 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_PDU_TYPE },
+    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000000 000d 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X3 with SIP (X2 only)", "0005 0002 00000028 00000000 0009 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X2 with format 0", "0005 0001 00000028 00000000 0000 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X3 with format 18", "0005 0002 00000028 00000000 0012 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X2 with format 17", "0005 0001 00000028 00000000 0011 0002" XID CORR, 0 },
+    { "X3 with format 17", "0005 0002 00000028 00000000 0011 0002" XID CORR, 0 },
+    { "direction 6", "0005 0001 00000028 00000000 0009 0006" XID CORR,
+      X2X3_FLAG_UNKNOWN_DIRECTION },
+    { "attribute type 23", "0005 0001 00000030 00000000 0009 0002" XID CORR
+      "0017000441424344", X2X3_FLAG_UNKNOWN_ATTR },
+    { "attribute type 0", "0005 0001 0000002c 00000000 0009 0002" XID CORR "00000000",
+      X2X3_FLAG_UNKNOWN_ATTR },
+    { "attribute type 40000", "0005 0001 0000002d 00000000 0009 0002" XID CORR "9c40000107",
+      X2X3_FLAG_UNKNOWN_ATTR },
+};
+
+static void test_unknown_values(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        uint8_t raw[256];
+        size_t n = unhex(odd[i].hex, raw, sizeof raw);
+        x2x3_pdu pdu;
+        size_t used = 0;
+        x2x3_decode_error err = { NULL, 0 };
+        li_err rc = x2x3_pdu_decode(guarded(raw, n), n, 1u << 20, &pdu, &used, &err);
+        if (rc != LI_OK || used != n || pdu.flags != odd[i].flags)
+            fail_msg("%s: rc %d (%s) used %zu of %zu flags %#x, want flags %#x", odd[i].name,
+                     rc, err.reason ? err.reason : "-", used, n, pdu.flags, odd[i].flags);
+    }
+    /* The sender still refuses what the standard does not allow. */
+    assert_false(x2x3_format_allowed(X2X3_PDU_X2, X2X3_FORMAT_MSRP));
+    assert_true(x2x3_format_allowed(X2X3_PDU_X3, X2X3_FORMAT_ETSI_PS_PDU_PAYLOAD));
+    assert_false(x2x3_format_allowed(7, X2X3_FORMAT_SIP));
 }
 
 /* The size limit is checked from the header alone, before the payload is there. */
@@ -358,7 +403,7 @@ static void test_encode_decode_round_trip(void **state)
 
     x2x3_pdu p;
     decode_ok(guarded(out.data, out.len), out.len, &p);
-    assert_int_equal(p.flags, 0);
+    assert_int_equal(p.flags, X2X3_FLAG_UNKNOWN_ATTR);   /* type 4242, passed on */
     assert_int_equal(p.header_length, 40 + attrs.len);
     assert_memory_equal(p.xid, in.xid, 16);
     assert_true(p.correlation_id == in.correlation_id);
@@ -426,6 +471,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_vectors),
+        cmocka_unit_test(test_unknown_values),
         cmocka_unit_test(test_max_pdu_from_header),
         cmocka_unit_test(test_lippycat_sip_invite),
         cmocka_unit_test(test_lippycat_rtp_and_keepalive),
