@@ -82,7 +82,8 @@
 #define X2X3_FLAG_VERSION_SWAPPED 0x01u  /* version written 05 00 */
 #define X2X3_FLAG_VERSION_OTHER 0x02u    /* any other version number */
 #define X2X3_FLAG_TIMESTAMP_12 0x04u     /* 12-octet timestamp: u64 seconds + u32 ns */
-#define X2X3_FLAG_TARGET_XML 0x08u       /* a matched target written as an XML fragment */
+#define X2X3_FLAG_TARGET_TEXT 0x08u      /* a matched target not in the standard XML form
+                                            (x2x3_target_decode) */
 #define X2X3_FLAG_KEEPALIVE_NO_SEQ 0x10u /* keepalive without a sequence number */
 #define X2X3_FLAG_DUPLICATE_ATTR 0x20u   /* a non-repeatable attribute repeated: first wins */
 /* Values this codec does not know, from a later edition of the standard or a vendor: the
@@ -189,6 +190,22 @@ li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu);
 /* The same without the payload: the header (announcing payload_len octets) and the
  * attributes, for a caller that places the payload right behind them itself. */
 li_err x2x3_pdu_encode_head(li_buf *out, const x2x3_pdu *pdu);
+
+/* Matched and Other Target Identifier (attributes 17, 18; clauses 5.3.18/5.3.19): the
+ * content of the X1 TargetIdentifier element (TS 103 221-1) without the element itself,
+ * UTF-8, e.g. "<sipUri>sip:alice@example.com</sipUri>". limf names identities
+ * "type:value" (x1_msg.h: sip-uri, tel-uri, impu, e164).
+ *
+ * x2x3_target_encode: limf's "type:value" into the standard form, the value escaped for
+ * XML (an e164 value loses a leading '+': InternationalE164 is digits only); text that
+ * already starts with '<' is copied. NUL-terminated; *len (may be NULL) without the NUL.
+ * LI_ERR_TOO_BIG when out is too small, LI_ERR_INVAL for an unknown type.
+ *
+ * x2x3_target_decode: limf's "type:value" back from any form seen in the field: the
+ * standard one (1), or (0) limf's own "type:value" of before, a bare URI (lippycat), or
+ * an element name in another case (sipgate's "<E164Number>"). -1 when none of these. */
+li_err x2x3_target_encode(const char *ident, char *out, size_t out_size, size_t *len);
+int x2x3_target_decode(li_slice raw, char *out, size_t out_size);
 
 /* A keepalive (type 3) carrying sequence number seq, appended to out (clause 5.4). */
 li_err x2x3_keepalive_encode(li_buf *out, uint32_t seq);

@@ -30,7 +30,7 @@ for f in "${inputs[@]}"; do
   "$b/limf-x2x3" encode "$work/out.json" | cmp - "$f"
   echo "identity: $(basename "$f") ($(wc -l < "$work/out.json") PDUs)"
 done
-grep -q '"variants":\["version_swapped","timestamp_12","target_xml"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
+grep -q '"variants":\["version_swapped","timestamp_12","target_text"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
 grep -q '"timestamp":"1700000000.000000005"' <("$b/limf-x2x3" decode "$work/ours.bin")
 
 # 2. malformed input: reason and byte offset on stderr, status 1

@@ -141,6 +141,52 @@ static const odd_vector odd[] = {
       X2X3_FLAG_UNKNOWN_ATTR },
 };
 
+/* Attribute 17 in the standard form (TS 103 221-2 clause 5.3.18: the X1 TargetIdentifier's
+ * content as XML), and every form seen in the field read back. */
+static void test_target_forms(void **state)
+{
+    (void)state;
+    char out[128];
+    size_t len;
+    assert_int_equal(x2x3_target_encode("sip-uri:sip:alice@example.com;x=a&b", out, sizeof out,
+                                        &len), LI_OK);
+    assert_string_equal(out, "<sipUri>sip:alice@example.com;x=a&amp;b</sipUri>");
+    assert_int_equal(len, strlen(out));
+    assert_int_equal(x2x3_target_encode("e164:+494012345678", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<e164Number>494012345678</e164Number>");
+    assert_int_equal(x2x3_target_encode("tel-uri:tel:+4930", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<telUri>tel:+4930</telUri>");
+    assert_int_equal(x2x3_target_encode("<imsi>1</imsi>", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<imsi>1</imsi>");
+    assert_int_equal(x2x3_target_encode("imsi:1", out, sizeof out, NULL), LI_ERR_INVAL);
+    assert_int_equal(x2x3_target_encode("sip-uri:sip:a@b", out, 20, NULL), LI_ERR_TOO_BIG);
+    assert_string_equal(out, "");
+
+    static const struct {
+        const char *raw, *ident;
+        int standard;
+    } forms[] = {
+        { "<sipUri>sip:alice@example.com;x=a&amp;b</sipUri>",
+          "sip-uri:sip:alice@example.com;x=a&b", 1 },
+        { "<e164Number>494012345678</e164Number>", "e164:494012345678", 1 },
+        { "<E164Number>4930123</E164Number>", "e164:4930123", 0 },   /* sipgate */
+        { "sip-uri:sip:alice@example.com", "sip-uri:sip:alice@example.com", 0 }, /* limf < 17 */
+        { "sip:alice@example.com", "sip-uri:sip:alice@example.com", 0 },       /* lippycat */
+        { "tel:+4930", "tel-uri:tel:+4930", 0 },
+        { "<sipUri>sip:a@b</telUri>", NULL, -1 },
+        { "<imsi>204081234567890</imsi>", "imsi:204081234567890", 1 },
+        { "<IMSI>1</IMSI>", NULL, -1 },
+        { "<sipUri>", NULL, -1 },
+        { "alice", NULL, -1 },
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        int got = x2x3_target_decode(li_slice_of(forms[i].raw, strlen(forms[i].raw)), out,
+                                     sizeof out);
+        if (got != forms[i].standard || (forms[i].ident && strcmp(out, forms[i].ident) != 0))
+            fail_msg("%s: %d '%s'", forms[i].raw, got, out);
+    }
+}
+
 static void test_unknown_values(void **state)
 {
     (void)state;
@@ -252,7 +298,7 @@ static void test_lippycat_sip_invite(void **state)
     li_slice t;
     assert_int_equal(x2x3_pdu_matched_target(&p, 0, &t), LI_OK);
     assert_slice(t, "sip:alice@example.com");
-    assert_false(p.flags & X2X3_FLAG_TARGET_XML);
+    assert_true(p.flags & X2X3_FLAG_TARGET_TEXT);   /* a bare URI */
     assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_ERR_NOT_FOUND);
     assert_int_equal(p.payload_len, 155);
     assert_memory_equal(p.payload, "INVITE sip:bob@example.com SIP/2.0\r\n", 36);
@@ -323,7 +369,7 @@ static void test_sipgate_register(void **state)
     x2x3_pdu p;
     decode_ok(guarded(raw, n), n, &p);
     assert_int_equal(p.version, X2X3_VERSION);
-    assert_int_equal(p.flags, X2X3_FLAG_TARGET_XML);
+    assert_int_equal(p.flags, X2X3_FLAG_TARGET_TEXT);   /* "<E164Number>": not the schema's */
     assert_int_equal(p.pdu_type, X2X3_PDU_X2);
     assert_int_equal(p.header_length, 81);
     assert_int_equal(p.payload_length, 539);
@@ -379,8 +425,10 @@ static void test_encode_decode_round_trip(void **state)
     assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_SRC_PORT, 2855), LI_OK);
     assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_DST_PORT, 443), LI_OK);
     assert_int_equal(x2x3_attr_put_u8(&attrs, X2X3_ATTR_IP_PROTOCOL, 6), LI_OK);
-    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "sip:a@x", 7), LI_OK);
-    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "tel:+49301", 10), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "<sipUri>sip:a@x</sipUri>",
+                                   24), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "<telUri>tel:+49301</telUri>",
+                                   27), LI_OK);
     assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_SDP, "v=0\r\n", 5), LI_OK);
     assert_int_equal(x2x3_attr_put(&attrs, 4242, "\x01\x02", 2), LI_OK);   /* unknown */
     static uint8_t big[70000];
@@ -418,7 +466,7 @@ static void test_encode_decode_round_trip(void **state)
     assert_int_equal(p.n_matched_targets, 2);
     li_slice t;
     assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_OK);
-    assert_slice(t, "tel:+49301");
+    assert_slice(t, "<telUri>tel:+49301</telUri>");
     assert_slice(p.sdp, "v=0\r\n");
     assert_memory_equal(p.attrs, attrs.data, attrs.len);   /* unknown kept as received */
     size_t pos = 0, count = 0;
@@ -472,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_vectors),
         cmocka_unit_test(test_unknown_values),
+        cmocka_unit_test(test_target_forms),
         cmocka_unit_test(test_max_pdu_from_header),
         cmocka_unit_test(test_lippycat_sip_invite),
         cmocka_unit_test(test_lippycat_rtp_and_keepalive),

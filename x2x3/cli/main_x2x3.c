@@ -72,7 +72,7 @@ static json_t *addr_text(const uint8_t *a, size_t len)
 }
 
 static const char *const variant_names[6] = { "version_swapped", "version_other",
-                                              "timestamp_12", "target_xml",
+                                              "timestamp_12", "target_text",
                                               "keepalive_no_seq", "duplicate_attribute" };
 
 static json_t *pdu_to_json(const x2x3_pdu *p)

@@ -843,7 +843,7 @@ li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd)
 /* --- metrics --- */
 
 static const char *const variant_names[6] = { "version_swapped", "version_other",
-                                              "timestamp_12", "target_xml",
+                                              "timestamp_12", "target_text",
                                               "keepalive_no_seq", "duplicate_attribute" };
 
 /* On the metrics thread: counters are read relaxed, error kinds under their mutex. */
