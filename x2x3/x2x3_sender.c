@@ -40,12 +40,15 @@
 #include "li_time.h"
 #include "li_tls.h"
 #include "x2x3_event.h"
+#include "x2x3_seq.h"
 
 #define MAX_MARKERS 64            /* keepalives in flight */
 #define WRITE_BATCH (256 * 1024)  /* PDU bytes between keepalive opportunities */
 #define LINGER_NS 1000000u        /* 1 ms: see the wake-ups note above */
 #define CONNECT_TIMEOUT_MS 5000
 #define MAX_GAP_TARGETS 4
+#define SEQ_IDLE_NS (3600ULL * 1000000000ULL)   /* a stream quiet this long may restart at 0 */
+#define MAX_TARGET_XML 1024                     /* attribute 17/18 value, standard form */
 
 typedef struct marker {           /* a keepalive in flight and what it acknowledges */
     uint32_t seq;
@@ -73,6 +76,7 @@ struct x2x3_sender {
     char host[256];
     char port[16];
     char poi_id[256];
+    char nf_id[256];
     uint64_t cap;
     size_t max_pdu;
     uint64_t keepalive_ns;
@@ -88,7 +92,7 @@ struct x2x3_sender {
     uint8_t *ring;
     uint64_t head, tail;
     uint64_t queued_pdus, acked_pdus;
-    uint32_t next_seq;
+    x2x3_seq seqs;                /* per (XID, correlation ID), TS 103 221-2 clause 5.3.9 */
     li_buf attrs, scratch;
     gap *gaps;
     size_t n_gaps, gaps_cap;
@@ -127,6 +131,18 @@ static void ring_read(const x2x3_sender *s, uint64_t pos, uint8_t *p, size_t n)
     memcpy(p + first, s->ring, n - first);
 }
 
+/* Attribute 17 or 18 in the standard form (the TargetIdentifier's content as XML,
+ * clauses 5.3.18/5.3.19) from limf's "type:value"; text of another type as it is. */
+static li_err put_target(li_buf *a, uint16_t type, const char *ident)
+{
+    char xml[MAX_TARGET_XML];
+    size_t len;
+    li_err e = x2x3_target_encode(ident, xml, sizeof xml, &len);
+    if (e == LI_ERR_INVAL)
+        return x2x3_attr_put(a, type, ident, strlen(ident));
+    return e == LI_OK ? x2x3_attr_put(a, type, xml, len) : LI_ERR_INVAL;
+}
+
 /* Encodes rec's header and attributes into s->scratch (under mu) with the next sequence
  * number; ring_push() appends them and the payload, which is copied only there. */
 static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq)
@@ -136,7 +152,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     li_buf_reset(&s->scratch);
     li_err e = LI_OK;
     /* Attributes in type order (TS 103 221-2 clause 5.3 table 5). */
-    if (s->poi_id[0])
+    if (s->nf_id[0])
+        e = x2x3_attr_put(a, X2X3_ATTR_NFID, s->nf_id, strlen(s->nf_id));
+    if (e == LI_OK && s->poi_id[0])
         e = x2x3_attr_put(a, X2X3_ATTR_IPID, s->poi_id, strlen(s->poi_id));
     if (e == LI_OK)
         e = x2x3_attr_put_u32(a, X2X3_ATTR_SEQ, seq);
@@ -155,8 +173,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     if (e == LI_OK && rec->ip_protocol)
         e = x2x3_attr_put_u8(a, X2X3_ATTR_IP_PROTOCOL, rec->ip_protocol);
     for (size_t i = 0; i < rec->n_matched_targets && e == LI_OK; i++)
-        e = x2x3_attr_put(a, X2X3_ATTR_MATCHED_TARGET, rec->matched_targets[i],
-                          strlen(rec->matched_targets[i]));
+        e = put_target(a, X2X3_ATTR_MATCHED_TARGET, rec->matched_targets[i]);
+    for (size_t i = 0; i < rec->n_other_targets && e == LI_OK; i++)
+        e = put_target(a, X2X3_ATTR_OTHER_TARGET, rec->other_targets[i]);
     if (e == LI_OK && rec->sdp)
         e = x2x3_attr_put(a, X2X3_ATTR_SDP, rec->sdp, strlen(rec->sdp));
     if (e != LI_OK)
@@ -176,8 +195,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     return e == LI_ERR_TOO_BIG ? LI_ERR_INVAL : e;
 }
 
-/* Appends s->scratch and the payload to the ring when they fit (under mu). */
-static int ring_push(x2x3_sender *s, const uint8_t *payload, size_t payload_len)
+/* Appends s->scratch and the payload to the ring when they fit (under mu); the stream's
+ * sequence number is then used up. */
+static int ring_push(x2x3_sender *s, uint32_t *seq, const uint8_t *payload, size_t payload_len)
 {
     if (s->scratch.len + payload_len > s->cap - (s->head - s->tail))
         return 0;
@@ -186,7 +206,7 @@ static int ring_push(x2x3_sender *s, const uint8_t *payload, size_t payload_len)
         ring_write(s, s->head + s->scratch.len, payload, payload_len);
     s->head += s->scratch.len + payload_len;
     s->queued_pdus++;
-    s->next_seq++;
+    (*seq)++;
     return 1;
 }
 
@@ -220,7 +240,9 @@ static void push_gaps(x2x3_sender *s)
         r.n_matched_targets = g->n_targets;
         r.payload = (const uint8_t *)json;
         r.payload_len = len;
-        if (encode_record(s, &r, s->next_seq) != LI_OK || !ring_push(s, r.payload, r.payload_len))
+        uint32_t *seq = x2x3_seq_next(&s->seqs, r.xid, r.correlation_id, li_mono_ns());
+        if (!seq || encode_record(s, &r, *seq) != LI_OK ||
+            !ring_push(s, seq, r.payload, r.payload_len))
             return;
         li_log_warn("x2x3 sender: reported a gap of %llu PDUs", (unsigned long long)g->dropped);
         gap_free(g);
@@ -273,12 +295,13 @@ li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec)
         return LI_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
     push_gaps(s);
-    li_err e = encode_record(s, rec, s->next_seq);
+    uint32_t *seq = x2x3_seq_next(&s->seqs, rec->xid, rec->correlation_id, li_mono_ns());
+    li_err e = seq ? encode_record(s, rec, *seq) : LI_ERR_NOMEM;
     /* A PDU the ingest would refuse would be resent forever: refuse it here. */
     if (e == LI_OK &&
         (s->scratch.len > s->max_pdu || rec->payload_len > s->max_pdu - s->scratch.len))
         e = LI_ERR_INVAL;
-    if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s, rec->payload, rec->payload_len))) {
+    if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s, seq, rec->payload, rec->payload_len))) {
         /* While a gap is unreported, later records of any XID wait behind it. */
         count_drop(s, rec);
         e = LI_ERR_FULL;
@@ -727,6 +750,10 @@ static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *pr
     char key[256];
     snprintf(key, sizeof key, "%s.poi_id", prefix);
     snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
+    /* Network Function ID (attribute 6, mandatory on LI_X2/LI_X3 in TS 33.128): the POI's
+     * own name by default. */
+    snprintf(key, sizeof key, "%s.nf_id", prefix);
+    snprintf(s->nf_id, sizeof s->nf_id, "%s", li_config_get(cfg, key, s->poi_id));
     int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms, max_pdu, thread_nice;
     snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
     if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
@@ -804,6 +831,7 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
     pthread_cond_init(&s->acked_cond, NULL);
     li_buf_init(&s->attrs, 0);
     li_buf_init(&s->scratch, 0);
+    x2x3_seq_init(&s->seqs, SEQ_IDLE_NS);
     li_buf_init(&s->wbuf, 0);
     li_buf_init(&s->rbuf, 0);
 
@@ -869,6 +897,7 @@ void x2x3_sender_free(x2x3_sender *s)
         munmap(s->ring, (size_t)s->cap);
     li_buf_free(&s->attrs);
     li_buf_free(&s->scratch);
+    x2x3_seq_free(&s->seqs);
     li_buf_free(&s->wbuf);
     li_buf_free(&s->rbuf);
     pthread_cond_destroy(&s->acked_cond);
