@@ -46,6 +46,7 @@
 #define WRITE_BATCH (256 * 1024)  /* PDU bytes between keepalive opportunities */
 #define LINGER_NS 1000000u        /* 1 ms: see the wake-ups note above */
 #define CONNECT_TIMEOUT_MS 5000
+#define BACKOFF_MIN_NS 100000000u  /* 100 ms: the first retry after a healthy connection */
 #define MAX_GAP_TARGETS 4
 #define SEQ_IDLE_NS (3600ULL * 1000000000ULL)   /* a stream quiet this long may restart at 0 */
 #define MAX_TARGET_XML 1024                     /* attribute 17/18 value, standard form */
@@ -83,6 +84,8 @@ struct x2x3_sender {
     uint64_t ack_interval_ns;
     int thread_nice;
     uint64_t reconnect_max_ns;
+    int no_ack;                   /* the peer never answers keepalives: see x2x3_sender.h */
+    char address[300];            /* host:port as configured */
     SSL_CTX *ctx;
 
     /* under mu */
@@ -111,6 +114,10 @@ struct x2x3_sender {
     uint64_t last_ka_ns;
     uint64_t last_ka_pos;
     int ever_connected;
+    int healthy;                  /* this connection was answered (no_ack: lasted) */
+    uint64_t connected_ns;
+    uint64_t backoff_ns;          /* the wait before the next connection attempt */
+    uint64_t rng;                 /* xorshift state for the backoff's jitter */
 };
 
 /* --- the ring --- */
@@ -493,6 +500,13 @@ static int take_batch(x2x3_sender *s)
  * at once for a flush), and every keepalive interval on an idle link. */
 static void maybe_keepalive(x2x3_sender *s, uint64_t now)
 {
+    if (s->no_ack) {
+        /* Sent so that the peer sees a live link (TIME_P1); no answer is awaited. */
+        if (now - s->last_ka_ns >= s->keepalive_ns &&
+            x2x3_keepalive_encode(&s->wbuf, ++s->ka_seq) == LI_OK)
+            s->last_ka_ns = now;
+        return;
+    }
     if (s->n_markers == MAX_MARKERS)
         return;
     pthread_mutex_lock(&s->mu);
@@ -521,6 +535,7 @@ static void on_ack(x2x3_sender *s, const x2x3_pdu *p)
         if (s->markers[i].seq != p->seq)
             continue;
         /* TCP keeps order: this answer acknowledges every earlier keepalive too. */
+        s->healthy = 1;
         pthread_mutex_lock(&s->mu);
         if (s->markers[i].pos > s->tail) {
             s->tail = s->markers[i].pos;
@@ -573,6 +588,21 @@ static li_err do_read(x2x3_sender *s)
     }
 }
 
+/* Unacknowledged mode: a batch is released once written whole to the connection (a
+ * batch ends on a PDU boundary, so a resend after a reconnect starts on one). What the
+ * connection held when it broke is lost: counted as released unacknowledged. */
+static void release_written(x2x3_sender *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stats.unacked_pdus += s->limit_pdus - s->acked_pdus;
+    s->last_ka_pos = s->limit;    /* nothing awaits an answer */
+    s->tail = s->limit;
+    s->acked_pdus = s->limit_pdus;
+    push_gaps(s);
+    pthread_cond_broadcast(&s->acked_cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Writes the current batch straight from the ring, then (at the PDU boundary) the
  * keepalives and answers of wbuf, then takes the next batch. With partial writes enabled
  * (li_tls) SSL_write returns after each 16 KiB record; a retry after WANT_WRITE passes
@@ -618,10 +648,28 @@ static li_err do_write(x2x3_sender *s, int *want_out)
         if (from_ring) {
             s->copied += (uint64_t)k;
             s->last_data_ns = li_mono_ns();
+            if (s->no_ack && s->copied == s->limit)
+                release_written(s);
         } else {
             s->wbuf_off += (size_t)k;
         }
     }
+}
+
+/* Waits the current backoff with jitter (uniformly between half and all of it, so that
+ * POIs cut off together do not come back together), then doubles it up to
+ * reconnect_max. A wake-up (new data) does not cut the wait short. */
+static void back_off(x2x3_sender *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    uint64_t half = s->backoff_ns / 2;
+    uint64_t until = li_mono_ns() + half + (half ? s->rng % (half + 1) : 0);
+    for (uint64_t now = li_mono_ns(); now < until && !stopping(s); now = li_mono_ns())
+        wait_fd(s, -1, 0, (int)((until - now) / 1000000u) + 1);
+    s->backoff_ns = s->backoff_ns * 2 > s->reconnect_max_ns ? s->reconnect_max_ns
+                                                             : s->backoff_ns * 2;
 }
 
 static void *io_thread(void *arg)
@@ -641,9 +689,9 @@ static void *io_thread(void *arg)
     sigemptyset(&pipe_mask);
     sigaddset(&pipe_mask, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_mask, NULL);
-    uint64_t backoff = 100000000u;   /* 100 ms, doubling to reconnect_max */
     char why[512];
     int logged_down = 0;
+    s->backoff_ns = BACKOFF_MIN_NS;
     while (!stopping(s)) {
         if (!s->ssl) {
             if (try_connect(s, why, sizeof why) != LI_OK) {
@@ -652,13 +700,14 @@ static void *io_thread(void *arg)
                                 why);
                 logged_down = 1;
                 disconnect(s, NULL);
-                wait_fd(s, -1, 0, (int)(backoff / 1000000u));
-                backoff = backoff * 2 > s->reconnect_max_ns ? s->reconnect_max_ns : backoff * 2;
+                back_off(s);
                 continue;
             }
-            li_log_info("x2x3 sender: connected to %s:%s", s->host, s->port);
+            li_log_info("x2x3 sender: connected to %s:%s%s", s->host, s->port,
+                        s->no_ack ? " (unacknowledged mode)" : "");
             logged_down = 0;
-            backoff = 100000000u;
+            s->healthy = 0;
+            s->connected_ns = li_mono_ns();
             pthread_mutex_lock(&s->mu);
             s->stats.connected = 1;
             if (s->ever_connected)
@@ -684,6 +733,11 @@ static void *io_thread(void *arg)
             e = LI_ERR_TIMEOUT;
         if (e != LI_OK) {
             disconnect(s, e == LI_ERR_TIMEOUT ? "keepalive unanswered" : li_err_str(e));
+            /* A peer that closes every connection at once (or never answers) is not
+             * hammered: the backoff restarts only after a connection that worked. */
+            if (s->healthy || (s->no_ack && now - s->connected_ns >= s->reconnect_max_ns))
+                s->backoff_ns = BACKOFF_MIN_NS;
+            back_off(s);
             continue;
         }
         /* Sleep until the socket, new data (wake-up) or the next keepalive. Right after
@@ -777,6 +831,18 @@ static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *pr
     if (li_config_get_int(cfg, key, 5, 0, 19, &thread_nice, errstr, errstr_size) != LI_OK)
         return LI_ERR_INVAL;
     s->thread_nice = (int)thread_nice;
+    /* Destinations whose MDF never answers keepalives (docs/X2X3.md, unacknowledged
+     * mode): listed by address, as X1 names them or x2x3.address. */
+    snprintf(key, sizeof key, "%s.unacknowledged", prefix);
+    const char *list = li_config_get(cfg, key, "");
+    size_t al = strlen(s->address);
+    for (const char *p = list; al && *p;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        if (n == al && memcmp(p, s->address, al) == 0)
+            s->no_ack = 1;
+        p += n;
+    }
     s->cap = (uint64_t)buffer_bytes;
     s->max_pdu = (size_t)(max_pdu < buffer_bytes ? max_pdu : buffer_bytes);
     s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
@@ -837,6 +903,8 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
 
     snprintf(key, sizeof key, "%s.address", prefix);
     const char *addr = address ? address : li_config_get(cfg, key, NULL);
+    if (addr)
+        snprintf(s->address, sizeof s->address, "%s", addr);
     if (!addr || parse_host_port(addr, s->host, sizeof s->host, s->port, sizeof s->port)) {
         if (address)
             snprintf(errstr, errstr_size, "%s is not host:port", address);
@@ -858,6 +926,13 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
     }
     s->ring = ring;
     madvise(ring, (size_t)s->cap, MADV_HUGEPAGE);
+    s->rng = (li_now_ns() ^ (uint64_t)(uintptr_t)s) | 1;
+    if (s->no_ack) {
+        li_log_warn("x2x3 sender: %s in unacknowledged mode: PDUs are released once written, "
+                    "not once the peer holds them; a broken connection loses what it carried",
+                    s->address);
+        s->stats.unacknowledged_mode = 1;
+    }
     if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         snprintf(errstr, errstr_size, "eventfd: %s", strerror(errno));
         goto fail;

@@ -61,7 +61,10 @@ typedef struct x2x3_sender_stats {
     uint64_t reconnects;         /* connections established after the first */
     uint64_t buffered_bytes;     /* PDUs held until acknowledged, or not yet sent */
     int connected;
-    uint64_t acked_pdus;         /* PDUs acknowledged by the ingest */
+    uint64_t acked_pdus;         /* PDUs acknowledged by the ingest (unacknowledged mode:
+                                    released once written) */
+    int unacknowledged_mode;     /* <prefix>.unacknowledged names this sender's address */
+    uint64_t unacked_pdus;       /* PDUs released without an acknowledgement */
 } x2x3_sender_stats;
 
 /* Creates a sender and starts its I/O thread, which connects (and reconnects) by itself.
@@ -74,7 +77,16 @@ typedef struct x2x3_sender_stats {
  *   <prefix>.keepalive_s      keepalive interval (default 5); a keepalive unanswered
  *                             for 3 intervals, with no PDU written meanwhile, ends the
  *                             connection (a draining backlog delays answers)
- *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5)
+ *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5): the wait before a
+ *                             reconnection doubles from 100 ms, with jitter, and starts
+ *                             over only after a connection whose keepalive was answered
+ *   <prefix>.unacknowledged   comma-separated addresses (host:port) whose MDF never
+ *                             answers keepalives: for these a PDU is released once
+ *                             written whole to the connection, keepalives are still
+ *                             sent every keepalive_s but no answer is awaited, and a dead
+ *                             link is found only when a write fails. Gives up
+ *                             the delivery guarantee (what a broken connection carried
+ *                             is lost); counted (stats unacked_pdus) and logged
  *   <prefix>.max_pdu          largest PDU sent, as limf-ingest's ingest.max_pdu (4 MiB)
  *   <prefix>.ack_interval_ms  keepalive after new data at most this often (default 20)
  *   <prefix>.thread_nice      nice value of the sender's thread, 0-19 (default 5): below

@@ -26,9 +26,11 @@ static char tmpdir[64];
 /* The ingest: starts without answering keepalives. */
 static x2x3_test_ingest srv;
 
-static x2x3_sender *make_sender(void)
+static x2x3_sender *make_sender_with(const char *key, const char *value)
 {
     li_config *cfg = li_config_new();
+    if (key)
+        li_config_set(cfg, key, value);
     char v[256], err[512];
     snprintf(v, sizeof v, "127.0.0.1:%u", srv.port);
     li_config_set(cfg, "x2x3.address", v);
@@ -48,6 +50,11 @@ static x2x3_sender *make_sender(void)
         print_message("sender: %s\n", err);
     li_config_free(cfg);
     return s;
+}
+
+static x2x3_sender *make_sender(void)
+{
+    return make_sender_with(NULL, NULL);
 }
 
 static void assert_slice_eq(li_slice s, const char *text)
@@ -178,6 +185,66 @@ static void test_numbering_per_stream(void **state)
     x2x3_test_ingest_set(&srv, &srv.answer, 0);
 }
 
+/* A peer that closes every connection at once is retried with a growing, jittered
+ * backoff (x2x3.reconnect_max_s = 1: 50-100, 100-200, 200-400, 400-800, then 500-1000
+ * ms), not in a loop (issue 17: 272 reconnections in 5 s). */
+static void test_reconnect_backoff(void **state)
+{
+    (void)state;
+    x2x3_test_ingest_set(&srv, &srv.refuse, 1);
+    size_t before = x2x3_test_ingest_get(&srv, &srv.conns);
+    x2x3_sender *s = make_sender();
+    assert_non_null(s);
+    x2x3_record r = record(1, "MESSAGE sip:b@example.org SIP/2.0\r\n\r\n");
+    assert_int_equal(x2x3_sender_send(s, &r), LI_OK);
+    usleep(3000000);
+    size_t n = x2x3_test_ingest_get(&srv, &srv.conns) - before;
+    print_message("connections in 3 s: %zu\n", n);
+    assert_true(n >= 3 && n <= 9);
+    x2x3_test_ingest_set(&srv, &srv.refuse, 0);
+    /* Once the peer serves again the record is delivered. */
+    x2x3_test_ingest_set(&srv, &srv.answer, 1);
+    assert_int_equal(x2x3_sender_flush(s, 5000), LI_OK);
+    x2x3_sender_free(s);
+    x2x3_test_ingest_set(&srv, &srv.answer, 0);
+}
+
+/* Unacknowledged mode for an MDF that never answers keepalives: records are released
+ * once written, counted as such, keepalives still go out. */
+static void test_unacknowledged_mode(void **state)
+{
+    (void)state;
+    char addr[64];
+    snprintf(addr, sizeof addr, "10.0.0.1:1, 127.0.0.1:%u", srv.port);
+    x2x3_sender *s = make_sender_with("x2x3.unacknowledged", addr);
+    assert_non_null(s);
+    size_t pdus = x2x3_test_ingest_get(&srv, &srv.pdus);
+    size_t kas = x2x3_test_ingest_get(&srv, &srv.keepalives);
+    for (int i = 0; i < 5; i++) {
+        x2x3_record r = record(i, "MESSAGE sip:b@example.org SIP/2.0\r\n\r\n");
+        assert_int_equal(x2x3_sender_send(s, &r), LI_OK);
+    }
+    assert_int_equal(x2x3_sender_flush(s, 5000), LI_OK);   /* no answer needed */
+    assert_true(x2x3_test_ingest_wait(&srv, &srv.pdus, pdus + 5, 1, 5000));
+    x2x3_sender_stats st;
+    x2x3_sender_stats_get(s, &st);
+    assert_int_equal(st.unacknowledged_mode, 1);
+    assert_int_equal(st.unacked_pdus, 5);
+    assert_int_equal(st.buffered_bytes, 0);
+    assert_true(x2x3_test_ingest_wait(&srv, &srv.keepalives, kas + 1, 0, 5000));
+    assert_int_equal(st.reconnects, 0);
+    x2x3_sender_free(s);
+    /* Another address is not in the list: the default mode. */
+    s = make_sender_with("x2x3.unacknowledged", "127.0.0.1:1");
+    assert_non_null(s);
+    x2x3_record r = record(9, "x");
+    assert_int_equal(x2x3_sender_send(s, &r), LI_OK);
+    assert_int_equal(x2x3_sender_flush(s, 300), LI_ERR_TIMEOUT);
+    x2x3_sender_stats_get(s, &st);
+    assert_int_equal(st.unacknowledged_mode, 0);
+    x2x3_sender_free(s);
+}
+
 static void test_bad_records_refused(void **state)
 {
     (void)state;
@@ -288,6 +355,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retained_resent_released),
         cmocka_unit_test(test_numbering_per_stream),
+        cmocka_unit_test(test_reconnect_backoff),
+        cmocka_unit_test(test_unacknowledged_mode),
         cmocka_unit_test(test_bad_records_refused),
         cmocka_unit_test(test_thread_nice),
         cmocka_unit_test(test_config_errors),
