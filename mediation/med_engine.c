@@ -77,11 +77,13 @@ typedef struct task_state {
 /* Per (POI, task): digests of the last RESEND_WINDOW X2/X3 PDUs processed, to drop the
  * byte-identical copies a POI resends after a reconnect (see resent_copy). */
 #define RESEND_WINDOW 1024
+#define RESEND_FILTER 4096             /* slots of the window's filter, a power of two */
 typedef struct poi_window {
     uint8_t xid[16];
     char *poi_id;
     uint64_t digests[RESEND_WINDOW];   /* ring; 0: empty */
     uint32_t next;                     /* slot of the next digest */
+    uint16_t filter[RESEND_FILTER];    /* digests in the ring per low bits: 0 = surely new */
     uint64_t last_ns;
     uint8_t dirty;
 } poi_window;
@@ -328,6 +330,17 @@ static uint64_t pdu_digest(const Limf__XPdu *pdu)
     return h ? h : 1;
 }
 
+/* Appends d to the ring, the oldest giving way. */
+static void window_push(poi_window *w, uint64_t d)
+{
+    uint64_t old = w->digests[w->next];
+    if (old)
+        w->filter[old % RESEND_FILTER]--;
+    w->digests[w->next] = d;
+    w->filter[d % RESEND_FILTER]++;
+    w->next = (w->next + 1) % RESEND_WINDOW;
+}
+
 static void window_free(void *v)
 {
     poi_window *w = v;
@@ -372,11 +385,11 @@ static int resent_copy(med_engine *e, const Limf__XPdu *pdu, uint64_t now, li_er
         return 0;
     }
     uint64_t d = pdu_digest(pdu);
-    for (uint32_t i = 0; i < RESEND_WINDOW; i++)
+    /* Most PDUs are new: the filter spares them the walk of the ring. */
+    for (uint32_t i = 0; w->filter[d % RESEND_FILTER] && i < RESEND_WINDOW; i++)
         if (w->digests[i] == d)
             return 1;
-    w->digests[w->next] = d;
-    w->next = (w->next + 1) % RESEND_WINDOW;
+    window_push(w, d);
     w->last_ns = now;
     *err = mark(e, k, &w->dirty);
     return 0;
@@ -1449,8 +1462,8 @@ li_err med_engine_restore(med_engine *e, const char *key, const uint8_t *value, 
                 n = RESEND_WINDOW;
             }
             for (size_t i = 0; i < n; i++)
-                w->digests[i] = li_get_be64(d + 8 * i);
-            w->next = (uint32_t)(n % RESEND_WINDOW);
+                if (li_get_be64(d + 8 * i))
+                    window_push(w, li_get_be64(d + 8 * i));
             w->last_ns = st->window->last_ns;
         }
     } else if (st->link && st->link->xid.len == 16) {

@@ -586,6 +586,41 @@ static void test_third_party_numbering(void **state)
     med_tasks_free(tasks);
 }
 
+/* The window holds the last 1,024 PDUs of a POI's task, also through the changelog: a
+ * copy of a recent one is dropped, a copy of an older one delivered again (a duplicate,
+ * never a loss). */
+static void test_resend_window(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    med_config cfg = test_config();
+    static out o;
+    kv st;
+    med_map_init(&st.m);
+    med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+    for (uint32_t i = 0; i < 1100; i++) {
+        o.n = 0;   /* only the records after the restore are looked at */
+        process_in(e, "vendor", 3, i, T0 + i, 1, MSRP("tx1", "s2", "s1", "same text"));
+    }
+    assert_int_equal(med_engine_state_flush(e, on_state, &st), LI_OK);
+    med_engine_free(e);
+    e = med_engine_new(&cfg, tasks, on_record, &o);
+    restore_into(e, &st);
+    o.n = 0;
+    /* The PDUs differ only in sequence number and timestamp. */
+    process_in(e, "vendor", 3, 1099, T0 + 1099, 1, MSRP("tx1", "s2", "s1", "same text"));
+    process_in(e, "vendor", 3, 76, T0 + 76, 1, MSRP("tx1", "s2", "s1", "same text"));
+    assert_int_equal(o.n, 0);            /* both among the last 1,024: copies */
+    process_in(e, "vendor", 3, 75, T0 + 75, 1, MSRP("tx1", "s2", "s1", "same text"));
+    assert_true(o.n > 0);                /* beyond the window: delivered again */
+    med_stats stats;
+    med_engine_stats(e, &stats);
+    assert_int_equal(stats.resent_copies, 2);
+    med_engine_free(e);
+    med_map_free_values(&st.m, free);
+    med_tasks_free(tasks);
+}
+
 static void test_resent_copies(void **state)
 {
     (void)state;
@@ -719,6 +754,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies), cmocka_unit_test(test_third_party_numbering),
+        cmocka_unit_test(test_resend_window),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
         cmocka_unit_test(test_sid_cap),
     };
