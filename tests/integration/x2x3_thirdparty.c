@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 {
     li_log_init("x2x3_thirdparty", LI_LOG_WARN, 0);
     CHECK(argc >= 3, "usage: x2x3_thirdparty <limf-mediator> <limf-thirdparty-poi> [quiet]");
-    med_it_init(argc, argv, "x2x3_thirdparty");
+    med_it_init(2, argv, "x2x3_thirdparty");   /* argv[1]: the mediator; the rest is ours */
     const char *quiet = argc > 3 ? argv[3] : "65";
 
     /* The warrant: XID of med_gen warrant 0 (iri+cc), destination lea-tp. */
