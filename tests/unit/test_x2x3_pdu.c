@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "x2x3_pdu.h"
+#include "x2x3_seq.h"
 
 /* --- inputs before a guard page --- */
 
@@ -185,6 +186,40 @@ static void test_target_forms(void **state)
         if (got != forms[i].standard || (forms[i].ident && strcmp(out, forms[i].ident) != 0))
             fail_msg("%s: %d '%s'", forms[i].raw, got, out);
     }
+}
+
+/* Numbering per (XID, correlation ID): streams count on their own, survive the table's
+ * growth, and only streams idle for idle_ns are forgotten (then start at 0 again). */
+static void test_seq_streams(void **state)
+{
+    (void)state;
+    x2x3_seq t;
+    x2x3_seq_init(&t, 1000);
+    uint8_t xid[16] = { 0x5e };
+    for (uint64_t round = 0; round < 3; round++)
+        for (uint64_t cid = 0; cid < 500; cid++) {
+            xid[15] = (uint8_t)(cid % 7);
+            uint32_t *n = x2x3_seq_next(&t, xid, cid, 10 + round);
+            assert_non_null(n);
+            assert_int_equal(*n, round);
+            (*n)++;
+        }
+    assert_int_equal(t.count, 500);
+    /* Much later: a rebuild forgets all 500 idle streams, and the busy one survives. */
+    xid[15] = 0;
+    uint32_t *busy = x2x3_seq_next(&t, xid, 0, 5000);
+    assert_int_equal(*busy, 3);
+    (*busy)++;
+    for (uint64_t cid = 1000; cid < 1400; cid++) {
+        uint32_t *n = x2x3_seq_next(&t, xid, cid, 5000);
+        assert_non_null(n);
+        assert_int_equal(*n, 0);
+    }
+    assert_int_equal(*x2x3_seq_next(&t, xid, 0, 5000), 4);
+    xid[15] = 1;
+    assert_int_equal(*x2x3_seq_next(&t, xid, 1, 5000), 0);   /* idle, forgotten */
+    assert_true(t.count < 500 + 400 + 2);
+    x2x3_seq_free(&t);
 }
 
 static void test_unknown_values(void **state)
@@ -521,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_bad_vectors),
         cmocka_unit_test(test_unknown_values),
         cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_seq_streams),
         cmocka_unit_test(test_max_pdu_from_header),
         cmocka_unit_test(test_lippycat_sip_invite),
         cmocka_unit_test(test_lippycat_rtp_and_keepalive),
