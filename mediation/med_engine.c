@@ -78,21 +78,25 @@ typedef struct session {
     size_t pending_bytes;
 } session;
 
-/* Per POI: the highest X2/X3 sequence number and timestamp processed for the task. */
-#define MAX_POI_MARKS 16
-typedef struct poi_mark {
-    char poi_id[64];
-    uint32_t seq;
-    uint64_t ts;
-} poi_mark;
-
 typedef struct task_state {
     uint8_t xid[16];
     uint64_t next_cin;
-    poi_mark marks[MAX_POI_MARKS];
-    uint32_t n_marks;
     uint8_t dirty;
 } task_state;
+
+/* Per (POI, task): digests of the last RESEND_WINDOW X2/X3 PDUs processed, to drop the
+ * byte-identical copies a POI resends after a reconnect (see resent_copy). */
+#define RESEND_WINDOW 1024
+#define RESEND_FILTER 4096             /* slots of the window's filter, a power of two */
+typedef struct poi_window {
+    uint8_t xid[16];
+    char *poi_id;
+    uint64_t digests[RESEND_WINDOW];   /* ring; 0: empty */
+    uint32_t next;                     /* slot of the next digest */
+    uint16_t filter[RESEND_FILTER];    /* digests in the ring per low bits: 0 = surely new */
+    uint64_t last_ns;
+    uint8_t dirty;
+} poi_window;
 
 typedef struct link_state {
     uint8_t xid[16];
@@ -110,6 +114,7 @@ struct med_engine {
     med_map sid_index;       /* "<xid>/<sid>" -> session */
     med_map task_states;     /* "t/<xid>" -> task_state */
     med_map links;           /* "l/<xid>/<poi>/<corr>" -> link_state */
+    med_map windows;         /* "p/<xid>/<poi>" -> poi_window */
     char **dirty;            /* changed keys since the last flush */
     size_t n_dirty, cap_dirty;
     size_t pending_total;
@@ -320,42 +325,83 @@ static li_err alloc_cin(med_engine *e, const uint8_t xid[16], uint64_t *cin)
     return mark(e, k, &t->dirty);
 }
 
+/* The digest of everything a PDU carries that its POI wrote: a resent copy has the
+ * same; any other PDU differs at least in sequence number, timestamp, correlation ID,
+ * attributes or payload. Never 0 (the empty slot). */
+static uint64_t pdu_digest(const Limf__XPdu *pdu)
+{
+    uint32_t hdr[5] = { pdu->pdu_type, pdu->payload_format, pdu->payload_direction, pdu->seq,
+                        pdu->version };
+    uint64_t h = med_hash(hdr, sizeof hdr, 0);
+    h = med_hash(&pdu->timestamp_ns, sizeof pdu->timestamp_ns, h);
+    h = med_hash(pdu->correlation_id.data, pdu->correlation_id.len, h ^ 1);
+    h = med_hash(pdu->attributes.data, pdu->attributes.len, h ^ 2);
+    h = med_hash(pdu->payload.data, pdu->payload.len, h ^ 3);
+    return h ? h : 1;
+}
+
+/* Appends d to the ring, the oldest giving way. */
+static void window_push(poi_window *w, uint64_t d)
+{
+    uint64_t old = w->digests[w->next];
+    if (old)
+        w->filter[old % RESEND_FILTER]--;
+    w->digests[w->next] = d;
+    w->filter[d % RESEND_FILTER]++;
+    w->next = (w->next + 1) % RESEND_WINDOW;
+}
+
+static void window_free(void *v)
+{
+    poi_window *w = v;
+    if (w)
+        free(w->poi_id);
+    free(w);
+}
+
+static poi_window *window_new(med_engine *e, const char *key, const uint8_t xid[16],
+                              const char *poi_id)
+{
+    poi_window *w = calloc(1, sizeof *w);
+    if (!w || !(w->poi_id = strdup(poi_id)) || med_map_put(&e->windows, key, w) != LI_OK) {
+        window_free(w);
+        return NULL;
+    }
+    memcpy(w->xid, xid, 16);
+    return w;
+}
+
 /* A POI resends the PDUs its ingest had not acknowledged, byte-identical (same
- * sequence number and timestamp), so limf.xpdu may hold a copy. Within one task a POI's
- * sequence numbers and timestamps only grow (the PDUs of one XID keep their order in one
- * partition); a restarted POI starts its sequence numbers again but with later
- * timestamps. So a PDU at or below both marks of its POI is a copy: 1, else 0. */
-static int resent_copy(med_engine *e, const Limf__XPdu *pdu, li_err *err)
+ * correlation ID, sequence number, timestamp, attributes and payload), so limf.xpdu may
+ * hold a copy, after the original in the same partition (key XID). A PDU is dropped as
+ * such a copy only when its digest equals one of the last RESEND_WINDOW PDUs of the same
+ * POI (certificate name) for the same task: 1, else 0. Nothing is inferred from the
+ * numbering, so however a POI numbers (per XID and correlation ID as TS 103 221-2 has
+ * it, per process, restarting), and however many processes share its certificate, no
+ * PDU that differs from every recent one is dropped. A copy of an older PDU (a resend of
+ * more than RESEND_WINDOW PDUs of one task) is delivered again: a duplicate, never a
+ * loss. PDUs without a sequence number are never taken for copies. */
+static int resent_copy(med_engine *e, const Limf__XPdu *pdu, uint64_t now, li_err *err)
 {
     *err = LI_OK;
     if (!pdu->has_seq || !pdu->poi_id || !*pdu->poi_id)
         return 0;
-    char k[40];
-    task_state *t = task_get(e, pdu->xid.data, k);
-    if (!t) {
+    char x[33], k[320];
+    xid_hex(pdu->xid.data, x);
+    snprintf(k, sizeof k, "p/%s/%.255s", x, pdu->poi_id);
+    poi_window *w = med_map_get(&e->windows, k);
+    if (!w && !(w = window_new(e, k, pdu->xid.data, pdu->poi_id))) {
         *err = LI_ERR_NOMEM;
         return 0;
     }
-    poi_mark *m = NULL;
-    for (uint32_t i = 0; i < t->n_marks && !m; i++)
-        if (strcmp(t->marks[i].poi_id, pdu->poi_id) == 0)
-            m = &t->marks[i];
-    if (m && pdu->seq <= m->seq && pdu->timestamp_ns <= m->ts)
-        return 1;
-    if (!m) {
-        if (t->n_marks < MAX_POI_MARKS) {
-            m = &t->marks[t->n_marks++];
-        } else {
-            m = &t->marks[0]; /* the POI heard from longest ago gives way */
-            for (uint32_t i = 1; i < t->n_marks; i++)
-                if (t->marks[i].ts < m->ts)
-                    m = &t->marks[i];
-        }
-        snprintf(m->poi_id, sizeof m->poi_id, "%s", pdu->poi_id);
-    }
-    m->seq = pdu->seq;
-    m->ts = pdu->timestamp_ns;
-    *err = mark(e, k, &t->dirty);
+    uint64_t d = pdu_digest(pdu);
+    /* Most PDUs are new: the filter spares them the walk of the ring. */
+    for (uint32_t i = 0; w->filter[d % RESEND_FILTER] && i < RESEND_WINDOW; i++)
+        if (w->digests[i] == d)
+            return 1;
+    window_push(w, d);
+    w->last_ns = now;
+    *err = mark(e, k, &w->dirty);
     return 0;
 }
 
@@ -1061,6 +1107,7 @@ med_engine *med_engine_new(const med_config *cfg, const med_tasks *tasks, med_em
     med_map_init(&e->sid_index);
     med_map_init(&e->task_states);
     med_map_init(&e->links);
+    med_map_init(&e->windows);
     return e;
 }
 
@@ -1081,6 +1128,7 @@ void med_engine_free(med_engine *e)
     med_map_free(&e->sessions);
     med_map_free(&e->sid_index);
     med_map_free_values(&e->task_states, free);
+    med_map_free_values(&e->windows, window_free);
     med_map_free(&e->links);
     for (size_t i = 0; i < e->n_dirty; i++)
         free(e->dirty[i]);
@@ -1113,12 +1161,14 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
         return LI_OK;
     }
     li_err err;
-    if (resent_copy(e, pdu, &err)) {
+    if (resent_copy(e, pdu, now_ns, &err)) {
         e->st.resent_copies++;
         return LI_OK;
     }
     if (err != LI_OK)
         return err;
+    if (!x3 && pdu->pdu_type != X2X3_PDU_X2)   /* a PDU type limf-ingest passed on unknown */
+        return report_malformed(e, pdu, ts, "unsupported-pdu-type", now_ns);
     if (x3 && pdu->payload_format == X2X3_FORMAT_MSRP)
         return process_msrp(e, pdu, ts, now_ns);
     if (!x3 && pdu->payload_format == X2X3_FORMAT_SIP)
@@ -1126,6 +1176,28 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     if (pdu->payload_format == X2X3_FORMAT_PROPRIETARY)
         return process_event(e, pdu, ts, now_ns);
     return report_malformed(e, pdu, ts, "unsupported-payload-format", now_ns);
+}
+
+/* A POI's resend window of a task without PDUs for a session timeout is forgotten: its
+ * resends come within its reconnect time (a copy arriving later is delivered again). */
+static li_err expire_windows(med_engine *e, uint64_t now)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (med_map_next(&e->windows, &it, &k, &v)) {
+        poi_window *w = v;
+        if (now < w->last_ns || now - w->last_ns < e->cfg.session_timeout_ns)
+            continue;
+        char key[320];
+        snprintf(key, sizeof key, "%s", k);
+        li_err err = mark(e, key, &w->dirty);   /* flushed as a tombstone */
+        window_free(med_map_del(&e->windows, key));
+        if (err != LI_OK)
+            return err;
+        it = 0;   /* the map changed under the walk */
+    }
+    return LI_OK;
 }
 
 li_err med_engine_tick(med_engine *e, uint64_t now)
@@ -1201,7 +1273,7 @@ li_err med_engine_tick(med_engine *e, uint64_t now)
         free(gone[i]);
     }
     free(gone);
-    return err;
+    return err == LI_OK ? expire_windows(e, now) : err;
 }
 
 /* ---- state changelog ---- */
@@ -1279,6 +1351,29 @@ out:
     return err;
 }
 
+static li_err flush_window(const poi_window *w, med_state_fn fn, void *ctx, const char *key)
+{
+    uint8_t d[RESEND_WINDOW * 8];
+    size_t n = 0;
+    for (uint32_t i = 0; i < RESEND_WINDOW; i++) {   /* oldest first */
+        uint64_t v = w->digests[(w->next + i) % RESEND_WINDOW];
+        if (v) {
+            li_put_be64(d + n, v);
+            n += 8;
+        }
+    }
+    Limf__Med__PoiWindow pw = LIMF__MED__POI_WINDOW__INIT;
+    Limf__Med__State st = LIMF__MED__STATE__INIT;
+    pw.xid.data = (uint8_t *)w->xid;
+    pw.xid.len = 16;
+    pw.poi_id = w->poi_id;
+    pw.digests.data = d;
+    pw.digests.len = n;
+    pw.last_ns = w->last_ns;
+    st.window = &pw;
+    return pack_state(&st, fn, ctx, key);
+}
+
 li_err med_engine_state_flush(med_engine *e, med_state_fn fn, void *ctx)
 {
     li_err err = LI_OK;
@@ -1298,22 +1393,18 @@ li_err med_engine_state_flush(med_engine *e, med_state_fn fn, void *ctx)
             if (t && t->dirty) {
                 Limf__Med__Task pt = LIMF__MED__TASK__INIT;
                 Limf__Med__State st = LIMF__MED__STATE__INIT;
-                Limf__Med__PoiMark marks[MAX_POI_MARKS], *mp[MAX_POI_MARKS];
-                for (uint32_t j = 0; j < t->n_marks; j++) {
-                    limf__med__poi_mark__init(&marks[j]);
-                    marks[j].poi_id = t->marks[j].poi_id;
-                    marks[j].seq = t->marks[j].seq;
-                    marks[j].timestamp_ns = t->marks[j].ts;
-                    mp[j] = &marks[j];
-                }
                 pt.xid.data = t->xid;
                 pt.xid.len = 16;
                 pt.next_cin = t->next_cin;
-                pt.marks = mp;
-                pt.n_marks = t->n_marks;
                 st.task = &pt;
                 t->dirty = 0;
                 err = pack_state(&st, fn, ctx, key);
+            }
+        } else if (key[0] == 'p') {
+            poi_window *w = obj = med_map_get(&e->windows, key);
+            if (w && w->dirty) {
+                w->dirty = 0;
+                err = flush_window(w, fn, ctx, key);
             }
         } else if (key[0] == 'l') {
             link_state *l = obj = med_map_get(&e->links, key);
@@ -1392,6 +1483,7 @@ li_err med_engine_restore(med_engine *e, const char *key, const uint8_t *value, 
     }
     task_state *ot = med_map_del(&e->task_states, key);
     free(ot);
+    window_free(med_map_del(&e->windows, key));
     link_state *ol = med_map_del(&e->links, key);
     if (ol) {
         free(ol->sid);
@@ -1414,13 +1506,22 @@ li_err med_engine_restore(med_engine *e, const char *key, const uint8_t *value, 
         } else {
             memcpy(t->xid, st->task->xid.data, 16);
             t->next_cin = st->task->next_cin;
-            for (size_t i = 0; i < st->task->n_marks && i < MAX_POI_MARKS; i++) {
-                const Limf__Med__PoiMark *pm = st->task->marks[i];
-                snprintf(t->marks[i].poi_id, sizeof t->marks[i].poi_id, "%s", pm->poi_id);
-                t->marks[i].seq = pm->seq;
-                t->marks[i].ts = pm->timestamp_ns;
-                t->n_marks++;
+        }
+    } else if (st->window && st->window->xid.len == 16 && st->window->poi_id) {
+        poi_window *w = window_new(e, key, st->window->xid.data, st->window->poi_id);
+        if (!w) {
+            err = LI_ERR_NOMEM;
+        } else {
+            size_t n = st->window->digests.len / 8;
+            const uint8_t *d = st->window->digests.data;
+            if (n > RESEND_WINDOW) {   /* the newest */
+                d += (n - RESEND_WINDOW) * 8;
+                n = RESEND_WINDOW;
             }
+            for (size_t i = 0; i < n; i++)
+                if (li_get_be64(d + 8 * i))
+                    window_push(w, li_get_be64(d + 8 * i));
+            w->last_ns = st->window->last_ns;
         }
     } else if (st->link && st->link->xid.len == 16) {
         link_state *l = calloc(1, sizeof *l);

@@ -5,6 +5,8 @@
  *   {"limf_event":"tls-established","leg":"ue"|"network","fingerprint":"AB:CD:.."}
  *   {"limf_event":"passthrough","exception_id":"..","fingerprint":"..","peer":".."}
  *   {"limf_event":"session-released","session":"<id>"}
+ *   {"limf_event":"unknown-value","field":"pdu_type"|"payload_format"|
+ *    "payload_direction"|"attribute","value":"<n>"}   (written by limf-ingest)
  * A tiny encoder (no allocation) so that POIs need no JSON library; the mediator parses
  * the JSON with jansson and names the event with x2x3_event_type_of(), so that both
  * sides take the names from here. */
@@ -37,6 +39,7 @@ typedef enum x2x3_event_type {
 /* The event named name (the value of X2X3_EVENT_KEY); X2X3_EV_UNKNOWN for NULL or any
  * other name. */
 x2x3_event_type x2x3_event_type_of(const char *name);
+#define X2X3_EVENT_UNKNOWN_VALUE "unknown-value"
 
 /* Writes {"limf_event":"<event>","<k1>":"<v1>",...} into out (NUL-terminated) from kv, a
  * NULL-terminated list of key, value strings (kv may be NULL). Strings are escaped for

@@ -3,12 +3,13 @@
 #include <string.h>
 
 /* Payload formats allowed per PDU type (TS 103 221-2 clause 5.3 table 4): bit f set
- * when format f may be carried. */
+ * when format f may be carried. 17 (PS-PDU.Payload, both types) was added by CR019r2 in
+ * V1.8.1. */
 #define F(n) (1u << (n))
 static const uint32_t x2_formats = F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(9) | F(10) |
-                                   F(11) | F(14) | F(15);
+                                   F(11) | F(14) | F(15) | F(17);
 static const uint32_t x3_formats = F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | F(8) |
-                                   F(12) | F(13) | F(15) | F(16);
+                                   F(12) | F(13) | F(15) | F(16) | F(17);
 #undef F
 
 int x2x3_format_allowed(uint16_t pdu_type, uint16_t payload_format)
@@ -66,13 +67,15 @@ static li_err take_attr(x2x3_pdu *pdu, const x2x3_attr *a, size_t off, x2x3_deco
     if (want && a->len != want)
         return fail(err, "attribute has the wrong length for its type", off, LI_ERR_PROTO);
     if (a->type == X2X3_ATTR_MATCHED_TARGET) {
-        /* Repeatable (OpenLI sends several); sipgate writes an XML fragment
-         * "<E164Number>..</E164Number>" instead of the identity: accepted, flagged. */
+        /* Repeatable (OpenLI sends several). Forms other than the standard XML one are
+         * accepted and flagged (x2x3_target_decode). */
         pdu->n_matched_targets++;
-        if (a->len > 0 && a->value[0] == '<')
-            pdu->flags |= X2X3_FLAG_TARGET_XML;
+        if (x2x3_target_decode(li_slice_of(a->value, a->len), NULL, 0) != 1)
+            pdu->flags |= X2X3_FLAG_TARGET_TEXT;
         return LI_OK;
     }
+    if (a->type == 0 || a->type > X2X3_ATTR_LAST)
+        pdu->flags |= X2X3_FLAG_UNKNOWN_ATTR;   /* kept opaque, passed on as received */
     if (a->type >= 32)
         return LI_OK;
     int repeatable = a->type == X2X3_ATTR_OTHER_TARGET || a->type == X2X3_ATTR_XID_INFO ||
@@ -173,7 +176,7 @@ li_err x2x3_pdu_decode(const uint8_t *buf, size_t len, size_t max_pdu, x2x3_pdu 
     else if (out->version != X2X3_VERSION)
         out->flags |= X2X3_FLAG_VERSION_OTHER;
     if (out->pdu_type < X2X3_PDU_X2 || out->pdu_type > X2X3_PDU_KEEPALIVE_ACK)
-        return fail(err, "unknown PDU type", 2, LI_ERR_PROTO);
+        out->flags |= X2X3_FLAG_UNKNOWN_PDU_TYPE;
     if (out->header_length < X2X3_HEADER_LEN)
         return fail(err, "header length below 40", 4, LI_ERR_PROTO);
     /* Size checks by subtraction, before anything else is read or buffered. */
@@ -181,15 +184,20 @@ li_err x2x3_pdu_decode(const uint8_t *buf, size_t len, size_t max_pdu, x2x3_pdu 
         return fail(err, "header length above the maximum PDU size", 4, LI_ERR_TOO_BIG);
     if (out->payload_length > max_pdu - out->header_length)
         return fail(err, "PDU size above the maximum", 8, LI_ERR_TOO_BIG);
-    int keepalive = out->pdu_type >= X2X3_PDU_KEEPALIVE;
+    int keepalive = out->pdu_type == X2X3_PDU_KEEPALIVE ||
+                    out->pdu_type == X2X3_PDU_KEEPALIVE_ACK;
     if (keepalive && out->payload_length != 0)
         return fail(err, "keepalive with payload", 8, LI_ERR_PROTO);
     /* Keepalives carry format 0 (reserved); X2 and X3 a format of table 4 allowed for
-     * their type. Keepalive format/direction are not checked: they carry nothing. */
-    if (!keepalive && !x2x3_format_allowed(out->pdu_type, out->payload_format))
-        return fail(err, "payload format not allowed for the PDU type", 12, LI_ERR_PROTO);
-    if (!keepalive && out->payload_direction > X2X3_DIR_NA)
-        return fail(err, "unknown payload direction", 14, LI_ERR_PROTO);
+     * their type. Keepalive format/direction are not checked: they carry nothing. A
+     * format or direction a later edition added (17 came with V1.8.1) is flagged, not
+     * refused: refusing it would block the POI, which sends the PDU again and again. */
+    if (out->pdu_type == X2X3_PDU_X2 || out->pdu_type == X2X3_PDU_X3) {
+        if (!x2x3_format_allowed(out->pdu_type, out->payload_format))
+            out->flags |= X2X3_FLAG_UNKNOWN_FORMAT;
+        if (out->payload_direction > X2X3_DIR_NA)
+            out->flags |= X2X3_FLAG_UNKNOWN_DIRECTION;
+    }
 
     size_t total = (size_t)out->header_length + out->payload_length;
     if (len < total) {
@@ -372,4 +380,159 @@ li_err x2x3_keepalive_ack_encode(li_buf *out, const x2x3_pdu *ka)
 {
     return keepalive(out, X2X3_PDU_KEEPALIVE_ACK,
                      x2x3_pdu_has(ka, X2X3_ATTR_SEQ) ? &ka->seq : NULL);
+}
+
+/* --- target identifiers (attributes 17, 18) --- */
+
+/* limf's identity types and their TS 103 221-1 TargetIdentifier elements. */
+static const struct {
+    const char *type, *element;
+} target_types[] = {
+    { "sip-uri", "sipUri" }, { "tel-uri", "telUri" }, { "impu", "impu" },
+    { "e164", "e164Number" },
+};
+#define N_TARGET_TYPES (sizeof target_types / sizeof target_types[0])
+
+/* The other TargetIdentifier choices of TS 103 221-1 (no limf type of their own). */
+static const char *const other_elements[] = {
+    "imsi", "imei", "macAddress", "ipv4Address", "ipv6Address", "ipv4Cidr", "ipv6Cidr",
+    "tcpPort", "tcpPortRange", "udpPort", "udpPortRange", "emailAddress",
+    "internationalizedEmailAddress", "h323Uri", "impi", "nai", "radiusAttribute",
+    "gtpuTunnelId", "gtpcTunnelId", "callPartyRole", "nonLocalIdentifier", "supiimsi",
+    "supinai", "suci", "peiImei", "peiImeiCheckDigit", "peiImeisv", "gpsiMsisdn", "gpsiNai",
+    "eui64", "serviceAccessIdentifier", "hashedIdentifier", "targetIdentifierExtension",
+};
+
+static int put(char *out, size_t size, size_t *n, const char *p, size_t len)
+{
+    if (*n + len >= size)
+        return 0;
+    memcpy(out + *n, p, len);
+    *n += len;
+    out[*n] = '\0';
+    return 1;
+}
+
+li_err x2x3_target_encode(const char *ident, char *out, size_t out_size, size_t *len)
+{
+    size_t n = 0;
+    if (out_size)
+        out[0] = '\0';
+    if (ident[0] == '<') {
+        if (!put(out, out_size, &n, ident, strlen(ident)))
+            return LI_ERR_TOO_BIG;
+        goto done;
+    }
+    const char *colon = strchr(ident, ':');
+    size_t i = 0;
+    while (colon && i < N_TARGET_TYPES &&
+           !(strlen(target_types[i].type) == (size_t)(colon - ident) &&
+             memcmp(target_types[i].type, ident, (size_t)(colon - ident)) == 0))
+        i++;
+    if (!colon || i == N_TARGET_TYPES)
+        return LI_ERR_INVAL;
+    const char *el = target_types[i].element, *v = colon + 1;
+    if (strcmp(el, "e164Number") == 0 && *v == '+')
+        v++;
+    int ok = put(out, out_size, &n, "<", 1) && put(out, out_size, &n, el, strlen(el)) &&
+             put(out, out_size, &n, ">", 1);
+    for (; ok && *v; v++) {
+        const char *esc = *v == '&' ? "&amp;" : *v == '<' ? "&lt;" : *v == '>' ? "&gt;" : NULL;
+        ok = esc ? put(out, out_size, &n, esc, strlen(esc)) : put(out, out_size, &n, v, 1);
+    }
+    ok = ok && put(out, out_size, &n, "</", 2) && put(out, out_size, &n, el, strlen(el)) &&
+         put(out, out_size, &n, ">", 1);
+    if (!ok) {
+        if (out_size)
+            out[0] = '\0';
+        return LI_ERR_TOO_BIG;
+    }
+done:
+    if (len)
+        *len = n;
+    return LI_OK;
+}
+
+static int ieq(const char *a, const uint8_t *b, size_t n)
+{
+    if (strlen(a) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((a[i] | 0x20) != (b[i] | 0x20))
+            return 0;
+    return 1;
+}
+
+/* Writes "type:" and the value (XML entities of the standard form undone) into out. */
+static int emit(char *out, size_t size, const char *type, const uint8_t *v, size_t len,
+                int unescape)
+{
+    size_t n = 0;
+    if (!size)
+        return 1;
+    out[0] = '\0';
+    if (!put(out, size, &n, type, strlen(type)) || !put(out, size, &n, ":", 1))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        static const struct { const char *ent; char c; } ents[] = {
+            { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+            { "&apos;", '\'' } };
+        size_t k = 0;
+        while (unescape && v[i] == '&' && k < 5 &&
+               !(len - i >= strlen(ents[k].ent) &&
+                 memcmp(v + i, ents[k].ent, strlen(ents[k].ent)) == 0))
+            k++;
+        if (unescape && v[i] == '&' && k < 5) {
+            if (!put(out, size, &n, &ents[k].c, 1))
+                return 0;
+            i += strlen(ents[k].ent) - 1;
+        } else if (!put(out, size, &n, (const char *)v + i, 1)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int x2x3_target_decode(li_slice raw, char *out, size_t out_size)
+{
+    const uint8_t *p = raw.p;
+    size_t len = raw.len;
+    if (len > 2 && p[0] == '<') {
+        /* <element>value</element>, the element named the same both times. */
+        const uint8_t *gt = memchr(p, '>', len);
+        if (!gt)
+            return -1;
+        size_t el = (size_t)(gt - p) - 1;
+        size_t vstart = el + 2;
+        if (len < vstart + el + 3 || p[len - 1] != '>' || p[len - el - 3] != '<' ||
+            p[len - el - 2] != '/' || memcmp(p + 1, p + len - el - 1, el) != 0)
+            return -1;
+        size_t vlen = len - vstart - el - 3;
+        for (size_t i = 0; i < N_TARGET_TYPES; i++) {
+            if (!ieq(target_types[i].element, p + 1, el))
+                continue;
+            int exact = memcmp(target_types[i].element, p + 1, el) == 0;
+            if (!emit(out, out_size, target_types[i].type, p + vstart, vlen, 1))
+                return -1;
+            return exact ? 1 : 0;
+        }
+        /* Another identity of the schema (imsi, nai, ...): standard, named as the element. */
+        for (size_t i = 0; i < sizeof other_elements / sizeof other_elements[0]; i++) {
+            if (strlen(other_elements[i]) != el || memcmp(other_elements[i], p + 1, el) != 0)
+                continue;
+            return emit(out, out_size, other_elements[i], p + vstart, vlen, 1) ? 1 : -1;
+        }
+        return -1;
+    }
+    for (size_t i = 0; i < N_TARGET_TYPES; i++) {   /* limf's "type:value" */
+        size_t tl = strlen(target_types[i].type);
+        if (len > tl && p[tl] == ':' && memcmp(p, target_types[i].type, tl) == 0)
+            return emit(out, out_size, target_types[i].type, p + tl + 1, len - tl - 1, 0) ? 0
+                                                                                      : -1;
+    }
+    if (len > 4 && (memcmp(p, "sip:", 4) == 0 || (len > 5 && memcmp(p, "sips:", 5) == 0)))
+        return emit(out, out_size, "sip-uri", p, len, 0) ? 0 : -1;
+    if (len > 4 && memcmp(p, "tel:", 4) == 0)
+        return emit(out, out_size, "tel-uri", p, len, 0) ? 0 : -1;
+    return -1;
 }

@@ -43,6 +43,7 @@
 #define X2X3_FORMAT_EPS_IRI 14
 #define X2X3_FORMAT_MIME 15
 #define X2X3_FORMAT_3GPP_UNSTRUCTURED 16
+#define X2X3_FORMAT_ETSI_PS_PDU_PAYLOAD 17 /* TS 102 232-1 PS-PDU.Payload, V1.8.1 on */
 
 /* Payload direction (clause 5.2.6). */
 #define X2X3_DIR_RESERVED 0          /* keepalives */
@@ -75,14 +76,25 @@
 #define X2X3_ATTR_MIME_ENCODING 20
 #define X2X3_ATTR_XID_INFO 21
 #define X2X3_ATTR_SDP 22
+#define X2X3_ATTR_LAST X2X3_ATTR_SDP  /* the highest type TS 103 221-2 V1.10.1 defines */
 
 /* Variants seen in the field, accepted and reported (reference/README.md). */
 #define X2X3_FLAG_VERSION_SWAPPED 0x01u  /* version written 05 00 */
 #define X2X3_FLAG_VERSION_OTHER 0x02u    /* any other version number */
 #define X2X3_FLAG_TIMESTAMP_12 0x04u     /* 12-octet timestamp: u64 seconds + u32 ns */
-#define X2X3_FLAG_TARGET_XML 0x08u       /* a matched target written as an XML fragment */
+#define X2X3_FLAG_TARGET_TEXT 0x08u      /* a matched target not in the standard XML form
+                                            (x2x3_target_decode) */
 #define X2X3_FLAG_KEEPALIVE_NO_SEQ 0x10u /* keepalive without a sequence number */
 #define X2X3_FLAG_DUPLICATE_ATTR 0x20u   /* a non-repeatable attribute repeated: first wins */
+/* Values this codec does not know, from a later edition of the standard or a vendor: the
+ * header still frames the PDU (clause 5.2), so it is decoded, not refused, and the
+ * receiver decides (limf-ingest passes it on and reports it, docs/X2X3.md). */
+#define X2X3_FLAG_UNKNOWN_PDU_TYPE 0x40u   /* not 1-4 */
+#define X2X3_FLAG_UNKNOWN_FORMAT 0x80u     /* not allowed for the PDU type by table 4 */
+#define X2X3_FLAG_UNKNOWN_DIRECTION 0x100u /* above 5 */
+#define X2X3_FLAG_UNKNOWN_ATTR 0x200u      /* an attribute type 0 or above 22 */
+#define X2X3_FLAG_UNKNOWN_ANY (X2X3_FLAG_UNKNOWN_PDU_TYPE | X2X3_FLAG_UNKNOWN_FORMAT | \
+                               X2X3_FLAG_UNKNOWN_DIRECTION | X2X3_FLAG_UNKNOWN_ATTR)
 
 /* One conditional attribute; value points into the decoded buffer. */
 typedef struct x2x3_attr {
@@ -140,7 +152,10 @@ typedef struct x2x3_decode_error {
  * LI_AGAIN: buf holds only part of the PDU; *used is the number of bytes needed to make
  *   progress (40 until the header is complete, then the whole PDU's size), already
  *   checked against max_pdu, so a caller may reserve that much.
- * LI_ERR_PROTO: malformed; err (may be NULL) says why and at which offset.
+ * LI_ERR_PROTO: malformed (the stream cannot be framed or a known field is wrong); err
+ *   (may be NULL) says why and at which offset. Unknown values are not malformed: they
+ *   set X2X3_FLAG_UNKNOWN_* (X2 and X3 carry format 0 or an unknown format; a PDU of an
+ *   unknown type has its attributes parsed like X2/X3 ones).
  * LI_ERR_TOO_BIG: header + payload above max_pdu (0: X2X3_MAX_PDU_DEFAULT), detected
  *   from the header alone, before the caller buffers anything more. */
 li_err x2x3_pdu_decode(const uint8_t *buf, size_t len, size_t max_pdu, x2x3_pdu *out,
@@ -156,7 +171,8 @@ li_err x2x3_pdu_matched_target(const x2x3_pdu *pdu, size_t index, li_slice *out)
 /* Timestamp (attribute 9) as ns since the epoch; 0 when absent. */
 uint64_t x2x3_pdu_timestamp_ns(const x2x3_pdu *pdu);
 
-/* Is this payload format allowed in this PDU type (clause 5.3 table 4)? */
+/* Is this payload format allowed in this PDU type (clause 5.3 table 4)? The sender's
+ * check; the decoder only flags a format that is not. */
 int x2x3_format_allowed(uint16_t pdu_type, uint16_t payload_format);
 
 /* Encoding. Attributes go into a caller's li_buf with the x2x3_attr_put* helpers (they
@@ -174,6 +190,22 @@ li_err x2x3_pdu_encode(li_buf *out, const x2x3_pdu *pdu);
 /* The same without the payload: the header (announcing payload_len octets) and the
  * attributes, for a caller that places the payload right behind them itself. */
 li_err x2x3_pdu_encode_head(li_buf *out, const x2x3_pdu *pdu);
+
+/* Matched and Other Target Identifier (attributes 17, 18; clauses 5.3.18/5.3.19): the
+ * content of the X1 TargetIdentifier element (TS 103 221-1) without the element itself,
+ * UTF-8, e.g. "<sipUri>sip:alice@example.com</sipUri>". limf names identities
+ * "type:value" (x1_msg.h: sip-uri, tel-uri, impu, e164).
+ *
+ * x2x3_target_encode: limf's "type:value" into the standard form, the value escaped for
+ * XML (an e164 value loses a leading '+': InternationalE164 is digits only); text that
+ * already starts with '<' is copied. NUL-terminated; *len (may be NULL) without the NUL.
+ * LI_ERR_TOO_BIG when out is too small, LI_ERR_INVAL for an unknown type.
+ *
+ * x2x3_target_decode: limf's "type:value" back from any form seen in the field: the
+ * standard one (1), or (0) limf's own "type:value" of before, a bare URI (lippycat), or
+ * an element name in another case (sipgate's "<E164Number>"). -1 when none of these. */
+li_err x2x3_target_encode(const char *ident, char *out, size_t out_size, size_t *len);
+int x2x3_target_decode(li_slice raw, char *out, size_t out_size);
 
 /* A keepalive (type 3) carrying sequence number seq, appended to out (clause 5.4). */
 li_err x2x3_keepalive_encode(li_buf *out, uint32_t seq);

@@ -42,12 +42,16 @@
 #include "li_time.h"
 #include "li_tls.h"
 #include "x2x3_event.h"
+#include "x2x3_seq.h"
 
 #define MAX_MARKERS 64            /* keepalives in flight */
 #define WRITE_BATCH (256 * 1024)  /* PDU bytes between keepalive opportunities */
 #define LINGER_NS 1000000u        /* 1 ms: see the wake-ups note above */
 #define CONNECT_TIMEOUT_MS 5000
+#define BACKOFF_MIN_NS 100000000u  /* 100 ms: the first retry after a healthy connection */
 #define MAX_GAP_TARGETS 4
+#define SEQ_IDLE_NS (3600ULL * 1000000000ULL)   /* a stream quiet this long may restart at 0 */
+#define MAX_TARGET_XML 1024                     /* attribute 17/18 value, standard form */
 
 typedef struct marker {           /* a keepalive in flight and what it acknowledges */
     uint32_t seq;
@@ -75,12 +79,15 @@ struct x2x3_sender {
     char host[256];
     char port[16];
     char poi_id[256];
+    char nf_id[256];
     uint64_t cap;
     size_t max_pdu;
     uint64_t keepalive_ns;
     uint64_t ack_interval_ns;
     int thread_nice;
     uint64_t reconnect_max_ns;
+    int no_ack;                   /* the peer never answers keepalives: see x2x3_sender.h */
+    char address[300];            /* host:port as configured */
     SSL_CTX *ctx;
 
     /* under mu */
@@ -90,7 +97,7 @@ struct x2x3_sender {
     uint8_t *ring;
     uint64_t head, tail;
     uint64_t queued_pdus, acked_pdus;
-    uint32_t next_seq;
+    x2x3_seq seqs;                /* per (XID, correlation ID), TS 103 221-2 clause 5.3.9 */
     li_buf attrs, scratch;
     gap *gaps;
     size_t n_gaps, gaps_cap;
@@ -108,6 +115,10 @@ struct x2x3_sender {
     uint64_t last_ka_ns;
     uint64_t last_ka_pos;
     int ever_connected;
+    int healthy;                  /* this connection was answered (no_ack: lasted) */
+    uint64_t connected_ns;
+    uint64_t backoff_ns;          /* the wait before the next connection attempt */
+    uint64_t rng;                 /* xorshift state for the backoff's jitter */
 };
 
 /* --- the ring --- */
@@ -128,6 +139,18 @@ static void ring_read(const x2x3_sender *s, uint64_t pos, uint8_t *p, size_t n)
     memcpy(p + first, s->ring, n - first);
 }
 
+/* Attribute 17 or 18 in the standard form (the TargetIdentifier's content as XML,
+ * clauses 5.3.18/5.3.19) from limf's "type:value"; text of another type as it is. */
+static li_err put_target(li_buf *a, uint16_t type, const char *ident)
+{
+    char xml[MAX_TARGET_XML];
+    size_t len;
+    li_err e = x2x3_target_encode(ident, xml, sizeof xml, &len);
+    if (e == LI_ERR_INVAL)
+        return x2x3_attr_put(a, type, ident, strlen(ident));
+    return e == LI_OK ? x2x3_attr_put(a, type, xml, len) : LI_ERR_INVAL;
+}
+
 /* Encodes rec's header and attributes into s->scratch (under mu) with the next sequence
  * number; ring_push() appends them and the payload, which is copied only there. */
 static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq)
@@ -137,7 +160,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     li_buf_reset(&s->scratch);
     li_err e = LI_OK;
     /* Attributes in type order (TS 103 221-2 clause 5.3 table 5). */
-    if (s->poi_id[0])
+    if (s->nf_id[0])
+        e = x2x3_attr_put(a, X2X3_ATTR_NFID, s->nf_id, strlen(s->nf_id));
+    if (e == LI_OK && s->poi_id[0])
         e = x2x3_attr_put(a, X2X3_ATTR_IPID, s->poi_id, strlen(s->poi_id));
     if (e == LI_OK)
         e = x2x3_attr_put_u32(a, X2X3_ATTR_SEQ, seq);
@@ -156,8 +181,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     if (e == LI_OK && rec->ip_protocol)
         e = x2x3_attr_put_u8(a, X2X3_ATTR_IP_PROTOCOL, rec->ip_protocol);
     for (size_t i = 0; i < rec->n_matched_targets && e == LI_OK; i++)
-        e = x2x3_attr_put(a, X2X3_ATTR_MATCHED_TARGET, rec->matched_targets[i],
-                          strlen(rec->matched_targets[i]));
+        e = put_target(a, X2X3_ATTR_MATCHED_TARGET, rec->matched_targets[i]);
+    for (size_t i = 0; i < rec->n_other_targets && e == LI_OK; i++)
+        e = put_target(a, X2X3_ATTR_OTHER_TARGET, rec->other_targets[i]);
     if (e == LI_OK && rec->sdp)
         e = x2x3_attr_put(a, X2X3_ATTR_SDP, rec->sdp, strlen(rec->sdp));
     if (e != LI_OK)
@@ -177,8 +203,9 @@ static li_err encode_record(x2x3_sender *s, const x2x3_record *rec, uint32_t seq
     return e == LI_ERR_TOO_BIG ? LI_ERR_INVAL : e;
 }
 
-/* Appends s->scratch and the payload to the ring when they fit (under mu). */
-static int ring_push(x2x3_sender *s, const uint8_t *payload, size_t payload_len)
+/* Appends s->scratch and the payload to the ring when they fit (under mu); the stream's
+ * sequence number is then used up. */
+static int ring_push(x2x3_sender *s, uint32_t *seq, const uint8_t *payload, size_t payload_len)
 {
     if (s->scratch.len + payload_len > s->cap - (s->head - s->tail))
         return 0;
@@ -187,7 +214,7 @@ static int ring_push(x2x3_sender *s, const uint8_t *payload, size_t payload_len)
         ring_write(s, s->head + s->scratch.len, payload, payload_len);
     s->head += s->scratch.len + payload_len;
     s->queued_pdus++;
-    s->next_seq++;
+    (*seq)++;
     return 1;
 }
 
@@ -221,7 +248,9 @@ static void push_gaps(x2x3_sender *s)
         r.n_matched_targets = g->n_targets;
         r.payload = (const uint8_t *)json;
         r.payload_len = len;
-        if (encode_record(s, &r, s->next_seq) != LI_OK || !ring_push(s, r.payload, r.payload_len))
+        uint32_t *seq = x2x3_seq_next(&s->seqs, r.xid, r.correlation_id, li_mono_ns());
+        if (!seq || encode_record(s, &r, *seq) != LI_OK ||
+            !ring_push(s, seq, r.payload, r.payload_len))
             return;
         li_log_warn("x2x3 sender: reported a gap of %llu PDUs", (unsigned long long)g->dropped);
         gap_free(g);
@@ -274,12 +303,13 @@ li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec)
         return LI_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
     push_gaps(s);
-    li_err e = encode_record(s, rec, s->next_seq);
+    uint32_t *seq = x2x3_seq_next(&s->seqs, rec->xid, rec->correlation_id, li_mono_ns());
+    li_err e = seq ? encode_record(s, rec, *seq) : LI_ERR_NOMEM;
     /* A PDU the ingest would refuse would be resent forever: refuse it here. */
     if (e == LI_OK &&
         (s->scratch.len > s->max_pdu || rec->payload_len > s->max_pdu - s->scratch.len))
         e = LI_ERR_INVAL;
-    if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s, rec->payload, rec->payload_len))) {
+    if (e == LI_OK && (s->n_gaps > 0 || !ring_push(s, seq, rec->payload, rec->payload_len))) {
         /* While a gap is unreported, later records of any XID wait behind it. */
         count_drop(s, rec);
         e = LI_ERR_FULL;
@@ -455,6 +485,13 @@ static int take_batch(x2x3_sender *s)
  * at once for a flush), and every keepalive interval on an idle link. */
 static void maybe_keepalive(x2x3_sender *s, uint64_t now)
 {
+    if (s->no_ack) {
+        /* Sent so that the peer sees a live link (TIME_P1); no answer is awaited. */
+        if (now - s->last_ka_ns >= s->keepalive_ns &&
+            x2x3_keepalive_encode(&s->wbuf, ++s->ka_seq) == LI_OK)
+            s->last_ka_ns = now;
+        return;
+    }
     if (s->n_markers == MAX_MARKERS)
         return;
     pthread_mutex_lock(&s->mu);
@@ -483,6 +520,7 @@ static void on_ack(x2x3_sender *s, const x2x3_pdu *p)
         if (s->markers[i].seq != p->seq)
             continue;
         /* TCP keeps order: this answer acknowledges every earlier keepalive too. */
+        s->healthy = 1;
         pthread_mutex_lock(&s->mu);
         if (s->markers[i].pos > s->tail) {
             s->tail = s->markers[i].pos;
@@ -532,6 +570,21 @@ static li_err do_read(x2x3_sender *s)
     }
 }
 
+/* Unacknowledged mode: a batch is released once written whole to the connection (a
+ * batch ends on a PDU boundary, so a resend after a reconnect starts on one). What the
+ * connection held when it broke is lost: counted as released unacknowledged. */
+static void release_written(x2x3_sender *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stats.unacked_pdus += s->limit_pdus - s->acked_pdus;
+    s->last_ka_pos = s->limit;    /* nothing awaits an answer */
+    s->tail = s->limit;
+    s->acked_pdus = s->limit_pdus;
+    push_gaps(s);
+    pthread_cond_broadcast(&s->acked_cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Writes the current batch straight from the ring, then (at the PDU boundary) the
  * keepalives and answers of wbuf, then takes the next batch. With partial writes enabled
  * (li_tls) SSL_write returns after each 16 KiB record; a retry after WANT_WRITE passes
@@ -576,10 +629,28 @@ static li_err do_write(x2x3_sender *s, int *want_out)
         if (from_ring) {
             s->copied += (uint64_t)k;
             s->last_data_ns = li_mono_ns();
+            if (s->no_ack && s->copied == s->limit)
+                release_written(s);
         } else {
             s->wbuf_off += k;
         }
     }
+}
+
+/* Waits the current backoff with jitter (uniformly between half and all of it, so that
+ * POIs cut off together do not come back together), then doubles it up to
+ * reconnect_max. A wake-up (new data) does not cut the wait short. */
+static void back_off(x2x3_sender *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    uint64_t half = s->backoff_ns / 2;
+    uint64_t until = li_mono_ns() + half + (half ? s->rng % (half + 1) : 0);
+    for (uint64_t now = li_mono_ns(); now < until && !stopping(s); now = li_mono_ns())
+        wait_fd(s, -1, 0, (int)((until - now) / 1000000u) + 1);
+    s->backoff_ns = s->backoff_ns * 2 > s->reconnect_max_ns ? s->reconnect_max_ns
+                                                             : s->backoff_ns * 2;
 }
 
 static void *io_thread(void *arg)
@@ -599,9 +670,9 @@ static void *io_thread(void *arg)
     sigemptyset(&pipe_mask);
     sigaddset(&pipe_mask, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_mask, NULL);
-    uint64_t backoff = 100000000u;   /* 100 ms, doubling to reconnect_max */
     char why[512];
     int logged_down = 0;
+    s->backoff_ns = BACKOFF_MIN_NS;
     while (!stopping(s)) {
         if (!s->io.ssl) {
             if (try_connect(s, why, sizeof why) != LI_OK) {
@@ -610,13 +681,14 @@ static void *io_thread(void *arg)
                                 why);
                 logged_down = 1;
                 disconnect(s, NULL);
-                wait_fd(s, -1, 0, (int)(backoff / 1000000u));
-                backoff = backoff * 2 > s->reconnect_max_ns ? s->reconnect_max_ns : backoff * 2;
+                back_off(s);
                 continue;
             }
-            li_log_info("x2x3 sender: connected to %s:%s", s->host, s->port);
+            li_log_info("x2x3 sender: connected to %s:%s%s", s->host, s->port,
+                        s->no_ack ? " (unacknowledged mode)" : "");
             logged_down = 0;
-            backoff = 100000000u;
+            s->healthy = 0;
+            s->connected_ns = li_mono_ns();
             pthread_mutex_lock(&s->mu);
             s->stats.connected = 1;
             if (s->ever_connected)
@@ -642,6 +714,11 @@ static void *io_thread(void *arg)
             e = LI_ERR_TIMEOUT;
         if (e != LI_OK) {
             disconnect(s, e == LI_ERR_TIMEOUT ? "keepalive unanswered" : li_err_str(e));
+            /* A peer that closes every connection at once (or never answers) is not
+             * hammered: the backoff restarts only after a connection that worked. */
+            if (s->healthy || (s->no_ack && now - s->connected_ns >= s->reconnect_max_ns))
+                s->backoff_ns = BACKOFF_MIN_NS;
+            back_off(s);
             continue;
         }
         /* Sleep until the socket, new data (wake-up) or the next keepalive. Right after
@@ -699,6 +776,10 @@ static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *pr
     char key[256];
     snprintf(key, sizeof key, "%s.poi_id", prefix);
     snprintf(s->poi_id, sizeof s->poi_id, "%s", li_config_get(cfg, key, ""));
+    /* Network Function ID (attribute 6, mandatory on LI_X2/LI_X3 in TS 33.128): the POI's
+     * own name by default. */
+    snprintf(key, sizeof key, "%s.nf_id", prefix);
+    snprintf(s->nf_id, sizeof s->nf_id, "%s", li_config_get(cfg, key, s->poi_id));
     int64_t buffer_bytes, keepalive_s, reconnect_max_s, ack_ms, max_pdu, thread_nice;
     snprintf(key, sizeof key, "%s.buffer_bytes", prefix);
     if (li_config_get_int(cfg, key, 64 << 20, 65536, INT64_C(1) << 40, &buffer_bytes, errstr,
@@ -722,6 +803,18 @@ static li_err read_settings(x2x3_sender *s, const li_config *cfg, const char *pr
     if (li_config_get_int(cfg, key, 5, 0, 19, &thread_nice, errstr, errstr_size) != LI_OK)
         return LI_ERR_INVAL;
     s->thread_nice = (int)thread_nice;
+    /* Destinations whose MDF never answers keepalives (docs/X2X3.md, unacknowledged
+     * mode): listed by address, as X1 names them or x2x3.address. */
+    snprintf(key, sizeof key, "%s.unacknowledged", prefix);
+    const char *list = li_config_get(cfg, key, "");
+    size_t al = strlen(s->address);
+    for (const char *p = list; al && *p;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        if (n == al && memcmp(p, s->address, al) == 0)
+            s->no_ack = 1;
+        p += n;
+    }
     s->cap = (uint64_t)buffer_bytes;
     s->max_pdu = (size_t)(max_pdu < buffer_bytes ? max_pdu : buffer_bytes);
     s->keepalive_ns = (uint64_t)keepalive_s * 1000000000u;
@@ -776,11 +869,14 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
     pthread_cond_init(&s->acked_cond, NULL);
     li_buf_init(&s->attrs, 0);
     li_buf_init(&s->scratch, 0);
+    x2x3_seq_init(&s->seqs, SEQ_IDLE_NS);
     li_buf_init(&s->wbuf, 0);
     li_buf_init(&s->rbuf, 0);
 
     snprintf(key, sizeof key, "%s.address", prefix);
     const char *addr = address ? address : li_config_get(cfg, key, NULL);
+    if (addr)
+        snprintf(s->address, sizeof s->address, "%s", addr);
     if (!addr || parse_host_port(addr, s->host, sizeof s->host, s->port, sizeof s->port)) {
         if (address)
             snprintf(errstr, errstr_size, "%s is not host:port", address);
@@ -802,6 +898,13 @@ x2x3_sender *x2x3_sender_new_to(const li_config *cfg, const char *prefix,
     }
     s->ring = ring;
     madvise(ring, (size_t)s->cap, MADV_HUGEPAGE);
+    s->rng = (li_now_ns() ^ (uint64_t)(uintptr_t)s) | 1;
+    if (s->no_ack) {
+        li_log_warn("x2x3 sender: %s in unacknowledged mode: PDUs are released once written, "
+                    "not once the peer holds them; a broken connection loses what it carried",
+                    s->address);
+        s->stats.unacknowledged_mode = 1;
+    }
     if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         snprintf(errstr, errstr_size, "eventfd: %s", strerror(errno));
         goto fail;
@@ -841,6 +944,7 @@ void x2x3_sender_free(x2x3_sender *s)
         munmap(s->ring, (size_t)s->cap);
     li_buf_free(&s->attrs);
     li_buf_free(&s->scratch);
+    x2x3_seq_free(&s->seqs);
     li_buf_free(&s->wbuf);
     li_buf_free(&s->rbuf);
     pthread_cond_destroy(&s->acked_cond);

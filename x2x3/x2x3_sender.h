@@ -41,8 +41,13 @@ typedef struct x2x3_record {
     uint64_t timestamp_ns;       /* 0: now */
     x2x3_addr src, dst;          /* attributes 10/12 + 14, 11/13 + 15 */
     uint8_t ip_protocol;         /* 0 absent, 6 TCP, 17 UDP (attribute 16) */
-    const char *const *matched_targets; /* attribute 17, one per entry */
+    /* Attributes 17 and 18, one per entry: limf's "type:value" identities (x1_msg.h),
+     * sent in the standard form, the TargetIdentifier's content as XML (x2x3_pdu.h
+     * x2x3_target_encode); text of another form is sent as it is. */
+    const char *const *matched_targets;
     size_t n_matched_targets;
+    const char *const *other_targets;   /* the other party's identities, when known */
+    size_t n_other_targets;
     const char *sdp;             /* attribute 22 or NULL */
     const uint8_t *payload;
     size_t payload_len;
@@ -56,7 +61,10 @@ typedef struct x2x3_sender_stats {
     uint64_t reconnects;         /* connections established after the first */
     uint64_t buffered_bytes;     /* PDUs held until acknowledged, or not yet sent */
     int connected;
-    uint64_t acked_pdus;         /* PDUs acknowledged by the ingest */
+    uint64_t acked_pdus;         /* PDUs acknowledged by the ingest (unacknowledged mode:
+                                    released once written) */
+    int unacknowledged_mode;     /* <prefix>.unacknowledged names this sender's address */
+    uint64_t unacked_pdus;       /* PDUs released without an acknowledgement */
 } x2x3_sender_stats;
 
 /* Creates a sender and starts its I/O thread, which connects (and reconnects) by itself.
@@ -64,11 +72,21 @@ typedef struct x2x3_sender_stats {
  *   <prefix>.address          host:port of limf-ingest (required)
  *   <prefix>.tls.cert/.key/.ca/.pins/.peer_name   mutual TLS (li_tls)
  *   <prefix>.poi_id           interception point ID, attribute 7 (default: none)
+ *   <prefix>.nf_id            network function ID, attribute 6 (default: poi_id)
  *   <prefix>.buffer_bytes     bound of the in-memory buffer (default 64 MiB)
  *   <prefix>.keepalive_s      keepalive interval (default 5); a keepalive unanswered
  *                             for 3 intervals, with no PDU written meanwhile, ends the
  *                             connection (a draining backlog delays answers)
- *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5)
+ *   <prefix>.reconnect_max_s  maximum reconnect backoff (default 5): the wait before a
+ *                             reconnection doubles from 100 ms, with jitter, and starts
+ *                             over only after a connection whose keepalive was answered
+ *   <prefix>.unacknowledged   comma-separated addresses (host:port) whose MDF never
+ *                             answers keepalives: for these a PDU is released once
+ *                             written whole to the connection, keepalives are still
+ *                             sent every keepalive_s but no answer is awaited, and a dead
+ *                             link is found only when a write fails. Gives up
+ *                             the delivery guarantee (what a broken connection carried
+ *                             is lost); counted (stats unacked_pdus) and logged
  *   <prefix>.max_pdu          largest PDU sent, as limf-ingest's ingest.max_pdu (4 MiB)
  *   <prefix>.ack_interval_ms  keepalive after new data at most this often (default 20)
  *   <prefix>.thread_nice      nice value of the sender's thread, 0-19 (default 5): below
@@ -86,8 +104,8 @@ li_err x2x3_sender_check(const li_config *cfg, const char *prefix, char *errstr,
                          size_t errstr_size);
 
 /* Queues one record: thread-safe, never blocks on the network, copies everything. Fills
- * the sequence number (attribute 8) and the timestamp (attribute 9, now when
- * timestamp_ns is 0). LI_ERR_INVAL for a bad record (type, format not allowed for the
+ * the sequence number (attribute 8: 0, 1, 2, ... per XID and correlation ID, clause
+ * 5.3.9) and the timestamp (attribute 9, now when timestamp_ns is 0). LI_ERR_INVAL for a bad record (type, format not allowed for the
  * type, attribute above 65535 octets, PDU above max_pdu); LI_ERR_FULL when the buffer is full: the record
  * is dropped and counted for its XID. */
 li_err x2x3_sender_send(x2x3_sender *s, const x2x3_record *rec);

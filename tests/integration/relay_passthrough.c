@@ -22,22 +22,26 @@ static const uint8_t DID[16] = { 0xd2, 0xd2, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0,
 typedef struct seen {
     size_t x3, passthrough, reserved, released, tls, other;
     char exception_id[64];
-    uint32_t seqs[64];
+    uint64_t seqs[64];
     size_t n_seqs, duplicates;
 } seen;
 
 static void on_record(const Limf__XPdu *x, void *ctx)
 {
     seen *s = ctx;
-    /* Resent copies after a reconnect carry the same sequence number (at-least-once). */
+    /* Resent copies after a reconnect carry the same sequence number (at-least-once) in
+     * the same stream: numbering is per XID and correlation ID (TS 103 221-2). */
+    uint64_t cid = x->correlation_id.len == 8 ? li_get_be64(x->correlation_id.data) : 0;
+    uint64_t xid = x->xid.len == 16 ? x->xid.data[15] : 0;
+    uint64_t key = (cid << 32) ^ (xid << 24) ^ x->seq;
     for (size_t i = 0; x->has_seq && i < s->n_seqs; i++) {
-        if (s->seqs[i] == x->seq) {
+        if (s->seqs[i] == key) {
             s->duplicates++;
             return;
         }
     }
     if (x->has_seq && s->n_seqs < 64)
-        s->seqs[s->n_seqs++] = x->seq;
+        s->seqs[s->n_seqs++] = key;
     if (x->xid.len != 16 || memcmp(x->xid.data, XID, 16) != 0) {
         s->other++;
         return;

@@ -466,7 +466,7 @@ static size_t check(call *calls, size_t n_calls, uint64_t t0, const char *mode)
             if (strcmp(x->poi_id, "siptap") != 0)
                 die("%s: POI identity %s, not the siptap certificate's", mode, x->poi_id);
             if (x->n_matched_targets != 1 ||
-                strcmp(x->matched_targets[0], "sip-uri:sip:Alice@LIMF.test") != 0)
+                strcmp(x->matched_targets[0], "<sipUri>sip:Alice@LIMF.test</sipUri>") != 0)
                 die("%s: matched target attribute missing or wrong", mode);
             uint8_t lo[16] = { 127, 0, 0, 1 };
             size_t alen = c->v6 ? 16 : 4;

@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 # 1. identity on our seeds and on the interop PDUs
-cat "$src"/tests/fuzz/fuzz_x2x3_pdu/{keepalive,x2_sip,x3_msrp,variant_05_00_ts12_xml}.bin > "$work/ours.bin"
+cat "$src"/tests/fuzz/fuzz_x2x3_pdu/{keepalive,x2_sip,x3_msrp,variant_05_00_ts12_xml,unknown_values}.bin > "$work/ours.bin"
 inputs=("$work/ours.bin")
 if [ -n "$ref" ] && [ -d "$ref" ]; then
   for f in lippycat-x2_sip_invite lippycat-x3_rtp lippycat-keepalive; do
@@ -31,8 +31,12 @@ for f in "${inputs[@]}"; do
   "$b/limf-x2x3" encode "$work/out.json" | cmp - "$f"
   echo "identity: $(basename "$f") ($(wc -l < "$work/out.json") PDUs)"
 done
-grep -q '"variants":\["version_swapped","timestamp_12","target_xml"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
+grep -q '"variants":\["version_swapped","timestamp_12","target_text"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
 grep -q '"timestamp":"1700000000.000000005"' <("$b/limf-x2x3" decode "$work/ours.bin")
+# Values of later editions decode (issue 17), flagged: format 17, direction 9, PDU type 9.
+grep -q '"payload_format":17,.*"variants":\[\]' <("$b/limf-x2x3" decode "$work/ours.bin")
+grep -q '"variants":\["unknown_direction","unknown_attribute"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
+grep -q '"pdu_type":9,.*"variants":\["unknown_pdu_type"\]' <("$b/limf-x2x3" decode "$work/ours.bin")
 
 # 2. malformed input: reason and byte offset on stderr, status 1
 { cat "$work/ours.bin"; printf '\x00\x05\x00\x01\x00\x00\x00\x00'; head -c 32 /dev/zero; } > "$work/bad.bin"
@@ -56,7 +60,9 @@ pki=${LIMF_PKI_DIR:?}
 ingest_pid=$!
 li_wait_file "$work/ready" 30
 port=$(li_ready_port "$work/ready" x2x3)
-"$b/limf-x2x3" decode "$work/ours.bin" | grep -v '"pdu_type":3' > "$work/send.json"
+# The sender sends only what the standard allows: no keepalives, no unknown values.
+"$b/limf-x2x3" decode "$work/ours.bin" | grep -v '"pdu_type":3' | grep -v '"unknown_' \
+  > "$work/send.json"
 n=$(wc -l < "$work/send.json")
 "$b/limf-x2x3" send --to "127.0.0.1:$port" --cert "$pki/poi-test.pem" --key "$pki/poi-test.key" \
   --ca "$pki/ca.pem" --poi-id cli-test "$work/send.json" 2> "$work/send.txt"

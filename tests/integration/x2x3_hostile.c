@@ -1,8 +1,10 @@
 /* Hostile input against a real limf-ingest: authenticated POIs that send garbage, a
- * truncated header, header length 0, 4 GiB lengths, an attribute overrun, X2 with an
- * X3-only format, a keepalive with payload; a client that does not speak TLS; 1,000
- * connections that send nothing (and 20 that finish the TLS handshake and then do not). Each bad connection is closed (only that one), the
- * daemon stays up and keeps serving a well-behaved POI, and /metrics says why. */
+ * truncated header, header length 0, 4 GiB lengths, an attribute overrun, a keepalive
+ * with payload; a client that does not speak TLS; 1,000 connections that send nothing
+ * (and 20 that finish the TLS handshake and then do not). Each bad connection is closed
+ * (only that one), the daemon stays up and keeps serving a well-behaved POI, and
+ * /metrics says why. Values it does not know (X2 with an X3-only format, direction 9,
+ * PDU type 9) are not bad: that connection is kept and they are counted. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "li_bytes.h"
 #include "li_log.h"
 #include "li_time.h"
 #include "x2x3_pdu.h"
@@ -34,8 +37,10 @@ typedef struct hostile {
 #define ERR(kind, reason) "limf_ingest_errors_total{kind=\"" kind "\",reason=\"" reason "\"}"
 
 static const hostile cases[] = {
+    /* An unknown PDU type alone is tolerated (issue 17); this header's lengths are not. */
     { "garbage", "474554202f20485454502f312e310d0a486f73743a20780d0a0d0a0000000000000000"
-                 "00000000000000000000000000", 0, ERR("malformed", "unknown PDU type") },
+                 "00000000000000000000000000", 0,
+      ERR("too_big", "header length above the maximum PDU size") },
     { "truncated header", "0005000100000028", 1,
       ERR("truncated", "connection closed inside a PDU") },
     { "header length 0", "0005 0001 00000000 00000000 0009 0002" XID CORR, 0,
@@ -46,8 +51,6 @@ static const hostile cases[] = {
       ERR("too_big", "header length above the maximum PDU size") },
     { "attribute overrun", "0005 0001 00000030 00000000 0009 0002" XID CORR "0011ff0041424344",
       0, ERR("malformed", "attribute value overruns the header length") },
-    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000004 000d 0002" XID CORR "41424344", 0,
-      ERR("malformed", "payload format not allowed for the PDU type") },
     { "keepalive with payload", "0005 0003 00000028 00000001 0000 0000" XID CORR "00", 0,
       ERR("malformed", "keepalive with payload") },
 };
@@ -139,6 +142,24 @@ int main(void)
         x2x3t_tls_close(t);
         printf("%-24s closed by the ingest\n", cases[i].name);
     }
+    /* Values the ingest does not know (X2 with MSRP, a direction 9, an unknown PDU type)
+     * keep the connection: a keepalive sent after them is answered on it (issue 17). */
+    {
+        uint8_t odd[512];
+        size_t n = unhex("0005 0001 00000028 00000004 000d 0002" XID CORR "41424344"
+                         "0005 0001 00000028 00000000 0009 0009" XID CORR
+                         "0005 0009 00000028 00000000 0009 0002" XID CORR
+                         "0005 0003 00000030 00000000 0000 0000" XID CORR "0008000400000063",
+                         odd);
+        x2x3t_tls *t = x2x3t_tls_connect(ing.port, "poi-test");
+        X2X3T_CHECK(t && x2x3t_tls_write(t, odd, n) == 0, "unknown values");
+        uint8_t ack[64];
+        int got = x2x3t_tls_read(t, ack, sizeof ack, 10000);
+        X2X3T_CHECK(got == 48 && li_get_be16(ack + 2) == X2X3_PDU_KEEPALIVE_ACK &&
+                    li_get_be32(ack + 44) == 0x63, "unknown values: keepalive answer %d", got);
+        x2x3t_tls_close(t);
+        printf("%-24s kept, keepalive answered\n", "unknown values");
+    }
     /* A PDU trickling in, one octet every 300 ms: never idle, never complete. */
     {
         uint8_t head[64];
@@ -181,6 +202,10 @@ int main(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         X2X3T_CHECK(x2x3t_metric(text, cases[i].series) >= 1, "%s not counted (%s)",
                     cases[i].name, cases[i].series);
+    X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_unknown_total{field=\"payload_format\"}") == 1 &&
+                x2x3t_metric(text, "limf_ingest_unknown_total{field=\"payload_direction\"}") == 1 &&
+                x2x3t_metric(text, "limf_ingest_unknown_total{field=\"pdu_type\"}") == 1,
+                "unknown values not counted");
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"pdu_timeout\"}") == 1,
                 "trickling PDU not counted");
     X2X3T_CHECK(x2x3t_metric(text, "limf_ingest_errors_total{kind=\"tls_handshake\"}") >= 1,

@@ -131,11 +131,12 @@ int main(void)
     X2X3T_CHECK(x2x3t_http_get(ing.metrics_port, "/metrics", text, sizeof text) == 200, "metrics");
     long long swapped = x2x3t_metric(text, "limf_ingest_variants_total{variant=\"version_swapped\"}");
     long long ts12 = x2x3t_metric(text, "limf_ingest_variants_total{variant=\"timestamp_12\"}");
-    long long xml = x2x3t_metric(text, "limf_ingest_variants_total{variant=\"target_xml\"}");
+    /* sipgate's "<E164Number>" and lippycat's bare URI are not the standard form. */
+    long long xml = x2x3t_metric(text, "limf_ingest_variants_total{variant=\"target_text\"}");
     long long noseq = x2x3t_metric(text, "limf_ingest_variants_total{variant=\"keepalive_no_seq\"}");
-    printf("variants: version_swapped %lld, timestamp_12 %lld, target_xml %lld, "
+    printf("variants: version_swapped %lld, timestamp_12 %lld, target_text %lld, "
            "keepalive_no_seq %lld\n", swapped, ts12, xml, noseq);
-    X2X3T_CHECK(swapped == 3 && ts12 == 2 && xml == 1 && noseq == 1, "variants miscounted");
+    X2X3T_CHECK(swapped == 3 && ts12 == 2 && xml >= 2 && noseq == 1, "variants miscounted");
     x2x3t_tls_close(t);
     int rc = x2x3t_ingest_stop(&ing, SIGTERM);
     X2X3T_CHECK(rc == 0, "limf-ingest exit %d", rc);

@@ -19,14 +19,19 @@
 static x2x3t_copies records[RECORDS];
 static size_t mismatches, strangers;
 
+/* Record i has XID i % 8 and correlation ID i / 16: each stream holds records i and
+ * i + 8, numbered 0 and 1 (TS 103 221-2 numbers per XID and correlation ID). */
 static void on_record(const Limf__XPdu *x, void *ctx)
 {
     (void)ctx;
-    if (!x->has_seq || x->seq >= RECORDS) {
+    uint64_t cid = x->correlation_id.len == 8 ? li_get_be64(x->correlation_id.data) : 0;
+    uint64_t i = x->has_seq && x->seq < 2 && x->xid.len == 16
+                     ? cid * 16 + x->seq * 8 + (x->xid.data[15] & 7) : RECORDS;
+    if (i >= RECORDS) {
         strangers++;
         return;
     }
-    if (!x2x3t_copy_seen(&records[x->seq], x))
+    if (!x2x3t_copy_seen(&records[i], x))
         mismatches++;
 }
 

@@ -80,6 +80,7 @@ typedef struct rec {
     uint8_t dids[2][16];
     size_t n_dids;
     char target[300];
+    char other[300];             /* attribute 18, "" when none */
     uint8_t payload[8192];
 } rec;
 static rec got[32];
@@ -97,6 +98,9 @@ static void export_record(void *ctx, const uint8_t (*dids)[16], size_t n_dids,
     memcpy(g->dids, dids, sizeof g->dids);
     assert_int_equal(r->n_matched_targets, 1);
     snprintf(g->target, sizeof g->target, "%s", r->matched_targets[0]);
+    assert_true(r->n_other_targets <= 1);
+    snprintf(g->other, sizeof g->other, "%s", r->n_other_targets ? r->other_targets[0] : "");
+    g->r.other_targets = NULL;
     assert_true(r->payload_len <= sizeof g->payload);
     memcpy(g->payload, r->payload, r->payload_len);
     g->r.payload = g->payload;
@@ -233,6 +237,9 @@ static void test_udp_dialog(void **state)
     uint64_t cid = siptap_correlation_id("dlg-1@10.0.0.1", 14);
     for (size_t i = 0; i < n_got; i++)
         assert_true(got[i].r.correlation_id == cid);
+    /* The other party (attribute 18) is bob in every direction. */
+    for (size_t i = 0; i < n_got; i++)
+        assert_string_equal(got[i].other, "sip-uri:sip:bob@example.net");
     siptap_stats st;
     siptap_stats_get(t, &st);
     assert_int_equal(st.sip_messages, 5);

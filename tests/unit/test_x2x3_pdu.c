@@ -13,6 +13,7 @@
 #include <string.h>
 #include "guard.h"
 #include "x2x3_pdu.h"
+#include "x2x3_seq.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max)
 {
@@ -47,20 +48,6 @@ static const bad_vector bad[] = {
       .err = LI_ERR_PROTO, .offset = 4 },
     { .name = "header length 39", .hex = "0005 0001 00000027 00000000 0009 0002" XID CORR,
       .err = LI_ERR_PROTO, .offset = 4 },
-    { .name = "unknown PDU type", .hex = "0005 0007 00000028 00000000 0009 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 2 },
-    { .name = "PDU type 0", .hex = "0005 0000 00000028 00000000 0009 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 2 },
-    { .name = "X2 with MSRP (X3 only)", .hex = "0005 0001 00000028 00000000 000d 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 12 },
-    { .name = "X3 with SIP (X2 only)", .hex = "0005 0002 00000028 00000000 0009 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 12 },
-    { .name = "X2 with format 0", .hex = "0005 0001 00000028 00000000 0000 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 12 },
-    { .name = "X3 with format 17", .hex = "0005 0002 00000028 00000000 0011 0002" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 12 },
-    { .name = "direction 6", .hex = "0005 0001 00000028 00000000 0009 0006" XID CORR,
-      .err = LI_ERR_PROTO, .offset = 14 },
     { .name = "keepalive with payload",
       .hex = "0005 0003 00000028 00000001 0000 0000" XID CORR "00", .err = LI_ERR_PROTO,
       .offset = 8 },
@@ -116,6 +103,140 @@ static void test_bad_vectors(void **state)
             fail_msg("%s: rc %d offset %zu (%s), want %d at %zu", bad[i].name, rc, err.offset,
                      err.reason ? err.reason : "-", bad[i].err, bad[i].offset);
     }
+}
+
+/* Values the codec does not know (a later edition, a vendor): decoded and flagged, never
+ * refused, so that a receiver can keep the connection (issue 17). Format 17 (PS-PDU
+ * payload, TS 103 221-2 V1.8.1) is known. */
+typedef struct odd_vector {
+    const char *name;
+    const char *hex;
+    uint32_t flags;
+} odd_vector;
+
+static const odd_vector odd[] = {
+    { "unknown PDU type", "0005 0007 00000030 00000002 0009 0002" XID CORR
+      "0008000400000005 abcd", X2X3_FLAG_UNKNOWN_PDU_TYPE },
+    { "PDU type 0", "0005 0000 00000028 00000000 0009 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_PDU_TYPE },
+    { "X2 with MSRP (X3 only)", "0005 0001 00000028 00000000 000d 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X3 with SIP (X2 only)", "0005 0002 00000028 00000000 0009 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X2 with format 0", "0005 0001 00000028 00000000 0000 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X3 with format 18", "0005 0002 00000028 00000000 0012 0002" XID CORR,
+      X2X3_FLAG_UNKNOWN_FORMAT },
+    { "X2 with format 17", "0005 0001 00000028 00000000 0011 0002" XID CORR, 0 },
+    { "X3 with format 17", "0005 0002 00000028 00000000 0011 0002" XID CORR, 0 },
+    { "direction 6", "0005 0001 00000028 00000000 0009 0006" XID CORR,
+      X2X3_FLAG_UNKNOWN_DIRECTION },
+    { "attribute type 23", "0005 0001 00000030 00000000 0009 0002" XID CORR
+      "0017000441424344", X2X3_FLAG_UNKNOWN_ATTR },
+    { "attribute type 0", "0005 0001 0000002c 00000000 0009 0002" XID CORR "00000000",
+      X2X3_FLAG_UNKNOWN_ATTR },
+    { "attribute type 40000", "0005 0001 0000002d 00000000 0009 0002" XID CORR "9c40000107",
+      X2X3_FLAG_UNKNOWN_ATTR },
+};
+
+/* Attribute 17 in the standard form (TS 103 221-2 clause 5.3.18: the X1 TargetIdentifier's
+ * content as XML), and every form seen in the field read back. */
+static void test_target_forms(void **state)
+{
+    (void)state;
+    char out[128];
+    size_t len;
+    assert_int_equal(x2x3_target_encode("sip-uri:sip:alice@example.com;x=a&b", out, sizeof out,
+                                        &len), LI_OK);
+    assert_string_equal(out, "<sipUri>sip:alice@example.com;x=a&amp;b</sipUri>");
+    assert_int_equal(len, strlen(out));
+    assert_int_equal(x2x3_target_encode("e164:+494012345678", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<e164Number>494012345678</e164Number>");
+    assert_int_equal(x2x3_target_encode("tel-uri:tel:+4930", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<telUri>tel:+4930</telUri>");
+    assert_int_equal(x2x3_target_encode("<imsi>1</imsi>", out, sizeof out, NULL), LI_OK);
+    assert_string_equal(out, "<imsi>1</imsi>");
+    assert_int_equal(x2x3_target_encode("imsi:1", out, sizeof out, NULL), LI_ERR_INVAL);
+    assert_int_equal(x2x3_target_encode("sip-uri:sip:a@b", out, 20, NULL), LI_ERR_TOO_BIG);
+    assert_string_equal(out, "");
+
+    static const struct {
+        const char *raw, *ident;
+        int standard;
+    } forms[] = {
+        { "<sipUri>sip:alice@example.com;x=a&amp;b</sipUri>",
+          "sip-uri:sip:alice@example.com;x=a&b", 1 },
+        { "<e164Number>494012345678</e164Number>", "e164:494012345678", 1 },
+        { "<E164Number>4930123</E164Number>", "e164:4930123", 0 },   /* sipgate */
+        { "sip-uri:sip:alice@example.com", "sip-uri:sip:alice@example.com", 0 }, /* limf < 17 */
+        { "sip:alice@example.com", "sip-uri:sip:alice@example.com", 0 },       /* lippycat */
+        { "tel:+4930", "tel-uri:tel:+4930", 0 },
+        { "<sipUri>sip:a@b</telUri>", NULL, -1 },
+        { "<imsi>204081234567890</imsi>", "imsi:204081234567890", 1 },
+        { "<IMSI>1</IMSI>", NULL, -1 },
+        { "<sipUri>", NULL, -1 },
+        { "alice", NULL, -1 },
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        int got = x2x3_target_decode(li_slice_of(forms[i].raw, strlen(forms[i].raw)), out,
+                                     sizeof out);
+        if (got != forms[i].standard || (forms[i].ident && strcmp(out, forms[i].ident) != 0))
+            fail_msg("%s: %d '%s'", forms[i].raw, got, out);
+    }
+}
+
+/* Numbering per (XID, correlation ID): streams count on their own, survive the table's
+ * growth, and only streams idle for idle_ns are forgotten (then start at 0 again). */
+static void test_seq_streams(void **state)
+{
+    (void)state;
+    x2x3_seq t;
+    x2x3_seq_init(&t, 1000);
+    uint8_t xid[16] = { 0x5e };
+    for (uint64_t round = 0; round < 3; round++)
+        for (uint64_t cid = 0; cid < 500; cid++) {
+            xid[15] = (uint8_t)(cid % 7);
+            uint32_t *n = x2x3_seq_next(&t, xid, cid, 10 + round);
+            assert_non_null(n);
+            assert_int_equal(*n, round);
+            (*n)++;
+        }
+    assert_int_equal(t.count, 500);
+    /* Much later: a rebuild forgets all 500 idle streams, and the busy one survives. */
+    xid[15] = 0;
+    uint32_t *busy = x2x3_seq_next(&t, xid, 0, 5000);
+    assert_int_equal(*busy, 3);
+    (*busy)++;
+    for (uint64_t cid = 1000; cid < 1400; cid++) {
+        uint32_t *n = x2x3_seq_next(&t, xid, cid, 5000);
+        assert_non_null(n);
+        assert_int_equal(*n, 0);
+    }
+    assert_int_equal(*x2x3_seq_next(&t, xid, 0, 5000), 4);
+    xid[15] = 1;
+    assert_int_equal(*x2x3_seq_next(&t, xid, 1, 5000), 0);   /* idle, forgotten */
+    assert_true(t.count < 500 + 400 + 2);
+    x2x3_seq_free(&t);
+}
+
+static void test_unknown_values(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        uint8_t raw[256];
+        size_t n = unhex(odd[i].hex, raw, sizeof raw);
+        x2x3_pdu pdu;
+        size_t used = 0;
+        x2x3_decode_error err = { NULL, 0 };
+        li_err rc = x2x3_pdu_decode(guarded(raw, n), n, 1u << 20, &pdu, &used, &err);
+        if (rc != LI_OK || used != n || pdu.flags != odd[i].flags)
+            fail_msg("%s: rc %d (%s) used %zu of %zu flags %#x, want flags %#x", odd[i].name,
+                     rc, err.reason ? err.reason : "-", used, n, pdu.flags, odd[i].flags);
+    }
+    /* The sender still refuses what the standard does not allow. */
+    assert_false(x2x3_format_allowed(X2X3_PDU_X2, X2X3_FORMAT_MSRP));
+    assert_true(x2x3_format_allowed(X2X3_PDU_X3, X2X3_FORMAT_ETSI_PS_PDU_PAYLOAD));
+    assert_false(x2x3_format_allowed(7, X2X3_FORMAT_SIP));
 }
 
 /* The size limit is checked from the header alone, before the payload is there. */
@@ -209,7 +330,7 @@ static void test_lippycat_sip_invite(void **state)
     li_slice t;
     assert_int_equal(x2x3_pdu_matched_target(&p, 0, &t), LI_OK);
     assert_slice(t, "sip:alice@example.com");
-    assert_false(p.flags & X2X3_FLAG_TARGET_XML);
+    assert_true(p.flags & X2X3_FLAG_TARGET_TEXT);   /* a bare URI */
     assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_ERR_NOT_FOUND);
     assert_int_equal(p.payload_len, 155);
     assert_memory_equal(p.payload, "INVITE sip:bob@example.com SIP/2.0\r\n", 36);
@@ -280,7 +401,7 @@ static void test_sipgate_register(void **state)
     x2x3_pdu p;
     decode_ok(guarded(raw, n), n, &p);
     assert_int_equal(p.version, X2X3_VERSION);
-    assert_int_equal(p.flags, X2X3_FLAG_TARGET_XML);
+    assert_int_equal(p.flags, X2X3_FLAG_TARGET_TEXT);   /* "<E164Number>": not the schema's */
     assert_int_equal(p.pdu_type, X2X3_PDU_X2);
     assert_int_equal(p.header_length, 81);
     assert_int_equal(p.payload_length, 539);
@@ -336,8 +457,10 @@ static void test_encode_decode_round_trip(void **state)
     assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_SRC_PORT, 2855), LI_OK);
     assert_int_equal(x2x3_attr_put_u16(&attrs, X2X3_ATTR_DST_PORT, 443), LI_OK);
     assert_int_equal(x2x3_attr_put_u8(&attrs, X2X3_ATTR_IP_PROTOCOL, 6), LI_OK);
-    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "sip:a@x", 7), LI_OK);
-    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "tel:+49301", 10), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "<sipUri>sip:a@x</sipUri>",
+                                   24), LI_OK);
+    assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_MATCHED_TARGET, "<telUri>tel:+49301</telUri>",
+                                   27), LI_OK);
     assert_int_equal(x2x3_attr_put(&attrs, X2X3_ATTR_SDP, "v=0\r\n", 5), LI_OK);
     assert_int_equal(x2x3_attr_put(&attrs, 4242, "\x01\x02", 2), LI_OK);   /* unknown */
     static uint8_t big[70000];
@@ -360,7 +483,7 @@ static void test_encode_decode_round_trip(void **state)
 
     x2x3_pdu p;
     decode_ok(guarded(out.data, out.len), out.len, &p);
-    assert_int_equal(p.flags, 0);
+    assert_int_equal(p.flags, X2X3_FLAG_UNKNOWN_ATTR);   /* type 4242, passed on */
     assert_int_equal(p.header_length, 40 + attrs.len);
     assert_memory_equal(p.xid, in.xid, 16);
     assert_true(p.correlation_id == in.correlation_id);
@@ -375,7 +498,7 @@ static void test_encode_decode_round_trip(void **state)
     assert_int_equal(p.n_matched_targets, 2);
     li_slice t;
     assert_int_equal(x2x3_pdu_matched_target(&p, 1, &t), LI_OK);
-    assert_slice(t, "tel:+49301");
+    assert_slice(t, "<telUri>tel:+49301</telUri>");
     assert_slice(p.sdp, "v=0\r\n");
     assert_memory_equal(p.attrs, attrs.data, attrs.len);   /* unknown kept as received */
     size_t pos = 0, count = 0;
@@ -428,6 +551,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_vectors),
+        cmocka_unit_test(test_unknown_values),
+        cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_seq_streams),
         cmocka_unit_test(test_max_pdu_from_header),
         cmocka_unit_test(test_lippycat_sip_invite),
         cmocka_unit_test(test_lippycat_rtp_and_keepalive),

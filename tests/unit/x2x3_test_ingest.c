@@ -78,8 +78,10 @@ static void *ingest_thread(void *arg)
             size_t idx = g->conns++;
             g->open++;
             g->drop = 0;
+            int refuse = g->refuse;
             pthread_mutex_unlock(&g->mu);
-            serve(g, ssl, fd, idx);
+            if (!refuse)
+                serve(g, ssl, fd, idx);
             pthread_mutex_lock(&g->mu);
             g->open--;
             pthread_mutex_unlock(&g->mu);

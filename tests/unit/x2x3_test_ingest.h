@@ -24,6 +24,7 @@ typedef struct x2x3_test_ingest {
     pthread_mutex_t mu;
     int answer;                         /* answer keepalives */
     int drop;                           /* close the current connection */
+    int refuse;                         /* close every connection after the handshake */
     int stop;
     size_t conns;                       /* connections accepted */
     size_t open;                        /* connections open now */

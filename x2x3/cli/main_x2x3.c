@@ -71,9 +71,13 @@ static json_t *addr_text(const uint8_t *a, size_t len)
     return json_string(t);
 }
 
-static const char *const variant_names[6] = { "version_swapped", "version_other",
-                                              "timestamp_12", "target_xml",
-                                              "keepalive_no_seq", "duplicate_attribute" };
+/* The X2X3_FLAG_* bits in order: variants seen in the field, then values of later
+ * editions (x2x3_pdu.h). */
+static const char *const variant_names[] = { "version_swapped", "version_other",
+                                             "timestamp_12", "target_text",
+                                             "keepalive_no_seq", "duplicate_attribute",
+                                             "unknown_pdu_type", "unknown_format",
+                                             "unknown_direction", "unknown_attribute" };
 
 static json_t *pdu_to_json(const x2x3_pdu *p)
 {
@@ -130,7 +134,7 @@ static json_t *pdu_to_json(const x2x3_pdu *p)
     if (x2x3_pdu_has(p, X2X3_ATTR_SDP))
         json_object_set_new(o, "sdp", text_or_hex(p->sdp));
     json_t *variants = json_array();
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < sizeof variant_names / sizeof variant_names[0]; i++)
         if (p->flags >> i & 1u)
             json_array_append_new(variants, json_string(variant_names[i]));
     json_object_set_new(o, "variants", variants);

@@ -22,12 +22,20 @@
 #include "li_net.h"
 #include "li_time.h"
 #include "li_tls.h"
+#include "x2x3_event.h"
 #include "x2x3_pdu.h"
 #include "x2x3_xpdu.h"
 
 #define READ_CHUNK 16384
 #define WINDOW 65536              /* PDUs per connection in flight to Kafka */
 #define MAX_ERROR_KINDS 48
+#define MAX_REPORTED 16           /* unknown values reported per connection */
+#define TIME_P2_S 180             /* TS 103 221-2 clause 6.2.4: a POI's keepalive answer wait */
+
+/* Fields whose unknown values are counted and reported (X2X3_FLAG_UNKNOWN_*). */
+enum { UNK_PDU_TYPE, UNK_FORMAT, UNK_DIRECTION, UNK_ATTR, N_UNK };
+static const char *const unknown_names[N_UNK] = { "pdu_type", "payload_format",
+                                                  "payload_direction", "attribute" };
 
 enum { CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 enum { PAUSE_NONE, PAUSE_KAFKA, PAUSE_WINDOW };
@@ -57,6 +65,8 @@ typedef struct conn {
     uint64_t *done_bits;          /* WINDOW bits, allocated at the first PDU */
     ka_wait *kas;
     size_t n_kas, kas_cap;
+    uint32_t reported[MAX_REPORTED];  /* (field << 16 | value) already reported */
+    size_t n_reported;
 } conn;
 
 typedef struct msg_ref {          /* Kafka message opaque: which PDU of which connection */
@@ -81,6 +91,7 @@ struct x2x3_ingest {
     char allow[1024];             /* ",cn1,cn2," or empty: any authenticated POI */
     size_t max_pdu;
     uint64_t idle_ns;
+    int tcp_keepalive_s;          /* TCP keepalive idle time on POI connections; 0: off */
     uint64_t handshake_ns;
     uint64_t pdu_ns;
     int flush_ms;
@@ -100,6 +111,7 @@ struct x2x3_ingest {
     uint64_t pdus_x2, pdus_x3, bytes_in, keepalives, keepalives_answered;
     uint64_t conns_accepted, conns_open, delivered, backpressure;
     uint64_t variants[6];
+    uint64_t unknowns[N_UNK];
     pthread_mutex_t errors_mu;
     error_count errors[MAX_ERROR_KINDS];
     size_t n_errors;
@@ -382,6 +394,79 @@ static void count_variants(x2x3_ingest *ing, uint32_t flags)
             COUNT(ing->variants[i], 1);
 }
 
+/* The first unknown value of a PDU (X2X3_FLAG_UNKNOWN_*): which field and its value. */
+static int first_unknown(const x2x3_pdu *p, uint16_t *value)
+{
+    if (p->flags & X2X3_FLAG_UNKNOWN_PDU_TYPE) {
+        *value = p->pdu_type;
+        return UNK_PDU_TYPE;
+    }
+    if (p->flags & X2X3_FLAG_UNKNOWN_FORMAT) {
+        *value = p->payload_format;
+        return UNK_FORMAT;
+    }
+    if (p->flags & X2X3_FLAG_UNKNOWN_DIRECTION) {
+        *value = p->payload_direction;
+        return UNK_DIRECTION;
+    }
+    size_t pos = 0;
+    x2x3_attr a;
+    while (x2x3_pdu_attr_next(p, &pos, &a) == LI_OK)
+        if (a.type == 0 || a.type > X2X3_ATTR_LAST)
+            break;
+    *value = a.type;
+    return UNK_ATTR;
+}
+
+/* A PDU with a value this ingest does not know (a later edition of TS 103 221-2, a
+ * vendor's extension): the connection is kept (closing it would make the POI send the
+ * same PDU again and again), the PDU is published as received by the caller, every one
+ * is counted, and each (field, value) is reported once per connection to the mediator as
+ * a POI event {"limf_event":"unknown-value",...} of the PDU's XID and correlation ID,
+ * published before the PDU (X2, format 4: limf.xpdu and limf.poi.events). LI_ERR_FULL:
+ * the producer queue is full, nothing recorded; the caller retries the whole PDU. */
+static li_err report_unknown(x2x3_ingest *ing, conn *c, const x2x3_pdu *p)
+{
+    uint16_t value;
+    int field = first_unknown(p, &value);
+    uint32_t tag = (uint32_t)field << 16 | value;
+    for (size_t i = 0; i < c->n_reported; i++)
+        if (c->reported[i] == tag)
+            return LI_OK;
+    char num[8], type[8], json[256];
+    size_t len;
+    snprintf(num, sizeof num, "%u", value);
+    snprintf(type, sizeof type, "%u", p->pdu_type);
+    const char *kv[] = { "field", unknown_names[field], "value", num, "pdu_type", type, NULL };
+    if (x2x3_event_format(json, sizeof json, &len, X2X3_EVENT_UNKNOWN_VALUE, kv) != LI_OK)
+        return LI_ERR_INVAL;
+    x2x3_pdu ev;
+    memset(&ev, 0, sizeof ev);
+    ev.version = X2X3_VERSION;
+    ev.pdu_type = X2X3_PDU_X2;
+    ev.payload_format = X2X3_FORMAT_PROPRIETARY;
+    ev.payload_direction = X2X3_DIR_NA;
+    memcpy(ev.xid, p->xid, 16);
+    ev.correlation_id = p->correlation_id;
+    ev.payload = (const uint8_t *)json;
+    ev.payload_len = len;
+    li_err e = publish(ing, c, &ev);
+    if (e != LI_OK)
+        return e;
+    li_log_warn("ingest: %s sent %s %u, which this ingest does not know: passed on, reported",
+                c->poi_id, unknown_names[field], value);
+    if (c->n_reported < MAX_REPORTED)
+        c->reported[c->n_reported++] = tag;
+    return LI_OK;
+}
+
+static void count_unknowns(x2x3_ingest *ing, uint32_t flags)
+{
+    for (int f = 0; f < N_UNK; f++)
+        if (flags & (X2X3_FLAG_UNKNOWN_PDU_TYPE << f))
+            COUNT(ing->unknowns[f], 1);
+}
+
 /* Handles every complete PDU in c->rbuf. Returns 0 when the connection was closed. */
 static int process(x2x3_ingest *ing, conn *c)
 {
@@ -405,13 +490,24 @@ static int process(x2x3_ingest *ing, conn *c)
             return 0;
         }
         count_variants(ing, p.flags);
+        if ((p.flags & X2X3_FLAG_UNKNOWN_ANY) && (e = report_unknown(ing, c, &p)) != LI_OK) {
+            if (e == LI_ERR_FULL) {
+                pause_conn(ing, c, PAUSE_KAFKA);
+                break;
+            }
+            conn_close(ing, c, "kafka_produce", li_err_str(e));
+            return 0;
+        }
         if (p.pdu_type == X2X3_PDU_KEEPALIVE) {
             COUNT(ing->keepalives, 1);
             if (queue_keepalive(c, &p) != LI_OK) {
                 conn_close(ing, c, "keepalive_flood", NULL);
                 return 0;
             }
-        } else if (p.pdu_type == X2X3_PDU_X2 || p.pdu_type == X2X3_PDU_X3) {
+        } else if (p.pdu_type != X2X3_PDU_KEEPALIVE_ACK) {
+            /* X2, X3, and a type this ingest does not know: published as received, so
+             * nothing a POI sends is lost and the mediator reports what it cannot
+             * mediate (docs/X2X3.md). */
             if (c->next_idx - c->done_low >= WINDOW) {
                 pause_conn(ing, c, PAUSE_WINDOW);
                 break;
@@ -425,8 +521,10 @@ static int process(x2x3_ingest *ing, conn *c)
                 conn_close(ing, c, "kafka_produce", li_err_str(e));
                 return 0;
             }
-            COUNT(*(p.pdu_type == X2X3_PDU_X2 ? &ing->pdus_x2 : &ing->pdus_x3), 1);
+            if (p.pdu_type == X2X3_PDU_X2 || p.pdu_type == X2X3_PDU_X3)
+                COUNT(*(p.pdu_type == X2X3_PDU_X2 ? &ing->pdus_x2 : &ing->pdus_x3), 1);
         }   /* keepalive answers from a POI: nothing to do */
+        count_unknowns(ing, p.flags);
         off += used;
         c->need = 0;
     }
@@ -503,6 +601,19 @@ static void on_handshake(x2x3_ingest *ing, conn *c)
     on_readable(ing, c);
 }
 
+/* TCP keepalive: a POI that vanished (power, network) is found after idle_s + 4 probes
+ * 15 s apart, however long ingest.idle_timeout_s is. 0: off. */
+static void set_tcp_keepalive(int fd, int idle_s)
+{
+    if (idle_s <= 0)
+        return;
+    int one = 1, intvl = 15, cnt = 4;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
+
 static void on_accept(x2x3_ingest *ing)
 {
     for (;;) {
@@ -525,6 +636,7 @@ static void on_accept(x2x3_ingest *ing)
             count_error(ing, "accept", "out of memory");
             continue;
         }
+        set_tcp_keepalive(fd, ing->tcp_keepalive_s);
         /* Thousands of mostly idle POIs: OpenSSL's record buffers only while busy. */
         SSL_set_mode(c->io.ssl, SSL_MODE_RELEASE_BUFFERS);
         li_buf_init(&c->rbuf, ing->max_pdu + READ_CHUNK);
@@ -720,7 +832,7 @@ li_err x2x3_ingest_run(x2x3_ingest *ing, int stop_fd)
 /* --- metrics --- */
 
 static const char *const variant_names[6] = { "version_swapped", "version_other",
-                                              "timestamp_12", "target_xml",
+                                              "timestamp_12", "target_text",
                                               "keepalive_no_seq", "duplicate_attribute" };
 
 /* On the metrics thread: counters are read relaxed, error kinds under their mutex. */
@@ -756,6 +868,13 @@ static void render(void *ctx, li_buf *b)
         li_metrics_label(labels, sizeof labels, "variant", variant_names[i]);
         li_metrics_put_labeled(b, "limf_ingest_variants_total", labels,
                                READ(ing->variants[i]));
+    }
+    li_metrics_put_family(b, "limf_ingest_unknown_total", "counter",
+                          "PDUs with a value this ingest does not know, passed on");
+    for (int i = 0; i < N_UNK; i++) {
+        labels[0] = 0;
+        li_metrics_label(labels, sizeof labels, "field", unknown_names[i]);
+        li_metrics_put_labeled(b, "limf_ingest_unknown_total", labels, READ(ing->unknowns[i]));
     }
     li_metrics_put_family(b, "limf_ingest_errors_total", "counter",
                           "Connections closed, by cause");
@@ -795,10 +914,16 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
         goto fail;
     }
-    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s, pdu_s;
+    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s, pdu_s, tcp_ka_s;
+    /* A conformant POI sends a keepalive every TIME_P1 (60 s by default) and may wait
+     * TIME_P2 (180 s) for its answer (TS 103 221-2 clause 6.2.4); some POIs send none.
+     * So quiet connections are kept well past TIME_P2, and dead peers are found by TCP
+     * keepalive instead. */
     if (li_config_get_int(cfg, "ingest.max_pdu", 4 << 20, 1024, 1 << 30, &max_pdu, errstr,
                           errstr_size) != LI_OK ||
-        li_config_get_int(cfg, "ingest.idle_timeout_s", 60, 0, 86400, &idle_s, errstr,
+        li_config_get_int(cfg, "ingest.idle_timeout_s", 3 * TIME_P2_S + 60, 0, 86400, &idle_s,
+                          errstr, errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.tcp_keepalive_s", 60, 0, 7200, &tcp_ka_s, errstr,
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.flush_timeout_ms", 10000, 0, 600000, &flush_ms, errstr,
                           errstr_size) != LI_OK ||
@@ -811,6 +936,11 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
         goto fail;
     ing->max_pdu = (size_t)max_pdu;
     ing->idle_ns = (uint64_t)idle_s * 1000000000u;
+    ing->tcp_keepalive_s = (int)tcp_ka_s;
+    if (idle_s > 0 && idle_s <= TIME_P2_S)
+        li_log_warn("ingest: ingest.idle_timeout_s %lld is not above TIME_P2 (%d s): a POI "
+                    "that keeps its link alive only every TIME_P1 may be cut",
+                    (long long)idle_s, TIME_P2_S);
     ing->handshake_ns = (uint64_t)handshake_s * 1000000000u;
     ing->pdu_ns = (uint64_t)pdu_s * 1000000000u;
     ing->flush_ms = (int)flush_ms;

@@ -141,6 +141,8 @@ static void add_stats(x2x3_sender_stats *sum, const x2x3_sender_stats *x)
     sum->buffered_bytes += x->buffered_bytes;
     sum->connected += x->connected;
     sum->acked_pdus += x->acked_pdus;
+    sum->unacknowledged_mode += x->unacknowledged_mode;
+    sum->unacked_pdus += x->unacked_pdus;
 }
 
 /* Stops the retired senders that hold nothing more; the caller holds rebuild_mu. */
@@ -356,6 +358,10 @@ void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix)
         { "destination_buffered_bytes", "gauge", "Bytes held until acknowledged" },
         { "destination_acked_pdus_total", "counter", "PDUs acknowledged by the ingest" },
         { "destination_dropped_pdus_total", "counter", "PDUs dropped, buffer full" },
+        { "destination_unacknowledged_mode", "gauge",
+          "1 when this address is served in unacknowledged mode (x2x3.unacknowledged)" },
+        { "destination_unacknowledged_pdus_total", "counter",
+          "PDUs released once written, without an acknowledgement" },
     };
     pthread_mutex_lock(&r->mu);
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
@@ -368,7 +374,8 @@ void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix)
             char labels[320] = "";
             li_metrics_label(labels, sizeof labels, "address", r->senders[i].address);
             const uint64_t v[] = { (uint64_t)st.connected, st.buffered_bytes, st.acked_pdus,
-                                   st.dropped_pdus };
+                                   st.dropped_pdus, (uint64_t)st.unacknowledged_mode,
+                                   st.unacked_pdus };
             li_metrics_put_labeled(b, name, labels, v[f]);
         }
     }

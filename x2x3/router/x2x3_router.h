@@ -62,7 +62,9 @@ void x2x3_router_stats_get(x2x3_router *r, x2x3_router_stats *out);
 
 /* Appends, for an operator's /metrics, one series per sender labelled with its
  * delivery address: <prefix>_destination_connected (1/0), _destination_buffered_bytes,
- * _destination_acked_pdus_total and _destination_dropped_pdus_total. Thread-safe. */
+ * _destination_acked_pdus_total, _destination_dropped_pdus_total,
+ * _destination_unacknowledged_mode (1/0) and _destination_unacknowledged_pdus_total.
+ * Thread-safe. */
 void x2x3_router_put_metrics(x2x3_router *r, li_buf *b, const char *prefix);
 
 /* Stops and frees every sender (each flushes up to 2 s). NULL is a no-op. */

@@ -1,6 +1,7 @@
 /* limf-siptap's engine; see siptap.h. */
 #include "siptap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -370,6 +371,23 @@ static void fill_addr(x2x3_addr *a, int family, const uint8_t *addr, uint16_t po
     a->port = port;
 }
 
+/* The other party of a task that matched on one side only (attribute 18, Other Target
+ * Identifier): the identity of the header on the other side, as limf's "type:value"
+ * (the sender turns it into the TargetIdentifier XML). 0 when there is none. */
+static int other_party(const li_sip_msg *msg, int sides, char *out, size_t out_size)
+{
+    int req = msg->is_request;
+    li_sip_str h = sides == SIDE_SENDER     ? (req ? msg->to : msg->from)
+                 : sides == SIDE_RECEIVER   ? (req ? msg->from : msg->to)
+                                            : (li_sip_str){ NULL, 0 };
+    char canon[LI_IDENT_MAX];
+    if (!h.p || li_ident_canon(h.p, h.len, canon, sizeof canon) != LI_OK)
+        return 0;
+    return snprintf(out, out_size, "%s:%s", strncmp(canon, "tel:", 4) == 0 ? "tel-uri"
+                                                                             : "sip-uri",
+                    canon) < (int)out_size;
+}
+
 /* One SIP message (bytes `raw`) from the current frame or flow. */
 static void on_message(siptap *t, const li_sip_msg *msg, const uint8_t *raw, size_t len,
                        int family, const uint8_t *src, const uint8_t *dst, uint16_t sport,
@@ -429,6 +447,10 @@ static void on_message(siptap *t, const li_sip_msg *msg, const uint8_t *raw, siz
         const char *target = tasks[i].target;
         rec.matched_targets = &target;
         rec.n_matched_targets = 1;
+        char other[LI_IDENT_MAX + 16];
+        const char *other_p = other;
+        rec.other_targets = &other_p;
+        rec.n_other_targets = (size_t)other_party(msg, tasks[i].sides, other, sizeof other);
         t->o.export_record(t->o.export_ctx, (const uint8_t (*)[16])tasks[i].dids,
                            tasks[i].n_dids, &rec);
         t->st.exported++;
