@@ -41,14 +41,9 @@ stack_conf_common() {
   local run=$1
   # shellcheck disable=SC1091
   . "$run/kafka/env"
+  # Each daemon's Kafka identity is its own (kafka/clients/ROLE.conf, written by
+  # kafka.sh): the broker grants each principal its role's topics only (kafka-acls.sh).
   cat >"$run/conf/common.conf" <<EOF
-# Shared by every Kafka client of the stack: mutual TLS to the broker.
-[kafka]
-bootstrap.servers = $LIMF_KAFKA_TLS_BOOTSTRAP
-security.protocol = ssl
-ssl.ca.location = $run/pki/ca.pem
-ssl.certificate.location = $run/pki/client.pem
-ssl.key.location = $run/pki/client.key
 [topics]
 prefix = ${STACK_TOPIC_PREFIX:-}
 EOF
@@ -169,10 +164,10 @@ stack_port() {
 stack_daemon_cmd() {
   local name=$1 run=$2
   case $name in
-    admf) echo "$(stack_bin limf-admf) -c $run/conf/common.conf -c $run/conf/admf.conf" ;;
-    ingest) echo "$(stack_bin limf-ingest) -c $run/conf/common.conf -c $run/conf/ingest.conf" ;;
-    mediator) echo "$(stack_bin limf-mediator) -c $run/conf/common.conf -c $run/conf/mediator.conf" ;;
-    handover) echo "$(stack_bin limf-handover) -c $run/conf/common.conf -c $run/conf/handover.conf" ;;
+    admf) echo "$(stack_bin limf-admf) -c $run/kafka/clients/admf.conf -c $run/conf/common.conf -c $run/conf/admf.conf" ;;
+    ingest) echo "$(stack_bin limf-ingest) -c $run/kafka/clients/ingest.conf -c $run/conf/common.conf -c $run/conf/ingest.conf" ;;
+    mediator) echo "$(stack_bin limf-mediator) -c $run/kafka/clients/mediator.conf -c $run/conf/common.conf -c $run/conf/mediator.conf" ;;
+    handover) echo "$(stack_bin limf-handover) -c $run/kafka/clients/handover.conf -c $run/conf/common.conf -c $run/conf/handover.conf" ;;
     lemf | lemf2) echo "$(stack_bin limf-lemf) -c $run/conf/$name.conf" ;;
     relay) echo "$(stack_bin limf-msrp-relay) -c $run/conf/relay.conf" ;;
     siptap) echo "$(stack_bin limf-siptap) -c $run/conf/siptap.conf" ;;
@@ -239,6 +234,7 @@ stack_up() {
   else
     "$STACK_HERE/pki.sh" "$run/pki" >/dev/null
     "$STACK_HERE/kafka.sh" start "$run/kafka" "$run/pki"
+    "$STACK_HERE/kafka-acls.sh" apply "$run/kafka" "${STACK_TOPIC_PREFIX:-}"
   fi
   stack_write_confs "$run"
   for d in "${STACK_DAEMONS[@]}"; do

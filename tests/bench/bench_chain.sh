@@ -106,7 +106,7 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
 ' "$measured"
 # Per-stage breakdown: the HI records carry the POI's, the ingest's and the mediator's
 # times; the LEMF adds its receipt.
-"$(stack_bin limf-hi-stages)" -c "$run/conf/common.conf" >"$run/stages.jsonl"
+"$(stack_bin limf-hi-stages)" -c "$run/kafka/clients/kafka-admin.conf" -c "$run/conf/common.conf" >"$run/stages.jsonl"
 jq -s -r '
   def pct(p): (sort | .[((length - 1) * p | floor)] | . * 100 | floor / 100);
   (map(select(.hi != null)) | map({key: "\(.cin)/\(.seq)", value: .rx_ns}) | from_entries) as $rx |

@@ -452,7 +452,9 @@ static void write_config(void)
     fprintf(f,
             "log.level = %s\n"
             "topics.prefix = %s\n"
-            "[kafka]\nbootstrap.servers = %s\n"
+            "[kafka]\nbootstrap.servers = %s\nsecurity.protocol = ssl\n"
+            "ssl.ca.location = %s/ca.pem\nssl.certificate.location = %s/handover.pem\n"
+            "ssl.key.location = %s/handover.key\n"
             "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
             "[handover]\n"
             "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n"
@@ -464,7 +466,7 @@ static void write_config(void)
             "hi_partitions = 2\n"
             "metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s/metrics.port\n",
             getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", prefix,
-            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, pki, dir);
+            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, pki, pki, pki, dir);
     fclose(f);
 }
 
@@ -472,16 +474,19 @@ static void setup(void)
 {
     const char *p = getenv("LIMF_PKI_DIR"), *b = getenv("LIMF_BUILD_DIR");
     prefix = getenv("LIMF_TOPIC_PREFIX");
-    if (!p || !b || !prefix || !getenv("LIMF_KAFKA_BOOTSTRAP"))
+    if (!p || !b || !prefix || !getenv("LIMF_KAFKA_DIR"))
         die("run through ctest (LIMF_PKI_DIR, LIMF_BUILD_DIR, LIMF_TOPIC_PREFIX unset)");
     snprintf(pki, sizeof pki, "%s", p);
     snprintf(bin, sizeof bin, "%s", b);
     snprintf(dir, sizeof dir, "%s/ho-test-%s", b, prefix);
     mkdir(dir, 0700);
+    /* The test writes limf.admin and limf.hi.* as the broker's administrator. */
     cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_BOOTSTRAP"));
+    char err[512], kconf[600];
+    snprintf(kconf, sizeof kconf, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    if (li_config_load_file(cfg, kconf, err, sizeof err) != LI_OK)
+        die("%s", err);
     li_config_set(cfg, "topics.prefix", prefix);
-    char err[512];
     static const char *const props[] = { "enable.idempotence", "true", "acks", "all",
                                          "linger.ms", "1", NULL };
     producer = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);

@@ -27,8 +27,11 @@ const char *x2x3t_env(const char *name)
 
 li_config *x2x3t_kafka_config(void)
 {
+    /* The test reads and checks topics as the broker's administrator (kafka.sh). */
     li_config *cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", x2x3t_env("LIMF_KAFKA_BOOTSTRAP"));
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/clients/kafka-admin.conf", x2x3t_env("LIMF_KAFKA_DIR"));
+    X2X3T_CHECK(li_config_load_file(cfg, path, err, sizeof err) == LI_OK, "%s", err);
     li_config_set(cfg, "topics.prefix", x2x3t_env("LIMF_TOPIC_PREFIX"));
     return cfg;
 }
@@ -57,13 +60,17 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     snprintf(opts[n++], 600, "ingest.tls.cert=%s/ingest.pem", pki);
     snprintf(opts[n++], 600, "ingest.tls.key=%s/ingest.key", pki);
     snprintf(opts[n++], 600, "ingest.tls.ca=%s/ca.pem", pki);
-    snprintf(opts[n++], 600, "kafka.bootstrap.servers=%s", x2x3t_env("LIMF_KAFKA_BOOTSTRAP"));
     snprintf(opts[n++], 600, "topics.prefix=%s", x2x3t_env("LIMF_TOPIC_PREFIX"));
     snprintf(opts[n++], 600, "ingest.partitions=4");
     snprintf(opts[n++], 600, "log.level=%s", getenv("X2X3T_LOG") ? getenv("X2X3T_LOG") : "warn");
     char *argv[64];
     int a = 0;
     argv[a++] = bin;
+    /* The ingest's own Kafka identity: it may write limf.xpdu and limf.poi.events only. */
+    char kafka_conf[512];
+    snprintf(kafka_conf, sizeof kafka_conf, "%s/clients/ingest.conf", x2x3t_env("LIMF_KAFKA_DIR"));
+    argv[a++] = "-c";
+    argv[a++] = kafka_conf;
     for (int i = 0; i < n; i++) {
         argv[a++] = "-o";
         argv[a++] = opts[i];

@@ -1,6 +1,6 @@
 /* Helpers of the X2/X3 integration tests and benchmark: a real limf-ingest process on
  * a free loopback port, POI senders with the test PKI, a Kafka reader of limf.xpdu, and
- * the ingest's /metrics. Environment from with_kafka.sh (LIMF_KAFKA_BOOTSTRAP,
+ * the ingest's /metrics. Environment from with_kafka.sh (LIMF_KAFKA_DIR,
  * LIMF_PKI_DIR, LIMF_TOPIC_PREFIX, LIMF_BUILD_DIR). */
 #ifndef X2X3_UTIL_H
 #define X2X3_UTIL_H
