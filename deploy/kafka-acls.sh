@@ -6,6 +6,8 @@
 #       --bootstrap-server and --command-config of an administrator added)
 #   deploy/kafka-acls.sh apply KAFKA_DIR [PREFIX] [--wide]
 #       grants them on a broker of deploy/kafka.sh, as its kafka-admin super user
+# Readers may create the topics they read (with the settings limf gives them), so that
+# daemons can start in any order; creating is not writing.
 # PREFIX is the deployment's topics.prefix (the same prefix names groups and
 # transactional ids). Each grant names exact topics, except limf.hi.*, whose topics are
 # created per destination. --wide grants every topic, group and transactional id that
@@ -26,19 +28,22 @@ rules() {
   cat <<RULES
 ingest topic literal ${p}limf.xpdu Write Describe Create
 ingest topic literal ${p}limf.poi.events Write Describe Create
+ingest topic literal ${p}limf.pois Read Describe Create
+ingest group literal ${p}limf.pois.reader Read Describe
 mediator topic literal ${p}limf.xpdu Read Describe
 mediator topic literal ${p}limf.poi.events Read Describe
-mediator topic literal ${p}limf.admin Read Describe
+mediator topic literal ${p}limf.admin Read Describe Create
 mediator topic literal ${p}limf.mediator.state Read Write Describe Create
 mediator topic prefixed ${p}limf.hi. Write Describe Create
 mediator group prefixed ${p}limf-mediator Read Describe
 mediator transactional-id prefixed ${p}limf-mediator Write Describe
-handover topic literal ${p}limf.admin Read Describe
-handover topic prefixed ${p}limf.hi. Read Describe
+handover topic literal ${p}limf.admin Read Describe Create
+handover topic prefixed ${p}limf.hi. Read Describe Create
 handover group prefixed ${p}limf-handover Read Describe
 admf topic literal ${p}limf.admin Read Write Describe Create DescribeConfigs
 admf topic literal ${p}limf.audit Read Write Describe Create DescribeConfigs
 admf topic literal ${p}limf.poi.events Read Describe
+admf topic literal ${p}limf.pois Write Describe Create
 admf group prefixed ${p}limf Read Describe
 RULES
 }

@@ -359,8 +359,10 @@ int main(int argc, char **argv)
             "log.level = warn\ntopics.prefix = %s\n[kafka]\nbootstrap.servers = %s\n"
             "security.protocol = ssl\nssl.ca.location = %s/ca.pem\n"
             "ssl.certificate.location = %s/handover.pem\nssl.key.location = %s/handover.key\n"
-            "[handover]\ntls.cert = %s/handover.pem\ntls.key = %s/handover.key\n",
-            getenv("LIMF_TOPIC_PREFIX"), getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, pki, pki);
+            "[handover]\ngroup = %slimf-handover\n"
+            "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n",
+            getenv("LIMF_TOPIC_PREFIX"), getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki,
+            getenv("LIMF_TOPIC_PREFIX"), pki, pki);
     fclose(f);
     char path[300];
     snprintf(path, sizeof path, "%s/bin/limf-handover", bin);

@@ -457,6 +457,8 @@ static void write_config(void)
             "ssl.key.location = %s/handover.key\n"
             "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
             "[handover]\n"
+            /* Groups under the test's prefix, like its topics (the broker's grants). */
+            "group = %slimf-handover\n"
             "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n"
             /* A fallback CA that signs every LEMF certificate: it must not weaken the pins
              * or the CA and name of destinations that have their own (trust scenario). */
@@ -466,7 +468,7 @@ static void write_config(void)
             "hi_partitions = 2\n"
             "metrics.listen = 127.0.0.1:0\nmetrics.port_file = %s/metrics.port\n",
             getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", prefix,
-            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, pki, pki, pki, dir);
+            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, prefix, pki, pki, pki, dir);
     fclose(f);
 }
 

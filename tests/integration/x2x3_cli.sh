@@ -50,7 +50,7 @@ pki=${LIMF_PKI_DIR:?}
 "$b/limf-ingest" -o ingest.listen=127.0.0.1:0 -o ingest.metrics_listen= \
   -o ingest.port_file="$work/ports" -o ingest.tls.cert="$pki/ingest.pem" \
   -o ingest.tls.key="$pki/ingest.key" -o ingest.tls.ca="$pki/ca.pem" \
-  -c "$LIMF_KAFKA_DIR/clients/ingest.conf" -o topics.prefix="$LIMF_TOPIC_PREFIX" \
+  -c "$LIMF_KAFKA_DIR/clients/ingest.conf" -o topics.prefix="$LIMF_TOPIC_PREFIX" -o ingest.poi_registry=off \
   -o log.level=warn &
 ingest_pid=$!
 for _ in $(seq 300); do [ -s "$work/ports" ] && break; sleep 0.1; done

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.pb-c.h"
 #include "li_kafka.h"
 #include "li_time.h"
 #include "li_tls.h"
@@ -41,8 +42,40 @@ void x2x3t_topic(char *out, size_t out_size)
     snprintf(out, out_size, "%slimf.xpdu", x2x3t_env("LIMF_TOPIC_PREFIX"));
 }
 
+void x2x3t_register_poi(const char *cn, const char *role)
+{
+    li_config *cfg = x2x3t_kafka_config();
+    char err[512], topic[300], key[300], pem[512];
+    li_kafka_topic(cfg, "limf.pois", topic, sizeof topic);
+    static const char *const props[] = { "acks", "all", NULL };
+    rd_kafka_t *p = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);
+    X2X3T_CHECK(p, "registry producer: %s", err);
+    X2X3T_CHECK(li_kafka_ensure_topic(p, topic, 1, 1, 15000, err, sizeof err) == LI_OK, "%s", err);
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    uint8_t fp[32], value[512];
+    size_t len = 0;
+    if (role) {
+        snprintf(pem, sizeof pem, "%s/%s.pem", x2x3t_env("LIMF_PKI_DIR"), role);
+        X2X3T_CHECK(li_tls_file_fingerprint(pem, fp) == LI_OK, "fingerprint of %s", pem);
+        ip.id = (char *)cn;
+        ip.x2x3_cert_sha256.data = fp;
+        ip.x2x3_cert_sha256.len = 32;
+        len = limf__intercept_point__pack(&ip, value);
+    }
+    snprintf(key, sizeof key, "poi/%s", cn);
+    X2X3T_CHECK(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE(len ? value : NULL, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0,
+                "produce %s", key);
+    X2X3T_CHECK(li_kafka_destroy(p, 15000) == 0, "registry record %s not delivered", key);
+    li_config_free(cfg);
+}
+
 void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *extra)
 {
+    static const char *const pois[] = { "poi-test", "relay-agw", "relay-as", "siptap" };
+    for (size_t i = 0; i < sizeof pois / sizeof pois[0]; i++)
+        x2x3t_register_poi(pois[i], pois[i]);
     if (!ing->dir[0]) {
         snprintf(ing->dir, sizeof ing->dir, "/tmp/x2x3t-XXXXXX");
         X2X3T_CHECK(mkdtemp(ing->dir), "mkdtemp");
