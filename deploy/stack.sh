@@ -272,17 +272,23 @@ stack_cert_sha256() {
   openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'
 }
 
+# stack_provision_poi RUN ID ROLE X1_PORT: registers an intercept point whose certificate
+# (X1 and X2/X3) is pki/ID.pem: the ADMF tasks it, the ingest and the mediator accept
+# its X2/X3 only then.
+stack_provision_poi() {
+  local run=$1 id=$2 role=$3 x1_port=$4
+  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"$id\",\"role\":\"$role\",
+    \"x1_url\":\"https://127.0.0.1:$x1_port/X1/NE\",
+    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/$id.pem")\"}" >/dev/null
+}
+
 # stack_provision_pois RUN: registers the relay and the SIP tap as intercept points.
 stack_provision_pois() {
   local run=$1 x1_relay x1_siptap
   x1_relay=$(jq -r .x1_port "$run/state/relay.ready")
   x1_siptap=$(awk '$1 == "x1" { print $2; exit } NF == 1 { print $1; exit }' "$run/state/siptap.ready")
-  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"relay-agw\",\"role\":\"agw\",
-    \"x1_url\":\"https://127.0.0.1:$x1_relay/X1/NE\",
-    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/relay-agw.pem")\"}" >/dev/null
-  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"siptap\",\"role\":\"sip\",
-    \"x1_url\":\"https://127.0.0.1:$x1_siptap/X1/NE\",
-    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/siptap.pem")\"}" >/dev/null
+  stack_provision_poi "$run" relay-agw agw "$x1_relay"
+  stack_provision_poi "$run" siptap sip "$x1_siptap"
 }
 
 # stack_provision_destination RUN ID LEMF: an LEA destination served by one of the LEMFs.

@@ -30,6 +30,8 @@ trap deploy_down EXIT
 stack_up "$run" >/dev/null
 STACK_REASON="benchmark"
 stack_provision_destination "$run" lea1 lemf
+# The load generator is an intercept point like any other (no X1 server: port 9).
+stack_provision_poi "$run" poi-test agw 9
 xid=$(stack_provision_warrant "$run" w1 LIID-BENCH sip:alice@example.com lea1 | jq -r .xid)
 # load_conf FILE SESSIONS ID: a POI configuration for limf-chain-load.
 load_conf() {
