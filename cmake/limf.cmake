@@ -15,7 +15,7 @@ endfunction()
 
 # li_add_integration_test(NAME COMMAND cmd args... [LABELS l...] [TIMEOUT s])
 # Runs with the real Kafka broker and the test PKI of this build (CTest fixtures); the
-# command sees LIMF_KAFKA_BOOTSTRAP, LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_PKI_DIR,
+# command sees LIMF_KAFKA_TLS_BOOTSTRAP, LIMF_KAFKA_DIR (clients/ROLE.conf), LIMF_PKI_DIR,
 # LIMF_TOPIC_PREFIX (unique per run of the test), LIMF_BUILD_DIR, LIMF_SOURCE_DIR and
 # LIMF_REFERENCE_DIR (empty when not configured).
 function(li_add_integration_test name)

@@ -202,3 +202,35 @@ int li_kafka_destroy(rd_kafka_t *rk, int flush_ms)
     rd_kafka_destroy(rk);
     return left;
 }
+
+li_err li_kafka_assign_from_start(rd_kafka_t *rk, const char *topic, char *errstr,
+                                  size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, t, &md, 10000);
+    if (!me && (md->topic_cnt != 1 || md->topics[0].err))
+        me = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (me || md->topics[0].partition_cnt < 1) {
+        snprintf(errstr, errstr_size, "%s: no metadata: %s", topic,
+                 rd_kafka_err2str(me ? me : RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(t);
+        return LI_ERR_IO;
+    }
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (ae) {
+        snprintf(errstr, errstr_size, "%s: assign: %s", topic, rd_kafka_err2str(ae));
+        return LI_ERR_IO;
+    }
+    return LI_OK;
+}

@@ -51,6 +51,11 @@ void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t ou
 li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
                              int timeout_ms, char *errstr, size_t errstr_size);
 
+/* Assigns every partition of `topic` to the (group-less) consumer rk from its beginning:
+ * how a daemon reads a compacted store (limf.admin, limf.pois) whole, then follows it. */
+li_err li_kafka_assign_from_start(rd_kafka_t *rk, const char *topic, char *errstr,
+                                  size_t errstr_size);
+
 /* Flushes (up to flush_ms) and destroys; NULL is a no-op. Returns the number of
  * messages still undelivered. */
 int li_kafka_destroy(rd_kafka_t *rk, int flush_ms);

@@ -4,7 +4,13 @@
 #   deploy/kafka.sh start DIR PKI_DIR   format and start a broker in DIR; writes DIR/env
 #   deploy/kafka.sh stop DIR            stop it cleanly (SIGTERM, then wait)
 #   deploy/kafka.sh restart DIR         stop and start again on the same ports and data
-# DIR/env holds LIMF_KAFKA_BOOTSTRAP (PLAINTEXT) and LIMF_KAFKA_TLS_BOOTSTRAP (mutual TLS).
+# The broker has no PLAINTEXT listener: clients and the controller speak mutual TLS, the
+# StandardAuthorizer admits each principal (a certificate's CN) only to what
+# deploy/kafka-acls.sh grants it; `kafka` (the broker) and `kafka-admin` (tests' and
+# operators' inspection tools) are super users.
+# DIR/env holds LIMF_KAFKA_TLS_BOOTSTRAP; DIR/clients/ROLE.conf (limf's configuration
+# format), ROLE.kcat (kcat -F) and kafka-admin.properties (Kafka's own tools) configure a
+# client as ROLE with its certificate from PKI_DIR.
 # Kafka 4.x is deliberately not used: it refuses consumer groups to librdkafka 2.0.
 set -euo pipefail
 
@@ -38,7 +44,7 @@ wait_ready() {
       tail -n 30 "$dir/kafka.log" >&2
       return 1
     fi
-    if kcat -b "127.0.0.1:$port" -L -m 2 2>/dev/null | grep -q "1 brokers"; then
+    if kcat -F "$dir/clients/kafka-admin.kcat" -L -m 2 2>/dev/null | grep -q "1 brokers"; then
       return 0
     fi
     sleep 0.5
@@ -60,8 +66,8 @@ launch() {
   nohup java "${java_opts[@]}" -cp "$jars/*" kafka.Kafka "$dir/server.properties" \
     >>"$dir/kafka.log" 2>&1 </dev/null &
   echo $! >"$dir/kafka.pid"
-  wait_ready "$dir" "${LIMF_KAFKA_BOOTSTRAP##*:}" "$(cat "$dir/kafka.pid")"
-  echo "kafka: Apache Kafka $LIMF_KAFKA_VERSION ready at $LIMF_KAFKA_BOOTSTRAP (tls $LIMF_KAFKA_TLS_BOOTSTRAP), pid $(cat "$dir/kafka.pid")"
+  wait_ready "$dir" "${LIMF_KAFKA_TLS_BOOTSTRAP##*:}" "$(cat "$dir/kafka.pid")"
+  echo "kafka: Apache Kafka $LIMF_KAFKA_VERSION ready at $LIMF_KAFKA_TLS_BOOTSTRAP (mutual TLS, ACLs), pid $(cat "$dir/kafka.pid")"
 }
 
 start() {
@@ -95,18 +101,22 @@ start() {
 configure() {
   local dir=$1 pki=$2
   rm -rf "$dir/data"
-  local port tls_port ctl_port
-  port=$(li_pick_port)
+  local tls_port ctl_port
   tls_port=$(li_pick_port)
   ctl_port=$(li_pick_port)
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$ctl_port
-listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$tls_port,CONTROLLER://127.0.0.1:$ctl_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
+listeners=SSL://127.0.0.1:$tls_port,CONTROLLER://127.0.0.1:$ctl_port
+listener.security.protocol.map=SSL:SSL,CONTROLLER:SSL
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=SSL
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:kafka;User:kafka-admin
+# A certificate's principal is its CN ("CN=ingest,O=limf test" -> User:ingest).
+ssl.principal.mapping.rules=RULE:^CN=([^,]+),.*$/\$1/,DEFAULT
 log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -137,18 +147,58 @@ log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 LOG
   cat >"$dir/env" <<ENV
-LIMF_KAFKA_BOOTSTRAP=127.0.0.1:$port
 LIMF_KAFKA_TLS_BOOTSTRAP=127.0.0.1:$tls_port
 LIMF_KAFKA_DIR=$dir
 LIMF_PKI_DIR=$pki
+LIMF_KAFKA_JARS=$jars
 LIMF_KAFKA_VERSION=$(unzip -p "$jars/kafka-clients-$KAFKA_VERSION.jar" kafka/kafka-version.properties \
                      2>/dev/null | sed -n 's/^version=//p')
 ENV
+  write_clients "$dir" "$pki" "127.0.0.1:$tls_port"
   local id
   id=$(java -cp "$jars/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
        kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   java -cp "$jars/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
     kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1
+}
+
+# write_clients DIR PKI_DIR BOOTSTRAP: a client configuration per certificate of the PKI
+# (0600: they name private keys). Only the daemons' principals are granted anything.
+write_clients() {
+  local dir=$1 pki=$2 bootstrap=$3 role cert
+  mkdir -p "$dir/clients"
+  for cert in "$pki"/*.pem; do
+    role=$(basename "$cert" .pem)
+    [ -f "$pki/$role.key" ] || continue
+    (umask 077
+     cat >"$dir/clients/$role.conf" <<CONF
+[kafka]
+bootstrap.servers = $bootstrap
+security.protocol = ssl
+ssl.ca.location = $pki/ca.pem
+ssl.certificate.location = $pki/$role.pem
+ssl.key.location = $pki/$role.key
+CONF
+     cat >"$dir/clients/$role.kcat" <<CONF
+bootstrap.servers=$bootstrap
+security.protocol=ssl
+ssl.ca.location=$pki/ca.pem
+ssl.certificate.location=$pki/$role.pem
+ssl.key.location=$pki/$role.key
+CONF
+    )
+  done
+  (umask 077
+   cat "$pki/kafka-admin.key" "$pki/kafka-admin.pem" >"$dir/clients/kafka-admin-keystore.pem"
+   cat >"$dir/clients/kafka-admin.properties" <<CONF
+bootstrap.servers=$bootstrap
+security.protocol=SSL
+ssl.truststore.type=PEM
+ssl.truststore.location=$pki/ca.pem
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/clients/kafka-admin-keystore.pem
+CONF
+  )
 }
 
 stop() {

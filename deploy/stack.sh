@@ -41,14 +41,9 @@ stack_conf_common() {
   local run=$1
   # shellcheck disable=SC1091
   . "$run/kafka/env"
+  # Each daemon's Kafka identity is its own (kafka/clients/ROLE.conf, written by
+  # kafka.sh): the broker grants each principal its role's topics only (kafka-acls.sh).
   cat >"$run/conf/common.conf" <<EOF
-# Shared by every Kafka client of the stack: mutual TLS to the broker.
-[kafka]
-bootstrap.servers = $LIMF_KAFKA_TLS_BOOTSTRAP
-security.protocol = ssl
-ssl.ca.location = $run/pki/ca.pem
-ssl.certificate.location = $run/pki/client.pem
-ssl.key.location = $run/pki/client.key
 [topics]
 prefix = ${STACK_TOPIC_PREFIX:-}
 EOF
@@ -180,10 +175,10 @@ stack_port() {
 stack_daemon_cmd() {
   local name=$1 run=$2
   case $name in
-    admf) echo "$(stack_bin limf-admf) -c $run/conf/common.conf -c $run/conf/admf.conf" ;;
-    ingest) echo "$(stack_bin limf-ingest) -c $run/conf/common.conf -c $run/conf/ingest.conf" ;;
-    mediator) echo "$(stack_bin limf-mediator) -c $run/conf/common.conf -c $run/conf/mediator.conf" ;;
-    handover) echo "$(stack_bin limf-handover) -c $run/conf/common.conf -c $run/conf/handover.conf" ;;
+    admf) echo "$(stack_bin limf-admf) -c $run/kafka/clients/admf.conf -c $run/conf/common.conf -c $run/conf/admf.conf" ;;
+    ingest) echo "$(stack_bin limf-ingest) -c $run/kafka/clients/ingest.conf -c $run/conf/common.conf -c $run/conf/ingest.conf" ;;
+    mediator) echo "$(stack_bin limf-mediator) -c $run/kafka/clients/mediator.conf -c $run/conf/common.conf -c $run/conf/mediator.conf" ;;
+    handover) echo "$(stack_bin limf-handover) -c $run/kafka/clients/handover.conf -c $run/conf/common.conf -c $run/conf/handover.conf" ;;
     lemf | lemf2) echo "$(stack_bin limf-lemf) -c $run/conf/$name.conf" ;;
     relay) echo "$(stack_bin limf-msrp-relay) -c $run/conf/relay.conf" ;;
     siptap) echo "$(stack_bin limf-siptap) -c $run/conf/siptap.conf" ;;
@@ -243,6 +238,7 @@ stack_up() {
   else
     "$STACK_HERE/pki.sh" "$run/pki" >/dev/null
     "$STACK_HERE/kafka.sh" start "$run/kafka" "$run/pki"
+    "$STACK_HERE/kafka-acls.sh" apply "$run/kafka" "${STACK_TOPIC_PREFIX:-}"
   fi
   stack_write_confs "$run"
   for d in "${STACK_DAEMONS[@]}"; do
@@ -280,17 +276,23 @@ stack_cert_sha256() {
   openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'
 }
 
+# stack_provision_poi RUN ID ROLE X1_PORT: registers an intercept point whose certificate
+# (X1 and X2/X3) is pki/ID.pem: the ADMF tasks it, the ingest and the mediator accept
+# its X2/X3 only then.
+stack_provision_poi() {
+  local run=$1 id=$2 role=$3 x1_port=$4
+  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"$id\",\"role\":\"$role\",
+    \"x1_url\":\"https://127.0.0.1:$x1_port/X1/NE\",
+    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/$id.pem")\"}" >/dev/null
+}
+
 # stack_provision_pois RUN: registers the relay and the SIP tap as intercept points.
 stack_provision_pois() {
   local run=$1 x1_relay x1_siptap
   x1_relay=$(li_ready_port "$run/state/relay.ready" x1)
   x1_siptap=$(li_ready_port "$run/state/siptap.ready" x1)
-  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"relay-agw\",\"role\":\"agw\",
-    \"x1_url\":\"https://127.0.0.1:$x1_relay/X1/NE\",
-    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/relay-agw.pem")\"}" >/dev/null
-  stack_rest "$run" operator POST /v1/intercept-points "{\"id\":\"siptap\",\"role\":\"sip\",
-    \"x1_url\":\"https://127.0.0.1:$x1_siptap/X1/NE\",
-    \"cert_sha256\":\"$(stack_cert_sha256 "$run/pki/siptap.pem")\"}" >/dev/null
+  stack_provision_poi "$run" relay-agw agw "$x1_relay"
+  stack_provision_poi "$run" siptap sip "$x1_siptap"
 }
 
 # stack_provision_destination RUN ID LEMF: an LEA destination served by one of the LEMFs.

@@ -1146,8 +1146,14 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     uint64_t ts = pdu->timestamp_ns ? pdu->timestamp_ns
                 : pdu->received_ns  ? pdu->received_ns : now_ns;
     med_warrant *const *ws;
-    if (find_warrants(e, pdu->xid.data, &ws) == 0) {
+    size_t nw = find_warrants(e, pdu->xid.data, &ws);
+    if (nw == 0) {
         e->st.dropped_no_task++;
+        return LI_OK;
+    }
+    if (!med_tasks_poi_carries(e->tasks, ws, nw, pdu->poi_id, pdu->poi_cert_sha256.data,
+                               pdu->poi_cert_sha256.len)) {
+        e->st.dropped_untasked_poi++;
         return LI_OK;
     }
     if (ts > e->watermark_ns)

@@ -59,6 +59,7 @@ typedef struct med_stats {
     uint64_t iri;                  /* IRI records (per LIID, before destinations) */
     uint64_t cc;
     uint64_t dropped_no_task;      /* XID without warrant */
+    uint64_t dropped_untasked_poi; /* from a POI not registered, or not carrying the XID */
     uint64_t dropped_window;       /* outside every warrant's window */
     uint64_t retransmissions;
     uint64_t resent_copies;        /* PDUs a POI resent after a reconnect, dropped */

@@ -32,6 +32,8 @@ static void render(void *ctx, li_buf *b)
         ROW(iri, "counter", "IRI records (per LIID)"),
         ROW(cc, "counter", "CC records (per LIID)"),
         ROW(dropped_no_task, "counter", "PDUs of an XID without warrant"),
+        ROW(dropped_untasked_poi, "counter",
+            "PDUs from a POI not registered with that certificate, or not carrying the XID"),
         ROW(dropped_window, "counter", "PDUs outside every warrant's window"),
         ROW(dropped_iri_only, "counter", "X3 PDUs of tasks whose warrants are IRI-only"),
         ROW(retransmissions, "counter", "SIP retransmissions suppressed"),

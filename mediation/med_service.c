@@ -306,6 +306,7 @@ static void add_counters(med_stats *sum, const med_stats *st)
     sum->iri += st->iri;
     sum->cc += st->cc;
     sum->dropped_no_task += st->dropped_no_task;
+    sum->dropped_untasked_poi += st->dropped_untasked_poi;
     sum->dropped_window += st->dropped_window;
     sum->retransmissions += st->retransmissions;
     sum->resent_copies += st->resent_copies;
@@ -857,7 +858,8 @@ static void publish_stats(med_service *s, uint64_t mono)
     }
     if (s->metrics) {
         med_metrics_values v = { s->pdus_in, s->records_out, s->txns, s->aborts, sum.iri, sum.cc,
-                                 sum.dropped_no_task, sum.dropped_window, sum.dropped_iri_only,
+                                 sum.dropped_no_task, sum.dropped_untasked_poi,
+                                 sum.dropped_window, sum.dropped_iri_only,
                                  sum.retransmissions,
                                  sum.resent_copies, sum.malformed, sum.orphans_expired,
                                  sessions, pending, parts, med_tasks_count(s->tasks) };
@@ -867,9 +869,11 @@ static void publish_stats(med_service *s, uint64_t mono)
         s->last_stats_ns = mono;
         li_log_info("mediator: partitions %" PRIu64 " pdus %" PRIu64 " records %" PRIu64
                     " transactions %" PRIu64 " aborts %" PRIu64 " sessions %" PRIu64
-                    " dropped (no task %" PRIu64 ", window %" PRIu64 ") malformed %" PRIu64,
+                    " dropped (no task %" PRIu64 ", untasked POI %" PRIu64 ", window %" PRIu64
+                    ") malformed %" PRIu64,
                     parts, s->pdus_in, s->records_out, s->txns, s->aborts, sessions,
-                    sum.dropped_no_task, sum.dropped_window, sum.malformed);
+                    sum.dropped_no_task, sum.dropped_untasked_poi, sum.dropped_window,
+                    sum.malformed);
     }
 }
 

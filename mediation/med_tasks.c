@@ -16,6 +16,7 @@ typedef struct xid_entry {
 struct med_tasks {
     med_map by_id;   /* warrant id -> med_warrant */
     med_map by_xid;  /* xid hex -> xid_entry */
+    med_map pois;    /* intercept point id -> its X2/X3 certificate's SHA-256 (32 octets) */
     uint64_t generation;
 };
 
@@ -26,6 +27,7 @@ med_tasks *med_tasks_new(void)
         return NULL;
     med_map_init(&t->by_id);
     med_map_init(&t->by_xid);
+    med_map_init(&t->pois);
     return t;
 }
 
@@ -40,6 +42,9 @@ static void warrant_free(med_warrant *w)
         free(w->destinations[i]);
     free(w->destinations);
     free(w->targets);
+    for (size_t i = 0; i < w->n_poi_ids; i++)
+        free(w->poi_ids[i]);
+    free(w->poi_ids);
     free(w);
 }
 
@@ -57,8 +62,12 @@ void med_tasks_free(med_tasks *t)
         free(((xid_entry *)v)->w);
         free(v);
     }
+    it = 0;
+    while (med_map_next(&t->pois, &it, &k, &v))
+        free(v);
     med_map_free(&t->by_id);
     med_map_free(&t->by_xid);
+    med_map_free(&t->pois);
     free(t);
 }
 
@@ -144,8 +153,15 @@ static med_warrant *warrant_from_proto(const Limf__Warrant *p)
     memcpy(w->xid, p->xid.data, 16);
     w->destinations = calloc(p->n_destination_ids + 1, sizeof *w->destinations);
     w->targets = calloc(p->n_targets + 1, sizeof *w->targets);
-    if (!w->id || !w->liid || !w->auth_country || !w->destinations || !w->targets)
+    w->poi_ids = calloc(p->n_poi_ids + 1, sizeof *w->poi_ids);
+    if (!w->id || !w->liid || !w->auth_country || !w->destinations || !w->targets ||
+        !w->poi_ids)
         goto fail;
+    for (size_t i = 0; i < p->n_poi_ids; i++) {
+        if (!(w->poi_ids[i] = strdup(p->poi_ids[i])))
+            goto fail;
+        w->n_poi_ids++;
+    }
     for (size_t i = 0; i < p->n_destination_ids; i++) {
         if (!(w->destinations[i] = strdup(p->destination_ids[i])))
             goto fail;
@@ -165,9 +181,56 @@ fail:
     return NULL;
 }
 
+/* poi/<id>: the certificate a registered POI sends X2/X3 with, or its removal. */
+static li_err apply_poi(med_tasks *t, const char *id, const uint8_t *value, size_t value_len)
+{
+    uint8_t *fp = NULL;
+    if (value_len) {
+        Limf__InterceptPoint *p = limf__intercept_point__unpack(NULL, value_len, value);
+        if (!p)
+            return LI_ERR_PROTO;
+        const ProtobufCBinaryData *c = p->x2x3_cert_sha256.len == 32 ? &p->x2x3_cert_sha256
+                                                                      : &p->cert_sha256;
+        if (c->len == 32 && (fp = malloc(32)))
+            memcpy(fp, c->data, 32);
+        limf__intercept_point__free_unpacked(p, NULL);
+    }
+    t->generation++;
+    free(med_map_del(&t->pois, id));
+    if (fp && med_map_put(&t->pois, id, fp) != LI_OK) {
+        free(fp);
+        return LI_ERR_NOMEM;
+    }
+    return LI_OK;
+}
+
+int med_tasks_poi_carries(const med_tasks *t, med_warrant *const *ws, size_t nw,
+                          const char *poi_id, const uint8_t *fp, size_t fp_len)
+{
+    const uint8_t *registered = poi_id ? med_map_get(&t->pois, poi_id) : NULL;
+    if (!registered || fp_len != 32 || memcmp(registered, fp, 32) != 0)
+        return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (ws[i]->n_poi_ids == 0)
+            return 1;
+        for (size_t j = 0; j < ws[i]->n_poi_ids; j++)
+            if (strcmp(ws[i]->poi_ids[j], poi_id) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
                        size_t value_len)
 {
+    static const char poi_prefix[] = "poi/";
+    if (key_len > sizeof poi_prefix - 1 && key_len < 256 + sizeof poi_prefix &&
+        memcmp(key, poi_prefix, sizeof poi_prefix - 1) == 0) {
+        char poi[256];
+        memcpy(poi, key + sizeof poi_prefix - 1, key_len - (sizeof poi_prefix - 1));
+        poi[key_len - (sizeof poi_prefix - 1)] = 0;
+        return apply_poi(t, poi, value, value_len);
+    }
     static const char prefix[] = "warrant/";
     const size_t plen = sizeof prefix - 1;
     if (key_len <= plen || memcmp(key, prefix, plen) != 0)

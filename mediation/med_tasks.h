@@ -28,6 +28,8 @@ typedef struct med_warrant {
     uint64_t fingerprint;        /* of what it intercepts and where it delivers: LIID,
                                     targets, delivery, destinations, window, XID (not its
                                     state or provenance) */
+    char **poi_ids;              /* the POIs that carry the task (none: every registered) */
+    size_t n_poi_ids;
 } med_warrant;
 
 typedef struct med_tasks med_tasks;
@@ -35,9 +37,10 @@ typedef struct med_tasks med_tasks;
 med_tasks *med_tasks_new(void);
 void med_tasks_free(med_tasks *t);   /* NULL is a no-op */
 
-/* Applies one limf.admin record: key "warrant/<id>" with a Warrant value, or an empty
- * value (tombstone) that removes it; other keys are ignored (LI_OK). LI_ERR_PROTO when
- * the value does not decode or its xid is not 16 octets (the record is then ignored). */
+/* Applies one limf.admin record: key "warrant/<id>" with a Warrant value or "poi/<id>"
+ * with an InterceptPoint, or an empty value (tombstone) that removes it; other keys are
+ * ignored (LI_OK). LI_ERR_PROTO when the value does not decode or a warrant's xid is not
+ * 16 octets (the record is then ignored). */
 li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
                        size_t value_len);
 
@@ -48,6 +51,13 @@ size_t med_tasks_find(const med_tasks *t, const uint8_t xid[16], med_warrant *co
 /* Whether the warrant covers an event at ts_ns (window and state; docs/DESIGN.md 4: the
  * mediator drops anything outside the window). */
 int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns);
+
+/* Whether the POI `poi_id` (its X2/X3 certificate's CN), whose certificate has SHA-256
+ * `fp`, carries the task of the warrants ws: it is registered with that certificate
+ * (poi/<id>: x2x3_cert_sha256, else cert_sha256), and one of the warrants names it in
+ * poi_ids or names none. A PDU from any other source is not evidence of that task. */
+int med_tasks_poi_carries(const med_tasks *t, med_warrant *const *ws, size_t nw,
+                          const char *poi_id, const uint8_t *fp, size_t fp_len);
 
 /* Bumps on every change, so that a caller may cache med_tasks_find results. */
 uint64_t med_tasks_generation(const med_tasks *t);

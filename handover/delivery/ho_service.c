@@ -207,29 +207,8 @@ ho_service *ho_service_new(const li_config *cfg, char *errstr, size_t errstr_siz
     if (li_kafka_ensure_topic(s->rk, s->topic, 1, 1, 15000, err, sizeof err) != LI_OK)
         li_log_warn("%s: %s", s->topic, err);
     /* Read every partition of the compacted store from its beginning (no group). */
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, s->topic, NULL);
-    rd_kafka_resp_err_t me = rd_kafka_metadata(s->rk, 0, t, &md, 10000);
-    if (me || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
-        snprintf(errstr, errstr_size, "%s: no metadata: %s", s->topic,
-                 rd_kafka_err2str(me ? me : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(t);
+    if (li_kafka_assign_from_start(s->rk, s->topic, errstr, errstr_size) != LI_OK)
         goto fail;
-    }
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(parts, s->topic, md->topics[0].partitions[i].id)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    rd_kafka_resp_err_t ae = rd_kafka_assign(s->rk, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (ae) {
-        snprintf(errstr, errstr_size, "%s: assign: %s", s->topic, rd_kafka_err2str(ae));
-        goto fail;
-    }
     if (li_metrics_from_config(cfg, "handover.metrics.listen", NULL, render, s, &s->metrics,
                                errstr, errstr_size) != LI_OK)
         goto fail;

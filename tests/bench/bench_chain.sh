@@ -30,6 +30,8 @@ trap deploy_down EXIT
 stack_up "$run" >/dev/null
 STACK_REASON="benchmark"
 stack_provision_destination "$run" lea1 lemf
+# The load generator is an intercept point like any other (no X1 server: port 9).
+stack_provision_poi "$run" poi-test agw 9
 xid=$(stack_provision_warrant "$run" w1 LIID-BENCH sip:alice@example.com lea1 | jq -r .xid)
 # load_conf FILE SESSIONS ID: a POI configuration for limf-chain-load.
 load_conf() {
@@ -108,7 +110,7 @@ jq -s -r --argjson expected "$expected" --argjson sessions "$sessions" '
 ' "$measured"
 # Per-stage breakdown: the HI records carry the POI's, the ingest's and the mediator's
 # times; the LEMF adds its receipt.
-"$(stack_bin limf-hi-stages)" -c "$run/conf/common.conf" >"$run/stages.jsonl"
+"$(stack_bin limf-hi-stages)" -c "$run/kafka/clients/kafka-admin.conf" -c "$run/conf/common.conf" >"$run/stages.jsonl"
 jq -s -r '
   def pct(p): (sort | .[((length - 1) * p | floor)] | . * 100 | floor / 100);
   (map(select(.hi != null and .rx_ns != null)) | map({key: "\(.cin)/\(.hi)/\(.seq)", value: .rx_ns}) | from_entries) as $rx |

@@ -327,7 +327,7 @@ int main(int argc, char **argv)
     li_log_init("bench_ho", LI_LOG_WARN, 0);
     signal(SIGPIPE, SIG_IGN);
     const char *p = getenv("LIMF_PKI_DIR"), *b = getenv("LIMF_BUILD_DIR");
-    if (!p || !b || !getenv("LIMF_KAFKA_BOOTSTRAP")) {
+    if (!p || !b || !getenv("LIMF_KAFKA_DIR")) {
         fprintf(stderr, "run through tests/integration/with_kafka.sh (see docs/BENCHMARKS.md)\n");
         return 2;
     }
@@ -338,9 +338,10 @@ int main(int argc, char **argv)
     bench_encode();
 
     cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_BOOTSTRAP"));
+    char err[256], conf[300], topic[256], kconf[600];
+    snprintf(kconf, sizeof kconf, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    li_config_load_file(cfg, kconf, err, sizeof err);
     li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
-    char err[256], conf[300], topic[256];
     static const char *const props[] = { "linger.ms", "5", NULL };
     producer = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);
     li_kafka_topic(cfg, "limf.admin", topic, sizeof topic);
@@ -349,8 +350,12 @@ int main(int argc, char **argv)
     FILE *f = fopen(conf, "w");
     fprintf(f,
             "log.level = warn\ntopics.prefix = %s\n[kafka]\nbootstrap.servers = %s\n"
-            "[handover]\ntls.cert = %s/handover.pem\ntls.key = %s/handover.key\n",
-            getenv("LIMF_TOPIC_PREFIX"), getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki);
+            "security.protocol = ssl\nssl.ca.location = %s/ca.pem\n"
+            "ssl.certificate.location = %s/handover.pem\nssl.key.location = %s/handover.key\n"
+            "[handover]\ngroup = %slimf-handover\n"
+            "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n",
+            getenv("LIMF_TOPIC_PREFIX"), getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki,
+            getenv("LIMF_TOPIC_PREFIX"), pki, pki);
     fclose(f);
     char path[300];
     snprintf(path, sizeof path, "%s/bin/limf-handover", bin);

@@ -67,6 +67,10 @@ static void count_state(void *ctx, const char *key, const uint8_t *value, size_t
 static med_tasks *bench_tasks(int warrants)
 {
     med_tasks *t = med_tasks_new();
+    uint8_t poi[256];
+    char poi_key[32];
+    size_t pn = med_gen_poi(poi, poi_key);
+    med_tasks_apply(t, poi_key, strlen(poi_key), poi, pn);
     for (int w = 0; w < warrants; w++) {
         uint8_t buf[512];
         char key[32];
@@ -173,6 +177,10 @@ static int bench_kafka(int instances, int sessions, const char *const *extra)
         fprintf(stderr, "setup: %s\n", errstr);
         return 1;
     }
+    uint8_t poi[256];
+    char poi_key[32];
+    size_t pn = med_gen_poi(poi, poi_key);
+    med_it_produce(p, t_admin, poi_key, strlen(poi_key), poi, pn);
     for (int w = 0; w < warrants; w++) {
         uint8_t buf[512];
         char key[32];

@@ -19,6 +19,20 @@ int med_gen_cc(int w)
     return w % 2 == 0;
 }
 
+/* The generated POI's certificate fingerprint (any 32 octets: the mediator compares). */
+static uint8_t gen_poi_fp[32] = { 0x5e, 0x11, 0xaa, 0x01 };
+
+size_t med_gen_poi(uint8_t *buf, char *key)
+{
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    ip.id = "poi-test";
+    ip.role = "agw";
+    ip.cert_sha256.data = gen_poi_fp;
+    ip.cert_sha256.len = sizeof gen_poi_fp;
+    sprintf(key, "poi/%s", ip.id);
+    return limf__intercept_point__pack(&ip, buf);
+}
+
 size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, char *key)
 {
     char id[32], liid[32], target[64];
@@ -114,6 +128,8 @@ size_t med_gen_pdu(int s, int k, int warrants, int msrp, uint64_t now_ns, uint8_
     med_gen_xid(s % warrants, xid);
     Limf__XPdu x = LIMF__XPDU__INIT;
     x.poi_id = "poi-test";
+    x.poi_cert_sha256.data = gen_poi_fp;
+    x.poi_cert_sha256.len = sizeof gen_poi_fp;
     x.received_ns = now_ns;
     x.timestamp_ns = now_ns;
     x.version = 5;

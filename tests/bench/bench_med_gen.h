@@ -14,6 +14,10 @@ int med_gen_cc(int w);
 /* Packs warrant w (destination dest, window [0, end_ms), 0 = open) into buf (>= 512
  * bytes); key "warrant/w<w>" into key (>= 32 bytes). Returns the packed length. */
 size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, char *key);
+/* Packs the registration of the POI every generated PDU comes from ("poi-test", with the
+ * certificate fingerprint the PDUs carry) into buf (>= 256 bytes); key "poi/poi-test"
+ * into key (>= 32 bytes): the mediator processes only PDUs of a registered POI. */
+size_t med_gen_poi(uint8_t *buf, char *key);
 /* Number of phases of a session with `msrp` MSRP messages. */
 int med_gen_phases(int msrp);
 /* Records one session yields for one LIID. */

@@ -38,6 +38,8 @@ trap cleanup EXIT
 stack_up "$run"
 STACK_REASON="chaos test, ticket CHAOS-1"
 stack_provision_destination "$run" lea1 lemf
+# The load generator is an intercept point like any other (no X1 server: port 9).
+stack_provision_poi "$run" poi-test agw 9
 xid=$(stack_provision_warrant "$run" w1 LIID-CHAOS sip:alice@example.com lea1 | jq -r .xid)
 
 cat >"$run/conf/load.conf" <<EOF

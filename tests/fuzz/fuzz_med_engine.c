@@ -16,6 +16,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t XID[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t POI_FP[32] = { 0x0f, 0xf0 };
 static med_map seqs;             /* "<liid>/<cin>/<interface>" -> next seq + 1 */
 
 static void on_record(void *ctx, const char *dest, const Limf__HiRecord *r)
@@ -85,6 +86,13 @@ static med_tasks *tasks(void)
     uint8_t buf[512];
     size_t n = limf__warrant__pack(&w, buf);
     med_tasks_apply(t, "warrant/w", 9, buf, n);
+    /* The fuzzed PDUs come from a registered POI, so that they reach the engine. */
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    ip.id = "poi";
+    ip.cert_sha256.data = (uint8_t *)POI_FP;
+    ip.cert_sha256.len = 32;
+    n = limf__intercept_point__pack(&ip, buf);
+    med_tasks_apply(t, "poi/poi", 7, buf, n);
     return t;
 }
 
@@ -131,6 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Limf__XPdu x = LIMF__XPDU__INIT;
         uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, (uint8_t)(len & 3) };
         x.poi_id = "poi";
+        x.poi_cert_sha256.data = (uint8_t *)POI_FP;
+        x.poi_cert_sha256.len = 32;
         x.pdu_type = op == 1 ? 2 : 1;
         x.payload_format = op == 1 ? 13 : op == 2 ? 4 : 9;
         x.payload_direction = op == 5 && len ? p[0] % 6 : 0;

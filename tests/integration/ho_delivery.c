@@ -450,9 +450,13 @@ static void write_config(void)
             "log.level = %s\n"
             "daemon.ready_file = %s/handover.ready\n"
             "topics.prefix = %s\n"
-            "[kafka]\nbootstrap.servers = %s\n"
+            "[kafka]\nbootstrap.servers = %s\nsecurity.protocol = ssl\n"
+            "ssl.ca.location = %s/ca.pem\nssl.certificate.location = %s/handover.pem\n"
+            "ssl.key.location = %s/handover.key\n"
             "session.timeout.ms = 6000\nheartbeat.interval.ms = 1000\n"
             "[handover]\n"
+            /* Groups under the test's prefix, like its topics (the broker's grants). */
+            "group = %slimf-handover\n"
             "tls.cert = %s/handover.pem\ntls.key = %s/handover.key\n"
             /* A fallback CA that signs every LEMF certificate: it must not weaken the pins
              * or the CA and name of destinations that have their own (trust scenario). */
@@ -462,7 +466,7 @@ static void write_config(void)
             "hi_partitions = 2\n"
             "metrics.listen = 127.0.0.1:0\n",
             getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", dir, prefix,
-            getenv("LIMF_KAFKA_BOOTSTRAP"), pki, pki, pki);
+            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, prefix, pki, pki, pki);
     fclose(f);
 }
 
@@ -470,16 +474,19 @@ static void setup(void)
 {
     const char *p = getenv("LIMF_PKI_DIR"), *b = getenv("LIMF_BUILD_DIR");
     prefix = getenv("LIMF_TOPIC_PREFIX");
-    if (!p || !b || !prefix || !getenv("LIMF_KAFKA_BOOTSTRAP"))
+    if (!p || !b || !prefix || !getenv("LIMF_KAFKA_DIR"))
         die("run through ctest (LIMF_PKI_DIR, LIMF_BUILD_DIR, LIMF_TOPIC_PREFIX unset)");
     snprintf(pki, sizeof pki, "%s", p);
     snprintf(bin, sizeof bin, "%s", b);
     snprintf(dir, sizeof dir, "%s/ho-test-%s", b, prefix);
     mkdir(dir, 0700);
+    /* The test writes limf.admin and limf.hi.* as the broker's administrator. */
     cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_BOOTSTRAP"));
+    char err[512], kconf[600];
+    snprintf(kconf, sizeof kconf, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    if (li_config_load_file(cfg, kconf, err, sizeof err) != LI_OK)
+        die("%s", err);
     li_config_set(cfg, "topics.prefix", prefix);
-    char err[512];
     static const char *const props[] = { "enable.idempotence", "true", "acks", "all",
                                          "linger.ms", "1", NULL };
     producer = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);

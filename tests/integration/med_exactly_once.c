@@ -27,6 +27,10 @@ static const char *const dests[2] = { "lea-a", "lea-b" };
 
 static void put_warrants(rd_kafka_t *p)
 {
+    uint8_t poi[256];
+    char poi_key[32];
+    size_t pn = med_gen_poi(poi, poi_key);
+    med_it_produce(p, topic_admin, poi_key, strlen(poi_key), poi, pn);
     for (int w = 0; w < WARRANTS; w++) {
         uint8_t buf[512];
         char key[32];

@@ -76,6 +76,10 @@ int main(int argc, char **argv)
     li_kafka_topic(cfg, "limf.admin", topic_admin, sizeof topic_admin);
     rd_kafka_t *p = med_it_producer(cfg);
     med_it_topics(p, topic_xpdu, 2, topic_admin);
+    uint8_t poi[256];
+    char poi_key[32];
+    size_t pn = med_gen_poi(poi, poi_key);
+    med_it_produce(p, topic_admin, poi_key, strlen(poi_key), poi, pn);
     for (int w = 0; w < WARRANTS; w++) {
         uint8_t buf[512];
         char key[32];

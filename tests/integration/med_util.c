@@ -37,9 +37,9 @@ li_config *med_it_client_config(void)
     li_config_set(cfg, "kafka.security.protocol", "ssl");
     snprintf(path, sizeof path, "%s/ca.pem", pki);
     li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/client.pem", pki);
+    snprintf(path, sizeof path, "%s/kafka-admin.pem", pki);
     li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/client.key", pki);
+    snprintf(path, sizeof path, "%s/kafka-admin.key", pki);
     li_config_set(cfg, "kafka.ssl.key.location", path);
     li_config_set(cfg, "topics.prefix", prefix);
     return cfg;

@@ -744,7 +744,7 @@ int main(int argc, char **argv)
     build = getenv("LIMF_BUILD_DIR");
     src = getenv("LIMF_SOURCE_DIR");
     const char *base_prefix = getenv("LIMF_TOPIC_PREFIX");
-    if (!pki || !build || !src || !base_prefix || !getenv("LIMF_KAFKA_BOOTSTRAP"))
+    if (!pki || !build || !src || !base_prefix || !getenv("LIMF_KAFKA_DIR"))
         skip("run through ctest (the Kafka and PKI fixtures)");
     char base[200];
     snprintf(base, sizeof base, "%s", base_prefix);

@@ -55,7 +55,7 @@ pki=${LIMF_PKI_DIR:?}
 "$b/limf-ingest" -o ingest.listen=127.0.0.1:0 -o ingest.metrics.listen= \
   -o daemon.ready_file="$work/ready" -o ingest.tls.cert="$pki/ingest.pem" \
   -o ingest.tls.key="$pki/ingest.key" -o ingest.tls.ca="$pki/ca.pem" \
-  -o kafka.bootstrap.servers="$LIMF_KAFKA_BOOTSTRAP" -o topics.prefix="$LIMF_TOPIC_PREFIX" \
+  -c "$LIMF_KAFKA_DIR/clients/ingest.conf" -o topics.prefix="$LIMF_TOPIC_PREFIX" -o ingest.poi_registry=off \
   -o log.level=warn &
 ingest_pid=$!
 li_wait_file "$work/ready" 30
@@ -68,7 +68,7 @@ n=$(wc -l < "$work/send.json")
   --ca "$pki/ca.pem" --poi-id cli-test "$work/send.json" 2> "$work/send.txt"
 cat "$work/send.txt"
 grep -q "$n PDUs acknowledged, 0 dropped" "$work/send.txt"
-got=$(kcat -b "$LIMF_KAFKA_BOOTSTRAP" -C -t "${LIMF_TOPIC_PREFIX}limf.xpdu" -o beginning -e -q \
+got=$(kcat -F "$LIMF_KAFKA_DIR/clients/kafka-admin.kcat" -C -t "${LIMF_TOPIC_PREFIX}limf.xpdu" -o beginning -e -q \
       -f 'x\n' -c "$n" | wc -l)
 [ "$got" = "$n" ] || { echo "Kafka holds $got records, want $n"; exit 1; }
 echo "send: $n PDUs acknowledged and in Kafka"

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.pb-c.h"
 #include "li_kafka.h"
 #include "li_time.h"
 #include "li_tls.h"
@@ -28,8 +29,11 @@ const char *x2x3t_env(const char *name)
 
 li_config *x2x3t_kafka_config(void)
 {
+    /* The test reads and checks topics as the broker's administrator (kafka.sh). */
     li_config *cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", x2x3t_env("LIMF_KAFKA_BOOTSTRAP"));
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/clients/kafka-admin.conf", x2x3t_env("LIMF_KAFKA_DIR"));
+    X2X3T_CHECK(li_config_load_file(cfg, path, err, sizeof err) == LI_OK, "%s", err);
     li_config_set(cfg, "topics.prefix", x2x3t_env("LIMF_TOPIC_PREFIX"));
     return cfg;
 }
@@ -39,8 +43,40 @@ void x2x3t_topic(char *out, size_t out_size)
     snprintf(out, out_size, "%slimf.xpdu", x2x3t_env("LIMF_TOPIC_PREFIX"));
 }
 
+void x2x3t_register_poi(const char *cn, const char *role)
+{
+    li_config *cfg = x2x3t_kafka_config();
+    char err[512], topic[300], key[300], pem[512];
+    li_kafka_topic(cfg, "limf.pois", topic, sizeof topic);
+    static const char *const props[] = { "acks", "all", NULL };
+    rd_kafka_t *p = li_kafka_producer_new(cfg, props, NULL, NULL, err, sizeof err);
+    X2X3T_CHECK(p, "registry producer: %s", err);
+    X2X3T_CHECK(li_kafka_ensure_topic(p, topic, 1, 1, 15000, err, sizeof err) == LI_OK, "%s", err);
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    uint8_t fp[32], value[512];
+    size_t len = 0;
+    if (role) {
+        snprintf(pem, sizeof pem, "%s/%s.pem", x2x3t_env("LIMF_PKI_DIR"), role);
+        X2X3T_CHECK(li_tls_file_fingerprint(pem, fp) == LI_OK, "fingerprint of %s", pem);
+        ip.id = (char *)cn;
+        ip.x2x3_cert_sha256.data = fp;
+        ip.x2x3_cert_sha256.len = 32;
+        len = limf__intercept_point__pack(&ip, value);
+    }
+    snprintf(key, sizeof key, "poi/%s", cn);
+    X2X3T_CHECK(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE(len ? value : NULL, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0,
+                "produce %s", key);
+    X2X3T_CHECK(li_kafka_destroy(p, 15000) == 0, "registry record %s not delivered", key);
+    li_config_free(cfg);
+}
+
 void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *extra)
 {
+    static const char *const pois[] = { "poi-test", "relay-agw", "relay-as", "siptap" };
+    for (size_t i = 0; i < sizeof pois / sizeof pois[0]; i++)
+        x2x3t_register_poi(pois[i], pois[i]);
     if (!ing->dir[0]) {
         snprintf(ing->dir, sizeof ing->dir, "/tmp/x2x3t-XXXXXX");
         X2X3T_CHECK(mkdtemp(ing->dir), "mkdtemp");
@@ -58,13 +94,17 @@ void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *ext
     snprintf(opts[n++], 600, "ingest.tls.cert=%s/ingest.pem", pki);
     snprintf(opts[n++], 600, "ingest.tls.key=%s/ingest.key", pki);
     snprintf(opts[n++], 600, "ingest.tls.ca=%s/ca.pem", pki);
-    snprintf(opts[n++], 600, "kafka.bootstrap.servers=%s", x2x3t_env("LIMF_KAFKA_BOOTSTRAP"));
     snprintf(opts[n++], 600, "topics.prefix=%s", x2x3t_env("LIMF_TOPIC_PREFIX"));
     snprintf(opts[n++], 600, "ingest.partitions=4");
     snprintf(opts[n++], 600, "log.level=%s", getenv("X2X3T_LOG") ? getenv("X2X3T_LOG") : "warn");
     char *argv[64];
     int a = 0;
     argv[a++] = bin;
+    /* The ingest's own Kafka identity: it may write limf.xpdu and limf.poi.events only. */
+    char kafka_conf[512];
+    snprintf(kafka_conf, sizeof kafka_conf, "%s/clients/ingest.conf", x2x3t_env("LIMF_KAFKA_DIR"));
+    argv[a++] = "-c";
+    argv[a++] = kafka_conf;
     for (int i = 0; i < n; i++) {
         argv[a++] = "-o";
         argv[a++] = opts[i];

@@ -1,6 +1,6 @@
 /* Helpers of the X2/X3 integration tests and benchmark: a real limf-ingest process on
  * a free loopback port, POI senders with the test PKI, a Kafka reader of limf.xpdu, and
- * the ingest's /metrics. Environment from with_kafka.sh (LIMF_KAFKA_BOOTSTRAP,
+ * the ingest's /metrics. Environment from with_kafka.sh (LIMF_KAFKA_DIR,
  * LIMF_PKI_DIR, LIMF_TOPIC_PREFIX, LIMF_BUILD_DIR). */
 #ifndef X2X3_UTIL_H
 #define X2X3_UTIL_H
@@ -39,6 +39,10 @@ typedef struct x2x3t_ingest {
 /* Starts limf-ingest on 127.0.0.1:port (0: any free port) with the `ingest` certificate,
  * extra "-o key=value" options (NULL-terminated, may be NULL), and waits for it to
  * listen. Exits the test on failure. */
+/* Registers the POI `cn` with the certificate of `role` in limf.pois, as the ADMF does
+ * (role NULL: removes it). x2x3t_ingest_start registers the test PKI's POIs. */
+void x2x3t_register_poi(const char *cn, const char *role);
+
 void x2x3t_ingest_start(x2x3t_ingest *ing, uint16_t port, const char *const *extra);
 /* Sends sig and waits; returns the exit status (or 128 + signal). */
 int x2x3t_ingest_stop(x2x3t_ingest *ing, int sig);

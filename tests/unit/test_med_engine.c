@@ -82,6 +82,7 @@ typedef struct warrant_def {
     const uint8_t *xid;
     const char *ttype, *tvalue;
     int64_t start_ms, end_ms;
+    const char *poi;          /* the one POI that carries the task, or NULL: every POI */
 } warrant_def;
 
 static void put_warrant(med_tasks *t, const warrant_def *d)
@@ -104,10 +105,30 @@ static void put_warrant(med_tasks *t, const warrant_def *d)
     w.end_ms = d->end_ms;
     w.xid.data = (uint8_t *)d->xid;
     w.xid.len = 16;
+    char *poi = (char *)d->poi;
+    w.poi_ids = &poi;
+    w.n_poi_ids = poi ? 1 : 0;
     uint8_t buf[1024];
     size_t n = limf__warrant__pack(&w, buf);
     char key[64];
     snprintf(key, sizeof key, "warrant/%s", d->id);
+    assert_int_equal(med_tasks_apply(t, key, strlen(key), buf, n), LI_OK);
+}
+
+/* The certificate fingerprint the test POIs are registered with and send under. */
+static uint8_t POI_FP[32] = { 0xf0, 0x0d };
+
+/* Registers POI `id` (poi/<id> in limf.admin) with fingerprint fp. */
+static void put_poi(med_tasks *t, const char *id, uint8_t *fp)
+{
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    ip.id = (char *)id;
+    ip.cert_sha256.data = fp;
+    ip.cert_sha256.len = 32;
+    uint8_t buf[256];
+    size_t n = limf__intercept_point__pack(&ip, buf);
+    char key[64];
+    snprintf(key, sizeof key, "poi/%s", id);
     assert_int_equal(med_tasks_apply(t, key, strlen(key), buf, n), LI_OK);
 }
 
@@ -131,6 +152,9 @@ static med_tasks *make_tasks(void)
     assert_non_null(t);
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         put_warrant(t, &defs[i]);
+    static const char *const pois[] = { "poi-test", "relay-1", "relay-2" };
+    for (size_t i = 0; i < sizeof pois / sizeof pois[0]; i++)
+        put_poi(t, pois[i], POI_FP);
     return t;
 }
 
@@ -196,6 +220,8 @@ static void run_step(med_engine *e, const step *s)
     for (int i = 0; i < 8; i++)
         corr[i] = (uint8_t)(s->corr >> (56 - 8 * i));
     p.poi_id = "poi-test";
+    p.poi_cert_sha256.data = POI_FP;
+    p.poi_cert_sha256.len = 32;
     p.received_ns = now;
     p.timestamp_ns = now;
     p.pdu_type = s->what == X3_MSRP ? 2 : 1;
@@ -606,6 +632,8 @@ static void process_in(med_engine *e, const char *poi, uint8_t cid, uint32_t seq
     Limf__XPdu p = LIMF__XPDU__INIT;
     uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, cid };
     p.poi_id = (char *)poi;
+    p.poi_cert_sha256.data = POI_FP;
+    p.poi_cert_sha256.len = 32;
     p.has_seq = 1;
     p.seq = seq;
     p.timestamp_ns = ts;
@@ -742,6 +770,68 @@ static void test_resent_copies(void **state)
     med_tasks_free(tasks);
 }
 
+/* The POI is part of the task: PDUs of a warrant's XID from a POI that is not registered,
+ * from a registered POI's name under another certificate, or from a POI the warrant does
+ * not name are dropped and counted; nothing reaches the agency. */
+static void test_untasked_poi(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    /* w5 is carried by relay-1 alone. */
+    static const uint8_t XID_P[16] = { 0xd5, 5 };
+    static const warrant_def w5 = { .id = "w5", .liid = "LIID-P", .delivery = "iri+cc",
+                                    .dest1 = "lea1", .xid = XID_P, .ttype = "sip-uri",
+                                    .tvalue = "sip:alice@ims.example.net", .poi = "relay-1" };
+    put_warrant(tasks, &w5);
+    uint8_t forged[32] = { 0xba, 0xd0 };
+    struct {
+        const char *poi;
+        uint8_t *fp;
+        const uint8_t *xid;
+        int delivered;
+    } rows[] = {
+        { .poi = "stranger", .fp = POI_FP, .xid = XID_A, .delivered = 0 },
+        { .poi = "poi-test", .fp = forged, .xid = XID_A, .delivered = 0 },
+        { .poi = "relay-2", .fp = POI_FP, .xid = XID_P, .delivered = 0 },
+        { .poi = "relay-1", .fp = POI_FP, .xid = XID_P, .delivered = 1 },
+        { .poi = "poi-test", .fp = POI_FP, .xid = XID_A, .delivered = 1 },
+    };
+    med_config cfg = test_config();
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        static out o;
+        o.n = 0;
+        med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+        Limf__XPdu p = LIMF__XPDU__INIT;
+        uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
+        static const char invite[] = INVITE("d9", "s9");
+        p.poi_id = (char *)rows[i].poi;
+        p.poi_cert_sha256.data = rows[i].fp;
+        p.poi_cert_sha256.len = 32;
+        p.timestamp_ns = p.received_ns = T0;
+        p.pdu_type = 1;
+        p.payload_format = 9;
+        p.xid.data = (uint8_t *)rows[i].xid;
+        p.xid.len = 16;
+        p.correlation_id.data = corr;
+        p.correlation_id.len = 8;
+        p.payload.data = (uint8_t *)invite;
+        p.payload.len = strlen(invite);
+        p.sdp = "";
+        assert_int_equal(med_engine_process(e, &p, T0), LI_OK);
+        med_stats st;
+        med_engine_stats(e, &st);
+        if (rows[i].delivered) {
+            assert_true(o.n > 0);
+            assert_int_equal(st.dropped_untasked_poi, 0);
+        } else {
+            assert_int_equal(o.n, 0);
+            assert_int_equal(st.dropped_untasked_poi, 1);
+        }
+        med_engine_free(e);
+    }
+    med_tasks_free(tasks);
+}
+
 /* Hostile SDP: a path of 40 URIs links only the first 32 session-ids. */
 static void test_sid_cap(void **state)
 {
@@ -867,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies), cmocka_unit_test(test_third_party_numbering),
         cmocka_unit_test(test_resend_window),
+        cmocka_unit_test(test_untasked_poi),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
         cmocka_unit_test(test_sid_cap), cmocka_unit_test(test_stream_id),
     };

@@ -25,6 +25,7 @@
 #include "x2x3_event.h"
 #include "x2x3_pdu.h"
 #include "x2x3_xpdu.h"
+#include "ingest_pois.h"
 
 #define READ_CHUNK 16384
 #define WINDOW 65536              /* PDUs per connection in flight to Kafka */
@@ -89,6 +90,7 @@ struct x2x3_ingest {
     char events_topic[256];       /* limf.poi.events: the POI events alone */
     char ingest_id[128];
     char allow[1024];             /* ",cn1,cn2," or empty: any authenticated POI */
+    ingest_pois *pois;            /* the POIs the ADMF registered; NULL: registry off */
     size_t max_pdu;
     uint64_t idle_ns;
     int tcp_keepalive_s;          /* TCP keepalive idle time on POI connections; 0: off */
@@ -595,6 +597,10 @@ static void on_handshake(x2x3_ingest *ing, conn *c)
             return;
         }
     }
+    if (ing->pois && !ingest_pois_admits(ing->pois, c->poi_id, c->fp)) {
+        conn_close(ing, c, "not_allowed", "POI not registered");
+        return;
+    }
     c->state = CONN_OPEN;
     li_log_info("ingest: POI %s connected from %s", c->poi_id, c->addr);
     conn_set_events(ing, c, EPOLLIN);
@@ -898,6 +904,32 @@ static li_err open_listener(x2x3_ingest *ing, const char *where, char *errstr,
                          LI_NET_NONBLOCK, &ing->listen_fd, &ing->port, errstr, errstr_size);
 }
 
+/* ingest.poi_registry: "kafka" admits only the POIs the ADMF registered (limf.pois);
+ * "off" admits any certificate the CA signed, for a lab without an ADMF, and says so. */
+static li_err open_registry(x2x3_ingest *ing, const li_config *cfg, char *errstr,
+                            size_t errstr_size)
+{
+    const char *mode = li_config_get(cfg, "ingest.poi_registry", "kafka");
+    if (strcmp(mode, "off") == 0) {
+        li_log_warn("ingest: ingest.poi_registry is off: any POI certificate the CA signed "
+                    "may send X2/X3");
+        return LI_OK;
+    }
+    if (strcmp(mode, "kafka") != 0) {
+        snprintf(errstr, errstr_size, "ingest.poi_registry: \"%s\" is neither kafka nor off",
+                 mode);
+        return LI_ERR_INVAL;
+    }
+    if (!(ing->pois = ingest_pois_new(cfg, errstr, errstr_size)))
+        return LI_ERR_IO;
+    /* Serve once the registry is read (a POI that connects before is refused anyway). */
+    for (int i = 0; i < 300 && !ingest_pois_ready(ing->pois); i++)
+        usleep(100000);
+    if (!ingest_pois_ready(ing->pois))
+        li_log_warn("ingest: POI registry not loaded yet; every POI is refused until it is");
+    return LI_OK;
+}
+
 x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_size)
 {
     x2x3_ingest *ing = calloc(1, sizeof *ing);
@@ -994,6 +1026,8 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     if (li_metrics_from_config(cfg, "ingest.metrics.listen", "127.0.0.1:9464", render, ing,
                                &ing->metrics, errstr, errstr_size) != LI_OK)
         goto fail;
+    if (open_registry(ing, cfg, errstr, errstr_size) != LI_OK)
+        goto fail;
     return ing;
 fail:
     x2x3_ingest_free(ing);
@@ -1015,6 +1049,7 @@ void x2x3_ingest_free(x2x3_ingest *ing)
     if (!ing)
         return;
     li_metrics_free(ing->metrics);
+    ingest_pois_free(ing->pois);
     /* Kafka first: its last delivery reports still refer to the connections. */
     if (ing->rk) {
         int left = li_kafka_destroy(ing->rk, ing->flush_ms);
