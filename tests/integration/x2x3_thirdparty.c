@@ -21,10 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.pb-c.h"
 #include "bench_med_gen.h"
 #include "li_bytes.h"
 #include "li_log.h"
 #include "li_time.h"
+#include "li_tls.h"
 #include "med_util.h"
 #include "x2x3_pdu.h"
 #include "x2x3_util.h"
@@ -145,6 +147,17 @@ int main(int argc, char **argv)
     char key[32], xid_text[40];
     size_t n = med_gen_warrant(0, "lea-tp", 0, buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    /* The third-party POI is registered with its certificate, as the ADMF does. */
+    Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;
+    uint8_t fp[32];
+    char pem[512];
+    snprintf(pem, sizeof pem, "%s/poi-test.pem", x2x3t_env("LIMF_PKI_DIR"));
+    CHECK(li_tls_file_fingerprint(pem, fp) == LI_OK, "fingerprint of %s", pem);
+    ip.id = "poi-test";
+    ip.cert_sha256.data = fp;
+    ip.cert_sha256.len = sizeof fp;
+    n = limf__intercept_point__pack(&ip, buf);
+    med_it_produce(p, topic_admin, "poi/poi-test", strlen("poi/poi-test"), buf, n);
     CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush warrant");
     med_gen_xid(0, xid);
     li_uuid_format(xid, xid_text);

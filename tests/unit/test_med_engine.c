@@ -152,7 +152,7 @@ static med_tasks *make_tasks(void)
     assert_non_null(t);
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         put_warrant(t, &defs[i]);
-    static const char *const pois[] = { "poi-test", "relay-1", "relay-2" };
+    static const char *const pois[] = { "poi-test", "relay-1", "relay-2", "vendor" };
     for (size_t i = 0; i < sizeof pois / sizeof pois[0]; i++)
         put_poi(t, pois[i], POI_FP);
     return t;
