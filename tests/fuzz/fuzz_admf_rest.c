@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t prev[32], hash[32];
     if (audit_chain_from_json(body, &ev, prev, hash) == LI_OK) {
         audit_chain_verifier v;
-        audit_chain_verifier_init(&v);
+        audit_chain_verifier_init(&v, NULL, 0);
         audit_chain_verifier_feed(&v, &ev);
         json_t *again = audit_chain_to_json(&ev);
         if (!again)

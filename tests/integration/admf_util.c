@@ -204,6 +204,9 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
     snprintf(d->port_file, sizeof d->port_file, "%s/port", d->dir);
     snprintf(d->log, sizeof d->log, "%s/admf.log", d->dir);
     snprintf(tokens, sizeof tokens, "%s/tokens", d->dir);
+    snprintf(d->audit_key, sizeof d->audit_key, "%s/audit.key", d->dir);
+    write_file(d->audit_key,
+               "6c696d662d746573742d61756469742d6b65792d3031323334353637383961626364\n", 0600);
     write_file(tokens,
                "# name role token\nci-admin admin adm1n-t0ken-0123456789\n"
                "ci-auditor auditor aud1t-t0ken-0123456789\n",
@@ -221,9 +224,11 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
             "[rest]\nlisten = 127.0.0.1:0\nport_file = %s\ntls.cert = %s/admf.pem\n"
             "tls.key = %s/admf.key\ntls.ca = %s/ca.pem\ntokens_file = %s\n"
             "[x1]\ntls.cert = %s/admf.pem\ntls.key = %s/admf.key\ntls.ca = %s/ca.pem\n"
-            "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n",
+            "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n"
+            "[admf]\naudit_key_file = %s\naudit_checkpoint_seconds = 1\n"
+            "auth_refusal_interval_seconds = 1\n",
             env("LIMF_TOPIC_PREFIX"), env("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki,
-            d->port_file, pki, pki, pki, tokens, pki, pki, pki);
+            d->port_file, pki, pki, pki, tokens, pki, pki, pki, d->audit_key);
     fclose(f);
     write_file(d->conf, text, 0644);
     free(text);

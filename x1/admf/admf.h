@@ -39,8 +39,12 @@ void x1_result_error(x1_result *r, int status, const char *code, const char *fie
                      const char *message);
 
 /* Connects to Kafka (`kafka.*` keys), makes sure limf.admin (compacted) and limf.audit
- * exist, and rebuilds the state by reading both from the beginning to their end offsets.
- * Keys: admf.write_timeout_ms (default 10000). NULL with a reason in errstr. */
+ * (unlimited retention) exist, and rebuilds the state by reading both from the beginning
+ * to their end offsets; checks the audit chain (a broken one: read-only mode). Keys:
+ * admf.write_timeout_ms (default 10000), admf.audit_key_file (required),
+ * admf.audit_previous_key_files, admf.audit_checkpoint_events (1000),
+ * admf.audit_checkpoint_seconds (60), admf.audit_memory_events (250000),
+ * admf.auth_refusal_interval_seconds (60). NULL with a reason in errstr. */
 admf_service *admf_new(const li_config *cfg, char *errstr, size_t errstr_size);
 /* Flushes and closes; NULL is a no-op. */
 void admf_free(admf_service *a);
@@ -82,8 +86,26 @@ li_err admf_audit(admf_service *a, const x1_principal *who, const char *action,
  * into *jsonl (out->status 200, out->body NULL) instead of a page. */
 void admf_audit_list(admf_service *a, const x1_query *q, int jsonl_format, li_buf *jsonl,
                         x1_result *out);
-/* GET /v1/audit/verify: re-reads limf.audit from Kafka and checks the whole chain. */
+/* GET /v1/audit/verify: re-reads limf.audit from Kafka and checks the whole chain under
+ * the audit keys, anchored at the latest checkpoint. */
 void admf_audit_verify(admf_service *a, x1_result *out);
+/* GET /v1/audit/checkpoint: the latest signed checkpoint (audit_chain.h), 404 before the
+ * first event. */
+void admf_audit_checkpoint(admf_service *a, x1_result *out);
+/* 1 while mutations are refused because the chain was found broken at start. */
+int admf_read_only(admf_service *a);
+/* POST /v1/audit/acknowledge (admin): leaves read-only mode, recorded as the audited
+ * action "audit.acknowledge" with the reason (required). */
+void admf_audit_acknowledge(admf_service *a, const x1_principal *who, const char *reason,
+                            x1_result *out);
+/* Counts a refused authentication from `source` (the peer's address) presenting who->name;
+ * the refusals of one source and presented name are written as one "auth.fail" event per
+ * interval (admf.auth_refusal_interval_seconds) with their count, so that a flood cannot
+ * bury the trail. request: "METHOD path" of the first. */
+void admf_auth_refused(admf_service *a, const x1_principal *who, const char *source,
+                       const char *request);
+/* Writes the pending aggregated refusals now (tests and shutdown). */
+void admf_audit_flush(admf_service *a);
 
 /* Prometheus text of the store and audit metrics, appended to out. */
 void admf_metrics(admf_service *a, li_buf *out);

@@ -5,6 +5,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdatomic.h>
@@ -189,6 +190,19 @@ static int authenticate(admf_rest *r, struct MHD_Connection *c, x1_principal *wh
     return 1;
 }
 
+/* The peer's address as text, for aggregating refusals per source. */
+static void peer_address(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
 /* ---- responses ---- */
 
 static enum MHD_Result send_text(admf_rest *r, struct MHD_Connection *c, int status,
@@ -348,14 +362,17 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     int audit_area = area && strcmp(area, "audit") == 0;
     int poi_audit = rt && rt->kind == X1_KIND_POI && id && sub && strcmp(sub, "audit") == 0;
     if (!area || (!rt && !audit_area && strcmp(area, "metrics") != 0) ||
-        (audit_area && id && strcmp(id, "verify") != 0) || (audit_area && sub) ||
+        (audit_area && id && strcmp(id, "verify") != 0 && strcmp(id, "checkpoint") != 0 &&
+         strcmp(id, "acknowledge") != 0) || (audit_area && sub) ||
         (sub && !poi_audit) || (id && !x1_valid_id(id)))
         return send_error(r, c, 404, "not_found", "", "no such resource", NULL);
 
     if (!authenticate(r, c, &who)) {
+        char source[64];
         atomic_fetch_add(&r->auth_failures, 1);
         snprintf(object, sizeof object, "%s %.100s", method, url);
-        audit_refusal(r, &who, "auth.fail", object, "no valid client certificate or token");
+        peer_address(c, source, sizeof source);
+        admf_auth_refused(r->admf, &who, source, object);
         return send_error(r, c, 401, "unauthenticated", "",
                           "a client certificate or bearer token of a known principal is "
                           "required", NULL);
@@ -390,6 +407,18 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return ret;
     }
     if (audit_area) {
+        if (id && strcmp(id, "acknowledge") == 0 && strcmp(method, "POST") == 0) {
+            if (strcmp(who.role, "admin") != 0) {
+                snprintf(object, sizeof object, "%s %.100s", method, url);
+                audit_refusal(r, &who, "auth.forbidden", object, "the role does not allow this");
+                return send_error(r, c, 403, "forbidden", "", "your role does not allow this",
+                                  NULL);
+            }
+            admf_audit_acknowledge(r->admf, &who,
+                                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason"),
+                                   &res);
+            return send_result(r, c, &res, NULL);
+        }
         if (is_write(method)) {
             /* An attempt to change the audit trail is itself recorded. */
             snprintf(object, sizeof object, "%s %.100s", method, url);
@@ -397,10 +426,16 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             return send_error(r, c, 405, "method_not_allowed", "",
                               "the audit trail is append-only", "GET");
         }
-        if (id) {
+        if (id && strcmp(id, "verify") == 0) {
             admf_audit_verify(r->admf, &res);
             return send_result(r, c, &res, NULL);
         }
+        if (id && strcmp(id, "checkpoint") == 0) {
+            admf_audit_checkpoint(r->admf, &res);
+            return send_result(r, c, &res, NULL);
+        }
+        if (id)
+            return send_error(r, c, 405, "method_not_allowed", "", "use POST", "POST");
         const char *format = x1_query_get(&q, "format");
         int jsonl = format && strcmp(format, "jsonl") == 0;
         if (format && !jsonl && strcmp(format, "json") != 0)

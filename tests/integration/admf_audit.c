@@ -1,0 +1,427 @@
+/* The audit trail against an administrator who holds limf.audit but not the audit key
+ * (issue 16), on the real daemon and broker:
+ * - limf-audit-verify --key --anchor on an export refuses a dropped head, a dropped tail up
+ *   to a checkpoint, a deleted event, an edited event and a chain recomputed under another
+ *   key, and passes the genuine export;
+ * - an event written to limf.audit under another key is named by GET /v1/audit/verify; at
+ *   restart the broken chain puts the ADMF in read-only mode (metric, 503) until an admin
+ *   acknowledges it, an audited action that survives the next restart;
+ * - the oldest events deleted from limf.audit: after restart (and acknowledgement) the
+ *   next index follows the last event and the export verifies from a checkpoint;
+ * - refused authentications become one aggregated event per source and interval;
+ * - a stale ETag after delete and re-create is refused (412). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admf_util.h"
+#include "audit_chain.h"
+#include "li_bytes.h"
+#include "li_kafka.h"
+
+static admf_daemon d;
+static admf_client *op, *aud, *adm, *anon;
+static json_t *dest;
+
+static int eq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static const char *scratch(const char *name, const char *text, size_t len)
+{
+    const char *path = admf_fmt("%s/%s", d.dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    return path;
+}
+
+/* limf-audit-verify --key KEY [--anchor CP] FILE: exit status, output into *out. */
+static int verify(const char *anchor, const char *path, const char **out)
+{
+    const char *bin = admf_fmt("%s/limf-audit-verify", admf_bin_dir());
+    char *with_anchor[] = { (char *)bin, "--key", d.audit_key, "--anchor", (char *)anchor,
+                            (char *)path, NULL };
+    char *plain[] = { (char *)bin, "--key", d.audit_key, (char *)path, NULL };
+    return admf_run(anchor ? with_anchor : plain, out);
+}
+
+/* The export's lines (in a static array; n set). */
+static char **lines_of(const admf_resp *r, size_t *n)
+{
+    char **lines = NULL, *copy = strdup(r->raw);
+    *n = 0;
+    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        lines = realloc(lines, (*n + 1) * sizeof *lines);
+        if (!lines)
+            abort();
+        lines[(*n)++] = l;
+    }
+    return lines;
+}
+
+/* Writes lines [from, to) except `skip` (-1: none) into a scratch file. */
+static const char *cut(char **lines, size_t from, size_t to, long skip, const char *name)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (size_t i = from; i < to; i++)
+        if ((long)i != skip)
+            fprintf(f, "%s\n", lines[i]);
+    fclose(f);
+    const char *path = scratch(name, text, len);
+    free(text);
+    return path;
+}
+
+/* The whole export recomputed under a key the forger made up, after renaming an actor:
+ * what an administrator of Kafka could do without the audit key. */
+static const char *rekeyed(char **lines, size_t n)
+{
+    audit_chain_key forger;
+    uint8_t raw[32], prev[32] = { 0 };
+    memset(raw, 0x42, sizeof raw);
+    audit_chain_key_set(&forger, raw, sizeof raw);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    const char *real_id = NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = json_loads(lines[i], 0, NULL);
+        Limf__AuditEvent ev;
+        uint8_t p[32], h[32];
+        if (!j || audit_chain_from_json(j, &ev, p, h) != LI_OK)
+            abort();
+        real_id = real_id ? real_id : strdup(ev.key_id);
+        if (strcmp(ev.actor, "cert:operator") == 0)
+            ev.actor = "cert:somebody-else";
+        ev.key_id = (char *)real_id; /* claims the audit key */
+        memcpy(p, prev, 32);
+        ev.prev_hash.data = p;
+        audit_chain_hash(&ev, &forger, h);
+        ev.hash.data = h;
+        memcpy(prev, h, 32);
+        json_t *out = audit_chain_to_json(&ev);
+        fprintf(f, "%s\n", jdump(out));
+        json_decref(out);
+        json_decref(j);
+    }
+    fclose(f);
+    const char *path = scratch("rekeyed.jsonl", text, len);
+    free(text);
+    return path;
+}
+
+/* The latest checkpoint after the daemon wrote one covering the newest events. */
+static admf_resp *fresh_checkpoint(void)
+{
+    admf_sleep_ms(1500); /* admf.audit_checkpoint_seconds = 1 in the test configuration */
+    return admf_req(aud, "GET", "/v1/audit/checkpoint", NULL, NULL);
+}
+
+static void forgeries_offline(void)
+{
+    for (int i = 0; i < 6; i++)
+        admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", admf_fmt("d%d", i)),
+                 "X-Reason: ticket 1");
+    admf_resp *r = fresh_checkpoint();
+    long long cp_index = jint(r->body, "index");
+    check(r->status == 200 && cp_index >= 5 && strlen(jstr(r->body, "mac")) == 64 &&
+              strlen(jstr(r->body, "head")) == 64,
+          "GET /v1/audit/checkpoint: index, head and MAC (%s)", r->raw);
+    const char *cp = scratch("checkpoint.json", r->raw, r->raw_len);
+    r = admf_req(op, "GET", "/v1/audit/checkpoint", NULL, NULL);
+    check(r->status == 403, "the operator cannot read checkpoints");
+
+    admf_resp *exp = admf_req(aud, "GET", "/v1/audit?format=jsonl", NULL, NULL);
+    size_t n;
+    char **lines = lines_of(exp, &n);
+    const char *out;
+    check(n > (size_t)cp_index && jint(json_loads(lines[0], 0, NULL), "index") == 0,
+          "the export starts at event 0 and reaches the checkpoint (%zu lines)", n);
+    int rc = verify(cp, scratch("audit.jsonl", exp->raw, exp->raw_len), &out);
+    check(rc == 0 && strstr(out, "OK:"), "the genuine export verifies with the anchor (%s)", out);
+
+    rc = verify(cp, cut(lines, 3, n, -1, "head.jsonl"), &out);
+    check(rc == 1 && strstr(out, "index 3:"), "dropped head refused, event named (%s)", out);
+    rc = verify(cp, cut(lines, 0, (size_t)cp_index, -1, "tail.jsonl"), &out);
+    check(rc == 1 && strstr(out, admf_fmt("index %lld:", cp_index)),
+          "dropped tail up to the checkpoint refused (%s)", out);
+    rc = verify(cp, cut(lines, 0, n, 4, "deleted.jsonl"), &out);
+    check(rc == 1 && strstr(out, "index 4:"), "deleted event refused (%s)", out);
+    json_t *ev = json_loads(lines[5], 0, NULL);
+    json_object_set_new(ev, "actor", json_string("cert:somebody-else"));
+    lines[5] = (char *)jdump(ev);
+    rc = verify(cp, cut(lines, 0, n, -1, "edited.jsonl"), &out);
+    check(rc == 1 && strstr(out, "index 5:"), "edited event refused (%s)", out);
+    rc = verify(cp, rekeyed(lines, n), &out);
+    check(rc == 1 && strstr(out, "index 0:"), "chain recomputed under another key refused (%s)",
+          out);
+
+    /* An export from a cursor opens with the ADMF's checkpoint of the event before. */
+    exp = admf_req(aud, "GET", "/v1/audit?format=jsonl&after=2", NULL, NULL);
+    char **part = lines_of(exp, &n);
+    rc = verify(cp, scratch("after.jsonl", exp->raw, exp->raw_len), &out);
+    check(rc == 0 && n > 2 && strstr(part[0], "\"checkpoint\"") && strstr(out, "from index 3"),
+          "an export from a cursor verifies from its start checkpoint (%s)", out);
+    rc = verify(cp, cut(part, 2, n, -1, "after-cut.jsonl"), &out);
+    check(rc == 1, "...and its first events cannot be dropped (%s)", out);
+
+    r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
+    check(json_is_true(jget(r->body, "ok")), "GET /v1/audit/verify: intact (%s)", r->raw);
+}
+
+/* ---- writing to limf.audit behind the daemon's back ---- */
+
+static rd_kafka_t *kafka_admin(char *topic, size_t n)
+{
+    char errstr[512], path[600];
+    const char *pki = admf_pki();
+    li_config *cfg = li_config_new();
+    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_TLS_BOOTSTRAP"));
+    li_config_set(cfg, "kafka.security.protocol", "ssl");
+    snprintf(path, sizeof path, "%s/ca.pem", pki);
+    li_config_set(cfg, "kafka.ssl.ca.location", path);
+    snprintf(path, sizeof path, "%s/admin.pem", pki);
+    li_config_set(cfg, "kafka.ssl.certificate.location", path);
+    snprintf(path, sizeof path, "%s/admin.key", pki);
+    li_config_set(cfg, "kafka.ssl.key.location", path);
+    li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
+    li_kafka_topic(cfg, "limf.audit", topic, n);
+    rd_kafka_t *p = li_kafka_producer_new(cfg, NULL, NULL, NULL, errstr, sizeof errstr);
+    li_config_free(cfg);
+    if (!p) {
+        fprintf(stderr, "kafka: %s\n", errstr);
+        exit(2);
+    }
+    return p;
+}
+
+/* Appends an event that continues the chain (index and prev_hash right) but is MACed
+ * under a made-up key while claiming the audit key's id. */
+static void append_rekeyed(long long index, const char *prev_hex, const char *key_id)
+{
+    char topic[256];
+    rd_kafka_t *p = kafka_admin(topic, sizeof topic);
+    audit_chain_key forger;
+    uint8_t raw[32], prev[32], hash[32], buf[1024];
+    size_t got;
+    memset(raw, 0x42, sizeof raw);
+    audit_chain_key_set(&forger, raw, sizeof raw);
+    li_hex_decode(prev_hex, 64, 0, prev, 32, &got);
+    Limf__AuditEvent ev;
+    limf__audit_event__init(&ev);
+    ev.index = (uint64_t)index;
+    ev.at_ms = (int64_t)admf_now_ms();
+    ev.actor = "cert:admin";
+    ev.role = "admin";
+    ev.action = "warrant.delete";
+    ev.object = "warrant/w1";
+    ev.outcome = "accepted";
+    ev.key_id = (char *)key_id;
+    ev.prev_hash.data = prev;
+    ev.prev_hash.len = 32;
+    audit_chain_hash(&ev, &forger, hash);
+    ev.hash.data = hash;
+    ev.hash.len = 32;
+    size_t n = limf__audit_event__pack(&ev, buf);
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, n),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    check(li_kafka_destroy(p, 10000) == 0, "a rekeyed event written to limf.audit");
+}
+
+/* Deletes limf.audit's records before `offset` (what retention or an administrator does). */
+static void delete_before(long long offset)
+{
+    char topic[256];
+    rd_kafka_t *p = kafka_admin(topic, sizeof topic);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, 0)->offset = offset;
+    rd_kafka_DeleteRecords_t *del = rd_kafka_DeleteRecords_new(l);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(p);
+    rd_kafka_DeleteRecords(p, &del, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
+    const rd_kafka_DeleteRecords_result_t *res = ev ? rd_kafka_event_DeleteRecords_result(ev) : NULL;
+    const rd_kafka_topic_partition_list_t *offs =
+        res ? rd_kafka_DeleteRecords_result_offsets(res) : NULL;
+    check(ev && !rd_kafka_event_error(ev) && offs && offs->cnt == 1 && !offs->elems[0].err,
+          "limf.audit's records before offset %lld deleted", offset);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteRecords_destroy(del);
+    rd_kafka_topic_partition_list_destroy(l);
+    li_kafka_destroy(p, 1000);
+}
+
+static int metric(const char *name)
+{
+    admf_resp *r = admf_req(aud, "GET", "/metrics", NULL, NULL);
+    const char *at = r->raw ? strstr(r->raw, admf_fmt("\n%s ", name)) : NULL;
+    return at ? atoi(at + strlen(name) + 2) : -1;
+}
+
+/* The newest event held by the daemon. */
+static json_t *newest_event(void)
+{
+    admf_resp *r = admf_req(aud, "GET", "/v1/audit?limit=1000", NULL, NULL);
+    json_t *items = jget(r->body, "items");
+    json_t *last = json_array_get(items, json_array_size(items) - 1);
+    return last ? json_incref(last) : json_object();
+}
+
+static void acknowledge(const char *what)
+{
+    admf_resp *r = admf_req(op, "POST", "/v1/audit/acknowledge", NULL, "X-Reason: t");
+    check(r->status == 403, "%s: the operator cannot acknowledge (%d)", what, r->status);
+    r = admf_req(adm, "POST", "/v1/audit/acknowledge", NULL, NULL);
+    check(r->status == 400, "%s: acknowledging needs a reason (%d)", what, r->status);
+    r = admf_req(adm, "POST", "/v1/audit/acknowledge", NULL, "X-Reason: incident 7");
+    check(r->status == 200, "%s: the admin acknowledges (%s)", what, r->raw);
+    check(metric("limf_admf_read_only") == 0, "%s: read-only mode left", what);
+    r = admf_req(aud, "GET", "/v1/audit?action=audit.acknowledge&limit=1000", NULL, NULL);
+    check(admf_count(r, "actor", "cert:admin", "reason", "incident 7", NULL) > 0,
+          "%s: the acknowledgement is audited", what);
+}
+
+static void forgery_in_kafka(void)
+{
+    admf_resp *r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
+    long long n = jint(r->body, "events");
+    json_t *last = newest_event();
+    append_rekeyed(n, jstr(last, "hash"), jstr(last, "key_id"));
+    r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
+    check(json_is_false(jget(r->body, "ok")) && jint(r->body, "first_broken.index") == n,
+          "GET /v1/audit/verify names the rekeyed event %lld (%s)", n, r->raw);
+
+    admf_daemon_stop(&d);
+    admf_daemon_start(&d);
+    check(metric("limf_admf_read_only") == 1, "restart on a broken chain: read-only (metric)");
+    check(admf_file_line_has(d.log, "ALARM", "read-only"), "restart on a broken chain: alarm");
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ro"), "X-Reason: t");
+    check(r->status == 503 && eq(jstr(r->body, "error.code"), "read_only"),
+          "read-only: a change is refused (%s)", r->raw);
+    acknowledge("broken chain");
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ro"), "X-Reason: t");
+    check(r->status == 201, "after the acknowledgement changes are accepted (%d)", r->status);
+    admf_daemon_stop(&d);
+    admf_daemon_start(&d);
+    check(metric("limf_admf_read_only") == 0, "the acknowledgement holds across a restart");
+}
+
+static void head_deleted(void)
+{
+    admf_resp *r = fresh_checkpoint();
+    long long c = jint(r->body, "index");
+    const char *cp = scratch("checkpoint2.json", r->raw, r->raw_len);
+    json_t *before = newest_event();
+    long long last = jint(before, "index");
+    /* Offsets run ahead of indices (the rekeyed record of forgery_in_kafka): this keeps
+     * at least event c. */
+    delete_before(c);
+    admf_daemon_stop(&d);
+    admf_daemon_start(&d);
+    check(metric("limf_admf_read_only") == 1,
+          "restart without the oldest events (checkpoint %lld, last %lld): read-only (%.300s)", c,
+          last, admf_req(aud, "GET", "/v1/audit?limit=2", NULL, NULL)->raw);
+    acknowledge("head deleted");
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "after-cut"),
+                 "X-Reason: t");
+    check(r->status == 201, "changes go on after the acknowledgement");
+    r = admf_req(aud, "GET", "/v1/audit?limit=1000", NULL, NULL);
+    json_t *items = jget(r->body, "items");
+    long long first_new = -1;
+    const char *prev = NULL;
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (jint(json_array_get(items, i), "index") == last + 1) {
+            first_new = last + 1;
+            prev = jstr(json_array_get(items, i), "prev_hash");
+        }
+    check(first_new == last + 1 && eq(prev, jstr(before, "hash")),
+          "the next index follows the last event (%lld) and chains to it", last);
+    admf_resp *exp = admf_req(aud, "GET", "/v1/audit?format=jsonl", NULL, NULL);
+    const char *out;
+    int rc = verify(cp, scratch("cut.jsonl", exp->raw, exp->raw_len), &out);
+    const char *from = strstr(out, "from index ");
+    long long first = from ? atoll(from + 11) : -1;
+    check(rc == 0 && first > 0 && first <= c + 1,
+          "the remaining trail (from event %lld) verifies with the auditor's checkpoint of "
+          "event %lld (%s)", first, c, out);
+}
+
+static void refusals_aggregated(void)
+{
+    for (int i = 0; i < 30; i++)
+        admf_req(anon, "GET", "/v1/warrants", NULL, NULL);
+    admf_sleep_ms(2500); /* admf.auth_refusal_interval_seconds = 1 */
+    admf_resp *r = admf_req(aud, "GET", "/v1/audit?action=auth.fail&limit=1000", NULL, NULL);
+    long long total = 0;
+    for (size_t i = 0; i < admf_n(r); i++) {
+        json_t *dj = json_loads(jstr(json_array_get(jget(r->body, "items"), i), "detail"), 0,
+                                NULL);
+        total += jint(dj, "count");
+        json_decref(dj);
+    }
+    check(admf_n(r) >= 1 && admf_n(r) <= 3 && total == 30,
+          "30 refused authentications: %zu aggregated event(s) counting %lld", admf_n(r), total);
+    check(admf_count(r, "actor", "anonymous", "object", "127.0.0.1", NULL) > 0,
+          "...per source, with what was presented");
+}
+
+static void etag_across_recreation(void)
+{
+    admf_resp *r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "re"),
+                            "X-Reason: t");
+    const char *etag_a = admf_header(r, "ETag");
+    etag_a = etag_a ? strdup(etag_a) : "";
+    r = admf_req(op, "DELETE", "/v1/destinations/re", NULL,
+                 admf_fmt("If-Match: %s\nX-Reason: t", etag_a));
+    check(r->status == 204, "delete: 204");
+    r = admf_req(op, "POST", "/v1/destinations",
+                 with(dest, "{s:s, s:s}", "id", "re", "hi2_address", "127.0.0.1:6001"), "X-Reason: t");
+    check(r->status == 201 && !eq(admf_header(r, "ETag"), etag_a),
+          "re-created: a new ETag (%s, was %s)", admf_header(r, "ETag"), etag_a);
+    r = admf_req(op, "PATCH", "/v1/destinations/re", J("{s:s}", "hi2_address", "127.0.0.1:6002"),
+                 admf_fmt("If-Match: %s\nX-Reason: stale", etag_a));
+    check(r->status == 412, "the stale ETag of the deleted incarnation: 412 (%d)", r->status);
+    admf_daemon_stop(&d);
+    admf_daemon_start(&d);
+    r = admf_req(op, "DELETE", "/v1/destinations/re", NULL, "If-Match: *\nX-Reason: t");
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "re"), "X-Reason: t");
+    check(r->status == 201 && !eq(admf_header(r, "ETag"), etag_a) &&
+              !eq(admf_header(r, "ETag"), "\"1\""),
+          "after restart, re-created again: still a new ETag (%s)", admf_header(r, "ETag"));
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    admf_daemon_init(&d, "admf-audit", NULL);
+    admf_daemon_start(&d);
+    op = admf_client_new(&d, "operator", NULL);
+    aud = admf_client_new(&d, "auditor", NULL);
+    adm = admf_client_new(&d, "admin", NULL);
+    anon = admf_client_new(&d, NULL, NULL);
+    char pin[65];
+    for (int i = 0; i < 32; i++)
+        memcpy(pin + 2 * i, "AB", 2);
+    pin[64] = 0;
+    dest = J("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id", "d", "name", "LEA",
+             "hi2_address", "127.0.0.1:6000", "operator_id", "OP1", "network_element_id",
+             "NE1", "delivery_country", "DE", "pinned_sha256", pin);
+
+    forgeries_offline();
+    refusals_aggregated();
+    etag_across_recreation();
+    forgery_in_kafka();
+    head_deleted();
+
+    int rc = admf_daemon_stop(&d);
+    check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);
+    return admf_finish(&d);
+}
