@@ -9,7 +9,9 @@
  * - the oldest events deleted from limf.audit: after restart (and acknowledgement) the
  *   next index follows the last event and the export verifies from a checkpoint;
  * - refused authentications become one aggregated event per source and interval;
- * - a stale ETag after delete and re-create is refused (412). */
+ * - a stale ETag after delete and re-create is refused (412);
+ * - the auditor's view holds no target or LIID (pseudonyms), warrant reads and target
+ *   look-ups are audited. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +176,55 @@ static void forgeries_offline(void)
 
     r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
     check(json_is_true(jget(r->body, "ok")), "GET /v1/audit/verify: intact (%s)", r->raw);
+}
+
+/* The auditor sees who did what to which warrant, never whom it intercepts; reads and
+ * target look-ups are audited with the target's pseudonym. Also: a PATCH without
+ * legal_reference keeps it, and a PUT echoing it is no reason. */
+static void least_knowledge(void)
+{
+    uint64_t now = admf_now_ms();
+    json_t *w = J("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:s, s:[s], s:s, s:s}", "id", "w1",
+                  "liid", "LIID-SECRET-7", "auth_country", "DE", "legal_reference",
+                  "AG Berlin 12/26", "targets", "type", "sip-uri", "value",
+                  "sip:alice.target@example.com", "delivery", "iri", "destination_ids", "d0",
+                  "start", admf_rfc3339(now - 3600000), "end", admf_rfc3339(now + 86400000));
+    admf_resp *r = admf_req(op, "POST", "/v1/warrants", w, NULL);
+    check(r->status == 201, "warrant created (%s)", r->raw);
+    r = admf_req(op, "PATCH", "/v1/warrants/w1", J("{s:s}", "delivery", "iri+cc"),
+                 "If-Match: \"1\"\nX-Reason: ticket 42");
+    check(r->status == 200 && eq(jstr(r->body, "legal_reference"), "AG Berlin 12/26"),
+          "PATCH with a ticket keeps the legal reference (%s)", r->raw);
+    r = admf_req(op, "PUT", "/v1/warrants/w1", w, "If-Match: \"2\"");
+    check(r->status == 400 && eq(jstr(r->body, "error.code"), "reason_required"),
+          "PUT echoing the stored legal reference is no reason (%s)", r->raw);
+    admf_req(op, "GET", "/v1/warrants/w1", NULL, NULL);
+    admf_req(op, "GET", "/v1/warrants?target=sip:Alice.Target@EXAMPLE.com", NULL, NULL);
+    admf_req(op, "GET", "/v1/warrants?target=sip:nobody@example.com", NULL, NULL);
+
+    admf_resp *exp = admf_req(aud, "GET", "/v1/audit?format=jsonl", NULL, NULL);
+    check(exp->status == 200 && !strstr(exp->raw, "alice") && !strstr(exp->raw, "Alice") &&
+              !strstr(exp->raw, "LIID-SECRET"),
+          "the auditor's view of the trail holds no target and no LIID");
+    r = admf_req(aud, "GET", "/v1/audit?action=warrant.create&limit=1000", NULL, NULL);
+    json_t *created = json_loads(jstr(json_array_get(jget(r->body, "items"), 0), "detail"), 0,
+                                 NULL);
+    const char *pseudonym = jstr(json_array_get(jget(created, "targets"), 0), "value");
+    check(pseudonym && strncmp(pseudonym, "hmac:", 5) == 0 &&
+              strncmp(jstr(created, "liid"), "hmac:", 5) == 0,
+          "warrant.create names target and LIID by pseudonym (%s)", pseudonym);
+    r = admf_req(aud, "GET", "/v1/audit?action=warrant.read&limit=1000", NULL, NULL);
+    check(admf_count(r, "actor", "cert:operator", "object", "warrant/w1", NULL) == 1,
+          "reading a warrant is audited (who, which)");
+    r = admf_req(aud, "GET", "/v1/audit?action=warrant.lookup&limit=1000", NULL, NULL);
+    json_t *first = json_loads(jstr(json_array_get(jget(r->body, "items"), 0), "detail"), 0, NULL);
+    json_t *second = json_loads(jstr(json_array_get(jget(r->body, "items"), 1), "detail"), 0,
+                                NULL);
+    check(admf_n(r) == 2 && eq(jstr(first, "target"), pseudonym) &&
+              jstr(second, "target") && !eq(jstr(second, "target"), pseudonym),
+          "target look-ups are audited with the pseudonym of the identity looked up");
+    admf_resp *bad = admf_req(aud, "GET", "/v1/warrants/w1", NULL, NULL);
+    check(bad->status == 403, "the auditor cannot read the warrant itself");
 }
 
 /* ---- writing to limf.audit behind the daemon's back ---- */
@@ -416,6 +467,7 @@ int main(void)
              "NE1", "delivery_country", "DE", "pinned_sha256", pin);
 
     forgeries_offline();
+    least_knowledge();
     refusals_aggregated();
     etag_across_recreation();
     forgery_in_kafka();

@@ -410,7 +410,12 @@ static void commit_send(admf_service *a, x1_kind kind, const char *key,
             return;
         }
         protobuf_c_message_pack(msg, d->packed);
-        detail = json_dumps(d->view, JSON_COMPACT | JSON_SORT_KEYS);
+        /* The trail names a warrant's targets and LIID only by pseudonym. */
+        json_t *recorded = json_deep_copy(d->view);
+        if (recorded && kind == X1_KIND_WARRANT)
+            admf_audit_pseudonymize(a, recorded);
+        detail = recorded ? json_dumps(recorded, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(recorded);
     } else {
         /* The deleted version: a re-creation continues after it (admf_store_retired). */
         json_t *j = json_pack("{s:b,s:I}", "deleted", 1, "version", (json_int_t)version);

@@ -104,8 +104,14 @@ void admf_audit_acknowledge(admf_service *a, const x1_principal *who, const char
  * bury the trail. request: "METHOD path" of the first. */
 void admf_auth_refused(admf_service *a, const x1_principal *who, const char *source,
                        const char *request);
-/* Writes the pending aggregated refusals now (tests and shutdown). */
-void admf_audit_flush(admf_service *a);
+/* Records a read of warrants (least knowledge: who looked at which warrant, or checked
+ * whether an identity is a target): "warrant.read" with the id, or "warrant.lookup" with
+ * the target's pseudonym (audit_chain_pseudonym), or "warrant.list". */
+void admf_audit_read(admf_service *a, const x1_principal *who, const char *id,
+                     const x1_query *q, int status);
+/* Replaces a warrant representation's LIID and target values by their pseudonyms: what
+ * the trail records of a warrant. */
+void admf_audit_pseudonymize(admf_service *a, json_t *warrant);
 
 /* Prometheus text of the store and audit metrics, appended to out. */
 void admf_metrics(admf_service *a, li_buf *out);

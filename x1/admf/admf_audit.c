@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "admf_internal.h"
+#include "admf_validate.h"
+#include "li_ident.h"
 #include "li_log.h"
 #include "li_time.h"
 
@@ -237,6 +239,58 @@ void admf_audit_checkpoint(admf_service *a, x1_result *out)
         x1_result_error(out, 404, "not_found", "", "no checkpoint yet (the trail is empty)");
 }
 
+/* ---- least knowledge ---- */
+
+/* The pseudonym of a target identity: of its canonical form, so that every spelling of
+ * one identity (and a ?target= look-up of it) gets the same pseudonym. */
+static void target_pseudonym(admf_service *a, const char *type, const char *value,
+                             char out[AUDIT_PSEUDONYM_SIZE])
+{
+    char canon[LI_IDENT_MAX];
+    if (!type || li_ident_canon_target(type, value, canon, sizeof canon) != LI_OK)
+        snprintf(canon, sizeof canon, "%s", value ? value : "");
+    if (audit_chain_pseudonym(&a->keys[0], "target", canon, out) != LI_OK)
+        snprintf(out, AUDIT_PSEUDONYM_SIZE, "hmac:?");
+}
+
+void admf_audit_pseudonymize(admf_service *a, json_t *warrant)
+{
+    char p[AUDIT_PSEUDONYM_SIZE];
+    json_t *liid = json_object_get(warrant, "liid"), *t;
+    size_t i;
+    if (json_is_string(liid) &&
+        audit_chain_pseudonym(&a->keys[0], "liid", json_string_value(liid), p) == LI_OK)
+        json_object_set_new(warrant, "liid", json_string(p));
+    json_array_foreach(json_object_get(warrant, "targets"), i, t) {
+        target_pseudonym(a, json_string_value(json_object_get(t, "type")),
+                         json_string_value(json_object_get(t, "value")), p);
+        json_object_set_new(t, "value", json_string(p));
+    }
+}
+
+void admf_audit_read(admf_service *a, const x1_principal *who, const char *id,
+                     const x1_query *q, int status)
+{
+    char p[AUDIT_PSEUDONYM_SIZE], object[X1_MAX_ID + 16];
+    const char *target = id ? NULL : x1_query_get(q, "target");
+    json_t *d = json_object();
+    if (target) {
+        char canon[LI_IDENT_MAX];
+        if (li_ident_canon(target, strlen(target), canon, sizeof canon) != LI_OK)
+            snprintf(canon, sizeof canon, "%s", target);
+        if (audit_chain_pseudonym(&a->keys[0], "target", canon, p) == LI_OK)
+            json_object_set_new(d, "target", json_string(p));
+    }
+    json_object_set_new(d, "status", json_integer(status));
+    char *detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(d);
+    snprintf(object, sizeof object, "warrant/%s", id ? id : "");
+    if (admf_audit(a, who, id ? "warrant.read" : target ? "warrant.lookup" : "warrant.list",
+                   object, status < 400 ? "ok" : "refused", NULL, detail) != LI_OK)
+        li_log_error("audit trail unavailable: a read of warrants was not recorded");
+    free(detail);
+}
+
 /* ---- refused authentications, aggregated ---- */
 
 void admf_auth_refused(admf_service *a, const x1_principal *who, const char *source,
@@ -300,12 +354,8 @@ static void flush_refusals(admf_service *a)
     }
 }
 
-void admf_audit_flush(admf_service *a)
-{
-    flush_refusals(a);
-}
-
-/* Checkpoints by time and refusal flushes, until the service stops. */
+/* Checkpoints by time and refusal flushes, until the service stops (then the pending
+ * refusals are written: the poller still runs). */
 void *admf_housekeeper_main(void *arg)
 {
     admf_service *a = arg;
@@ -332,6 +382,8 @@ void *admf_housekeeper_main(void *arg)
             checkpoint_locked(a);
         pthread_mutex_unlock(&a->audit_mu);
     }
+    if (!atomic_load(&a->failed))
+        flush_refusals(a);
     return NULL;
 }
 

@@ -469,6 +469,8 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             admf_get(r->admf, rt->kind, id, &res);
         else
             admf_list(r->admf, rt->kind, &q, &res);
+        if (rt->kind == X1_KIND_WARRANT)
+            admf_audit_read(r->admf, &who, id, &q, res.status);
         return send_result(r, c, &res, NULL);
     }
     int create = !id && strcmp(method, "POST") == 0;

@@ -122,6 +122,19 @@ li_err audit_chain_hash(const Limf__AuditEvent *ev, const audit_chain_key *k, ui
     return mac(k, parts, np, out);
 }
 
+li_err audit_chain_pseudonym(const audit_chain_key *k, const char *what, const char *value,
+                             char out[AUDIT_PSEUDONYM_SIZE])
+{
+    uint8_t m[32];
+    mac_part parts[] = { { "limf-audit-pseudonym-v1", 23 }, { what, strlen(what) + 1 },
+                         { value, strlen(value) } };
+    if (mac(k, parts, sizeof parts / sizeof *parts, m) != LI_OK)
+        return LI_ERR;
+    memcpy(out, "hmac:", 5);
+    li_hex_encode(m, 16, out + 5);
+    return LI_OK;
+}
+
 json_t *audit_chain_to_json(const Limf__AuditEvent *ev)
 {
     char at[40], prev[65] = "", hash[65] = "";

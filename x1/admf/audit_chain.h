@@ -50,6 +50,16 @@ li_err audit_chain_key_set(audit_chain_key *k, const uint8_t *key, size_t len);
  * 32 octets, else LI_ERR_PROTO). ev->key_id is part of the input; the caller sets it. */
 li_err audit_chain_hash(const Limf__AuditEvent *ev, const audit_chain_key *k, uint8_t out[32]);
 
+/* The keyed pseudonym under which the trail names a target identity or an LIID (least
+ * knowledge: the trail says which warrant changed, not whom it intercepts):
+ * "hmac:" and the hex of the first 16 octets of HMAC-SHA-256 under k of
+ * "limf-audit-pseudonym-v1" || what (e.g. "target", "liid") || 0x00 || value.
+ * Equal values give equal pseudonyms under one key, so an entitled holder of the key can
+ * tell whether a given identity is the one named. */
+#define AUDIT_PSEUDONYM_SIZE 38
+li_err audit_chain_pseudonym(const audit_chain_key *k, const char *what, const char *value,
+                             char out[AUDIT_PSEUDONYM_SIZE]);
+
 /* JSON object of an event (a new reference): index, at (RFC 3339), at_ms, actor, role,
  * action, object, outcome, reason, detail (text), key_id, prev_hash and hash (hex). */
 json_t *audit_chain_to_json(const Limf__AuditEvent *ev);
