@@ -28,7 +28,7 @@ static int eq(const char *a, const char *b)
 /* The status and the error code of an answer are these. */
 static int err_is(const admf_resp *r, int status, const char *code)
 {
-    return r->status == status && eq(jstr(r->body, "error.code"), code);
+    return r->status == status && eq(jstr(r->body, "code"), code);
 }
 
 /* A list answer's "next" cursor as text (a string or an audit index), NULL when null. */

@@ -11,7 +11,9 @@
  * - refused authentications become one aggregated event per source and interval;
  * - a stale ETag after delete and re-create is refused (412);
  * - the auditor's view holds no target or LIID (pseudonyms), warrant reads and target
- *   look-ups are audited. */
+ *   look-ups are audited;
+ * - paths with NUL, dot segments or encoded slashes, X-Reason with control characters or
+ *   too long, and bodies of another media type are refused; errors are RFC 9457. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +198,7 @@ static void least_knowledge(void)
     check(r->status == 200 && eq(jstr(r->body, "legal_reference"), "AG Berlin 12/26"),
           "PATCH with a ticket keeps the legal reference (%s)", r->raw);
     r = admf_req(op, "PUT", "/v1/warrants/w1", w, "If-Match: \"2\"");
-    check(r->status == 400 && eq(jstr(r->body, "error.code"), "reason_required"),
+    check(r->status == 400 && eq(jstr(r->body, "code"), "reason_required"),
           "PUT echoing the stored legal reference is no reason (%s)", r->raw);
     admf_req(op, "GET", "/v1/warrants/w1", NULL, NULL);
     admf_req(op, "GET", "/v1/warrants?target=sip:Alice.Target@EXAMPLE.com", NULL, NULL);
@@ -225,6 +227,55 @@ static void least_knowledge(void)
           "target look-ups are audited with the pseudonym of the identity looked up");
     admf_resp *bad = admf_req(aud, "GET", "/v1/warrants/w1", NULL, NULL);
     check(bad->status == 403, "the auditor cannot read the warrant itself");
+}
+
+/* Requests that could mean two things, or carry what a terminal would obey, are refused;
+ * errors are RFC 9457 problems. */
+static void request_hygiene(void)
+{
+    static const char *const paths[] = { "/v1/destinations/d0%00/../../audit",
+                                         "/v1/destinations/d0%2F..%2F..%2Faudit",
+                                         "/v1//destinations", "/v1/destinations/./d0",
+                                         "/v1/destinations/d0/..", "/v1/destinations/" };
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        admf_resp *r = admf_req(op, "PATCH", paths[i], J("{s:s}", "name", "x"),
+                                "If-Match: *\nX-Reason: t");
+        check(r->status == 400 && eq(jstr(r->body, "code"), "invalid_path"),
+              "%s: 400 invalid_path (%d)", paths[i], r->status);
+    }
+    admf_resp *r = admf_req(op, "GET", "/v1/destinations/d0", NULL, NULL);
+    check(r->status == 200 && !eq(jstr(r->body, "name"), "x"), "...and d0 is unchanged");
+    r = admf_req(op, "PATCH", "/v1/destinations/d0", J("{s:s}", "name", "x"),
+                 "If-Match: *\nX-Reason: ok\x1b[2J\x1b[1;1Hforged");
+    check(r->status == 400 && eq(jstr(r->body, "code"), "invalid_reason") &&
+              eq(jstr(r->body, "field"), "X-Reason"),
+          "X-Reason with terminal escapes: 400 invalid_reason (%s)", r->raw);
+    char long_reason[1100];
+    memset(long_reason, 'a', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = 0;
+    r = admf_req(op, "PATCH", "/v1/destinations/d0", J("{s:s}", "name", "x"),
+                 admf_fmt("If-Match: *\nX-Reason: %s", long_reason));
+    check(r->status == 400 && eq(jstr(r->body, "code"), "invalid_reason"),
+          "X-Reason of 1099 bytes: 400 invalid_reason");
+    r = admf_req(op, "PATCH", "/v1/destinations/d0", J("{s:s}", "name", "merged"),
+                 "If-Match: *\nX-Reason: t\nContent-Type: application/merge-patch+json");
+    check(r->status == 200 && eq(jstr(r->body, "name"), "merged"),
+          "PATCH as application/merge-patch+json: 200 (%d)", r->status);
+    static const char *const types[] = { "application/merge-patch+json", "application/jsonx",
+                                         "text/plain", "", "application/json; charset=latin1" };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ct"),
+                     admf_fmt("X-Reason: t\nContent-Type: %s", types[i]));
+        check(r->status == 415, "POST with Content-Type \"%s\": 415 (%d)", types[i], r->status);
+    }
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ct"),
+                 "X-Reason: t\nContent-Type: application/json; charset=utf-8");
+    check(r->status == 201, "POST with application/json; charset=utf-8: 201 (%d)", r->status);
+    r = admf_req(op, "GET", "/v1/destinations/nope", NULL, NULL);
+    check(r->status == 404 && eq(admf_header(r, "Content-Type"), "application/problem+json") &&
+              eq(jstr(r->body, "type"), "urn:limf:problem:not_found") &&
+              jint(r->body, "status") == 404 && jstr(r->body, "detail"),
+          "errors are application/problem+json (RFC 9457): %s", r->raw);
 }
 
 /* ---- writing to limf.audit behind the daemon's back ---- */
@@ -355,7 +406,7 @@ static void forgery_in_kafka(void)
     check(metric("limf_admf_read_only") == 1, "restart on a broken chain: read-only (metric)");
     check(admf_file_line_has(d.log, "ALARM", "read-only"), "restart on a broken chain: alarm");
     r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ro"), "X-Reason: t");
-    check(r->status == 503 && eq(jstr(r->body, "error.code"), "read_only"),
+    check(r->status == 503 && eq(jstr(r->body, "code"), "read_only"),
           "read-only: a change is refused (%s)", r->raw);
     acknowledge("broken chain");
     r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "ro"), "X-Reason: t");
@@ -468,6 +519,7 @@ int main(void)
 
     forgeries_offline();
     least_knowledge();
+    request_hygiene();
     refusals_aggregated();
     etag_across_recreation();
     forgery_in_kafka();

@@ -397,7 +397,8 @@ static int ssl_write_all(SSL *ssl, const char *p, size_t n)
     return 0;
 }
 
-/* The body's Content-Type is application/json. */
+/* The body's Content-Type is application/json, or application/problem+json (errors,
+ * RFC 9457). */
 static int is_json(const char *head)
 {
     const char *h = strcasestr(head, "\r\nContent-Type:");
@@ -406,7 +407,8 @@ static int is_json(const char *head)
     h += strlen("\r\nContent-Type:");
     while (*h == ' ')
         h++;
-    return strncasecmp(h, "application/json", 16) == 0;
+    return strncasecmp(h, "application/json", 16) == 0 ||
+           strncasecmp(h, "application/problem+json", 24) == 0;
 }
 
 admf_resp *admf_req_raw(admf_client *c, const char *method, const char *path,
@@ -566,7 +568,7 @@ long long jint(const json_t *j, const char *path)
 
 const char *admf_err(const admf_resp *r)
 {
-    const char *code = jstr(r->body, "error.code"), *field = jstr(r->body, "error.field");
+    const char *code = jstr(r->body, "code"), *field = jstr(r->body, "field");
     return admf_fmt("%d %s %s", r->status, code ? code : "-", field ? field : "");
 }
 

@@ -39,8 +39,11 @@ void x1_result_error(x1_result *r, int status, const char *code, const char *fie
     r->status = status;
     r->etag = 0;
     json_decref(r->body);
-    r->body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", message,
-                        "field", field ? field : "");
+    /* RFC 9457 problem details; "code" and "field" are extension members (9457 3.2). */
+    char type[80];
+    snprintf(type, sizeof type, "urn:limf:problem:%s", code);
+    r->body = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", type, "title", code, "status",
+                        status, "detail", message, "code", code, "field", field ? field : "");
 }
 
 int admf_healthy(admf_service *a)

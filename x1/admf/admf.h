@@ -34,7 +34,8 @@ typedef struct x1_result {
 } x1_result;
 
 void x1_result_clear(x1_result *r);
-/* Fills r with {"error":{"code","message","field"}}. */
+/* Fills r with an RFC 9457 problem: {"type":"urn:limf:problem:<code>","title":code,
+ * "status","detail":message,"code","field"} (served as application/problem+json). */
 void x1_result_error(x1_result *r, int status, const char *code, const char *field,
                      const char *message);
 

@@ -203,6 +203,91 @@ static void peer_address(struct MHD_Connection *c, char *out, size_t n)
     getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
+/* ---- request hygiene ---- */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* MHD's unescaping of the path and arguments, except that %00 and %2F stay as written: a
+ * NUL would cut the path short in C strings and an escaped slash would move a segment
+ * boundary (/v1/warrants/keep%00/../../audit). The path check then refuses them. */
+static size_t unescape_path(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *out = s;
+    (void)cls, (void)c;
+    for (const char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+            hi * 16 + lo != 0 && hi * 16 + lo != '/') {
+            *out++ = (char)(hi * 16 + lo);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = 0;
+    return (size_t)(out - s);
+}
+
+/* 1 when no segment of the path is empty, "." or "..", and no '%' (an escape left by
+ * unescape_path) or control character is in it. "/" alone is plain. */
+static int path_is_plain(const char *url)
+{
+    if (url[0] != '/')
+        return 0;
+    if (url[1] == 0)
+        return 1;
+    for (const char *seg = url + 1;;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (seg[i] == '%' || (unsigned char)seg[i] < 0x20 || seg[i] == 0x7f)
+                return 0;
+        if (!seg[n])
+            return 1;
+        seg += n + 1;
+    }
+}
+
+/* X-Reason (RFC 9110 field value): printable UTF-8, at most X1_MAX_TEXT bytes; no control
+ * characters (no terminal escapes in anything that shows the trail). NULL when fine,
+ * else what is wrong. */
+static const char *bad_reason(const char *reason)
+{
+    if (!reason)
+        return NULL;
+    size_t n = strlen(reason);
+    if (n > X1_MAX_TEXT)
+        return "X-Reason is longer than 1024 bytes";
+    if (!x1_valid_text(reason, n, 0))
+        return "X-Reason must be printable UTF-8 text (no control characters)";
+    return NULL;
+}
+
+/* The body's media type: application/json, and for PATCH also
+ * application/merge-patch+json (RFC 7396); parameters other than charset=utf-8 are not
+ * accepted. A missing Content-Type is refused as well. */
+static int json_media_type(const char *ctype, int patch)
+{
+    if (!ctype)
+        return 0;
+    size_t n = strcspn(ctype, ";");
+    while (n && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+        n--;
+    int ok = (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+             (patch && n == 28 && strncasecmp(ctype, "application/merge-patch+json", 28) == 0);
+    for (const char *p = strchr(ctype, ';'); ok && p; p = strchr(p + 1, ';')) {
+        const char *v = p + 1 + strspn(p + 1, " \t");
+        ok = strncasecmp(v, "charset=utf-8", 13) == 0 && (v[13] == 0 || v[13] == ';' ||
+                                                         v[13] == ' ');
+    }
+    return ok;
+}
+
 /* ---- responses ---- */
 
 static enum MHD_Result send_text(admf_rest *r, struct MHD_Connection *c, int status,
@@ -238,7 +323,8 @@ static enum MHD_Result send_result(admf_rest *r, struct MHD_Connection *c, x1_re
                                    const char *location)
 {
     char *text = res->body ? json_dumps(res->body, JSON_COMPACT) : NULL;
-    enum MHD_Result ret = send_text(r, c, res->status, text ? "application/json" : NULL,
+    const char *type = res->status >= 400 ? "application/problem+json" : "application/json";
+    enum MHD_Result ret = send_text(r, c, res->status, text ? type : NULL,
                                     text ? text : "", text ? strlen(text) : 0, res->etag,
                                     location, NULL);
     free(text);
@@ -253,8 +339,8 @@ static enum MHD_Result send_error(admf_rest *r, struct MHD_Connection *c, int st
     x1_result res = { 0 };
     x1_result_error(&res, status, code, field, message);
     char *text = json_dumps(res.body, JSON_COMPACT);
-    enum MHD_Result ret = send_text(r, c, status, "application/json", text, strlen(text), 0,
-                                    NULL, allow);
+    enum MHD_Result ret = send_text(r, c, status, "application/problem+json", text,
+                                    strlen(text), 0, NULL, allow);
     free(text);
     x1_result_clear(&res);
     return ret;
@@ -342,6 +428,13 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return send_text(r, c, 200, "application/json", (const char *)admf_rest_openapi_json,
                          admf_rest_openapi_json_len, 0, NULL, NULL);
 
+    /* Paths are refused whole when they could mean two things: empty or dot segments
+     * (RFC 3986 5.2.4 would remove them, a proxy may have), and NUL or '/' written as
+     * %00 / %2F (left escaped by unescape_path, so they reach here as '%'). */
+    if (!path_is_plain(url))
+        return send_error(r, c, 400, "invalid_path", "", "the path has an empty or dot "
+                          "segment, or an escaped NUL or slash", NULL);
+
     /* Split /v1/<collection>[/<id>[/audit]] */
     snprintf(path, sizeof path, "%s", url);
     const char *area = NULL, *id = NULL, *sub = NULL;
@@ -414,9 +507,11 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
                 return send_error(r, c, 403, "forbidden", "", "your role does not allow this",
                                   NULL);
             }
-            admf_audit_acknowledge(r->admf, &who,
-                                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason"),
-                                   &res);
+            const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason");
+            if (bad_reason(reason))
+                return send_error(r, c, 400, "invalid_reason", "X-Reason", bad_reason(reason),
+                                  NULL);
+            admf_audit_acknowledge(r->admf, &who, reason, &res);
             return send_result(r, c, &res, NULL);
         }
         if (is_write(method)) {
@@ -485,6 +580,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason");
     const char *if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+    const char *why_bad = bad_reason(reason);
+    if (why_bad) {
+        snprintf(object, sizeof object, "%s %.100s", method, url);
+        audit_refusal(r, &who, "http.reason", object, why_bad);
+        return send_error(r, c, 400, "invalid_reason", "X-Reason", why_bad, NULL);
+    }
     if (del) {
         admf_delete(r->admf, rt->kind, &who, id, if_match, reason, &res);
         return send_result(r, c, &res, NULL);
@@ -499,10 +600,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
                           NULL);
     }
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+    if (!json_media_type(ctype, patch)) {
         audit_refusal(r, &who, action, object, "unsupported content type");
         return send_error(r, c, 415, "unsupported_media_type", "Content-Type",
-                          "the body must be application/json", NULL);
+                          patch ? "the body must be application/json or "
+                                  "application/merge-patch+json"
+                                : "the body must be application/json", NULL);
     }
     json_error_t jerr;
     json_t *body = json_loadb(req->body.data ? (const char *)req->body.data : "", req->body.len,
@@ -659,7 +762,8 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         MHD_OPTION_HTTPS_MEM_TRUST, r->ca_pem,
         /* TLS 1.2 minimum, 1.3 preferred (DESIGN.md 7). */
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_path, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "
