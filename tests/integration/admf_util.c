@@ -411,6 +411,28 @@ static int is_json(const char *head)
            strncasecmp(h, "application/problem+json", 24) == 0;
 }
 
+/* Decodes a chunked body (RFC 9112 7.1) in place; returns its length. A truncated one
+ * keeps what arrived whole. */
+static size_t dechunk(char *body, size_t len)
+{
+    size_t in = 0, out = 0;
+    while (in < len) {
+        char *end;
+        unsigned long n = strtoul(body + in, &end, 16);
+        char *crlf = strstr(body + in, "\r\n");
+        if (!crlf || end == body + in || n == 0)
+            break;
+        in = (size_t)(crlf - body) + 2;
+        if (in + n > len)
+            break;
+        memmove(body + out, body + in, n);
+        out += n;
+        in += n + 2;
+    }
+    body[out] = 0;
+    return out;
+}
+
 admf_resp *admf_req_raw(admf_client *c, const char *method, const char *path,
                         const char *body, size_t body_len, const char *headers)
 {
@@ -472,6 +494,8 @@ admf_resp *admf_req_raw(admf_client *c, const char *method, const char *path,
     if (!r->head || !r->raw)
         abort();
     memcpy(r->raw, end + 4, r->raw_len + 1);
+    if (strcasestr(r->head, "\r\nTransfer-Encoding: chunked"))
+        r->raw_len = dechunk(r->raw, r->raw_len);
     if (is_json(r->head))
         r->body = json_loadb(r->raw, r->raw_len, 0, NULL);
 out:

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "li_bytes.h"
 #include "li_config.h"
@@ -83,10 +84,17 @@ li_err admf_audit(admf_service *a, const x1_principal *who, const char *action,
                      const char *object, const char *outcome, const char *reason,
                      const char *detail);
 /* GET /v1/audit: filters from, to (RFC 3339), actor, action, object (exact, or a prefix
- * ending in '/'), outcome; after (index), limit. jsonl: the matching events as JSON lines
- * into *jsonl (out->status 200, out->body NULL) instead of a page. */
-void admf_audit_list(admf_service *a, const x1_query *q, int jsonl_format, li_buf *jsonl,
-                        x1_result *out);
+ * ending in '/'), outcome; after (index), limit. A page of the events held in memory. */
+void admf_audit_list(admf_service *a, const x1_query *q, x1_result *out);
+/* GET /v1/audit?format=jsonl, streamed in bounded memory: the matching events as JSON
+ * lines (all unless `limit`), preceded by the start checkpoint when the first is not event
+ * 0. _new copies q; NULL with out filled for a bad query. _read fills buf with up to max
+ * bytes: their count, 0 at the end, -1 when the in-memory window moved past the export
+ * (the rest is in limf.audit only: the export cannot be completed and must be retried). */
+typedef struct admf_export admf_export;
+admf_export *admf_audit_export_new(admf_service *a, const x1_query *q, x1_result *out);
+ssize_t admf_audit_export_read(admf_export *e, char *buf, size_t max);
+void admf_audit_export_free(admf_export *e);
 /* GET /v1/audit/verify: re-reads limf.audit from Kafka and checks the whole chain under
  * the audit keys, anchored at the latest checkpoint. */
 void admf_audit_verify(admf_service *a, x1_result *out);

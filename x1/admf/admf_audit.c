@@ -623,69 +623,170 @@ static int query_time(const x1_query *q, const char *key, int64_t def, int64_t *
     return 1;
 }
 
-void admf_audit_list(admf_service *a, const x1_query *q, int jsonl_format, li_buf *jsonl,
-                        x1_result *out)
-{
+/* A query of the trail: its filters and where it stands. */
+typedef struct audit_query {
+    const x1_query *q;
     int64_t from, to;
-    size_t limit;
-    memset(out, 0, sizeof *out);
+    size_t limit, count;
+    uint64_t next;             /* the next index to look at */
+} audit_query;
+
+static int audit_query_parse(const x1_query *q, int jsonl_format, audit_query *f,
+                             x1_result *out)
+{
     static const char *const known[] = { "from", "to", "actor", "action", "outcome", "role",
                                          "object", "after", "limit", "format", NULL };
+    memset(f, 0, sizeof *f);
+    f->q = q;
     for (size_t i = 0; i < q->n; i++) {
         int ok = 0;
         for (const char *const *k = known; *k; k++)
             ok |= strcmp(*k, q->keys[i]) == 0;
         if (!ok) {
             x1_result_error(out, 400, "invalid_filter", q->keys[i], "unknown query parameter");
-            return;
+            return 0;
         }
     }
-    if (!query_time(q, "from", INT64_MIN, &from, out) ||
-        !query_time(q, "to", INT64_MAX, &to, out) || !admf_parse_limit(q, &limit, out))
-        return;
+    if (!query_time(q, "from", INT64_MIN, &f->from, out) ||
+        !query_time(q, "to", INT64_MAX, &f->to, out) || !admf_parse_limit(q, &f->limit, out))
+        return 0;
     if (jsonl_format && !x1_query_get(q, "limit"))
-        limit = SIZE_MAX;
+        f->limit = SIZE_MAX;
     const char *after = x1_query_get(q, "after");
-    uint64_t start = 0;
     if (after) {
         char *end;
-        start = strtoull(after, &end, 10) + 1;
-        if (*end || !*after) {
+        f->next = strtoull(after, &end, 10) + 1;
+        if (*end || !*after || *after == '-') {
             x1_result_error(out, 400, "invalid_cursor", "after", "after is an event index");
-            return;
+            return 0;
         }
     }
-    json_t *items = jsonl_format ? NULL : json_array();
-    size_t count = 0;
+    return 1;
+}
+
+void admf_audit_list(admf_service *a, const x1_query *q, x1_result *out)
+{
+    audit_query f;
+    memset(out, 0, sizeof *out);
+    if (!audit_query_parse(q, 0, &f, out))
+        return;
+    json_t *items = json_array();
     uint64_t last = 0;
     int more = 0;
     pthread_mutex_lock(&a->state_mu);
-    if (start < a->n_audit - a->held_audit)
-        start = a->n_audit - a->held_audit; /* older events are in limf.audit only */
-    for (uint64_t i = start; i < a->n_audit; i++) {
+    if (f.next < a->n_audit - a->held_audit)
+        f.next = a->n_audit - a->held_audit; /* older events are in limf.audit only */
+    for (uint64_t i = f.next; i < a->n_audit; i++) {
         const Limf__AuditEvent *ev = a->audit[i % a->max_audit];
-        if (!audit_matches(ev, q, from, to))
+        if (!audit_matches(ev, q, f.from, f.to))
             continue;
-        if (count == limit) {
+        if (f.count == f.limit) {
             more = 1;
             break;
         }
-        json_t *j = audit_chain_to_json(ev);
-        if (jsonl_format) {
-            if (count == 0 && ev->index > 0)
-                jsonl_append(jsonl, start_checkpoint(a, ev));
-            jsonl_append(jsonl, j);
-        } else {
-            json_array_append_new(items, j);
-        }
-        count++;
+        json_array_append_new(items, audit_chain_to_json(ev));
+        f.count++;
         last = i;
     }
     pthread_mutex_unlock(&a->state_mu);
     out->status = 200;
-    if (!jsonl_format)
-        out->body = json_pack("{s:o,s:o}", "items", items, "next",
-                              more ? json_integer((json_int_t)last) : json_null());
+    out->body = json_pack("{s:o,s:o}", "items", items, "next",
+                          more ? json_integer((json_int_t)last) : json_null());
+}
+
+/* ---- the JSON-lines export, streamed ---- */
+
+struct admf_export {
+    admf_service *a;
+    x1_query q;                /* a copy, its strings in `strings` */
+    char *strings;
+    audit_query f;
+    li_buf pending;            /* rendered lines not yet handed out */
+    int at_end;
+};
+
+/* Events rendered per lock: the writers wait for state_mu at most this long. */
+#define EXPORT_BATCH 256
+
+admf_export *admf_audit_export_new(admf_service *a, const x1_query *q, x1_result *out)
+{
+    size_t total = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->n; i++)
+        total += strlen(q->keys[i]) + strlen(q->values[i]) + 2;
+    admf_export *e = calloc(1, sizeof *e);
+    char *p = e ? (e->strings = malloc(total + 1)) : NULL;
+    if (!p) {
+        admf_audit_export_free(e);
+        x1_result_error(out, 500, "internal", "", "out of memory");
+        return NULL;
+    }
+    e->a = a;
+    for (size_t i = 0; i < q->n; i++) {
+        e->q.keys[i] = strcpy(p, q->keys[i]);
+        p += strlen(p) + 1;
+        e->q.values[i] = strcpy(p, q->values[i]);
+        p += strlen(p) + 1;
+    }
+    e->q.n = q->n;
+    li_buf_init(&e->pending, 0);
+    if (!audit_query_parse(&e->q, 1, &e->f, out)) {
+        admf_audit_export_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Renders the next batch of matching events into e->pending. -1 when the window moved
+ * past the export (its next events are in limf.audit only). */
+static int export_batch(admf_export *e)
+{
+    admf_service *a = e->a;
+    int rc = 0;
+    pthread_mutex_lock(&a->state_mu);
+    uint64_t first = a->n_audit - a->held_audit;
+    if (e->f.next < first) {
+        if (e->f.count)
+            rc = -1;
+        e->f.next = first;
+    }
+    for (int n = 0; rc == 0 && n < EXPORT_BATCH && e->f.next < a->n_audit; n++) {
+        const Limf__AuditEvent *ev = a->audit[e->f.next++ % a->max_audit];
+        if (!audit_matches(ev, &e->q, e->f.from, e->f.to))
+            continue;
+        if (e->f.count == e->f.limit) {
+            e->at_end = 1;
+            break;
+        }
+        if (e->f.count == 0 && ev->index > 0)
+            jsonl_append(&e->pending, start_checkpoint(a, ev));
+        jsonl_append(&e->pending, audit_chain_to_json(ev));
+        e->f.count++;
+    }
+    if (e->f.next >= a->n_audit)
+        e->at_end = 1;
+    pthread_mutex_unlock(&a->state_mu);
+    return rc;
+}
+
+ssize_t admf_audit_export_read(admf_export *e, char *buf, size_t max)
+{
+    while (e->pending.len < max && !e->at_end)
+        if (export_batch(e) != 0)
+            return -1;
+    size_t n = e->pending.len < max ? e->pending.len : max;
+    memcpy(buf, e->pending.data, n);
+    li_buf_consume(&e->pending, n);
+    return (ssize_t)n;
+}
+
+void admf_audit_export_free(admf_export *e)
+{
+    if (!e)
+        return;
+    li_buf_free(&e->pending);
+    free(e->strings);
+    free(e);
 }
 
 typedef struct verify_ctx {

@@ -319,6 +319,39 @@ static enum MHD_Result send_text(admf_rest *r, struct MHD_Connection *c, int sta
     return ret;
 }
 
+static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = admf_audit_export_read(cls, buf, max);
+    /* An incomplete export ends with an error: the client sees a truncated transfer,
+     * not a short file that looks whole. */
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                                                            : n;
+}
+
+static void export_done(void *cls)
+{
+    admf_audit_export_free(cls);
+}
+
+/* Streams an export (chunked): memory stays bounded by one block and one batch. */
+static enum MHD_Result send_export(admf_rest *r, struct MHD_Connection *c, admf_export *e)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                  export_reader, e,
+                                                                  export_done);
+    if (!resp) {
+        admf_audit_export_free(e);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&r->by_class[2], 1);
+    return ret;
+}
+
 static enum MHD_Result send_result(admf_rest *r, struct MHD_Connection *c, x1_result *res,
                                    const char *location)
 {
@@ -536,18 +569,14 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         if (format && !jsonl && strcmp(format, "json") != 0)
             return send_error(r, c, 400, "invalid_format", "format",
                               "format is json or jsonl", NULL);
-        li_buf out;
-        li_buf_init(&out, 0);
-        admf_audit_list(r->admf, &q, jsonl, &out, &res);
-        enum MHD_Result ret;
-        if (jsonl && res.status == 200)
-            ret = send_text(r, c, 200, "application/x-ndjson", out.data ? (char *)out.data : "",
-                            out.len, 0, NULL, NULL);
-        else
-            ret = send_result(r, c, &res, NULL);
-        x1_result_clear(&res);
-        li_buf_free(&out);
-        return ret;
+        if (!jsonl) {
+            admf_audit_list(r->admf, &q, &res);
+            return send_result(r, c, &res, NULL);
+        }
+        admf_export *e = admf_audit_export_new(r->admf, &q, &res);
+        if (!e)
+            return send_result(r, c, &res, NULL);
+        return send_export(r, c, e);
     }
     if (poi_audit) {
         if (strcmp(method, "POST") != 0)
