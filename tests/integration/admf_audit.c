@@ -13,7 +13,8 @@
  * - the auditor's view holds no target or LIID (pseudonyms), warrant reads and target
  *   look-ups are audited;
  * - paths with NUL, dot segments or encoded slashes, X-Reason with control characters or
- *   too long, and bodies of another media type are refused; errors are RFC 9457. */
+ *   too long, and bodies of another media type are refused; errors are RFC 9457;
+ * - the OpenAPI document's rules are the server's (contract). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,92 @@ static void request_hygiene(void)
           "errors are application/problem+json (RFC 9457): %s", r->raw);
 }
 
+/* The OpenAPI document and the server agree: for every writable top-level field of each
+ * resource, a value that breaks the document's rule (maxLength, pattern, enum, minimum/
+ * maximum, required) is refused by the server with 400 naming that field, and the base
+ * body the violations start from is accepted. */
+static json_t *violation(const json_t *rule)
+{
+    json_t *items = json_object_get(rule, "items");
+    if (json_object_get(rule, "maxLength") &&
+        json_integer_value(json_object_get(rule, "maxLength")) < 4096) {
+        size_t n = (size_t)json_integer_value(json_object_get(rule, "maxLength")) + 1;
+        char *t = malloc(n + 1);
+        memset(t, 'a', n);
+        t[n] = 0;
+        json_t *v = json_string(t);
+        free(t);
+        return v;
+    }
+    if (json_object_get(rule, "pattern"))
+        return json_string("\x01");
+    if (json_object_get(rule, "enum"))
+        return json_string("nonsense");
+    if (json_object_get(rule, "maximum"))
+        return json_integer(json_integer_value(json_object_get(rule, "maximum")) + 1);
+    if (json_object_get(items, "pattern"))
+        return json_pack("[s]", "\x01");
+    return NULL;
+}
+
+static void contract_of(const json_t *doc, const char *schema, const char *collection,
+                        const json_t *base)
+{
+    json_t *sch = jget(jget(jget(doc, "components"), "schemas"), schema);
+    json_t *props = json_object_get(sch, "properties"), *rule, *req;
+    const char *name;
+    size_t i, checked = 0;
+    admf_resp *r = admf_req(op, "POST", admf_fmt("/v1/%s", collection), (json_t *)base,
+                            "X-Reason: contract");
+    check(r->status == 201, "contract %s: the base body is accepted (%s)", schema, r->raw);
+    json_object_foreach(props, name, rule) {
+        json_t *v = json_is_true(json_object_get(rule, "readOnly")) ? NULL : violation(rule);
+        if (!v)
+            continue;
+        json_t *body = json_deep_copy(base);
+        json_object_del(body, "id");
+        json_object_set_new(body, name, v);
+        r = admf_req(op, "POST", admf_fmt("/v1/%s", collection), body, "X-Reason: contract");
+        check(r->status == 400 && eq(jstr(r->body, "field"), name),
+              "contract %s.%s: the document's rule is enforced (%d %s)", schema, name,
+              r->status, jstr(r->body, "field"));
+        json_decref(body);
+        checked++;
+    }
+    json_array_foreach(json_object_get(sch, "required"), i, req) {
+        json_t *body = json_deep_copy(base);
+        json_object_del(body, "id");
+        json_object_del(body, json_string_value(req));
+        r = admf_req(op, "POST", admf_fmt("/v1/%s", collection), body, "X-Reason: contract");
+        check(r->status == 400 && eq(jstr(r->body, "field"), json_string_value(req)),
+              "contract %s: %s is required (%d %s)", schema, json_string_value(req), r->status,
+              jstr(r->body, "field"));
+        json_decref(body);
+        checked++;
+    }
+    check(checked >= 3, "contract %s: %zu rules checked", schema, checked);
+}
+
+static void contract(void)
+{
+    admf_resp *doc = admf_req(anon, "GET", "/v1/openapi.json", NULL, NULL);
+    uint64_t now = admf_now_ms();
+    contract_of(doc->body, "Destination", "destinations", with(dest, "{s:s}", "id", "c-dest"));
+    contract_of(doc->body, "InterceptPoint", "intercept-points",
+                J("{s:s, s:s, s:s}", "id", "c-poi", "role", "sip", "x1_url",
+                  "https://127.0.0.1:9/X1/NE"));
+    contract_of(doc->body, "CertException", "cert-exceptions",
+                J("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", "c-exc", "fingerprint_sha256",
+                  "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:"
+                  "cd:ef:01:23:45:67:89", "peer", "conf.example.net", "scope", "peer", "reason",
+                  "CR 1", "approver", "cert:admin", "expires", admf_rfc3339(now + 86400000)));
+    contract_of(doc->body, "Warrant", "warrants",
+                J("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:s, s:[s], s:s, s:s}", "id", "c-w",
+                  "liid", "C-1", "auth_country", "DE", "legal_reference", "AG 1/1", "targets",
+                  "type", "e164", "value", "+4930999", "delivery", "iri", "destination_ids",
+                  "d0", "start", admf_rfc3339(now - 1000), "end", admf_rfc3339(now + 86400000)));
+}
+
 /* ---- writing to limf.audit behind the daemon's back ---- */
 
 static rd_kafka_t *kafka_admin(char *topic, size_t n)
@@ -393,12 +480,13 @@ static void acknowledge(const char *what)
 
 static void forgery_in_kafka(void)
 {
-    admf_resp *r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
-    long long n = jint(r->body, "events");
+    fresh_checkpoint(); /* nothing left for the daemon to write meanwhile */
     json_t *last = newest_event();
+    long long n = jint(last, "index") + 1;
     append_rekeyed(n, jstr(last, "hash"), jstr(last, "key_id"));
-    r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
-    check(json_is_false(jget(r->body, "ok")) && jint(r->body, "first_broken.index") == n,
+    admf_resp *r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
+    check(json_is_false(jget(r->body, "ok")) && jint(r->body, "first_broken.index") == n &&
+              strstr(r->raw, "MAC"),
           "GET /v1/audit/verify names the rekeyed event %lld (%s)", n, r->raw);
 
     admf_daemon_stop(&d);
@@ -520,6 +608,7 @@ int main(void)
     forgeries_offline();
     least_knowledge();
     request_hygiene();
+    contract();
     refusals_aggregated();
     etag_across_recreation();
     forgery_in_kafka();
