@@ -234,6 +234,7 @@ li_err audit_checkpoint_from_json(const json_t *j, audit_checkpoint *cp)
     memset(cp, 0, sizeof *cp);
     if (!json_is_integer(index) || json_integer_value(index) < 0 || !json_is_integer(at) ||
         !json_is_string(kid) || json_string_length(kid) != 16 ||
+        strlen(json_string_value(kid)) != 16 ||
         hex32(j, "head", cp->head) != LI_OK || hex32(j, "mac", cp->mac) != LI_OK)
         return LI_ERR_PROTO;
     cp->index = (uint64_t)json_integer_value(index);
