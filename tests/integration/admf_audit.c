@@ -55,10 +55,18 @@ static int verify(const char *anchor, const char *path, const char **out)
     return admf_run(anchor ? with_anchor : plain, out);
 }
 
-/* The export's lines (in a static array; n set). */
+/* JSON text parsed into a document the helpers own (NULL when not JSON). */
+static json_t *parse(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? J("o", j) : NULL;
+}
+
+/* The export's lines, pointing into a copy the helpers own; n set. The array is the
+ * caller's to free. */
 static char **lines_of(const admf_resp *r, size_t *n)
 {
-    char **lines = NULL, *copy = strdup(r->raw);
+    char **lines = NULL, *copy = (char *)admf_fmt("%s", r->raw);
     *n = 0;
     for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         lines = realloc(lines, (*n + 1) * sizeof *lines);
@@ -102,7 +110,7 @@ static const char *rekeyed(char **lines, size_t n)
         uint8_t p[32], h[32];
         if (!j || audit_chain_from_json(j, &ev, p, h) != LI_OK)
             abort();
-        real_id = real_id ? real_id : strdup(ev.key_id);
+        real_id = real_id ? real_id : admf_fmt("%s", ev.key_id);
         if (strcmp(ev.actor, "cert:operator") == 0)
             ev.actor = "cert:somebody-else";
         ev.key_id = (char *)real_id; /* claims the audit key */
@@ -147,7 +155,7 @@ static void forgeries_offline(void)
     size_t n;
     char **lines = lines_of(exp, &n);
     const char *out;
-    check(n > (size_t)cp_index && jint(json_loads(lines[0], 0, NULL), "index") == 0,
+    check(n > (size_t)cp_index && jint(parse(lines[0]), "index") == 0,
           "the export starts at event 0 and reaches the checkpoint (%zu lines)", n);
     int rc = verify(cp, scratch("audit.jsonl", exp->raw, exp->raw_len), &out);
     check(rc == 0 && strstr(out, "OK:"), "the genuine export verifies with the anchor (%s)", out);
@@ -159,7 +167,7 @@ static void forgeries_offline(void)
           "dropped tail up to the checkpoint refused (%s)", out);
     rc = verify(cp, cut(lines, 0, n, 4, "deleted.jsonl"), &out);
     check(rc == 1 && strstr(out, "index 4:"), "deleted event refused (%s)", out);
-    json_t *ev = json_loads(lines[5], 0, NULL);
+    json_t *ev = parse(lines[5]);
     json_object_set_new(ev, "actor", json_string("cert:somebody-else"));
     lines[5] = (char *)jdump(ev);
     rc = verify(cp, cut(lines, 0, n, -1, "edited.jsonl"), &out);
@@ -179,6 +187,8 @@ static void forgeries_offline(void)
 
     r = admf_req(aud, "GET", "/v1/audit/verify", NULL, NULL);
     check(json_is_true(jget(r->body, "ok")), "GET /v1/audit/verify: intact (%s)", r->raw);
+    free(lines);
+    free(part);
 }
 
 /* The auditor sees who did what to which warrant, never whom it intercepts; reads and
@@ -210,8 +220,7 @@ static void least_knowledge(void)
               !strstr(exp->raw, "LIID-SECRET"),
           "the auditor's view of the trail holds no target and no LIID");
     r = admf_req(aud, "GET", "/v1/audit?action=warrant.create&limit=1000", NULL, NULL);
-    json_t *created = json_loads(jstr(json_array_get(jget(r->body, "items"), 0), "detail"), 0,
-                                 NULL);
+    json_t *created = parse(jstr(json_array_get(jget(r->body, "items"), 0), "detail"));
     const char *pseudonym = jstr(json_array_get(jget(created, "targets"), 0), "value");
     check(pseudonym && strncmp(pseudonym, "hmac:", 5) == 0 &&
               strncmp(jstr(created, "liid"), "hmac:", 5) == 0,
@@ -220,9 +229,8 @@ static void least_knowledge(void)
     check(admf_count(r, "actor", "cert:operator", "object", "warrant/w1", NULL) == 1,
           "reading a warrant is audited (who, which)");
     r = admf_req(aud, "GET", "/v1/audit?action=warrant.lookup&limit=1000", NULL, NULL);
-    json_t *first = json_loads(jstr(json_array_get(jget(r->body, "items"), 0), "detail"), 0, NULL);
-    json_t *second = json_loads(jstr(json_array_get(jget(r->body, "items"), 1), "detail"), 0,
-                                NULL);
+    json_t *first = parse(jstr(json_array_get(jget(r->body, "items"), 0), "detail"));
+    json_t *second = parse(jstr(json_array_get(jget(r->body, "items"), 1), "detail"));
     check(admf_n(r) == 2 && eq(jstr(first, "target"), pseudonym) &&
               jstr(second, "target") && !eq(jstr(second, "target"), pseudonym),
           "target look-ups are audited with the pseudonym of the identity looked up");
@@ -461,7 +469,7 @@ static json_t *newest_event(void)
     admf_resp *r = admf_req(aud, "GET", "/v1/audit?limit=1000", NULL, NULL);
     json_t *items = jget(r->body, "items");
     json_t *last = json_array_get(items, json_array_size(items) - 1);
-    return last ? json_incref(last) : json_object();
+    return J("o", last ? json_incref(last) : json_object());
 }
 
 static void acknowledge(const char *what)
@@ -570,7 +578,7 @@ static void etag_across_recreation(void)
     admf_resp *r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "re"),
                             "X-Reason: t");
     const char *etag_a = admf_header(r, "ETag");
-    etag_a = etag_a ? strdup(etag_a) : "";
+    etag_a = admf_fmt("%s", etag_a ? etag_a : "");
     r = admf_req(op, "DELETE", "/v1/destinations/re", NULL,
                  admf_fmt("If-Match: %s\nX-Reason: t", etag_a));
     check(r->status == 204, "delete: 204");

@@ -364,9 +364,9 @@ static void refuse(admf_service *a, const x1_principal *who, const char *action,
 /* One decision of the writer: a refusal, or a change sent to Kafka and applied to memory
  * whose acknowledgements are still to come. */
 typedef struct decision {
-    /* the refusal (sent == 0) */
+    /* the refusal (sent == 0); copies: validation's verdict lives in the validator's frame */
     int status;
-    const char *code, *field;
+    char code[40], field[64];
     char message[200];
     /* the change (sent == 1) */
     int sent;
@@ -385,7 +385,9 @@ __attribute__((format(printf, 5, 6))) static void refusal(decision *d, int statu
                                                           const char *fmt, ...)
 {
     va_list ap;
-    d->status = status, d->code = code, d->field = field;
+    d->status = status;
+    snprintf(d->code, sizeof d->code, "%s", code);
+    snprintf(d->field, sizeof d->field, "%s", field ? field : "");
     va_start(ap, fmt);
     vsnprintf(d->message, sizeof d->message, fmt, ap);
     va_end(ap);
@@ -623,16 +625,19 @@ static void decide(admf_service *a, change *c, built *b, int64_t now, decision *
         refusal(d, 409, "exists", "id", "a %s with this id exists", x1_kind_name(c->kind));
         return;
     }
+    const char *code;
     if (c->path_id && !precondition(c->if_match, admf_store_version(c->kind, cur), &d->status,
-                                    &d->code, d->message, sizeof d->message)) {
-        d->field = "If-Match";
+                                    &code, d->message, sizeof d->message)) {
+        snprintf(d->code, sizeof d->code, "%s", code);
+        snprintf(d->field, sizeof d->field, "If-Match");
         return;
     }
     c->reason = reason_of(c->kind, c->body, cur, c->header_reason);
     if (!c->reason) {
-        d->field = c->kind == X1_KIND_WARRANT && c->body ? "legal_reference" : "X-Reason";
-        refusal(d, 400, "reason_required", d->field,
-                "every change needs a reason: X-Reason, or a new %s", d->field);
+        const char *field = c->kind == X1_KIND_WARRANT && c->body ? "legal_reference"
+                                                                  : "X-Reason";
+        refusal(d, 400, "reason_required", field,
+                "every change needs a reason: X-Reason, or a new %s", field);
         return;
     }
     if (strlen(c->reason) > X1_MAX_TEXT) {
