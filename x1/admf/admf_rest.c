@@ -443,6 +443,19 @@ static void audit_refusal(admf_rest *r, const x1_principal *who, const char *act
         li_log_error("audit trail unavailable: a refusal was not recorded");
 }
 
+/* The Prometheus text of GET /metrics: the HTTP layer's counters, then the service's
+ * (admf_metrics). */
+static void render_metrics(admf_rest *r, li_buf *out)
+{
+    li_buf_printf(out, "# TYPE limf_admf_http_requests_total counter\n");
+    for (int k = 1; k < 6; k++)
+        li_buf_printf(out, "limf_admf_http_requests_total{class=\"%dxx\"} %llu\n", k,
+                      (unsigned long long)atomic_load(&r->by_class[k]));
+    li_buf_printf(out, "limf_admf_auth_failures_total %llu\n",
+                  (unsigned long long)atomic_load(&r->auth_failures));
+    admf_metrics(r->admf, out);
+}
+
 static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char *url,
                               const char *method, request *req)
 {
@@ -520,13 +533,7 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     if (strcmp(area, "metrics") == 0) {
         li_buf out;
         li_buf_init(&out, 0);
-        li_buf_printf(&out, "# TYPE limf_admf_http_requests_total counter\n");
-        for (int k = 1; k < 6; k++)
-            li_buf_printf(&out, "limf_admf_http_requests_total{class=\"%dxx\"} %llu\n", k,
-                          (unsigned long long)atomic_load(&r->by_class[k]));
-        li_buf_printf(&out, "limf_admf_auth_failures_total %llu\n",
-                      (unsigned long long)atomic_load(&r->auth_failures));
-        admf_metrics(r->admf, &out);
+        render_metrics(r, &out);
         enum MHD_Result ret = send_text(r, c, 200, "text/plain; version=0.0.4",
                                         (const char *)out.data, out.len, 0, NULL, NULL);
         li_buf_free(&out);
