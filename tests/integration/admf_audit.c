@@ -14,7 +14,8 @@
  *   look-ups are audited;
  * - paths with NUL, dot segments or encoded slashes, X-Reason with control characters or
  *   too long, and bodies of another media type are refused; errors are RFC 9457;
- * - the OpenAPI document's rules are the server's (contract). */
+ * - the OpenAPI document's rules are the server's (contract);
+ * - limf.audit is created with unlimited retention, and another retention is an alarm. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,6 +457,24 @@ static void delete_before(long long offset)
     li_kafka_destroy(p, 1000);
 }
 
+/* Sets limf.audit's retention to 7 days, as a broker default or an administrator would. */
+static void shorten_retention(void)
+{
+    char topic[256];
+    rd_kafka_t *p = kafka_admin(topic, sizeof topic);
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_ConfigResource_set_config(res, "retention.ms", "604800000");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(p);
+    rd_kafka_AlterConfigs(p, &res, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
+    check(ev && !rd_kafka_event_error(ev), "limf.audit's retention shortened to 7 days");
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+    li_kafka_destroy(p, 1000);
+}
+
 static int metric(const char *name)
 {
     admf_resp *r = admf_req(aud, "GET", "/metrics", NULL, NULL);
@@ -615,6 +634,8 @@ int main(void)
              "hi2_address", "127.0.0.1:6000", "operator_id", "OP1", "network_element_id",
              "NE1", "delivery_country", "DE", "pinned_sha256", pin);
 
+    check(metric("limf_admf_audit_retention_ok") == 1 && metric("limf_admf_read_only") == 0,
+          "limf.audit created with unlimited retention; not read-only");
     forgeries_offline();
     least_knowledge();
     request_hygiene();
@@ -623,6 +644,12 @@ int main(void)
     etag_across_recreation();
     forgery_in_kafka();
     head_deleted();
+    admf_daemon_stop(&d);
+    shorten_retention();
+    admf_daemon_start(&d);
+    check(metric("limf_admf_audit_retention_ok") == 0 &&
+              admf_file_line_has(d.log, "ALARM", "retention"),
+          "a limf.audit with a limited retention: alarm and metric at start");
 
     int rc = admf_daemon_stop(&d);
     check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);
