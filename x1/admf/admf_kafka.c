@@ -59,7 +59,7 @@ rd_kafka_resp_err_t admf_ack_wait(admf_ack *ack)
 }
 
 li_err admf_produce(admf_service *a, const char *topic, const char *key, const void *value,
-                      size_t len, admf_ack *ack)
+                    size_t len, admf_ack *ack)
 {
     rd_kafka_resp_err_t e;
     if (ack)
