@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,13 +184,16 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     snprintf(conf, sizeof conf, "%s/%s.conf", dir, name);
     snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
     snprintf(r->log, sizeof r->log, "%s/%s.log", dir, name);
+    snprintf(r->control, sizeof r->control, "%s/%s.ctl", dir, name);
+    RT_CHECK(strlen(r->control) < sizeof((struct sockaddr_un *)0)->sun_path,
+             "control socket path too long: %s", r->control);
     unlink(ready);
     const char *pki = rt_pki();
     FILE *f = fopen(conf, "w");
     RT_CHECK(f, "cannot write %s", conf);
-    fprintf(f, "[relay]\nready_file = %s\nue.tls.cert = %s/relay-agw.pem\n"
+    fprintf(f, "[relay]\nready_file = %s\ncontrol.socket = %s\nue.tls.cert = %s/relay-agw.pem\n"
                "ue.tls.key = %s/relay-agw.key\n",
-            ready, pki, pki);
+            ready, r->control, pki, pki);
     if (with_x1)
         fprintf(f, "[x1]\nlisten = 127.0.0.1:0\nne_id = relay-test\nadmf_id = admf-test\n"
                    "tls.cert = %s/relay-agw.pem\ntls.key = %s/relay-agw.key\ntls.ca = %s/ca.pem\n",
@@ -211,7 +215,6 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
         char *text;
         size_t len;
         if (rt_read_file(ready, &text, &len) == 0) {
-            r->control_port = (uint16_t)rt_json_int(text, "control_port");
             r->x1_port = (uint16_t)rt_json_int(text, "x1_port");
             r->metrics_port = (uint16_t)rt_json_int(text, "metrics_port");
             free(text);
@@ -233,12 +236,12 @@ int rt_relay_stop(rt_relay *r)
     return rt_wait(r->pid, 10000);
 }
 
-int rt_http(uint16_t port, const char *method, const char *path, const char *body,
+int rt_http(const char *sock, const char *method, const char *path, const char *body,
             char *out, size_t out_size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
@@ -246,7 +249,7 @@ int rt_http(uint16_t port, const char *method, const char *path, const char *bod
     size_t blen = body ? strlen(body) : 0;
     char head[512];
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                      method, path, blen);
     if (write(fd, head, (size_t)n) != n || (blen && write(fd, body, blen) != (ssize_t)blen)) {

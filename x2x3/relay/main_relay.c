@@ -1,5 +1,6 @@
 /* limf-msrp-relay: the MSRP relay point of interception (msrp_relay.h,
  * docs/POI-RELAY.md), an X1 network element that sends X2/X3 to its tasks' destinations. */
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "li_metrics.h"
 #include "x1_ne.h"
 #include "msrp_relay.h"
+#include "msrp_relay_ctl.h"
 #include "x2x3_router.h"
 
 typedef struct relay_metrics_ctx {
@@ -64,20 +66,18 @@ static void render_metrics(void *ctx, li_buf *b)
     }
 }
 
-/* Tells a supervisor (or a test) the ports bound to port 0, once everything is up. */
-static int write_ready_file(const char *path, uint16_t control_port, uint16_t x1_port,
+/* Tells a supervisor (or a test) the control socket and the ports bound to port 0,
+ * once everything is up. */
+static int write_ready_file(const char *path, const char *control_socket, uint16_t x1_port,
                             uint16_t metrics_port)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "{\"control_port\":%u,\"x1_port\":%u,\"metrics_port\":%u}\n", control_port,
-            x1_port, metrics_port);
-    if (fclose(f) != 0)
-        return -1;
-    return rename(tmp, path);
+    json_t *j = json_pack("{s:s,s:i,s:i}", "control_socket", control_socket, "x1_port",
+                          (int)x1_port, "metrics_port", (int)metrics_port);
+    int rc = j ? json_dump_file(j, tmp, JSON_COMPACT) : -1;
+    json_decref(j);
+    return rc == 0 ? rename(tmp, path) : -1;
 }
 
 int main(int argc, char **argv)
@@ -99,6 +99,7 @@ int main(int argc, char **argv)
     x1_ne *ne = NULL;
     x2x3_router *router = NULL;
     msrp_relay *relay = NULL;
+    msrp_relay_ctl *ctl = NULL;
     li_metrics *metrics = NULL;
     relay_metrics_ctx mctx = { NULL, NULL };
     int rc = 1;
@@ -123,6 +124,9 @@ int main(int argc, char **argv)
     relay = msrp_relay_new(cfg, ne, router, errstr, sizeof errstr);
     if (!relay)
         goto out;
+    ctl = msrp_relay_ctl_new(relay, cfg, errstr, sizeof errstr);
+    if (!ctl)
+        goto out;
     const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
     mctx.relay = relay;
     mctx.router = router;
@@ -130,7 +134,7 @@ int main(int argc, char **argv)
         !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))
         goto out;
     const char *ready = li_config_get(cfg, "relay.ready_file", NULL);
-    if (ready && write_ready_file(ready, msrp_relay_control_port(relay),
+    if (ready && write_ready_file(ready, msrp_relay_ctl_path(ctl),
                                   ne ? x1_ne_port(ne) : 0, li_metrics_port(metrics)) != 0) {
         snprintf(errstr, sizeof errstr, "cannot write relay.ready_file %s", ready);
         goto out;
@@ -142,6 +146,7 @@ out:
     if (rc != 0 && errstr[0])
         li_log_error("limf-msrp-relay: %s", errstr);
     li_metrics_free(metrics);    /* before the relay it reads */
+    msrp_relay_ctl_free(ctl);    /* before the relay it drives */
     msrp_relay_free(relay);      /* reports every session released ... */
     x1_ne_free(ne);              /* (no X1 thread calls the router after this) */
     x2x3_router_free(router);    /* ... and flushes those events */
