@@ -555,8 +555,10 @@ static void conn_handshake(msrp_relay *r, relay_conn *c)
     ERR_clear_error();
     if (v != X509_V_OK) {
         r->stats.tls_refused++;
-        li_log_warn("session %s: %s leg refused: certificate does not match the reserved "
-                    "fingerprint (%s)", c->s->id, c->leg == RELAY_LEG_UE ? "ue" : "network",
+        li_log_warn("session %s: %s leg refused: %s (%s)", c->s->id,
+                    c->leg == RELAY_LEG_UE ? "ue" : "network",
+                    c->has_expected_fp ? "certificate does not match the reserved fingerprint"
+                                       : "certificate not verified for the next hop",
                     X509_verify_cert_error_string(v));
     }
     conn_fail(r, c, "TLS handshake failed");
