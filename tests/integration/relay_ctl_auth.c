@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "relay_util.h"
+#include "x2x3_util.h"
 
 static const char RESERVE[] =
     "{\"mode\":\"agw\",\"ue\":{\"transport\":\"tls\",\"fingerprint\":\"sha-256 "
@@ -111,7 +112,8 @@ int main(void)
 
     /* Relay B: only nobody; this process's user is refused whatever it asks. */
     char conf[256];
-    snprintf(conf, sizeof conf, "[relay]\ncontrol.allow_uids = nobody\n");
+    snprintf(conf, sizeof conf,
+             "[relay]\ncontrol.allow_uids = nobody\nmetrics_listen = 127.0.0.1:0\n");
     rt_relay b;
     rt_relay_start(&b, "relay-b", 0, 0, conf);
     RT_CHECK(answered(b.control, "/v1/sessions/0123456789abcdef01234567") == 0,
@@ -120,6 +122,11 @@ int main(void)
              (unsigned)getegid());
     RT_CHECK(log_has(b.log, refused), "no refusal logged (see %s)", b.log);
     RT_CHECK(!log_has(b.log, "reserved ("), "a session was reserved (see %s)", b.log);
+    char metrics[16384];
+    RT_CHECK(x2x3t_http_get(b.metrics_port, "/metrics", metrics, sizeof metrics) == 200 &&
+                 x2x3t_metric(metrics, "limf_relay_control_refused_total") == 5 &&
+                 x2x3t_metric(metrics, "limf_relay_sessions_reserved_total") == 0,
+             "refusals not counted, or a reservation made:\n%s", metrics);
     if (root) {
         RT_CHECK(chmod(b.control, 0666) == 0, "chmod the control socket");
         RT_CHECK(as_nobody(b.control, NULL, 1) == 1, "the allowed user nobody was not served");

@@ -17,6 +17,7 @@
 
 typedef struct relay_metrics_ctx {
     msrp_relay *relay;
+    msrp_relay_ctl *ctl;
     x2x3_router *router;
 } relay_metrics_ctx;
 
@@ -46,6 +47,9 @@ static void render_metrics(void *ctx, li_buf *b)
     li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
                    "Sessions passed through under a certificate exception",
                    st.passthrough_sessions);
+    li_metrics_put(b, "limf_relay_control_refused_total", "counter",
+                   "Control API connections refused by their peer credentials",
+                   msrp_relay_ctl_refused(m->ctl));
     if (m->router) {
         x2x3_router_stats rs;
         x2x3_router_stats_get(m->router, &rs);
@@ -101,7 +105,7 @@ int main(int argc, char **argv)
     msrp_relay *relay = NULL;
     msrp_relay_ctl *ctl = NULL;
     li_metrics *metrics = NULL;
-    relay_metrics_ctx mctx = { NULL, NULL };
+    relay_metrics_ctx mctx = { NULL, NULL, NULL };
     int rc = 1;
     if (sfd < 0)
         goto out;
@@ -129,6 +133,7 @@ int main(int argc, char **argv)
         goto out;
     const char *metrics_listen = li_config_get(cfg, "relay.metrics_listen", NULL);
     mctx.relay = relay;
+    mctx.ctl = ctl;
     mctx.router = router;
     if (metrics_listen &&
         !(metrics = li_metrics_new(metrics_listen, render_metrics, &mctx, errstr, sizeof errstr)))

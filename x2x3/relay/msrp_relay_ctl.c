@@ -36,6 +36,7 @@ struct msrp_relay_ctl {
     size_t n_uids;
     uint32_t gids[CTL_MAX_IDS];
     size_t n_gids;
+    _Atomic uint64_t refused;   /* connections refused by ctl_admit */
 };
 
 typedef struct ctl_request {
@@ -249,6 +250,7 @@ static void ctl_accept(void *arg)
         if (fd < 0)
             return;
         if (!ctl_admit(ctl, fd)) {
+            ctl->refused++;
             close(fd);
             continue;
         }
@@ -383,6 +385,8 @@ fail:
 }
 
 const char *msrp_relay_ctl_path(const msrp_relay_ctl *ctl) { return ctl->path; }
+
+uint64_t msrp_relay_ctl_refused(const msrp_relay_ctl *ctl) { return ctl->refused; }
 
 void msrp_relay_ctl_free(msrp_relay_ctl *ctl)
 {

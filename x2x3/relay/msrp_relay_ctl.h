@@ -8,6 +8,7 @@
 #define MSRP_RELAY_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "li_config.h"
 #include "msrp_relay.h"
@@ -24,6 +25,11 @@ msrp_relay_ctl *msrp_relay_ctl_new(msrp_relay *relay, const li_config *cfg, char
 
 /* The socket's path (owned by the configuration). */
 const char *msrp_relay_ctl_path(const msrp_relay_ctl *ctl);
+
+/* Connections refused by their peer credentials since start (an operator's alarm: a
+ * local process tried to drive the relay). Any thread (the /metrics one): an atomic
+ * counter. */
+uint64_t msrp_relay_ctl_refused(const msrp_relay_ctl *ctl);
 
 /* Closes every control connection and removes the socket file. NULL no-op. */
 void msrp_relay_ctl_free(msrp_relay_ctl *ctl);
