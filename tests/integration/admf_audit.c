@@ -376,6 +376,9 @@ static void contract(void)
 
 /* ---- writing to limf.audit behind the daemon's back ---- */
 
+/* As the Kafka administrator (kafka-admin, a super user of the broker): the insider the
+ * keyed chain is there against. */
+
 static rd_kafka_t *kafka_admin(char *topic, size_t n)
 {
     char errstr[512], path[600];
@@ -385,9 +388,9 @@ static rd_kafka_t *kafka_admin(char *topic, size_t n)
     li_config_set(cfg, "kafka.security.protocol", "ssl");
     snprintf(path, sizeof path, "%s/ca.pem", pki);
     li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/admin.pem", pki);
+    snprintf(path, sizeof path, "%s/kafka-admin.pem", pki);
     li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/admin.key", pki);
+    snprintf(path, sizeof path, "%s/kafka-admin.key", pki);
     li_config_set(cfg, "kafka.ssl.key.location", path);
     li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
     li_kafka_topic(cfg, "limf.audit", topic, n);
