@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "li_bytes.h"
 
@@ -122,6 +123,24 @@ static void keylog_cb(const SSL *ssl, const char *line)
     fclose(f);
 }
 
+/* 1 when gid is the process's effective group or one of its supplementary groups. */
+static int own_group(gid_t gid)
+{
+    if (gid == getegid())
+        return 1;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+/* A key file is refused when anyone but the daemon can read or change it: no write or
+ * execute for group, nothing for others; group read only when the group is the daemon's
+ * own. The last case is how Kubernetes mounts a Secret for a non-root container: files
+ * root:<fsGroup>, mode 0440 whatever defaultMode says (docs/SECURITY.md, "Traces outside
+ * LI"). */
 static int key_file_exposed(const char *path, char *errstr, size_t errstr_size)
 {
     struct stat st;
@@ -129,9 +148,10 @@ static int key_file_exposed(const char *path, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "%s: cannot stat key file", path);
         return 1;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(errstr, errstr_size, "%s: key file must not be accessible to group or others",
-                 path);
+    if ((st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) ||
+        ((st.st_mode & S_IRGRP) && !own_group(st.st_gid))) {
+        snprintf(errstr, errstr_size, "%s: key file must not be accessible to others or to "
+                 "a group other than the daemon's own", path);
         return 1;
     }
     return 0;

@@ -16,6 +16,7 @@
 # Principals are certificate CNs (kafka.sh maps "CN=ingest,O=..." to User:ingest);
 # LIMF_ACL_<ROLE>=NAME overrides one, e.g. LIMF_ACL_INGEST=ingest.mf1.example.net.
 set -euo pipefail
+umask 077   # the ACL listings name every daemon's principal
 
 principal() {
   local var="LIMF_ACL_${1^^}"
