@@ -3,14 +3,17 @@
  * bounded head (LI_HTTP_MAX_HEAD) and body, one deadline for the whole request, a
  * bounded number of connections. No chunked bodies (501), no pipelining. It runs in
  * its caller's thread: li_httpd_fd() is a descriptor to poll or add to an epoll set,
- * li_httpd_run() serves what is ready without blocking beyond its timeout. It links
- * nothing but the C library, so that a point of interception need not link a general
- * purpose HTTP library. */
+ * li_httpd_run() serves what is ready without blocking beyond its timeout. Plain HTTP,
+ * or HTTPS over li_conn when given a TLS context (mutual TLS for /metrics that may say
+ * what is intercepted). It links nothing but the C library and OpenSSL, so that a point
+ * of interception need not link a general purpose HTTP library. */
 #ifndef LI_HTTPD_H
 #define LI_HTTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/ssl.h>
 
 #include "li_bytes.h"
 #include "li_err.h"
@@ -22,6 +25,7 @@ typedef struct li_httpd_request {
     const char *path;     /* the request target as sent */
     const uint8_t *body;  /* Content-Length octets (NULL when 0) */
     size_t body_len;
+    int peer_verified;    /* 1 over mutual TLS: the client's certificate was verified */
 } li_httpd_request;
 
 /* What the handler answers: status (200 when left alone), content_type (a static
@@ -44,6 +48,8 @@ typedef struct li_httpd_opts {
     int timeout_ms;         /* a request not complete within it is dropped */
     size_t max_connections; /* more are closed as they are accepted */
     int loopback_only;      /* refuse a listen address that is not loopback */
+    SSL_CTX *tls;           /* NULL: plain HTTP; else HTTPS with this server context, not
+                             * owned (mutual TLS when it demands a client certificate) */
 } li_httpd_opts;
 
 typedef struct li_httpd li_httpd;

@@ -170,8 +170,7 @@ int main(int argc, char **argv)
         !(d.router = x2x3_router_new(cfg, "x2x3", d.ne, err, sizeof err)) ||
         !(d.cap = siptap_capture_open(cfg, err, sizeof err)))
         goto out;
-    const char *metrics = li_config_get(cfg, "siptap.metrics.listen", NULL);
-    if (metrics && *metrics && !(d.metrics = siptap_metrics_new(metrics, d.router, err, sizeof err)))
+    if (siptap_metrics_new(cfg, d.router, &d.metrics, err, sizeof err) != LI_OK)
         goto out;
     on_second(&d);  /* a first snapshot for /metrics */
     const li_daemon_port ports[] = {
