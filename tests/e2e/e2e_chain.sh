@@ -228,14 +228,16 @@ check "LEMF 1's last receipt is recent ($last)" \
 {
   printf '%s\n' alice@limf.test dave@limf.test LIID-E2E-1 LIID-E2E-2 LIID-E2E-3
   tshark -r "$run/sip.pcap" -d "udp.port==$(stack_port "$run" sip_uas),sip" -T fields \
-    -e sip.Call-ID 2>/dev/null | sort -u | grep .
+    -e sip.Call-ID 2>/dev/null | sort -u | awk 'length > 0' 
   # Runs of message bodies (test_ue's bodies: printable runs between CRLFs and dashes).
   tr -d '\r' <"$run/sessions/alice/ue.sent" |
     grep -avE '^(MSRP |To-Path:|From-Path:|Message-ID:|Byte-Range:|Content-Type:|Success-Report:|Failure-Report:|Status:|-------)' |
-    tr -c '[:alnum:]' '\n' | awk 'length >= 12' | sort -u | head -n 200
+    tr -c '[:alnum:]' '\n' | awk 'length >= 12' | sort -u | awk 'n++ < 200' 
 } >"$run/secrets"
 check "the secrets list holds the run's Call-IDs and content ($(wc -l <"$run/secrets") lines)" \
   [ "$(wc -l <"$run/secrets")" -gt 10 ]
+check "the grep finds them where they belong: the LEMF's output" \
+  grep -q -F -f "$run/secrets" "$lemf1"
 leaks=$(grep -F -l -f "$run/secrets" "$run"/logs/*.log || true)
 check "no target, LIID, Call-ID or content in any daemon's log${leaks:+ (in: $leaks)}" [ -z "$leaks" ]
 
