@@ -242,9 +242,12 @@ leaks=$(grep -F -l -f "$run/secrets" "$run"/logs/*.log || true)
 check "no target, LIID, Call-ID or content in any daemon's log${leaks:+ (in: $leaks)}" [ -z "$leaks" ]
 
 # Files that hold keys, content or decoded HI: the user's only (umask 077 in the scripts
-# and li_daemon). No group/other access to keys and content, no group/other write anywhere.
+# and li_daemon). No group/other access to keys and content, no group/other write anywhere
+# but on the relay's control socket, which its IMS-ALG's group may use (mode 0660,
+# SO_PEERCRED decides: docs/SECURITY.md, "The relay"); others get nothing there either.
 bad_modes=$(find "$run/pki" -name '*.key' -perm /077; find "$run/state" -name 'lemf*' -perm /077
-            find "$run/state" "$run/logs" "$run/conf" -perm /022
+            find "$run/state" "$run/logs" "$run/conf" ! -type s -perm /022
+            find "$run/state" -type s -perm /007
             find "$LIMF_KAFKA_DIR" -path '*data*' -perm /077 2>/dev/null | head -n 5)
 check "keys, LEMF output, ready files and broker data are not readable or writable by others${bad_modes:+: $bad_modes}" \
   [ -z "$bad_modes" ]
