@@ -895,22 +895,11 @@ static void hand_over(x1_ne *ne, li_conn *c)
     }
 }
 
-static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
-
 /* Takes pending connection i out of the set (its li_conn is the caller's). */
 static void remove_pending(x1_ne *ne, size_t i)
 {
     for (size_t k = 0; k < ne->n_pending; k++) {
-        if (k != i && same_host(&ne->pending[k].addr, &ne->pending[i].addr))
+        if (k != i && li_net_same_host(&ne->pending[k].addr, &ne->pending[i].addr))
             ne->pending[k].peers--;
     }
     ne->pending[i] = ne->pending[--ne->n_pending];
@@ -955,22 +944,31 @@ static size_t victim(const x1_ne *ne)
     return v;
 }
 
-/* Takes a new connection into the handshake set; one address may hold only
- * max_per_address handshakes. */
+/* The oldest handshake from addr (which holds one at least). */
+static size_t oldest_from(const x1_ne *ne, const struct sockaddr_storage *addr)
+{
+    size_t v = ne->n_pending;
+    for (size_t i = 0; i < ne->n_pending; i++) {
+        if (li_net_same_host(&ne->pending[i].addr, addr) &&
+            (v == ne->n_pending || ne->pending[i].deadline_ns < ne->pending[v].deadline_ns))
+            v = i;
+    }
+    return v;
+}
+
+/* Takes a new connection into the handshake set. One address may hold only
+ * max_per_address handshakes: at the limit its oldest makes way for the new one, as the
+ * set's victim does when the set is full (refusing the new one would let a flood from
+ * the ADMF's own address lock it out). */
 static void admit(x1_ne *ne, int fd, const struct sockaddr_storage *addr)
 {
     size_t same = 0;
     for (size_t i = 0; i < ne->n_pending; i++)
-        same += same_host(&ne->pending[i].addr, addr);
-    if (same >= ne->max_per_address) {
+        same += li_net_same_host(&ne->pending[i].addr, addr);
+    if (same >= ne->max_per_address || ne->n_pending == ne->max_pending) {
         atomic_fetch_add(&ne->n_refused_connections, 1);
-        close(fd);
-        return;
-    }
-    if (ne->n_pending == ne->max_pending) {
-        atomic_fetch_add(&ne->n_refused_connections, 1);
-        size_t v = victim(ne);
-        same -= same_host(&ne->pending[v].addr, addr);
+        size_t v = same >= ne->max_per_address ? oldest_from(ne, addr) : victim(ne);
+        same -= li_net_same_host(&ne->pending[v].addr, addr);
         drop_pending(ne, v);
     }
     pending_conn *p = &ne->pending[ne->n_pending];
@@ -982,7 +980,7 @@ static void admit(x1_ne *ne, int fd, const struct sockaddr_storage *addr)
     p->deadline_ns = li_mono_ns() + ne->handshake_ns;
     p->peers = same + 1;
     for (size_t i = 0; i < ne->n_pending; i++)
-        ne->pending[i].peers += same_host(&ne->pending[i].addr, addr);
+        ne->pending[i].peers += li_net_same_host(&ne->pending[i].addr, addr);
     ne->n_pending++;
     step_pending(ne, ne->n_pending - 1); /* sets what to poll for */
 }
