@@ -23,6 +23,7 @@ typedef struct slot {
     int fd;
     SSL *ssl;
     size_t sent;
+    uint64_t next_ms; /* the next slow byte's time */
     int slow;
     uint32_t src; /* source address, host order */
 } slot;
@@ -118,24 +119,27 @@ static uint64_t ms_now(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Each pass reopens a few dropped connections only (a TLS one takes a handshake), so
+ * that the slow bytes of the others keep their pace. */
 static void *attack_main(void *arg)
 {
     dos_attack *a = arg;
-    uint64_t next_byte = ms_now() + (uint64_t)a->slow_ms;
     while (!atomic_load(&a->stop)) {
-        int tick = ms_now() >= next_byte;
-        if (tick)
-            next_byte = ms_now() + (uint64_t)a->slow_ms;
+        size_t reopened = 0;
         for (size_t i = 0; i < a->n && !atomic_load(&a->stop); i++) {
             slot *s = &a->slots[i];
             if (s->fd >= 0 && closed_by_server(s)) {
                 a->st.dropped++;
                 drop(s);
             }
-            if (s->fd < 0)
-                open_slot(a, s);
-            else if (tick && s->slow)
+            uint64_t now = ms_now();
+            if (s->fd < 0) {
+                if (reopened++ < 16 && open_slot(a, s) == 0)
+                    s->next_ms = now + (uint64_t)a->slow_ms;
+            } else if (s->slow && now >= s->next_ms) {
                 send_slow(a, s);
+                s->next_ms = now + (uint64_t)a->slow_ms;
+            }
         }
         struct timespec ts = { .tv_nsec = 50 * 1000000 };
         nanosleep(&ts, NULL);
@@ -143,8 +147,8 @@ static void *attack_main(void *arg)
     return NULL;
 }
 
-dos_attack *dos_attack_start(uint16_t port, size_t n, size_t per_address, SSL_CTX *tls,
-                             int slow_ms)
+dos_attack *dos_attack_start(uint16_t port, size_t n, uint32_t src, size_t per_address,
+                             SSL_CTX *tls, int slow_ms)
 {
     dos_attack *a = calloc(1, sizeof *a);
     if (!a || !(a->slots = calloc(n, sizeof *a->slots))) {
@@ -158,10 +162,12 @@ dos_attack *dos_attack_start(uint16_t port, size_t n, size_t per_address, SSL_CT
     for (size_t i = 0; i < n; i++) {
         a->slots[i].fd = -1;
         a->slots[i].slow = i % 2;
-        a->slots[i].src = 0x7f000002u + (uint32_t)(i / per_address);
+        a->slots[i].src = src + (uint32_t)(i / per_address);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         open_slot(a, &a->slots[i]);
+        a->slots[i].next_ms = ms_now() + (uint64_t)slow_ms;
+    }
     if (pthread_create(&a->thread, NULL, attack_main, a) != 0) {
         fprintf(stderr, "cannot start the attack thread\n");
         for (size_t i = 0; i < n; i++)

@@ -2,7 +2,7 @@
  * idle TCP, half sending a TLS ClientHello one byte a second, reconnecting whenever they
  * are dropped, from 125 source addresses; and 100 more from one address) while the ADMF
  * tasks and untasks it. Before the fix 16 idle sockets locked the ADMF out; now every
- * ADMF request must be answered promptly and none lost, the flood being refused per
+ * ADMF request must be answered within 2 s (its budget is 5 s) and none lost, the flood being refused per
  * address and dropped at the handshake timeout. Loopback only, about 10 s. */
 #include <signal.h>
 #include <stdio.h>
@@ -74,17 +74,17 @@ static x1_client *start_admf(void)
 
 static uint64_t worst_ms;
 
-/* One ADMF request's outcome and time, which must stay well under the ADMF's timeout. */
+/* One ADMF request's outcome and time, which must stay well under the ADMF's 5 s. */
 static void timed(li_err r, uint64_t t0, const char *what, const char *err)
 {
     uint64_t ms = (li_mono_ns() - t0) / 1000000;
     if (ms > worst_ms)
         worst_ms = ms;
-    if (r != LI_OK || ms > 1000)
+    if (r != LI_OK || ms > 2000)
         fprintf(stderr, "x1_dos: %s: %s (%s) after %llu ms\n", what, li_err_str(r), err,
                 (unsigned long long)ms);
     CHECK(r == LI_OK);
-    CHECK(ms <= 1000);
+    CHECK(ms <= 2000);
 }
 
 int main(void)
@@ -103,9 +103,9 @@ int main(void)
     snprintf(url, sizeof url, "https://127.0.0.1:%u/X1/NE", x1_ne_port(ne));
 
     /* 100 connections from one address: all but max_handshakes_per_address (8) refused. */
-    dos_attack *one = dos_attack_start(x1_ne_port(ne), 100, 100, NULL, 1000);
+    dos_attack *one = dos_attack_start(x1_ne_port(ne), 100, 0x7f000002, 100, NULL, 1000);
     /* 1,000 from 125 addresses, 8 each. */
-    dos_attack *flood = dos_attack_start(x1_ne_port(ne), 1000, 8, NULL, 1000);
+    dos_attack *flood = dos_attack_start(x1_ne_port(ne), 1000, 0x7f000100, 8, NULL, 1000);
     CHECK(one && flood);
 
     /* The ADMF's work of a warrant's life, over and over for 6 s under the flood. */
@@ -164,7 +164,7 @@ int main(void)
      * (2 s here): 200 of them, held 3.5 s, are each dropped once at least. */
     x1_ne_stats before;
     x1_ne_stats_get(ne, &before);
-    dos_attack *slow = dos_attack_start(x1_ne_port(ne), 200, 8, NULL, 300);
+    dos_attack *slow = dos_attack_start(x1_ne_port(ne), 200, 0x7f000200, 8, NULL, 300);
     CHECK(slow);
     t0 = li_mono_ns();
     timed(x1_client_ping(admf, url, "poi-1", err, sizeof err), t0, "ping", err);

@@ -772,8 +772,9 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         goto fail;
     if (tokens && load_tokens(r, tokens, errstr, errstr_size) != LI_OK)
         goto fail;
+    /* poll(), not select(): a thousand connections take descriptors above FD_SETSIZE. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_TLS | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     r->mhd = MHD_start_daemon(
