@@ -27,22 +27,26 @@
 
 static char dir[256];
 
-static void path_of(char *out, size_t n, const char *file)
+/* <prefix>.tls.cert/.key: the test PKI's certificate of role; .ca: its CA. */
+static void set_tls(li_config *cfg, const char *prefix, const char *role)
 {
-    snprintf(out, n, "%s/%s", dir, file);
+    static const char *const keys[] = { "cert", "key", "ca" };
+    const char *files[] = { ".pem", ".key", NULL };
+    for (size_t i = 0; i < 3; i++) {
+        char key[64], path[512];
+        snprintf(key, sizeof key, "%s.tls.%s", prefix, keys[i]);
+        snprintf(path, sizeof path, "%s/%s%s", dir, files[i] ? role : "ca",
+                 files[i] ? files[i] : ".pem");
+        li_config_set(cfg, key, path);
+    }
 }
 
 static x1_ne *start_ne(void)
 {
-    char p[512], err[512];
+    char err[512];
     li_config *cfg = li_config_new();
     li_config_set(cfg, "poi.x1.listen", "127.0.0.1:0");
-    path_of(p, sizeof p, "poi-test.pem");
-    li_config_set(cfg, "poi.x1.tls.cert", p);
-    path_of(p, sizeof p, "poi-test.key");
-    li_config_set(cfg, "poi.x1.tls.key", p);
-    path_of(p, sizeof p, "ca.pem");
-    li_config_set(cfg, "poi.x1.tls.ca", p);
+    set_tls(cfg, "poi.x1", "poi-test");
     li_config_set(cfg, "poi.x1.ne_id", "poi-1");
     li_config_set(cfg, "poi.x1.allowed_clients", "admf");
     /* Every limit at its default but the handshake timeout, shortened to bound the test. */
@@ -56,14 +60,9 @@ static x1_ne *start_ne(void)
 
 static x1_client *start_admf(void)
 {
-    char p[512], err[512];
+    char err[512];
     li_config *cfg = li_config_new();
-    path_of(p, sizeof p, "admf.pem");
-    li_config_set(cfg, "x1.tls.cert", p);
-    path_of(p, sizeof p, "admf.key");
-    li_config_set(cfg, "x1.tls.key", p);
-    path_of(p, sizeof p, "ca.pem");
-    li_config_set(cfg, "x1.tls.ca", p);
+    set_tls(cfg, "x1", "admf");
     li_config_set(cfg, "x1.timeout_ms", "5000");
     x1_client *c = x1_client_new(cfg, "x1", err, sizeof err);
     if (!c)
