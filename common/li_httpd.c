@@ -22,6 +22,7 @@ typedef struct conn {
     li_conn lc;         /* plain TCP, or TLS when opts.tls */
     int handshaking;    /* TLS: the handshake is not complete yet */
     uint64_t deadline_ns;
+    struct sockaddr_storage peer;
     li_buf in;
     li_buf out;
     size_t sent;
@@ -234,10 +235,47 @@ static void conn_read(li_httpd *h, conn *c)
         conn_close(h, c);
 }
 
+static size_t conns_from(const li_httpd *h, const struct sockaddr_storage *peer)
+{
+    size_t n = 0;
+    for (const conn *c = h->conns; c; c = c->next)
+        n += li_net_same_host(&c->peer, peer);
+    return n;
+}
+
+static conn *oldest_from(const li_httpd *h, const struct sockaddr_storage *peer)
+{
+    conn *v = NULL;
+    for (conn *c = h->conns; c; c = c->next) {
+        if (li_net_same_host(&c->peer, peer) && (!v || c->deadline_ns < v->deadline_ns))
+            v = c;
+    }
+    return v;
+}
+
+/* The connection to drop for a new one when all are taken: the oldest of the address
+ * holding the most. Refusing the new one instead would let a few idle sockets lock out
+ * every scrape for the whole timeout (issue 15 item 6). */
+static conn *victim(const li_httpd *h)
+{
+    conn *v = NULL;
+    size_t v_n = 0;
+    for (conn *c = h->conns; c; c = c->next) {
+        size_t n = conns_from(h, &c->peer);
+        if (!v || n > v_n || (n == v_n && c->deadline_ns < v->deadline_ns)) {
+            v = c;
+            v_n = n;
+        }
+    }
+    return v;
+}
+
 static void accept_all(li_httpd *h)
 {
     for (;;) {
-        int fd = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(h->lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             return;
         if (h->opts.admit && !h->opts.admit(h->opts.ctx, fd)) {
@@ -245,7 +283,11 @@ static void accept_all(li_httpd *h)
             close(fd);
             continue;
         }
-        conn *c = h->n_conns < h->opts.max_connections ? calloc(1, sizeof *c) : NULL;
+        if (h->opts.max_per_address && conns_from(h, &peer) >= h->opts.max_per_address)
+            conn_close(h, oldest_from(h, &peer));
+        else if (h->n_conns >= h->opts.max_connections && h->conns)
+            conn_close(h, victim(h));
+        conn *c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
             continue;
@@ -256,6 +298,7 @@ static void accept_all(li_httpd *h)
             continue;
         }
         c->handshaking = h->opts.tls != NULL;
+        c->peer = peer;
         c->deadline_ns = li_mono_ns() + (uint64_t)h->opts.timeout_ms * 1000000u;
         /* The whole request is held: its head and the largest body allowed. */
         li_buf_init(&c->in, LI_HTTP_MAX_HEAD + h->opts.max_body);

@@ -47,7 +47,10 @@ typedef struct li_httpd_opts {
     void *ctx;              /* handler's, not owned */
     size_t max_body;        /* larger bodies are answered 413 */
     int timeout_ms;         /* a request not complete within it is dropped */
-    size_t max_connections; /* more are closed as they are accepted */
+    size_t max_connections; /* when all are taken, a new one replaces the oldest
+                             * connection of the address holding the most */
+    size_t max_per_address; /* connections at once from one IP address (0: no limit);
+                             * at the limit its oldest makes way for a new one */
     int loopback_only;      /* refuse a listen address that is not loopback */
     /* Called with each accepted connection before anything is read from it (ctx is the
      * handler's): 0 refuses it, closed unanswered and counted (li_httpd_refused). NULL

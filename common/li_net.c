@@ -52,6 +52,19 @@ uint16_t li_net_port(const struct sockaddr_storage *ss)
                                           : ((const struct sockaddr_in *)ss)->sin_port);
 }
 
+int li_net_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
 li_err li_net_listen_at(const struct sockaddr_storage *ss, socklen_t len, int backlog,
                         unsigned options, int *fd, uint16_t *port, char *errstr,
                         size_t errstr_size)

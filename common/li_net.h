@@ -22,6 +22,9 @@ li_err li_net_address(const char *text, unsigned flags, const char *what,
                       size_t errstr_size);
 /* The port of an IPv4 or IPv6 address, in host order. */
 uint16_t li_net_port(const struct sockaddr_storage *ss);
+/* 1 when a and b are the same IP address (ports aside): what per-address connection
+ * limits count. */
+int li_net_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 enum { LI_NET_NONBLOCK = 1 };   /* li_net_listen option: a non-blocking socket */
 

@@ -48,10 +48,20 @@ typedef struct ident_node {
 
 typedef struct conn_slot {
     pthread_t thread;
-    int fd;    /* handed to the connection thread, which owns it */
+    li_conn c; /* handshake done; handed to the connection thread, which owns it */
     int state; /* 0 free, 1 running, 2 finished (to be joined) */
     struct x1_ne *ne;
 } conn_slot;
+
+/* A connection still in its TLS handshake. Until the handshake ends nothing is known of
+ * the peer, so it gets no thread and no connection slot: the acceptor drives every
+ * handshake with non-blocking steps (issue 15 item 6: idle sockets held every slot). */
+typedef struct pending_conn {
+    li_conn c;
+    struct sockaddr_storage addr;
+    uint64_t deadline_ns; /* the handshake's end; the earliest is the oldest */
+    size_t peers;         /* pending connections from addr, this one included */
+} pending_conn;
 
 struct x1_ne {
     SSL_CTX *ctx;
@@ -64,6 +74,8 @@ struct x1_ne {
     size_t max_request;
     size_t max_tasks, max_dests, max_exceptions;
     int idle_timeout_ms;
+    uint64_t handshake_ns;       /* a handshake not done by then is dropped */
+    size_t max_per_address;      /* handshakes at once from one IP address */
 
     pthread_rwlock_t lock; /* the tables below */
     task_entry *xid_buckets[XID_BUCKETS];
@@ -75,7 +87,7 @@ struct x1_ne {
     size_t n_exceptions;
     atomic_uint_fast64_t generation;
     atomic_uint_fast64_t n_messages, n_error_responses, n_bad_documents, n_tls_failures,
-        n_refused_clients, n_refused_connections;
+        n_refused_clients, n_refused_connections, n_handshake_timeouts;
     void (*change_fn)(void *ctx, const x1_ne_change *change); /* under lock */
     void *change_ctx;
 
@@ -85,6 +97,9 @@ struct x1_ne {
     pthread_cond_t slot_freed; /* CLOCK_MONOTONIC */
     conn_slot *slots;
     size_t n_slots;
+    pending_conn *pending; /* the acceptor's alone */
+    struct pollfd *pfds;   /* the listener, then one per pending connection */
+    size_t n_pending, max_pending;
 };
 
 static uint32_t fnv1a(const void *p, size_t n)
@@ -732,22 +747,12 @@ static int client_allowed(const char *allowed, SSL *ssl)
     return 0;
 }
 
-static void serve(x1_ne *ne, int fd)
+/* Serves one connection whose handshake is done; owns c. */
+static void serve(x1_ne *ne, li_conn *cp)
 {
-    li_conn c;
-    li_conn_init(&c);
-    c.cancel = &ne->stop;
-    if (li_conn_attach(&c, fd, ne->ctx, 1) != LI_OK)
-        return;
+    li_conn c = *cp;
     uint64_t idle_ns = (uint64_t)ne->idle_timeout_ms * 1000000;
-    li_err err = li_conn_handshake_until(&c, li_mono_ns() + idle_ns);
-    if (err != LI_OK) {
-        li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
-        atomic_fetch_add(&ne->n_tls_failures, 1);
-        li_conn_shutdown(&c);
-        li_conn_close(&c);
-        return;
-    }
+    li_err err;
     if (ne->allowed_clients && !client_allowed(ne->allowed_clients, c.ssl)) {
         /* Trusted but not an ADMF: say so, so that the operator sees a refusal rather
          * than an NE that looks down. */
@@ -799,7 +804,7 @@ static void serve(x1_ne *ne, int fd)
 static void *conn_main(void *arg)
 {
     conn_slot *s = arg;
-    serve(s->ne, s->fd);
+    serve(s->ne, &s->c);
     pthread_mutex_lock(&s->ne->conn_lock);
     s->state = 2;
     pthread_cond_signal(&s->ne->slot_freed);
@@ -868,15 +873,13 @@ static void sweep_exceptions(x1_ne *ne)
     free(gone);
 }
 
-static void accept_one(x1_ne *ne)
+/* Gives a connection whose handshake is done to a thread of its own. */
+static void hand_over(x1_ne *ne, li_conn *c)
 {
-    int fd = accept4(ne->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
     pthread_mutex_lock(&ne->conn_lock);
     conn_slot *s = take_slot(ne);
     if (s) {
-        s->fd = fd;
+        s->c = *c;
         s->ne = ne;
         s->state = 1;
         if (pthread_create(&s->thread, NULL, conn_main, s) != 0) {
@@ -888,7 +891,121 @@ static void accept_one(x1_ne *ne)
     if (!s) {
         li_log_warn("X1: too many connections; refusing one");
         atomic_fetch_add(&ne->n_refused_connections, 1);
-        close(fd);
+        li_conn_close(c);
+    }
+}
+
+/* Takes pending connection i out of the set (its li_conn is the caller's). */
+static void remove_pending(x1_ne *ne, size_t i)
+{
+    for (size_t k = 0; k < ne->n_pending; k++) {
+        if (k != i && li_net_same_host(&ne->pending[k].addr, &ne->pending[i].addr))
+            ne->pending[k].peers--;
+    }
+    ne->pending[i] = ne->pending[--ne->n_pending];
+}
+
+static void drop_pending(x1_ne *ne, size_t i)
+{
+    li_conn_close(&ne->pending[i].c);
+    remove_pending(ne, i);
+}
+
+/* One non-blocking step of pending connection i's handshake. */
+static void step_pending(x1_ne *ne, size_t i)
+{
+    li_err err = li_conn_handshake(&ne->pending[i].c);
+    if (err == LI_AGAIN)
+        return;
+    if (err == LI_OK) {
+        li_conn c = ne->pending[i].c;
+        remove_pending(ne, i);
+        hand_over(ne, &c);
+        return;
+    }
+    li_log_warn("X1: TLS handshake with a client failed: %s", li_err_str(err));
+    atomic_fetch_add(&ne->n_tls_failures, 1);
+    drop_pending(ne, i);
+}
+
+/* The handshake to drop for a new one when the set is full: the oldest of the address
+ * holding the most. A flood that reconnects at once would otherwise push out, oldest
+ * first, a legitimate peer's handshake (milliseconds, one connection from its address)
+ * too; now it is dropped only when no address holds two. */
+static size_t victim(const x1_ne *ne)
+{
+    size_t v = 0;
+    for (size_t i = 1; i < ne->n_pending; i++) {
+        const pending_conn *p = &ne->pending[i], *best = &ne->pending[v];
+        if (p->peers > best->peers ||
+            (p->peers == best->peers && p->deadline_ns < best->deadline_ns))
+            v = i;
+    }
+    return v;
+}
+
+/* The oldest handshake from addr (which holds one at least). */
+static size_t oldest_from(const x1_ne *ne, const struct sockaddr_storage *addr)
+{
+    size_t v = ne->n_pending;
+    for (size_t i = 0; i < ne->n_pending; i++) {
+        if (li_net_same_host(&ne->pending[i].addr, addr) &&
+            (v == ne->n_pending || ne->pending[i].deadline_ns < ne->pending[v].deadline_ns))
+            v = i;
+    }
+    return v;
+}
+
+/* Takes a new connection into the handshake set. One address may hold only
+ * max_per_address handshakes: at the limit its oldest makes way for the new one, as the
+ * set's victim does when the set is full (refusing the new one would let a flood from
+ * the ADMF's own address lock it out). */
+static void admit(x1_ne *ne, int fd, const struct sockaddr_storage *addr)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < ne->n_pending; i++)
+        same += li_net_same_host(&ne->pending[i].addr, addr);
+    if (same >= ne->max_per_address || ne->n_pending == ne->max_pending) {
+        atomic_fetch_add(&ne->n_refused_connections, 1);
+        size_t v = same >= ne->max_per_address ? oldest_from(ne, addr) : victim(ne);
+        same -= li_net_same_host(&ne->pending[v].addr, addr);
+        drop_pending(ne, v);
+    }
+    pending_conn *p = &ne->pending[ne->n_pending];
+    li_conn_init(&p->c);
+    p->c.cancel = &ne->stop;
+    if (li_conn_attach(&p->c, fd, ne->ctx, 1) != LI_OK)
+        return;
+    p->addr = *addr;
+    p->deadline_ns = li_mono_ns() + ne->handshake_ns;
+    p->peers = same + 1;
+    for (size_t i = 0; i < ne->n_pending; i++)
+        ne->pending[i].peers += li_net_same_host(&ne->pending[i].addr, addr);
+    ne->n_pending++;
+    step_pending(ne, ne->n_pending - 1); /* sets what to poll for */
+}
+
+/* Accepts what the listener holds, a bounded batch at a time. */
+static void accept_batch(x1_ne *ne)
+{
+    for (int k = 0; k < 64; k++) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        int fd = accept4(ne->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        admit(ne, fd, &addr);
+    }
+}
+
+static void expire_pending(x1_ne *ne)
+{
+    uint64_t now = li_mono_ns();
+    for (size_t i = ne->n_pending; i-- > 0;) {
+        if (ne->pending[i].deadline_ns <= now) {
+            atomic_fetch_add(&ne->n_handshake_timeouts, 1);
+            drop_pending(ne, i);
+        }
     }
 }
 
@@ -896,9 +1013,22 @@ static void *acceptor_main(void *arg)
 {
     x1_ne *ne = arg;
     while (!atomic_load(&ne->stop)) {
-        struct pollfd p = { .fd = ne->listen_fd, .events = POLLIN };
-        if (poll(&p, 1, SWEEP_MS) > 0)
-            accept_one(ne);
+        struct pollfd *p = ne->pfds;
+        p[0] = (struct pollfd){ .fd = ne->listen_fd, .events = POLLIN };
+        size_t n = ne->n_pending;
+        for (size_t i = 0; i < n; i++)
+            p[i + 1] = (struct pollfd){ .fd = ne->pending[i].c.fd,
+                                        .events = ne->pending[i].c.want };
+        if (poll(p, n + 1, SWEEP_MS) > 0) {
+            /* Backwards: removing i moves the last entry, already stepped, into i. */
+            for (size_t i = n; i-- > 0;) {
+                if (p[i + 1].revents)
+                    step_pending(ne, i);
+            }
+            if (p[0].revents & POLLIN)
+                accept_batch(ne);
+        }
+        expire_pending(ne);
         pthread_mutex_lock(&ne->conn_lock);
         join_finished(ne);
         pthread_mutex_unlock(&ne->conn_lock);
@@ -911,8 +1041,9 @@ static int open_listener(const char *listen_addr, uint16_t *port, char *errstr,
                          size_t errstr_size)
 {
     int fd = -1;
-    li_net_listen(listen_addr, LI_HOSTPORT_NAME, "x1 listen", 16, 0, &fd, port, errstr,
-                  errstr_size);
+    /* A deep backlog: a flood of connections must not crowd out the ADMF's SYN. */
+    li_net_listen(listen_addr, LI_HOSTPORT_NAME, "x1 listen", 1024, LI_NET_NONBLOCK, &fd, port,
+                  errstr, errstr_size);
     return fd;
 }
 
@@ -930,7 +1061,7 @@ static li_err read_size(const li_config *cfg, const char *prefix, const char *na
 x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t errstr_size)
 {
     char key[256];
-    size_t idle, conns;
+    size_t idle, conns, handshake_ms;
     x1_ne *ne = calloc(1, sizeof *ne);
     if (!ne) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -954,9 +1085,16 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
                   errstr_size) != LI_OK ||
         read_size(cfg, prefix, "max_connections", 16, 1024, &conns, errstr, errstr_size) != LI_OK ||
         read_size(cfg, prefix, "idle_timeout_ms", 30000, 3600000, &idle, errstr, errstr_size) !=
-            LI_OK)
+            LI_OK ||
+        read_size(cfg, prefix, "handshake_timeout_ms", 5000, 600000, &handshake_ms, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_handshakes", 256, 65536, &ne->max_pending, errstr,
+                  errstr_size) != LI_OK ||
+        read_size(cfg, prefix, "max_handshakes_per_address", 8, 65536, &ne->max_per_address,
+                  errstr, errstr_size) != LI_OK)
         goto fail;
     ne->idle_timeout_ms = (int)idle;
+    ne->handshake_ns = (uint64_t)handshake_ms * 1000000;
     snprintf(key, sizeof key, "%s.ne_id", prefix);
     snprintf(ne->ne_id, sizeof ne->ne_id, "%s", li_config_get(cfg, key, "limf-ne"));
     snprintf(key, sizeof key, "%s.admf_id", prefix);
@@ -986,7 +1124,9 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
     /* The ADMF opens a connection per request and never resumes: no session tickets. */
     SSL_CTX_set_num_tickets(ne->ctx, 0);
     ne->n_slots = conns;
-    if (!(ne->slots = calloc(conns, sizeof *ne->slots))) {
+    ne->pending = calloc(ne->max_pending, sizeof *ne->pending);
+    ne->pfds = calloc(ne->max_pending + 1, sizeof *ne->pfds);
+    if (!(ne->slots = calloc(conns, sizeof *ne->slots)) || !ne->pending || !ne->pfds) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
@@ -1007,6 +1147,8 @@ x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t 
 fail:
     SSL_CTX_free(ne->ctx);
     free(ne->slots);
+    free(ne->pending);
+    free(ne->pfds);
     free(ne->allowed_clients);
     pthread_rwlock_destroy(&ne->lock);
     pthread_mutex_destroy(&ne->conn_lock);
@@ -1022,6 +1164,8 @@ void x1_ne_free(x1_ne *ne)
     atomic_store(&ne->stop, 1);
     pthread_join(ne->acceptor, NULL);
     close(ne->listen_fd);
+    while (ne->n_pending)
+        drop_pending(ne, ne->n_pending - 1);
     /* Connection threads see stop within 250 ms (li_conn cancel). */
     for (size_t i = 0; i < ne->n_slots; i++) {
         /* state is written by the slot's thread as it ends, under conn_lock; the join
@@ -1042,6 +1186,8 @@ void x1_ne_free(x1_ne *ne)
     free(ne->dests);
     free(ne->exceptions);
     free(ne->slots);
+    free(ne->pending);
+    free(ne->pfds);
     free(ne->allowed_clients);
     SSL_CTX_free(ne->ctx);
     pthread_rwlock_destroy(&ne->lock);
@@ -1149,6 +1295,7 @@ void x1_ne_stats_get(x1_ne *ne, x1_ne_stats *out)
     out->tls_failures = atomic_load(&ne->n_tls_failures);
     out->refused_clients = atomic_load(&ne->n_refused_clients);
     out->refused_connections = atomic_load(&ne->n_refused_connections);
+    out->handshake_timeouts = atomic_load(&ne->n_handshake_timeouts);
     pthread_rwlock_rdlock(&ne->lock);
     out->tasks = ne->n_tasks;
     out->destinations = ne->n_dests;

@@ -45,8 +45,18 @@ typedef struct x1_ne_match {
  *   <prefix>.max_request_bytes  largest request body (default 1 MiB);
  *   <prefix>.max_tasks, .max_destinations, .max_exceptions  table sizes (default 65536,
  *                     1024, 65536);
- *   <prefix>.max_connections  concurrent connections (default 16);
- *   <prefix>.idle_timeout_ms  a connection silent this long is closed (default 30000).
+ *   <prefix>.max_connections  connections served at once, each by a thread of its own,
+ *                     once their TLS handshake is done (default 16);
+ *   <prefix>.idle_timeout_ms  a connection silent this long is closed (default 30000);
+ *   <prefix>.handshake_timeout_ms  a connection whose TLS handshake (the client
+ *                     certificate included) is not done by then is closed (default 5000);
+ *   <prefix>.max_handshakes  connections in their handshake at once, driven by one
+ *                     thread without a slot each; when full, the oldest is dropped for
+ *                     the new one (default 256);
+ *   <prefix>.max_handshakes_per_address  of which from one IP address (default 8).
+ * Connections that have not authenticated thus never hold a connection slot: the slots
+ * are the ADMF's (allowed_clients), which keeps them while a flood of idle or slow
+ * connections is dropped (issue 15 item 6).
  * Returns NULL with a reason in errstr. The caller frees it with x1_ne_free(). */
 x1_ne *x1_ne_new(const li_config *cfg, const char *prefix, char *errstr, size_t errstr_size);
 /* Stops the server (closes every connection) and frees the tables. NULL is a no-op. */
@@ -105,7 +115,10 @@ typedef struct x1_ne_stats {
     uint64_t bad_documents;     /* documents answered with an X1TopLevelErrorResponse */
     uint64_t tls_failures;      /* connections that failed the TLS handshake */
     uint64_t refused_clients;   /* trusted certificates not in allowed_clients (403) */
-    uint64_t refused_connections; /* turned away: every connection slot busy */
+    uint64_t refused_connections; /* turned away: every connection slot busy, too many
+                                   * handshakes from one address, or the oldest
+                                   * handshake dropped for a newer one */
+    uint64_t handshake_timeouts;  /* handshakes not done within handshake_timeout_ms */
     size_t tasks, destinations, exceptions; /* table sizes now */
 } x1_ne_stats;
 

@@ -93,15 +93,21 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void start(server *s, size_t max_conns)
+static void start_limits(server *s, size_t max_conns, size_t per_address)
 {
     char err[256];
     memset(s, 0, sizeof *s);
     li_httpd_opts o = { .handler = echo, .ctx = s, .max_body = 64, .timeout_ms = 300,
-                        .max_connections = max_conns, .loopback_only = 1 };
+                        .max_connections = max_conns, .max_per_address = per_address,
+                        .loopback_only = 1 };
     s->h = li_httpd_new("127.0.0.1:0", &o, err, sizeof err);
     assert_non_null(s->h);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void start(server *s, size_t max_conns)
+{
+    start_limits(s, max_conns, 0);
 }
 
 static void stop(server *s)
@@ -210,23 +216,58 @@ static void test_refused(void **state)
     stop(&s);
 }
 
+/* Issue 15 item 6: idle sockets holding every connection no longer lock a client out.
+ * All taken, a new connection replaces the oldest of the address holding the most; one
+ * address holds at most max_per_address. */
 static void test_connection_limit(void **state)
 {
     (void)state;
     server s;
-    start(&s, 2);
+    start_limits(&s, 2, 0);
     uint16_t port = li_httpd_port(s.h);
     int idle[2] = { dial(port), dial(port) };
     usleep(100000);   /* both accepted */
     char resp[256];
-    /* The third is closed as it is accepted. */
+    /* The third is served; the oldest idle one was dropped for it. */
     int fd = dial(port);
-    (void)!write(fd, "GET / HTTP/1.1\r\n\r\n", 18);
-    assert_int_equal(read_all(fd, resp, sizeof resp), 0);
+    (void)!write(fd, "GET /x HTTP/1.1\r\n\r\n", 20);
+    assert_true(read_all(fd, resp, sizeof resp) > 0);
+    assert_non_null(strstr(resp, "GET /x"));
     close(fd);
+    assert_int_equal(read_all(idle[0], resp, sizeof resp), 0);
     close(idle[0]);
     close(idle[1]);
-    assert_int_equal(atomic_load(&s.calls), 0);
+    assert_int_equal(atomic_load(&s.calls), 1);
+    stop(&s);
+
+    /* Two from 127.0.0.1 at most: a third from there is served and its address's
+     * oldest dropped; one from 127.0.0.2 is served and drops none. */
+    start_limits(&s, 8, 2);
+    port = li_httpd_port(s.h);
+    idle[0] = dial(port);
+    usleep(20000);
+    idle[1] = dial(port);
+    usleep(100000);
+    fd = dial(port);
+    (void)!write(fd, "GET /x HTTP/1.1\r\n\r\n", 20);
+    assert_true(read_all(fd, resp, sizeof resp) > 0);
+    close(fd);
+    assert_int_equal(read_all(idle[0], resp, sizeof resp), 0);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002) };
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
+    (void)!write(fd, "GET /y HTTP/1.1\r\n\r\n", 20);
+    assert_true(read_all(fd, resp, sizeof resp) > 0);
+    assert_non_null(strstr(resp, "GET /y"));
+    close(fd);
+    struct pollfd p = { idle[1], POLLIN, 0 };
+    assert_int_equal(poll(&p, 1, 0), 0); /* still open */
+    close(idle[0]);
+    close(idle[1]);
+    assert_int_equal(atomic_load(&s.calls), 2);
     stop(&s);
 }
 

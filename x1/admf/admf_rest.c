@@ -39,7 +39,7 @@ struct admf_rest {
     size_t n_tokens;
     int cn_is_role;
     size_t max_body;
-    unsigned max_connections;
+    unsigned max_connections, max_per_address, idle_timeout_s;
     uint16_t port;
     atomic_uint_fast64_t by_class[6]; /* requests by status class 1xx..5xx */
     atomic_uint_fast64_t auth_failures;
@@ -461,6 +461,8 @@ static void render_metrics(admf_rest *r, li_buf *out)
     admf_metrics(r->admf, out);
 }
 
+/* req is NULL for a client that did not authenticate (no body was read): every path
+ * that reads it lies behind authenticate(). */
 static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char *url,
                               const char *method, request *req)
 {
@@ -680,6 +682,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     request *req = *con_cls;
     (void)version;
     if (!req) {
+        /* The head is complete, nothing of a body read yet: a client that does not
+         * authenticate is answered now (401, or what needs no principal) and its body
+         * is never read (issue 15 item 6: 1 MiB was buffered before the check). */
+        x1_principal who;
+        if (!authenticate(r, c, &who))
+            return handle(r, c, url, method, NULL);
         if (!(req = calloc(1, sizeof *req)))
             return MHD_NO;
         li_buf_init(&req->body, r->max_body);
@@ -721,7 +729,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
                      void *reconcile_ctx, char *errstr, size_t errstr_size)
 {
     admf_rest *r = calloc(1, sizeof *r);
-    int64_t max_body, max_conn;
+    int64_t max_body, max_conn, per_address, idle_s;
     const char *listen_addr = li_config_get(cfg, "rest.listen", "127.0.0.1:8443");
     struct sockaddr_storage ss;
     socklen_t len;
@@ -745,21 +753,28 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
     if (li_config_get_bool(cfg, "rest.cn_is_role", 1, &r->cn_is_role, errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_body_bytes", 1 << 20, 1024, 64 << 20, &max_body,
                           errstr, errstr_size) ||
-        li_config_get_int(cfg, "rest.max_connections", 128, 1, 4096, &max_conn, errstr,
+        li_config_get_int(cfg, "rest.max_connections", 1024, 1, 16384, &max_conn, errstr,
+                          errstr_size) ||
+        li_config_get_int(cfg, "rest.max_connections_per_address", 8, 1, 16384, &per_address,
+                          errstr, errstr_size) ||
+        li_config_get_int(cfg, "rest.idle_timeout_s", 10, 1, 3600, &idle_s, errstr,
                           errstr_size) ||
         li_net_address(listen_addr, LI_HOSTPORT_PORT0,
                        "rest.listen", &ss, &len, errstr, errstr_size))
         goto fail;
     r->max_body = (size_t)max_body;
     r->max_connections = (unsigned)max_conn;
+    r->max_per_address = (unsigned)per_address;
+    r->idle_timeout_s = (unsigned)idle_s;
     if (!(r->cert_pem = read_file(cert, 0, errstr, errstr_size)) ||
         !(r->key_pem = read_file(key, 1, errstr, errstr_size)) ||
         !(r->ca_pem = read_file(ca, 0, errstr, errstr_size)))
         goto fail;
     if (tokens && load_tokens(r, tokens, errstr, errstr_size) != LI_OK)
         goto fail;
+    /* poll(), not select(): a thousand connections take descriptors above FD_SETSIZE. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_TLS | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     r->mhd = MHD_start_daemon(
@@ -769,8 +784,14 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         /* TLS 1.2 minimum, 1.3 preferred (docs/DESIGN.md 7). */
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_path, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
+        unescape_path, NULL,
+        /* Before authentication a client holds a thread and a connection; one address
+         * holds max_per_address at most, so the rest of max_connections stays for
+         * the others, and a silent one (TLS handshake included) goes after
+         * idle_timeout_s (issue 15 item 6). */
+        MHD_OPTION_CONNECTION_TIMEOUT, r->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        r->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, r->max_per_address,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "
                  "certificate/key)", listen_addr);

@@ -18,8 +18,9 @@ typedef void (*admf_rest_reconcile_fn)(void *ctx, const x1_principal *who, const
 
 /* Starts the HTTPS server. Keys (docs/REST.md): rest.listen, rest.tls.cert, rest.tls.key,
  * rest.tls.ca, rest.role.<CN>, rest.cn_is_role, rest.tokens_file, rest.max_body_bytes,
- * rest.max_connections. admf (not owned) must outlive the server. NULL with a reason in
- * errstr. */
+ * rest.max_connections, rest.max_connections_per_address, rest.idle_timeout_s. A client
+ * is authenticated from the request's head, before any body is read. admf (not owned)
+ * must outlive the server. NULL with a reason in errstr. */
 admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_reconcile_fn reconcile,
                      void *reconcile_ctx, char *errstr, size_t errstr_size);
 /* The bound TCP port. */

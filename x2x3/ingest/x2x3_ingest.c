@@ -58,6 +58,7 @@ typedef struct conn {
     char poi_id[256];
     uint8_t fp[32];
     char addr[64];
+    struct sockaddr_storage ss;   /* the peer's address */
     li_buf rbuf, wbuf;
     size_t need;                  /* bytes the decoder asked for */
     uint64_t last_rx_ns;
@@ -95,6 +96,7 @@ struct x2x3_ingest {
     uint64_t idle_ns;
     int tcp_keepalive_s;          /* TCP keepalive idle time on POI connections; 0: off */
     uint64_t handshake_ns;
+    size_t max_handshakes_per_address;
     uint64_t pdu_ns;
     int flush_ms;
     int listen_fd;
@@ -620,6 +622,26 @@ static void set_tcp_keepalive(int fd, int idle_s)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 }
 
+/* One address may hold only ingest.max_handshakes_per_address connections in their TLS
+ * handshake, so that a flood of idle or slow sockets from one host costs that many
+ * descriptors at most (issue 15 item 6). At the limit the oldest of them makes way for
+ * the new one rather than the new one being refused: a POI behind the same address as
+ * the flood still gets its handshake (milliseconds) done. */
+static void limit_handshakes(x2x3_ingest *ing, const struct sockaddr_storage *ss)
+{
+    size_t n = 0;
+    conn *oldest = NULL;
+    for (conn *c = ing->conns; c; c = c->next) {
+        if (c->state != CONN_HANDSHAKE || !li_net_same_host(&c->ss, ss))
+            continue;
+        n++;
+        if (!oldest || c->last_rx_ns < oldest->last_rx_ns)
+            oldest = c;
+    }
+    if (n >= ing->max_handshakes_per_address)
+        conn_close(ing, oldest, "too_many_handshakes", NULL);
+}
+
 static void on_accept(x2x3_ingest *ing)
 {
     for (;;) {
@@ -632,6 +654,7 @@ static void on_accept(x2x3_ingest *ing)
                 count_error(ing, "accept", NULL);
             return;
         }
+        limit_handshakes(ing, &ss);
         conn *c = calloc(1, sizeof *c);
         if (c)
             li_conn_init(&c->io);
@@ -647,6 +670,7 @@ static void on_accept(x2x3_ingest *ing)
         SSL_set_mode(c->io.ssl, SSL_MODE_RELEASE_BUFFERS);
         li_buf_init(&c->rbuf, ing->max_pdu + READ_CHUNK);
         li_buf_init(&c->wbuf, 1 << 20);
+        c->ss = ss;
         char host[INET6_ADDRSTRLEN] = "?";
         uint16_t port = 0;
         if (ss.ss_family == AF_INET) {
@@ -946,7 +970,7 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
         snprintf(errstr, errstr_size, "epoll: %s", strerror(errno));
         goto fail;
     }
-    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s, pdu_s, tcp_ka_s;
+    int64_t max_pdu, idle_s, flush_ms, partitions, handshake_s, pdu_s, tcp_ka_s, hs_per_addr;
     /* A conformant POI sends a keepalive every TIME_P1 (60 s by default) and may wait
      * TIME_P2 (180 s) for its answer (TS 103 221-2 clause 6.2.4); some POIs send none.
      * So quiet connections are kept well past TIME_P2, and dead peers are found by TCP
@@ -959,8 +983,10 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.flush_timeout_ms", 10000, 0, 600000, &flush_ms, errstr,
                           errstr_size) != LI_OK ||
-        li_config_get_int(cfg, "ingest.handshake_timeout_s", 10, 1, 3600, &handshake_s, errstr,
+        li_config_get_int(cfg, "ingest.handshake_timeout_s", 5, 1, 3600, &handshake_s, errstr,
                           errstr_size) != LI_OK ||
+        li_config_get_int(cfg, "ingest.max_handshakes_per_address", 16, 1, 65536, &hs_per_addr,
+                          errstr, errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.pdu_timeout_s", 30, 0, 86400, &pdu_s, errstr,
                           errstr_size) != LI_OK ||
         li_config_get_int(cfg, "ingest.partitions", 8, 0, 10000, &partitions, errstr,
@@ -974,6 +1000,7 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
                     "that keeps its link alive only every TIME_P1 may be cut",
                     (long long)idle_s, TIME_P2_S);
     ing->handshake_ns = (uint64_t)handshake_s * 1000000000u;
+    ing->max_handshakes_per_address = (size_t)hs_per_addr;
     ing->pdu_ns = (uint64_t)pdu_s * 1000000000u;
     ing->flush_ms = (int)flush_ms;
     char host[100] = "ingest";
