@@ -35,8 +35,10 @@ static void session(rd_kafka_t *p, int s)
 static void put_warrant(rd_kafka_t *p, int64_t end_ms, int tombstone)
 {
     uint8_t buf[512];
-    char key[32];
+    char key[160];
     size_t n = med_gen_poi(buf, key);
+    med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    n = med_gen_destination(dest[0], buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), buf, n);
     n = med_gen_warrant(0, dest[0], end_ms, buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), tombstone ? NULL : buf, tombstone ? 0 : n);

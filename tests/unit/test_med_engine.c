@@ -832,6 +832,73 @@ static void test_untasked_poi(void **state)
     med_tasks_free(tasks);
 }
 
+/* The window by both clocks: content the POI stamps inside a warrant's window is delivered
+ * only when limf-ingest received it within the skew (60 s) of that window; a POI clock
+ * that is wrong (or a POI that re-dates what it sends) moves nothing across an edge. */
+static void test_clock_skew(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    static const uint8_t XID_W[16] = { 0xe6, 6 };
+    const int64_t start_ms = (int64_t)(T0 / 1000000), end_ms = start_ms + 3600 * 1000;
+    const warrant_def w6 = { .id = "w6", .liid = "LIID-W", .delivery = "iri+cc", .dest1 = "lea1",
+                             .xid = XID_W, .ttype = "sip-uri",
+                             .tvalue = "sip:alice@ims.example.net", .start_ms = start_ms,
+                             .end_ms = end_ms };
+    put_warrant(tasks, &w6);
+    const uint64_t in = T0 + 600 * SEC, end = (uint64_t)end_ms * 1000000;
+    struct {
+        uint64_t ts, received;
+        int delivered, clock, window;
+    } rows[] = {
+        { in, in + SEC, 1, 0, 0 },                   /* both clocks inside */
+        { end - SEC, end + 30 * SEC, 1, 0, 0 },      /* late, within the skew */
+        { in, 0, 1, 0, 0 },                          /* no receive time: the POI's */
+        { end - SEC, end + 7200 * SEC, 0, 1, 0 },    /* backdated by two hours */
+        { in, T0 - 7200 * SEC, 0, 1, 0 },            /* received before the start */
+        { end + SEC, end - 10 * SEC, 0, 0, 1 },      /* the POI's clock says after */
+    };
+    med_config cfg = test_config();
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        static out o;
+        o.n = 0;
+        med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+        Limf__XPdu p = LIMF__XPDU__INIT;
+        uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
+        static const char invite[] = INVITE("d6", "s6");
+        p.poi_id = "poi-test";
+        p.poi_cert_sha256.data = POI_FP;
+        p.poi_cert_sha256.len = 32;
+        p.timestamp_ns = rows[i].ts;
+        p.received_ns = rows[i].received;
+        p.pdu_type = 1;
+        p.payload_format = 9;
+        p.xid.data = (uint8_t *)XID_W;
+        p.xid.len = 16;
+        p.correlation_id.data = corr;
+        p.correlation_id.len = 8;
+        p.payload.data = (uint8_t *)invite;
+        p.payload.len = strlen(invite);
+        p.sdp = "";
+        assert_int_equal(med_engine_process(e, &p, rows[i].received ? rows[i].received : in),
+                         LI_OK);
+        med_stats st;
+        med_engine_stats(e, &st);
+        if (rows[i].delivered != (o.n > 0) || st.dropped_clock != (uint64_t)rows[i].clock ||
+            st.dropped_window != (uint64_t)rows[i].window)
+            fail_msg("row %zu: %zu records, dropped_clock %llu, dropped_window %llu", i, o.n,
+                     (unsigned long long)st.dropped_clock, (unsigned long long)st.dropped_window);
+        med_engine_free(e);
+    }
+    /* The rule itself, at the edges. */
+    const med_warrant *w = med_tasks_get(tasks, "w6");
+    assert_true(med_warrant_covers(w, in, end + 59 * SEC, 60 * SEC));
+    assert_false(med_warrant_covers(w, in, end + 60 * SEC, 60 * SEC));
+    assert_true(med_warrant_covers(w, in, T0 - 60 * SEC, 60 * SEC));
+    assert_false(med_warrant_covers(w, in, T0 - 61 * SEC, 60 * SEC));
+    med_tasks_free(tasks);
+}
+
 /* Hostile SDP: a path of 40 URIs links only the first 32 session-ids. */
 static void test_sid_cap(void **state)
 {
@@ -917,7 +984,25 @@ static void test_tasks(void **state)
     assert_string_equal(ws[0]->liid, "LIID-A");
     assert_int_equal(med_tasks_apply(t, "warrant/w9", 10, (const uint8_t *)"\xff\xff", 2),
                      LI_ERR_PROTO);
-    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, (const uint8_t *)"x", 1), LI_OK);
+    assert_int_equal(med_tasks_apply(t, "other/d1", 8, (const uint8_t *)"x", 1), LI_OK);
+    /* destination/<id>: the topic suffix the mediator writes under; a tombstone or a
+     * re-creation replaces it, an undecodable record is refused. */
+    assert_null(med_tasks_topic_suffix(t, "d1"));
+    Limf__Destination d = LIMF__DESTINATION__INIT;
+    d.id = "d1";
+    d.topic_suffix = "0123456789abcdef0123456789abcdef";
+    uint8_t buf[256];
+    size_t n = limf__destination__pack(&d, buf);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, buf, n), LI_OK);
+    assert_string_equal(med_tasks_topic_suffix(t, "d1"), d.topic_suffix);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, NULL, 0), LI_OK);
+    assert_null(med_tasks_topic_suffix(t, "d1"));
+    d.topic_suffix = "fedcba9876543210fedcba9876543210";
+    n = limf__destination__pack(&d, buf);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, buf, n), LI_OK);
+    assert_string_equal(med_tasks_topic_suffix(t, "d1"), d.topic_suffix);
+    assert_int_equal(med_tasks_apply(t, "destination/d2", 14, (const uint8_t *)"\xff\xff", 2),
+                     LI_ERR_PROTO);
     assert_int_equal(med_tasks_find(t, XID_NONE, &ws), 0);
     assert_int_equal(med_tasks_find(t, XID_B, &ws), 1);
     assert_true(med_warrant_in_window(ws[0], T0));
@@ -957,7 +1042,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies), cmocka_unit_test(test_third_party_numbering),
         cmocka_unit_test(test_resend_window),
-        cmocka_unit_test(test_untasked_poi),
+        cmocka_unit_test(test_untasked_poi), cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
         cmocka_unit_test(test_sid_cap), cmocka_unit_test(test_stream_id),
     };
