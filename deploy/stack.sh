@@ -82,7 +82,14 @@ stack_write_confs() {
     echo "reconcile_interval_s = 60"
     echo "retry_max_s = 5"
     stack_tls_keys tls admf "$run"
+    echo "[admf]"
+    echo "audit_key_file = $run/conf/admf-audit.key"
   } >"$run/conf/admf.conf"
+  # The audit trail's HMAC key (docs/REST.md, "Audit trail"): 32 random octets, 0600,
+  # outside Kafka. Kept across restarts of the stack: a new key makes the old trail
+  # unverifiable (rotation keeps the old one: admf.audit_previous_key_files).
+  [ -f "$run/conf/admf-audit.key" ] ||
+    (umask 077 && openssl rand -hex 32 >"$run/conf/admf-audit.key")
   {
     stack_ready_keys ingest "$run"
     echo "[ingest]"

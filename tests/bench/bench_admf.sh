@@ -38,7 +38,10 @@ tls.cert = $work/pki/admf.pem
 tls.key = $work/pki/admf.key
 tls.ca = $work/pki/ca.pem
 ingest_address = 127.0.0.1:9
+[admf]
+audit_key_file = $work/admf-audit.key
 CONF
+(umask 077 && openssl rand -hex 32 >"$work/admf-audit.key")
 "$build/bin/limf-admf" -c "$work/admf.conf" 2>"$work/admf.log" &
 admf_pid=$!
 li_wait_file "$work/ready" 20

@@ -1,9 +1,11 @@
 /* Fuzzes the JSON inputs of limf-admf: REST bodies parsed as the daemon does (duplicate
  * keys refused) and validated as each of the four kinds of object, the packed record
  * (what would go to limf.admin) must unpack again; and a line of an exported audit file
- * as limf-audit-verify reads it. */
+ * as limf-audit-verify reads it, and a checkpoint (a file of GET /v1/audit/checkpoint, or
+ * an export's start line) must round-trip. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "audit_chain.h"
 #include "admf_validate.h"
@@ -61,13 +63,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t prev[32], hash[32];
     if (audit_chain_from_json(body, &ev, prev, hash) == LI_OK) {
         audit_chain_verifier v;
-        audit_chain_verifier_init(&v);
+        audit_chain_verifier_init(&v, NULL, 0);
         audit_chain_verifier_feed(&v, &ev);
         json_t *again = audit_chain_to_json(&ev);
         if (!again)
             __builtin_trap();
         json_decref(again);
     }
+    audit_checkpoint cp;
+    if (audit_checkpoint_from_json(body, &cp) == LI_OK) {
+        json_t *again = audit_checkpoint_to_json(&cp);
+        audit_checkpoint back;
+        if (!again || audit_checkpoint_from_json(again, &back) != LI_OK ||
+            memcmp(&back, &cp, sizeof cp) != 0)
+            __builtin_trap();
+        json_decref(again);
+    }
+    json_t *start = json_object_get(body, "checkpoint");
+    if (start && audit_checkpoint_from_json(start, &cp) == LI_OK) {
+        audit_chain_verifier v;
+        audit_chain_verifier_init(&v, NULL, 0);
+        audit_chain_verifier_anchor(&v, &cp);
+    }
+    if (json_is_string(body))
+        x1_valid_text(json_string_value(body), json_string_length(body), 0);
     json_decref(body);
     return 0;
 }

@@ -206,6 +206,9 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
     snprintf(d->port_file, sizeof d->port_file, "%s/ready", d->dir);
     snprintf(d->log, sizeof d->log, "%s/admf.log", d->dir);
     snprintf(tokens, sizeof tokens, "%s/tokens", d->dir);
+    snprintf(d->audit_key, sizeof d->audit_key, "%s/audit.key", d->dir);
+    write_file(d->audit_key,
+               "6c696d662d746573742d61756469742d6b65792d3031323334353637383961626364\n", 0600);
     write_file(tokens,
                "# name role token\nci-admin admin adm1n-t0ken-0123456789\n"
                "ci-auditor auditor aud1t-t0ken-0123456789\n",
@@ -224,9 +227,11 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
             "[rest]\nlisten = 127.0.0.1:0\ntls.cert = %s/admf.pem\n"
             "tls.key = %s/admf.key\ntls.ca = %s/ca.pem\ntokens_file = %s\n"
             "[x1]\ntls.cert = %s/admf.pem\ntls.key = %s/admf.key\ntls.ca = %s/ca.pem\n"
-            "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n",
+            "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n"
+            "[admf]\naudit_key_file = %s\naudit_checkpoint_seconds = 1\n"
+            "auth_refusal_interval_seconds = 1\n",
             d->port_file, env("LIMF_TOPIC_PREFIX"), env("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki,
-            pki, pki, pki, pki, tokens, pki, pki, pki);
+            pki, pki, pki, pki, tokens, pki, pki, pki, d->audit_key);
     fclose(f);
     write_file(d->conf, text, 0644);
     free(text);
@@ -393,7 +398,8 @@ static int ssl_write_all(SSL *ssl, const char *p, size_t n)
     return 0;
 }
 
-/* The body's Content-Type is application/json. */
+/* The body's Content-Type is application/json, or application/problem+json (errors,
+ * RFC 9457). */
 static int is_json(const char *head)
 {
     const char *h = strcasestr(head, "\r\nContent-Type:");
@@ -402,7 +408,30 @@ static int is_json(const char *head)
     h += strlen("\r\nContent-Type:");
     while (*h == ' ')
         h++;
-    return strncasecmp(h, "application/json", 16) == 0;
+    return strncasecmp(h, "application/json", 16) == 0 ||
+           strncasecmp(h, "application/problem+json", 24) == 0;
+}
+
+/* Decodes a chunked body (RFC 9112 7.1) in place; returns its length. A truncated one
+ * keeps what arrived whole. */
+static size_t dechunk(char *body, size_t len)
+{
+    size_t in = 0, out = 0;
+    while (in < len) {
+        char *end;
+        unsigned long n = strtoul(body + in, &end, 16);
+        char *crlf = strstr(body + in, "\r\n");
+        if (!crlf || end == body + in || n == 0)
+            break;
+        in = (size_t)(crlf - body) + 2;
+        if (in + n > len)
+            break;
+        memmove(body + out, body + in, n);
+        out += n;
+        in += n + 2;
+    }
+    body[out] = 0;
+    return out;
 }
 
 admf_resp *admf_req_raw(admf_client *c, const char *method, const char *path,
@@ -466,6 +495,8 @@ admf_resp *admf_req_raw(admf_client *c, const char *method, const char *path,
     if (!r->head || !r->raw)
         abort();
     memcpy(r->raw, end + 4, r->raw_len + 1);
+    if (strcasestr(r->head, "\r\nTransfer-Encoding: chunked"))
+        r->raw_len = dechunk(r->raw, r->raw_len);
     if (is_json(r->head))
         r->body = json_loadb(r->raw, r->raw_len, 0, NULL);
 out:
@@ -562,7 +593,7 @@ long long jint(const json_t *j, const char *path)
 
 const char *admf_err(const admf_resp *r)
 {
-    const char *code = jstr(r->body, "error.code"), *field = jstr(r->body, "error.field");
+    const char *code = jstr(r->body, "code"), *field = jstr(r->body, "field");
     return admf_fmt("%d %s %s", r->status, code ? code : "-", field ? field : "");
 }
 

@@ -43,11 +43,13 @@ typedef struct admf_daemon {
     char conf[300];
     char port_file[300];
     char log[300];
+    char audit_key[300]; /* the audit key file (0600) */
     pid_t pid;
     uint16_t port;       /* the REST API's port, read from its ready file (daemon.ready_file) */
 } admf_daemon;
 
-/* A scratch directory with a tokens file (ci-admin: admin, ci-auditor: auditor) and a
+/* A scratch directory with a tokens file (ci-admin: admin, ci-auditor: auditor), an audit
+ * key file (refusals aggregated and checkpoints written every second) and a
  * configuration on the test broker (mutual TLS, the admf certificate); extra lines
  * (NULL-terminated, may be NULL) go first, as top-level keys. */
 void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *extra);

@@ -54,6 +54,26 @@ static void test_apply_and_get(void **state)
     admf_store_free(NULL);
 }
 
+/* A deleted object's last version is remembered (from the tombstone, or told), the higher
+ * kept: a re-created object's versions continue after it. */
+static void test_retired_versions(void **state)
+{
+    (void)state;
+    admf_store *st = admf_store_new();
+    assert_int_equal(admf_store_retired(st, X1_KIND_WARRANT, "w1"), 0);
+    assert_int_equal(put(st, "w1", "L1", "DE", 7), LI_OK);
+    assert_int_equal(admf_store_apply(st, "warrant/w1", 10, NULL, 0), LI_OK);
+    assert_int_equal(admf_store_retired(st, X1_KIND_WARRANT, "w1"), 7);
+    assert_int_equal(admf_store_retire(st, X1_KIND_WARRANT, "w1", 3), LI_OK);
+    assert_int_equal(admf_store_retired(st, X1_KIND_WARRANT, "w1"), 7);
+    assert_int_equal(admf_store_retire(st, X1_KIND_WARRANT, "w1", 9), LI_OK);
+    assert_int_equal(admf_store_retired(st, X1_KIND_WARRANT, "w1"), 9);
+    /* per kind and id */
+    assert_int_equal(admf_store_retired(st, X1_KIND_DESTINATION, "w1"), 0);
+    assert_int_equal(admf_store_retired(st, X1_KIND_WARRANT, "w10"), 0);
+    admf_store_free(st);
+}
+
 static void test_bad_records(void **state)
 {
     (void)state;
@@ -141,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_and_get), cmocka_unit_test(test_bad_records),
+        cmocka_unit_test(test_retired_versions),
         cmocka_unit_test(test_order_and_cursor), cmocka_unit_test(test_liid_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

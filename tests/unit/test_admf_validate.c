@@ -336,6 +336,17 @@ static void test_helpers(void **state)
     assert_false(x1_valid_id("a/b"));
     assert_true(x1_valid_id("123456789012345678901234567890123456789012345678901234567890123"));
     assert_false(x1_valid_id("1234567890123456789012345678901234567890123456789012345678901234"));
+    /* printable UTF-8: no C0, DEL or C1 controls, no malformed sequences */
+    assert_true(x1_valid_text("AG Berlin 12/26 \xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80", 25, 0));
+    assert_false(x1_valid_text("a\x1b[2Jb", 7, 0));
+    assert_false(x1_valid_text("a\x7f", 2, 0));
+    assert_false(x1_valid_text("a\xc2\x9b" "31m", 6, 0)); /* C1 CSI */
+    assert_false(x1_valid_text("\xc0\xaf", 2, 0));        /* overlong '/' */
+    assert_false(x1_valid_text("\xed\xa0\x80", 3, 0));    /* surrogate */
+    assert_false(x1_valid_text("\xe2\x82", 2, 0));        /* truncated */
+    assert_false(x1_valid_text("\xff", 1, 0));
+    assert_false(x1_valid_text("a\nb", 3, 0));
+    assert_true(x1_valid_text("a\r\nb", 4, 1));
     assert_true(x1_valid_liid("A"));
     assert_true(x1_valid_liid("1234567890123456789012345"));
     assert_false(x1_valid_liid("12345678901234567890123456"));

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "li_bytes.h"
 #include "li_config.h"
@@ -34,13 +35,18 @@ typedef struct x1_result {
 } x1_result;
 
 void x1_result_clear(x1_result *r);
-/* Fills r with {"error":{"code","message","field"}}. */
+/* Fills r with an RFC 9457 problem: {"type":"urn:limf:problem:<code>","title":code,
+ * "status","detail":message,"code","field"} (served as application/problem+json). */
 void x1_result_error(x1_result *r, int status, const char *code, const char *field,
                      const char *message);
 
 /* Connects to Kafka (`kafka.*` keys), makes sure limf.admin (compacted) and limf.audit
- * exist, and rebuilds the state by reading both from the beginning to their end offsets.
- * Keys: admf.write_timeout_ms (default 10000). NULL with a reason in errstr. */
+ * (unlimited retention) exist, and rebuilds the state by reading both from the beginning
+ * to their end offsets; checks the audit chain (a broken one: read-only mode). Keys:
+ * admf.write_timeout_ms (default 10000), admf.audit_key_file (required),
+ * admf.audit_previous_key_files, admf.audit_checkpoint_events (1000),
+ * admf.audit_checkpoint_seconds (60), admf.audit_memory_events (250000),
+ * admf.auth_refusal_interval_seconds (60). NULL with a reason in errstr. */
 admf_service *admf_new(const li_config *cfg, char *errstr, size_t errstr_size);
 /* Flushes and closes; NULL is a no-op. */
 void admf_free(admf_service *a);
@@ -78,12 +84,43 @@ li_err admf_audit(admf_service *a, const x1_principal *who, const char *action,
                      const char *object, const char *outcome, const char *reason,
                      const char *detail);
 /* GET /v1/audit: filters from, to (RFC 3339), actor, action, object (exact, or a prefix
- * ending in '/'), outcome; after (index), limit. jsonl: the matching events as JSON lines
- * into *jsonl (out->status 200, out->body NULL) instead of a page. */
-void admf_audit_list(admf_service *a, const x1_query *q, int jsonl_format, li_buf *jsonl,
-                        x1_result *out);
-/* GET /v1/audit/verify: re-reads limf.audit from Kafka and checks the whole chain. */
+ * ending in '/'), outcome; after (index), limit. A page of the events held in memory. */
+void admf_audit_list(admf_service *a, const x1_query *q, x1_result *out);
+/* GET /v1/audit?format=jsonl, streamed in bounded memory: the matching events as JSON
+ * lines (all unless `limit`), preceded by the start checkpoint when the first is not event
+ * 0. _new copies q; NULL with out filled for a bad query. _read fills buf with up to max
+ * bytes: their count, 0 at the end, -1 when the in-memory window moved past the export
+ * (the rest is in limf.audit only: the export cannot be completed and must be retried). */
+typedef struct admf_export admf_export;
+admf_export *admf_audit_export_new(admf_service *a, const x1_query *q, x1_result *out);
+ssize_t admf_audit_export_read(admf_export *e, char *buf, size_t max);
+void admf_audit_export_free(admf_export *e);
+/* GET /v1/audit/verify: re-reads limf.audit from Kafka and checks the whole chain under
+ * the audit keys, anchored at the latest checkpoint. */
 void admf_audit_verify(admf_service *a, x1_result *out);
+/* GET /v1/audit/checkpoint: the latest signed checkpoint (audit_chain.h), 404 before the
+ * first event. */
+void admf_audit_checkpoint(admf_service *a, x1_result *out);
+/* 1 while mutations are refused because the chain was found broken at start. */
+int admf_read_only(admf_service *a);
+/* POST /v1/audit/acknowledge (admin): leaves read-only mode, recorded as the audited
+ * action "audit.acknowledge" with the reason (required). */
+void admf_audit_acknowledge(admf_service *a, const x1_principal *who, const char *reason,
+                            x1_result *out);
+/* Counts a refused authentication from `source` (the peer's address) presenting who->name;
+ * the refusals of one source and presented name are written as one "auth.fail" event per
+ * interval (admf.auth_refusal_interval_seconds) with their count, so that a flood cannot
+ * bury the trail. request: "METHOD path" of the first. */
+void admf_auth_refused(admf_service *a, const x1_principal *who, const char *source,
+                       const char *request);
+/* Records a read of warrants (least knowledge: who looked at which warrant, or checked
+ * whether an identity is a target): "warrant.read" with the id, or "warrant.lookup" with
+ * the target's pseudonym (audit_chain_pseudonym), or "warrant.list". */
+void admf_audit_read(admf_service *a, const x1_principal *who, const char *id,
+                     const x1_query *q, int status);
+/* Replaces a warrant representation's LIID and target values by their pseudonyms: what
+ * the trail records of a warrant. */
+void admf_audit_pseudonymize(admf_service *a, json_t *warrant);
 
 /* Prometheus text of the store and audit metrics, appended to out. */
 void admf_metrics(admf_service *a, li_buf *out);

@@ -4,6 +4,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdatomic.h>
@@ -190,6 +191,104 @@ static int authenticate(admf_rest *r, struct MHD_Connection *c, x1_principal *wh
     return 1;
 }
 
+/* The peer's address as text, for aggregating refusals per source. */
+static void peer_address(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
+/* ---- request hygiene ---- */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* MHD's unescaping of the path and arguments, except that %00 and %2F stay as written: a
+ * NUL would cut the path short in C strings and an escaped slash would move a segment
+ * boundary (/v1/warrants/keep%00/../../audit). The path check then refuses them. */
+static size_t unescape_path(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *out = s;
+    (void)cls, (void)c;
+    for (const char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+            hi * 16 + lo != 0 && hi * 16 + lo != '/') {
+            *out++ = (char)(hi * 16 + lo);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = 0;
+    return (size_t)(out - s);
+}
+
+/* 1 when no segment of the path is empty, "." or "..", and no '%' (an escape left by
+ * unescape_path) or control character is in it. "/" alone is plain. */
+static int path_is_plain(const char *url)
+{
+    if (url[0] != '/')
+        return 0;
+    if (url[1] == 0)
+        return 1;
+    for (const char *seg = url + 1;;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (seg[i] == '%' || (unsigned char)seg[i] < 0x20 || seg[i] == 0x7f)
+                return 0;
+        if (!seg[n])
+            return 1;
+        seg += n + 1;
+    }
+}
+
+/* X-Reason (RFC 9110 field value): printable UTF-8, at most X1_MAX_TEXT bytes; no control
+ * characters (no terminal escapes in anything that shows the trail). NULL when fine,
+ * else what is wrong. */
+static const char *bad_reason(const char *reason)
+{
+    if (!reason)
+        return NULL;
+    size_t n = strlen(reason);
+    if (n > X1_MAX_TEXT)
+        return "X-Reason is longer than 1024 bytes";
+    if (!x1_valid_text(reason, n, 0))
+        return "X-Reason must be printable UTF-8 text (no control characters)";
+    return NULL;
+}
+
+/* The body's media type: application/json, and for PATCH also
+ * application/merge-patch+json (RFC 7396); parameters other than charset=utf-8 are not
+ * accepted. A missing Content-Type is refused as well. */
+static int json_media_type(const char *ctype, int patch)
+{
+    if (!ctype)
+        return 0;
+    size_t n = strcspn(ctype, ";");
+    while (n && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+        n--;
+    int ok = (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+             (patch && n == 28 && strncasecmp(ctype, "application/merge-patch+json", 28) == 0);
+    for (const char *p = strchr(ctype, ';'); ok && p; p = strchr(p + 1, ';')) {
+        const char *v = p + 1 + strspn(p + 1, " \t");
+        ok = strncasecmp(v, "charset=utf-8", 13) == 0 && (v[13] == 0 || v[13] == ';' ||
+                                                         v[13] == ' ');
+    }
+    return ok;
+}
+
 /* ---- responses ---- */
 
 static enum MHD_Result send_text(admf_rest *r, struct MHD_Connection *c, int status,
@@ -221,11 +320,45 @@ static enum MHD_Result send_text(admf_rest *r, struct MHD_Connection *c, int sta
     return ret;
 }
 
+static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = admf_audit_export_read(cls, buf, max);
+    /* An incomplete export ends with an error: the client sees a truncated transfer,
+     * not a short file that looks whole. */
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                                                            : n;
+}
+
+static void export_done(void *cls)
+{
+    admf_audit_export_free(cls);
+}
+
+/* Streams an export (chunked): memory stays bounded by one block and one batch. */
+static enum MHD_Result send_export(admf_rest *r, struct MHD_Connection *c, admf_export *e)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                  export_reader, e,
+                                                                  export_done);
+    if (!resp) {
+        admf_audit_export_free(e);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&r->by_class[2], 1);
+    return ret;
+}
+
 static enum MHD_Result send_result(admf_rest *r, struct MHD_Connection *c, x1_result *res,
                                    const char *location)
 {
     char *text = res->body ? json_dumps(res->body, JSON_COMPACT) : NULL;
-    enum MHD_Result ret = send_text(r, c, res->status, text ? "application/json" : NULL,
+    const char *type = res->status >= 400 ? "application/problem+json" : "application/json";
+    enum MHD_Result ret = send_text(r, c, res->status, text ? type : NULL,
                                     text ? text : "", text ? strlen(text) : 0, res->etag,
                                     location, NULL);
     free(text);
@@ -240,8 +373,8 @@ static enum MHD_Result send_error(admf_rest *r, struct MHD_Connection *c, int st
     x1_result res = { 0 };
     x1_result_error(&res, status, code, field, message);
     char *text = json_dumps(res.body, JSON_COMPACT);
-    enum MHD_Result ret = send_text(r, c, status, "application/json", text, strlen(text), 0,
-                                    NULL, allow);
+    enum MHD_Result ret = send_text(r, c, status, "application/problem+json", text,
+                                    strlen(text), 0, NULL, allow);
     free(text);
     x1_result_clear(&res);
     return ret;
@@ -311,6 +444,23 @@ static void audit_refusal(admf_rest *r, const x1_principal *who, const char *act
         li_log_error("audit trail unavailable: a refusal was not recorded");
 }
 
+/* The Prometheus text of GET /metrics: the HTTP layer's counters, then the service's
+ * (admf_metrics). */
+static void render_metrics(admf_rest *r, li_buf *out)
+{
+    li_metrics_put_family(out, "limf_admf_http_requests_total", "counter",
+                          "Answers by status class");
+    for (int k = 1; k < 6; k++) {
+        char label[32];
+        snprintf(label, sizeof label, "class=\"%dxx\"", k);
+        li_metrics_put_labeled(out, "limf_admf_http_requests_total", label,
+                               atomic_load(&r->by_class[k]));
+    }
+    li_metrics_put(out, "limf_admf_auth_failures_total", "counter",
+                   "Requests refused by authentication", atomic_load(&r->auth_failures));
+    admf_metrics(r->admf, out);
+}
+
 static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char *url,
                               const char *method, request *req)
 {
@@ -328,6 +478,13 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     if (strcmp(url, "/v1/openapi.json") == 0)
         return send_text(r, c, 200, "application/json", (const char *)admf_rest_openapi_json,
                          admf_rest_openapi_json_len, 0, NULL, NULL);
+
+    /* Paths are refused whole when they could mean two things: empty or dot segments
+     * (RFC 3986 5.2.4 would remove them, a proxy may have), and NUL or '/' written as
+     * %00 / %2F (left escaped by unescape_path, so they reach here as '%'). */
+    if (!path_is_plain(url))
+        return send_error(r, c, 400, "invalid_path", "", "the path has an empty or dot "
+                          "segment, or an escaped NUL or slash", NULL);
 
     /* Split /v1/<collection>[/<id>[/audit]] */
     snprintf(path, sizeof path, "%s", url);
@@ -349,14 +506,17 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     int audit_area = area && strcmp(area, "audit") == 0;
     int poi_audit = rt && rt->kind == X1_KIND_POI && id && sub && strcmp(sub, "audit") == 0;
     if (!area || (!rt && !audit_area && strcmp(area, "metrics") != 0) ||
-        (audit_area && id && strcmp(id, "verify") != 0) || (audit_area && sub) ||
+        (audit_area && id && strcmp(id, "verify") != 0 && strcmp(id, "checkpoint") != 0 &&
+         strcmp(id, "acknowledge") != 0) || (audit_area && sub) ||
         (sub && !poi_audit) || (id && !x1_valid_id(id)))
         return send_error(r, c, 404, "not_found", "", "no such resource", NULL);
 
     if (!authenticate(r, c, &who)) {
+        char source[64];
         atomic_fetch_add(&r->auth_failures, 1);
         snprintf(object, sizeof object, "%s %.100s", method, url);
-        audit_refusal(r, &who, "auth.fail", object, "no valid client certificate or token");
+        peer_address(c, source, sizeof source);
+        admf_auth_refused(r->admf, &who, source, object);
         return send_error(r, c, 401, "unauthenticated", "",
                           "a client certificate or bearer token of a known principal is "
                           "required", NULL);
@@ -378,23 +538,27 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     if (strcmp(area, "metrics") == 0) {
         li_buf out;
         li_buf_init(&out, 0);
-        li_metrics_put_family(&out, "limf_admf_http_requests_total", "counter",
-                              "Answers by status class");
-        for (int k = 1; k < 6; k++) {
-            char label[32];
-            snprintf(label, sizeof label, "class=\"%dxx\"", k);
-            li_metrics_put_labeled(&out, "limf_admf_http_requests_total", label,
-                                   atomic_load(&r->by_class[k]));
-        }
-        li_metrics_put(&out, "limf_admf_auth_failures_total", "counter",
-                       "Requests refused by authentication", atomic_load(&r->auth_failures));
-        admf_metrics(r->admf, &out);
+        render_metrics(r, &out);
         enum MHD_Result ret = send_text(r, c, 200, "text/plain; version=0.0.4",
                                         (const char *)out.data, out.len, 0, NULL, NULL);
         li_buf_free(&out);
         return ret;
     }
     if (audit_area) {
+        if (id && strcmp(id, "acknowledge") == 0 && strcmp(method, "POST") == 0) {
+            if (strcmp(who.role, "admin") != 0) {
+                snprintf(object, sizeof object, "%s %.100s", method, url);
+                audit_refusal(r, &who, "auth.forbidden", object, "the role does not allow this");
+                return send_error(r, c, 403, "forbidden", "", "your role does not allow this",
+                                  NULL);
+            }
+            const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason");
+            if (bad_reason(reason))
+                return send_error(r, c, 400, "invalid_reason", "X-Reason", bad_reason(reason),
+                                  NULL);
+            admf_audit_acknowledge(r->admf, &who, reason, &res);
+            return send_result(r, c, &res, NULL);
+        }
         if (is_write(method)) {
             /* An attempt to change the audit trail is itself recorded. */
             snprintf(object, sizeof object, "%s %.100s", method, url);
@@ -402,27 +566,29 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             return send_error(r, c, 405, "method_not_allowed", "",
                               "the audit trail is append-only", "GET");
         }
-        if (id) {
+        if (id && strcmp(id, "verify") == 0) {
             admf_audit_verify(r->admf, &res);
             return send_result(r, c, &res, NULL);
         }
+        if (id && strcmp(id, "checkpoint") == 0) {
+            admf_audit_checkpoint(r->admf, &res);
+            return send_result(r, c, &res, NULL);
+        }
+        if (id)
+            return send_error(r, c, 405, "method_not_allowed", "", "use POST", "POST");
         const char *format = x1_query_get(&q, "format");
         int jsonl = format && strcmp(format, "jsonl") == 0;
         if (format && !jsonl && strcmp(format, "json") != 0)
             return send_error(r, c, 400, "invalid_format", "format",
                               "format is json or jsonl", NULL);
-        li_buf out;
-        li_buf_init(&out, 0);
-        admf_audit_list(r->admf, &q, jsonl, &out, &res);
-        enum MHD_Result ret;
-        if (jsonl && res.status == 200)
-            ret = send_text(r, c, 200, "application/x-ndjson", out.data ? (char *)out.data : "",
-                            out.len, 0, NULL, NULL);
-        else
-            ret = send_result(r, c, &res, NULL);
-        x1_result_clear(&res);
-        li_buf_free(&out);
-        return ret;
+        if (!jsonl) {
+            admf_audit_list(r->admf, &q, &res);
+            return send_result(r, c, &res, NULL);
+        }
+        admf_export *e = admf_audit_export_new(r->admf, &q, &res);
+        if (!e)
+            return send_result(r, c, &res, NULL);
+        return send_export(r, c, e);
     }
     if (poi_audit) {
         if (strcmp(method, "POST") != 0)
@@ -439,6 +605,8 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             admf_get(r->admf, rt->kind, id, &res);
         else
             admf_list(r->admf, rt->kind, &q, &res);
+        if (rt->kind == X1_KIND_WARRANT)
+            admf_audit_read(r->admf, &who, id, &q, res.status);
         return send_result(r, c, &res, NULL);
     }
     int create = !id && strcmp(method, "POST") == 0;
@@ -453,6 +621,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Reason");
     const char *if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+    const char *why_bad = bad_reason(reason);
+    if (why_bad) {
+        snprintf(object, sizeof object, "%s %.100s", method, url);
+        audit_refusal(r, &who, "http.reason", object, why_bad);
+        return send_error(r, c, 400, "invalid_reason", "X-Reason", why_bad, NULL);
+    }
     if (del) {
         admf_delete(r->admf, rt->kind, &who, id, if_match, reason, &res);
         return send_result(r, c, &res, NULL);
@@ -467,10 +641,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
                           NULL);
     }
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+    if (!json_media_type(ctype, patch)) {
         audit_refusal(r, &who, action, object, "unsupported content type");
         return send_error(r, c, 415, "unsupported_media_type", "Content-Type",
-                          "the body must be application/json", NULL);
+                          patch ? "the body must be application/json or "
+                                  "application/merge-patch+json"
+                                : "the body must be application/json", NULL);
     }
     json_error_t jerr;
     json_t *body = json_loadb(req->body.data ? (const char *)req->body.data : "", req->body.len,
@@ -592,7 +768,8 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         MHD_OPTION_HTTPS_MEM_TRUST, r->ca_pem,
         /* TLS 1.2 minimum, 1.3 preferred (docs/DESIGN.md 7). */
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_path, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, r->max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_END);
     if (!r->mhd) {
         snprintf(errstr, errstr_size, "cannot start HTTPS on %s (address in use, or bad "

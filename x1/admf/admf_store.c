@@ -29,9 +29,19 @@ typedef struct liid_entry {
 
 #define LIID_BUCKETS 65536
 
+/* "<kind>/<id>" -> the last version of a deleted object. */
+typedef struct retired_entry {
+    struct retired_entry *next;
+    uint64_t version;
+    char key[];
+} retired_entry;
+
+#define RETIRED_BUCKETS 4096
+
 struct admf_store {
     table t[X1_KIND_COUNT];
     liid_entry **liids;
+    retired_entry *retired[RETIRED_BUCKETS];
 };
 
 static const char *const kind_names[X1_KIND_COUNT] = { "warrant", "destination", "exception",
@@ -168,7 +178,57 @@ void admf_store_free(admf_store *st)
         }
     }
     free(st->liids);
+    for (size_t b = 0; b < RETIRED_BUCKETS; b++) {
+        for (retired_entry *e = st->retired[b], *next; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+    }
     free(st);
+}
+
+uint64_t admf_store_version(x1_kind kind, const ProtobufCMessage *msg)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(x1_kind_descriptor(kind), "version");
+    return f ? *(const uint64_t *)((const char *)msg + f->offset) : 0;
+}
+
+static retired_entry **retired_find(const admf_store *st, x1_kind kind, const char *id)
+{
+    size_t h = hash_id(kind_names[kind], strlen(kind_names[kind])) ^ hash_id(id, strlen(id));
+    retired_entry **pp = (retired_entry **)&st->retired[h & (RETIRED_BUCKETS - 1)];
+    size_t kl = strlen(kind_names[kind]);
+    for (; *pp; pp = &(*pp)->next)
+        if (strncmp((*pp)->key, kind_names[kind], kl) == 0 && (*pp)->key[kl] == '/' &&
+            strcmp((*pp)->key + kl + 1, id) == 0)
+            return pp;
+    return pp;
+}
+
+uint64_t admf_store_retired(const admf_store *st, x1_kind kind, const char *id)
+{
+    retired_entry **pp = retired_find(st, kind, id);
+    return *pp ? (*pp)->version : 0;
+}
+
+li_err admf_store_retire(admf_store *st, x1_kind kind, const char *id, uint64_t version)
+{
+    retired_entry **pp = retired_find(st, kind, id);
+    if (*pp) {
+        if ((*pp)->version < version)
+            (*pp)->version = version;
+        return LI_OK;
+    }
+    size_t n = strlen(kind_names[kind]) + 1 + strlen(id) + 1;
+    retired_entry *e = malloc(sizeof *e + n);
+    if (!e)
+        return LI_ERR_NOMEM;
+    snprintf(e->key, n, "%s/%s", kind_names[kind], id);
+    e->version = version;
+    e->next = NULL;
+    *pp = e;
+    return LI_OK;
 }
 
 static entry **find(table *t, const char *id, size_t len)
@@ -222,11 +282,13 @@ li_err admf_store_apply(admf_store *st, const char *key, size_t key_len, const u
             liid_index(st, (const Limf__Warrant *)e->msg, 0, e->id);
             liid_index(st, (const Limf__Warrant *)msg, 1, e->id);
         }
+        uint64_t version = admf_store_version(kind, e->msg);
         protobuf_c_message_free_unpacked(e->msg, NULL);
         if (msg) {
             e->msg = msg;
             return LI_OK;
         }
+        admf_store_retire(st, kind, e->id, version);
         *pp = e->next;
         free(e);
         t->count--;

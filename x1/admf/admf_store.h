@@ -44,6 +44,16 @@ li_err admf_store_apply(admf_store *st, const char *key, size_t key_len, const u
 const ProtobufCMessage *admf_store_get(const admf_store *st, x1_kind kind, const char *id);
 size_t admf_store_count(const admf_store *st, x1_kind kind);
 
+/* The object's version (its ETag). */
+uint64_t admf_store_version(x1_kind kind, const ProtobufCMessage *msg);
+/* The last version of a deleted object (0: none known): a re-created object's versions
+ * continue after it, so that an ETag never names two incarnations of an id. A tombstone
+ * applied over an object retires its version; admf_store_retire records one learnt
+ * elsewhere (the audit trail, when compaction removed the object's records) and keeps
+ * the higher. */
+uint64_t admf_store_retired(const admf_store *st, x1_kind kind, const char *id);
+li_err admf_store_retire(admf_store *st, x1_kind kind, const char *id, uint64_t version);
+
 /* The id of the warrant that holds this LIID for this authorization country, or NULL
  * (docs/DESIGN.md 6: one LIID per authorization country). Owned by the store. */
 const char *admf_store_liid_owner(const admf_store *st, const char *country, const char *liid);

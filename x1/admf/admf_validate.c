@@ -87,6 +87,41 @@ static li_err check_fields(const json_t *body, const char *const *allowed,
     return LI_OK;
 }
 
+int x1_valid_text(const char *s, size_t n, int multiline)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len;
+        if (u[i] < 0x80)
+            cp = u[i], len = 1;
+        else if ((u[i] & 0xe0) == 0xc0)
+            cp = u[i] & 0x1f, len = 2;
+        else if ((u[i] & 0xf0) == 0xe0)
+            cp = u[i] & 0x0f, len = 3;
+        else if ((u[i] & 0xf8) == 0xf0)
+            cp = u[i] & 0x07, len = 4;
+        else
+            return 0;
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((u[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (u[i + k] & 0x3f);
+        }
+        /* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 (RFC 3629 3) */
+        static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return 0;
+        int control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+        if (control && !(multiline && (cp == '\n' || cp == '\r')))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* A string of 1..max bytes without control characters; NULL in *out when absent and
  * not required. */
 static li_err get_text_ml(const json_t *body, const char *key, int required, size_t max,
@@ -111,10 +146,8 @@ static li_err get_text_ml(const json_t *body, const char *key, int required, siz
     }
     if (n > max)
         return x1_verr_set(err, 400, "too_long", key, "longer than %zu bytes", max);
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] < 0x20 && !(multiline && (s[i] == '\n' || s[i] == '\r'))) ||
-            s[i] == 0x7f)
-            return x1_verr_set(err, 400, "invalid_value", key, "control characters");
+    if (!x1_valid_text(s, n, multiline))
+        return x1_verr_set(err, 400, "invalid_value", key, "control characters");
     *out = s;
     return LI_OK;
 }

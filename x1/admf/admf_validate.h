@@ -25,6 +25,11 @@
 #define X1_MAX_LIID 25         /* TS 102 232-1 LawfulInterceptionIdentifier SIZE(1..25) */
 #define X1_MAX_TEXT 1024       /* free text: legal references, reasons, names */
 
+/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629) without control characters (C0, DEL,
+ * C1; CR and LF allowed when multiline): text that cannot move a terminal's cursor or
+ * hide what follows when the trail is shown. */
+int x1_valid_text(const char *s, size_t n, int multiline);
+
 /* A refusal: HTTP status, machine code, human message, offending JSON field. */
 typedef struct x1_verr {
     int status;
