@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "admf_internal.h"
+#include "admin.pb-c.h"
 #include "li_metrics.h"
 
 /* Intercept points whose health is an alarm (admf_reconcile.c): unreachable over X1, or
