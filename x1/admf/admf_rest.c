@@ -486,7 +486,7 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return send_error(r, c, 400, "invalid_path", "", "the path has an empty or dot "
                           "segment, or an escaped NUL or slash", NULL);
 
-    /* Split /v1/<collection>[/<id>[/audit]] */
+    /* Split /v1/<collection>[/<id>[/audit|/repoint]] */
     snprintf(path, sizeof path, "%s", url);
     const char *area = NULL, *id = NULL, *sub = NULL;
     if (strcmp(path, "/metrics") == 0) {
@@ -505,10 +505,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             rt = &routes[i];
     int audit_area = area && strcmp(area, "audit") == 0;
     int poi_audit = rt && rt->kind == X1_KIND_POI && id && sub && strcmp(sub, "audit") == 0;
+    int repoint = rt && rt->kind == X1_KIND_DESTINATION && id && sub &&
+                  strcmp(sub, "repoint") == 0;
     if (!area || (!rt && !audit_area && strcmp(area, "metrics") != 0) ||
         (audit_area && id && strcmp(id, "verify") != 0 && strcmp(id, "checkpoint") != 0 &&
          strcmp(id, "acknowledge") != 0) || (audit_area && sub) ||
-        (sub && !poi_audit) || (id && !x1_valid_id(id)))
+        (sub && !poi_audit && !repoint) || (id && !x1_valid_id(id)))
         return send_error(r, c, 404, "not_found", "", "no such resource", NULL);
 
     if (!authenticate(r, c, &who)) {
@@ -598,9 +600,9 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
 
     /* The four collections. */
-    const char *allow = id ? "GET, PUT, PATCH, DELETE" : "GET, POST";
+    const char *allow = repoint ? "POST" : id ? "GET, PUT, PATCH, DELETE" : "GET, POST";
     int patch = strcmp(method, "PATCH") == 0;
-    if (strcmp(method, "GET") == 0) {
+    if (strcmp(method, "GET") == 0 && !repoint) {
         if (id)
             admf_get(r->admf, rt->kind, id, &res);
         else
@@ -610,9 +612,10 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return send_result(r, c, &res, NULL);
     }
     int create = !id && strcmp(method, "POST") == 0;
-    int update = id && (patch || strcmp(method, "PUT") == 0);
-    int del = id && strcmp(method, "DELETE") == 0;
-    if (!create && !update && !del) {
+    int update = id && !repoint && (patch || strcmp(method, "PUT") == 0);
+    int del = id && !repoint && strcmp(method, "DELETE") == 0;
+    int move = repoint && strcmp(method, "POST") == 0;
+    if (!create && !update && !del && !move) {
         if (is_write(method)) {
             snprintf(object, sizeof object, "%s %.100s", method, url);
             audit_refusal(r, &who, "http.method", object, "method not allowed");
@@ -633,7 +636,7 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     char action[40];
     snprintf(action, sizeof action, "%s.%s", x1_kind_name(rt->kind),
-             create ? "create" : "update");
+             create ? "create" : move ? "repoint" : "update");
     snprintf(object, sizeof object, "%s/%s", x1_kind_name(rt->kind), id ? id : "");
     if (req->too_big) {
         audit_refusal(r, &who, action, object, "body too large");
@@ -659,6 +662,8 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     if (create)
         admf_create(r->admf, rt->kind, &who, body, reason, &res);
+    else if (move)
+        admf_repoint(r->admf, &who, id, if_match, body, reason, &res);
     else
         admf_update(r->admf, rt->kind, &who, id, if_match, body, patch, reason, &res);
     json_decref(body);
