@@ -580,6 +580,10 @@ static void roles(void)
         { tok_aud, "GET", "/v1/audit?limit=1", NULL, 200, "auditor by bearer token" },
         { admf_client_new(&d, NULL, "wrong-token-000000000"), "GET", "/v1/audit", NULL, 401,
           "unknown bearer token: 401" },
+        { admf_client_new(&d, NULL, "adm1n-t0ken-01234567890"), "GET", "/v1/audit", NULL, 401,
+          "the admin token and one more character: 401" },
+        { admf_client_new(&d, NULL, "adm1n-t0ken-012345678"), "GET", "/v1/audit", NULL, 401,
+          "the admin token less its last character: 401" },
         { anon, "GET", "/v1/warrants", NULL, 401, "no credentials: 401" },
         { admf_client_new(&d, "client", NULL), "GET", "/v1/warrants", NULL, 401,
           "a valid certificate of no role: 401" },
@@ -835,6 +839,35 @@ static void restart(void)
           "the whole chain is still in Kafka");
 }
 
+/* A certificate whose CN is a role name has no role unless rest.role.<CN> maps it
+ * (rest.cn_is_role is off by default); the tokens file holds SHA-256 digests, and a file
+ * with a token in the clear is refused at start. */
+static void credentials_at_rest(void)
+{
+    admf_daemon d2;
+    admf_cert_roles = 0;
+    admf_daemon_init(&d2, "admf-cred", NULL);
+    admf_cert_roles = 1;
+    admf_daemon_start(&d2);
+    admf_resp *r = admf_req(admf_client_new(&d2, "admin", NULL), "GET", "/v1/audit?limit=1",
+                            NULL, NULL);
+    check(r->status == 401, "CN admin without rest.role.admin: 401 (%d)", r->status);
+    r = admf_req(admf_client_new(&d2, "operator", NULL), "GET", "/v1/warrants", NULL, NULL);
+    check(r->status == 401, "CN operator without rest.role.operator: 401 (%d)", r->status);
+    r = admf_req(admf_client_new(&d2, NULL, "adm1n-t0ken-0123456789"), "GET",
+                 "/v1/audit?limit=1", NULL, NULL);
+    check(r->status == 200, "the admin token, stored as its SHA-256: 200 (%d)", r->status);
+    admf_daemon_stop(&d2);
+    FILE *f = fopen(admf_fmt("%s/tokens", d2.dir), "w");
+    fprintf(f, "ci-admin admin adm1n-t0ken-0123456789\n");
+    fclose(f);
+    const char *out = NULL;
+    char *argv[] = { (char *)admf_fmt("%s/limf-admf", admf_bin_dir()), "-c", d2.conf, NULL };
+    int rc = admf_run(argv, &out);
+    check(rc != 0 && out && strstr(out, "sha256:"),
+          "a tokens file with a token in the clear: refused at start (exit %d)", rc);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -865,6 +898,7 @@ int main(void)
     audit_trail();
     validity_window();
     restart();
+    credentials_at_rest();
 
     int rc = admf_daemon_stop(&d);
     check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);
