@@ -247,34 +247,31 @@ const char *med_tasks_topic_suffix(const med_tasks *t, const char *id)
     return med_map_get(&t->dests, id);
 }
 
+/* The id of a limf.admin key "<prefix><id>" into id: 1, or 0 when the key has another
+ * prefix, -1 when the id does not fit. */
+static int key_id(const char *key, size_t key_len, const char *prefix, char id[256])
+{
+    size_t plen = strlen(prefix);
+    if (key_len <= plen || memcmp(key, prefix, plen) != 0)
+        return 0;
+    if (key_len - plen >= 256)
+        return -1;
+    memcpy(id, key + plen, key_len - plen);
+    id[key_len - plen] = 0;
+    return 1;
+}
+
 li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
                        size_t value_len)
 {
-    static const char dest_prefix[] = "destination/";
-    if (key_len > sizeof dest_prefix - 1 && key_len < 256 + sizeof dest_prefix &&
-        memcmp(key, dest_prefix, sizeof dest_prefix - 1) == 0) {
-        char id[256];
-        memcpy(id, key + sizeof dest_prefix - 1, key_len - (sizeof dest_prefix - 1));
-        id[key_len - (sizeof dest_prefix - 1)] = 0;
-        return apply_destination(t, id, value, value_len);
-    }
-    static const char poi_prefix[] = "poi/";
-    if (key_len > sizeof poi_prefix - 1 && key_len < 256 + sizeof poi_prefix &&
-        memcmp(key, poi_prefix, sizeof poi_prefix - 1) == 0) {
-        char poi[256];
-        memcpy(poi, key + sizeof poi_prefix - 1, key_len - (sizeof poi_prefix - 1));
-        poi[key_len - (sizeof poi_prefix - 1)] = 0;
-        return apply_poi(t, poi, value, value_len);
-    }
-    static const char prefix[] = "warrant/";
-    const size_t plen = sizeof prefix - 1;
-    if (key_len <= plen || memcmp(key, prefix, plen) != 0)
-        return LI_OK;
     char id[256];
-    if (key_len - plen >= sizeof id)
-        return LI_ERR_PROTO;
-    memcpy(id, key + plen, key_len - plen);
-    id[key_len - plen] = 0;
+    int k;
+    if ((k = key_id(key, key_len, "destination/", id)) != 0)
+        return k < 0 ? LI_ERR_PROTO : apply_destination(t, id, value, value_len);
+    if ((k = key_id(key, key_len, "poi/", id)) != 0)
+        return k < 0 ? LI_ERR_PROTO : apply_poi(t, id, value, value_len);
+    if ((k = key_id(key, key_len, "warrant/", id)) <= 0)
+        return k < 0 ? LI_ERR_PROTO : LI_OK;
 
     med_warrant *nw = NULL;
     if (value_len) {

@@ -401,6 +401,36 @@ static void seen_free(seen *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A LEMF's raw file of the work directory into a static buffer; its length (0 when the
+ * file does not exist yet). */
+static size_t read_raw(const char *file, const uint8_t **data)
+{
+    static uint8_t buf[8 << 20];
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *fp = fopen(path, "rb");
+    size_t len = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+    if (fp)
+        fclose(fp);
+    *data = buf;
+    return len;
+}
+
+/* The next whole PS-PDU of a raw stream at *at, decoded into p (its bytes and length in
+ * *raw, *pl); advances *at. 0 at the end (or before a PDU not yet complete). */
+static int next_pdu(const char *file, const uint8_t *data, size_t len, size_t *at, ho_pdu *p,
+                    const uint8_t **raw, size_t *pl)
+{
+    size_t used;
+    if (*at >= len || ho_pdu_frame(data + *at, len - *at, len, pl) != LI_OK)
+        return 0;
+    if (ho_pdu_decode(data + *at, *pl, p, &used) != LI_OK)
+        die("%s: undecodable PDU at %zu", file, *at);
+    *raw = data + *at;
+    *at += *pl;
+    return 1;
+}
+
 /* Reads raw files in order; dies on any violation. Returns the PDUs seen per stream. */
 static void check_raw(const char *dest, const char *const *files, size_t n_files, seen *s)
 {
@@ -408,19 +438,10 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
     for (int i = 0; i < STREAMS; i++)
         s->next_kind[i][1] = 1;
     for (size_t f = 0; f < n_files; f++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        FILE *fp = fopen(path, "rb");
-        if (!fp)
-            continue;
-        static uint8_t data[8 << 20];
-        size_t len = fread(data, 1, sizeof data, fp), at = 0, pl;
-        fclose(fp);
-        while (at < len && ho_pdu_frame(data + at, len - at, len, &pl) == LI_OK) {
-            ho_pdu p;
-            size_t used;
-            if (ho_pdu_decode(data + at, pl, &p, &used) != LI_OK)
-                die("%s: undecodable PDU at %zu", files[f], at);
+        const uint8_t *data, *raw;
+        size_t len = read_raw(files[f], &data), at = 0, pl;
+        ho_pdu p;
+        while (next_pdu(files[f], data, len, &at, &p, &raw, &pl)) {
             if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
                 int stream = (int)p.cin - 100, kind = p.payload == HO_PAYLOAD_CC;
                 uint32_t idx = p.seq * 2 + (uint32_t)kind;
@@ -441,7 +462,7 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
                         split_kind[f] ? "HI3" : "HI2");
                 if (s->bytes[stream][idx]) {
                     if (s->len[stream][idx] != pl ||
-                        memcmp(s->bytes[stream][idx], data + at, pl) != 0)
+                        memcmp(s->bytes[stream][idx], raw, pl) != 0)
                         die("%s: CIN %u HI%d seq %u repeated with different bytes", files[f],
                             p.cin, 2 + kind, p.seq);
                     s->repeats++;
@@ -453,11 +474,10 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
                     s->next[stream]++;
                     s->next_kind[stream][kind] += 2;
                     s->bytes[stream][idx] = malloc(pl);
-                    memcpy(s->bytes[stream][idx], data + at, pl);
+                    memcpy(s->bytes[stream][idx], raw, pl);
                     s->len[stream][idx] = pl;
                 }
             }
-            at += pl;
         }
     }
 }
@@ -840,28 +860,18 @@ static int scenario_trust(void)
 /* IRI and CC PDUs in a raw file, and the lowest record index among them (INT32_MAX none). */
 static int pdus_in(const char *file, int *min_idx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *fp = fopen(path, "rb");
+    const uint8_t *data, *raw;
+    size_t len = read_raw(file, &data), at = 0, pl;
+    ho_pdu p;
     int n = 0;
     *min_idx = INT32_MAX;
-    if (!fp)
-        return 0;
-    static uint8_t data[1 << 20];
-    size_t len = fread(data, 1, sizeof data, fp), at = 0, pl;
-    fclose(fp);
-    while (at < len && ho_pdu_frame(data + at, len - at, len, &pl) == LI_OK) {
-        ho_pdu p;
-        size_t used;
-        if (ho_pdu_decode(data + at, pl, &p, &used) != LI_OK)
-            die("%s: undecodable PDU at %zu", file, at);
+    while (next_pdu(file, data, len, &at, &p, &raw, &pl)) {
         if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
             int idx = (int)p.seq * 2 + (p.payload == HO_PAYLOAD_CC);
             n++;
             if (idx < *min_idx)
                 *min_idx = idx;
         }
-        at += pl;
     }
     return n;
 }

@@ -770,6 +770,31 @@ static void test_resent_copies(void **state)
     med_tasks_free(tasks);
 }
 
+/* Processes one X2 PDU carrying an INVITE (dialog d9) of task xid from POI poi (certificate
+ * fingerprint fp), stamped ts by the POI and received at received. */
+static void process_invite(med_engine *e, const char *poi, uint8_t *fp, const uint8_t *xid,
+                           uint64_t ts, uint64_t received, uint64_t now)
+{
+    Limf__XPdu p = LIMF__XPDU__INIT;
+    uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
+    static const char invite[] = INVITE("d9", "s9");
+    p.poi_id = (char *)poi;
+    p.poi_cert_sha256.data = fp;
+    p.poi_cert_sha256.len = 32;
+    p.timestamp_ns = ts;
+    p.received_ns = received;
+    p.pdu_type = 1;
+    p.payload_format = 9;
+    p.xid.data = (uint8_t *)xid;
+    p.xid.len = 16;
+    p.correlation_id.data = corr;
+    p.correlation_id.len = 8;
+    p.payload.data = (uint8_t *)invite;
+    p.payload.len = strlen(invite);
+    p.sdp = "";
+    assert_int_equal(med_engine_process(e, &p, now), LI_OK);
+}
+
 /* The POI is part of the task: PDUs of a warrant's XID from a POI that is not registered,
  * from a registered POI's name under another certificate, or from a POI the warrant does
  * not name are dropped and counted; nothing reaches the agency. */
@@ -801,23 +826,7 @@ static void test_untasked_poi(void **state)
         static out o;
         o.n = 0;
         med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
-        Limf__XPdu p = LIMF__XPDU__INIT;
-        uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
-        static const char invite[] = INVITE("d9", "s9");
-        p.poi_id = (char *)rows[i].poi;
-        p.poi_cert_sha256.data = rows[i].fp;
-        p.poi_cert_sha256.len = 32;
-        p.timestamp_ns = p.received_ns = T0;
-        p.pdu_type = 1;
-        p.payload_format = 9;
-        p.xid.data = (uint8_t *)rows[i].xid;
-        p.xid.len = 16;
-        p.correlation_id.data = corr;
-        p.correlation_id.len = 8;
-        p.payload.data = (uint8_t *)invite;
-        p.payload.len = strlen(invite);
-        p.sdp = "";
-        assert_int_equal(med_engine_process(e, &p, T0), LI_OK);
+        process_invite(e, rows[i].poi, rows[i].fp, rows[i].xid, T0, T0, T0);
         med_stats st;
         med_engine_stats(e, &st);
         if (rows[i].delivered) {
@@ -863,25 +872,8 @@ static void test_clock_skew(void **state)
         static out o;
         o.n = 0;
         med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
-        Limf__XPdu p = LIMF__XPDU__INIT;
-        uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 6 };
-        static const char invite[] = INVITE("d6", "s6");
-        p.poi_id = "poi-test";
-        p.poi_cert_sha256.data = POI_FP;
-        p.poi_cert_sha256.len = 32;
-        p.timestamp_ns = rows[i].ts;
-        p.received_ns = rows[i].received;
-        p.pdu_type = 1;
-        p.payload_format = 9;
-        p.xid.data = (uint8_t *)XID_W;
-        p.xid.len = 16;
-        p.correlation_id.data = corr;
-        p.correlation_id.len = 8;
-        p.payload.data = (uint8_t *)invite;
-        p.payload.len = strlen(invite);
-        p.sdp = "";
-        assert_int_equal(med_engine_process(e, &p, rows[i].received ? rows[i].received : in),
-                         LI_OK);
+        process_invite(e, "poi-test", POI_FP, XID_W, rows[i].ts, rows[i].received,
+                       rows[i].received ? rows[i].received : in);
         med_stats st;
         med_engine_stats(e, &st);
         if (rows[i].delivered != (o.n > 0) || st.dropped_clock != (uint64_t)rows[i].clock ||
