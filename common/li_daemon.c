@@ -37,8 +37,32 @@ int li_daemon_stop_requested(int sfd, int timeout_ms)
     return 1;
 }
 
+/* s as a JSON string (RFC 8259 section 7): quote, backslash and control characters
+ * escaped. */
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
 li_err li_daemon_ready(const li_config *cfg, const li_daemon_port *ports, size_t n_ports,
                        char *errstr, size_t errstr_size)
+{
+    return li_daemon_ready_sockets(cfg, ports, n_ports, NULL, 0, errstr, errstr_size);
+}
+
+li_err li_daemon_ready_sockets(const li_config *cfg, const li_daemon_port *ports,
+                               size_t n_ports, const li_daemon_socket *sockets,
+                               size_t n_sockets, char *errstr, size_t errstr_size)
 {
     const char *path = li_config_get(cfg, "daemon.ready_file", NULL);
     if (!path || !*path)
@@ -56,6 +80,12 @@ li_err li_daemon_ready(const li_config *cfg, const li_daemon_port *ports, size_t
     fprintf(f, "{\"pid\":%ld,\"ports\":{", (long)getpid());
     for (size_t i = 0; i < n_ports; i++)
         fprintf(f, "%s\"%s\":%u", i ? "," : "", ports[i].name, (unsigned)ports[i].port);
+    if (n_sockets)
+        fprintf(f, "},\"sockets\":{");
+    for (size_t i = 0; i < n_sockets; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "", sockets[i].name);
+        put_json_string(f, sockets[i].path);
+    }
     fprintf(f, "}}\n");
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         snprintf(errstr, errstr_size, "daemon.ready_file %s: %s", path, strerror(errno));

@@ -7,8 +7,9 @@
  *
  * Ready file: when `daemon.ready_file` is set, the daemon writes there, once every
  * listener is bound, one JSON object naming each port it listens on (0 for a listener
- * that is disabled):
+ * that is disabled) and, when it has any, each Unix socket it listens on:
  *   {"pid":1234,"ports":{"x1":40001,"metrics":40002}}
+ *   {"pid":1234,"ports":{"x1":40001,"metrics":40002},"sockets":{"control":"/run/r.ctl"}}
  * The file is written beside its final name and renamed, so a reader never sees it
  * half-written. */
 #ifndef LI_DAEMON_H
@@ -35,9 +36,19 @@ typedef struct li_daemon_port {
     uint16_t port;
 } li_daemon_port;
 
+/* A Unix socket listener of the ready file: its name and its path. */
+typedef struct li_daemon_socket {
+    const char *name;
+    const char *path;
+} li_daemon_socket;
+
 /* Writes the ready file when `daemon.ready_file` is set (nothing otherwise). LI_ERR_IO
  * with a reason in errstr when it cannot. */
 li_err li_daemon_ready(const li_config *cfg, const li_daemon_port *ports, size_t n_ports,
                        char *errstr, size_t errstr_size);
+/* The same, naming Unix sockets too (the "sockets" object, left out when n_sockets is 0). */
+li_err li_daemon_ready_sockets(const li_config *cfg, const li_daemon_port *ports,
+                               size_t n_ports, const li_daemon_socket *sockets,
+                               size_t n_sockets, char *errstr, size_t errstr_size);
 
 #endif

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,10 @@ struct li_httpd {
     li_httpd_opts opts;
     int epfd, lfd;
     uint16_t port;
+    char *unix_path;            /* the socket file to remove, or NULL */
     conn *conns;
     size_t n_conns;
+    _Atomic uint64_t refused;   /* by opts.admit */
 };
 
 li_err li_httpd_parse_request(const uint8_t *buf, size_t len, size_t max_body,
@@ -211,6 +214,11 @@ static void accept_all(li_httpd *h)
         int fd = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             return;
+        if (h->opts.admit && !h->opts.admit(h->opts.ctx, fd)) {
+            atomic_fetch_add(&h->refused, 1);
+            close(fd);
+            continue;
+        }
         conn *c = h->n_conns < h->opts.max_connections ? calloc(1, sizeof *c) : NULL;
         if (!c) {
             close(fd);
@@ -276,6 +284,16 @@ static int is_loopback(const struct sockaddr_storage *sa)
     return 0;
 }
 
+static int watch_listener(li_httpd *h, char *errstr, size_t errstr_size)
+{
+    struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &e) != 0) {
+        snprintf(errstr, errstr_size, "epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int open_listener(li_httpd *h, const char *spec, char *errstr, size_t errstr_size)
 {
     struct sockaddr_storage ss;
@@ -293,16 +311,25 @@ static int open_listener(li_httpd *h, const char *spec, char *errstr, size_t err
     if (li_net_listen_at(&ss, len, 64, LI_NET_NONBLOCK, &h->lfd, &h->port, errstr,
                          errstr_size) != LI_OK)
         return -1;
-    struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
-    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &e) != 0) {
-        snprintf(errstr, errstr_size, "epoll_ctl: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return watch_listener(h, errstr, errstr_size);
 }
 
-li_httpd *li_httpd_new(const char *listen, const li_httpd_opts *opts, char *errstr,
-                       size_t errstr_size)
+static int open_unix_listener(li_httpd *h, const char *path, unsigned mode, const char *what,
+                              char *errstr, size_t errstr_size)
+{
+    if (li_net_listen_unix(path, (mode_t)mode, 64, LI_NET_NONBLOCK, what, &h->lfd, errstr,
+                           errstr_size) != LI_OK)
+        return -1;
+    if (!(h->unix_path = strdup(path))) {
+        unlink(path);
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    return watch_listener(h, errstr, errstr_size);
+}
+
+/* The server without its listener. */
+static li_httpd *httpd_alloc(const li_httpd_opts *opts, char *errstr, size_t errstr_size)
 {
     li_httpd *h = calloc(1, sizeof *h);
     if (!h) {
@@ -317,11 +344,34 @@ li_httpd *li_httpd_new(const char *listen, const li_httpd_opts *opts, char *errs
         li_httpd_free(h);
         return NULL;
     }
-    if (open_listener(h, listen, errstr, errstr_size) != 0) {
+    return h;
+}
+
+li_httpd *li_httpd_new(const char *listen, const li_httpd_opts *opts, char *errstr,
+                       size_t errstr_size)
+{
+    li_httpd *h = httpd_alloc(opts, errstr, errstr_size);
+    if (h && open_listener(h, listen, errstr, errstr_size) != 0) {
         li_httpd_free(h);
         return NULL;
     }
     return h;
+}
+
+li_httpd *li_httpd_new_unix(const char *path, unsigned mode, const char *what,
+                            const li_httpd_opts *opts, char *errstr, size_t errstr_size)
+{
+    li_httpd *h = httpd_alloc(opts, errstr, errstr_size);
+    if (h && open_unix_listener(h, path, mode, what, errstr, errstr_size) != 0) {
+        li_httpd_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+uint64_t li_httpd_refused(const li_httpd *h)
+{
+    return atomic_load(&h->refused);
 }
 
 uint16_t li_httpd_port(const li_httpd *h)
@@ -342,6 +392,9 @@ void li_httpd_free(li_httpd *h)
         conn_close(h, h->conns);
     if (h->lfd >= 0)
         close(h->lfd);
+    if (h->unix_path)
+        unlink(h->unix_path);
+    free(h->unix_path);
     if (h->epfd >= 0)
         close(h->epfd);
     free(h);

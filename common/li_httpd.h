@@ -1,7 +1,8 @@
 /* A small, strict HTTP/1.1 server for the daemons' local endpoints (/metrics, the relay's
  * control API): one request per connection (every answer carries Connection: close),
  * bounded head (LI_HTTP_MAX_HEAD) and body, one deadline for the whole request, a
- * bounded number of connections. No chunked bodies (501), no pipelining. It runs in
+ * bounded number of connections, optionally admitted one by one by the caller as they
+ * are accepted. It listens on TCP or on a Unix socket. No chunked bodies (501), no pipelining. It runs in
  * its caller's thread: li_httpd_fd() is a descriptor to poll or add to an epoll set,
  * li_httpd_run() serves what is ready without blocking beyond its timeout. It links
  * nothing but the C library, so that a point of interception need not link a general
@@ -44,6 +45,10 @@ typedef struct li_httpd_opts {
     int timeout_ms;         /* a request not complete within it is dropped */
     size_t max_connections; /* more are closed as they are accepted */
     int loopback_only;      /* refuse a listen address that is not loopback */
+    /* Called with each accepted connection before anything is read from it (ctx is the
+     * handler's): 0 refuses it, closed unanswered and counted (li_httpd_refused). NULL
+     * admits every connection. */
+    int (*admit)(void *ctx, int fd);
 } li_httpd_opts;
 
 typedef struct li_httpd li_httpd;
@@ -53,8 +58,15 @@ typedef struct li_httpd li_httpd;
  * ..." when bind fails). */
 li_httpd *li_httpd_new(const char *listen, const li_httpd_opts *opts, char *errstr,
                        size_t errstr_size);
-/* The port bound. */
+/* Listens on a Unix stream socket at path, whose file gets mode (li_net_listen_unix: a
+ * stale socket file is replaced, a live one refused); the file is removed by
+ * li_httpd_free(). NULL with a reason (naming `what`, a configuration key) in errstr. */
+li_httpd *li_httpd_new_unix(const char *path, unsigned mode, const char *what,
+                            const li_httpd_opts *opts, char *errstr, size_t errstr_size);
+/* The port bound (0 on a Unix socket). */
 uint16_t li_httpd_port(const li_httpd *h);
+/* Connections refused by opts.admit since start. Any thread. */
+uint64_t li_httpd_refused(const li_httpd *h);
 /* Readable when li_httpd_run() has work (an epoll descriptor). */
 int li_httpd_fd(const li_httpd *h);
 /* Accepts, reads, answers and expires connections, waiting at most timeout_ms (0: not

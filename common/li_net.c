@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "li_time.h"
@@ -152,4 +154,59 @@ li_err li_net_connect(const char *host, uint16_t port, uint64_t deadline_ns,
     }
     freeaddrinfo(ai);
     return err;
+}
+
+/* A socket file nobody answers on was left by a process that died and may be replaced;
+ * one that answers is another process's. */
+static li_err clear_stale(const char *path, const char *what, char *errstr,
+                          size_t errstr_size)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return LI_OK;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(errstr, errstr_size, "%s %s: exists and is not a socket", what, path);
+        return LI_ERR_INVAL;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (live) {
+        snprintf(errstr, errstr_size, "%s %s: in use by a running process", what, path);
+        return LI_ERR_INVAL;
+    }
+    unlink(path);
+    return LI_OK;
+}
+
+li_err li_net_listen_unix(const char *path, mode_t mode, int backlog, unsigned options,
+                          const char *what, int *fd, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (!path || !*path || strlen(path) >= sizeof sa.sun_path) {
+        snprintf(errstr, errstr_size, "%s: a path of 1 to %zu bytes", what,
+                 sizeof sa.sun_path - 1);
+        return LI_ERR_INVAL;
+    }
+    li_err err = clear_stale(path, what, errstr, errstr_size);
+    if (err != LI_OK)
+        return err;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int type = SOCK_STREAM | SOCK_CLOEXEC | (options & LI_NET_NONBLOCK ? SOCK_NONBLOCK : 0);
+    int s = socket(AF_UNIX, type, 0), bound = 0;
+    /* The mode is set before listen(): no connection is taken under a wider one. */
+    if (s < 0 || !(bound = bind(s, (struct sockaddr *)&sa, sizeof sa) == 0) ||
+        chmod(path, mode) != 0 || listen(s, backlog) != 0) {
+        snprintf(errstr, errstr_size, "%s %s: %s", what, path, strerror(errno));
+        if (bound)
+            unlink(path);
+        if (s >= 0)
+            close(s);
+        return LI_ERR_IO;
+    }
+    *fd = s;
+    return LI_OK;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "li_err.h"
 #include "li_hostport.h"
@@ -33,6 +34,14 @@ li_err li_net_listen_at(const struct sockaddr_storage *ss, socklen_t len, int ba
 li_err li_net_listen(const char *text, unsigned flags, const char *what, int backlog,
                      unsigned options, int *fd, uint16_t *port, char *errstr,
                      size_t errstr_size);
+
+/* A listening Unix stream socket (close-on-exec) at path, its file given `mode` before
+ * it listens. A socket file left by a process that died is replaced; one that answers
+ * (a running daemon's) or a file that is not a socket is refused. *fd on LI_OK (the
+ * caller unlinks path when it closes it); LI_ERR_INVAL or LI_ERR_IO with the reason,
+ * naming `what`, in errstr. */
+li_err li_net_listen_unix(const char *path, mode_t mode, int backlog, unsigned options,
+                          const char *what, int *fd, char *errstr, size_t errstr_size);
 
 /* A non-blocking TCP connection (TCP_NODELAY) to host:port, trying each address of a
  * name in turn until deadline_ns (li_mono_ns() time). When cancel is not NULL and becomes

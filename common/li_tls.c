@@ -1,5 +1,6 @@
 #include "li_tls.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <openssl/pem.h>
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "li_bytes.h"
 
@@ -67,11 +69,31 @@ static li_err cert_fingerprint(X509 *cert, uint8_t out[32])
     return X509_digest(cert, EVP_sha256(), out, &len) == 1 && len == 32 ? LI_OK : LI_ERR_TLS;
 }
 
-/* Accepts a chain when its leaf is pinned, otherwise when it verifies against the CA. */
+int li_tls_cert_may_be_client(X509 *cert)
+{
+    /* X509_check_purpose: an extendedKeyUsage, keyUsage or nsCertType present must
+     * allow TLS client authentication (RFC 5280 4.2.1.12); absent, any use is allowed. */
+    return cert && X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+}
+
+/* The SSL object whose handshake is verifying this chain. */
+static const SSL *store_ssl(X509_STORE_CTX *store_ctx)
+{
+    return X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+}
+
+/* Accepts a chain when its leaf is pinned, otherwise when it verifies against the CA.
+ * A server accepts a client only with a certificate fit for TLS client authentication,
+ * pinned or not. */
 static int verify_chain(X509_STORE_CTX *store_ctx, void *arg)
 {
     const pin_set *pins = arg;
     X509 *leaf = X509_STORE_CTX_get0_cert(store_ctx);
+    const SSL *ssl = store_ssl(store_ctx);
+    if (ssl && SSL_is_server(ssl) && !li_tls_cert_may_be_client(leaf)) {
+        X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_INVALID_PURPOSE);
+        return 0;
+    }
     uint8_t fp[32];
     if (leaf && pins->count && cert_fingerprint(leaf, fp) == LI_OK) {
         for (size_t i = 0; i < pins->count; i++) {
@@ -112,6 +134,7 @@ static li_err parse_pins(const char *text, pin_set *pins, char *errstr, size_t e
     return LI_OK;
 }
 
+#ifdef LIMF_INSECURE_KEYLOG
 static void keylog_cb(const SSL *ssl, const char *line)
 {
     const char *path = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
@@ -121,24 +144,77 @@ static void keylog_cb(const SSL *ssl, const char *line)
     fprintf(f, "%s\n", line);
     fclose(f);
 }
+#endif
 
-static int key_file_exposed(const char *path, char *errstr, size_t errstr_size)
+/* The key log writes every session's secrets to a file: only a build configured with
+ * LIMF_INSECURE_KEYLOG (test builds, for decrypting captures) has it; any other build
+ * refuses the setting rather than ignore it. */
+static li_err set_keylog(SSL_CTX *ctx, const char *path, char *errstr, size_t errstr_size)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        snprintf(errstr, errstr_size, "%s: cannot stat key file", path);
-        return 1;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(errstr, errstr_size, "%s: key file must not be accessible to group or others",
-                 path);
-        return 1;
-    }
-    return 0;
+    if (!path || !*path)
+        return LI_OK;
+#ifdef LIMF_INSECURE_KEYLOG
+    SSL_CTX_set_app_data(ctx, (void *)path);
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    (void)errstr, (void)errstr_size;
+    return LI_OK;
+#else
+    (void)ctx;
+    snprintf(errstr, errstr_size, "keylog %s: this build has no TLS key log "
+             "(a test build configures -DLIMF_INSECURE_KEYLOG=ON)", path);
+    return LI_ERR_INVAL;
+#endif
 }
 
-/* Own certificate chain and key, each from memory when given, else from its file. */
-static li_err load_own(SSL_CTX *ctx, const li_tls_opts *opts)
+int li_tls_keylog_available(void)
+{
+#ifdef LIMF_INSECURE_KEYLOG
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Loads the private key from the file it checks: the permissions are those of the
+ * opened file (fstat), so a path swapped between check and use cannot slip a
+ * world-readable key, or another key, past the check. */
+static li_err load_key(SSL_CTX *ctx, const char *path, char *errstr, size_t errstr_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(errstr, errstr_size, "%s: cannot open key file", path);
+        if (fd >= 0)
+            close(fd);
+        return LI_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+        snprintf(errstr, errstr_size, "%s: key file must be a regular file not accessible "
+                 "to group or others", path);
+        close(fd);
+        return LI_ERR_INVAL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        snprintf(errstr, errstr_size, "%s: cannot read key file", path);
+        return LI_ERR_IO;
+    }
+    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    li_err err = key && SSL_CTX_use_PrivateKey(ctx, key) == 1 ? LI_OK : LI_ERR_TLS;
+    EVP_PKEY_free(key);
+    if (err != LI_OK) {
+        char ossl[256];
+        li_tls_error_string(ossl, sizeof ossl);
+        snprintf(errstr, errstr_size, "%s: %s", path, ossl);
+    }
+    return err;
+}
+
+/* Own certificate chain and key, each from memory when given, else from its file (the
+ * key's by load_key); errstr says which failed. */
+static li_err load_own(SSL_CTX *ctx, const li_tls_opts *opts, char *errstr, size_t errstr_size)
 {
     li_err err = LI_OK;
     if (opts->cert_pem) {
@@ -158,19 +234,27 @@ static li_err load_own(SSL_CTX *ctx, const li_tls_opts *opts)
     } else if (SSL_CTX_use_certificate_chain_file(ctx, opts->cert_file) != 1) {
         err = LI_ERR_TLS;
     }
-    if (err != LI_OK)
-        return err;
-    if (opts->key_pem) {
+    if (err == LI_OK && opts->key_pem) {
         BIO *bio = BIO_new_mem_buf(opts->key_pem, -1);
         EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
         if (!key || SSL_CTX_use_PrivateKey(ctx, key) != 1)
             err = LI_ERR_TLS;
         EVP_PKEY_free(key);
         BIO_free(bio);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, opts->key_file, SSL_FILETYPE_PEM) != 1) {
-        err = LI_ERR_TLS;
+    } else if (err == LI_OK) {
+        /* A key given in memory has no file whose permissions could expose it. */
+        li_err key_err = load_key(ctx, opts->key_file, errstr, errstr_size);
+        if (key_err != LI_OK)
+            return key_err;
     }
-    return err == LI_OK && SSL_CTX_check_private_key(ctx) == 1 ? LI_OK : LI_ERR_TLS;
+    if (err == LI_OK && SSL_CTX_check_private_key(ctx) == 1)
+        return LI_OK;
+    char ossl[512];
+    li_tls_error_string(ossl, sizeof ossl);
+    snprintf(errstr, errstr_size, "certificate %s / key %s: %s",
+             opts->cert_pem ? "(PEM)" : opts->cert_file,
+             opts->key_pem ? "(PEM)" : opts->key_file, ossl);
+    return LI_ERR_TLS;
 }
 
 /* Trust anchors (and, on a server, the CA names it asks clients for) from PEM text. */
@@ -221,9 +305,6 @@ SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_siz
         snprintf(errstr, errstr_size, "a CA file or certificate pins are required");
         return NULL;
     }
-    /* A key given in memory has no file whose permissions could expose it. */
-    if (!opts->key_pem && key_file_exposed(opts->key_file, errstr, errstr_size))
-        return NULL;
     SSL_CTX *ctx = SSL_CTX_new(opts->server ? TLS_server_method() : TLS_client_method());
     pin_set *pins = OPENSSL_zalloc(sizeof *pins);
     if (!ctx || !pins) {
@@ -236,13 +317,16 @@ SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_siz
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
-    if (load_own(ctx, opts) != LI_OK) {
-        li_tls_error_string(ossl, sizeof ossl);
-        snprintf(errstr, errstr_size, "certificate %s / key %s: %s",
-                 opts->cert_pem ? "(PEM)" : opts->cert_file,
-                 opts->key_pem ? "(PEM)" : opts->key_file, ossl);
+    /* Every connection is a full handshake, so every peer check (the pins, the CA and
+     * name, the callbacks that replace them such as the relay's per-reservation
+     * fingerprint) runs on every connection: a resumed session would skip them and
+     * carry the identity of whatever connection it was cut from (RFC 8446 2.2). No
+     * session cache, no TLS 1.2 tickets, no TLS 1.3 tickets. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    if (load_own(ctx, opts, errstr, errstr_size) != LI_OK)
         goto fail;
-    }
     if (opts->ca_file || opts->ca_pem) {
         if (load_ca(ctx, opts) != LI_OK) {
             li_tls_error_string(ossl, sizeof ossl);
@@ -269,14 +353,8 @@ SSL_CTX *li_tls_ctx_new(const li_tls_opts *opts, char *errstr, size_t errstr_siz
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, verify_chain, pins);
-    if (opts->server) {
-        static const unsigned char sid_ctx[] = "limf";
-        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
-    }
-    if (opts->keylog_file && *opts->keylog_file) {
-        SSL_CTX_set_app_data(ctx, (void *)opts->keylog_file);
-        SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-    }
+    if (set_keylog(ctx, opts->keylog_file, errstr, errstr_size) != LI_OK)
+        goto fail;
     return ctx;
 fail:
     SSL_CTX_free(ctx);

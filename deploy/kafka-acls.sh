@@ -42,7 +42,7 @@ handover topic literal ${p}limf.admin Read Describe Create
 handover topic prefixed ${p}limf.hi. Read Describe Create Delete
 handover group prefixed ${p}limf-handover Read Describe Delete
 admf topic literal ${p}limf.admin Read Write Describe Create DescribeConfigs
-admf topic literal ${p}limf.audit Read Write Describe Create DescribeConfigs
+admf topic literal ${p}limf.audit Read Write Describe Create DescribeConfigs AlterConfigs
 admf topic literal ${p}limf.poi.events Read Describe
 admf topic literal ${p}limf.pois Write Describe Create
 admf group prefixed ${p}limf Read Describe

@@ -32,6 +32,12 @@ li_ready_port() {
   sed -n 's/.*"ports":{[^}]*"'"$2"'":\([0-9]*\).*/\1/p' "$1" 2>/dev/null
 }
 
+# li_ready_socket FILE NAME: the path of the Unix socket named NAME in a daemon's ready
+# file ("sockets":{"control":"/run/limf/relay.ctl"}); empty when the file does not name it.
+li_ready_socket() {
+  sed -n 's/.*"sockets":{[^}]*"'"$2"'":"\([^"]*\)".*/\1/p' "$1" 2>/dev/null
+}
+
 # li_wait_port PORT SECONDS: waits until something listens on 127.0.0.1:PORT.
 li_wait_port() {
   local port=$1 limit=${2:-30}

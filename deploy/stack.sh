@@ -137,7 +137,9 @@ stack_write_confs() {
   {
     stack_ready_keys relay "$run"
     echo "[relay]"
-    echo "control.listen = 127.0.0.1:0"
+    # The control API: a Unix socket served to this user only (the quickstart's
+    # IMS-ALG, stack_session below, runs as the same user).
+    echo "control.socket = $run/state/relay.ctl"
     echo "ue.listen_host = 127.0.0.1"
     echo "metrics.listen = 127.0.0.1:0"
     stack_tls_keys ue.tls relay-agw "$run"
@@ -348,7 +350,7 @@ stack_session() {
   local dir="$run/sessions/$tag" ue_bin ctl net_port uas_port uac_port
   mkdir -p "$dir"
   ue_bin=$(stack_bin limf-test-ue)
-  ctl=$(li_ready_port "$run/state/relay.ready" control)
+  ctl=$(li_ready_socket "$run/state/relay.ready" control)
   net_port=$(li_pick_port)
   uas_port=$(stack_port "$run" sip_uas)
   uac_port=$(stack_port "$run" sip_uac)
@@ -365,7 +367,7 @@ stack_session() {
 
   # The IMS-ALG's reservation at the IMS access gateway.
   local resp
-  resp=$(curl -sS --fail-with-body -X POST "http://127.0.0.1:$ctl/v1/sessions" \
+  resp=$(curl -sS --fail-with-body --unix-socket "$ctl" -X POST "http://localhost/v1/sessions" \
     -H 'Content-Type: application/json' --data "{\"mode\":\"agw\",
       \"ue\":{\"transport\":\"tls\",\"fingerprint\":\"$ue_fp\",\"setup\":\"active\",
               \"path\":\"$ue_path\"},
@@ -397,7 +399,8 @@ stack_session() {
   wait "$net_pid" || rc=1
   wait "$uac_pid" || rc=1
   wait "$uas_pid" || rc=1
-  curl -sS -X DELETE "http://127.0.0.1:$ctl/v1/sessions/$(echo "$resp" | jq -r .session)" \
+  curl -sS --unix-socket "$ctl" -X DELETE \
+    "http://localhost/v1/sessions/$(echo "$resp" | jq -r .session)" \
     >/dev/null || true
   [ $rc = 0 ] || echo "stack: session $tag failed: see $dir" >&2
   return $rc
@@ -413,7 +416,7 @@ stack_passthrough_session() {
   local dir="$run/sessions/$tag" ue_bin ctl peer_port ue_fp peer_fp
   mkdir -p "$dir"
   ue_bin=$(stack_bin limf-test-ue)
-  ctl=$(li_ready_port "$run/state/relay.ready" control)
+  ctl=$(li_ready_socket "$run/state/relay.ready" control)
   peer_port=$(li_pick_port)
   ue_fp=$("$ue_bin" --gen-cert "$dir/ue" | tail -n 1)
   peer_fp=$("$ue_bin" --gen-cert "$dir/peer" | tail -n 1)
@@ -428,7 +431,7 @@ stack_passthrough_session() {
     --linger-ms 300 >"$dir/peer.out" 2>&1 &
   local peer_pid=$!
   local resp
-  resp=$(curl -sS --fail-with-body -X POST "http://127.0.0.1:$ctl/v1/sessions" \
+  resp=$(curl -sS --fail-with-body --unix-socket "$ctl" -X POST "http://localhost/v1/sessions" \
     -H 'Content-Type: application/json' --data "{\"mode\":\"as\",
       \"ue\":{\"transport\":\"tls\",\"fingerprint\":\"$ue_fp\",
               \"path\":\"msrps://127.0.0.1:7394/${tag}ue;tcp\"},
@@ -443,7 +446,8 @@ stack_passthrough_session() {
     --send 400 --expect 1 --sent-log "$dir/ue.sent" --timeout-ms 30000 --linger-ms 300 \
     >"$dir/ue.out" 2>&1 || rc=1
   wait "$peer_pid" || rc=1
-  curl -sS -X DELETE "http://127.0.0.1:$ctl/v1/sessions/$(echo "$resp" | jq -r .session)" \
+  curl -sS --unix-socket "$ctl" -X DELETE \
+    "http://localhost/v1/sessions/$(echo "$resp" | jq -r .session)" \
     >/dev/null || true
   [ $rc = 0 ] || echo "stack: passthrough session $tag failed: see $dir" >&2
   return $rc

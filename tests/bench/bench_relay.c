@@ -269,7 +269,7 @@ static result run(const rt_relay *r, pid_t ingest, const char *target, const cha
              "\"path\":\"msrps://127.0.0.1:7/benchue;tcp\"},\"network\":{\"next_hop\":"
              "\"msrp://127.0.0.1:%u/benchnet;tcp\"},\"target\":\"%s\"}",
              fp, net_port, target);
-    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r->control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve: %s", resp);
     char to[512], relay_fp[128], port[32];
     rt_json_str(resp, "ue_path", to, sizeof to);
@@ -559,7 +559,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     char stats[2048];
-    rt_http(r.control_port, "GET", "/v1/stats", NULL, stats, sizeof stats);
+    rt_http(r.control, "GET", "/v1/stats", NULL, stats, sizeof stats);
     printf("relay stats: %s\n", stats);
     rt_relay_stop(&r);
     x2x3t_ingest_stop(&ing, 15);

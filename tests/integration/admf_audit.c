@@ -376,19 +376,19 @@ static void contract(void)
 
 /* ---- writing to limf.audit behind the daemon's back ---- */
 
+/* As the Kafka administrator (kafka-admin, a super user of the broker): the insider the
+ * keyed chain is there against. */
+
 static rd_kafka_t *kafka_admin(char *topic, size_t n)
 {
-    char errstr[512], path[600];
-    const char *pki = admf_pki();
+    char errstr[512], path[600], errbuf[256];
     li_config *cfg = li_config_new();
-    li_config_set(cfg, "kafka.bootstrap.servers", getenv("LIMF_KAFKA_TLS_BOOTSTRAP"));
-    li_config_set(cfg, "kafka.security.protocol", "ssl");
-    snprintf(path, sizeof path, "%s/ca.pem", pki);
-    li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/admin.pem", pki);
-    li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/admin.key", pki);
-    li_config_set(cfg, "kafka.ssl.key.location", path);
+    /* The broker's administrator, as deploy/kafka.sh configures it for this broker. */
+    snprintf(path, sizeof path, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    if (li_config_load_file(cfg, path, errbuf, sizeof errbuf) != LI_OK) {
+        fprintf(stderr, "%s\n", errbuf);
+        exit(1);
+    }
     li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
     li_kafka_topic(cfg, "limf.audit", topic, n);
     rd_kafka_t *p = li_kafka_producer_new(cfg, NULL, NULL, NULL, errstr, sizeof errstr);

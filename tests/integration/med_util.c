@@ -33,15 +33,13 @@ void med_it_init(int argc, char **argv, const char *name)
 li_config *med_it_client_config(void)
 {
     li_config *cfg = li_config_new();
-    char path[512];
-    li_config_set(cfg, "kafka.bootstrap.servers", bootstrap);
-    li_config_set(cfg, "kafka.security.protocol", "ssl");
-    snprintf(path, sizeof path, "%s/ca.pem", pki);
-    li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/kafka-admin.pem", pki);
-    li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/kafka-admin.key", pki);
-    li_config_set(cfg, "kafka.ssl.key.location", path);
+    char path[512], errbuf[256];
+    /* The broker's administrator, as deploy/kafka.sh configures it for this broker. */
+    snprintf(path, sizeof path, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    if (li_config_load_file(cfg, path, errbuf, sizeof errbuf) != LI_OK) {
+        fprintf(stderr, "%s\n", errbuf);
+        exit(1);
+    }
     li_config_set(cfg, "topics.prefix", prefix);
     return cfg;
 }

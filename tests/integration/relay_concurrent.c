@@ -48,7 +48,7 @@ int main(void)
                  "\"path\":\"%s\"},\"network\":{\"next_hop\":\"msrp://127.0.0.1:%u/n%d;tcp\"},"
                  "\"target\":\"sip:user%d@example.com\"}",
                  fp, ue_path, net_port, i, i);
-        int st = rt_http(r.control_port, "POST", "/v1/sessions", body, resp, sizeof resp);
+        int st = rt_http(r.control, "POST", "/v1/sessions", body, resp, sizeof resp);
         RT_CHECK(st == 201, "reserve %d: %d %s", i, st, resp);
         char to[512], relay_fp[128], port[32], cert[700], key[700];
         rt_json_str(resp, "ue_path", to, sizeof to);
@@ -75,7 +75,7 @@ int main(void)
     RT_CHECK(failed == 0, "%d of %d sessions failed", failed, SESSIONS);
     char stats[2048];
     for (int i = 0; i < 50; i++) {
-        RT_CHECK(rt_http(r.control_port, "GET", "/v1/stats", NULL, stats, sizeof stats) == 200,
+        RT_CHECK(rt_http(r.control, "GET", "/v1/stats", NULL, stats, sizeof stats) == 200,
                  "stats");
         if (rt_json_int(stats, "sessions_active") == 0)
             break;

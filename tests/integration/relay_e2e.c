@@ -96,7 +96,7 @@ static void run_session(const rt_relay *r, const char *name, const char *target,
              "\"setup\":\"active\",\"path\":\"%s\"},\"network\":{\"next_hop\":"
              "\"msrp://127.0.0.1:%u/%snet;tcp\"},\"target\":\"%s\"%s}",
              cema ? "true" : "false", fp_reserved, ue_path, net_port, name, target, extra_json);
-    int st = rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp);
+    int st = rt_http(r->control, "POST", "/v1/sessions", body, resp, sizeof resp);
     RT_CHECK(st == 201, "reserve %s: %d %s", name, st, resp);
     char to[1024], relay_fp[128], port[16];
     rt_json_str(resp, "session", res->id, sizeof res->id);
@@ -126,11 +126,11 @@ static void run_session(const rt_relay *r, const char *name, const char *target,
         usleep(300 * 1000);
         char path[128];
         snprintf(path, sizeof path, "/v1/sessions/%s", res->id);
-        st = rt_http(r->control_port, "GET", path, NULL, resp, sizeof resp);
+        st = rt_http(r->control, "GET", path, NULL, resp, sizeof resp);
         RT_CHECK(st == 200 && strstr(resp, "\"network\":{\"state\":\"idle\""),
                  "after a refused UE the network leg is not idle: %d %s", st, resp);
-        RT_CHECK(rt_http(r->control_port, "DELETE", path, NULL, NULL, 0) == 204, "DELETE");
-        RT_CHECK(rt_http(r->control_port, "DELETE", path, NULL, NULL, 0) == 404, "DELETE twice");
+        RT_CHECK(rt_http(r->control, "DELETE", path, NULL, NULL, 0) == 204, "DELETE");
+        RT_CHECK(rt_http(r->control, "DELETE", path, NULL, NULL, 0) == 404, "DELETE twice");
         res->net_rc = rt_wait(net, 200);
         char *text = NULL;
         size_t len = 0;
@@ -200,7 +200,7 @@ static void run_tls_session(const rt_relay *r)
              "\"msrps://127.0.0.1:%u/davenet;tcp\",\"fingerprint\":\"%s\"},"
              "\"target\":\"sip:dave@example.com\"}",
              ue_fp, ue_path, net_port, peer_fp);
-    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r->control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve dave: %s", resp);
     RT_CHECK(strstr(resp, "\"passthrough\":false"), "dave passed through: %s", resp);
     char to[1024];
@@ -243,7 +243,7 @@ static void run_hostile_session(const rt_relay *r)
              "{\"ue\":{\"fingerprint\":\"%s\",\"path\":\"msrps://127.0.0.1:7/eveue;tcp\"},"
              "\"network\":{\"next_hop\":\"msrp://127.0.0.1:%u/evenet;tcp\"},"
              "\"target\":\"sip:eve@example.com\"}", fp, net_port);
-    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r->control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve eve: %s", resp);
     snprintf(port, sizeof port, "127.0.0.1:%ld", rt_json_int(resp, "ue_port"));
     snprintf(cert, sizeof cert, "%s/evecert.pem", rt_dir());
@@ -385,7 +385,7 @@ static void buf_equals_file(const li_buf *b, const char *file)
 
 static int oracle_available(void)
 {
-    return geteuid() == 0 && access("/usr/bin/dumpcap", X_OK) == 0 &&
+    return geteuid() == 0 && li_tls_keylog_available() && access("/usr/bin/dumpcap", X_OK) == 0 &&
            access("/usr/bin/tshark", X_OK) == 0;
 }
 
@@ -539,7 +539,8 @@ int main(void)
             usleep(50000);
         usleep(300000);
     } else {
-        printf("relay_e2e: no dumpcap/tshark or not root: tshark oracle skipped\n");
+        printf("relay_e2e: no dumpcap/tshark, not root or no LIMF_INSECURE_KEYLOG: tshark "
+               "oracle skipped\n");
     }
     rt_relay r;
     rt_relay_start(&r, "relay", 1, 0, oracle ? extra : NULL);
@@ -577,7 +578,7 @@ int main(void)
     RT_CHECK(mallory.ue_rc == 3, "a UE with the wrong certificate was not refused (%d)",
              mallory.ue_rc);
     char stats[2048];
-    RT_CHECK(rt_http(r.control_port, "GET", "/v1/stats", NULL, stats, sizeof stats) == 200, "stats");
+    RT_CHECK(rt_http(r.control, "GET", "/v1/stats", NULL, stats, sizeof stats) == 200, "stats");
     RT_CHECK(rt_json_int(stats, "tls_refused") >= 1, "tls_refused not counted: %s", stats);
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit status (see %s)", r.log);
     if (cap) {

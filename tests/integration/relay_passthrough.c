@@ -120,7 +120,7 @@ int main(void)
              "\"msrps://127.0.0.1:%u/conf;tcp\",\"fingerprint\":\"%s\"},"
              "\"target\":\"sip:bob@example.com\"}",
              ue_fp, peer_port, peer_fp);
-    RT_CHECK(rt_http(r.control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r.control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve: %s", resp);
     RT_CHECK(strstr(resp, "\"passthrough\":true"), "not passed through: %s", resp);
     char fp[128], to[512], port[32];
@@ -159,7 +159,7 @@ int main(void)
              "\"msrps://127.0.0.2:9/x;tcp\",\"fingerprint\":\"sha-256 %s\"},"
              "\"target\":\"sip:carol@example.com\"}",
              ue_fp, "5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C:5C");
-    RT_CHECK(rt_http(r.control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r.control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve: %s", resp);
     RT_CHECK(strstr(resp, "\"passthrough\":false"), "expired exception applied: %s", resp);
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit (see %s)", r.log);

@@ -44,12 +44,12 @@ static void session(const rt_relay *r, const char *target)
              "{\"ue\":{\"fingerprint\":\"%s\",\"path\":\"msrps://127.0.0.1:7/ue;tcp\"},"
              "\"network\":{\"next_hop\":\"msrp://127.0.0.1:9/net;tcp\"},"
              "\"target\":\"%s\"}", ue_fp, target);
-    RT_CHECK(rt_http(r->control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r->control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve: %s", resp);
     rt_json_str(resp, "session", id, sizeof id);
     RT_CHECK(id[0], "no session in %s", resp);
     snprintf(path, sizeof path, "/v1/sessions/%s", id);
-    int st = rt_http(r->control_port, "DELETE", path, NULL, resp, sizeof resp);
+    int st = rt_http(r->control, "DELETE", path, NULL, resp, sizeof resp);
     RT_CHECK(st == 204, "release: %d %s", st, resp);
 }
 

@@ -52,7 +52,7 @@ int main(void)
              "{\"ue\":{\"fingerprint\":\"%s\",\"path\":\"msrps://127.0.0.1:7/ue;tcp\"},"
              "\"network\":{\"next_hop\":\"msrp://127.0.0.1:%u/net;tcp\"},"
              "\"target\":\"sip:alice@example.com\"}", fp, net_port);
-    RT_CHECK(rt_http(r.control_port, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
+    RT_CHECK(rt_http(r.control, "POST", "/v1/sessions", body, resp, sizeof resp) == 201,
              "reserve: %s", resp);
     char to[512], relay_fp[128], port[32], cert[700], key[700];
     rt_json_str(resp, "ue_path", to, sizeof to);
@@ -71,7 +71,7 @@ int main(void)
     RT_CHECK(rt_wait(net, 40000) == 0, "network side failed while the tap was failing");
     RT_CHECK(rt_same_file(f[3], f[0]) && rt_same_file(f[1], f[2]),
              "bodies differ while the tap was failing");
-    RT_CHECK(rt_http(r.control_port, "GET", "/healthz", NULL, resp, sizeof resp) == 200,
+    RT_CHECK(rt_http(r.control, "GET", "/healthz", NULL, resp, sizeof resp) == 200,
              "relay unhealthy");
     RT_CHECK(rt_relay_stop(&r) == 0, "relay exit (see %s)", r.log);
     /* The session was tapped and the sender did refuse its records. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,13 +186,17 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     snprintf(conf, sizeof conf, "%s/%s.conf", dir, name);
     snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
     snprintf(r->log, sizeof r->log, "%s/%s.log", dir, name);
+    snprintf(r->control, sizeof r->control, "%s/%s.ctl", dir, name);
+    RT_CHECK(strlen(r->control) < sizeof((struct sockaddr_un *)0)->sun_path,
+             "control socket path too long: %s", r->control);
     unlink(ready);
     const char *pki = rt_pki();
     FILE *f = fopen(conf, "w");
     RT_CHECK(f, "cannot write %s", conf);
-    fprintf(f, "daemon.ready_file = %s\n[relay]\nue.tls.cert = %s/relay-agw.pem\n"
+    fprintf(f, "daemon.ready_file = %s\n[relay]\ncontrol.socket = %s\n"
+               "ue.tls.cert = %s/relay-agw.pem\n"
                "ue.tls.key = %s/relay-agw.key\n",
-            ready, pki, pki);
+            ready, r->control, pki, pki);
     if (with_x1)
         fprintf(f, "[x1]\nlisten = 127.0.0.1:0\nne_id = relay-test\nadmf_id = admf-test\n"
                    "allowed_clients = admf\n"
@@ -211,8 +216,8 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
     char *argv[] = { bin, "-c", conf, NULL };
     r->pid = rt_spawn(r->log, argv);
     for (int i = 0; i < 200; i++) {
-        if (ready_port(ready, "control") >= 0) {
-            r->control_port = (uint16_t)ready_port(ready, "control");
+        /* The control socket as the ready file names it: the one the relay bound. */
+        if (ready_socket(ready, "control", r->control, sizeof r->control) == 0) {
             r->x1_port = (uint16_t)ready_port(ready, "x1");
             r->metrics_port = (uint16_t)ready_port(ready, "metrics");
             return;
@@ -233,12 +238,12 @@ int rt_relay_stop(rt_relay *r)
     return rt_wait(r->pid, 10000);
 }
 
-int rt_http(uint16_t port, const char *method, const char *path, const char *body,
+int rt_http(const char *sock, const char *method, const char *path, const char *body,
             char *out, size_t out_size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
@@ -246,7 +251,7 @@ int rt_http(uint16_t port, const char *method, const char *path, const char *bod
     size_t blen = body ? strlen(body) : 0;
     char head[512];
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                      method, path, blen);
     if (write(fd, head, (size_t)n) != n || (blen && write(fd, body, blen) != (ssize_t)blen)) {

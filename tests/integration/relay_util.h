@@ -49,7 +49,7 @@ int rt_same_file(const char *a, const char *b);
 
 typedef struct rt_relay {
     pid_t pid;
-    uint16_t control_port;
+    char control[600];             /* the control API's Unix socket */
     uint16_t x1_port;
     uint16_t metrics_port;         /* 0 unless relay.metrics.listen was configured */
     char log[700];
@@ -63,8 +63,9 @@ void rt_relay_start(rt_relay *r, const char *name, int with_x1, uint16_t x2x3_po
 /* SIGTERM and wait; returns the exit status. */
 int rt_relay_stop(rt_relay *r);
 
-/* HTTP/1.1 request to 127.0.0.1:port; returns the status, body into out. */
-int rt_http(uint16_t port, const char *method, const char *path, const char *body,
+/* HTTP/1.1 request over the Unix socket at sock (the relay's control API); returns the
+ * status, body into out; -1 when the connection fails or closes without an answer. */
+int rt_http(const char *sock, const char *method, const char *path, const char *body,
             char *out, size_t out_size);
 /* The string value of "key" in a flat JSON object (no escapes), or "" when absent. */
 void rt_json_str(const char *json, const char *key, char *out, size_t out_size);

@@ -33,15 +33,13 @@ static li_config *tls_config(void)
         exit(1);
     }
     li_config *cfg = li_config_new();
-    char path[512];
-    li_config_set(cfg, "kafka.bootstrap.servers", bootstrap);
-    li_config_set(cfg, "kafka.security.protocol", "ssl");
-    snprintf(path, sizeof path, "%s/ca.pem", pki);
-    li_config_set(cfg, "kafka.ssl.ca.location", path);
-    snprintf(path, sizeof path, "%s/kafka-admin.pem", pki);
-    li_config_set(cfg, "kafka.ssl.certificate.location", path);
-    snprintf(path, sizeof path, "%s/kafka-admin.key", pki);
-    li_config_set(cfg, "kafka.ssl.key.location", path);
+    char path[512], errbuf[256];
+    /* The broker's administrator, as deploy/kafka.sh configures it for this broker. */
+    snprintf(path, sizeof path, "%s/clients/kafka-admin.conf", getenv("LIMF_KAFKA_DIR"));
+    if (li_config_load_file(cfg, path, errbuf, sizeof errbuf) != LI_OK) {
+        fprintf(stderr, "%s\n", errbuf);
+        exit(1);
+    }
     li_config_set(cfg, "topics.prefix", getenv("LIMF_TOPIC_PREFIX"));
     return cfg;
 }

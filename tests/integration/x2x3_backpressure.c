@@ -34,7 +34,11 @@ int main(void)
     static const char *const opts[] = { "kafka.queue.buffering.max.messages=50",
                                         "kafka.linger.ms=20", NULL };
     x2x3t_ingest_start(&ing, 0, opts);
-    x2x3_sender *s = x2x3t_sender(ing.port, "poi-test", NULL);
+    /* The ingest stops reading while Kafka holds it back, keepalives included: a POI's
+     * keepalive patience (3 intervals) longer than the longest pause, so that the test
+     * sees back-pressure, not a reconnect and its resends. */
+    static const char *const sender_opts[] = { "x2x3.keepalive_s=20", NULL };
+    x2x3_sender *s = x2x3t_sender(ing.port, "poi-test", sender_opts);
     char payload[200];
     memset(payload, 'q', sizeof payload);
     for (int i = 0; i < RECORDS; i++) {

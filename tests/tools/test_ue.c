@@ -30,6 +30,9 @@
  *     --linger-ms N                     stay connected N ms after finishing
  *     --until-closed                    keep answering until the peer closes (exit 0)
  *     --timeout-ms N                    give up (exit 1) after N ms (default 30000)
+ *     --sess-out F                      write the TLS session (PEM) to F at the end
+ *     --sess-in F                       offer the TLS session in F for resumption
+ *                                       (attack tests: the relay must not resume)
  * Answers every SEND with 200 (unless Failure-Report: no) and, when asked, sends a
  * REPORT for each complete message. Exit status: 0 done, 1 timeout or protocol error,
  * 3 TLS refused or connection closed before done. */
@@ -90,6 +93,7 @@ typedef struct ue {
     unsigned tid_counter;
     char learned_to[2048];      /* --to auto: the From-Path of the first request */
     const char *raw_first;      /* --raw-first FILE: bytes sent before anything else */
+    const char *sess_out, *sess_in;
 } ue;
 
 static uint64_t now_ms(void)
@@ -208,6 +212,33 @@ static SSL_CTX *make_ctx(ue *u, int server, uint8_t *peer_fp)
                        NULL);
     SSL_CTX_set_cert_verify_callback(ctx, verify_cb, u->peer_fp ? peer_fp : NULL);
     return ctx;
+}
+
+/* A session of an earlier connection offered for resumption (RFC 8446 2.2). */
+static void offer_session(SSL *ssl, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    SSL_SESSION *sess = f ? PEM_read_SSL_SESSION(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!sess || SSL_set_session(ssl, sess) != 1)
+        die("cannot use --sess-in");
+    fprintf(stderr, "limf-test-ue: offering a session (%s)\n",
+            SSL_SESSION_is_resumable(sess) ? "resumable" : "not resumable");
+    SSL_SESSION_free(sess);
+}
+
+/* The session of this connection, with the tickets the server sent (TLS 1.3 sends them
+ * after the handshake: saved at the end). */
+static void save_session(SSL *ssl, const char *file)
+{
+    SSL_SESSION *sess = SSL_get1_session(ssl);
+    FILE *f = fopen(file, "w");
+    if (!sess || !f || PEM_write_SSL_SESSION(f, sess) != 1)
+        fprintf(stderr, "limf-test-ue: cannot write --sess-out\n");
+    if (f)
+        fclose(f);
+    SSL_SESSION_free(sess);
 }
 
 /* ---------------------------------------------------------------- transport */
@@ -488,6 +519,7 @@ int main(int argc, char **argv)
         { "window", required_argument, 0, 'w' },   { "linger-ms", required_argument, 0, 'l' },
         { "timeout-ms", required_argument, 0, 'm' }, { "until-closed", no_argument, 0, 'u' },
         { "raw-first", required_argument, 0, 'R' },
+        { "sess-out", required_argument, 0, 'O' }, { "sess-in", required_argument, 0, 'I' },
         { 0, 0, 0, 0 }
     };
     int o;
@@ -526,6 +558,8 @@ int main(int argc, char **argv)
         case 'm': u.timeout_ms = strtol(optarg, NULL, 10); break;
         case 'u': u.until_closed = 1; break;
         case 'R': u.raw_first = optarg; break;
+        case 'O': u.sess_out = optarg; break;
+        case 'I': u.sess_in = optarg; break;
         default:
             fprintf(stderr, "usage: see the comment at the top of tests/tools/test_ue.c\n");
             return 2;
@@ -549,6 +583,8 @@ int main(int argc, char **argv)
         ctx = make_ctx(&u, u.listen_on != NULL, peer_fp);
         u.ssl = SSL_new(ctx);
         SSL_set_fd(u.ssl, u.fd);
+        if (u.sess_in)
+            offer_session(u.ssl, u.sess_in);
         struct timeval tv = { .tv_sec = u.timeout_ms / 1000, .tv_usec = 0 };
         setsockopt(u.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         int k = u.listen_on ? SSL_accept(u.ssl) : SSL_connect(u.ssl);
@@ -558,7 +594,8 @@ int main(int argc, char **argv)
                     e ? ERR_reason_error_string(e) : "connection closed");
             return 3;
         }
-        fprintf(stderr, "limf-test-ue: TLS established (%s)\n", SSL_get_version(u.ssl));
+        fprintf(stderr, "limf-test-ue: TLS established (%s, %s)\n", SSL_get_version(u.ssl),
+                SSL_session_reused(u.ssl) ? "resumed" : "full handshake");
     }
     if (u.raw_first) {
         /* Hostile-input tests: arbitrary bytes first, as they are. */
@@ -659,6 +696,8 @@ done:
             "reports\n", u.sent_chunks, u.acked, u.complete_in, u.reports_in);
     printf("done %s\n", rc == 0 ? "ok" : "fail");
     if (u.ssl) {
+        if (u.sess_out)
+            save_session(u.ssl, u.sess_out);
         SSL_shutdown(u.ssl);
         SSL_free(u.ssl);
     }

@@ -112,6 +112,9 @@ typedef struct side {
     int fd;
     int server;
     int ok;
+    SSL_SESSION *offer;     /* client: offered for resumption, or NULL */
+    SSL_SESSION *kept;      /* client: the session after the exchange (caller frees) */
+    int reused;
 } side;
 
 static void *handshake(void *arg)
@@ -119,6 +122,8 @@ static void *handshake(void *arg)
     side *s = arg;
     SSL *ssl = SSL_new(s->ctx);
     SSL_set_fd(ssl, s->fd);
+    if (s->offer)
+        SSL_set_session(ssl, s->offer);
     int rc = s->server ? SSL_accept(ssl) : SSL_connect(ssl);
     s->ok = rc == 1;
     if (s->ok) {
@@ -127,6 +132,9 @@ static void *handshake(void *arg)
             s->ok = SSL_write(ssl, &c, 1) == 1;
         else
             s->ok = SSL_read(ssl, &c, 1) == 1 && c == 'x';
+        s->reused = SSL_session_reused(ssl);
+        if (!s->server)
+            s->kept = SSL_get1_session(ssl);   /* with any ticket read before the data */
     }
     SSL_shutdown(ssl);
     SSL_free(ssl);
@@ -134,18 +142,34 @@ static void *handshake(void *arg)
     return NULL;
 }
 
-static int try_handshake(SSL_CTX *server, SSL_CTX *client)
+/* A handshake; the client offers *session (when not NULL) and keeps the session it
+ * ends with in *session. *reused: whether the server resumed. */
+static int handshake_pair(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **session, int *reused)
 {
     int fds[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    side a = { server, fds[0], 1, 0 }, b = { client, fds[1], 0, 0 };
+    side a = { server, fds[0], 1, 0, NULL, NULL, 0 };
+    side b = { client, fds[1], 0, 0, session ? *session : NULL, NULL, 0 };
     pthread_t t;
     pthread_create(&t, NULL, handshake, &a);
     handshake(&b);
     pthread_join(t, NULL);
     close(fds[0]);
     close(fds[1]);
+    if (session) {
+        SSL_SESSION_free(*session);
+        *session = b.kept;
+    } else {
+        SSL_SESSION_free(b.kept);
+    }
+    if (reused)
+        *reused = a.reused || b.reused;
     return a.ok && b.ok;
+}
+
+static int try_handshake(SSL_CTX *server, SSL_CTX *client)
+{
+    return handshake_pair(server, client, NULL, NULL);
 }
 
 static void run(const char *cmd)
@@ -337,6 +361,162 @@ static void test_conn_tls(void **state)
     SSL_CTX_free(pinned);
 }
 
+/* A certificate of the test CA (deploy/pki.sh, already in tmpdir) with this
+ * extendedKeyUsage, or self-signed when ca is 0. */
+static void make_eku_cert(const char *name, const char *eku, int ca)
+{
+    char cmd[2048];
+    if (ca)
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                 "-keyout %s.key -out %s.csr -subj /CN=%s 2>/dev/null && "
+                 "printf 'extendedKeyUsage=%s\nsubjectAltName=IP:127.0.0.1\n' > %s.ext && "
+                 "openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key -set_serial 77 -days 1 "
+                 "-extfile %s.ext -out %s.pem 2>/dev/null && chmod 600 %s.key",
+                 tmpdir, name, name, name, eku, name, name, name, name, name);
+    else
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                 "-nodes -keyout %s.key -out %s.pem -days 1 -subj /CN=%s "
+                 "-addext extendedKeyUsage=%s 2>/dev/null && chmod 600 %s.key",
+                 tmpdir, name, name, name, eku, name);
+    run(cmd);
+}
+
+static void pki(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s >/dev/null", getenv("LIMF_SOURCE_DIR") ?
+             getenv("LIMF_SOURCE_DIR") : SOURCE_DIR, tmpdir);
+    run(cmd);
+}
+
+static void file_pin(const char *name, char pin[96])
+{
+    char path[512];
+    uint8_t fp[32];
+    snprintf(path, sizeof path, "%s/%s.pem", tmpdir, name);
+    assert_int_equal(li_tls_file_fingerprint(path, fp), LI_OK);
+    li_tls_fingerprint_format(fp, pin);
+}
+
+/* A server takes only clients whose certificate allows TLS client authentication
+ * (RFC 5280 4.2.1.12), verified by CA or pinned: a server-only certificate of the
+ * same CA, or pinned, is refused. */
+static void test_tls_client_eku(void **state)
+{
+    (void)state;
+    pki();
+    make_eku_cert("srvonly", "serverAuth", 1);
+    make_eku_cert("cliok", "clientAuth", 1);
+    make_eku_cert("selfsrv", "serverAuth", 0);
+    SSL_CTX *srv = make_ctx(1, "ingest", "ca", NULL, NULL);
+    SSL_CTX *good = make_ctx(0, "cliok", "ca", NULL, NULL);
+    SSL_CTX *bad = make_ctx(0, "srvonly", "ca", NULL, NULL);
+    SSL_CTX *selfsrv = make_ctx(0, "selfsrv", "ca", NULL, NULL);
+    assert_non_null(srv);
+    assert_non_null(good);
+    assert_non_null(bad);
+    assert_non_null(selfsrv);
+    assert_true(try_handshake(srv, good));
+    assert_false(try_handshake(srv, bad));
+    char pin[96];
+    file_pin("selfsrv", pin);
+    SSL_CTX *srv_pinned = make_ctx(1, "ingest", NULL, pin, NULL);
+    assert_non_null(srv_pinned);
+    assert_false(try_handshake(srv_pinned, selfsrv));
+    SSL_CTX *all[] = { srv, good, bad, selfsrv, srv_pinned };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        SSL_CTX_free(all[i]);
+}
+
+/* No connection resumes an earlier one (TLS 1.3 and 1.2): the server sends no ticket
+ * and keeps no cache, so a session offered again is answered with a full handshake, in
+ * which the peer is verified again. */
+static void test_tls_no_resumption(void **state)
+{
+    (void)state;
+    pki();
+    SSL_CTX *srv = make_ctx(1, "ingest", "ca", NULL, NULL);
+    SSL_CTX *cli = make_ctx(0, "poi-test", "ca", NULL, "127.0.0.1");
+    assert_non_null(srv);
+    assert_non_null(cli);
+    for (int v = 0; v < 2; v++) {
+        int max = v ? TLS1_2_VERSION : TLS1_3_VERSION;
+        SSL_CTX_set_max_proto_version(cli, max);
+        SSL_SESSION *sess = NULL;
+        int reused = 1;
+        assert_true(handshake_pair(srv, cli, &sess, &reused));
+        assert_false(reused);
+        assert_non_null(sess);
+        assert_false(SSL_SESSION_is_resumable(sess) && SSL_SESSION_has_ticket(sess));
+        reused = 1;
+        assert_true(handshake_pair(srv, cli, &sess, &reused));
+        assert_false(reused);
+        SSL_SESSION_free(sess);
+    }
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+}
+
+/* The key's permissions are those of the file opened: a symlink to a key others may
+ * read, or something that is not a regular file, is refused. */
+static void test_tls_key_file_checks(void **state)
+{
+    (void)state;
+    pki();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && cp poi-test.key open.key && chmod 644 open.key && "
+             "cp poi-test.pem link.pem && ln -sf open.key link.key && "
+             "cp poi-test.pem dir.pem && mkdir -m 700 -p dir.key", tmpdir);
+    run(cmd);
+    SSL_CTX *ok = make_ctx(0, "poi-test", "ca", NULL, NULL);
+    assert_non_null(ok);
+    SSL_CTX_free(ok);
+    assert_null(make_ctx(0, "link", "ca", NULL, NULL));
+    char c[512], k[512], a[512], err[512];
+    snprintf(c, sizeof c, "%s/dir.pem", tmpdir);
+    snprintf(k, sizeof k, "%s/dir.key", tmpdir);
+    snprintf(a, sizeof a, "%s/ca.pem", tmpdir);
+    li_tls_opts o = { .server = 0, .cert_file = c, .key_file = k, .ca_file = a };
+    assert_null(li_tls_ctx_new(&o, err, sizeof err));
+    assert_non_null(strstr(err, "regular file"));
+}
+
+/* The TLS key log writes every session's secrets: only a build configured with
+ * LIMF_INSECURE_KEYLOG honours it; any other refuses the setting. */
+static void test_tls_keylog_build_flag(void **state)
+{
+    (void)state;
+    pki();
+    char c[512], k[512], a[512], log[512], err[512];
+    snprintf(c, sizeof c, "%s/ingest.pem", tmpdir);
+    snprintf(k, sizeof k, "%s/ingest.key", tmpdir);
+    snprintf(a, sizeof a, "%s/ca.pem", tmpdir);
+    snprintf(log, sizeof log, "%s/keys.log", tmpdir);
+    li_tls_opts o = { .server = 1, .cert_file = c, .key_file = k, .ca_file = a,
+                      .keylog_file = log };
+    SSL_CTX *srv = li_tls_ctx_new(&o, err, sizeof err);
+#ifdef LIMF_INSECURE_KEYLOG
+    assert_true(li_tls_keylog_available());
+    assert_non_null(srv);
+    SSL_CTX *cli = make_ctx(0, "poi-test", "ca", NULL, NULL);
+    assert_true(try_handshake(srv, cli));
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[512];
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    SSL_CTX_free(cli);
+    SSL_CTX_free(srv);
+#else
+    assert_false(li_tls_keylog_available());
+    assert_null(srv);
+    assert_non_null(strstr(err, "LIMF_INSECURE_KEYLOG"));
+#endif
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -367,6 +547,10 @@ int main(void)
         cmocka_unit_test(test_redact_hides_identity),
         cmocka_unit_test(test_tls_ca_and_pins),
         cmocka_unit_test(test_conn_tls),
+        cmocka_unit_test(test_tls_client_eku),
+        cmocka_unit_test(test_tls_no_resumption),
+        cmocka_unit_test(test_tls_key_file_checks),
+        cmocka_unit_test(test_tls_keylog_build_flag),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,6 +50,17 @@ static void test_ready_file(void **state)
              "{\"pid\":%ld,\"ports\":{\"x1\":4001,\"metrics\":0,\"control\":65535}}\n",
              (long)getpid());
     assert_string_equal(text, want);
+    /* Unix sockets are named by path, in their own object, escaped as JSON strings. */
+    const li_daemon_socket socks[] = { { "control", "/run/r \"1\"\\x.ctl" } };
+    assert_int_equal(li_daemon_ready_sockets(cfg, ports, 1, socks, 1, err, sizeof err), LI_OK);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    snprintf(want, sizeof want,
+             "{\"pid\":%ld,\"ports\":{\"x1\":4001},\"sockets\":{\"control\":"
+             "\"/run/r \\\"1\\\"\\\\x.ctl\"}}\n", (long)getpid());
+    assert_string_equal(text, want);
     /* An unwritable place is an error the daemon reports. */
     snprintf(path, sizeof path, "%s/no/such/dir/ready", dir);
     assert_int_equal(li_config_set(cfg, "daemon.ready_file", path), LI_OK);

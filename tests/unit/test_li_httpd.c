@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "li_httpd.h"
@@ -66,6 +68,8 @@ typedef struct server {
     pthread_t thread;
     atomic_int stop;
     atomic_int calls;
+    atomic_int admit;     /* what the admission hook answers (Unix socket test) */
+    atomic_int admitted;  /* connections the hook saw with their request still unread */
 } server;
 
 static void echo(void *ctx, const li_httpd_request *req, li_httpd_response *resp)
@@ -241,6 +245,101 @@ static void test_listen(void **state)
     }
 }
 
+/* The admission hook sees each connection before the server reads from it: the
+ * client's request is still waiting in the socket, and the peer's credentials are the
+ * kernel's (SO_PEERCRED). */
+static int admit_hook(void *ctx, int fd)
+{
+    server *s = ctx;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    char peek[4];
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == getuid() &&
+        poll(&p, 1, 2000) == 1 && recv(fd, peek, sizeof peek, MSG_PEEK) == (ssize_t)sizeof peek)
+        atomic_fetch_add(&s->admitted, 1);
+    return atomic_load(&s->admit);
+}
+
+static int dial_unix(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static int exchange_unix(const char *path, const char *text, char *resp, size_t size)
+{
+    int fd = dial_unix(path);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    read_all(fd, resp, size);
+    close(fd);
+    int code = 0;
+    return sscanf(resp, "HTTP/1.1 %d", &code) == 1 ? code : 0;
+}
+
+/* On a Unix socket: the file's mode, the admission hook (a refused connection is closed
+ * unanswered, counted, and never reaches the handler), a live socket never taken over, a
+ * stale one replaced, the file removed at the end. */
+static void test_unix_admission(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_li_httpd.XXXXXX", path[64], err[256], resp[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ctl.sock", dir);
+    server s;
+    memset(&s, 0, sizeof s);
+    atomic_store(&s.admit, 1);
+    li_httpd_opts o = { .handler = echo, .ctx = &s, .max_body = 64, .timeout_ms = 300,
+                        .max_connections = 8, .admit = admit_hook };
+    s.h = li_httpd_new_unix(path, 0600, "test.socket", &o, err, sizeof err);
+    assert_non_null(s.h);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(li_httpd_port(s.h), 0);
+    assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+    assert_int_equal(exchange_unix(path, "GET /x HTTP/1.1\r\n\r\n", resp, sizeof resp), 200);
+    assert_int_equal(atomic_load(&s.admitted), 1);
+    assert_int_equal(li_httpd_refused(s.h), 0);
+    /* Refused: no answer, the handler never called, the refusal counted. */
+    atomic_store(&s.admit, 0);
+    assert_int_equal(exchange_unix(path, "GET /x HTTP/1.1\r\n\r\n", resp, sizeof resp), 0);
+    assert_int_equal(resp[0], 0);
+    assert_int_equal(atomic_load(&s.calls), 1);
+    assert_int_equal(atomic_load(&s.admitted), 2);
+    assert_int_equal(li_httpd_refused(s.h), 1);
+    /* A second server cannot take the live socket over. */
+    err[0] = 0;
+    assert_null(li_httpd_new_unix(path, 0600, "test.socket", &o, err, sizeof err));
+    assert_non_null(strstr(err, "in use"));
+    atomic_store(&s.stop, 1);
+    pthread_join(s.thread, NULL);
+    li_httpd_free(s.h);
+    assert_int_equal(access(path, F_OK), -1);
+    /* A socket file nobody listens on (its daemon died) is replaced. */
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int dead = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(dead, (struct sockaddr *)&a, sizeof a), 0);
+    close(dead);
+    li_httpd *h = li_httpd_new_unix(path, 0600, "test.socket", &o, err, sizeof err);
+    assert_non_null(h);
+    li_httpd_free(h);
+    /* Anything else at the path is left alone. */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_null(li_httpd_new_unix(path, 0600, "test.socket", &o, err, sizeof err));
+    assert_non_null(strstr(err, "not a socket"));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_unix_admission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,7 +103,8 @@ admf_service *admf_new(const li_config *cfg, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
-    if (admf_read_topic(cfg, a->admin_topic, restore_admin, a, NULL, errstr, errstr_size) != LI_OK)
+    if (admf_read_topic(cfg, a->admin_topic, restore_admin, a, NULL, errstr, errstr_size) != LI_OK ||
+        admf_pois_setup(a, errstr, errstr_size) != LI_OK)
         goto fail;
     /* The poller signals deliveries, which the start-up checkpoint may wait for. */
     if (pthread_create(&a->poller, NULL, admf_poll_main, a) != 0) {
@@ -457,6 +458,8 @@ static void commit_send(admf_service *a, x1_kind kind, const char *key,
         refusal(d, 503, "store_unavailable", "", "the store of record is unavailable");
         return;
     }
+    if (kind == X1_KIND_POI)
+        admf_pois_publish(a, key, d->packed, d->n);
     Limf__AuditEvent ev;
     admf_audit_event_init(&ev, who, action, key, "accepted", reason, detail);
     d->audit_err = admf_audit_enqueue(a, &ev, &d->audit_ack);

@@ -44,6 +44,7 @@ struct admf_service {
     atomic_int failed;         /* a delivery failed: memory may be ahead of Kafka */
     char admin_topic[256];
     char audit_topic[256];
+    char pois_topic[256];         /* limf.pois: the ingest's registry (admf_pois.c) */
 
     /* write_mu serializes mutations from validation to the in-memory apply, so that the
      * order of the records in limf.admin is the order of the decisions. */
@@ -137,5 +138,11 @@ void admf_audit_event_init(Limf__AuditEvent *ev, const x1_principal *who, const 
                            const char *object, const char *outcome, const char *reason,
                            const char *detail);
 void *admf_housekeeper_main(void *arg);
+
+/* limf.pois (admf_pois.c): the registry of intercept points limf-ingest admits. Setup
+ * ensures the topic and republishes every registration; publish writes the registry view
+ * of one poi/<id> record (a tombstone when n is 0). */
+li_err admf_pois_setup(admf_service *a, char *errstr, size_t errstr_size);
+void admf_pois_publish(admf_service *a, const char *key, const uint8_t *packed, size_t n);
 
 #endif

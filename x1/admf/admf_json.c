@@ -134,6 +134,8 @@ static json_t *poi(const Limf__InterceptPoint *p)
     set_str(j, "x1_url", p->x1_url);
     if (p->cert_sha256.len == 32)
         set_hex(j, "cert_sha256", p->cert_sha256);
+    if (p->x2x3_cert_sha256.len == 32)
+        set_hex(j, "x2x3_cert_sha256", p->x2x3_cert_sha256);
     set_str(j, "health", p->health && *p->health ? p->health : "unknown");
     if (p->last_audit) {
         char t[40];

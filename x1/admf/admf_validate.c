@@ -472,13 +472,30 @@ li_err admf_validate_exception(const json_t *body, const admf_validate_env *env,
 
 /* ---- intercept points ---- */
 
+/* An optional SHA-256 fingerprint member into out (storage: buf). */
+static li_err get_fingerprint(const json_t *body, const char *name, uint8_t buf[32],
+                              ProtobufCBinaryData *out, x1_verr *err)
+{
+    const char *fp;
+    li_err e = get_text(body, name, 0, 95, &fp, err);
+    if (e != LI_OK || !fp)
+        return e;
+    if (x1_parse_sha256(fp, buf) != LI_OK)
+        return x1_verr_set(err, 400, "invalid_fingerprint", name,
+                           "not a SHA-256 fingerprint (64 hex digits, ':' optional)");
+    out->data = buf;
+    out->len = 32;
+    return LI_OK;
+}
+
 li_err admf_validate_poi(const json_t *body, const admf_validate_env *env,
                        Limf__InterceptPoint *p, x1_poi_scratch *s, x1_verr *err)
 {
-    static const char *const allowed[] = { "role", "x1_url", "cert_sha256", NULL };
+    static const char *const allowed[] = { "role", "x1_url", "cert_sha256", "x2x3_cert_sha256",
+                                           NULL };
     static const char *const ignored[] = { "id", "version", "created", "updated", "health",
                                            "last_audit", NULL };
-    const char *role, *url, *fp;
+    const char *role, *url;
     li_err e;
     (void)env;
     limf__intercept_point__init(p);
@@ -507,15 +524,10 @@ li_err admf_validate_poi(const json_t *body, const admf_validate_env *env,
     if (!x1_valid_hostport(hostport))
         return x1_verr_set(err, 400, "invalid_url", "x1_url",
                            "must be https://host:port/path");
-    if ((e = get_text(body, "cert_sha256", 0, 95, &fp, err)) != LI_OK)
+    if ((e = get_fingerprint(body, "cert_sha256", s->cert_sha256, &p->cert_sha256, err)) != LI_OK ||
+        (e = get_fingerprint(body, "x2x3_cert_sha256", s->x2x3_cert_sha256,
+                             &p->x2x3_cert_sha256, err)) != LI_OK)
         return e;
-    if (fp) {
-        if (x1_parse_sha256(fp, s->cert_sha256) != LI_OK)
-            return x1_verr_set(err, 400, "invalid_fingerprint", "cert_sha256",
-                               "not a SHA-256 fingerprint (64 hex digits, ':' optional)");
-        p->cert_sha256.data = s->cert_sha256;
-        p->cert_sha256.len = 32;
-    }
     p->role = (char *)role;
     p->x1_url = (char *)url;
     return LI_OK;

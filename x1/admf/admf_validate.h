@@ -97,6 +97,7 @@ li_err admf_validate_exception(const json_t *body, const admf_validate_env *env,
 
 typedef struct x1_poi_scratch {
     uint8_t cert_sha256[32];
+    uint8_t x2x3_cert_sha256[32];
 } x1_poi_scratch;
 
 li_err admf_validate_poi(const json_t *body, const admf_validate_env *env,

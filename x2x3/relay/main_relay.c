@@ -9,10 +9,12 @@
 #include "li_metrics.h"
 #include "x1_ne.h"
 #include "msrp_relay.h"
+#include "msrp_relay_ctl.h"
 #include "x2x3_router.h"
 
 typedef struct relay_metrics_ctx {
     msrp_relay *relay;
+    msrp_relay_ctl *ctl;
     x2x3_router *router;
 } relay_metrics_ctx;
 
@@ -42,6 +44,9 @@ static void render_metrics(void *ctx, li_buf *b)
     li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
                    "Sessions passed through under a certificate exception",
                    st.passthrough_sessions);
+    li_metrics_put(b, "limf_relay_control_refused_total", "counter",
+                   "Control API connections refused by their peer credentials",
+                   msrp_relay_ctl_refused(m->ctl));
     if (m->router) {
         x2x3_router_stats rs;
         x2x3_router_stats_get(m->router, &rs);
@@ -75,8 +80,9 @@ int main(int argc, char **argv)
     x1_ne *ne = NULL;
     x2x3_router *router = NULL;
     msrp_relay *relay = NULL;
+    msrp_relay_ctl *ctl = NULL;
     li_metrics *metrics = NULL;
-    relay_metrics_ctx mctx = { NULL, NULL };
+    relay_metrics_ctx mctx = { NULL, NULL, NULL };
     int rc = 1;
     if (sfd < 0)
         goto out;
@@ -99,15 +105,20 @@ int main(int argc, char **argv)
     relay = msrp_relay_new(cfg, ne, router, errstr, sizeof errstr);
     if (!relay)
         goto out;
+    ctl = msrp_relay_ctl_new(relay, cfg, errstr, sizeof errstr);
+    if (!ctl)
+        goto out;
     mctx.relay = relay;
+    mctx.ctl = ctl;
     mctx.router = router;
     if (li_metrics_from_config(cfg, "relay.metrics.listen", NULL, render_metrics, &mctx,
                                &metrics, errstr, sizeof errstr) != LI_OK)
         goto out;
-    const li_daemon_port ports[] = { { "control", msrp_relay_control_port(relay) },
-                                     { "x1", ne ? x1_ne_port(ne) : 0 },
+    /* The control API is a Unix socket: the ready file names its path. */
+    const li_daemon_port ports[] = { { "x1", ne ? x1_ne_port(ne) : 0 },
                                      { "metrics", li_metrics_port(metrics) } };
-    if (li_daemon_ready(cfg, ports, 3, errstr, sizeof errstr) != LI_OK)
+    const li_daemon_socket control = { "control", msrp_relay_ctl_path(ctl) };
+    if (li_daemon_ready_sockets(cfg, ports, 2, &control, 1, errstr, sizeof errstr) != LI_OK)
         goto out;
     li_log_info("limf-msrp-relay: running");
     rc = msrp_relay_run(relay, sfd) == LI_OK ? 0 : 1;
@@ -116,6 +127,7 @@ out:
     if (rc != 0 && errstr[0])
         li_log_error("limf-msrp-relay: %s", errstr);
     li_metrics_free(metrics);    /* before the relay it reads */
+    msrp_relay_ctl_free(ctl);    /* before the relay it drives */
     msrp_relay_free(relay);      /* reports every session released ... */
     x1_ne_free(ne);              /* (no X1 thread calls the router after this) */
     x2x3_router_free(router);    /* ... and flushes those events */

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #define RELAY_RETRY_NS (200ull * 1000 * 1000)
 #define RELAY_TICK_MS 100
 
+static void relay_session_release(msrp_relay *r, relay_session *s);
+
 static relay_conn *peer_of(relay_conn *c) { return &c->s->conn[!c->leg]; }
 
 static size_t backlog(const relay_conn *c) { return c->out.len; }
@@ -36,13 +39,19 @@ static size_t backlog(const relay_conn *c) { return c->out.len; }
 /* RFC 8122 section 5: a self-signed certificate is accepted when its fingerprint is the
  * one the SDP announced. The expected fingerprint is per connection (the reservation's),
  * so li_tls's per-context pins are replaced by this callback; a peer without an
- * expected fingerprint (a network peer verified by CA) goes through the CA check. */
+ * expected fingerprint (a network peer verified by CA) goes through the CA check. A UE
+ * that connects (the relay is TLS server) must hold a certificate fit for client
+ * authentication. */
 static int verify_peer(X509_STORE_CTX *store, void *arg)
 {
     const int *have_ca = arg;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     relay_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
     X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    if (ssl && SSL_is_server(ssl) && !li_tls_cert_may_be_client(leaf)) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+        return 0;
+    }
     if (c && c->has_expected_fp) {
         uint8_t fp[32];
         unsigned int n = sizeof fp;
@@ -427,9 +436,32 @@ static void conn_read(msrp_relay *r, relay_conn *c)
 
 /* ---------------------------------------------------------------- leg set-up */
 
+/* The peer of an established TLS leg, checked once more whatever the handshake was:
+ * the contexts never resume a session (li_tls.h), and should one be resumed all the
+ * same it would carry the identity of the connection it was cut from, not of this
+ * reservation. A leg with an expected fingerprint must present exactly that
+ * certificate now; any other leg must have passed verification. */
+static int peer_is_expected(const relay_conn *c)
+{
+    if (SSL_session_reused(c->io.ssl) || SSL_get_verify_result(c->io.ssl) != X509_V_OK)
+        return 0;
+    if (!c->has_expected_fp)
+        return 1;
+    uint8_t fp[32];
+    return li_tls_peer_fingerprint(c->io.ssl, fp) == LI_OK && memcmp(fp, c->expected_fp, 32) == 0;
+}
+
 static void on_open(msrp_relay *r, relay_conn *c)
 {
     relay_session *s = c->s;
+    if (c->io.ssl && !peer_is_expected(c)) {
+        r->stats.tls_refused++;
+        li_log_warn("session %s: %s leg refused: the peer of the established connection is "
+                    "not the reserved one%s", s->id, c->leg == RELAY_LEG_UE ? "ue" : "network",
+                    SSL_session_reused(c->io.ssl) ? " (resumed session)" : "");
+        conn_fail(r, c, "peer not the reserved one");
+        return;
+    }
     c->state = CONN_OPEN;
     if (c->io.ssl) {
         uint8_t fp[32];
@@ -470,8 +502,10 @@ static void conn_handshake(msrp_relay *r, relay_conn *c)
     ERR_clear_error();
     if (v != X509_V_OK) {
         r->stats.tls_refused++;
-        li_log_warn("session %s: %s leg refused: certificate does not match the reserved "
-                    "fingerprint (%s)", c->s->id, c->leg == RELAY_LEG_UE ? "ue" : "network",
+        li_log_warn("session %s: %s leg refused: %s (%s)", c->s->id,
+                    c->leg == RELAY_LEG_UE ? "ue" : "network",
+                    c->has_expected_fp ? "certificate does not match the reserved fingerprint"
+                                       : "certificate not verified for the next hop",
                     X509_verify_cert_error_string(v));
     }
     conn_fail(r, c, "TLS handshake failed");
@@ -485,8 +519,16 @@ static void start_tls(msrp_relay *r, relay_conn *c, SSL_CTX *ctx)
         return;
     }
     SSL_set_app_data(c->io.ssl, c);
-    if (c->leg == RELAY_LEG_NET && !c->has_expected_fp)
-        SSL_set1_host(c->io.ssl, s->req.network.host);
+    if (c->leg == RELAY_LEG_NET && !c->has_expected_fp) {
+        /* Verified by CA: the certificate must name the next hop's host (RFC 6125
+         * section 6: an IP literal against the IP SANs, a name against the DNS SANs,
+         * no partial wildcards). Without a name to check, no connection. */
+        SSL_set_hostflags(c->io.ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (SSL_set1_host(c->io.ssl, s->req.network.host) != 1) {
+            conn_fail(r, c, "next hop host name unusable for the certificate check");
+            return;
+        }
+    }
     c->state = CONN_HANDSHAKE;
     conn_handshake(r, c);
 }
@@ -632,7 +674,7 @@ static void build_uri(char *out, size_t size, int tls, const char *host, uint16_
              v6 ? "]" : "", port, id);
 }
 
-relay_session *relay_session_find(msrp_relay *r, const char *id)
+static relay_session *relay_session_find(const msrp_relay *r, const char *id)
 {
     for (relay_session *s = r->sessions; s; s = s->next)
         if (!s->ended && strcmp(s->id, id) == 0)
@@ -640,8 +682,10 @@ relay_session *relay_session_find(msrp_relay *r, const char *id)
     return NULL;
 }
 
-li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req, relay_session **out,
-                             char *errstr, size_t errstr_size)
+/* LI_ERR_INVAL: refused by policy (errstr says why); LI_ERR_FULL: max_sessions
+ * reached; LI_ERR_IO: no listening socket. */
+static li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req,
+                                    relay_session **out, char *errstr, size_t errstr_size)
 {
     if (r->n_sessions >= r->max_sessions) {
         snprintf(errstr, errstr_size, "relay.max_sessions reached");
@@ -761,7 +805,8 @@ li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req, relay_ses
     return LI_OK;
 }
 
-void relay_session_release(msrp_relay *r, relay_session *s)
+/* Closes both legs, reports the release, frees the session after the epoll batch. */
+static void relay_session_release(msrp_relay *r, relay_session *s)
 {
     if (s->ended)
         return;
@@ -826,7 +871,113 @@ static void tick(msrp_relay *r)
         if (!s->ended)
             msrp_relay_tap_refresh(&s->tap);
     }
-    relay_ctl_run(r);
+    for (int i = 0; i < RELAY_MAX_WATCH; i++)
+        if (r->watch[i].fd >= 0)
+            r->watch[i].run(r->watch[i].ctx);
+}
+
+/* ---------------------------------------------------------------- the control interface */
+
+static const char *conn_state_name(relay_conn_state st)
+{
+    static const char *const names[] = { "idle", "connecting", "handshake", "open", "closed" };
+    return names[st];
+}
+
+static void describe(const msrp_relay *r, const relay_session *s, msrp_relay_session_info *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", s->id);
+    snprintf(out->relay_uri, sizeof out->relay_uri, "%s", s->own_ue);
+    snprintf(out->ue_path, sizeof out->ue_path, "%s", s->ue_sdp_path);
+    snprintf(out->network_path, sizeof out->network_path, "%s", s->net_sdp_path);
+    /* The SDP answer to the UE carries the fingerprint of whoever ends its TLS: the
+     * relay, or under passthrough the far peer itself (RFC 8122 section 5). */
+    if (s->passthrough && s->req.network.has_fingerprint) {
+        char hex[96];
+        li_tls_fingerprint_format(s->req.network.fingerprint, hex);
+        snprintf(out->fingerprint, sizeof out->fingerprint, "sha-256 %s", hex);
+    } else {
+        snprintf(out->fingerprint, sizeof out->fingerprint, "sha-256 %s", r->fingerprint);
+    }
+    out->ue_port = s->port;
+    out->passthrough = s->passthrough;
+    out->cema = s->req.cema;
+    out->mode = s->req.mode;
+    msrp_relay_leg_info *legs[2] = { &out->ue, &out->network };
+    for (int i = 0; i < 2; i++) {
+        const relay_conn *c = &s->conn[i];
+        *legs[i] = (msrp_relay_leg_info){ conn_state_name(c->state), c->messages_in,
+                                          c->bytes_in };
+    }
+}
+
+li_err msrp_relay_reserve(msrp_relay *r, const char *body, size_t len,
+                          msrp_relay_session_info *out, char *errstr, size_t errstr_size)
+{
+    msrp_relay_req rq;
+    if (msrp_relay_req_parse(body, len, r->tls_only, &rq, errstr, errstr_size) != LI_OK) {
+        r->stats.sessions_refused++;
+        return LI_ERR_INVAL;
+    }
+    relay_session *s;
+    li_err err = relay_session_reserve(r, &rq, &s, errstr, errstr_size);
+    if (err != LI_OK) {
+        r->stats.sessions_refused++;
+        return err;
+    }
+    describe(r, s, out);
+    return LI_OK;
+}
+
+li_err msrp_relay_session_get(const msrp_relay *r, const char *id, msrp_relay_session_info *out)
+{
+    const relay_session *s = relay_session_find(r, id);
+    if (!s)
+        return LI_ERR_NOT_FOUND;
+    describe(r, s, out);
+    return LI_OK;
+}
+
+void msrp_relay_session_each(const msrp_relay *r, void (*fn)(const char *id, void *ctx),
+                             void *ctx)
+{
+    for (const relay_session *s = r->sessions; s; s = s->next)
+        fn(s->id, ctx);
+}
+
+li_err msrp_relay_release(msrp_relay *r, const char *id)
+{
+    relay_session *s = relay_session_find(r, id);
+    if (!s)
+        return LI_ERR_NOT_FOUND;
+    relay_session_release(r, s);
+    return LI_OK;
+}
+
+li_err msrp_relay_watch(msrp_relay *r, int fd, void (*run)(void *ctx), void *ctx)
+{
+    for (int i = 0; i < RELAY_MAX_WATCH; i++) {
+        relay_watch *w = &r->watch[i];
+        if (w->fd >= 0)
+            continue;
+        struct epoll_event e = { .events = EPOLLIN, .data.ptr = &w->ev };
+        if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &e) != 0)
+            return LI_ERR_IO;
+        *w = (relay_watch){ { RELAY_EV_WATCH }, fd, run, ctx };
+        return LI_OK;
+    }
+    return LI_ERR_FULL;
+}
+
+void msrp_relay_unwatch(msrp_relay *r, int fd)
+{
+    for (int i = 0; i < RELAY_MAX_WATCH; i++) {
+        if (r->watch[i].fd == fd) {
+            epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+            r->watch[i].fd = -1;
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -842,6 +993,8 @@ msrp_relay *msrp_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
     r->cfg = cfg;
     r->ne = ne;
     r->router = router;
+    for (int i = 0; i < RELAY_MAX_WATCH; i++)
+        r->watch[i].fd = -1;
     li_buf_init(&r->scratch, 0);
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (r->epfd < 0) {
@@ -850,7 +1003,6 @@ msrp_relay *msrp_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
         return NULL;
     }
     r->stop_ev.kind = RELAY_EV_STOP;
-    r->control_ev.kind = RELAY_EV_CONTROL;
 
     int64_t v;
     int b;
@@ -894,17 +1046,11 @@ msrp_relay *msrp_relay_new(const li_config *cfg, x1_ne *ne, x2x3_router *router,
         goto fail;
     }
     li_tls_fingerprint_format(fp, r->fingerprint);
-
-    if (relay_ctl_start(r, li_config_get(cfg, "relay.control.listen", "127.0.0.1:0"), errstr,
-                        errstr_size) != LI_OK)
-        goto fail;
     return r;
 fail:
     msrp_relay_free(r);
     return NULL;
 }
-
-uint16_t msrp_relay_control_port(const msrp_relay *r) { return r->control_port; }
 
 void msrp_relay_stats_get(const msrp_relay *r, msrp_relay_stats *out)
 {
@@ -936,9 +1082,12 @@ li_err msrp_relay_run(msrp_relay *r, int stop_fd)
             case RELAY_EV_STOP:
                 stop = 1;
                 break;
-            case RELAY_EV_CONTROL:
-                relay_ctl_run(r);
+            case RELAY_EV_WATCH: {
+                relay_watch *w = (relay_watch *)ev;
+                if (w->fd >= 0)
+                    w->run(w->ctx);
                 break;
+            }
             case RELAY_EV_LISTEN: {
                 relay_session *s = (relay_session *)((char *)ev - offsetof(relay_session, listen_ev));
                 if (!s->ended)
@@ -973,7 +1122,6 @@ void msrp_relay_free(msrp_relay *r)
     while (r->sessions)
         relay_session_release(r, r->sessions);
     bury(r);
-    relay_ctl_stop(r);
     SSL_CTX_free(r->ue_server_ctx);
     SSL_CTX_free(r->ue_client_ctx);
     SSL_CTX_free(r->net_ctx);

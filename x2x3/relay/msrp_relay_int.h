@@ -1,5 +1,5 @@
-/* Internals shared by the relay's event loop (msrp_relay.c) and its control API
- * (msrp_relay_ctl.c). Everything here is touched only by the relay's one thread. */
+/* Internals of the relay engine (msrp_relay.c); the control API sees only the
+ * interface of msrp_relay.h. Everything here is touched only by the relay's one thread. */
 #ifndef MSRP_RELAY_INT_H
 #define MSRP_RELAY_INT_H
 
@@ -9,7 +9,6 @@
 
 #include "li_bytes.h"
 #include "li_conn.h"
-#include "li_httpd.h"
 #include "li_msrp.h"
 #include "msrp_relay.h"
 #include "msrp_relay_path.h"
@@ -19,7 +18,7 @@
 /* What an epoll event points at. */
 typedef enum relay_kind {
     RELAY_EV_STOP = 1,
-    RELAY_EV_CONTROL,
+    RELAY_EV_WATCH,
     RELAY_EV_LISTEN,
     RELAY_EV_CONN
 } relay_kind;
@@ -84,14 +83,23 @@ struct relay_session {
     int ended;
 };
 
+#define RELAY_MAX_WATCH 4
+
+/* A file descriptor of another part of the daemon (msrp_relay_watch). */
+typedef struct relay_watch {
+    relay_ev ev;
+    int fd;                     /* -1: free slot */
+    void (*run)(void *ctx);
+    void *ctx;
+} relay_watch;
+
 struct msrp_relay {
     const li_config *cfg;
     x1_ne *ne;
     x2x3_router *router;
     int epfd;
-    relay_ev stop_ev, control_ev;
-    li_httpd *ctl;               /* the control API (msrp_relay_ctl.c) */
-    uint16_t control_port;
+    relay_ev stop_ev;
+    relay_watch watch[RELAY_MAX_WATCH];
     SSL_CTX *ue_server_ctx, *ue_client_ctx, *net_ctx;
     int net_have_ca;
     char fingerprint[96];       /* the UE-facing certificate, RFC 8122 form */
@@ -106,18 +114,5 @@ struct msrp_relay {
     li_buf scratch;             /* path rewriting */
     msrp_relay_stats stats;
 };
-
-/* Reserves a session (control API). LI_ERR_INVAL: refused by policy (errstr says why);
- * LI_ERR_FULL: max_sessions reached; LI_ERR_IO: no listening socket. */
-li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req, relay_session **out,
-                             char *errstr, size_t errstr_size);
-relay_session *relay_session_find(msrp_relay *r, const char *id);
-/* Closes both legs, reports the release, frees the session. */
-void relay_session_release(msrp_relay *r, relay_session *s);
-
-/* The control API (msrp_relay_ctl.c). */
-li_err relay_ctl_start(msrp_relay *r, const char *listen, char *errstr, size_t errstr_size);
-void relay_ctl_run(msrp_relay *r);
-void relay_ctl_stop(msrp_relay *r);
 
 #endif
