@@ -284,41 +284,45 @@ static rd_kafka_resp_err_t group_deleted(rd_kafka_event_t *ev)
     return err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op,
-                                              int timeout_ms)
+/* Deletes one topic (topic set) or consumer group: a missing one is not an error. */
+static li_err admin_delete(rd_kafka_t *rk, const char *name, int topic, int timeout_ms,
+                           char *errstr, size_t errstr_size)
 {
-    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, op);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(
+        rk, topic ? RD_KAFKA_ADMIN_OP_DELETETOPICS : RD_KAFKA_ADMIN_OP_DELETEGROUPS);
     rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, NULL, 0);
-    return opt;
+    rd_kafka_DeleteTopic_t *dt = NULL;
+    rd_kafka_DeleteGroup_t *dg = NULL;
+    if (topic) {
+        rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, NULL, 0);
+        dt = rd_kafka_DeleteTopic_new(name);
+        rd_kafka_DeleteTopics(rk, &dt, 1, opt, q);
+    } else {
+        dg = rd_kafka_DeleteGroup_new(name);
+        rd_kafka_DeleteGroups(rk, &dg, 1, opt, q);
+    }
+    li_err err = admin_wait(q, name, timeout_ms, topic ? topic_deleted : group_deleted,
+                            topic ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                  : RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND,
+                            errstr, errstr_size);
+    rd_kafka_AdminOptions_destroy(opt);
+    if (dt)
+        rd_kafka_DeleteTopic_destroy(dt);
+    if (dg)
+        rd_kafka_DeleteGroup_destroy(dg);
+    rd_kafka_queue_destroy(q);
+    return err;
 }
 
 li_err li_kafka_delete_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size)
 {
-    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opt = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout_ms);
-    rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, NULL, 0);
-    rd_kafka_DeleteTopics(rk, &dt, 1, opt, q);
-    li_err err = admin_wait(q, topic, timeout_ms, topic_deleted,
-                            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, errstr, errstr_size);
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_DeleteTopic_destroy(dt);
-    rd_kafka_queue_destroy(q);
-    return err;
+    return admin_delete(rk, topic, 1, timeout_ms, errstr, errstr_size);
 }
 
 li_err li_kafka_delete_group(rd_kafka_t *rk, const char *group, int timeout_ms, char *errstr,
                              size_t errstr_size)
 {
-    rd_kafka_DeleteGroup_t *dg = rd_kafka_DeleteGroup_new(group);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opt = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS, timeout_ms);
-    rd_kafka_DeleteGroups(rk, &dg, 1, opt, q);
-    li_err err = admin_wait(q, group, timeout_ms, group_deleted,
-                            RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND, errstr, errstr_size);
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_DeleteGroup_destroy(dg);
-    rd_kafka_queue_destroy(q);
-    return err;
+    return admin_delete(rk, group, 0, timeout_ms, errstr, errstr_size);
 }

@@ -625,29 +625,42 @@ static void test_restore(void **state)
 
 /* ---- a POI's resends after a lost ingest connection are processed once ---- */
 
+/* An X2 SIP (x3: X3 MSRP) PDU of task xid with correlation ID cid (written to corr) from
+ * POI poi under the certificate with fingerprint fp, stamped ts by the POI and received
+ * by the ingest at received. */
+static void pdu_init(Limf__XPdu *p, uint8_t corr[8], uint8_t cid, const char *poi,
+                     uint8_t *fp, const uint8_t *xid, uint64_t ts, uint64_t received, int x3,
+                     const char *text)
+{
+    limf__xpdu__init(p);
+    memset(corr, 0, 8);
+    corr[7] = cid;
+    p->poi_id = (char *)poi;
+    p->poi_cert_sha256.data = fp;
+    p->poi_cert_sha256.len = 32;
+    p->timestamp_ns = ts;
+    p->received_ns = received;
+    p->pdu_type = x3 ? 2 : 1;
+    p->payload_format = x3 ? 13 : 9;
+    p->xid.data = (uint8_t *)xid;
+    p->xid.len = 16;
+    p->correlation_id.data = corr;
+    p->correlation_id.len = 8;
+    p->payload.data = (uint8_t *)text;
+    p->payload.len = strlen(text);
+    p->sdp = "";
+}
+
 /* One X2/X3 PDU as the POI numbered it: sequence number and timestamp (attribute 8, 9). */
 static void process_in(med_engine *e, const char *poi, uint8_t cid, uint32_t seq, uint64_t ts,
                        int x3, const char *text)
 {
-    Limf__XPdu p = LIMF__XPDU__INIT;
-    uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, cid };
-    p.poi_id = (char *)poi;
-    p.poi_cert_sha256.data = POI_FP;
-    p.poi_cert_sha256.len = 32;
+    Limf__XPdu p;
+    uint8_t corr[8];
+    pdu_init(&p, corr, cid, poi, POI_FP, XID_A, ts, ts, x3, text);
     p.has_seq = 1;
     p.seq = seq;
-    p.timestamp_ns = ts;
-    p.received_ns = ts;
-    p.pdu_type = x3 ? 2 : 1;
-    p.payload_format = x3 ? 13 : 9;
     p.payload_direction = x3 ? 3 : 0;
-    p.xid.data = (uint8_t *)XID_A;
-    p.xid.len = 16;
-    p.correlation_id.data = corr;
-    p.correlation_id.len = 8;
-    p.payload.data = (uint8_t *)text;
-    p.payload.len = strlen(text);
-    p.sdp = "";
     assert_int_equal(med_engine_process(e, &p, ts), LI_OK);
 }
 
@@ -775,23 +788,9 @@ static void test_resent_copies(void **state)
 static void process_invite(med_engine *e, const char *poi, uint8_t *fp, const uint8_t *xid,
                            uint64_t ts, uint64_t received, uint64_t now)
 {
-    Limf__XPdu p = LIMF__XPDU__INIT;
-    uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
-    static const char invite[] = INVITE("d9", "s9");
-    p.poi_id = (char *)poi;
-    p.poi_cert_sha256.data = fp;
-    p.poi_cert_sha256.len = 32;
-    p.timestamp_ns = ts;
-    p.received_ns = received;
-    p.pdu_type = 1;
-    p.payload_format = 9;
-    p.xid.data = (uint8_t *)xid;
-    p.xid.len = 16;
-    p.correlation_id.data = corr;
-    p.correlation_id.len = 8;
-    p.payload.data = (uint8_t *)invite;
-    p.payload.len = strlen(invite);
-    p.sdp = "";
+    Limf__XPdu p;
+    uint8_t corr[8];
+    pdu_init(&p, corr, 9, poi, fp, xid, ts, received, 0, INVITE("d9", "s9"));
     assert_int_equal(med_engine_process(e, &p, now), LI_OK);
 }
 
