@@ -6,13 +6,34 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "li_log.h"
 
+/* See li_daemon_signals(). The limit is lowered only when it is not 0 already: a
+ * systemd unit sets LimitCORE=0 and may forbid setrlimit (SystemCallFilter=~@resources). */
+static int harden(void)
+{
+    umask(077);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur != 0 || rl.rlim_max != 0) {
+        rl.rlim_cur = rl.rlim_max = 0;
+        if (setrlimit(RLIMIT_CORE, &rl) != 0)
+            return -1;
+    }
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int li_daemon_signals(void)
 {
+    if (harden() != 0)
+        return -1;
     signal(SIGPIPE, SIG_IGN);
     sigset_t mask;
     sigemptyset(&mask);

@@ -21,9 +21,14 @@
 #include "li_config.h"
 #include "li_err.h"
 
-/* Blocks SIGINT and SIGTERM, ignores SIGPIPE and returns a non-blocking signalfd that
- * becomes readable when one of them arrives; -1 (errno set) when it cannot. Call before
- * any thread starts. The caller closes it. */
+/* The start of every daemon. First the hardening (docs/SECURITY.md, "Traces outside LI"):
+ * umask 077, so that every file the daemon creates (LEMF output, ready files, keys) is
+ * readable by its user only; no core dumps: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (a dump
+ * would hold keys, tokens and intercepted content; a non-dumpable process also cannot
+ * be read through ptrace or /proc/<pid>/mem by another process of the same user).
+ * Then blocks SIGINT and SIGTERM, ignores SIGPIPE and returns a non-blocking signalfd
+ * that becomes readable when one of them arrives; -1 (errno set) when it cannot. Call
+ * before any thread starts. The caller closes it. */
 int li_daemon_signals(void);
 
 /* Waits up to timeout_ms (0: not at all) for a stop signal on sfd; 1 when one arrived

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "li_conn.h"
 #include "li_net.h"
 #include "li_time.h"
 
 typedef struct conn {
     struct conn *next;
-    int fd;
+    li_conn lc;         /* plain TCP, or TLS when opts.tls */
+    int handshaking;    /* TLS: the handshake is not complete yet */
     uint64_t deadline_ns;
     li_buf in;
     li_buf out;
@@ -115,10 +118,18 @@ static void conn_close(li_httpd *h, conn *c)
         }
     }
     h->n_conns--;
-    close(c->fd);
+    li_conn_close(&c->lc);
     li_buf_free(&c->in);
     li_buf_free(&c->out);
     free(c);
+}
+
+/* Waits in the epoll set for what the connection's last LI_AGAIN asked for. */
+static void conn_want(li_httpd *h, conn *c)
+{
+    struct epoll_event e = { .events = c->lc.want & POLLOUT ? EPOLLOUT : EPOLLIN,
+                             .data.ptr = c };
+    epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->lc.fd, &e);
 }
 
 /* After the answer: RFC 9112 9.6, closing with unread input would reset the connection
@@ -127,16 +138,19 @@ static void conn_close(li_httpd *h, conn *c)
 static int conn_linger(li_httpd *h, conn *c)
 {
     if (!c->draining) {
-        shutdown(c->fd, SHUT_WR);
+        li_conn_shutdown(&c->lc);   /* TLS: close_notify first (RFC 8446 6.1) */
+        shutdown(c->lc.fd, SHUT_WR);
         c->draining = 1;
-        struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
-        epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &e);
     }
     uint8_t chunk[4096];
-    ssize_t n;
-    while ((n = recv(c->fd, chunk, sizeof chunk, 0)) > 0 || (n < 0 && errno == EINTR))
+    size_t got;
+    li_err err;
+    while ((err = li_conn_recv(&c->lc, chunk, sizeof chunk, &got)) == LI_OK)
         ;
-    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    if (err != LI_AGAIN)
+        return 1;
+    conn_want(h, c);
+    return 0;
 }
 
 /* Writes what is queued; 1 when the connection is done with (the peer gone, or it
@@ -144,17 +158,15 @@ static int conn_linger(li_httpd *h, conn *c)
 static int conn_flush(li_httpd *h, conn *c)
 {
     while (c->sent < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct epoll_event e = { .events = EPOLLOUT, .data.ptr = c };
-            epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &e);
+        size_t n = 0;
+        li_err err = li_conn_send(&c->lc, c->out.data + c->sent, c->out.len - c->sent, &n);
+        if (err == LI_AGAIN) {
+            conn_want(h, c);
             return 0;
         }
-        if (n <= 0)
+        if (err != LI_OK)
             return 1;
-        c->sent += (size_t)n;
+        c->sent += n;
     }
     return c->answering && conn_linger(h, c);
 }
@@ -164,7 +176,8 @@ static void dispatch(li_httpd *h, conn *c, const li_http_head *head, size_t tota
     li_httpd_request req = { .method = head->method, .path = head->path,
                              .body = head->content_length ? c->in.data + (total -
                                                             head->content_length) : NULL,
-                             .body_len = head->content_length };
+                             .body_len = head->content_length,
+                             .peer_verified = h->opts.tls != NULL };
     li_httpd_response r = { .status = 200 };
     li_buf_init(&r.body, 0);
     h->opts.handler(h->opts.ctx, &req, &r);
@@ -176,13 +189,26 @@ static void dispatch(li_httpd *h, conn *c, const li_http_head *head, size_t tota
 static void conn_read(li_httpd *h, conn *c)
 {
     uint8_t chunk[4096];
+    if (c->handshaking) {
+        li_err err = li_conn_handshake(&c->lc);
+        if (err == LI_AGAIN) {
+            conn_want(h, c);
+            return;
+        }
+        if (err != LI_OK) {     /* no certificate, or one the CA did not sign */
+            conn_close(h, c);
+            return;
+        }
+        c->handshaking = 0;
+    }
     for (;;) {
-        ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        size_t n = 0;
+        li_err rerr = li_conn_recv(&c->lc, chunk, sizeof chunk, &n);
+        if (rerr == LI_AGAIN) {
+            conn_want(h, c);
             break;
-        if (n <= 0 || li_buf_append(&c->in, chunk, (size_t)n) != LI_OK) {
+        }
+        if (rerr != LI_OK || li_buf_append(&c->in, chunk, n) != LI_OK) {
             conn_close(h, c);   /* peer gone before its request was complete */
             return;
         }
@@ -224,14 +250,19 @@ static void accept_all(li_httpd *h)
             close(fd);
             continue;
         }
-        c->fd = fd;
+        li_conn_init(&c->lc);
+        if (li_conn_attach(&c->lc, fd, h->opts.tls, 1) != LI_OK) {   /* closes fd */
+            free(c);
+            continue;
+        }
+        c->handshaking = h->opts.tls != NULL;
         c->deadline_ns = li_mono_ns() + (uint64_t)h->opts.timeout_ms * 1000000u;
         /* The whole request is held: its head and the largest body allowed. */
         li_buf_init(&c->in, LI_HTTP_MAX_HEAD + h->opts.max_body);
         li_buf_init(&c->out, 0);
         struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
         if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
-            close(fd);
+            li_conn_close(&c->lc);
             li_buf_free(&c->in);
             free(c);
             continue;

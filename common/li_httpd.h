@@ -4,14 +4,17 @@
  * bounded number of connections, optionally admitted one by one by the caller as they
  * are accepted. It listens on TCP or on a Unix socket. No chunked bodies (501), no pipelining. It runs in
  * its caller's thread: li_httpd_fd() is a descriptor to poll or add to an epoll set,
- * li_httpd_run() serves what is ready without blocking beyond its timeout. It links
- * nothing but the C library, so that a point of interception need not link a general
- * purpose HTTP library. */
+ * li_httpd_run() serves what is ready without blocking beyond its timeout. Plain HTTP,
+ * or HTTPS over li_conn when given a TLS context (mutual TLS for /metrics that may say
+ * what is intercepted). It links nothing but the C library and OpenSSL, so that a point
+ * of interception need not link a general purpose HTTP library. */
 #ifndef LI_HTTPD_H
 #define LI_HTTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/ssl.h>
 
 #include "li_bytes.h"
 #include "li_err.h"
@@ -23,6 +26,7 @@ typedef struct li_httpd_request {
     const char *path;     /* the request target as sent */
     const uint8_t *body;  /* Content-Length octets (NULL when 0) */
     size_t body_len;
+    int peer_verified;    /* 1 over mutual TLS: the client's certificate was verified */
 } li_httpd_request;
 
 /* What the handler answers: status (200 when left alone), content_type (a static
@@ -49,6 +53,8 @@ typedef struct li_httpd_opts {
      * handler's): 0 refuses it, closed unanswered and counted (li_httpd_refused). NULL
      * admits every connection. */
     int (*admit)(void *ctx, int fd);
+    SSL_CTX *tls;           /* NULL: plain HTTP; else HTTPS with this server context, not
+                             * owned (mutual TLS when it demands a client certificate) */
 } li_httpd_opts;
 
 typedef struct li_httpd li_httpd;

@@ -12,13 +12,15 @@
 
 #include "li_httpd.h"
 #include "li_log.h"
+#include "li_tls.h"
 
 #include "li_net.h"
 
 struct li_metrics {
     li_httpd *http;
-    li_metrics_render_fn render;
+    li_metrics_render_fn render, render_private;
     void *ctx;
+    SSL_CTX *tls;         /* owned; NULL over plain HTTP */
     int stop_fd;          /* eventfd: li_metrics_free() wakes the thread */
     pthread_t thread;
 };
@@ -40,6 +42,8 @@ static void on_request(void *ctx, const li_httpd_request *req, li_httpd_response
     } else {
         resp->content_type = "text/plain; version=0.0.4";
         m->render(m->ctx, &resp->body);
+        if (m->render_private && req->peer_verified)
+            m->render_private(m->ctx, &resp->body);
     }
 }
 
@@ -56,19 +60,24 @@ static void *serve(void *arg)
     }
 }
 
-li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
-                           char *errstr, size_t errstr_size)
+/* tls (owned by the result, freed on failure) NULL for plain HTTP. */
+static li_metrics *metrics_new(const char *listen, li_metrics_render_fn render,
+                               li_metrics_render_fn render_private, void *ctx, SSL_CTX *tls,
+                               char *errstr, size_t errstr_size)
 {
     li_metrics *m = calloc(1, sizeof *m);
     if (!m) {
+        SSL_CTX_free(tls);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     m->render = render;
+    m->render_private = render_private;
     m->ctx = ctx;
+    m->tls = tls;
     /* A scrape is one GET: no body, a few seconds, a handful of scrapers. */
     const li_httpd_opts o = { .handler = on_request, .ctx = m, .max_body = 0,
-                              .timeout_ms = 10000, .max_connections = 16 };
+                              .timeout_ms = 10000, .max_connections = 16, .tls = tls };
     m->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (m->stop_fd < 0 || !(m->http = li_httpd_new(listen, &o, errstr, errstr_size)) ||
         pthread_create(&m->thread, NULL, serve, m) != 0) {
@@ -77,10 +86,50 @@ li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void
         li_httpd_free(m->http);
         if (m->stop_fd >= 0)
             close(m->stop_fd);
+        SSL_CTX_free(m->tls);
         free(m);
         return NULL;
     }
     return m;
+}
+
+li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
+                           char *errstr, size_t errstr_size)
+{
+    return metrics_new(listen, render, NULL, ctx, NULL, errstr, errstr_size);
+}
+
+li_err li_metrics_from_config_private(const li_config *cfg, const char *prefix,
+                                      li_metrics_render_fn render,
+                                      li_metrics_render_fn render_private, void *ctx,
+                                      li_metrics **out, char *errstr, size_t errstr_size)
+{
+    char key[128], why[256];
+    *out = NULL;
+    snprintf(key, sizeof key, "%s.listen", prefix);
+    const char *listen = li_config_get(cfg, key, NULL);
+    if (!listen || !*listen)
+        return LI_OK;
+    SSL_CTX *tls = NULL;
+    snprintf(key, sizeof key, "%s.tls", prefix);
+    li_tls_opts o = { 0 };
+    li_tls_opts_from_config(cfg, key, &o);
+    if (o.cert_file || o.key_file || o.ca_file) {
+        o.server = 1;
+        o.pins = NULL;   /* the operator's monitoring is known by its CA only */
+        if (!o.ca_file || !(tls = li_tls_ctx_new(&o, why, sizeof why))) {
+            snprintf(errstr, errstr_size, "%s: %s", key,
+                     o.ca_file ? why : "cert, key and ca are needed for mutual TLS");
+            return LI_ERR_INVAL;
+        }
+    }
+    if (!(*out = metrics_new(listen, render, render_private, ctx, tls, why, sizeof why))) {
+        snprintf(errstr, errstr_size, "%s.listen: %s", prefix, why);
+        return LI_ERR_INVAL;
+    }
+    li_log_info("/metrics on port %u (%s)", li_metrics_port(*out),
+                tls ? "mutual TLS, every series" : "plain HTTP, no interception series");
+    return LI_OK;
 }
 
 li_err li_metrics_from_config(const li_config *cfg, const char *key, const char *def,
@@ -115,6 +164,7 @@ void li_metrics_free(li_metrics *m)
     pthread_join(m->thread, NULL);
     li_httpd_free(m->http);
     close(m->stop_fd);
+    SSL_CTX_free(m->tls);
     free(m);
 }
 

@@ -24,6 +24,18 @@ typedef void (*li_metrics_render_fn)(void *ctx, li_buf *out);
  * a reason in errstr (bad address, cannot bind). Free with li_metrics_free(). */
 li_metrics *li_metrics_new(const char *listen, li_metrics_render_fn render, void *ctx,
                            char *errstr, size_t errstr_size);
+/* A point of interception's endpoint (docs/SECURITY.md, "Traces outside LI"): render as
+ * above, and render_private for the series that say whether anything is being
+ * intercepted (tapped messages, tasks, X2/X3 traffic per destination), appended only when
+ * the endpoint is served over mutual TLS: `<prefix>.tls.cert`, `.key` and `.ca` set
+ * (li_tls: the client must present a certificate that CA signed; any other is refused
+ * at the handshake). Over plain HTTP those series are left out. Listens on
+ * `<prefix>.listen` (none: *out NULL, LI_OK); LI_ERR_INVAL with "key: reason" in errstr
+ * otherwise. */
+li_err li_metrics_from_config_private(const li_config *cfg, const char *prefix,
+                                      li_metrics_render_fn render,
+                                      li_metrics_render_fn render_private, void *ctx,
+                                      li_metrics **out, char *errstr, size_t errstr_size);
 /* The daemons' way to start it: serves on the address of the configuration key `key`
  * (`<daemon>.metrics.listen`; def when absent) and logs the port bound. LI_OK with *out
  * NULL when the address is empty (the endpoint is off); LI_ERR_INVAL with "key: reason"

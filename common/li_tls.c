@@ -166,6 +166,19 @@ static li_err set_keylog(SSL_CTX *ctx, const char *path, char *errstr, size_t er
 #endif
 }
 
+/* 1 when gid is the process's effective group or one of its supplementary groups. */
+static int own_group(gid_t gid)
+{
+    if (gid == getegid())
+        return 1;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
 int li_tls_keylog_available(void)
 {
 #ifdef LIMF_INSECURE_KEYLOG
@@ -188,9 +201,13 @@ static li_err load_key(SSL_CTX *ctx, const char *path, char *errstr, size_t errs
             close(fd);
         return LI_ERR_IO;
     }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+    /* Nobody but the daemon may read or change it; group read only for the daemon's own
+     * group, which is how Kubernetes mounts a Secret for a non-root container (files
+     * root:<fsGroup>, mode 0440: docs/SECURITY.md, "Traces outside LI"). */
+    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) ||
+        ((st.st_mode & S_IRGRP) && !own_group(st.st_gid))) {
         snprintf(errstr, errstr_size, "%s: key file must be a regular file not accessible "
-                 "to group or others", path);
+                 "to others or to a group other than the daemon's own", path);
         close(fd);
         return LI_ERR_INVAL;
     }

@@ -17,6 +17,7 @@
 # Principals are certificate CNs (kafka.sh maps "CN=ingest,O=..." to User:ingest);
 # LIMF_ACL_<ROLE>=NAME overrides one, e.g. LIMF_ACL_INGEST=ingest.mf1.example.net.
 set -euo pipefail
+umask 077   # the ACL listings name every daemon's principal
 
 principal() {
   local var="LIMF_ACL_${1^^}"
@@ -24,6 +25,8 @@ principal() {
 }
 
 # rules PREFIX: one grant a line: ROLE RESOURCE PATTERN NAME OPERATION...
+# (Create on limf.xpdu for the mediator too: it ensures its input topic with its own
+# partition count at start, which Kafka authorizes as Create even when the topic exists.)
 rules() {
   local p=$1
   cat <<RULES
@@ -31,7 +34,7 @@ ingest topic literal ${p}limf.xpdu Write Describe Create
 ingest topic literal ${p}limf.poi.events Write Describe Create
 ingest topic literal ${p}limf.pois Read Describe Create
 ingest group literal ${p}limf.pois.reader Read Describe
-mediator topic literal ${p}limf.xpdu Read Describe
+mediator topic literal ${p}limf.xpdu Read Describe Create
 mediator topic literal ${p}limf.poi.events Read Describe
 mediator topic literal ${p}limf.admin Read Describe Create
 mediator topic literal ${p}limf.mediator.state Read Write Describe Create

@@ -1,5 +1,10 @@
 # Shell helpers shared by deploy/ and tests/ scripts (sourced, not run).
 
+# Everything these scripts create (keys, client configurations, the broker's data, logs,
+# ready files, the LEMF's decoded output) is readable by the user that runs them only
+# (docs/SECURITY.md, "Traces outside LI").
+umask 077
+
 # Prints a TCP port on 127.0.0.1 that nothing listens on.
 li_pick_port() {
   local p

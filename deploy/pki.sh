@@ -7,7 +7,7 @@ set -euo pipefail
 dir=${1:?usage: pki.sh DIR [extra-role...]}
 shift
 roles=(admf ingest relay-agw relay-as siptap poi-test mediator handover lemf lemf2
-       operator auditor admin kafka kafka-admin client "$@")
+       operator auditor admin kafka kafka-admin client monitoring "$@")
 mkdir -p "$dir"
 cd "$dir"
 umask 077

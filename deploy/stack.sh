@@ -112,6 +112,10 @@ stack_write_confs() {
     echo "partitions = 8"
     echo "session_timeout_s = 300"
     echo "x3_wait_ms = 5000"
+    # The key of the Kafka key hashes (docs/MEDIATION.md): one per deployment, kept
+    # across restarts (a restarted mediator must hash as before).
+    [ -s "$run/conf/mediator.hashkey" ] || head -c 32 /dev/urandom >"$run/conf/mediator.hashkey"
+    echo "key_file = $run/conf/mediator.hashkey"
   } >"$run/conf/mediator.conf"
   {
     stack_ready_keys handover "$run"
@@ -142,6 +146,9 @@ stack_write_confs() {
     echo "control.socket = $run/state/relay.ctl"
     echo "ue.listen_host = 127.0.0.1"
     echo "metrics.listen = 127.0.0.1:0"
+    # Mutual TLS: the operator's monitoring (its certificate "monitoring") sees the series
+    # that say what is tapped; siptap's below is plain HTTP and shows none of them.
+    stack_tls_keys metrics.tls relay-agw "$run"
     stack_tls_keys ue.tls relay-agw "$run"
     echo "[x1]"
     echo "listen = 127.0.0.1:0"
@@ -161,6 +168,7 @@ stack_write_confs() {
     echo "[siptap]"
     echo "interface = lo"
     echo "filter = udp port $(stack_port "$run" sip_uas) or udp port $(stack_port "$run" sip_uac)"
+    echo "metrics.listen = 127.0.0.1:0"
     echo "[x1]"
     echo "listen = 127.0.0.1:0"
     echo "ne_id = siptap"

@@ -5,6 +5,7 @@
 # SIGTERM stops the daemon cleanly (SIGTERM, wait) and then the supervisor.
 #   supervise.sh CHILD_PID_FILE LOG_FILE command args...
 set -u
+umask 077   # the daemon's log
 pidfile=$1
 log=$2
 shift 2

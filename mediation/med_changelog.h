@@ -2,7 +2,8 @@
  * topics): compacted, one record per key (mediation/proto/med_state.proto), written to
  * the partition number of the limf.xpdu partition it belongs to, in the same Kafka
  * transaction as the HI records and input offsets it accounts for (med_service); read
- * back here when an instance takes partitions over. In partition 0 the "w/" keys are
+ * back here when an instance takes partitions over. Its Kafka keys are keyed hashes,
+ * the clear key in the value (med_keys.h). In partition 0 the "w/" keys are
  * med_notify's; every other key is its partition's engine's. */
 #ifndef MED_CHANGELOG_H
 #define MED_CHANGELOG_H

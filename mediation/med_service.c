@@ -14,6 +14,7 @@
 #include "li_time.h"
 #include "med_changelog.h"
 #include "med_engine.h"
+#include "med_keys.h"
 #include "med_map.h"
 #include "med_metrics.h"
 #include "med_notify.h"
@@ -75,6 +76,7 @@ struct med_service {
     uint64_t unroutable;         /* HI records of destinations without a topic */
     med_stats retired;           /* counters of engines dropped since the start */
     med_metrics *metrics;        /* NULL without mediator.metrics.listen */
+    med_keys keys;               /* of the Kafka keys written (med_keys.h) */
 };
 
 typedef struct state_ctx {
@@ -216,7 +218,7 @@ static void out_clear(txn_out *o)
 static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
 {
     med_service *s = ctx;
-    char topic[400], key[400];
+    char topic[400];
     if (li_kafka_hi_topic(s->cfg, dest, med_tasks_topic_suffix(s->tasks, dest), topic,
                           sizeof topic) != LI_OK) {
         if (!s->unroutable++)
@@ -224,25 +226,47 @@ static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
                          "records are dropped", dest);
         return;
     }
-    snprintf(key, sizeof key, "%s/%" PRIu64, r->liid, r->cin);
+    char clear[400], key[MED_KEY_HASH_LEN];
+    snprintf(clear, sizeof clear, "%s/%" PRIu64, r->liid, r->cin);
+    med_keys_hash(&s->keys, clear, key);   /* the LIID is not a Kafka key (med_keys.h) */
     uint8_t *v = out_push(&s->out, topic, RD_KAFKA_PARTITION_UA, key,
                           limf__hi_record__get_packed_size(r));
     if (v)
         limf__hi_record__pack(r, v);
 }
 
+/* The Kafka key is the keyed hash of the engine's key, which names Call-IDs (med_keys.h);
+ * the clear key travels in the value as State.key (a field appended to the packed
+ * message: protobuf merges concatenated encodings), so that a restore rebuilds the
+ * engine under it. A tombstone has no value: its hash is the key it deletes. */
 static void on_state(void *ctx, const char *key, const uint8_t *value, size_t len)
 {
     const state_ctx *c = ctx;
     txn_out *o = &c->s->out;
+    char hashed[MED_KEY_HASH_LEN];
+    med_keys_hash(&c->s->keys, key, hashed);
+    size_t kl = strlen(key), extra = 0;
+    uint8_t field[1 + 10];
+    if (value) {
+        field[extra++] = 6 << 3 | 2;   /* State.key: field 6, length-delimited */
+        for (size_t v = kl; ; v >>= 7) {
+            field[extra++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+            if (v <= 0x7f)
+                break;
+        }
+    }
     /* The changelog is co-partitioned by partition number with limf.xpdu (docs/DESIGN.md 3). */
-    uint8_t *v = out_push(o, c->s->t_state, c->partition, key, len);
+    uint8_t *v = out_push(o, c->s->t_state, c->partition, hashed,
+                          value ? len + extra + kl : 0);
     if (!v)
         return;
-    if (value)
+    if (value) {
         memcpy(v, value, len);
-    else
+        memcpy(v + len, field, extra);
+        memcpy(v + len + extra, key, kl);
+    } else {
         o->recs[o->n - 1].tombstone = 1;
+    }
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -737,7 +761,8 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
     pthread_mutex_init(&s->com.mu, NULL);
     pthread_cond_init(&s->com.cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (read_config(s, errstr, errstr_size) != LI_OK)
+    if (read_config(s, errstr, errstr_size) != LI_OK ||
+        med_keys_load(cfg, &s->keys, errstr, errstr_size) != LI_OK)
         goto fail;
     s->batch = calloc(s->max_batch, sizeof *s->batch);
     s->tasks = med_tasks_new();

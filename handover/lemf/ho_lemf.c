@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "li_log.h"
 #include "li_metrics.h"
 #include "li_time.h"
 
@@ -356,13 +357,16 @@ li_err ho_lemf_pdu(ho_lemf *l, const uint8_t *buf, size_t len, uint64_t rx_ns, h
                                         &missing_from)
                             : "error";
     if (strcmp(verdict, "new") != 0) {
-        /* Gaps and repeats also go to stderr for the operator watching the run. */
+        /* Gaps and repeats also go to the log for the operator watching the run; the
+         * LIID only as li_redact()'s hash (the output file names it in the clear). */
+        char liid[LI_REDACT_LEN];
+        li_redact(s ? s->liid : "?", liid);
         if (!strcmp(verdict, "gap"))
-            fprintf(stderr, "limf-lemf: gap on LIID %s CIN %u HI%u: %u..%u missing\n",
-                    s->liid, p->cin, s->hi, missing_from, p->seq - 1);
+            li_log_warn("gap on LIID %s CIN %u HI%u: %u..%u missing", liid, p->cin, s->hi,
+                        missing_from, p->seq - 1);
         else
-            fprintf(stderr, "limf-lemf: %s on LIID %s CIN %u HI%u seq %u\n", verdict,
-                    s ? s->liid : "?", p->cin, interface_of(p), p->seq);
+            li_log_warn("%s on LIID %s CIN %u HI%u seq %u", verdict, liid, p->cin,
+                        interface_of(p), p->seq);
     }
     put_pdu(l->out, p, rx_ns, strcmp(verdict, "new") != 0 ? verdict : NULL);
     pthread_mutex_unlock(&l->mu);

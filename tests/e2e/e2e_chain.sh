@@ -141,11 +141,32 @@ check "HI3 toTarget = every MSRP byte alice's UE received, in order" \
   cmp -s "$run/cc.to" "$run/sessions/alice/ue.recv"
 check "the 1 MB messages (chunked and whole) are in HI3" [ "$(stat -c %s "$run/cc.from")" -gt 2048576 ]
 
+# --- POI metrics: what is tapped only over mutual TLS to the operator's monitoring ---
+relay_metrics() {   # CURL-ARGS...: the relay's /metrics over HTTPS
+  curl -s -m 10 --cacert "$run/pki/ca.pem" "$@" \
+    "https://127.0.0.1:$(li_ready_port "$run/state/relay.ready" metrics)/metrics"
+}
 relay_tapped() {
-  curl -s "http://127.0.0.1:$(li_ready_port "$run/state/relay.ready" metrics)/metrics" |
+  relay_metrics --cert "$run/pki/monitoring.pem" --key "$run/pki/monitoring.key" |
     awk '/^limf_relay_messages_tapped_total/ { print $2 }'
 }
-check "limf-msrp-relay counts the tapped messages at /metrics" [ "$(relay_tapped)" -gt 0 ]
+check "limf-msrp-relay counts the tapped messages at /metrics over mutual TLS" \
+  [ "$(relay_tapped)" -gt 0 ]
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=monitoring -keyout "$run/rogue.key" -out "$run/rogue.pem" 2>/dev/null
+check "the relay's /metrics refuses a certificate the CA did not sign" \
+  bash -c "[ -z \"\$(curl -s -m 10 -k --cert '$run/rogue.pem' --key '$run/rogue.key' \
+    https://127.0.0.1:$(li_ready_port "$run/state/relay.ready" metrics)/metrics)\" ]"
+check "the relay's /metrics refuses a scraper without a certificate" \
+  [ -z "$(relay_metrics)" ]
+check "the relay's /metrics is not served over plain HTTP" \
+  bash -c "! curl -s -m 10 http://127.0.0.1:$(li_ready_port "$run/state/relay.ready" metrics)/metrics | grep -q limf_"
+curl -s -m 10 "http://127.0.0.1:$(li_ready_port "$run/state/siptap.ready" metrics)/metrics" \
+  >"$run/siptap.metrics"
+check "limf-siptap's plain /metrics counts SIP while alice is tasked" \
+  grep -q '^limf_siptap_sip_messages_total [1-9]' "$run/siptap.metrics"
+check "and says nothing of matches, tasks or X2 (nothing tells that someone is tapped)" \
+  bash -c "! grep -qE '^limf_siptap_(matched|exported|dialogs|tasks|x2)' '$run/siptap.metrics'"
 
 # --- untasked user ---
 check "carol's session (no warrant) yields nothing at either LEMF" \
@@ -200,6 +221,57 @@ check "LEMF 1 counts the connections it served ($accepted)" [ "${accepted:-0}" -
 last=$(e2e_lemf_metric "$run" lemf limf_lemf_last_receipt_seconds)
 check "LEMF 1's last receipt is recent ($last)" \
   awk -v t="${last:-0}" -v now="$(date +%s)" 'BEGIN { exit !(t > now - 60 && t <= now + 1) }'
+
+# --- traces outside LI (docs/SECURITY.md) ---
+# Every target, LIID, Call-ID and piece of content this run used: none may appear in a
+# daemon's log (only in the LEMFs' output files).
+{
+  printf '%s\n' alice@limf.test dave@limf.test LIID-E2E-1 LIID-E2E-2 LIID-E2E-3
+  tshark -r "$run/sip.pcap" -d "udp.port==$(stack_port "$run" sip_uas),sip" -T fields \
+    -e sip.Call-ID 2>/dev/null | sort -u | awk 'length > 0' 
+  # Runs of message bodies (test_ue's bodies: printable runs between CRLFs and dashes).
+  tr -d '\r' <"$run/sessions/alice/ue.sent" |
+    grep -avE '^(MSRP |To-Path:|From-Path:|Message-ID:|Byte-Range:|Content-Type:|Success-Report:|Failure-Report:|Status:|-------)' |
+    tr -c '[:alnum:]' '\n' | awk 'length >= 12' | sort -u | awk 'n++ < 200' 
+} >"$run/secrets"
+check "the secrets list holds the run's Call-IDs and content ($(wc -l <"$run/secrets") lines)" \
+  [ "$(wc -l <"$run/secrets")" -gt 10 ]
+check "the grep finds them where they belong: the LEMF's output" \
+  grep -q -F -f "$run/secrets" "$lemf1"
+leaks=$(grep -F -l -f "$run/secrets" "$run"/logs/*.log || true)
+check "no target, LIID, Call-ID or content in any daemon's log${leaks:+ (in: $leaks)}" [ -z "$leaks" ]
+
+# Files that hold keys, content or decoded HI: the user's only (umask 077 in the scripts
+# and li_daemon). No group/other access to keys and content, no group/other write anywhere
+# but on the relay's control socket, which its IMS-ALG's group may use (mode 0660,
+# SO_PEERCRED decides: docs/SECURITY.md, "The relay"); others get nothing there either.
+bad_modes=$(find "$run/pki" -name '*.key' -perm /077; find "$run/state" -name 'lemf*' -perm /077
+            find "$run/state" "$run/logs" "$run/conf" ! -type s -perm /022
+            find "$run/state" -type s -perm /007
+            find "$LIMF_KAFKA_DIR" -path '*data*' -perm /077 2>/dev/null | head -n 5)
+check "keys, LEMF output, ready files and broker data are not readable or writable by others${bad_modes:+: $bad_modes}" \
+  [ -z "$bad_modes" ]
+# No core dumps: every daemon has a core limit of 0.
+dumps=
+for ready in "$run"/state/*.ready; do
+  pid=$(jq -r .pid "$ready")
+  limit=$(awk '/^Max core file size/ { print $5 " " $6 }' "/proc/$pid/limits" 2>/dev/null)
+  [ "$limit" = "0 0" ] || dumps="$dumps $(basename "$ready" .ready)=$limit"
+done
+check "every daemon runs with a core file size limit of 0${dumps:+:$dumps}" [ -z "$dumps" ]
+# Non-dumpable: /proc/PID of a process that is not dumpable belongs to root whatever its
+# user (proc(5)); seen on a limf-lemf run as nobody.
+nb=$(mktemp -d)
+cp "$(stack_bin limf-lemf)" "$nb/" && chmod 755 "$nb" "$nb/limf-lemf" && chown nobody "$nb"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$nb/limf-lemf" \
+  -o lemf.listen=127.0.0.1:0 -o lemf.transport=tcp -o "lemf.out=$nb/out.jsonl" \
+  -o "daemon.ready_file=$nb/ready" 2>"$nb/log" &
+nobody_pid=$!
+li_wait_file "$nb/ready" 10 || true
+check "a daemon run as nobody is not dumpable (/proc/PID owned by root, not by nobody)" \
+  [ "$(ps -o user= -p "$nobody_pid")/$(stat -c %U "/proc/$nobody_pid/status" 2>/dev/null)" = nobody/root ]
+kill "$nobody_pid" 2>/dev/null; wait "$nobody_pid" 2>/dev/null || true
+rm -rf "$nb"
 
 echo "$failures failure(s)"
 [ $failures = 0 ]

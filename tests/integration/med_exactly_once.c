@@ -97,9 +97,13 @@ static void collect(void *ctx, const rd_kafka_message_t *m, const Limf__HiRecord
             i++;
         memcpy(x->tag, p, i);
     }
-    char key[64];
-    snprintf(key, sizeof key, "%s/%" PRIu64, r->liid, r->cin);
+    /* The key is the keyed hash of "<liid>/<cin>" (med_keys.h): the same for every
+     * record of a session (its order is kept), and no LIID in the clear. */
+    char clear[64], key[33];
+    snprintf(clear, sizeof clear, "%s/%" PRIu64, r->liid, r->cin);
+    med_it_key_hash(clear, key);
     CHECK(m->key_len == strlen(key) && memcmp(m->key, key, m->key_len) == 0, "record key");
+    CHECK(!memmem(m->key, m->key_len, r->liid, strlen(r->liid)), "LIID in a Kafka key");
 }
 
 static void read_all(li_config *cfg)

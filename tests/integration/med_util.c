@@ -2,11 +2,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +84,31 @@ static const char *log_dir(void)
     return getenv("LIMF_LOG_DIR") ? getenv("LIMF_LOG_DIR") : ".";
 }
 
+/* The secret of the mediators' Kafka key hashes (mediator.key_file). */
+static const char hash_secret[] = "med-it key-hash secret, 32 bytes";
+
+const char *med_it_key_file(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s.mediator.key", log_dir(), test_name);
+    FILE *f = fopen(path, "w");
+    MED_IT_CHECK(f && fputs(hash_secret, f) >= 0 && fclose(f) == 0 && chmod(path, 0600) == 0,
+                 "cannot write %s", path);
+    return path;
+}
+
+void med_it_key_hash(const char *clear, char out[33])
+{
+    /* The oracle of med_keys.h, from OpenSSL's primitives: HMAC-SHA-256 keyed with the
+     * SHA-256 of the file, first 16 bytes in hex. */
+    uint8_t key[32], mac[32];
+    unsigned int len = 0;
+    SHA256((const uint8_t *)hash_secret, strlen(hash_secret), key);
+    HMAC(EVP_sha256(), key, sizeof key, (const uint8_t *)clear, strlen(clear), mac, &len);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
 void med_it_start(int i, const char *const *extra)
 {
     char opts[32][512];
@@ -108,6 +137,7 @@ void med_it_start(int i, const char *const *extra)
     OPT("mediator.tick_ms=500");
     OPT("mediator.stats_s=5");
     OPT("mediator.metrics.listen=127.0.0.1:0");
+    OPT("mediator.key_file=%s", med_it_key_file());
     OPT("daemon.ready_file=%s/%s.i%d.ready", log_dir(), test_name, i);
     OPT("log.level=info");
     for (size_t k = 0; extra && extra[k] && o < 32; k++)

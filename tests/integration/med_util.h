@@ -40,6 +40,10 @@ void med_it_produce(rd_kafka_t *p, const char *topic, const void *key, size_t kl
  * group session and transaction timeout, /metrics on an ephemeral port, plus `extra`
  * "key=value" options (NULL-terminated, may be NULL). */
 void med_it_start(int i, const char *const *extra);
+/* The mediator.key_file every instance started by med_it_start is given (written on each
+ * call), and the hash med_keys.h makes of a clear key with it (32 hex digits). */
+const char *med_it_key_file(void);
+void med_it_key_hash(const char *clear, char out[33]);
 void med_it_kill(int i);          /* SIGKILL */
 int med_it_term(int i);           /* SIGTERM; returns 0 when it exited with status 0 */
 void med_it_stop_all(void);

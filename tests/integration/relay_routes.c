@@ -53,12 +53,17 @@ static void session(const rt_relay *r, const char *target)
     RT_CHECK(st == 204, "release: %d %s", st, resp);
 }
 
+/* The relay's /metrics over mutual TLS (its X2/X3 series are shown to the operator's
+ * monitoring only), the ingests' over plain HTTP. */
+static uint16_t relay_metrics_port;
+
 static long long metric(uint16_t port, const char *series)
 {
     char text[32768];
-    if (x2x3t_http_get(port, "/metrics", text, sizeof text) != 200)
-        return -1;
-    return x2x3t_metric(text, series);
+    int st = port == relay_metrics_port
+           ? x2x3t_https_get(port, "/metrics", rt_pki(), "monitoring", text, sizeof text)
+           : x2x3t_http_get(port, "/metrics", text, sizeof text);
+    return st == 200 ? x2x3t_metric(text, series) : -1;
 }
 
 /* Waits until the metric equals want; returns its last value. */
@@ -136,7 +141,15 @@ int main(void)
 
     /* Routed by destination: no x2x3.address. */
     rt_relay r;
-    rt_relay_start(&r, "relay", 1, 0, "[relay]\nmetrics.listen = 127.0.0.1:0\n");
+    char mconf[2048];
+    snprintf(mconf, sizeof mconf, "[relay]\nmetrics.listen = 127.0.0.1:0\n"
+             "metrics.tls.cert = %s/relay-agw.pem\nmetrics.tls.key = %s/relay-agw.key\n"
+             "metrics.tls.ca = %s/ca.pem\n", rt_pki(), rt_pki(), rt_pki());
+    rt_relay_start(&r, "relay", 1, 0, mconf);
+    relay_metrics_port = r.metrics_port;
+    char plain[32768];
+    RT_CHECK(x2x3t_http_get(r.metrics_port, "/metrics", plain, sizeof plain) == -1,
+             "the relay's /metrics answered plain HTTP");
     rt_x1_task(r.x1_port, XID_ALICE, DID_A, a.port, "sip-uri", "sip:alice@example.com",
                X1_DELIVERY_X2_AND_X3);
     rt_x1_task(r.x1_port, XID_BOB, DID_B, b.port, "sip-uri", "sip:bob@example.com",

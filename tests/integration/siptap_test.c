@@ -249,9 +249,11 @@ static void siptap_start(siptap_proc *p, const char *name, uint16_t x2_port,
             "tls.cert = %s/siptap.pem\ntls.key = %s/siptap.key\ntls.ca = %s/ca.pem\n"
             "tls.peer_name = ingest\n"
             "[siptap]\ninterface = lo\n%s%s%sstats_interval_s = 0\n"
-            "pcap_wait_tasks = 1\nmetrics.listen = 127.0.0.1:0\n%s%s\n%s[log]\nlevel = debug\n",
+            "pcap_wait_tasks = 1\nmetrics.listen = 127.0.0.1:0\n"
+            "metrics.tls.cert = %s/siptap.pem\nmetrics.tls.key = %s/siptap.key\n"
+            "metrics.tls.ca = %s/ca.pem\n%s%s\n%s[log]\nlevel = debug\n",
             ready, pki, pki, pki, fixed, pki, pki, pki, filter ? "filter = " : "",
-            filter ? filter : "", filter ? "\n" : "", pcap_file ? "pcap = " : "",
+            filter ? filter : "", filter ? "\n" : "", pki, pki, pki, pcap_file ? "pcap = " : "",
             pcap_file ? pcap_file : "", extra);
     fclose(f);
     char bin[512];
@@ -815,7 +817,7 @@ int main(int argc, char **argv)
     /* /metrics counts what happened (published once a second). */
     usleep(1200000);
     char text[16384];
-    if (x2x3t_http_get(live.metrics_port, "/metrics", text, sizeof text) != 200)
+    if (x2x3t_https_get(live.metrics_port, "/metrics", pki, "monitoring", text, sizeof text) != 200)
         die("GET /metrics failed");
     long long exported = x2x3t_metric(text, "limf_siptap_exported_total");
     long long sip = x2x3t_metric(text, "limf_siptap_sip_messages_total");
@@ -830,7 +832,7 @@ int main(int argc, char **argv)
     run_call(&calls[LATE], LATE);
     check(calls, n_calls, t0, "live, after DeactivateTask");
     /* ...although siptap did see it. */
-    if (x2x3t_http_get(live.metrics_port, "/metrics", text, sizeof text) != 200 ||
+    if (x2x3t_https_get(live.metrics_port, "/metrics", pki, "monitoring", text, sizeof text) != 200 ||
         x2x3t_metric(text, "limf_siptap_sip_messages_total") < sip + (long long)calls[LATE].n_sent ||
         x2x3t_metric(text, "limf_siptap_exported_total") != want ||
         x2x3t_metric(text, "limf_siptap_tasks") != 0)

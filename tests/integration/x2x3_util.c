@@ -251,6 +251,45 @@ int x2x3t_http_get(uint16_t port, const char *path, char *out, size_t out_size)
     return status;
 }
 
+int x2x3t_https_get(uint16_t port, const char *path, const char *pki, const char *role,
+                    char *out, size_t out_size)
+{
+    char cert[512], key[512], ca[512], err[256];
+    snprintf(cert, sizeof cert, "%s/%s.pem", pki, role);
+    snprintf(key, sizeof key, "%s/%s.key", pki, role);
+    snprintf(ca, sizeof ca, "%s/ca.pem", pki);
+    li_tls_opts o = { .cert_file = cert, .key_file = key, .ca_file = ca };
+    SSL_CTX *ctx = li_tls_ctx_new(&o, err, sizeof err);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    int status = -1;
+    if (!ssl || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1)
+        goto out;
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (SSL_write(ssl, req, n) != n)
+        goto out;
+    size_t len = 0;
+    int r;
+    while (len + 1 < out_size && (r = SSL_read(ssl, out + len, (int)(out_size - len - 1))) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    char *body = strstr(out, "\r\n\r\n");
+    if (body)
+        memmove(out, body + 4, strlen(body + 4) + 1);
+out:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
 long long x2x3t_metric(const char *text, const char *series)
 {
     size_t n = strlen(series);

@@ -70,6 +70,10 @@ int x2x3t_copy_seen(x2x3t_copies *c, const Limf__XPdu *x);
 
 /* GET http://127.0.0.1:port/path into out; returns the HTTP status or -1. */
 int x2x3t_http_get(uint16_t port, const char *path, char *out, size_t out_size);
+/* The same over mutual TLS with pki/<role>.pem and .key, verifying the server by
+ * pki/ca.pem (a POI's /metrics with its interception series); -1 when refused. */
+int x2x3t_https_get(uint16_t port, const char *path, const char *pki, const char *role,
+                    char *out, size_t out_size);
 /* The value of a metric line starting with `series` (e.g. `limf_x{a="b"}`), or -1. */
 long long x2x3t_metric(const char *text, const char *series);
 

@@ -246,6 +246,23 @@ static void test_tls_ca_and_pins(void **state)
     snprintf(cmd, sizeof cmd, "chmod 644 %s/self.key", tmpdir);
     run(cmd);
     assert_null(make_ctx(0, "self", "ca", NULL, NULL));
+    /* Group-readable is accepted only for the daemon's own group (a Kubernetes Secret
+     * mounted root:<fsGroup> 0440); group-writable never; another group's never. */
+    SSL_CTX *ok;
+    snprintf(cmd, sizeof cmd, "chgrp %ld %s/self.key && chmod 440 %s/self.key",
+             (long)getegid(), tmpdir, tmpdir);
+    run(cmd);
+    assert_non_null(ok = make_ctx(0, "self", "ca", NULL, NULL));
+    SSL_CTX_free(ok);
+    snprintf(cmd, sizeof cmd, "chmod 460 %s/self.key", tmpdir);
+    run(cmd);
+    assert_null(make_ctx(0, "self", "ca", NULL, NULL));
+    if (geteuid() == 0) {   /* only root can give the file a group it is not in */
+        snprintf(cmd, sizeof cmd, "chgrp %ld %s/self.key && chmod 440 %s/self.key",
+                 (long)getegid() + 4242, tmpdir, tmpdir);
+        run(cmd);
+        assert_null(make_ctx(0, "self", "ca", NULL, NULL));
+    }
 
     /* The same trust from memory (an agency's CA arriving over the API): the CA-signed
      * client still passes, the self-signed one is still refused, text that is no PEM is

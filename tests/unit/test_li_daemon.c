@@ -1,5 +1,6 @@
-/* li_daemon: a stop signal is read from the descriptor (and does not kill the process),
- * and the ready file holds exactly the JSON object of li_daemon.h. */
+/* li_daemon: the start-up hardening (no core dumps, umask 077), a stop signal is read
+ * from the descriptor (and does not kill the process), and the ready file holds exactly
+ * the JSON object of li_daemon.h, readable by the daemon's user only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "li_daemon.h"
@@ -17,8 +21,21 @@
 static void test_signals(void **state)
 {
     (void)state;
+    struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+    setrlimit(RLIMIT_CORE, &rl);   /* as a shell with `ulimit -c unlimited` would start it */
+    umask(022);
     int sfd = li_daemon_signals();
     assert_true(sfd >= 0);
+    /* No core dump: a dump would hold keys and intercepted content. */
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+    assert_int_equal(getrlimit(RLIMIT_CORE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 0);
+    assert_int_equal(rl.rlim_max, 0);   /* and the process cannot raise it again */
+    rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+    if (geteuid() != 0)
+        assert_int_not_equal(setrlimit(RLIMIT_CORE, &rl), 0);
+    mode_t old = umask(077);
+    assert_int_equal(old, 077);
     assert_int_equal(li_daemon_stop_requested(sfd, 0), 0);
     /* Blocked: delivered to the descriptor, not to the default action (exit). */
     assert_int_equal(kill(getpid(), SIGTERM), 0);
@@ -50,6 +67,9 @@ static void test_ready_file(void **state)
              "{\"pid\":%ld,\"ports\":{\"x1\":4001,\"metrics\":0,\"control\":65535}}\n",
              (long)getpid());
     assert_string_equal(text, want);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 077, 0);   /* umask 077 of li_daemon_signals() */
     /* Unix sockets are named by path, in their own object, escaped as JSON strings. */
     const li_daemon_socket socks[] = { { "control", "/run/r \"1\"\\x.ctl" } };
     assert_int_equal(li_daemon_ready_sockets(cfg, ports, 1, socks, 1, err, sizeof err), LI_OK);
@@ -76,7 +96,7 @@ static void test_ready_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_signals),     /* first: it sets the umask */
         cmocka_unit_test(test_ready_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

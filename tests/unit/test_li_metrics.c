@@ -1,5 +1,7 @@
 /* li_metrics: the exposition writers, and the real HTTP server scraped over loopback with
- * a plain socket (what Prometheus does): /metrics, 404, 405, /healthz, bad addresses. */
+ * a plain socket (what Prometheus does): /metrics, 404, 405, /healthz, bad addresses; the
+ * series that say what is intercepted only over mutual TLS (curl as the scraper, with the
+ * operator's certificate, with none, with one of another CA). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "li_config.h"
 #include "li_metrics.h"
 
 static char *text_of(li_buf *b)
@@ -197,6 +200,93 @@ static void test_serve(void **state)
     pthread_mutex_destroy(&s.mu);
 }
 
+static void render_private(void *ctx, li_buf *out)
+{
+    (void)ctx;
+    li_metrics_put(out, "limf_test_tapped_total", "counter", "Tapped", 3);
+}
+
+/* curl's output (body, or "" when it failed) for url with the extra arguments. */
+static void curl(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "curl -s -m 10 %s", args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, size - 1, p);
+    out[got] = 0;
+    pclose(p);
+}
+
+static void test_private_over_mtls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_li_metrics.XXXXXX", cmd[1024], args[1024], err[256];
+    static char body[8192];
+    assert_non_null(mkdtemp(dir));
+    /* The PKI of the POI and of the operator's monitoring; a second CA's "monitoring". */
+    snprintf(cmd, sizeof cmd, "%s/deploy/pki.sh %s/pki monitoring >/dev/null && "
+             "%s/deploy/pki.sh %s/rogue monitoring >/dev/null", SOURCE_DIR, dir, SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    source s = { .n = 1 };
+    pthread_mutex_init(&s.mu, NULL);
+
+    /* Plain HTTP: the public series only, whatever a tap does. */
+    li_config *cfg = li_config_new();
+    assert_int_equal(li_config_set(cfg, "poi.metrics.listen", "127.0.0.1:0"), LI_OK);
+    li_metrics *m = NULL;
+    assert_int_equal(li_metrics_from_config_private(cfg, "poi.metrics", render, render_private,
+                                                    &s, &m, err, sizeof err), LI_OK);
+    assert_non_null(m);
+    static char resp[8192];
+    assert_int_equal(http(AF_INET, li_metrics_port(m), "GET", "/metrics", resp, sizeof resp), 200);
+    assert_non_null(strstr(resp, "limf_test_events_total 1"));
+    assert_null(strstr(resp, "tapped"));
+    li_metrics_free(m);
+
+    /* Mutual TLS: the operator's monitoring sees everything. */
+    char path[3][512];
+    snprintf(path[0], sizeof path[0], "%s/pki/relay-agw.pem", dir);
+    snprintf(path[1], sizeof path[1], "%s/pki/relay-agw.key", dir);
+    snprintf(path[2], sizeof path[2], "%s/pki/ca.pem", dir);
+    assert_int_equal(li_config_set(cfg, "poi.metrics.tls.cert", path[0]), LI_OK);
+    assert_int_equal(li_config_set(cfg, "poi.metrics.tls.key", path[1]), LI_OK);
+    /* Without a CA there is no client verification: refused up front. */
+    assert_int_equal(li_metrics_from_config_private(cfg, "poi.metrics", render, render_private,
+                                                    &s, &m, err, sizeof err), LI_ERR_INVAL);
+    assert_non_null(strstr(err, "poi.metrics.tls"));
+    assert_int_equal(li_config_set(cfg, "poi.metrics.tls.ca", path[2]), LI_OK);
+    assert_int_equal(li_metrics_from_config_private(cfg, "poi.metrics", render, render_private,
+                                                    &s, &m, err, sizeof err), LI_OK);
+    unsigned port = li_metrics_port(m);
+    snprintf(args, sizeof args, "--cacert %s/pki/ca.pem --cert %s/pki/monitoring.pem "
+             "--key %s/pki/monitoring.key https://127.0.0.1:%u/metrics", dir, dir, dir, port);
+    curl(args, body, sizeof body);
+    assert_non_null(strstr(body, "limf_test_events_total 1\n"));
+    assert_non_null(strstr(body, "limf_test_tapped_total 3\n"));
+    /* No client certificate, one of another CA, plain HTTP: nothing. */
+    snprintf(args, sizeof args, "--cacert %s/pki/ca.pem https://127.0.0.1:%u/metrics", dir, port);
+    curl(args, body, sizeof body);
+    assert_string_equal(body, "");
+    snprintf(args, sizeof args, "--cacert %s/pki/ca.pem --cert %s/rogue/monitoring.pem "
+             "--key %s/rogue/monitoring.key https://127.0.0.1:%u/metrics", dir, dir, dir, port);
+    curl(args, body, sizeof body);
+    assert_string_equal(body, "");
+    snprintf(args, sizeof args, "http://127.0.0.1:%u/metrics", port);
+    curl(args, body, sizeof body);
+    assert_null(strstr(body, "limf_test"));
+    /* The server is still serving after the refusals. */
+    snprintf(args, sizeof args, "--cacert %s/pki/ca.pem --cert %s/pki/monitoring.pem "
+             "--key %s/pki/monitoring.key https://127.0.0.1:%u/healthz", dir, dir, dir, port);
+    curl(args, body, sizeof body);
+    assert_string_equal(body, "ok\n");
+    li_metrics_free(m);
+    li_config_free(cfg);
+    pthread_mutex_destroy(&s.mu);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_ipv6(void **state)
 {
     (void)state;
@@ -245,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_writers),
         cmocka_unit_test(test_label),
         cmocka_unit_test(test_serve),
+        cmocka_unit_test(test_private_over_mtls),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_bad_listen),
     };

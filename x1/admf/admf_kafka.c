@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admf_internal.h"
 #include "li_kafka.h"
@@ -282,11 +283,25 @@ li_err admf_audit_topic_ensure(admf_service *a, int *retention_ok, char *errstr,
                               errstr_size) != LI_OK)
         return LI_ERR_KAFKA;
     int unlimited = retention_unlimited(a->producer, a->audit_topic, errstr, errstr_size);
-    if (unlimited == 0 &&
-        rd_kafka_query_watermark_offsets(a->producer, a->audit_topic, 0, &lo, &hi, 10000) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        hi == 0 && set_unlimited(a->producer, a->audit_topic, errstr, errstr_size) == LI_OK)
-        unlimited = retention_unlimited(a->producer, a->audit_topic, errstr, errstr_size);
+    if (unlimited == 0) {
+        /* Only a trail nobody has written yet is given unlimited retention here: an
+         * existing one with another retention stays an alarm for the operator. */
+        rd_kafka_resp_err_t we = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        /* A topic just created may not answer offset queries yet. */
+        for (int tries = 0; tries < 5 && we; tries++) {
+            if (tries)
+                sleep(1);
+            we = rd_kafka_query_watermark_offsets(a->producer, a->audit_topic, 0, &lo, &hi,
+                                                  5000);
+        }
+        if (we)
+            li_log_warn("%s: end offset unknown (%s)", a->audit_topic, rd_kafka_err2str(we));
+        else if (hi == 0 && set_unlimited(a->producer, a->audit_topic, errstr, errstr_size) !=
+                                LI_OK)
+            li_log_warn("%s: %s", a->audit_topic, errstr);
+        else if (hi == 0)
+            unlimited = retention_unlimited(a->producer, a->audit_topic, errstr, errstr_size);
+    }
     if (unlimited < 0)
         return LI_ERR_KAFKA;
     *retention_ok = unlimited;

@@ -18,8 +18,8 @@ typedef struct relay_metrics_ctx {
     x2x3_router *router;
 } relay_metrics_ctx;
 
-/* Prometheus text for the operator, on its own listener (relay.metrics.listen): unlike
- * the control API, which the IMS-ALG uses, it may say how much is tapped. */
+/* Prometheus text for the operator, on its own listener (relay.metrics.listen), unlike
+ * the control API, which the IMS-ALG uses: what the relay relays, for every scrape. */
 static void render_metrics(void *ctx, li_buf *b)
 {
     const relay_metrics_ctx *m = ctx;
@@ -37,6 +37,15 @@ static void render_metrics(void *ctx, li_buf *b)
                    "MSRP messages or chunks forwarded", st.messages_relayed);
     li_metrics_put(b, "limf_relay_bytes_relayed_total", "counter", "Bytes written to either leg",
                    st.bytes_relayed);
+}
+
+/* What says whether anything is intercepted: only over mutual TLS, to the operator's
+ * monitoring (relay.metrics.tls; docs/SECURITY.md, "Traces outside LI"). */
+static void render_private(void *ctx, li_buf *b)
+{
+    const relay_metrics_ctx *m = ctx;
+    msrp_relay_stats st;
+    msrp_relay_stats_get(m->relay, &st);
     li_metrics_put(b, "limf_relay_messages_tapped_total", "counter",
                    "X3 records handed to the sender", st.messages_tapped);
     li_metrics_put(b, "limf_relay_tap_refused_total", "counter",
@@ -111,8 +120,8 @@ int main(int argc, char **argv)
     mctx.relay = relay;
     mctx.ctl = ctl;
     mctx.router = router;
-    if (li_metrics_from_config(cfg, "relay.metrics.listen", NULL, render_metrics, &mctx,
-                               &metrics, errstr, sizeof errstr) != LI_OK)
+    if (li_metrics_from_config_private(cfg, "relay.metrics", render_metrics, render_private,
+                                       &mctx, &metrics, errstr, sizeof errstr) != LI_OK)
         goto out;
     /* The control API is a Unix socket: the ready file names its path. */
     const li_daemon_port ports[] = { { "x1", ne ? x1_ne_port(ne) : 0 },

@@ -128,7 +128,9 @@ static void match(msrp_relay_tap *tap)
         if (k == n_old || (!wants_x2(&old[k]) && wants_x2(&tap->matches[i]))) {
             char xid[37];
             li_uuid_format(tap->matches[i].xid, xid);
-            li_log_info("session %s: tapped for task %s", tap->session_id, xid);
+            /* debug only: a POI's log must not say that someone is intercepted
+             * (docs/SECURITY.md, "Traces outside LI"). */
+            li_log_debug("session %s: tapped for task %s", tap->session_id, xid);
             if (tap->matched_once || k < n_old)
                 replay_events(tap, &tap->matches[i]);
             else

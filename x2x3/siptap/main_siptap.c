@@ -52,20 +52,23 @@ static void snapshot(daemon_ctx *d, siptap_snapshot *s)
     s->tasks = x1_ne_task_count(d->ne);
 }
 
+/* What the capture sees goes to info; whether anything is being tapped (matches, tasks,
+ * X2 traffic) only to debug: the log of a POI must not tell its readers that someone is
+ * intercepted (docs/SECURITY.md, "Traces outside LI"). */
 static void log_stats(const siptap_snapshot *s)
 {
-    li_log_info("packets=%llu decode_errors=%llu sip=%llu parse_errors=%llu matched=%llu "
-                "exported=%llu dialogs=%zu tcp_flows=%zu tcp_gaps=%llu fragments=%llu "
-                "kernel_drops=%llu tasks=%zu x2_sent=%llu x2_acked=%llu x2_dropped=%llu "
-                "connected=%d",
+    li_log_info("packets=%llu decode_errors=%llu sip=%llu parse_errors=%llu tcp_flows=%zu "
+                "tcp_gaps=%llu fragments=%llu kernel_drops=%llu connected=%d",
                 (unsigned long long)s->tap.packets, (unsigned long long)s->tap.decode_errors,
                 (unsigned long long)s->tap.sip_messages,
-                (unsigned long long)s->tap.parse_errors, (unsigned long long)s->tap.matched,
-                (unsigned long long)s->tap.exported, s->tap.dialogs, s->tap.tcp.flows,
+                (unsigned long long)s->tap.parse_errors, s->tap.tcp.flows,
                 (unsigned long long)s->tap.tcp.gaps, (unsigned long long)s->tap.fragments,
-                (unsigned long long)s->kernel_dropped, s->tasks,
-                (unsigned long long)s->x2.x.sent_pdus, (unsigned long long)s->x2.x.acked_pdus,
-                (unsigned long long)s->x2.x.dropped_pdus, s->x2.x.connected);
+                (unsigned long long)s->kernel_dropped, s->x2.x.connected);
+    li_log_debug("matched=%llu exported=%llu dialogs=%zu tasks=%zu x2_sent=%llu "
+                 "x2_acked=%llu x2_dropped=%llu",
+                 (unsigned long long)s->tap.matched, (unsigned long long)s->tap.exported,
+                 s->tap.dialogs, s->tasks, (unsigned long long)s->x2.x.sent_pdus,
+                 (unsigned long long)s->x2.x.acked_pdus, (unsigned long long)s->x2.x.dropped_pdus);
 }
 
 static void on_second(void *ctx)
@@ -167,8 +170,7 @@ int main(int argc, char **argv)
         !(d.router = x2x3_router_new(cfg, "x2x3", d.ne, err, sizeof err)) ||
         !(d.cap = siptap_capture_open(cfg, err, sizeof err)))
         goto out;
-    const char *metrics = li_config_get(cfg, "siptap.metrics.listen", NULL);
-    if (metrics && *metrics && !(d.metrics = siptap_metrics_new(metrics, d.router, err, sizeof err)))
+    if (siptap_metrics_new(cfg, d.router, &d.metrics, err, sizeof err) != LI_OK)
         goto out;
     on_second(&d);  /* a first snapshot for /metrics */
     const li_daemon_port ports[] = {

@@ -21,14 +21,25 @@ typedef struct metric {
     uint64_t value;
 } metric;
 
-/* On the HTTP thread: renders a copy of the last published snapshot. */
+/* On the HTTP thread: a copy of the last published snapshot. */
+static void snapshot(siptap_metrics *m, siptap_snapshot *out)
+{
+    pthread_mutex_lock(&m->mu);
+    *out = m->snap;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void put_all(li_buf *b, const metric *ms, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        li_metrics_put(b, ms[i].name, ms[i].type, ms[i].help, ms[i].value);
+}
+
+/* What the capture sees, for every scrape. */
 static void render(void *ctx, li_buf *b)
 {
-    siptap_metrics *m = ctx;
     siptap_snapshot snap;
-    pthread_mutex_lock(&m->mu);
-    snap = m->snap;
-    pthread_mutex_unlock(&m->mu);
+    snapshot(ctx, &snap);
     const siptap_snapshot *s = &snap;
     const metric ms[] = {
         { "limf_siptap_packets_total", "counter", "Frames captured", s->tap.packets },
@@ -43,13 +54,6 @@ static void render(void *ctx, li_buf *b)
           s->tap.sip_messages },
         { "limf_siptap_parse_errors_total", "counter", "Datagrams or stream bytes that were "
           "not SIP", s->tap.parse_errors },
-        { "limf_siptap_matched_total", "counter", "SIP messages of a tasked target or dialog",
-          s->tap.matched },
-        { "limf_siptap_exported_total", "counter", "X2 records handed to the sender",
-          s->tap.exported },
-        { "limf_siptap_dialogs", "gauge", "Dialogs of tasked targets tracked", s->tap.dialogs },
-        { "limf_siptap_dialogs_evicted_total", "counter", "Dialogs dropped for room",
-          s->tap.dialogs_evicted },
         { "limf_siptap_tcp_flows", "gauge", "TCP directions tracked", s->tap.tcp.flows },
         { "limf_siptap_tcp_buffered_bytes", "gauge", "Bytes held by TCP reassembly",
           s->tap.tcp.buffered_bytes },
@@ -63,6 +67,26 @@ static void render(void *ctx, li_buf *b)
           s->tap.tcp.overflows },
         { "limf_siptap_tcp_evicted_total", "counter", "TCP flows dropped for room",
           s->tap.tcp.evicted },
+    };
+    put_all(b, ms, sizeof ms / sizeof ms[0]);
+}
+
+/* What says whether anything is intercepted: only over mutual TLS, to the operator's
+ * monitoring (siptap.metrics.tls; docs/SECURITY.md, "Traces outside LI"). */
+static void render_private(void *ctx, li_buf *b)
+{
+    siptap_metrics *m = ctx;
+    siptap_snapshot snap;
+    snapshot(m, &snap);
+    const siptap_snapshot *s = &snap;
+    const metric ms[] = {
+        { "limf_siptap_matched_total", "counter", "SIP messages of a tasked target or dialog",
+          s->tap.matched },
+        { "limf_siptap_exported_total", "counter", "X2 records handed to the sender",
+          s->tap.exported },
+        { "limf_siptap_dialogs", "gauge", "Dialogs of tasked targets tracked", s->tap.dialogs },
+        { "limf_siptap_dialogs_evicted_total", "counter", "Dialogs dropped for room",
+          s->tap.dialogs_evicted },
         { "limf_siptap_tasks", "gauge", "X1 tasks held", s->tasks },
         { "limf_siptap_x2_sent_pdus_total", "counter", "X2 PDUs written (resends too)",
           s->x2.x.sent_pdus },
@@ -80,29 +104,33 @@ static void render(void *ctx, li_buf *b)
         { "limf_siptap_x2_unrouted_total", "counter",
           "X2 records whose destination had no sender", s->x2.unrouted },
     };
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
-        li_metrics_put(b, ms[i].name, ms[i].type, ms[i].help, ms[i].value);
+    put_all(b, ms, sizeof ms / sizeof ms[0]);
     if (m->router)
         x2x3_router_put_metrics(m->router, b, "limf_siptap_x2");
 }
 
-siptap_metrics *siptap_metrics_new(const char *listen, x2x3_router *router,
-                                             char *errstr, size_t errstr_size)
+li_err siptap_metrics_new(const li_config *cfg, x2x3_router *router, siptap_metrics **out,
+                          char *errstr, size_t errstr_size)
 {
+    *out = NULL;
+    const char *listen = li_config_get(cfg, "siptap.metrics.listen", NULL);
+    if (!listen || !*listen)
+        return LI_OK;
     siptap_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(errstr, errstr_size, "out of memory");
-        return NULL;
+        return LI_ERR_NOMEM;
     }
     m->router = router;
     pthread_mutex_init(&m->mu, NULL);
-    char err[256];
-    if (!(m->http = li_metrics_new(listen, render, m, err, sizeof err))) {
-        snprintf(errstr, errstr_size, "siptap.metrics.listen: %s", err);
+    li_err err = li_metrics_from_config_private(cfg, "siptap.metrics", render, render_private,
+                                                m, &m->http, errstr, errstr_size);
+    if (err != LI_OK) {
         siptap_metrics_free(m);
-        return NULL;
+        return err;
     }
-    return m;
+    *out = m;
+    return LI_OK;
 }
 
 void siptap_metrics_free(siptap_metrics *m)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "li_config.h"
+#include "li_err.h"
 #include "x2x3_router.h"
 #include "siptap.h"
 
@@ -21,11 +23,13 @@ typedef struct siptap_snapshot {
     size_t tasks;
 } siptap_snapshot;
 
-/* Listens on listen (li_metrics_new(): "host:port", IPv6 in brackets, port 0: any).
- * router (not owned, thread-safe, may be NULL) adds its per-destination series on each
- * scrape and must outlive the endpoint. NULL with a reason in errstr. */
-siptap_metrics *siptap_metrics_new(const char *listen, x2x3_router *router,
-                                             char *errstr, size_t errstr_size);
+/* Serves on `siptap.metrics.listen` (*out NULL when absent: LI_OK), with the series that
+ * say whether anything is intercepted (matches, tasks, X2 traffic, the router's
+ * per-destination series) only over mutual TLS (`siptap.metrics.tls.*`,
+ * li_metrics_from_config_private). router (not owned, thread-safe, may be NULL) must
+ * outlive the endpoint. An error with a reason in errstr. */
+li_err siptap_metrics_new(const li_config *cfg, x2x3_router *router, siptap_metrics **out,
+                          char *errstr, size_t errstr_size);
 /* NULL is a no-op. */
 void siptap_metrics_free(siptap_metrics *m);
 uint16_t siptap_metrics_port(siptap_metrics *m);
