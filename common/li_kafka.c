@@ -234,3 +234,95 @@ li_err li_kafka_assign_from_start(rd_kafka_t *rk, const char *topic, char *errst
     }
     return LI_OK;
 }
+
+li_err li_kafka_hi_topic(const li_config *cfg, const char *id, const char *suffix, char *out,
+                         size_t out_size)
+{
+    size_t n = suffix ? strlen(suffix) : 0;
+    if (n != LI_KAFKA_SUFFIX_LEN || strspn(suffix, "0123456789abcdef") != n || !id || !*id)
+        return LI_ERR_INVAL;
+    int w = snprintf(out, out_size, "%slimf.hi.%s.%s", li_config_get(cfg, "topics.prefix", ""),
+                     id, suffix);
+    return w > 0 && (size_t)w < out_size ? LI_OK : LI_ERR_INVAL;
+}
+
+/* Waits for the result event of one admin request sent to q and hands it to check, which
+ * returns the per-resource error. */
+typedef rd_kafka_resp_err_t (*admin_check_fn)(rd_kafka_event_t *ev);
+
+static li_err admin_wait(rd_kafka_queue_t *q, const char *what, int timeout_ms,
+                         admin_check_fn check, rd_kafka_resp_err_t absent, char *errstr,
+                         size_t errstr_size)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+    if (!ev) {
+        snprintf(errstr, errstr_size, "%s: delete timed out", what);
+        return LI_ERR_TIMEOUT;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_event_error(ev) ? rd_kafka_event_error(ev) : check(ev);
+    rd_kafka_event_destroy(ev);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == absent)
+        return LI_OK;
+    snprintf(errstr, errstr_size, "%s: %s", what, rd_kafka_err2str(e));
+    return LI_ERR_KAFKA;
+}
+
+static rd_kafka_resp_err_t topic_deleted(rd_kafka_event_t *ev)
+{
+    const rd_kafka_DeleteTopics_result_t *res = rd_kafka_event_DeleteTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr = res ? rd_kafka_DeleteTopics_result_topics(res, &n) : NULL;
+    return n ? rd_kafka_topic_result_error(tr[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static rd_kafka_resp_err_t group_deleted(rd_kafka_event_t *ev)
+{
+    const rd_kafka_DeleteGroups_result_t *res = rd_kafka_event_DeleteGroups_result(ev);
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr = res ? rd_kafka_DeleteGroups_result_groups(res, &n) : NULL;
+    const rd_kafka_error_t *err = n ? rd_kafka_group_result_error(gr[0]) : NULL;
+    return err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Deletes one topic (topic set) or consumer group: a missing one is not an error. */
+static li_err admin_delete(rd_kafka_t *rk, const char *name, int topic, int timeout_ms,
+                           char *errstr, size_t errstr_size)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(
+        rk, topic ? RD_KAFKA_ADMIN_OP_DELETETOPICS : RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+    rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, NULL, 0);
+    rd_kafka_DeleteTopic_t *dt = NULL;
+    rd_kafka_DeleteGroup_t *dg = NULL;
+    if (topic) {
+        rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, NULL, 0);
+        dt = rd_kafka_DeleteTopic_new(name);
+        rd_kafka_DeleteTopics(rk, &dt, 1, opt, q);
+    } else {
+        dg = rd_kafka_DeleteGroup_new(name);
+        rd_kafka_DeleteGroups(rk, &dg, 1, opt, q);
+    }
+    li_err err = admin_wait(q, name, timeout_ms, topic ? topic_deleted : group_deleted,
+                            topic ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                  : RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND,
+                            errstr, errstr_size);
+    rd_kafka_AdminOptions_destroy(opt);
+    if (dt)
+        rd_kafka_DeleteTopic_destroy(dt);
+    if (dg)
+        rd_kafka_DeleteGroup_destroy(dg);
+    rd_kafka_queue_destroy(q);
+    return err;
+}
+
+li_err li_kafka_delete_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                             size_t errstr_size)
+{
+    return admin_delete(rk, topic, 1, timeout_ms, errstr, errstr_size);
+}
+
+li_err li_kafka_delete_group(rd_kafka_t *rk, const char *group, int timeout_ms, char *errstr,
+                             size_t errstr_size)
+{
+    return admin_delete(rk, group, 0, timeout_ms, errstr, errstr_size);
+}

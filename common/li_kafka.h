@@ -46,6 +46,21 @@ rd_kafka_t *li_kafka_consumer_new_cb(const li_config *cfg, const char *group_id,
 /* Writes `topics.prefix` + base into out. */
 void li_kafka_topic(const li_config *cfg, const char *base, char *out, size_t out_size);
 
+/* The HI topic of a destination: `topics.prefix` + "limf.hi.<id>.<suffix>", with the
+ * destination's topic_suffix (common/proto/admin.proto). LI_ERR_INVAL when the suffix is not
+ * LI_KAFKA_SUFFIX_LEN lowercase hex digits or the name does not fit: a destination without
+ * its own suffix has no topic (docs/SECURITY.md, "Agencies"). */
+#define LI_KAFKA_SUFFIX_LEN 32
+li_err li_kafka_hi_topic(const li_config *cfg, const char *id, const char *suffix, char *out,
+                         size_t out_size);
+
+/* Deletes a topic, or a consumer group (which must have no members), waiting up to
+ * timeout_ms. One that does not exist is LI_OK (deleting is idempotent). */
+li_err li_kafka_delete_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                             size_t errstr_size);
+li_err li_kafka_delete_group(rd_kafka_t *rk, const char *group, int timeout_ms, char *errstr,
+                             size_t errstr_size);
+
 /* Creates a topic unless it exists (partitions, and cleanup.policy=compact when
  * `compacted`) and waits, up to timeout_ms, until every partition has a leader. */
 li_err li_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,

@@ -7,7 +7,8 @@
 #   deploy/kafka-acls.sh apply KAFKA_DIR [PREFIX] [--wide]
 #       grants them on a broker of deploy/kafka.sh, as its kafka-admin super user
 # Readers may create the topics they read (with the settings limf gives them), so that
-# daemons can start in any order; creating is not writing.
+# daemons can start in any order; creating is not writing. limf-handover deletes the topic
+# and group of a destination that is removed or re-pointed (docs/SECURITY.md, "Agencies").
 # PREFIX is the deployment's topics.prefix (the same prefix names groups and
 # transactional ids). Each grant names exact topics, except limf.hi.*, whose topics are
 # created per destination. --wide grants every topic, group and transactional id that
@@ -41,8 +42,8 @@ mediator topic prefixed ${p}limf.hi. Write Describe Create
 mediator group prefixed ${p}limf-mediator Read Describe
 mediator transactional-id prefixed ${p}limf-mediator Write Describe
 handover topic literal ${p}limf.admin Read Describe Create
-handover topic prefixed ${p}limf.hi. Read Describe Create
-handover group prefixed ${p}limf-handover Read Describe
+handover topic prefixed ${p}limf.hi. Read Describe Create Delete
+handover group prefixed ${p}limf-handover Read Describe Delete
 admf topic literal ${p}limf.admin Read Write Describe Create DescribeConfigs
 admf topic literal ${p}limf.audit Read Write Describe Create DescribeConfigs AlterConfigs
 admf topic literal ${p}limf.poi.events Read Describe

@@ -74,6 +74,11 @@ stack_write_confs() {
     stack_ready_keys admf "$run"
     echo "[rest]"
     echo "listen = 127.0.0.1:0"
+    # A certificate's CN gives no role by itself (rest.cn_is_role is off): the stack's
+    # operator, auditor and admin certificates are mapped one by one.
+    echo "role.operator = operator"
+    echo "role.auditor = auditor"
+    echo "role.admin = admin"
     stack_tls_keys tls admf "$run"
     echo "[x1]"
     echo "admf_id = limf-admf"

@@ -150,6 +150,7 @@ void med_config_defaults(med_config *cfg)
     cfg->x3_wait_ns = 5ULL * 1000000000ULL;
     cfg->x3_wait_bytes = 1u << 20;
     cfg->x3_wait_total_bytes = 64u << 20;
+    cfg->window_skew_ns = 60ULL * 1000000000ULL;
 }
 
 static void xid_hex(const uint8_t xid[16], char out[33])
@@ -423,7 +424,8 @@ static size_t emit(med_engine *e, const uint8_t xid[16], uint64_t cin, lseq **se
     size_t sent = 0;
     for (size_t i = 0; i < nw; i++) {
         const med_warrant *w = ws[i];
-        if (!med_warrant_in_window(w, a->ts_ns))
+        if (!med_warrant_covers(w, a->ts_ns, a->pdu ? a->pdu->received_ns : 0,
+                                e->cfg.window_skew_ns))
             continue;
         if (a->kind == KIND_CC && !w->deliver_cc)
             continue;
@@ -496,13 +498,16 @@ static li_err emit_in(med_engine *e, session *s, const rec_args *a, uint64_t now
     return mark(e, s->key, &s->dirty);
 }
 
-/* Whether any warrant of the task covers ts (and delivers CC, when cc is set). */
-static int task_wants(med_engine *e, const uint8_t xid[16], uint64_t ts, int cc)
+/* Whether any warrant of the task covers content stamped ts and received at received (0:
+ * by the POI's clock alone), and delivers CC when cc is set. */
+static int task_wants(med_engine *e, const uint8_t xid[16], uint64_t ts, uint64_t received,
+                      int cc)
 {
     med_warrant *const *ws;
     size_t nw = find_warrants(e, xid, &ws);
     for (size_t i = 0; i < nw; i++)
-        if (med_warrant_in_window(ws[i], ts) && (!cc || ws[i]->deliver_cc))
+        if (med_warrant_covers(ws[i], ts, received, e->cfg.window_skew_ns) &&
+            (!cc || ws[i]->deliver_cc))
             return 1;
     return 0;
 }
@@ -1159,9 +1164,11 @@ li_err med_engine_process(med_engine *e, const Limf__XPdu *pdu, uint64_t now_ns)
     if (ts > e->watermark_ns)
         e->watermark_ns = ts;
     int x3 = pdu->pdu_type == X2X3_PDU_X3;
-    if (!task_wants(e, pdu->xid.data, ts, x3)) {
-        if (x3 && task_wants(e, pdu->xid.data, ts, 0))
+    if (!task_wants(e, pdu->xid.data, ts, pdu->received_ns, x3)) {
+        if (x3 && task_wants(e, pdu->xid.data, ts, pdu->received_ns, 0))
             e->st.dropped_iri_only++;      /* content of IRI-only warrants */
+        else if (task_wants(e, pdu->xid.data, ts, 0, x3))
+            e->st.dropped_clock++;         /* only the POI's clock says it is inside */
         else
             e->st.dropped_window++;
         return LI_OK;

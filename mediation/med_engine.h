@@ -21,7 +21,9 @@
  * - CC: each MSRP message of an X3 PDU, linked to its dialog by the MSRP session-ids of
  *   the SDP a=path URIs found in To-Path / From-Path. X3 without known signalling waits
  *   (bounded time and bytes), then goes under its own CIN after an alarm.
- * - Warrants outside their window get nothing; IRI-only warrants get no CC. */
+ * - Warrants outside their window get nothing; IRI-only warrants get no CC. The window is
+ *   judged by the POI's timestamp and by limf-ingest's receive time within a skew
+ *   (med_warrant_covers). */
 #ifndef MED_ENGINE_H
 #define MED_ENGINE_H
 
@@ -41,6 +43,8 @@ typedef struct med_config {
     uint64_t x3_wait_ns;           /* how long X3 waits for its X2 (default 5 s) */
     size_t x3_wait_bytes;          /* per MSRP session (default 1 MiB) */
     size_t x3_wait_total_bytes;    /* per engine (default 64 MiB) */
+    uint64_t window_skew_ns;       /* how far limf-ingest's receive time may lie outside a
+                                      warrant's window (default 60 s; med_warrant_covers) */
 } med_config;
 
 /* Fills the defaults above. */
@@ -61,6 +65,8 @@ typedef struct med_stats {
     uint64_t dropped_no_task;      /* XID without warrant */
     uint64_t dropped_untasked_poi; /* from a POI not registered, or not carrying the XID */
     uint64_t dropped_window;       /* outside every warrant's window */
+    uint64_t dropped_clock;        /* inside a window by the POI's clock only (received
+                                      beyond the skew from the window) */
     uint64_t retransmissions;
     uint64_t resent_copies;        /* PDUs a POI resent after a reconnect, dropped */
     uint64_t malformed;

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 typedef struct med_metrics_values {
-    uint64_t pdus, records, transactions, aborts;           /* counters */
-    uint64_t iri, cc, dropped_no_task, dropped_untasked_poi, dropped_window, dropped_iri_only, retransmissions,
+    uint64_t pdus, records, transactions, aborts, unroutable; /* counters */
+    uint64_t iri, cc, dropped_no_task, dropped_untasked_poi, dropped_window, dropped_clock,
+             dropped_iri_only, retransmissions,
              resent_copies, malformed, orphans_expired;      /* counters */
     uint64_t sessions, pending_bytes, partitions, warrants;  /* gauges */
 } med_metrics_values;

@@ -73,6 +73,7 @@ struct med_service {
     atomic_int fatal;            /* set by either thread */
     atomic_int produce_failed;   /* a delivery of the open transaction failed */
     uint64_t txns, aborts, records_out, pdus_in;
+    uint64_t unroutable;         /* HI records of destinations without a topic */
     med_stats retired;           /* counters of engines dropped since the start */
     med_metrics *metrics;        /* NULL without mediator.metrics.listen */
     med_keys keys;               /* of the Kafka keys written (med_keys.h) */
@@ -210,12 +211,21 @@ static void out_clear(txn_out *o)
         o->next_offset[i] = -1;
 }
 
+/* A record goes to the topic named by its destination's topic_suffix: a destination that
+ * limf.admin does not hold (removed, or recorded without a suffix) gets nothing, so that
+ * nothing waits under a name a later destination could be given (docs/SECURITY.md,
+ * "Agencies"). */
 static void on_hi(void *ctx, const char *dest, const Limf__HiRecord *r)
 {
     med_service *s = ctx;
-    char base[300], topic[400];
-    snprintf(base, sizeof base, "limf.hi.%s", dest);
-    li_kafka_topic(s->cfg, base, topic, sizeof topic);
+    char topic[400];
+    if (li_kafka_hi_topic(s->cfg, dest, med_tasks_topic_suffix(s->tasks, dest), topic,
+                          sizeof topic) != LI_OK) {
+        if (!s->unroutable++)
+            li_log_error("mediator: destination %s unknown or without topic_suffix: its "
+                         "records are dropped", dest);
+        return;
+    }
     char clear[400], key[MED_KEY_HASH_LEN];
     snprintf(clear, sizeof clear, "%s/%" PRIu64, r->liid, r->cin);
     med_keys_hash(&s->keys, clear, key);   /* the LIID is not a Kafka key (med_keys.h) */
@@ -332,6 +342,7 @@ static void add_counters(med_stats *sum, const med_stats *st)
     sum->dropped_no_task += st->dropped_no_task;
     sum->dropped_untasked_poi += st->dropped_untasked_poi;
     sum->dropped_window += st->dropped_window;
+    sum->dropped_clock += st->dropped_clock;
     sum->retransmissions += st->retransmissions;
     sum->resent_copies += st->resent_copies;
     sum->dropped_iri_only += st->dropped_iri_only;
@@ -710,6 +721,8 @@ static li_err read_config(med_service *s, char *errstr, size_t n)
     s->mcfg.linger_ns = (uint64_t)v * 1000000000ULL;
     GET("mediator.x3_wait_ms", 5000, 3600000);
     s->mcfg.x3_wait_ns = (uint64_t)v * 1000000ULL;
+    GET("mediator.window_skew_ms", 60000, 86400000);
+    s->mcfg.window_skew_ns = (uint64_t)v * 1000000ULL;
     GET("mediator.x3_wait_bytes", 1 << 20, (int64_t)1 << 32);
     s->mcfg.x3_wait_bytes = (size_t)v;
     GET("mediator.x3_wait_total_bytes", 64 << 20, (int64_t)1 << 40);
@@ -882,9 +895,10 @@ static void publish_stats(med_service *s, uint64_t mono)
         parts++;
     }
     if (s->metrics) {
-        med_metrics_values v = { s->pdus_in, s->records_out, s->txns, s->aborts, sum.iri, sum.cc,
+        med_metrics_values v = { s->pdus_in, s->records_out, s->txns, s->aborts, s->unroutable,
+                                 sum.iri, sum.cc,
                                  sum.dropped_no_task, sum.dropped_untasked_poi,
-                                 sum.dropped_window, sum.dropped_iri_only,
+                                 sum.dropped_window, sum.dropped_clock, sum.dropped_iri_only,
                                  sum.retransmissions,
                                  sum.resent_copies, sum.malformed, sum.orphans_expired,
                                  sessions, pending, parts, med_tasks_count(s->tasks) };

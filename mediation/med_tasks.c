@@ -17,6 +17,7 @@ struct med_tasks {
     med_map by_id;   /* warrant id -> med_warrant */
     med_map by_xid;  /* xid hex -> xid_entry */
     med_map pois;    /* intercept point id -> its X2/X3 certificate's SHA-256 (32 octets) */
+    med_map dests;   /* destination id -> its topic_suffix (a string) */
     uint64_t generation;
 };
 
@@ -28,6 +29,7 @@ med_tasks *med_tasks_new(void)
     med_map_init(&t->by_id);
     med_map_init(&t->by_xid);
     med_map_init(&t->pois);
+    med_map_init(&t->dests);
     return t;
 }
 
@@ -62,12 +64,10 @@ void med_tasks_free(med_tasks *t)
         free(((xid_entry *)v)->w);
         free(v);
     }
-    it = 0;
-    while (med_map_next(&t->pois, &it, &k, &v))
-        free(v);
+    med_map_free_values(&t->pois, free);
+    med_map_free_values(&t->dests, free);
     med_map_free(&t->by_id);
     med_map_free(&t->by_xid);
-    med_map_free(&t->pois);
     free(t);
 }
 
@@ -220,26 +220,58 @@ int med_tasks_poi_carries(const med_tasks *t, med_warrant *const *ws, size_t nw,
     return 0;
 }
 
+/* destination/<id>: the suffix of its topic, or its removal. */
+static li_err apply_destination(med_tasks *t, const char *id, const uint8_t *value,
+                                size_t value_len)
+{
+    char *suffix = NULL;
+    if (value_len) {
+        Limf__Destination *d = limf__destination__unpack(NULL, value_len, value);
+        if (!d)
+            return LI_ERR_PROTO;
+        suffix = strdup(d->topic_suffix);
+        limf__destination__free_unpacked(d, NULL);
+        if (!suffix)
+            return LI_ERR_NOMEM;
+    }
+    free(med_map_del(&t->dests, id));
+    if (suffix && med_map_put(&t->dests, id, suffix) != LI_OK) {
+        free(suffix);
+        return LI_ERR_NOMEM;
+    }
+    return LI_OK;
+}
+
+const char *med_tasks_topic_suffix(const med_tasks *t, const char *id)
+{
+    return med_map_get(&t->dests, id);
+}
+
+/* The id of a limf.admin key "<prefix><id>" into id: 1, or 0 when the key has another
+ * prefix, -1 when the id does not fit. */
+static int key_id(const char *key, size_t key_len, const char *prefix, char id[256])
+{
+    size_t plen = strlen(prefix);
+    if (key_len <= plen || memcmp(key, prefix, plen) != 0)
+        return 0;
+    if (key_len - plen >= 256)
+        return -1;
+    memcpy(id, key + plen, key_len - plen);
+    id[key_len - plen] = 0;
+    return 1;
+}
+
 li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
                        size_t value_len)
 {
-    static const char poi_prefix[] = "poi/";
-    if (key_len > sizeof poi_prefix - 1 && key_len < 256 + sizeof poi_prefix &&
-        memcmp(key, poi_prefix, sizeof poi_prefix - 1) == 0) {
-        char poi[256];
-        memcpy(poi, key + sizeof poi_prefix - 1, key_len - (sizeof poi_prefix - 1));
-        poi[key_len - (sizeof poi_prefix - 1)] = 0;
-        return apply_poi(t, poi, value, value_len);
-    }
-    static const char prefix[] = "warrant/";
-    const size_t plen = sizeof prefix - 1;
-    if (key_len <= plen || memcmp(key, prefix, plen) != 0)
-        return LI_OK;
     char id[256];
-    if (key_len - plen >= sizeof id)
-        return LI_ERR_PROTO;
-    memcpy(id, key + plen, key_len - plen);
-    id[key_len - plen] = 0;
+    int k;
+    if ((k = key_id(key, key_len, "destination/", id)) != 0)
+        return k < 0 ? LI_ERR_PROTO : apply_destination(t, id, value, value_len);
+    if ((k = key_id(key, key_len, "poi/", id)) != 0)
+        return k < 0 ? LI_ERR_PROTO : apply_poi(t, id, value, value_len);
+    if ((k = key_id(key, key_len, "warrant/", id)) <= 0)
+        return k < 0 ? LI_ERR_PROTO : LI_OK;
 
     med_warrant *nw = NULL;
     if (value_len) {
@@ -294,6 +326,21 @@ int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns)
     if (w->start_ms && ms < w->start_ms)
         return 0;
     if (w->end_ms && ms >= w->end_ms)
+        return 0;
+    return 1;
+}
+
+int med_warrant_covers(const med_warrant *w, uint64_t ts_ns, uint64_t received_ns,
+                       uint64_t skew_ns)
+{
+    if (!med_warrant_in_window(w, ts_ns))
+        return 0;
+    if (!received_ns)
+        return 1;
+    int64_t ms = (int64_t)(received_ns / 1000000), skew_ms = (int64_t)(skew_ns / 1000000);
+    if (w->start_ms && ms < w->start_ms - skew_ms)
+        return 0;
+    if (w->end_ms && ms >= w->end_ms + skew_ms)
         return 0;
     return 1;
 }

@@ -37,8 +37,8 @@ typedef struct med_tasks med_tasks;
 med_tasks *med_tasks_new(void);
 void med_tasks_free(med_tasks *t);   /* NULL is a no-op */
 
-/* Applies one limf.admin record: key "warrant/<id>" with a Warrant value or "poi/<id>"
- * with an InterceptPoint, or an empty value (tombstone) that removes it; other keys are
+/* Applies one limf.admin record: key "warrant/<id>" with a Warrant value, "poi/<id>" with
+ * an InterceptPoint or "destination/<id>" with a Destination, or an empty value (tombstone) that removes it; other keys are
  * ignored (LI_OK). LI_ERR_PROTO when the value does not decode or a warrant's xid is not
  * 16 octets (the record is then ignored). */
 li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint8_t *value,
@@ -51,6 +51,18 @@ size_t med_tasks_find(const med_tasks *t, const uint8_t xid[16], med_warrant *co
 /* Whether the warrant covers an event at ts_ns (window and state; docs/DESIGN.md 4: the
  * mediator drops anything outside the window). */
 int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns);
+
+/* Whether the warrant covers content the POI stamped ts_ns and limf-ingest received at
+ * received_ns (0: unknown): the POI's clock must put it inside the window, and limf's own
+ * clock inside the window widened by skew_ns at both edges. A POI whose clock is wrong, or
+ * that backdates or postdates what it sends, cannot move content across a window edge by
+ * more than the skew (docs/MEDIATION.md, "The warrant's window"). */
+int med_warrant_covers(const med_warrant *w, uint64_t ts_ns, uint64_t received_ns,
+                       uint64_t skew_ns);
+
+/* The topic_suffix of destination id (destination/<id> records of limf.admin), or NULL
+ * when the destination is unknown; valid until the next med_tasks_apply. */
+const char *med_tasks_topic_suffix(const med_tasks *t, const char *id);
 
 /* Whether the POI `poi_id` (its X2/X3 certificate's CN), whose certificate has SHA-256
  * `fp`, carries the task of the warrants ws: it is registered with that certificate

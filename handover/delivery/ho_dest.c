@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ho_io.h"
+#include "li_hostport.h"
 #include "li_kafka.h"
 #include "li_log.h"
 #include "li_time.h"
@@ -34,7 +35,8 @@ struct ho_dest {
     char hi_addr[2][256];
     int n_conns;                  /* 1 when HI2 and HI3 share an address */
     char operator_id[17], ne_id[17], delivery_cc[3];
-    SSL_CTX *ctx;                 /* NULL: plain TCP (transport = tcp) */
+    SSL_CTX *ctx[2];              /* HI2's and HI3's (each checks its own host name);
+                                     NULL: plain TCP (transport = tcp) */
     uint64_t ka_interval_ns, ka_timeout_ns, ack_interval_ns;
     int connect_timeout_ms, write_timeout_ms;
     uint64_t backoff_min_ns, backoff_max_ns;
@@ -203,7 +205,7 @@ static int try_connect(ho_dest *d)
 {
     char err[512];
     for (int i = 0; i < d->n_conns; i++) {
-        if (ho_conn_connect(&d->conns[i], d->hi_addr[i], d->ctx, d->connect_timeout_ms, err,
+        if (ho_conn_connect(&d->conns[i], d->hi_addr[i], d->ctx[i], d->connect_timeout_ms, err,
                             sizeof err) != LI_OK) {
             /* The first failure of an outage is a warning, repeats are debug. */
             li_log(d->failures++ ? LI_LOG_DEBUG : LI_LOG_WARN, "destination %s: HI%s: %s", d->id,
@@ -223,7 +225,7 @@ static int try_connect(ho_dest *d)
     if (d->ever_connected)
         d->stats.reconnects++;
     pthread_mutex_unlock(&d->mu);
-    li_log_info("destination %s: connected (%s)", d->id, d->ctx ? "TLS" : "TCP");
+    li_log_info("destination %s: connected (%s)", d->id, d->ctx[0] ? "TLS" : "TCP");
     d->ever_connected = 1;
     return 1;
 }
@@ -468,8 +470,9 @@ static void *dest_main(void *arg)
 
 /* ---- set-up ---- */
 
-static SSL_CTX *dest_tls(const li_config *cfg, const Limf__Destination *dd, char *errstr,
-                         size_t errstr_size)
+/* The TLS context of the connection to hostport. */
+static SSL_CTX *dest_tls(const li_config *cfg, const Limf__Destination *dd,
+                         const char *hostport, char *errstr, size_t errstr_size)
 {
     li_tls_opts o = { .server = 0 };
     li_tls_opts_from_config(cfg, "handover.tls", &o);
@@ -490,8 +493,14 @@ static SSL_CTX *dest_tls(const li_config *cfg, const Limf__Destination *dd, char
         o.pins = pins;
     if (dd->ca_pem && *dd->ca_pem)
         o.ca_pem = dd->ca_pem;   /* loaded from memory: the agency's CA never touches disk */
+    /* Verified by a CA, a certificate proves only that the CA issued it: it must also name
+     * the LEMF, by the destination's peer_name or else by the host it is reached at
+     * (RFC 6125 6.4), so that another agency's certificate from the same CA is refused. */
+    li_hostport hp;
     if (dd->peer_name && *dd->peer_name)
         o.peer_name = dd->peer_name;
+    else if (!o.pins && li_hostport_parse(hostport, LI_HOSTPORT_NAME, &hp) == LI_OK)
+        o.peer_name = hp.host;
     return li_tls_ctx_new(&o, errstr, errstr_size);
 }
 
@@ -502,6 +511,18 @@ static int copy_id(char *out, size_t size, const char *in)
         return 0;
     memcpy(out, in ? in : "", n + 1);
     return 1;
+}
+
+li_err ho_dest_names(const li_config *cfg, const Limf__Destination *dd, char *topic,
+                     size_t topic_size, char *group, size_t group_size)
+{
+    li_err e = li_kafka_hi_topic(cfg, dd->id, dd->topic_suffix, topic, topic_size);
+    if (e != LI_OK)
+        return e;
+    int n = snprintf(group, group_size, "%s.%s.%s",
+                     li_config_get(cfg, "handover.group", HO_GROUP_DEFAULT), dd->id,
+                     dd->topic_suffix);
+    return n > 0 && (size_t)n < group_size ? LI_OK : LI_ERR_INVAL;
 }
 
 ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *errstr,
@@ -537,14 +558,27 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
     }
     d->n_conns = strcmp(d->hi_addr[0], d->hi_addr[1]) == 0 ? 1 : 2;
     const char *transport = dd->transport && *dd->transport ? dd->transport : "tls";
+    int plain_ok = 0;
+    if (li_config_get_bool(cfg, "handover.allow_plain_tcp", 0, &plain_ok, err, sizeof err)) {
+        snprintf(errstr, errstr_size, "%s", err);
+        goto fail;
+    }
     if (!strcmp(transport, "tcp")) {
+        /* An operator's REST call alone must not strip an agency's HI of encryption and
+         * authentication: the daemon's own configuration has to allow it. */
+        if (!plain_ok) {
+            snprintf(errstr, errstr_size, "transport tcp refused: plain TCP needs "
+                                          "handover.allow_plain_tcp = true");
+            goto fail;
+        }
         li_log_warn("destination %s: plain TCP (transport = tcp): HI2/HI3 unencrypted and "
                     "unauthenticated",
                     d->id);
     } else if (strcmp(transport, "tls") != 0) {
         snprintf(errstr, errstr_size, "transport must be tls or tcp");
         goto fail;
-    } else if (!(d->ctx = dest_tls(cfg, dd, err, sizeof err))) {
+    } else if (!(d->ctx[0] = dest_tls(cfg, dd, d->hi_addr[0], err, sizeof err)) ||
+               !(d->ctx[1] = dest_tls(cfg, dd, d->hi_addr[1], err, sizeof err))) {
         snprintf(errstr, errstr_size, "TLS: %s", err);
         goto fail;
     }
@@ -573,11 +607,11 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
     d->backoff_min_ns = (uint64_t)bmin * 1000000u;
     d->backoff_max_ns = (uint64_t)(bmax > bmin ? bmax : bmin) * 1000000u;
 
-    char base[200];
-    snprintf(base, sizeof base, "limf.hi.%s", d->id);
-    li_kafka_topic(cfg, base, d->topic, sizeof d->topic);
-    snprintf(d->group, sizeof d->group, "%s.%s", li_config_get(cfg, "handover.group", HO_GROUP_DEFAULT),
-             d->id);
+    if (ho_dest_names(cfg, dd, d->topic, sizeof d->topic, d->group, sizeof d->group) !=
+        LI_OK) {
+        snprintf(errstr, errstr_size, "no valid topic_suffix (32 lowercase hex digits)");
+        goto fail;
+    }
     static const char *const props[] = { "isolation.level", "read_committed",
                                          "enable.auto.commit", "false",
                                          "enable.auto.offset.store", "false",
@@ -612,7 +646,8 @@ ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *dd, char *
 fail:
     if (d->rk)
         li_kafka_destroy(d->rk, 0);
-    SSL_CTX_free(d->ctx);
+    SSL_CTX_free(d->ctx[0]);
+    SSL_CTX_free(d->ctx[1]);
     li_buf_free(&d->out[0]);
     li_buf_free(&d->out[1]);
     li_buf_free(&d->scratch);
@@ -629,7 +664,8 @@ void ho_dest_stop(ho_dest *d)
     pthread_join(d->thread, NULL);
     rd_kafka_consumer_close(d->rk);
     li_kafka_destroy(d->rk, 0);
-    SSL_CTX_free(d->ctx);
+    SSL_CTX_free(d->ctx[0]);
+    SSL_CTX_free(d->ctx[1]);
     for (int i = 0; i < 2; i++)
         ho_conn_close(&d->conns[i]);
     li_buf_free(&d->out[0]);

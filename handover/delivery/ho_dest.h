@@ -33,9 +33,20 @@ typedef struct ho_dest_stats {
     uint64_t last_ack_ns;        /* wall clock of the last acknowledgement, 0 never */
 } ho_dest_stats;
 
+/* The topic destination d is read from (limf.hi.<id>.<topic_suffix> under topics.prefix)
+ * and the consumer group that reads it (<handover.group>.<id>.<topic_suffix>).
+ * LI_ERR_INVAL when d has no valid topic_suffix: such a destination is never served, so
+ * that no backlog is read under a name another destination had (docs/SECURITY.md,
+ * "Agencies"). */
+li_err ho_dest_names(const li_config *cfg, const Limf__Destination *d, char *topic,
+                     size_t topic_size, char *group, size_t group_size);
+
 /* Starts delivering to destination d (copied; cfg's kafka.*, topics.prefix and handover.*
- * keys are read here only). NULL with a reason when d is unusable (no address, no trust
- * for TLS, bad identifiers). The caller stops it with ho_dest_stop(). */
+ * keys are read here only). NULL with a reason when d is unusable (no address, no topic
+ * suffix, no trust for TLS, bad identifiers, transport tcp without
+ * handover.allow_plain_tcp). In CA mode (no pins) the LEMF's certificate must name the
+ * destination's peer_name, or else the host of each HI address. The caller stops it with
+ * ho_dest_stop(). */
 ho_dest *ho_dest_start(const li_config *cfg, const Limf__Destination *d, char *errstr,
                        size_t errstr_size);
 /* Stops the thread (waits for it), closes the connections and the consumer without

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ho_dest.h"
 #include "ho_io.h"
@@ -37,6 +38,42 @@ static void entry_free(entry *e)
     free(e);
 }
 
+/* The topic suffix of a packed Destination into out (empty when it has none). */
+static void record_suffix(const uint8_t *record, size_t len, char *out, size_t out_size)
+{
+    Limf__Destination *d = limf__destination__unpack(NULL, len, record);
+    snprintf(out, out_size, "%s", d ? d->topic_suffix : "");
+    limf__destination__free_unpacked(d, NULL);
+}
+
+/* A destination removed, or given a new suffix (its address or trust changed without its
+ * backlog kept): its topic and its group go, so that what was not delivered to that
+ * agency is never delivered anywhere (docs/SECURITY.md, "Agencies"). Runs after the
+ * destination's consumer left the group; a topic or group already gone is fine. */
+static void drop_backlog(ho_service *s, const uint8_t *record, size_t len)
+{
+    Limf__Destination *d = limf__destination__unpack(NULL, len, record);
+    char topic[400], group[400], err[512];
+    if (!d || ho_dest_names(s->cfg, d, topic, sizeof topic, group, sizeof group) != LI_OK) {
+        limf__destination__free_unpacked(d, NULL);
+        return;
+    }
+    if (li_kafka_delete_topic(s->rk, topic, 10000, err, sizeof err) != LI_OK)
+        li_log_error("destination %s: deleting its old topic: %s", d->id, err);
+    /* The group is empty once the consumer has left; the broker may take a moment. */
+    li_err e = LI_ERR_KAFKA;
+    for (int i = 0; i < 10 && e != LI_OK; i++) {
+        if (i)
+            usleep(500 * 1000);
+        e = li_kafka_delete_group(s->rk, group, 10000, err, sizeof err);
+    }
+    if (e != LI_OK)
+        li_log_error("destination %s: deleting its old group: %s", d->id, err);
+    else
+        li_log_info("destination %s: old topic and group deleted", d->id);
+    limf__destination__free_unpacked(d, NULL);
+}
+
 static void apply(ho_service *s, const char *id, const uint8_t *value, size_t len)
 {
     entry **pp = &s->list, *e;
@@ -49,7 +86,18 @@ static void apply(ho_service *s, const char *id, const uint8_t *value, size_t le
         pthread_mutex_lock(&s->mu);
         *pp = e->next;
         pthread_mutex_unlock(&s->mu);
-        li_log_info("destination %s: %s", id, len ? "changed, restarting" : "removed");
+        char old_suffix[64] = "", new_suffix[64] = "";
+        record_suffix(e->record, e->record_len, old_suffix, sizeof old_suffix);
+        if (len)
+            record_suffix(value, len, new_suffix, sizeof new_suffix);
+        int moved = strcmp(old_suffix, new_suffix) != 0;
+        li_log_info("destination %s: %s", id,
+                    !len ? "removed" : moved ? "changed with a new topic, restarting"
+                                             : "changed, restarting");
+        ho_dest_stop(e->dest);
+        e->dest = NULL;
+        if (moved)
+            drop_backlog(s, e->record, e->record_len);
         entry_free(e);
     }
     if (!len)
@@ -69,7 +117,7 @@ static void apply(ho_service *s, const char *id, const uint8_t *value, size_t le
     if (strcmp(d->id, id) != 0)
         li_log_error("destination %s: record id '%s' differs from its key", id, d->id);
     else if (!(e->dest = ho_dest_start(s->cfg, d, err, sizeof err)))
-        li_log_error("destination %s: not started: %s", id, err);
+        li_log_error("destination %s: refused, nothing delivered: %s", id, err);
     limf__destination__free_unpacked(d, NULL);
     pthread_mutex_lock(&s->mu);
     e->next = s->list;
@@ -114,6 +162,7 @@ static void render(void *ctx, li_buf *b)
     typedef struct row {
         char labels[300];   /* destination="<id>", the id (< 128) escaped */
         ho_dest_stats st;
+        int refused;
     } row;
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
@@ -128,6 +177,7 @@ static void render(void *ctx, li_buf *b)
     for (entry *e = s->list; e; e = e->next, i++) {
         li_metrics_label(r[i].labels, sizeof r[i].labels, "destination", e->id);
         r[i].st.lag = -1;
+        r[i].refused = !e->dest;
         if (e->dest)
             ho_dest_stats_get(e->dest, &r[i].st);
     }
@@ -135,7 +185,7 @@ static void render(void *ctx, li_buf *b)
 
     /* One family per counter, each a value of the destination's stats (as a double for
      * the gauges, which may be -1 or fractional seconds). */
-    enum { GAUGE_LAG, GAUGE_LAST_ACK, GAUGE_CONNECTED, COUNTER };
+    enum { GAUGE_LAG, GAUGE_LAST_ACK, GAUGE_CONNECTED, GAUGE_REFUSED, COUNTER };
     static const struct {
         const char *name, *type, *help;
         int kind;
@@ -147,6 +197,9 @@ static void render(void *ctx, li_buf *b)
           "Unix time of the last keep-alive answer that acknowledged PDUs.", GAUGE_LAST_ACK, 0 },
         { "limf_handover_connected", "gauge", "1 while the HI2/HI3 connections are up.",
           GAUGE_CONNECTED, 0 },
+        { "limf_handover_refused", "gauge",
+          "1 when the destination's record cannot be served (see the log): an alarm.",
+          GAUGE_REFUSED, 0 },
         { "limf_handover_reconnects_total", "counter",
           "Connections established after the first.", COUNTER,
           offsetof(ho_dest_stats, reconnects) },
@@ -174,6 +227,7 @@ static void render(void *ctx, li_buf *b)
             } else {
                 double v = fams[f].kind == GAUGE_LAG        ? (double)st->lag
                          : fams[f].kind == GAUGE_LAST_ACK   ? (double)st->last_ack_ns / 1e9
+                         : fams[f].kind == GAUGE_REFUSED    ? r[i].refused
                                                             : st->connected;
                 li_metrics_put_labeled_gauge(b, fams[f].name, r[i].labels, v);
             }

@@ -33,6 +33,7 @@ listen = 127.0.0.1:0
 tls.cert = $work/pki/admf.pem
 tls.key = $work/pki/admf.key
 tls.ca = $work/pki/ca.pem
+role.operator = operator
 [x1]
 tls.cert = $work/pki/admf.pem
 tls.key = $work/pki/admf.key

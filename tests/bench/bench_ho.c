@@ -187,6 +187,9 @@ static void produce_hi(const char *topic, int i, size_t size, uint64_t ts)
     rd_kafka_poll(producer, 0);
 }
 
+/* The benchmark's destinations all have this topic suffix (the ADMF draws one each). */
+#define BENCH_SUFFIX "0123456789abcdef0123456789abcdef"
+
 static void put_destination(const char *id, int port)
 {
     Limf__Destination d = LIMF__DESTINATION__INIT;
@@ -197,6 +200,7 @@ static void put_destination(const char *id, int port)
     li_tls_file_fingerprint(path, fp);
     li_hex_encode(fp, 32, pin);
     d.id = (char *)id;
+    d.topic_suffix = BENCH_SUFFIX;
     d.hi2_address = addr;
     d.operator_id = "OPERATOR-1";
     d.network_element_id = "limf-ho-1";
@@ -266,11 +270,10 @@ static int free_port(void)
 static void bench_delivery(size_t size, int n, int paced, pid_t ho)
 {
     (void)ho;
-    char id[32], topic[256], base[64], out[300], listen[64], cert[300], key[300], ca[300],
-        outo[320], path[300];
+    char id[32], topic[256], out[300], listen[64], cert[300], key[300], ca[300], outo[320],
+        path[300];
     snprintf(id, sizeof id, "bench%zu", size);
-    snprintf(base, sizeof base, "limf.hi.%s", id);
-    li_kafka_topic(cfg, base, topic, sizeof topic);
+    li_kafka_hi_topic(cfg, id, BENCH_SUFFIX, topic, sizeof topic);
     char err[256];
     li_kafka_ensure_topic(producer, topic, 1, 0, 10000, err, sizeof err);
     for (int i = 0; i < n; i++)

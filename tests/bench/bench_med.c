@@ -167,10 +167,11 @@ static int bench_kafka(int instances, int sessions, const char *const *extra)
 {
     const int warrants = 60, partitions = 6;
     li_config *cfg = med_it_client_config();
-    char errstr[512], t_xpdu[256], t_admin[256], t_hi[256];
+    char errstr[512], t_xpdu[256], t_admin[256], t_hi[256], suffix[33];
     li_kafka_topic(cfg, "limf.xpdu", t_xpdu, sizeof t_xpdu);
     li_kafka_topic(cfg, "limf.admin", t_admin, sizeof t_admin);
-    li_kafka_topic(cfg, "limf.hi.lea-a", t_hi, sizeof t_hi);
+    med_gen_suffix("lea-a", suffix);
+    li_kafka_hi_topic(cfg, "lea-a", suffix, t_hi, sizeof t_hi);
     rd_kafka_t *p = med_it_producer(cfg);
     if (li_kafka_ensure_topic(p, t_xpdu, partitions, 0, 15000, errstr, sizeof errstr) != LI_OK ||
         li_kafka_ensure_topic(p, t_admin, 1, 1, 15000, errstr, sizeof errstr) != LI_OK) {
@@ -181,6 +182,10 @@ static int bench_kafka(int instances, int sessions, const char *const *extra)
     char poi_key[32];
     size_t pn = med_gen_poi(poi, poi_key);
     med_it_produce(p, t_admin, poi_key, strlen(poi_key), poi, pn);
+    uint8_t dbuf[256];
+    char dkey[160];
+    size_t dn = med_gen_destination("lea-a", dbuf, dkey);
+    med_it_produce(p, t_admin, dkey, strlen(dkey), dbuf, dn);
     for (int w = 0; w < warrants; w++) {
         uint8_t buf[512];
         char key[32];

@@ -62,6 +62,29 @@ size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, ch
     return limf__warrant__pack(&m, buf);
 }
 
+void med_gen_suffix(const char *dest, char out[33])
+{
+    memset(out, '0', 32);
+    out[32] = 0;
+    for (size_t i = 0; i < 16 && dest[i]; i++)
+        snprintf(out + 2 * i, 3, "%02x", (unsigned char)dest[i]);
+    out[strlen(out)] = '0';   /* the NUL snprintf left after the last octet */
+    out[32] = 0;
+}
+
+size_t med_gen_destination(const char *dest, uint8_t *buf, char *key)
+{
+    char suffix[33];
+    med_gen_suffix(dest, suffix);
+    Limf__Destination d = LIMF__DESTINATION__INIT;
+    d.id = (char *)dest;
+    d.hi2_address = "127.0.0.1:1";
+    d.operator_id = "OPERATOR-1";
+    d.topic_suffix = suffix;
+    snprintf(key, 160, "destination/%s", dest);
+    return limf__destination__pack(&d, buf);
+}
+
 int med_gen_phases(int msrp)
 {
     return 5 + msrp;

@@ -18,6 +18,13 @@ size_t med_gen_warrant(int w, const char *dest, int64_t end_ms, uint8_t *buf, ch
  * certificate fingerprint the PDUs carry) into buf (>= 256 bytes); key "poi/poi-test"
  * into key (>= 32 bytes): the mediator processes only PDUs of a registered POI. */
 size_t med_gen_poi(uint8_t *buf, char *key);
+/* The topic_suffix of the generated destination dest (its first 16 octets in hex, padded
+ * with '0': deterministic, so that readers name the topic without limf.admin). */
+void med_gen_suffix(const char *dest, char out[33]);
+/* Packs destination dest with that suffix into buf (>= 256 bytes); key
+ * "destination/<dest>" into key (>= 160 bytes): the mediator writes only to destinations
+ * limf.admin holds. Returns the packed length. */
+size_t med_gen_destination(const char *dest, uint8_t *buf, char *key);
 /* Number of phases of a session with `msrp` MSRP messages. */
 int med_gen_phases(int msrp);
 /* Records one session yields for one LIID. */

@@ -17,11 +17,14 @@
 int main(int argc, char **argv)
 {
     li_config *cfg = li_config_new();
-    char errstr[512], topic[256], base[200];
+    char errstr[512], topic[320] = "", base[200];
     if (!cfg || li_config_from_args(cfg, "limf-hi-stages", argc, argv, NULL) != LI_OK)
         return 2;
-    snprintf(base, sizeof base, "limf.hi.%s", li_config_get(cfg, "hi.destination", "lea1"));
-    li_kafka_topic(cfg, base, topic, sizeof topic);
+    /* The destination's topic is limf.hi.<id>.<suffix>, the suffix drawn by the ADMF: the
+     * one topic of that id the broker lists. */
+    snprintf(base, sizeof base, "limf.hi.%s.", li_config_get(cfg, "hi.destination", "lea1"));
+    char want[256];
+    li_kafka_topic(cfg, base, want, sizeof want);
     static const char *const props[] = { "isolation.level", "read_committed",
                                          "enable.partition.eof", "true",
                                          "enable.auto.commit", "false", NULL };
@@ -34,18 +37,25 @@ int main(int argc, char **argv)
         return 2;
     }
     const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, topic, NULL);
-    if (rd_kafka_metadata(c, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "limf-hi-stages: no topic %s\n", topic);
+    if (rd_kafka_metadata(c, 1, NULL, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "limf-hi-stages: no metadata\n");
         return 2;
     }
-    int parts = md->topics[0].partition_cnt;
+    int parts = 0;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!strncmp(md->topics[i].topic, want, strlen(want)) && !md->topics[i].err &&
+            strlen(md->topics[i].topic) == strlen(want) + LI_KAFKA_SUFFIX_LEN) {
+            snprintf(topic, sizeof topic, "%s", md->topics[i].topic);
+            parts = md->topics[i].partition_cnt;
+        }
+    if (!*topic) {
+        fprintf(stderr, "limf-hi-stages: no topic %s<suffix>\n", want);
+        return 2;
+    }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; p++)
         rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
     rd_kafka_assign(c, l);
     rd_kafka_topic_partition_list_destroy(l);
     int at_end = 0;

@@ -144,7 +144,10 @@ static void destinations(void)
           "GET destination: defaults filled (hi3 = hi2)");
     r = admf_req(op, "GET", "/v1/destinations/nope", NULL, NULL);
     check(err_is(r, 404, "not_found"), "GET unknown destination: 404");
-    r = admf_req(op, "PUT", "/v1/destinations/lea2", with(dest, "{s:s}", "name", "LEA two"),
+    /* The same address and trust (plain TCP, no pins): a change of them is a re-pointing. */
+    r = admf_req(op, "PUT", "/v1/destinations/lea2",
+                 with(dest, "{s:s, s:s, s:[]}", "name", "LEA two", "transport", "tcp",
+                      "pinned_sha256"),
                  "If-Match: \"1\"\nX-Reason: t3");
     check(r->status == 200 && eq(jstr(r->body, "name"), "LEA two") &&
               jint(r->body, "version") == 2 && eq(jstr(r->body, "created.reason"), "t2") &&
@@ -244,6 +247,77 @@ static void more_destinations_and_pois(void)
     check(r->status == 404, "unknown resource: 404");
     r = admf_req(op, "GET", "/v1/warrants/bad%20id", NULL, NULL);
     check(r->status == 404, "an invalid id in the path: 404");
+}
+
+/* Agencies (docs/SECURITY.md): a destination's topic suffix is the ADMF's, random, kept by
+ * ordinary updates; its address or trust changes only by a re-pointing, its own audited
+ * action, which draws a new suffix unless keep_backlog; re-created, the id gets a new one. */
+static int is_suffix(const char *s)
+{
+    return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+static void repointing(void)
+{
+    static const char zero[] = "00000000000000000000000000000000";
+    char s1[33] = "", s2[33] = "";
+    admf_resp *r = admf_req(op, "POST", "/v1/destinations",
+                            with(dest, "{s:s, s:s}", "id", "lea-r", "topic_suffix", zero),
+                            "X-Reason: t");
+    snprintf(s1, sizeof s1, "%s", jstr(r->body, "topic_suffix") ? jstr(r->body, "topic_suffix") : "");
+    check(r->status == 201 && is_suffix(s1) && !eq(s1, zero),
+          "a new destination gets a random topic suffix, not one the client names (%s)", s1);
+    r = admf_req(op, "PATCH", "/v1/destinations/lea-r", J("{s:s}", "hi2_address", "127.0.0.1:7001"),
+                 "If-Match: \"1\"\nX-Reason: t");
+    check(err_is(r, 409, "repoint_required") && eq(jstr(r->body, "field"), "hi2_address"),
+          "PATCH of the HI address: 409 repoint_required (%s)", r->raw);
+    r = admf_req(op, "PUT", "/v1/destinations/lea-r",
+                 with(dest, "{s:s}", "peer_name", "other.lea.example"), "If-Match: \"1\"\nX-Reason: t");
+    check(err_is(r, 409, "repoint_required") && eq(jstr(r->body, "field"), "peer_name"),
+          "PUT with another peer name: 409 repoint_required");
+    r = admf_req(op, "PATCH", "/v1/destinations/lea-r", J("{s:s}", "name", "renamed"),
+                 "If-Match: \"1\"\nX-Reason: t");
+    check(r->status == 200 && eq(jstr(r->body, "topic_suffix"), s1),
+          "an ordinary update keeps the suffix");
+    const char *path = "/v1/destinations/lea-r/repoint";
+    r = admf_req(op, "POST", path, J("{s:s}", "hi2_address", "127.0.0.1:7001"), "If-Match: \"2\"");
+    check(err_is(r, 400, "reason_required"), "re-pointing without a reason: 400");
+    r = admf_req(op, "POST", path, J("{s:s, s:s}", "hi2_address", "127.0.0.1:7001", "name", "x"),
+                 "If-Match: \"2\"\nX-Reason: t");
+    check(err_is(r, 400, "unknown_field") && eq(jstr(r->body, "field"), "name"),
+          "re-pointing with a field that is not address or trust: 400");
+    r = admf_req(op, "POST", path, J("{s:s}", "hi2_address", "127.0.0.1:7001"),
+                 "X-Reason: LEA moved");
+    check(err_is(r, 428, "precondition_required"), "re-pointing without If-Match: 428");
+    r = admf_req(op, "GET", path, NULL, NULL);
+    check(r->status == 405, "GET on .../repoint: 405");
+    r = admf_req(op, "POST", path, J("{s:s}", "hi2_address", "127.0.0.1:7001"),
+                 "If-Match: \"2\"\nX-Reason: LEA moved");
+    snprintf(s2, sizeof s2, "%s", jstr(r->body, "topic_suffix") ? jstr(r->body, "topic_suffix") : "");
+    check(r->status == 200 && eq(jstr(r->body, "hi2_address"), "127.0.0.1:7001") &&
+              is_suffix(s2) && !eq(s2, s1) && jint(r->body, "version") == 3,
+          "re-pointed: the new address with a new suffix (empty backlog) (%s)", r->raw);
+    r = admf_req(op, "POST", path,
+                 J("{s:s, s:b}", "hi2_address", "127.0.0.1:7002", "keep_backlog", 1),
+                 "If-Match: \"3\"\nX-Reason: same agency, new LEMF host");
+    check(r->status == 200 && eq(jstr(r->body, "hi2_address"), "127.0.0.1:7002") &&
+              eq(jstr(r->body, "topic_suffix"), s2),
+          "re-pointed with keep_backlog: the suffix stays");
+    r = admf_req(aud, "GET", "/v1/audit?object=destination/lea-r&limit=100", NULL, NULL);
+    check(admf_count(r, "action", "destination.repoint", "outcome", "accepted", NULL) == 1 &&
+              admf_count(r, "action", "destination.repoint-keep-backlog", "outcome", "accepted",
+                         NULL) == 1 &&
+              admf_count(r, "action", "destination.update", "outcome", "refused", NULL) >= 2 &&
+              admf_count(r, "action", "destination.repoint", "outcome", "refused", NULL) >= 2,
+          "audit: re-pointings (with and without the backlog) and the refusals recorded");
+    r = admf_req(op, "DELETE", "/v1/destinations/lea-r", NULL, "If-Match: \"4\"\nX-Reason: t");
+    check(r->status == 204, "DELETE lea-r: 204");
+    r = admf_req(op, "POST", "/v1/destinations", with(dest, "{s:s}", "id", "lea-r"),
+                 "X-Reason: another agency");
+    const char *s3 = jstr(r->body, "topic_suffix");
+    check(r->status == 201 && is_suffix(s3) && !eq(s3, s1) && !eq(s3, s2),
+          "re-created with the same id: a suffix never used before");
+    admf_req(op, "DELETE", "/v1/destinations/lea-r", NULL, "If-Match: *\nX-Reason: t");
 }
 
 static const char *xid; /* w1's */
@@ -506,6 +580,10 @@ static void roles(void)
         { tok_aud, "GET", "/v1/audit?limit=1", NULL, 200, "auditor by bearer token" },
         { admf_client_new(&d, NULL, "wrong-token-000000000"), "GET", "/v1/audit", NULL, 401,
           "unknown bearer token: 401" },
+        { admf_client_new(&d, NULL, "adm1n-t0ken-01234567890"), "GET", "/v1/audit", NULL, 401,
+          "the admin token and one more character: 401" },
+        { admf_client_new(&d, NULL, "adm1n-t0ken-012345678"), "GET", "/v1/audit", NULL, 401,
+          "the admin token less its last character: 401" },
         { anon, "GET", "/v1/warrants", NULL, 401, "no credentials: 401" },
         { admf_client_new(&d, "client", NULL), "GET", "/v1/warrants", NULL, 401,
           "a valid certificate of no role: 401" },
@@ -761,6 +839,35 @@ static void restart(void)
           "the whole chain is still in Kafka");
 }
 
+/* A certificate whose CN is a role name has no role unless rest.role.<CN> maps it
+ * (rest.cn_is_role is off by default); the tokens file holds SHA-256 digests, and a file
+ * with a token in the clear is refused at start. */
+static void credentials_at_rest(void)
+{
+    admf_daemon d2;
+    admf_cert_roles = 0;
+    admf_daemon_init(&d2, "admf-cred", NULL);
+    admf_cert_roles = 1;
+    admf_daemon_start(&d2);
+    admf_resp *r = admf_req(admf_client_new(&d2, "admin", NULL), "GET", "/v1/audit?limit=1",
+                            NULL, NULL);
+    check(r->status == 401, "CN admin without rest.role.admin: 401 (%d)", r->status);
+    r = admf_req(admf_client_new(&d2, "operator", NULL), "GET", "/v1/warrants", NULL, NULL);
+    check(r->status == 401, "CN operator without rest.role.operator: 401 (%d)", r->status);
+    r = admf_req(admf_client_new(&d2, NULL, "adm1n-t0ken-0123456789"), "GET",
+                 "/v1/audit?limit=1", NULL, NULL);
+    check(r->status == 200, "the admin token, stored as its SHA-256: 200 (%d)", r->status);
+    admf_daemon_stop(&d2);
+    FILE *f = fopen(admf_fmt("%s/tokens", d2.dir), "w");
+    fprintf(f, "ci-admin admin adm1n-t0ken-0123456789\n");
+    fclose(f);
+    const char *out = NULL;
+    char *argv[] = { (char *)admf_fmt("%s/limf-admf", admf_bin_dir()), "-c", d2.conf, NULL };
+    int rc = admf_run(argv, &out);
+    check(rc != 0 && out && strstr(out, "sha256:"),
+          "a tokens file with a token in the clear: refused at start (exit %d)", rc);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -781,6 +888,7 @@ int main(void)
     intercept_points();
     cert_exceptions();
     more_destinations_and_pois();
+    repointing();
     warrants_create();
     warrants_update();
     warrants_race();
@@ -790,6 +898,7 @@ int main(void)
     audit_trail();
     validity_window();
     restart();
+    credentials_at_rest();
 
     int rc = admf_daemon_stop(&d);
     check(rc == 0, "SIGTERM: clean shutdown (exit 0, got %d)", rc);

@@ -192,6 +192,8 @@ static char *read_file(const char *path)
     return s;
 }
 
+int admf_cert_roles = 1;
+
 void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *extra)
 {
     const char *pki = admf_pki();
@@ -209,9 +211,13 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
     snprintf(d->audit_key, sizeof d->audit_key, "%s/audit.key", d->dir);
     write_file(d->audit_key,
                "6c696d662d746573742d61756469742d6b65792d3031323334353637383961626364\n", 0600);
+    /* The tokens adm1n-t0ken-0123456789 and aud1t-t0ken-0123456789, stored hashed. */
     write_file(tokens,
-               "# name role token\nci-admin admin adm1n-t0ken-0123456789\n"
-               "ci-auditor auditor aud1t-t0ken-0123456789\n",
+               "# name role sha256:<SHA-256 of the token>\n"
+               "ci-admin admin "
+               "sha256:40537792dc8479f008c35dbe858b764df6b98e992b038ce02b5db863ba5048df\n"
+               "ci-auditor auditor "
+               "sha256:41377243a92ca8647b36409c8adf7fe9fbee353de7eb32aaaceef299e71a9220\n",
                0600);
     char *text = NULL;
     size_t len = 0;
@@ -225,13 +231,16 @@ void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *ext
             "ssl.ca.location = %s/ca.pem\nssl.certificate.location = %s/admf.pem\n"
             "ssl.key.location = %s/admf.key\n"
             "[rest]\nlisten = 127.0.0.1:0\ntls.cert = %s/admf.pem\n"
-            "tls.key = %s/admf.key\ntls.ca = %s/ca.pem\ntokens_file = %s\n"
+            "tls.key = %s/admf.key\ntls.ca = %s/ca.pem\ntokens_file = %s\n%s"
             "[x1]\ntls.cert = %s/admf.pem\ntls.key = %s/admf.key\ntls.ca = %s/ca.pem\n"
             "ingest_address = 127.0.0.1:9\ntimeout_ms = 1000\n"
             "[admf]\naudit_key_file = %s\naudit_checkpoint_seconds = 1\n"
             "auth_refusal_interval_seconds = 1\n",
             d->port_file, env("LIMF_TOPIC_PREFIX"), env("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki,
-            pki, pki, pki, pki, tokens, pki, pki, pki, d->audit_key);
+            pki, pki, pki, pki, tokens,
+            admf_cert_roles ? "role.admin = admin\nrole.operator = operator\n"
+                              "role.auditor = auditor\n" : "",
+            pki, pki, pki, d->audit_key);
     fclose(f);
     write_file(d->conf, text, 0644);
     free(text);

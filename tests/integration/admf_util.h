@@ -52,6 +52,10 @@ typedef struct admf_daemon {
  * key file (refusals aggregated and checkpoints written every second) and a
  * configuration on the test broker (mutual TLS, the admf certificate); extra lines
  * (NULL-terminated, may be NULL) go first, as top-level keys. */
+/* Whether admf_daemon_init maps the test PKI's admin, operator and auditor certificates
+ * to those roles (rest.role.<CN>; a CN alone gives no role, rest.cn_is_role being off by
+ * default). Default 1. */
+extern int admf_cert_roles;
 void admf_daemon_init(admf_daemon *d, const char *prefix, const char *const *extra);
 /* Sets a key ("section.key") for the next start, over any value it had. */
 void admf_daemon_set(admf_daemon *d, const char *key, const char *value);

@@ -10,13 +10,23 @@
  *                        peer name) catches up when its LEMF appears; removal via tombstone
  *   ho_delivery halfsilent  HI2 answers keep-alives, HI3 does not: nothing acknowledged
  *                        until both answer
- *   ho_delivery trust    a LEMF whose certificate is not the pinned one is refused; a
- *                        destination with transport tcp is served over TCP, with a warning
+ *   ho_delivery trust    a LEMF whose certificate is not the pinned one is refused; with
+ *                        handover.allow_plain_tcp a destination with transport tcp is
+ *                        served over TCP, with a warning
+ *   ho_delivery agencies the attacks on agency separation (docs/SECURITY.md, "Agencies"): a
+ *                        destination deleted and re-created with the same id, and one
+ *                        re-pointed to another LEMF, deliver none of the old backlog to the
+ *                        new LEMF (whose topic and group are gone); re-pointed with the
+ *                        backlog kept, the new LEMF gets it; a tcp destination without
+ *                        handover.allow_plain_tcp delivers nothing and is alarmed; by CA
+ *                        without peer_name, a certificate that does not name the HI host
+ *                        is refused
  * The test produces HiRecords and Destination records itself, and checks the LEMFs' raw
  * byte streams with the PS-PDU decoder: for every (LIID, CIN), sequence numbers 0..n-1 all
  * present, first arrivals in order, repeats byte-identical, contents as produced. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,10 +125,12 @@ static int free_port(void)
 
 /* A LEMF on a fixed port (so that it can come back where it was), raw bytes to raw_name;
  * TLS with the certificate of role, or plain TCP when role is NULL. */
+static const char *lemf_host = "127.0.0.1";   /* where LEMFs listen and destinations point */
+
 static pid_t start_lemf(const char *role, int port, const char *raw_name, int answer)
 {
     char listen[64], raw[512], cert[600], key[600], ca[600], ans[64], log[128];
-    snprintf(listen, sizeof listen, "lemf.listen=127.0.0.1:%d", port);
+    snprintf(listen, sizeof listen, "lemf.listen=%s:%d", lemf_host, port);
     snprintf(raw, sizeof raw, "lemf.raw=%s/%s", dir, raw_name);
     snprintf(cert, sizeof cert, "lemf.tls.cert=%s/%s.pem", pki, role ? role : "lemf");
     snprintf(key, sizeof key, "lemf.tls.key=%s/%s.key", pki, role ? role : "lemf");
@@ -135,8 +147,8 @@ static pid_t start_lemf(const char *role, int port, const char *raw_name, int an
     /* Ready when the port accepts. */
     for (int i = 0; i < 100; i++) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        inet_pton(AF_INET, lemf_host, &a.sin_addr);
         int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
         close(s);
         if (ok)
@@ -196,10 +208,8 @@ static double metric(const char *name, const char *dest)
 
 /* ---- Kafka ---- */
 
-static void produce(const char *base, const char *key, const void *value, size_t len)
+static void produce_to(const char *topic, const char *key, const void *value, size_t len)
 {
-    char topic[256];
-    li_kafka_topic(cfg, base, topic, sizeof topic);
     rd_kafka_resp_err_t e;
     while ((e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
                                   RD_KAFKA_V_KEY(key, strlen(key)),
@@ -212,6 +222,13 @@ static void produce(const char *base, const char *key, const void *value, size_t
     rd_kafka_poll(producer, 0);
 }
 
+static void produce(const char *base, const char *key, const void *value, size_t len)
+{
+    char topic[256];
+    li_kafka_topic(cfg, base, topic, sizeof topic);
+    produce_to(topic, key, value, len);
+}
+
 static void flush(void)
 {
     if (rd_kafka_flush(producer, 10000))
@@ -219,8 +236,37 @@ static void flush(void)
 }
 
 /* Destination <id> to the LEMF(s) on port (HI2) and port3 (HI3): pinned by fingerprint, or
- * by CA and name. */
+ * by CA and name (by_ca 2: by CA, without a name). */
 static const char *transport = "tls";
+
+/* The topic suffix each destination id has now, as the ADMF would assign it: a fresh one
+ * per put unless keep_suffix is set. */
+static struct {
+    char id[32], suffix[33];
+} suffixes[16];
+static int keep_suffix;
+
+static const char *suffix_of(const char *id, int fresh)
+{
+    size_t i = 0;
+    while (i < 16 && suffixes[i].id[0] && strcmp(suffixes[i].id, id) != 0)
+        i++;
+    if (i == 16)
+        die("too many destinations");
+    if (fresh || !suffixes[i].id[0]) {
+        static unsigned n;
+        snprintf(suffixes[i].id, sizeof suffixes[i].id, "%s", id);
+        snprintf(suffixes[i].suffix, sizeof suffixes[i].suffix, "%08x%08x%016x", (unsigned)getpid(),
+                 ++n, 0xd0u);
+    }
+    return suffixes[i].suffix;
+}
+
+static void hi_topic(const char *id, const char *suffix, char *out, size_t n)
+{
+    if (li_kafka_hi_topic(cfg, id, suffix, out, n) != LI_OK)
+        die("hi topic of %s", id);
+}
 
 static void put_destination_split(const char *id, int port, int port3, const char *role,
                                   int by_ca)
@@ -228,9 +274,10 @@ static void put_destination_split(const char *id, int port, int port3, const cha
     Limf__Destination d = LIMF__DESTINATION__INIT;
     char addr[64], addr3[64], pin[65], path[600], *pins[1] = { pin };
     static char ca_pem[16384];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    snprintf(addr3, sizeof addr3, "127.0.0.1:%d", port3);
+    snprintf(addr, sizeof addr, "%s:%d", lemf_host, port);
+    snprintf(addr3, sizeof addr3, "%s:%d", lemf_host, port3);
     d.id = (char *)id;
+    d.topic_suffix = (char *)suffix_of(id, !keep_suffix);
     d.hi2_address = addr;
     d.hi3_address = addr3;
     d.transport = (char *)transport;
@@ -247,7 +294,7 @@ static void put_destination_split(const char *id, int port, int port3, const cha
             fclose(f);
         ca_pem[n] = 0;
         d.ca_pem = ca_pem;
-        d.peer_name = (char *)role;
+        d.peer_name = by_ca == 2 ? "" : (char *)role;
     } else {
         uint8_t fp[32];
         snprintf(path, sizeof path, "%s/%s.pem", pki, role);
@@ -296,8 +343,8 @@ static uint32_t next_seq[8][STREAMS];
  * interface (HI2 and HI3 are numbered apart, TS 102 232-1). */
 static void produce_records(int slot, const char *dest, int n, int gap_ms)
 {
-    char base[200];
-    snprintf(base, sizeof base, "limf.hi.%s", dest);
+    char topic[256];
+    hi_topic(dest, suffix_of(dest, 0), topic, sizeof topic);
     for (int i = 0; i < n; i++) {
         int stream = i % STREAMS;
         uint32_t idx = next_seq[slot][stream]++;
@@ -325,7 +372,7 @@ static void produce_records(int slot, const char *dest, int n, int gap_ms)
         r.stream_id = "sess-1";
         r.destination_id = (char *)dest;
         uint8_t buf[1024];
-        produce(base, key, buf, limf__hi_record__pack(&r, buf));
+        produce_to(topic, key, buf, limf__hi_record__pack(&r, buf));
         if (gap_ms)
             msleep(gap_ms);
     }
@@ -354,6 +401,36 @@ static void seen_free(seen *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A LEMF's raw file of the work directory into a static buffer; its length (0 when the
+ * file does not exist yet). */
+static size_t read_raw(const char *file, const uint8_t **data)
+{
+    static uint8_t buf[8 << 20];
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *fp = fopen(path, "rb");
+    size_t len = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+    if (fp)
+        fclose(fp);
+    *data = buf;
+    return len;
+}
+
+/* The next whole PS-PDU of a raw stream at *at, decoded into p (its bytes and length in
+ * *raw, *pl); advances *at. 0 at the end (or before a PDU not yet complete). */
+static int next_pdu(const char *file, const uint8_t *data, size_t len, size_t *at, ho_pdu *p,
+                    const uint8_t **raw, size_t *pl)
+{
+    size_t used;
+    if (*at >= len || ho_pdu_frame(data + *at, len - *at, len, pl) != LI_OK)
+        return 0;
+    if (ho_pdu_decode(data + *at, *pl, p, &used) != LI_OK)
+        die("%s: undecodable PDU at %zu", file, *at);
+    *raw = data + *at;
+    *at += *pl;
+    return 1;
+}
+
 /* Reads raw files in order; dies on any violation. Returns the PDUs seen per stream. */
 static void check_raw(const char *dest, const char *const *files, size_t n_files, seen *s)
 {
@@ -361,19 +438,10 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
     for (int i = 0; i < STREAMS; i++)
         s->next_kind[i][1] = 1;
     for (size_t f = 0; f < n_files; f++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        FILE *fp = fopen(path, "rb");
-        if (!fp)
-            continue;
-        static uint8_t data[8 << 20];
-        size_t len = fread(data, 1, sizeof data, fp), at = 0, pl;
-        fclose(fp);
-        while (at < len && ho_pdu_frame(data + at, len - at, len, &pl) == LI_OK) {
-            ho_pdu p;
-            size_t used;
-            if (ho_pdu_decode(data + at, pl, &p, &used) != LI_OK)
-                die("%s: undecodable PDU at %zu", files[f], at);
+        const uint8_t *data, *raw;
+        size_t len = read_raw(files[f], &data), at = 0, pl;
+        ho_pdu p;
+        while (next_pdu(files[f], data, len, &at, &p, &raw, &pl)) {
             if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
                 int stream = (int)p.cin - 100, kind = p.payload == HO_PAYLOAD_CC;
                 uint32_t idx = p.seq * 2 + (uint32_t)kind;
@@ -394,7 +462,7 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
                         split_kind[f] ? "HI3" : "HI2");
                 if (s->bytes[stream][idx]) {
                     if (s->len[stream][idx] != pl ||
-                        memcmp(s->bytes[stream][idx], data + at, pl) != 0)
+                        memcmp(s->bytes[stream][idx], raw, pl) != 0)
                         die("%s: CIN %u HI%d seq %u repeated with different bytes", files[f],
                             p.cin, 2 + kind, p.seq);
                     s->repeats++;
@@ -406,11 +474,10 @@ static void check_raw(const char *dest, const char *const *files, size_t n_files
                     s->next[stream]++;
                     s->next_kind[stream][kind] += 2;
                     s->bytes[stream][idx] = malloc(pl);
-                    memcpy(s->bytes[stream][idx], data + at, pl);
+                    memcpy(s->bytes[stream][idx], raw, pl);
                     s->len[stream][idx] = pl;
                 }
             }
-            at += pl;
         }
     }
 }
@@ -441,6 +508,8 @@ static void wait_delivered(const char *dest, const char *const *files, size_t n_
 
 /* ---- set-up ---- */
 
+static int allow_plain_tcp;
+
 static void write_config(void)
 {
     char path[600];
@@ -464,9 +533,11 @@ static void write_config(void)
             "keepalive_interval_s = 1\nkeepalive_timeout_s = 2\nack_interval_ms = 100\n"
             "reconnect_min_ms = 200\nreconnect_max_ms = 1000\nconnect_timeout_ms = 1000\n"
             "hi_partitions = 2\n"
-            "metrics.listen = 127.0.0.1:0\n",
+            "metrics.listen = 127.0.0.1:0\n"
+            "allow_plain_tcp = %s\n",
             getenv("HO_TEST_LOG_LEVEL") ? getenv("HO_TEST_LOG_LEVEL") : "info", dir, prefix,
-            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, prefix, pki, pki, pki);
+            getenv("LIMF_KAFKA_TLS_BOOTSTRAP"), pki, pki, pki, prefix, pki, pki, pki,
+            allow_plain_tcp ? "true" : "false");
     fclose(f);
 }
 
@@ -753,6 +824,8 @@ static int scenario_trust(void)
     int port_p = free_port(), port_t = free_port();
     pid_t lemf_p = start_lemf("lemf", port_p, "trust-p.raw", 1);
     pid_t lemf_t = start_lemf(NULL, port_t, "trust-t.raw", 1);
+    allow_plain_tcp = 1;    /* the daemon-level switch plain TCP needs */
+    write_config();
     pid_t ho = start_handover("handover.log");
     put_destination("P", port_p, "lemf2", 0);  /* pinned to lemf2, but lemf answers */
     transport = "tcp";
@@ -782,10 +855,181 @@ static int scenario_trust(void)
     return 0;
 }
 
+/* ---- agency separation ---- */
+
+/* IRI and CC PDUs in a raw file, and the lowest record index among them (INT32_MAX none). */
+static int pdus_in(const char *file, int *min_idx)
+{
+    const uint8_t *data, *raw;
+    size_t len = read_raw(file, &data), at = 0, pl;
+    ho_pdu p;
+    int n = 0;
+    *min_idx = INT32_MAX;
+    while (next_pdu(file, data, len, &at, &p, &raw, &pl)) {
+        if (p.payload == HO_PAYLOAD_IRI || p.payload == HO_PAYLOAD_CC) {
+            int idx = (int)p.seq * 2 + (p.payload == HO_PAYLOAD_CC);
+            n++;
+            if (idx < *min_idx)
+                *min_idx = idx;
+        }
+    }
+    return n;
+}
+
+/* Whether the broker lists the topic (all topics: asking for one could create it). */
+static int topic_exists(const char *topic)
+{
+    const rd_kafka_metadata_t *md;
+    if (rd_kafka_metadata(producer, 1, NULL, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("metadata");
+    int found = 0;
+    for (int i = 0; i < md->topic_cnt; i++)
+        found |= !strcmp(md->topics[i].topic, topic);
+    rd_kafka_metadata_destroy(md);
+    return found;
+}
+
+/* Whether the group still exists (with or without members). */
+static int group_exists(const char *group)
+{
+    const struct rd_kafka_group_list *gl;
+    if (rd_kafka_list_groups(producer, group, &gl, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("list groups");
+    int found = gl->group_cnt == 1 && !gl->groups[0].err && strcmp(gl->groups[0].state, "Dead");
+    rd_kafka_group_list_destroy(gl);
+    return found;
+}
+
+static void wait_metric(const char *name, const char *dest, double want, int timeout_s)
+{
+    uint64_t t0 = li_mono_ns();
+    while (metric(name, dest) != want && li_mono_ns() - t0 < (uint64_t)timeout_s * 1000000000u)
+        msleep(200);
+    if (metric(name, dest) != want)
+        die("%s{destination=%s} is %.0f, expected %.0f", name, dest, metric(name, dest), want);
+}
+
+/* The LEMF writing `file` gets exactly `want` records, every one of the new ones (record
+ * index >= first) and none of the backlog before. */
+static void expect_only_new(const char *file, int want, int first)
+{
+    int min_idx, n = 0;
+    uint64_t t0 = li_mono_ns();
+    while ((n = pdus_in(file, &min_idx)) < want && li_mono_ns() - t0 < 30000000000ull)
+        msleep(200);
+    msleep(2000);   /* anything still on its way arrives */
+    n = pdus_in(file, &min_idx);
+    printf("%s: %d records, lowest index %d (backlog below %d)\n", file, n, min_idx, first);
+    if (n != want || min_idx < first)
+        die("%s: %d records (want %d), lowest index %d: the old backlog reached the new LEMF",
+            file, n, want, min_idx);
+}
+
+/* An agency's destination that waits with 30 records (its LEMF at port_down is down). */
+static void backlog(int slot, const char *id, int port_down, char *topic, char *group)
+{
+    put_destination(id, port_down, "lemf", 0);
+    hi_topic(id, suffix_of(id, 0), topic, 256);
+    snprintf(group, 300, "%slimf-handover.%s.%s", prefix, id, suffix_of(id, 0));
+    produce_records(slot, id, 30, 0);
+    wait_metric("limf_handover_lag_records", id, 30, 30);
+}
+
+static int scenario_agencies(void)
+{
+    int down = free_port(), port_b = free_port(), port_c = free_port(), port_d = free_port();
+    int port_t = free_port(), port_e = free_port();
+    pid_t lemf_b = start_lemf("lemf2", port_b, "ag-b.raw", 1);
+    pid_t lemf_c = start_lemf("lemf2", port_c, "ag-c.raw", 1);
+    pid_t lemf_d = start_lemf("lemf2", port_d, "ag-d.raw", 1);
+    pid_t lemf_t = start_lemf(NULL, port_t, "ag-t.raw", 1);
+    pid_t ho = start_handover("handover.log");
+    char topic[256], group[300];
+
+    /* 1. Agency A's destination R is deleted with 30 records undelivered; agency B gets a
+     * destination with the same id. 3 streams x 10 records: new records start at 10. */
+    backlog(0, "R", down, topic, group);
+    remove_destination("R");
+    wait_metric("limf_handover_connected", "R", -1, 10);
+    put_destination("R", port_b, "lemf2", 0);
+    produce_records(0, "R", 12, 0);
+    expect_only_new("ag-b.raw", 12, 10);
+    uint64_t t0 = li_mono_ns();
+    while ((topic_exists(topic) || group_exists(group)) && li_mono_ns() - t0 < 20000000000ull)
+        msleep(500);
+    if (topic_exists(topic) || group_exists(group))
+        die("the deleted destination's topic %s or group %s is still there", topic, group);
+    printf("re-created R: none of the old backlog delivered; old topic and group deleted\n");
+
+    /* 2. Destination Q re-pointed to another LEMF (a new suffix, as the ADMF's change of
+     * address gives unless the backlog is kept). */
+    backlog(1, "Q", down, topic, group);
+    put_destination("Q", port_c, "lemf2", 0);
+    produce_records(1, "Q", 12, 0);
+    expect_only_new("ag-c.raw", 12, 10);
+    if (topic_exists(topic))
+        die("the re-pointed destination's old topic %s is still there", topic);
+    printf("re-pointed Q: none of the old backlog delivered\n");
+
+    /* 3. Re-pointed with the backlog kept (same suffix): the new LEMF gets all of it. */
+    backlog(2, "K", down, topic, group);
+    keep_suffix = 1;
+    put_destination("K", port_d, "lemf2", 0);
+    keep_suffix = 0;
+    seen s;
+    const char *fd[] = { "ag-d.raw" };
+    wait_delivered("K", fd, 1, 30, 30, &s);
+    seen_free(&s);
+    printf("re-pointed K with its backlog kept: all 30 delivered\n");
+
+    /* 4. transport tcp without handover.allow_plain_tcp: refused, alarmed, nothing sent. */
+    transport = "tcp";
+    put_destination("T", port_t, NULL, 0);
+    transport = "tls";
+    produce_records(3, "T", 10, 0);
+    wait_metric("limf_handover_refused", "T", 1, 10);
+    msleep(3000);
+    int min_idx, n = pdus_in("ag-t.raw", &min_idx);
+    printf("tcp destination without the switch: refused %.0f, %d records at its LEMF\n",
+           metric("limf_handover_refused", "T"), n);
+    if (n != 0 || !log_has("handover.log", "destination T: refused"))
+        die("a tcp destination without handover.allow_plain_tcp must deliver nothing, alarmed");
+
+    /* 5. By CA without peer_name at 127.0.0.2, which the LEMF's certificate does not name
+     * (it names 127.0.0.1, ::1, localhost and its role): refused. Named "lemf": served. */
+    lemf_host = "127.0.0.2";
+    pid_t lemf_e = start_lemf("lemf", port_e, "ag-e.raw", 1);
+    put_destination("E", port_e, "lemf", 2);
+    produce_records(4, "E", 6, 0);
+    msleep(3000);
+    n = pdus_in("ag-e.raw", &min_idx);
+    printf("by CA, no peer_name, host not in the certificate: connected %.0f, %d records\n",
+           metric("limf_handover_connected", "E"), n);
+    if (n != 0 || metric("limf_handover_connected", "E") != 0 ||
+        !log_has("handover.log", "destination E: HI2/3: TLS handshake"))
+        die("a certificate that does not name the HI host must be refused by default");
+    keep_suffix = 1;
+    put_destination("E", port_e, "lemf", 1);
+    keep_suffix = 0;
+    const char *fe[] = { "ag-e.raw" };
+    wait_delivered("E", fe, 1, 6, 30, &s);
+    seen_free(&s);
+    printf("with peer_name lemf: delivered\n");
+    lemf_host = "127.0.0.1";
+
+    stop(ho, SIGTERM);
+    stop(lemf_b, SIGTERM);
+    stop(lemf_c, SIGTERM);
+    stop(lemf_d, SIGTERM);
+    stop(lemf_e, SIGTERM);
+    stop(lemf_t, SIGTERM);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
-        die("usage: ho_delivery outage|kill9|silent|two|trust|halfsilent");
+        die("usage: ho_delivery outage|kill9|silent|two|trust|halfsilent|agencies");
     li_log_init("ho_delivery", LI_LOG_WARN, 0);
     for (size_t i = 0; i < sizeof split_kind / sizeof split_kind[0]; i++)
         split_kind[i] = -1;
@@ -803,6 +1047,8 @@ int main(int argc, char **argv)
         rc = scenario_trust();
     else if (!strcmp(argv[1], "halfsilent"))
         rc = scenario_halfsilent();
+    else if (!strcmp(argv[1], "agencies"))
+        rc = scenario_agencies();
     else
         die("unknown scenario %s", argv[1]);
     li_kafka_destroy(producer, 5000);

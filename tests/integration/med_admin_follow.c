@@ -35,8 +35,10 @@ static void session(rd_kafka_t *p, int s)
 static void put_warrant(rd_kafka_t *p, int64_t end_ms, int tombstone)
 {
     uint8_t buf[512];
-    char key[32];
+    char key[160];
     size_t n = med_gen_poi(buf, key);
+    med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    n = med_gen_destination(dest[0], buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), buf, n);
     n = med_gen_warrant(0, dest[0], end_ms, buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), tombstone ? NULL : buf, tombstone ? 0 : n);
@@ -120,14 +122,33 @@ int main(int argc, char **argv)
     CHECK(wait_metric("limf_mediator_records", want + 1) == want + 1,
           "records outside the window, or no liDeactivated");
 
-    /* 4. Tombstone. */
-    put_warrant(p, 0, 1);
+    /* 4. The destination is removed, then its warrant is open again: nothing is written
+     * for that destination (no backlog waits for a later one with its id), not even the
+     * notifications (docs/SECURITY.md, "Agencies"). */
+    uint8_t buf[512];
+    char key[160];
+    med_gen_destination(dest[0], buf, key);   /* for its key */
+    med_it_produce(p, topic_admin, key, strlen(key), NULL, 0);
+    size_t n = med_gen_warrant(0, dest[0], 0, buf, key);
+    med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
+    usleep(1500000);
+    session(p, 3);
+    CHECK(wait_metric("limf_mediator_unroutable", 6) >= 6,
+          "records of a removed destination not dropped");
+    CHECK(med_it_metric(0, "limf_mediator_records") == want + 1,
+          "records written for a removed destination");
+
+    /* 5. Tombstone (the destination stays removed). */
+    med_gen_warrant(0, dest[0], 0, buf, key);
+    med_it_produce(p, topic_admin, key, strlen(key), NULL, 0);
+    CHECK(rd_kafka_flush(p, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
     long long w = -1;
     for (int i = 0; i < 300 && (w = med_it_metric(0, "limf_mediator_warrants")) != 0; i++)
         usleep(100000);
     CHECK(w == 0, "tombstone not followed");
 
-    /* 5. Clean stop; nothing more was delivered. */
+    /* 6. Clean stop; nothing more was delivered. */
     CHECK(med_it_term(0) == 0, "unclean exit");
     memset(&s, 0, sizeof s);
     CHECK(med_it_read_hi(cfg, dest, 1, on_rec, &s) == (size_t)want + 1 &&

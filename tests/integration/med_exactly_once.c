@@ -31,6 +31,12 @@ static void put_warrants(rd_kafka_t *p)
     char poi_key[32];
     size_t pn = med_gen_poi(poi, poi_key);
     med_it_produce(p, topic_admin, poi_key, strlen(poi_key), poi, pn);
+    for (int d = 0; d < 2; d++) {
+        uint8_t buf[256];
+        char key[160];
+        size_t n = med_gen_destination(dests[d], buf, key);
+        med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    }
     for (int w = 0; w < WARRANTS; w++) {
         uint8_t buf[512];
         char key[32];

@@ -80,6 +80,10 @@ int main(int argc, char **argv)
     char poi_key[32];
     size_t pn = med_gen_poi(poi, poi_key);
     med_it_produce(p, topic_admin, poi_key, strlen(poi_key), poi, pn);
+    uint8_t dbuf[256];
+    char dkey[160];
+    size_t dn = med_gen_destination(dest[0], dbuf, dkey);
+    med_it_produce(p, topic_admin, dkey, strlen(dkey), dbuf, dn);
     for (int w = 0; w < WARRANTS; w++) {
         uint8_t buf[512];
         char key[32];

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_med_gen.h"
 #include "li_time.h"
 #include "ready_port.h"
 
@@ -237,9 +238,9 @@ size_t med_it_read_hi(li_config *cfg, const char *const *dests, size_t n_dests,
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     int parts = 0;
     for (size_t d = 0; d < n_dests; d++) {
-        char base[128], topic[256];
-        snprintf(base, sizeof base, "limf.hi.%s", dests[d]);
-        li_kafka_topic(cfg, base, topic, sizeof topic);
+        char suffix[33], topic[256];
+        med_gen_suffix(dests[d], suffix);
+        li_kafka_hi_topic(cfg, dests[d], suffix, topic, sizeof topic);
         const rd_kafka_metadata_t *md;
         rd_kafka_topic_t *t = rd_kafka_topic_new(c, topic, NULL);
         if (rd_kafka_metadata(c, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -159,8 +159,10 @@ int main(int argc, char **argv)
     rd_kafka_t *p = med_it_producer(cfg);
     med_it_topics(p, topic_xpdu, 8, topic_admin);
     uint8_t buf[512], xid[16];
-    char key[32], xid_text[40];
-    size_t n = med_gen_warrant(0, "lea-tp", 0, buf, key);
+    char key[160], xid_text[40];
+    size_t n = med_gen_destination("lea-tp", buf, key);
+    med_it_produce(p, topic_admin, key, strlen(key), buf, n);
+    n = med_gen_warrant(0, "lea-tp", 0, buf, key);
     med_it_produce(p, topic_admin, key, strlen(key), buf, n);
     /* The third-party POI is registered with its certificate, as the ADMF does. */
     Limf__InterceptPoint ip = LIMF__INTERCEPT_POINT__INIT;

@@ -625,29 +625,42 @@ static void test_restore(void **state)
 
 /* ---- a POI's resends after a lost ingest connection are processed once ---- */
 
+/* An X2 SIP (x3: X3 MSRP) PDU of task xid with correlation ID cid (written to corr) from
+ * POI poi under the certificate with fingerprint fp, stamped ts by the POI and received
+ * by the ingest at received. */
+static void pdu_init(Limf__XPdu *p, uint8_t corr[8], uint8_t cid, const char *poi,
+                     uint8_t *fp, const uint8_t *xid, uint64_t ts, uint64_t received, int x3,
+                     const char *text)
+{
+    limf__xpdu__init(p);
+    memset(corr, 0, 8);
+    corr[7] = cid;
+    p->poi_id = (char *)poi;
+    p->poi_cert_sha256.data = fp;
+    p->poi_cert_sha256.len = 32;
+    p->timestamp_ns = ts;
+    p->received_ns = received;
+    p->pdu_type = x3 ? 2 : 1;
+    p->payload_format = x3 ? 13 : 9;
+    p->xid.data = (uint8_t *)xid;
+    p->xid.len = 16;
+    p->correlation_id.data = corr;
+    p->correlation_id.len = 8;
+    p->payload.data = (uint8_t *)text;
+    p->payload.len = strlen(text);
+    p->sdp = "";
+}
+
 /* One X2/X3 PDU as the POI numbered it: sequence number and timestamp (attribute 8, 9). */
 static void process_in(med_engine *e, const char *poi, uint8_t cid, uint32_t seq, uint64_t ts,
                        int x3, const char *text)
 {
-    Limf__XPdu p = LIMF__XPDU__INIT;
-    uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, cid };
-    p.poi_id = (char *)poi;
-    p.poi_cert_sha256.data = POI_FP;
-    p.poi_cert_sha256.len = 32;
+    Limf__XPdu p;
+    uint8_t corr[8];
+    pdu_init(&p, corr, cid, poi, POI_FP, XID_A, ts, ts, x3, text);
     p.has_seq = 1;
     p.seq = seq;
-    p.timestamp_ns = ts;
-    p.received_ns = ts;
-    p.pdu_type = x3 ? 2 : 1;
-    p.payload_format = x3 ? 13 : 9;
     p.payload_direction = x3 ? 3 : 0;
-    p.xid.data = (uint8_t *)XID_A;
-    p.xid.len = 16;
-    p.correlation_id.data = corr;
-    p.correlation_id.len = 8;
-    p.payload.data = (uint8_t *)text;
-    p.payload.len = strlen(text);
-    p.sdp = "";
     assert_int_equal(med_engine_process(e, &p, ts), LI_OK);
 }
 
@@ -770,6 +783,17 @@ static void test_resent_copies(void **state)
     med_tasks_free(tasks);
 }
 
+/* Processes one X2 PDU carrying an INVITE (dialog d9) of task xid from POI poi (certificate
+ * fingerprint fp), stamped ts by the POI and received at received. */
+static void process_invite(med_engine *e, const char *poi, uint8_t *fp, const uint8_t *xid,
+                           uint64_t ts, uint64_t received, uint64_t now)
+{
+    Limf__XPdu p;
+    uint8_t corr[8];
+    pdu_init(&p, corr, 9, poi, fp, xid, ts, received, 0, INVITE("d9", "s9"));
+    assert_int_equal(med_engine_process(e, &p, now), LI_OK);
+}
+
 /* The POI is part of the task: PDUs of a warrant's XID from a POI that is not registered,
  * from a registered POI's name under another certificate, or from a POI the warrant does
  * not name are dropped and counted; nothing reaches the agency. */
@@ -801,23 +825,7 @@ static void test_untasked_poi(void **state)
         static out o;
         o.n = 0;
         med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
-        Limf__XPdu p = LIMF__XPDU__INIT;
-        uint8_t corr[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
-        static const char invite[] = INVITE("d9", "s9");
-        p.poi_id = (char *)rows[i].poi;
-        p.poi_cert_sha256.data = rows[i].fp;
-        p.poi_cert_sha256.len = 32;
-        p.timestamp_ns = p.received_ns = T0;
-        p.pdu_type = 1;
-        p.payload_format = 9;
-        p.xid.data = (uint8_t *)rows[i].xid;
-        p.xid.len = 16;
-        p.correlation_id.data = corr;
-        p.correlation_id.len = 8;
-        p.payload.data = (uint8_t *)invite;
-        p.payload.len = strlen(invite);
-        p.sdp = "";
-        assert_int_equal(med_engine_process(e, &p, T0), LI_OK);
+        process_invite(e, rows[i].poi, rows[i].fp, rows[i].xid, T0, T0, T0);
         med_stats st;
         med_engine_stats(e, &st);
         if (rows[i].delivered) {
@@ -829,6 +837,56 @@ static void test_untasked_poi(void **state)
         }
         med_engine_free(e);
     }
+    med_tasks_free(tasks);
+}
+
+/* The window by both clocks: content the POI stamps inside a warrant's window is delivered
+ * only when limf-ingest received it within the skew (60 s) of that window; a POI clock
+ * that is wrong (or a POI that re-dates what it sends) moves nothing across an edge. */
+static void test_clock_skew(void **state)
+{
+    (void)state;
+    med_tasks *tasks = make_tasks();
+    static const uint8_t XID_W[16] = { 0xe6, 6 };
+    const int64_t start_ms = (int64_t)(T0 / 1000000), end_ms = start_ms + 3600 * 1000;
+    const warrant_def w6 = { .id = "w6", .liid = "LIID-W", .delivery = "iri+cc", .dest1 = "lea1",
+                             .xid = XID_W, .ttype = "sip-uri",
+                             .tvalue = "sip:alice@ims.example.net", .start_ms = start_ms,
+                             .end_ms = end_ms };
+    put_warrant(tasks, &w6);
+    const uint64_t in = T0 + 600 * SEC, end = (uint64_t)end_ms * 1000000;
+    struct {
+        uint64_t ts, received;
+        int delivered, clock, window;
+    } rows[] = {
+        { in, in + SEC, 1, 0, 0 },                   /* both clocks inside */
+        { end - SEC, end + 30 * SEC, 1, 0, 0 },      /* late, within the skew */
+        { in, 0, 1, 0, 0 },                          /* no receive time: the POI's */
+        { end - SEC, end + 7200 * SEC, 0, 1, 0 },    /* backdated by two hours */
+        { in, T0 - 7200 * SEC, 0, 1, 0 },            /* received before the start */
+        { end + SEC, end - 10 * SEC, 0, 0, 1 },      /* the POI's clock says after */
+    };
+    med_config cfg = test_config();
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        static out o;
+        o.n = 0;
+        med_engine *e = med_engine_new(&cfg, tasks, on_record, &o);
+        process_invite(e, "poi-test", POI_FP, XID_W, rows[i].ts, rows[i].received,
+                       rows[i].received ? rows[i].received : in);
+        med_stats st;
+        med_engine_stats(e, &st);
+        if (rows[i].delivered != (o.n > 0) || st.dropped_clock != (uint64_t)rows[i].clock ||
+            st.dropped_window != (uint64_t)rows[i].window)
+            fail_msg("row %zu: %zu records, dropped_clock %llu, dropped_window %llu", i, o.n,
+                     (unsigned long long)st.dropped_clock, (unsigned long long)st.dropped_window);
+        med_engine_free(e);
+    }
+    /* The rule itself, at the edges. */
+    const med_warrant *w = med_tasks_get(tasks, "w6");
+    assert_true(med_warrant_covers(w, in, end + 59 * SEC, 60 * SEC));
+    assert_false(med_warrant_covers(w, in, end + 60 * SEC, 60 * SEC));
+    assert_true(med_warrant_covers(w, in, T0 - 60 * SEC, 60 * SEC));
+    assert_false(med_warrant_covers(w, in, T0 - 61 * SEC, 60 * SEC));
     med_tasks_free(tasks);
 }
 
@@ -917,7 +975,25 @@ static void test_tasks(void **state)
     assert_string_equal(ws[0]->liid, "LIID-A");
     assert_int_equal(med_tasks_apply(t, "warrant/w9", 10, (const uint8_t *)"\xff\xff", 2),
                      LI_ERR_PROTO);
-    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, (const uint8_t *)"x", 1), LI_OK);
+    assert_int_equal(med_tasks_apply(t, "other/d1", 8, (const uint8_t *)"x", 1), LI_OK);
+    /* destination/<id>: the topic suffix the mediator writes under; a tombstone or a
+     * re-creation replaces it, an undecodable record is refused. */
+    assert_null(med_tasks_topic_suffix(t, "d1"));
+    Limf__Destination d = LIMF__DESTINATION__INIT;
+    d.id = "d1";
+    d.topic_suffix = "0123456789abcdef0123456789abcdef";
+    uint8_t buf[256];
+    size_t n = limf__destination__pack(&d, buf);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, buf, n), LI_OK);
+    assert_string_equal(med_tasks_topic_suffix(t, "d1"), d.topic_suffix);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, NULL, 0), LI_OK);
+    assert_null(med_tasks_topic_suffix(t, "d1"));
+    d.topic_suffix = "fedcba9876543210fedcba9876543210";
+    n = limf__destination__pack(&d, buf);
+    assert_int_equal(med_tasks_apply(t, "destination/d1", 14, buf, n), LI_OK);
+    assert_string_equal(med_tasks_topic_suffix(t, "d1"), d.topic_suffix);
+    assert_int_equal(med_tasks_apply(t, "destination/d2", 14, (const uint8_t *)"\xff\xff", 2),
+                     LI_ERR_PROTO);
     assert_int_equal(med_tasks_find(t, XID_NONE, &ws), 0);
     assert_int_equal(med_tasks_find(t, XID_B, &ws), 1);
     assert_true(med_warrant_in_window(ws[0], T0));
@@ -957,7 +1033,7 @@ int main(void)
         cmocka_unit_test(test_scenarios), cmocka_unit_test(test_restore),
         cmocka_unit_test(test_resent_copies), cmocka_unit_test(test_third_party_numbering),
         cmocka_unit_test(test_resend_window),
-        cmocka_unit_test(test_untasked_poi),
+        cmocka_unit_test(test_untasked_poi), cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_tasks), cmocka_unit_test(test_map),
         cmocka_unit_test(test_sid_cap), cmocka_unit_test(test_stream_id),
     };

@@ -180,6 +180,7 @@ typedef struct built {
     } s;
     Limf__Provenance created, updated;
     uint8_t xid[16];
+    char suffix[LI_KAFKA_SUFFIX_LEN + 1];   /* a destination's topic_suffix */
     char id[X1_MAX_ID + 1];
 } built;
 
@@ -304,9 +305,27 @@ static int precondition(const char *if_match, uint64_t current, int *status,
     return 1;
 }
 
+/* A destination's topic suffix (docs/SECURITY.md, "Agencies"): 16 random octets in hex,
+ * drawn when the destination is created and when it is re-pointed without its backlog;
+ * otherwise the current one is kept. A destination stored before suffixes existed gets
+ * its first one at its next change. */
+static void destination_suffix(built *b, const Limf__Destination *cur, int fresh)
+{
+    uint8_t r[LI_KAFKA_SUFFIX_LEN / 2];
+    if (!fresh && cur && cur->topic_suffix && strlen(cur->topic_suffix) == LI_KAFKA_SUFFIX_LEN) {
+        snprintf(b->suffix, sizeof b->suffix, "%s", cur->topic_suffix);
+    } else {
+        li_uuid_random(r);   /* 122 random bits; the name need only never repeat */
+        li_hex_encode(r, sizeof r, b->suffix);
+    }
+    b->m.d.topic_suffix = b->suffix;
+}
+
 /* Finishes a built object for storage: kind-specific fields kept or derived. `cur` is
- * the current object on update (NULL on creation). */
-static void finish(x1_kind kind, built *b, const ProtobufCMessage *cur, int64_t now)
+ * the current object on update (NULL on creation); fresh_suffix: a re-pointing that does
+ * not keep the destination's backlog. */
+static void finish(x1_kind kind, built *b, const ProtobufCMessage *cur, int64_t now,
+                   int fresh_suffix)
 {
     if (kind == X1_KIND_WARRANT) {
         const Limf__Warrant *c = (const Limf__Warrant *)cur;
@@ -317,6 +336,8 @@ static void finish(x1_kind kind, built *b, const ProtobufCMessage *cur, int64_t 
         b->m.w.xid.data = b->xid;
         b->m.w.xid.len = 16;
         b->m.w.state = (char *)x1_warrant_state(&b->m.w, now);
+    } else if (kind == X1_KIND_DESTINATION) {
+        destination_suffix(b, (const Limf__Destination *)cur, fresh_suffix);
     } else if (kind == X1_KIND_POI) {
         const Limf__InterceptPoint *c = (const Limf__InterceptPoint *)cur;
         b->m.p.health = c && c->health ? c->health : "unknown";
@@ -497,6 +518,7 @@ typedef struct change {
     const json_t *body;        /* NULL on deletion */
     int patch;
     const char *header_reason; /* X-Reason or NULL */
+    int repoint;               /* POST /v1/destinations/{id}/repoint */
     char action[40];
     char key[X1_MAX_ID + 16];
     const char *reason;        /* the change's "why", once decided */
@@ -559,21 +581,103 @@ static void decide_delete(admf_service *a, change *c, built *b, const ProtobufCM
                 c->reason, 204, d);
 }
 
+/* The fields of a destination that say where its HI goes and whom it trusts: changed only
+ * by a re-pointing (docs/SECURITY.md, "Agencies"). */
+static const char *const trust_fields[] = { "hi2_address", "hi3_address", "transport",
+                                            "ca_pem", "pinned_sha256", "peer_name", NULL };
+
+static int same_text(const char *x, const char *y)
+{
+    return strcmp(x ? x : "", y ? y : "") == 0;
+}
+
+/* The first address or trust field in which two destinations differ, or NULL. */
+static const char *trust_change(const Limf__Destination *x, const Limf__Destination *y)
+{
+    const char *xs[] = { x->hi2_address, x->hi3_address, x->transport, x->ca_pem };
+    const char *ys[] = { y->hi2_address, y->hi3_address, y->transport, y->ca_pem };
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        if (!same_text(xs[i], ys[i]))
+            return trust_fields[i];
+    int pins_differ = x->n_pinned_sha256 != y->n_pinned_sha256;
+    for (size_t i = 0; !pins_differ && i < x->n_pinned_sha256; i++)
+        pins_differ = !same_text(x->pinned_sha256[i], y->pinned_sha256[i]);
+    if (pins_differ)
+        return "pinned_sha256";
+    return same_text(x->peer_name, y->peer_name) ? NULL : "peer_name";
+}
+
+/* A re-pointing's body: only address and trust fields, and keep_backlog (a boolean). The
+ * patch to merge (without keep_backlog) into *patch, or 0 after a refusal. */
+static int repoint_body(const json_t *body, json_t **patch, int *keep, decision *d)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(body)) {
+        refusal(d, 400, "invalid_body", "", "the body must be a JSON object");
+        return 0;
+    }
+    json_object_foreach((json_t *)body, k, v) {
+        int known = strcmp(k, "keep_backlog") == 0;
+        for (size_t i = 0; !known && trust_fields[i]; i++)
+            known = strcmp(k, trust_fields[i]) == 0;
+        if (!known) {
+            refusal(d, 400, "unknown_field", k, "a re-pointing changes only the address and "
+                    "trust fields (and says keep_backlog)");
+            return 0;
+        }
+    }
+    json_t *kb = json_object_get(body, "keep_backlog");
+    if (kb && !json_is_boolean(kb)) {
+        refusal(d, 400, "invalid_type", "keep_backlog", "must be true or false");
+        return 0;
+    }
+    *keep = json_is_true(kb);
+    if (!(*patch = json_deep_copy(body))) {
+        refusal(d, 500, "internal", "", "out of memory");
+        return 0;
+    }
+    json_object_del(*patch, "keep_backlog");
+    return 1;
+}
+
 /* Validates a creation or update and sends it. The caller holds the writer lock. */
 static void decide_write(admf_service *a, change *c, built *b, const ProtobufCMessage *cur,
                          int64_t now, decision *d)
 {
     x1_verr verr;
-    json_t *merged = NULL;
+    json_t *merged = NULL, *repoint_patch = NULL;
     const json_t *body = c->body;
-    if (c->patch && !(body = merged = merge_patch(c->kind, cur, c->body, now))) {
+    int keep = 0;
+    if (c->repoint) {
+        if (!repoint_body(c->body, &repoint_patch, &keep, d))
+            return;
+        /* The trail says whether the backlog went with the old address. */
+        snprintf(c->action, sizeof c->action, "destination.%s",
+                 keep ? "repoint-keep-backlog" : "repoint");
+    }
+    const json_t *patch = repoint_patch ? repoint_patch : c->body;
+    if ((c->patch || c->repoint) && !(body = merged = merge_patch(c->kind, cur, patch, now))) {
+        json_decref(repoint_patch);
         refusal(d, 500, "internal", "", "out of memory");
         return;
     }
+    json_decref(repoint_patch);
     admf_validate_env env = { a, env_destination_exists, env_liid_taken, env_poi_exists, now,
                               !c->path_id, c->path_id };
     if (validate(c->kind, body, &env, b, &verr) != LI_OK) {
         refusal(d, verr.status, verr.code, verr.field, "%s", verr.message);
+        json_decref(merged);
+        return;
+    }
+    const char *moved = c->kind == X1_KIND_DESTINATION && cur && !c->repoint
+                            ? trust_change((const Limf__Destination *)cur, &b->m.d)
+                            : NULL;
+    if (moved) {
+        /* Sending one agency's HI elsewhere is its own audited action, which starts the
+         * new address from an empty backlog unless the operator keeps it. */
+        refusal(d, 409, "repoint_required", moved, "changing a destination's address or "
+                "trust is a re-pointing: POST /v1/destinations/%.63s/repoint", b->id);
         json_decref(merged);
         return;
     }
@@ -597,7 +701,7 @@ static void decide_write(admf_service *a, change *c, built *b, const ProtobufCMe
             created = *p;
     }
     set_meta(c->kind, b, version, created);
-    finish(c->kind, b, cur, now);
+    finish(c->kind, b, cur, now, c->repoint && !keep);
     commit_send(a, c->kind, c->key, &b->m.base, version, c->action, c->who, c->reason,
                 cur ? 200 : 201, d);
     json_decref(merged);
@@ -662,7 +766,10 @@ static void decide(admf_service *a, change *c, built *b, int64_t now, decision *
 
 static void mutation(admf_service *a, change *c, x1_result *out)
 {
-    const char *verb = !c->body ? "delete" : c->path_id ? "update" : "create";
+    const char *verb = !c->body      ? "delete"
+                       : c->repoint  ? "repoint"
+                       : c->path_id  ? "update"
+                                     : "create";
     decision d;
     memset(&d, 0, sizeof d);
     memset(out, 0, sizeof *out);
@@ -696,6 +803,14 @@ void admf_update(admf_service *a, x1_kind kind, const x1_principal *who, const c
 {
     change c = { .kind = kind, .who = who, .path_id = id, .if_match = if_match, .body = body,
                  .patch = patch, .header_reason = reason };
+    mutation(a, &c, out);
+}
+
+void admf_repoint(admf_service *a, const x1_principal *who, const char *id,
+                  const char *if_match, const json_t *body, const char *reason, x1_result *out)
+{
+    change c = { .kind = X1_KIND_DESTINATION, .who = who, .path_id = id, .if_match = if_match,
+                 .body = body, .header_reason = reason, .repoint = 1 };
     mutation(a, &c, out);
 }
 

@@ -62,6 +62,12 @@ void admf_create(admf_service *a, x1_kind kind, const x1_principal *who, const j
 void admf_update(admf_service *a, x1_kind kind, const x1_principal *who, const char *id,
                     const char *if_match, const json_t *body, int patch, const char *reason,
                     x1_result *out);
+/* Re-points destination id (POST /v1/destinations/{id}/repoint, docs/REST.md): body holds
+ * only address and trust fields (merged as in PATCH) and keep_backlog; without
+ * keep_backlog true the destination gets a new topic_suffix, so its HI starts from an
+ * empty backlog. An ordinary update of these fields is refused (409 repoint_required). */
+void admf_repoint(admf_service *a, const x1_principal *who, const char *id,
+                  const char *if_match, const json_t *body, const char *reason, x1_result *out);
 void admf_delete(admf_service *a, x1_kind kind, const x1_principal *who, const char *id,
                     const char *if_match, const char *reason, x1_result *out);
 

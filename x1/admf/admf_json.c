@@ -98,6 +98,7 @@ static json_t *destination(const Limf__Destination *d)
     set_str(j, "ca_pem", d->ca_pem);
     set_strings(j, "pinned_sha256", d->pinned_sha256, d->n_pinned_sha256);
     set_str(j, "peer_name", d->peer_name);
+    set_str(j, "topic_suffix", d->topic_suffix);
     set_str(j, "operator_id", d->operator_id);
     set_str(j, "network_element_id", d->network_element_id);
     set_str(j, "delivery_country", d->delivery_country);

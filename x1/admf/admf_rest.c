@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,11 @@
 
 #define MAX_TOKENS 64
 
+/* A bearer token as the file stores it: its SHA-256, never the token itself. */
 typedef struct token {
     char name[128];
     char role[16];
-    char secret[256];
+    uint8_t digest[SHA256_DIGEST_LENGTH];
 } token;
 
 struct admf_rest {
@@ -92,7 +94,9 @@ static char *read_file(const char *path, int secret, char *errstr, size_t n)
     return buf;
 }
 
-/* Token file: one "<name> <role> <token>" per line, '#' comments. */
+/* Token file: one "<name> <role> sha256:<64 hex digits>" per line, '#' comments: the
+ * SHA-256 of each token, so that the file (or a copy of it) does not hand out the tokens.
+ * A line with the token itself is refused. */
 static li_err load_tokens(admf_rest *r, const char *path, char *errstr, size_t n)
 {
     char *text = read_file(path, 1, errstr, n);
@@ -102,22 +106,26 @@ static li_err load_tokens(admf_rest *r, const char *path, char *errstr, size_t n
     int lineno = 0;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         lineno++;
-        char name[128], role[16], secret[256];
+        char name[128], role[16], hashed[256];
+        size_t len = 0;
         if (line[0] == '#' || line[strspn(line, " \t\r")] == 0)
             continue;
-        if (sscanf(line, "%127s %15s %255s", name, role, secret) != 3 || !known_role(role) ||
-            strlen(secret) < 16 || r->n_tokens == MAX_TOKENS) {
-            snprintf(errstr, n, "%s:%d: expected \"name role token\" (role admin, operator or "
-                     "auditor; token of 16+ characters; at most %d tokens)", path, lineno,
-                     MAX_TOKENS);
+        token *t = &r->tokens[r->n_tokens];
+        if (r->n_tokens == MAX_TOKENS ||
+            sscanf(line, "%127s %15s %255s", name, role, hashed) != 3 || !known_role(role) ||
+            strncmp(hashed, "sha256:", 7) != 0 ||
+            li_hex_decode(hashed + 7, strlen(hashed + 7), 0, t->digest, sizeof t->digest,
+                          &len) != LI_OK || len != sizeof t->digest) {
+            snprintf(errstr, n, "%s:%d: expected \"name role sha256:HEX\" (role admin, operator "
+                     "or auditor; HEX the SHA-256 of a token of 16+ characters, e.g. printf "
+                     "%%s TOKEN | sha256sum; at most %d tokens)", path, lineno, MAX_TOKENS);
             OPENSSL_cleanse(text, strlen(text));
             free(text);
             return LI_ERR_INVAL;
         }
-        token *t = &r->tokens[r->n_tokens++];
+        r->n_tokens++;
         snprintf(t->name, sizeof t->name, "%s", name);
         snprintf(t->role, sizeof t->role, "%s", role);
-        snprintf(t->secret, sizeof t->secret, "%s", secret);
     }
     OPENSSL_cleanse(text, strlen(text));
     free(text);
@@ -150,10 +158,21 @@ static int client_cn(struct MHD_Connection *c, char *cn, size_t n)
     return ok && len > 0;
 }
 
-static int consttime_eq(const char *a, const char *b)
+/* The token whose digest is the presented token's, or NULL. Every stored digest is
+ * compared, each in constant time over its 32 octets: the time depends neither on where
+ * a guess first differs nor on any token's length (only on the presented one's). */
+static const token *find_token(const admf_rest *r, const char *presented)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+    uint8_t h[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)presented, strlen(presented), h);
+    const token *found = NULL;
+    for (size_t i = 0; i < r->n_tokens; i++) {
+        int same = CRYPTO_memcmp(h, r->tokens[i].digest, sizeof h) == 0;
+        if (same && !found)
+            found = &r->tokens[i];
+    }
+    OPENSSL_cleanse(h, sizeof h);
+    return found;
 }
 
 /* Fills who from a bearer token or the client certificate. 0 when neither identifies a
@@ -163,13 +182,11 @@ static int authenticate(admf_rest *r, struct MHD_Connection *c, x1_principal *wh
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     memset(who, 0, sizeof *who);
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
-        const char *presented = auth + 7;
-        for (size_t i = 0; i < r->n_tokens; i++) {
-            if (consttime_eq(presented, r->tokens[i].secret)) {
-                snprintf(who->name, sizeof who->name, "token:%s", r->tokens[i].name);
-                snprintf(who->role, sizeof who->role, "%s", r->tokens[i].role);
-                return 1;
-            }
+        const token *t = find_token(r, auth + 7);
+        if (t) {
+            snprintf(who->name, sizeof who->name, "token:%.100s", t->name);
+            snprintf(who->role, sizeof who->role, "%s", t->role);
+            return 1;
         }
         snprintf(who->name, sizeof who->name, "token:unknown");
         return 0;
@@ -488,7 +505,7 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return send_error(r, c, 400, "invalid_path", "", "the path has an empty or dot "
                           "segment, or an escaped NUL or slash", NULL);
 
-    /* Split /v1/<collection>[/<id>[/audit]] */
+    /* Split /v1/<collection>[/<id>[/audit|/repoint]] */
     snprintf(path, sizeof path, "%s", url);
     const char *area = NULL, *id = NULL, *sub = NULL;
     if (strcmp(path, "/metrics") == 0) {
@@ -507,10 +524,12 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
             rt = &routes[i];
     int audit_area = area && strcmp(area, "audit") == 0;
     int poi_audit = rt && rt->kind == X1_KIND_POI && id && sub && strcmp(sub, "audit") == 0;
+    int repoint = rt && rt->kind == X1_KIND_DESTINATION && id && sub &&
+                  strcmp(sub, "repoint") == 0;
     if (!area || (!rt && !audit_area && strcmp(area, "metrics") != 0) ||
         (audit_area && id && strcmp(id, "verify") != 0 && strcmp(id, "checkpoint") != 0 &&
          strcmp(id, "acknowledge") != 0) || (audit_area && sub) ||
-        (sub && !poi_audit) || (id && !x1_valid_id(id)))
+        (sub && !poi_audit && !repoint) || (id && !x1_valid_id(id)))
         return send_error(r, c, 404, "not_found", "", "no such resource", NULL);
 
     if (!authenticate(r, c, &who)) {
@@ -600,9 +619,9 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
 
     /* The four collections. */
-    const char *allow = id ? "GET, PUT, PATCH, DELETE" : "GET, POST";
+    const char *allow = repoint ? "POST" : id ? "GET, PUT, PATCH, DELETE" : "GET, POST";
     int patch = strcmp(method, "PATCH") == 0;
-    if (strcmp(method, "GET") == 0) {
+    if (strcmp(method, "GET") == 0 && !repoint) {
         if (id)
             admf_get(r->admf, rt->kind, id, &res);
         else
@@ -612,9 +631,10 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
         return send_result(r, c, &res, NULL);
     }
     int create = !id && strcmp(method, "POST") == 0;
-    int update = id && (patch || strcmp(method, "PUT") == 0);
-    int del = id && strcmp(method, "DELETE") == 0;
-    if (!create && !update && !del) {
+    int update = id && !repoint && (patch || strcmp(method, "PUT") == 0);
+    int del = id && !repoint && strcmp(method, "DELETE") == 0;
+    int move = repoint && strcmp(method, "POST") == 0;
+    if (!create && !update && !del && !move) {
         if (is_write(method)) {
             snprintf(object, sizeof object, "%s %.100s", method, url);
             audit_refusal(r, &who, "http.method", object, "method not allowed");
@@ -635,7 +655,7 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     char action[40];
     snprintf(action, sizeof action, "%s.%s", x1_kind_name(rt->kind),
-             create ? "create" : "update");
+             create ? "create" : move ? "repoint" : "update");
     snprintf(object, sizeof object, "%s/%s", x1_kind_name(rt->kind), id ? id : "");
     if (req->too_big) {
         audit_refusal(r, &who, action, object, "body too large");
@@ -661,6 +681,8 @@ static enum MHD_Result handle(admf_rest *r, struct MHD_Connection *c, const char
     }
     if (create)
         admf_create(r->admf, rt->kind, &who, body, reason, &res);
+    else if (move)
+        admf_repoint(r->admf, &who, id, if_match, body, reason, &res);
     else
         admf_update(r->admf, rt->kind, &who, id, if_match, body, patch, reason, &res);
     json_decref(body);
@@ -750,7 +772,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
                  "(the API is HTTPS only)");
         goto fail;
     }
-    if (li_config_get_bool(cfg, "rest.cn_is_role", 1, &r->cn_is_role, errstr, errstr_size) ||
+    if (li_config_get_bool(cfg, "rest.cn_is_role", 0, &r->cn_is_role, errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_body_bytes", 1 << 20, 1024, 64 << 20, &max_body,
                           errstr, errstr_size) ||
         li_config_get_int(cfg, "rest.max_connections", 1024, 1, 16384, &max_conn, errstr,

@@ -359,11 +359,14 @@ li_err admf_validate_destination(const json_t *body, const admf_validate_env *en
         "name", "hi2_address", "hi3_address", "transport", "ca_pem", "pinned_sha256",
         "peer_name", "operator_id", "network_element_id", "delivery_country",
         "keepalive_interval_s", "keepalive_timeout_s", NULL };
+    /* topic_suffix is the ADMF's own (read-only), like the common metadata. */
+    static const char *const ignored[] = { "id", "version", "created", "updated",
+                                           "topic_suffix", NULL };
     const char *name, *hi2, *hi3, *transport, *ca, *peer, *op, *ne, *country;
     li_err e;
     (void)env;
     limf__destination__init(d);
-    if ((e = check_fields(body, allowed, ignored_common, err)) != LI_OK)
+    if ((e = check_fields(body, allowed, ignored, err)) != LI_OK)
         return e;
     if ((e = get_text(body, "name", 0, 255, &name, err)) != LI_OK ||
         (e = get_text(body, "hi2_address", 1, 300, &hi2, err)) != LI_OK ||
