@@ -37,6 +37,10 @@ static void render_metrics(void *ctx, li_buf *b)
                    "MSRP messages or chunks forwarded", st.messages_relayed);
     li_metrics_put(b, "limf_relay_bytes_relayed_total", "counter", "Bytes written to either leg",
                    st.bytes_relayed);
+    /* Says nothing of interception: whom the control API turned away. */
+    li_metrics_put(b, "limf_relay_control_refused_total", "counter",
+                   "Control API connections refused by their peer credentials",
+                   msrp_relay_ctl_refused(m->ctl));
 }
 
 /* What says whether anything is intercepted: only over mutual TLS, to the operator's
@@ -53,9 +57,6 @@ static void render_private(void *ctx, li_buf *b)
     li_metrics_put(b, "limf_relay_passthrough_sessions_total", "counter",
                    "Sessions passed through under a certificate exception",
                    st.passthrough_sessions);
-    li_metrics_put(b, "limf_relay_control_refused_total", "counter",
-                   "Control API connections refused by their peer credentials",
-                   msrp_relay_ctl_refused(m->ctl));
     if (m->router) {
         x2x3_router_stats rs;
         x2x3_router_stats_get(m->router, &rs);
