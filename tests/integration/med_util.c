@@ -90,6 +90,10 @@ static const char hash_secret[] = "med-it key-hash secret, 32 bytes";
 const char *med_it_key_file(void)
 {
     static char path[512];
+    /* Written once: rewriting it while another instance starts would let that one read
+     * a truncated file. */
+    if (path[0])
+        return path;
     snprintf(path, sizeof path, "%s/%s.mediator.key", log_dir(), test_name);
     FILE *f = fopen(path, "w");
     MED_IT_CHECK(f && fputs(hash_secret, f) >= 0 && fclose(f) == 0 && chmod(path, 0600) == 0,
