@@ -89,7 +89,7 @@ static const char hash_secret[] = "med-it key-hash secret, 32 bytes";
 
 const char *med_it_key_file(void)
 {
-    static char path[512];
+    static char path[400];   /* fits an option line (OPT, 512) */
     /* Written once: rewriting it while another instance starts would let that one read
      * a truncated file. */
     if (path[0])
