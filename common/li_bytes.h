@@ -1,5 +1,5 @@
 /* Big-endian helpers, a growable write buffer and a bounds-checked read slice.
- * Lengths are checked by subtraction in size_t so that no sum can wrap (docs/STYLE.md 3). */
+ * Lengths are checked by subtraction in size_t so that no sum can wrap (docs/CODING.md 3). */
 #ifndef LI_BYTES_H
 #define LI_BYTES_H
 

@@ -1,4 +1,4 @@
-/* One error type for the whole project (docs/STYLE.md 5). */
+/* One error type for the whole project (docs/CODING.md 5). */
 #ifndef LI_ERR_H
 #define LI_ERR_H
 

@@ -1,5 +1,5 @@
 /* Logging: levels, plain or JSON lines on stderr, thread-safe.
- * Target identities, LIIDs and content never go to info level (docs/DESIGN.md 7): log the
+ * Target identities, LIIDs and content never go to info level (docs/PRINCIPLES.md 7): log the
  * XID, or li_redact()'s short hash of an identity. */
 #ifndef LI_LOG_H
 #define LI_LOG_H

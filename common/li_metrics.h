@@ -1,6 +1,6 @@
 /* The Prometheus endpoint every daemon serves: GET /metrics in the text exposition format
  * 0.0.4 from a thread of its own (li_httpd.h), plus the writers for its lines. One
- * implementation for all daemons (docs/STYLE.md 10); the daemon only renders its own values. */
+ * implementation for all daemons (docs/CODING.md 10); the daemon only renders its own values. */
 #ifndef LI_METRICS_H
 #define LI_METRICS_H
 

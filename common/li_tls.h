@@ -1,6 +1,6 @@
 /* OpenSSL 3 TLS contexts for every link of limf: mutual TLS, TLS 1.2 minimum (1.3
  * preferred), the peer pinned by SHA-256 certificate fingerprint or by CA + name
- * (docs/DESIGN.md 7). */
+ * (docs/PRINCIPLES.md 7). */
 #ifndef LI_TLS_H
 #define LI_TLS_H
 

@@ -907,7 +907,7 @@ static li_err drain_orphan(med_engine *e, session *orphan, session *into, uint64
 }
 
 /* The wait for signalling is over: the content becomes a communication of its own,
- * announced by an alarm in its CIN (docs/DESIGN.md 5). */
+ * announced by an alarm in its CIN (docs/PRINCIPLES.md 5). */
 static li_err orphan_release(med_engine *e, session *o, uint64_t now)
 {
     li_err err = alloc_cin(e, o->xid, &o->cin);
@@ -986,7 +986,7 @@ static li_err process_msrp_one(med_engine *e, const Limf__XPdu *pdu, uint64_t ts
                 return err;
     }
     if (s->kind == KIND_ORPHAN && s->cin == 0) {
-        /* Bounded wait (docs/DESIGN.md 5): past its byte budget the content goes now. */
+        /* Bounded wait (docs/PRINCIPLES.md 5): past its byte budget the content goes now. */
         if (s->pending_bytes + len > e->cfg.x3_wait_bytes ||
             e->pending_total + len > e->cfg.x3_wait_total_bytes) {
             if ((err = orphan_release(e, s, now)) != LI_OK)

@@ -1,4 +1,4 @@
-/* Correlation engine (docs/DESIGN.md 5): X2/X3 PDUs (limf.xpdu XPdu records) in, HI records
+/* Correlation engine (docs/PRINCIPLES.md 5): X2/X3 PDUs (limf.xpdu XPdu records) in, HI records
  * (HiRecord) out, for the PDUs of one limf.xpdu partition. Pure of Kafka: the daemon
  * feeds it PDUs and the clock, collects the records through the emit callback, and
  * persists the changed state through med_engine_state_flush in the same transaction;

@@ -255,7 +255,7 @@ static void on_state(void *ctx, const char *key, const uint8_t *value, size_t le
                 break;
         }
     }
-    /* The changelog is co-partitioned by partition number with limf.xpdu (docs/DESIGN.md 3). */
+    /* The changelog is co-partitioned by partition number with limf.xpdu (docs/PRINCIPLES.md 3). */
     uint8_t *v = out_push(o, c->s->t_state, c->partition, hashed,
                           value ? len + extra + kl : 0);
     if (!v)
@@ -829,7 +829,7 @@ med_service *med_service_new(const li_config *cfg, char *errstr, size_t errstr_s
         goto fail;
     }
 
-    /* The task table before the first PDU (docs/DESIGN.md 3: materialize, then follow). */
+    /* The task table before the first PDU (docs/PRINCIPLES.md 3: materialize, then follow). */
     int32_t nadmin = partition_count(s->producer, s->t_admin);
     int32_t aparts[MAX_PARTITIONS];
     for (int32_t i = 0; i < nadmin && i < MAX_PARTITIONS; i++)

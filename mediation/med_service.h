@@ -1,4 +1,4 @@
-/* limf-mediator's Kafka side (docs/DESIGN.md 3, 4): consume-transform-produce with Kafka
+/* limf-mediator's Kafka side (docs/PRINCIPLES.md 3, 4): consume-transform-produce with Kafka
  * transactions. Consumes limf.xpdu in a consumer group (read_committed), materializes
  * limf.admin (every partition, from the beginning, then followed), runs one med_engine
  * per assigned limf.xpdu partition, and in one transaction per batch writes the HI

@@ -1,5 +1,5 @@
 /* The task table: XID -> warrants, materialized from limf.admin Warrant records
- * (common/proto/admin.proto). docs/DESIGN.md 5: one warrant is one task (one XID); the map
+ * (common/proto/admin.proto). docs/PRINCIPLES.md 5: one warrant is one task (one XID); the map
  * still allows several warrants (LIIDs) per XID, each with its own copy of the records.
  * Not thread-safe: the mediator applies admin records and looks tasks up from one
  * thread. */
@@ -48,7 +48,7 @@ li_err med_tasks_apply(med_tasks *t, const char *key, size_t key_len, const uint
  * next med_tasks_apply. Returns the count (0 when none). */
 size_t med_tasks_find(const med_tasks *t, const uint8_t xid[16], med_warrant *const **out);
 
-/* Whether the warrant covers an event at ts_ns (window and state; docs/DESIGN.md 4: the
+/* Whether the warrant covers an event at ts_ns (window and state; docs/PRINCIPLES.md 4: the
  * mediator drops anything outside the window). */
 int med_warrant_in_window(const med_warrant *w, uint64_t ts_ns);
 

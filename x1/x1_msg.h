@@ -46,7 +46,7 @@ typedef struct x1_task {
     size_t n_service_types;
 } x1_task;
 
-/* limf's self-signed-certificate exception (docs/DESIGN.md 6), carried as a GenericObject of
+/* limf's self-signed-certificate exception (docs/PRINCIPLES.md 6), carried as a GenericObject of
  * type limf:CertificateException (docs/X1.md). id is the objectId (a UUID in text form
  * when it comes from limf-admf); expires_ms is milliseconds since the Unix epoch. */
 typedef struct x1_cert_exception {

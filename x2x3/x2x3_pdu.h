@@ -1,5 +1,5 @@
 /* ETSI TS 103 221-2 X2/X3 PDU codec: encode, and a resumable decoder over a caller's
- * buffer. Pure (docs/STYLE.md 1): no I/O, no allocation in decode, no logging. A decoded PDU
+ * buffer. Pure (docs/CODING.md 1): no I/O, no allocation in decode, no logging. A decoded PDU
  * points into the caller's buffer, which must outlive it.
  *
  * Wire format (TS 103 221-2 clause 5): a 40-octet big-endian header (version, PDU type,

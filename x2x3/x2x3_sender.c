@@ -2,7 +2,7 @@
  * payload is copied once); one I/O thread owns the TLS connection, hands the ring's bytes
  * to SSL_write where they lie, many PDUs at a time (full 16 KiB TLS records), and
  * releases ring space only when the ingest answers a keepalive sent after those bytes
- * (docs/DESIGN.md 4).
+ * (docs/PRINCIPLES.md 4).
  *
  * Positions in the ring are absolute byte counts (uint64, never wrap in practice):
  *   tail <= copied <= limit <= head

@@ -4,7 +4,7 @@
  * once, no allocation, no system call unless the I/O thread sleeps) and never waits for
  * the network; the I/O thread writes the buffer as it lies, in 16 KiB TLS records.
  *
- * Delivery (docs/DESIGN.md 4): every PDU stays in a bounded in-memory buffer until it is
+ * Delivery (docs/PRINCIPLES.md 4): every PDU stays in a bounded in-memory buffer until it is
  * acknowledged, i.e. until the ingest has answered (type 4) a keepalive (type 3) sent
  * after it; the ingest answers only once Kafka holds every earlier PDU of the connection.
  * After a reconnect the unacknowledged PDUs are resent byte-identical (same sequence

@@ -1,5 +1,5 @@
 /* Canonical target identities, so that every component matches them the same way
- * (docs/DESIGN.md 5: case, tel-URI digits, URI parameters). Pure: no allocation, no I/O.
+ * (docs/PRINCIPLES.md 5: case, tel-URI digits, URI parameters). Pure: no allocation, no I/O.
  * Two identities match when their canonical forms are equal (strcmp). */
 #ifndef LI_IDENT_H
 #define LI_IDENT_H

@@ -2,7 +2,7 @@
  * response) over a caller's buffer, MSRP URI and path parsing, and the two writers a
  * relay needs (RFC 4976 path rewriting and a bodiless response).
  *
- * Pure (docs/STYLE.md 1, docs/DESIGN.md 9): no I/O, no allocation, no logging in the parser.
+ * Pure (docs/CODING.md 1, docs/PRINCIPLES.md 9): no I/O, no allocation, no logging in the parser.
  * Every li_msrp_str points into the caller's buffer, which must outlive the result.
  *
  * Liberal where the RFC leaves room, strict where framing depends on it:

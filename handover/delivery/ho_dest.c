@@ -180,7 +180,7 @@ static void disconnect(ho_dest *d, const char *why)
 }
 
 /* Rewinds every assigned partition to its committed offset: whatever was written but not
- * acknowledged is sent again, in order (docs/DESIGN.md 4). */
+ * acknowledged is sent again, in order (docs/PRINCIPLES.md 4). */
 static void rewind_to_committed(ho_dest *d)
 {
     rd_kafka_topic_partition_list_t *a = NULL;

@@ -1,7 +1,7 @@
 /* One LEA destination of limf-handover: a thread that consumes limf.hi.<id> (read
  * committed, manual commits), delivers each HiRecord as a PS-PDU on HI2 (IRI) or HI3 (CC),
  * sends keep-alives and commits offsets only when a keep-alive sent after those PDUs has
- * been answered on every connection (docs/DESIGN.md 4). After any failure it reconnects with
+ * been answered on every connection (docs/PRINCIPLES.md 4). After any failure it reconnects with
  * backoff and resends from the committed offsets, so the LEMF sees every record at least
  * once, in order, a repeat always byte-identical. */
 #ifndef HO_DEST_H

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (msrp_relay_req_parse((const char *)data, size, policy, &req, err, sizeof err) !=
             LI_OK)
             continue;
-        /* A TLS-only policy never lets a TCP leg through (docs/DESIGN.md 2). */
+        /* A TLS-only policy never lets a TCP leg through (docs/PRINCIPLES.md 2). */
         if (policy && (!req.ue.tls || !req.network.tls))
             abort();
     }

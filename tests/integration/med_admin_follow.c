@@ -1,4 +1,4 @@
-/* limf-mediator follows limf.admin while it runs (docs/DESIGN.md 3, 4), on the real broker:
+/* limf-mediator follows limf.admin while it runs (docs/PRINCIPLES.md 3, 4), on the real broker:
  *   1. PDUs of an XID without a warrant give nothing (and change no state);
  *   2. the warrant appears: the next session gives its 9 records (5 IRI, 4 CC), seq 0..8;
  *   3. the warrant's end moves into the past: the mediator drops what follows;

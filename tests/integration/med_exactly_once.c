@@ -1,4 +1,4 @@
-/* limf-mediator exactly once on the real broker (docs/DESIGN.md 4): three instances share
+/* limf-mediator exactly once on the real broker (docs/PRINCIPLES.md 4): three instances share
  * limf.xpdu as one consumer group; 200 concurrent SIP+MSRP sessions over 20 warrants are
  * produced as XPdu records; one instance is killed with SIGKILL mid-stream and a fourth
  * joins later. Then, read with isolation.level=read_committed from limf.hi.<dest>:

@@ -306,7 +306,7 @@ static void on_record(const Limf__XPdu *x, void *ctx)
         s->other_xid++;
         return;
     }
-    /* At-least-once (docs/DESIGN.md 4): after a reconnect the sender resends what the ingest
+    /* At-least-once (docs/PRINCIPLES.md 4): after a reconnect the sender resends what the ingest
      * had not acknowledged, as identical copies with the same sequence number. */
     for (size_t i = 0; x->has_seq && i < s->n_seqs; i++) {
         if (s->seqs[i] == x->seq) {

@@ -1,4 +1,4 @@
-/* Certificate exceptions (docs/DESIGN.md 6) through the real chain: the ADMF's X1 client
+/* Certificate exceptions (docs/PRINCIPLES.md 6) through the real chain: the ADMF's X1 client
  * gives limf-msrp-relay an exception for a third-party peer's certificate; a session of
  * a tasked target towards that peer is passed through as TLS bytes (the UE's TLS ends at
  * the peer, which checks the UE's own certificate), reported over X2 as a passthrough,

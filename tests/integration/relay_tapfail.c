@@ -1,4 +1,4 @@
-/* A failing tap never breaks the relayed session (docs/DESIGN.md 7): the relay is tasked for
+/* A failing tap never breaks the relayed session (docs/PRINCIPLES.md 7): the relay is tasked for
  * the session's target, but its X2/X3 destination is down and its buffer is tiny, so
  * every X3 record is refused; the session must still relay 1 MiB both ways
  * byte-identical, and the relay must stay healthy. */

@@ -1,4 +1,4 @@
-/* Sender buffer overflow (docs/DESIGN.md 4): with the ingest down and a small
+/* Sender buffer overflow (docs/PRINCIPLES.md 4): with the ingest down and a small
  * buffer, records are refused with LI_ERR_FULL and counted per XID; once the ingest is
  * up and the buffer drains, a POI event {"limf_event":"gap","dropped":N} is sent for each
  * XID, before any later record, and everything else arrives. */

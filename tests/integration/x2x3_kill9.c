@@ -1,4 +1,4 @@
-/* Fault test (docs/DESIGN.md 4): a POI streams 100,000 PDUs; limf-ingest is killed with
+/* Fault test (docs/PRINCIPLES.md 4): a POI streams 100,000 PDUs; limf-ingest is killed with
  * SIGKILL in the middle and restarted on the same port. Every PDU must be in Kafka, and
  * a PDU found twice must be an identical copy (same sequence number, same bytes). */
 #include <inttypes.h>

@@ -2,7 +2,7 @@
 # Keeps the docs true to the tree: every repository path that README.md and docs/*.md name
 # (in backquotes or as a relative link) exists inside the repository, and every document
 # under docs/ that the code, build files and scripts cite exists, with the numbered section
-# it cites (DESIGN.md's "## N." headings, STYLE.md's "N." rules).
+# it cites (PRINCIPLES.md's "## N." headings, CODING.md's "N." rules).
 #   check_doc_paths.sh SOURCE_DIR
 # Exit 0 when everything named exists; 1 with one line per missing name.
 set -uo pipefail
@@ -46,10 +46,10 @@ for doc in README.md docs/*.md; do
       *) echo "$doc: links to $link, outside the repository"; missing=1 ;;
     esac
   done < <(grep -o '\]([^)]*)' "$doc" | sed 's/^](//; s/)$//' | grep -v -E '^(https?|mailto):')
-  # Sections of DESIGN.md cited by number.
+  # Sections of PRINCIPLES.md cited by number.
   while read -r section; do
-    grep -q "^## $section\. " docs/DESIGN.md || missing "$doc" "DESIGN.md section $section"
-  done < <(grep -o -E 'DESIGN\.md\]?(\([^)]*\))? [0-9]+\b' "$doc" | grep -o -E '[0-9]+$' | sort -u)
+    grep -q "^## $section\. " docs/PRINCIPLES.md || missing "$doc" "PRINCIPLES.md section $section"
+  done < <(grep -o -E 'PRINCIPLES\.md\]?(\([^)]*\))? [0-9]+\b' "$doc" | grep -o -E '[0-9]+$' | sort -u)
 done
 
 # The code, build files and scripts: git's list, or the tree without build folders.
@@ -63,7 +63,7 @@ sources() {
   fi
 }
 
-# What the code cites of docs/: the file, and for DESIGN.md and STYLE.md the section.
+# What the code cites of docs/: the file, and for PRINCIPLES.md and CODING.md the section.
 while IFS=: read -r file cite; do
   name=${cite%% *}
   [ -e "$name" ] || { missing "$file" "$name"; continue; }
@@ -71,8 +71,8 @@ while IFS=: read -r file cite; do
   section=${section# }
   [ -z "$section" ] && continue
   case $name in
-    docs/DESIGN.md) grep -q "^## $section\. " "$name" || missing "$file" "$name section $section" ;;
-    docs/STYLE.md) grep -q "^$section\. " "$name" || missing "$file" "$name rule $section" ;;
+    docs/PRINCIPLES.md) grep -q "^## $section\. " "$name" || missing "$file" "$name section $section" ;;
+    docs/CODING.md) grep -q "^$section\. " "$name" || missing "$file" "$name rule $section" ;;
   esac
 done < <(sources | xargs grep -o -E 'docs/[A-Z0-9_-]+\.md( [0-9]+\b)?' /dev/null | sort -u)
 

@@ -1,6 +1,6 @@
 /* Inputs placed right before an unreadable page, for every decoder's unit test: a decoder
  * that reads one byte past the input it was given faults at once instead of reading
- * whatever follows in memory (picohttpparser's tests do the same; docs/STYLE.md 2).
+ * whatever follows in memory (picohttpparser's tests do the same; docs/CODING.md 2).
  * Test-only: failures are cmocka assertions. */
 #ifndef LIMF_TESTS_GUARD_H
 #define LIMF_TESTS_GUARD_H

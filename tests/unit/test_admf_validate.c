@@ -1,5 +1,5 @@
 /* Table-driven tests of the REST body validation (admf_validate.h): every rule of
- * docs/DESIGN.md 6 / docs/REST.md refuses what it should, with the right code and field, and
+ * docs/PRINCIPLES.md 6 / docs/REST.md refuses what it should, with the right code and field, and
  * accepts valid bodies with every field carried into the protobuf. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* The ADMF service (docs/DESIGN.md 6): the objects of limf.admin, their validation and
+/* The ADMF service (docs/PRINCIPLES.md 6): the objects of limf.admin, their validation and
  * optimistic concurrency, and the audit trail on limf.audit. Independent of HTTP: the REST
  * layer (admf_rest.h) maps requests to these calls and their x1_result to responses.
  *

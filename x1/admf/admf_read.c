@@ -63,7 +63,7 @@ typedef struct list_ctx {
 
 /* Filters compare the representation's top-level fields: strings and numbers by their
  * text, arrays by membership of a string. */
-/* 1 when one of the warrant's targets is the identity `canon` (canonical form, docs/DESIGN.md
+/* 1 when one of the warrant's targets is the identity `canon` (canonical form, docs/PRINCIPLES.md
  * 5: identities match when their canonical forms are equal). */
 static int has_target(const json_t *view, const char *canon)
 {

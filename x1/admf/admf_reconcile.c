@@ -107,7 +107,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 /* ---- desired state, read from the store ---- */
 
-/* The task a POI of `role` must hold for warrant w (docs/DESIGN.md 5: one XID per warrant with
+/* The task a POI of `role` must hold for warrant w (docs/PRINCIPLES.md 5: one XID per warrant with
  * all its targets). The SIP tap only ever produces X2; relays give X3 for iri+cc. */
 static void task_of(const admf_reconciler *r, const Limf__Warrant *w, const char *role,
                     x1_task *t)
@@ -237,7 +237,7 @@ static void desired(admf_reconciler *r, const poi_state *poi, int64_t now, held_
     want_ctx c = { r, poi, now, tasks };
     admf_lock(r->admf);
     admf_store_each((admf_store *)admf_get_store(r->admf), X1_KIND_WARRANT, NULL, want_task, &c);
-    /* Exceptions concern the relays, which terminate TLS (docs/DESIGN.md 6). */
+    /* Exceptions concern the relays, which terminate TLS (docs/PRINCIPLES.md 6). */
     if (strcmp(poi->role, "sip") != 0) {
         c.out = excs;
         admf_store_each((admf_store *)admf_get_store(r->admf), X1_KIND_EXCEPTION, NULL,

@@ -1,4 +1,4 @@
-/* The ADMF's X1 side (docs/DESIGN.md 6, ETSI TS 103 221-1): keeps every registered point of
+/* The ADMF's X1 side (docs/PRINCIPLES.md 6, ETSI TS 103 221-1): keeps every registered point of
  * interception in step with the warrants. One worker thread:
  *   - at each warrant's start and end time (and after every change) pushes ActivateTask /
  *     ModifyTask / DeactivateTask: one task per warrant, its XID the warrant's, carrying

@@ -76,7 +76,7 @@ static char *read_file(const char *path, int secret, char *errstr, size_t n)
         fclose(f);
         return NULL;
     }
-    /* Secrets must not be readable by group or others (docs/DESIGN.md 7). */
+    /* Secrets must not be readable by group or others (docs/PRINCIPLES.md 7). */
     if (secret && (st.st_mode & 077)) {
         snprintf(errstr, n, "%s: readable by group or others (chmod 600)", path);
         fclose(f);
@@ -411,7 +411,7 @@ static const route routes[] = {
     { "intercept-points", X1_KIND_POI },
 };
 
-/* Who may do what (docs/DESIGN.md 6): admin everything; operator the four collections;
+/* Who may do what (docs/PRINCIPLES.md 6): admin everything; operator the four collections;
  * auditor reads the audit trail and the intercept points and may run their audit. */
 static int allowed(const char *role, const char *area, int write)
 {
@@ -803,7 +803,7 @@ admf_rest *admf_rest_new(const li_config *cfg, admf_service *admf, admf_rest_rec
         flags, 0, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_HTTPS_MEM_CERT, r->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, r->key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, r->ca_pem,
-        /* TLS 1.2 minimum, 1.3 preferred (docs/DESIGN.md 7). */
+        /* TLS 1.2 minimum, 1.3 preferred (docs/PRINCIPLES.md 7). */
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_UNESCAPE_CALLBACK,
         unescape_path, NULL,

@@ -1,6 +1,6 @@
 /* The ADMF's operator REST API over HTTPS (libmicrohttpd with GnuTLS; docs/REST.md):
  * authentication by client certificate (CN mapped to a role) or bearer token, the role
- * checks of docs/DESIGN.md 6, routing to admf, errors as {"error":{code,message,field}}.
+ * checks of docs/PRINCIPLES.md 6, routing to admf, errors as {"error":{code,message,field}}.
  * Every authentication or authorization failure is recorded in the audit trail. */
 #ifndef ADMF_REST_H
 #define ADMF_REST_H

@@ -1,4 +1,4 @@
-/* The ADMF's in-memory copy of the store of record, limf.admin (docs/DESIGN.md 3, 6): one table
+/* The ADMF's in-memory copy of the store of record, limf.admin (docs/PRINCIPLES.md 3, 6): one table
  * per kind of object, keyed by id, holding the unpacked protobuf of the latest record.
  * It is filled only from record bytes (admf_store_apply), the same bytes that are in Kafka,
  * so the memory always equals what a reader of the topic rebuilds.
@@ -55,7 +55,7 @@ uint64_t admf_store_retired(const admf_store *st, x1_kind kind, const char *id);
 li_err admf_store_retire(admf_store *st, x1_kind kind, const char *id, uint64_t version);
 
 /* The id of the warrant that holds this LIID for this authorization country, or NULL
- * (docs/DESIGN.md 6: one LIID per authorization country). Owned by the store. */
+ * (docs/PRINCIPLES.md 6: one LIID per authorization country). Owned by the store. */
 const char *admf_store_liid_owner(const admf_store *st, const char *country, const char *liid);
 
 /* Calls fn for every object of a kind in ascending id order starting after `after`

@@ -1,4 +1,4 @@
-/* Uses of certificate exceptions in the audit trail (docs/DESIGN.md 6: the audit trail
+/* Uses of certificate exceptions in the audit trail (docs/PRINCIPLES.md 6: the audit trail
  * records each use). A relay that passes a tasked session through under an exception
  * reports it over X2 as a POI event ({"limf_event":"passthrough","exception_id",...},
  * payload format 4); limf-ingest writes POI events to limf.poi.events as well as to

@@ -508,7 +508,7 @@ li_err admf_validate_poi(const json_t *body, const admf_validate_env *env,
                            "role must be \"agw\", \"as\" or \"sip\"");
     if ((e = get_text(body, "x1_url", 1, 512, &url, err)) != LI_OK)
         return e;
-    /* X1 runs over HTTPS with mutual TLS only (TS 103 221-1 7.2, docs/DESIGN.md 7). */
+    /* X1 runs over HTTPS with mutual TLS only (TS 103 221-1 7.2, docs/PRINCIPLES.md 7). */
     if (strncmp(url, "https://", 8) != 0)
         return x1_verr_set(err, 400, "invalid_url", "x1_url",
                            "must be https://host:port/path");

@@ -1,4 +1,4 @@
-/* Validation of the REST JSON bodies of limf-admf (docs/DESIGN.md 6) into the protobuf objects
+/* Validation of the REST JSON bodies of limf-admf (docs/PRINCIPLES.md 6) into the protobuf objects
  * of common/proto/admin.proto. A body is checked whole: either every field is valid and
  * the object is filled, or nothing is and `err` names the first offending field.
  *

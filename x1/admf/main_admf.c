@@ -1,4 +1,4 @@
-/* limf-admf: the administration function (docs/DESIGN.md 6). Operators' REST API over HTTPS,
+/* limf-admf: the administration function (docs/PRINCIPLES.md 6). Operators' REST API over HTTPS,
  * store of record on limf.admin, audit trail on limf.audit, X1 towards the POIs. */
 #include <unistd.h>
 

@@ -214,7 +214,7 @@ static void conn_flush(x2x3_ingest *ing, conn *c)
     conn_set_events(ing, c, ev);
 }
 
-/* Answers the keepalives whose earlier PDUs are all in Kafka (docs/DESIGN.md 4). */
+/* Answers the keepalives whose earlier PDUs are all in Kafka (docs/PRINCIPLES.md 4). */
 static void answer_keepalives(x2x3_ingest *ing, conn *c)
 {
     size_t i = 0;
@@ -487,7 +487,7 @@ static int process(x2x3_ingest *ing, conn *c)
             break;
         }
         if (e != LI_OK) {
-            /* The reason and offset only: never the payload (docs/DESIGN.md 7). */
+            /* The reason and offset only: never the payload (docs/PRINCIPLES.md 7). */
             li_log_warn("ingest: malformed PDU from %s at stream offset +%zu: %s (PDU offset %zu)",
                         c->poi_id, off, err.reason, err.offset);
             conn_close(ing, c, e == LI_ERR_TOO_BIG ? "too_big" : "malformed", err.reason);
@@ -1020,7 +1020,7 @@ x2x3_ingest *x2x3_ingest_new(const li_config *cfg, char *errstr, size_t errstr_s
     if (!(ing->ctx = li_tls_ctx_new(&opts, errstr, errstr_size)))
         goto fail;
 
-    /* Nothing lost (docs/DESIGN.md 4): idempotent, acks=all. A linger of 10 ms batches a
+    /* Nothing lost (docs/PRINCIPLES.md 4): idempotent, acks=all. A linger of 10 ms batches a
      * loaded partition's PDUs into few produce requests (the broker's cost is per
      * request as much as per byte) and adds little to the keepalive answers, unless
      * configured otherwise. */

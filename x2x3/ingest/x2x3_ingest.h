@@ -2,7 +2,7 @@
  * many POI connections over mutual TLS, validates every PDU, publishes X2 and X3 PDUs to
  * Kafka (`limf.xpdu`, key = XID, value = limf.XPdu) with an idempotent producer
  * (acks=all), and answers a keepalive only once Kafka has acknowledged every PDU that
- * connection sent before it (docs/DESIGN.md 4). When the producer queue is
+ * connection sent before it (docs/PRINCIPLES.md 4). When the producer queue is
  * full it stops reading (back-pressure) instead of dropping. A malformed PDU closes only
  * its connection. Prometheus metrics at /metrics on a separate HTTP port.
  * Configuration keys: docs/X2X3.md. */

@@ -706,7 +706,7 @@ static li_err relay_session_reserve(msrp_relay *r, const msrp_relay_req *req,
     li_hex_encode(rnd, 12, s->id);
 
     /* A certificate exception covering the network peer (by its fingerprint and its
-     * host or URI, docs/DESIGN.md 6) passes the TLS through untouched. */
+     * host or URI, docs/PRINCIPLES.md 6) passes the TLS through untouched. */
     if (r->ne && req->network.tls) {
         const uint8_t *fp = req->network.has_fingerprint ? req->network.fingerprint : NULL;
         s->passthrough = x1_ne_find_exception(r->ne, fp, req->network.host, &s->exception) ||

@@ -184,7 +184,7 @@ static li_err parse_obj(json_t *root, int tls_only_policy, msrp_relay_req *out, 
             return err;
     }
 
-    /* Policies (docs/DESIGN.md 2): the IMS-AGW terminates the UE's TLS (TS 33.328 e2m), so
+    /* Policies (docs/PRINCIPLES.md 2): the IMS-AGW terminates the UE's TLS (TS 33.328 e2m), so
      * its UE leg is TLS; a TLS-only focus refuses every TCP leg. */
     if (out->mode == MSRP_RELAY_AGW && !out->ue.tls)
         return fail(errstr, errstr_size, "agw mode: the UE leg must be TLS");

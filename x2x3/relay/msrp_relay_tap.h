@@ -1,4 +1,4 @@
-/* The tap of limf-msrp-relay (docs/DESIGN.md 2): for a session whose served user matches
+/* The tap of limf-msrp-relay (docs/PRINCIPLES.md 2): for a session whose served user matches
  * active X1 tasks, copies every MSRP message to X3 (payload format 13) and reports
  * session events over X2 (format 4, x2x3_event.h), one correlation ID per session.
  * The senders copy and never block, so tapping never delays the relayed bytes; a
@@ -61,7 +61,7 @@ void msrp_relay_tap_msrp(msrp_relay_tap *tap, int from_target, const uint8_t *ms
 /* TLS established on a leg ("ue" or "network") with the peer's certificate. */
 void msrp_relay_tap_tls(msrp_relay_tap *tap, const char *leg, const uint8_t fingerprint[32]);
 
-/* The session passes through under a certificate exception (docs/DESIGN.md 6). */
+/* The session passes through under a certificate exception (docs/PRINCIPLES.md 6). */
 void msrp_relay_tap_passthrough(msrp_relay_tap *tap, const x1_cert_exception *exc);
 
 /* The session is released: "session-released" to the tasks that want X2. */

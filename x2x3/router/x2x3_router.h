@@ -7,7 +7,7 @@
  * A destination that is modified to another address, or removed, leaves its sender to
  * deliver what it already holds to the address it was queued for: the sender is stopped
  * once everything it held is acknowledged. Records are never moved between senders, so
- * each connection's sequence numbers stay whole (docs/DESIGN.md 4).
+ * each connection's sequence numbers stay whole (docs/PRINCIPLES.md 4).
  *
  * With <prefix>.address set the router is a fixed route: every record goes to that one
  * sender whatever the destinations say (a POI that reaches the ingest by another

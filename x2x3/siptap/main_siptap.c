@@ -1,4 +1,4 @@
-/* limf-siptap: the SIP point of interception (docs/DESIGN.md 2). Captures SIP with libpcap
+/* limf-siptap: the SIP point of interception (docs/PRINCIPLES.md 2). Captures SIP with libpcap
  * (live or from a file), exports the messages of tasked targets as X2 (ETSI TS 103 221-2
  * format 9) to limf-ingest, and is tasked over X1 (an NE). docs/POI-SIPTAP.md. */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Frame decoding for limf-siptap; see siptap_pkt.h. Every length is checked by
- * subtraction against what remains (docs/STYLE.md 3); nothing is cast onto the frame. */
+ * subtraction against what remains (docs/CODING.md 3); nothing is cast onto the frame. */
 #include "siptap_pkt.h"
 
 #include <string.h>

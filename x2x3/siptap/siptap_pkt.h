@@ -4,7 +4,7 @@
  * layers: IPv4 (options; fragments detected and described for reassembly) and IPv6
  * (hop-by-hop, routing, destination options, fragment and AH extension headers).
  * Transport: UDP and TCP (options skipped, sequence number and flags kept).
- * No I/O, no allocation, no logging (docs/STYLE.md 1); results point into the caller's frame. */
+ * No I/O, no allocation, no logging (docs/CODING.md 1); results point into the caller's frame. */
 #ifndef SIPTAP_PKT_H
 #define SIPTAP_PKT_H
 
