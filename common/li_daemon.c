@@ -115,3 +115,22 @@ li_err li_daemon_ready_sockets(const li_config *cfg, const li_daemon_port *ports
     }
     return LI_OK;
 }
+
+li_config *li_daemon_start(const char *program, int argc, char **argv, const char *usage,
+                           int *sfd, int *status)
+{
+    li_config *cfg = li_config_new();
+    if (!cfg || li_config_from_args(cfg, program, argc, argv, usage) != LI_OK) {
+        li_config_free(cfg);
+        *status = 2;
+        return NULL;
+    }
+    /* Before any thread starts: every thread inherits the blocked signals. */
+    if ((*sfd = li_daemon_signals()) < 0) {
+        li_log_error("signalfd failed");
+        li_config_free(cfg);
+        *status = 1;
+        return NULL;
+    }
+    return cfg;
+}

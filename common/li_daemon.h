@@ -31,6 +31,13 @@
  * before any thread starts. The caller closes it. */
 int li_daemon_signals(void);
 
+/* The prologue of a daemon's main: its configuration from the command line (program and
+ * usage as li_config_from_args takes them), then li_daemon_signals(). Returns the
+ * configuration (the caller frees it) with the signalfd in *sfd, or NULL with the exit
+ * status in *status: 2 for bad arguments, 1 when the signals cannot be set up (logged). */
+li_config *li_daemon_start(const char *program, int argc, char **argv, const char *usage,
+                           int *sfd, int *status);
+
 /* Waits up to timeout_ms (0: not at all) for a stop signal on sfd; 1 when one arrived
  * (it is consumed and logged), 0 otherwise. */
 int li_daemon_stop_requested(int sfd, int timeout_ms);

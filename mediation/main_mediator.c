@@ -10,16 +10,10 @@
 
 int main(int argc, char **argv)
 {
-    li_config *cfg = li_config_new();
-    if (!cfg || li_config_from_args(cfg, "limf-mediator", argc, argv, NULL) != LI_OK)
-        return 2;
-    /* Before librdkafka starts threads. */
-    int sfd = li_daemon_signals();
-    if (sfd < 0) {
-        li_log_error("signalfd failed");
-        li_config_free(cfg);
-        return 1;
-    }
+    int sfd, status;
+    li_config *cfg = li_daemon_start("limf-mediator", argc, argv, NULL, &sfd, &status);
+    if (!cfg)
+        return status;
 
     char err[512];
     med_service *s = med_service_new(cfg, err, sizeof err);

@@ -137,18 +137,14 @@ static int wait_for_tasks(daemon_ctx *d, int64_t want, int sfd)
 
 int main(int argc, char **argv)
 {
-    li_config *cfg = li_config_new();
-    if (!cfg || li_config_from_args(cfg, "limf-siptap", argc, argv,
-                                    "main keys: siptap.interface or siptap.pcap, "
-                                    "siptap.filter, x1.listen, x1.tls.*, x2x3.tls.*, "
-                                    "x2x3.address (docs/POI-SIPTAP.md)\n") != LI_OK)
-        return 2;
-    int sfd = li_daemon_signals();   /* before any thread starts */
-    if (sfd < 0) {
-        li_log_error("signalfd failed");
-        li_config_free(cfg);
-        return 1;
-    }
+    int sfd, status;
+    li_config *cfg = li_daemon_start("limf-siptap", argc, argv,
+                                     "main keys: siptap.interface or siptap.pcap, "
+                                     "siptap.filter, x1.listen, x1.tls.*, x2x3.tls.*, "
+                                     "x2x3.address (docs/POI-SIPTAP.md)\n",
+                                     &sfd, &status);
+    if (!cfg)
+        return status;
 
     daemon_ctx d = { 0 };
     siptap_opts opts;
